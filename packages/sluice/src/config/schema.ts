@@ -1,0 +1,249 @@
+import { ConfigError, type SourceLocation } from '../core/errors.ts';
+import type { ConfigElement, ConfigParam } from './ast.ts';
+import { parseBool, parseSize, parseTime, parseArray, parseHash } from './values.ts';
+
+export type ParamType =
+  | 'string'
+  | 'integer'
+  | 'float'
+  | 'bool'
+  | 'size'
+  | 'time'
+  | 'enum'
+  | 'array'
+  | 'hash'
+  | 'secret'
+  | 'regexp';
+
+export interface ParamSpec {
+  type: ParamType;
+  description: string;
+  default?: unknown;
+  required?: boolean;
+  /** enum values */
+  values?: readonly string[];
+  /** other names accepted for this parameter (e.g. a Fluentd spelling) */
+  aliases?: readonly string[];
+  /** marks a parameter accepted for compatibility that Sluice does not act on */
+  deprecated?: string;
+}
+
+export interface SectionSpec {
+  description: string;
+  /** true: any number of sections (array); false: at most one (object or undefined) */
+  multi?: boolean;
+  required?: boolean;
+  /** what the section's argument means (e.g. `<buffer tag,time>` chunk keys) */
+  arg?: string;
+  params?: Record<string, ParamSpec>;
+  sections?: Record<string, SectionSpec>;
+  /** other names for this section */
+  aliases?: readonly string[];
+  /**
+   * The section configures a nested plugin (`<parse>`, `<format>`, `<buffer>`): only
+   * `@type` is read here, its other params are validated by that plugin's schema.
+   */
+  plugin?: 'parser' | 'formatter' | 'buffer' | 'output' | 'storage';
+  /** accept any params (e.g. `<record>` in record_transformer: user-defined keys) */
+  open?: boolean;
+}
+
+export interface Schema {
+  params: Record<string, ParamSpec>;
+  sections?: Record<string, SectionSpec>;
+}
+
+type ValueOf<S extends ParamSpec> = S['type'] extends 'integer' | 'float' | 'size' | 'time'
+  ? number
+  : S['type'] extends 'bool'
+    ? boolean
+    : S['type'] extends 'array'
+      ? string[]
+      : S['type'] extends 'hash'
+        ? Record<string, string>
+        : S['type'] extends 'regexp'
+          ? RegExp
+          : string;
+
+/** The typed result of resolving a schema's params. */
+export type ParamsOf<P extends Record<string, ParamSpec>> = {
+  [K in keyof P]: P[K] extends { default: null }
+    ? ValueOf<P[K]> | undefined
+    : P[K] extends { default: unknown } | { required: true }
+      ? ValueOf<P[K]>
+      : ValueOf<P[K]> | undefined;
+};
+
+/** A resolved section (or the plugin's own element). */
+export interface Resolved {
+  arg: string;
+  params: Record<string, unknown>;
+  sections: Record<string, Resolved | Resolved[] | undefined>;
+  element: ConfigElement;
+}
+
+/** Params every directive may carry; the engine reads them, plugins never see them. */
+export const SYSTEM_PARAMS = new Set(['@type', 'type', '@id', '@label', '@log_level', 'log_level']);
+
+export function coerce(spec: ParamSpec, p: ConfigParam): unknown {
+  const v = p.value;
+  const fail = (what: string): never => {
+    throw new ConfigError(`parameter '${p.key}': ${what} (got ${JSON.stringify(v)})`, p.location);
+  };
+  switch (spec.type) {
+    case 'string':
+    case 'secret':
+      return v;
+    case 'integer': {
+      if (!/^[-+]?\d+$/.test(v.trim())) fail('expected an integer');
+      return Number.parseInt(v, 10);
+    }
+    case 'float': {
+      const n = Number(v.trim());
+      if (v.trim() === '' || !Number.isFinite(n)) fail('expected a number');
+      return n;
+    }
+    case 'bool': {
+      const b = parseBool(v);
+      if (b === undefined) fail('expected true or false');
+      return b;
+    }
+    case 'size': {
+      const n = parseSize(v);
+      if (n === undefined) fail('expected a size such as 512, 10k, 8MB or 1g');
+      return n;
+    }
+    case 'time': {
+      const n = parseTime(v);
+      if (n === undefined) fail('expected a duration such as 2, 1.5s, 60s, 10m, 1h or 1d');
+      return n;
+    }
+    case 'enum': {
+      const values = spec.values ?? [];
+      if (!values.includes(v)) fail(`expected one of ${values.join(', ')}`);
+      return v;
+    }
+    case 'array': {
+      const a = parseArray(v);
+      if (a === undefined) fail('expected a JSON array or a comma-separated list');
+      return a;
+    }
+    case 'hash': {
+      const h = parseHash(v);
+      if (h === undefined) fail('expected a JSON object or k1:v1,k2:v2');
+      return h;
+    }
+    case 'regexp': {
+      const src = v.startsWith('/') && v.lastIndexOf('/') > 0 ? v.slice(1, v.lastIndexOf('/')) : v;
+      try {
+        return new RegExp(src);
+      } catch (e) {
+        return fail(`invalid regular expression: ${(e as Error).message}`);
+      }
+    }
+  }
+}
+
+/** Levenshtein distance, for "did you mean" hints. */
+function distance(a: string, b: string): number {
+  const d = Array.from({ length: b.length + 1 }, (_, i) => i);
+  for (let i = 1; i <= a.length; i++) {
+    let prev = d[0]!;
+    d[0] = i;
+    for (let j = 1; j <= b.length; j++) {
+      const tmp = d[j]!;
+      d[j] = Math.min(d[j]! + 1, d[j - 1]! + 1, prev + (a[i - 1] === b[j - 1] ? 0 : 1));
+      prev = tmp;
+    }
+  }
+  return d[b.length]!;
+}
+
+export function closest(name: string, candidates: Iterable<string>): string | undefined {
+  let best: string | undefined;
+  let bestD = Number.POSITIVE_INFINITY;
+  for (const c of candidates) {
+    const dd = distance(name, c);
+    if (dd < bestD) {
+      bestD = dd;
+      best = c;
+    }
+  }
+  return best !== undefined && bestD <= Math.max(2, Math.floor(name.length / 3)) ? best : undefined;
+}
+
+function unknownError(kind: string, name: string, known: Iterable<string>, where: SourceLocation, ctx: string) {
+  const hint = closest(name, known);
+  return new ConfigError(
+    `unknown ${kind} '${name}' in ${ctx}${hint ? ` (did you mean '${hint}'?)` : ''}`,
+    where,
+  );
+}
+
+/**
+ * Validates an element against a schema: applies defaults, coerces types, rejects
+ * unknown params and sections with the closest known name. `ctx` names the directive
+ * in messages, e.g. "<match app.**> @type file".
+ */
+export function resolve(schema: Schema, el: ConfigElement, ctx: string, extraKnown?: Set<string>): Resolved {
+  const params: Record<string, unknown> = {};
+  const lookup = new Map<string, [string, ParamSpec]>();
+  for (const [name, spec] of Object.entries(schema.params)) {
+    lookup.set(name, [name, spec]);
+    for (const a of spec.aliases ?? []) lookup.set(a, [name, spec]);
+  }
+  for (const p of el.params) {
+    if (SYSTEM_PARAMS.has(p.key) || extraKnown?.has(p.key)) continue;
+    const hit = lookup.get(p.key);
+    if (!hit) throw unknownError('parameter', p.key, lookup.keys(), p.location, ctx);
+    params[hit[0]] = coerce(hit[1], p);
+  }
+  for (const [name, spec] of Object.entries(schema.params)) {
+    if (name in params) continue;
+    if (spec.required) {
+      throw new ConfigError(`missing required parameter '${name}' in ${ctx}`, el.location);
+    }
+    params[name] = spec.default === null ? undefined : spec.default;
+  }
+
+  const sections: Record<string, Resolved | Resolved[] | undefined> = {};
+  const specs = schema.sections ?? {};
+  const sectionLookup = new Map<string, [string, SectionSpec]>();
+  for (const [name, spec] of Object.entries(specs)) {
+    sectionLookup.set(name, [name, spec]);
+    for (const a of spec.aliases ?? []) sectionLookup.set(a, [name, spec]);
+  }
+  for (const child of el.elements) {
+    const hit = sectionLookup.get(child.name);
+    if (!hit) throw unknownError('section', `<${child.name}>`, [...sectionLookup.keys()].map((k) => `<${k}>`), child.location, ctx);
+    const [name, spec] = hit;
+    const r = resolveSection(spec, child, `<${child.name}> in ${ctx}`);
+    if (spec.multi) ((sections[name] as Resolved[] | undefined) ??= []).push(r);
+    else if (sections[name]) throw new ConfigError(`section <${child.name}> may appear only once in ${ctx}`, child.location);
+    else sections[name] = r;
+  }
+  for (const [name, spec] of Object.entries(specs)) {
+    if (sections[name] !== undefined) continue;
+    if (spec.required) throw new ConfigError(`missing required section <${name}> in ${ctx}`, el.location);
+    if (spec.multi) sections[name] = [];
+  }
+  return { arg: el.arg, params, sections, element: el };
+}
+
+function resolveSection(spec: SectionSpec, el: ConfigElement, ctx: string): Resolved {
+  if (spec.plugin) {
+    // Only shape is checked here; the nested plugin validates its own params when built.
+    return { arg: el.arg, params: {}, sections: {}, element: el };
+  }
+  if (spec.open) {
+    const params: Record<string, unknown> = {};
+    for (const p of el.params) params[p.key] = p.value;
+    return { arg: el.arg, params, sections: {}, element: el };
+  }
+  return resolve({ params: spec.params ?? {}, sections: spec.sections }, el, ctx);
+}
+
+/** Helper that keeps literal types for ParamsOf inference. */
+export function defineParams<const P extends Record<string, ParamSpec>>(p: P): P {
+  return p;
+}

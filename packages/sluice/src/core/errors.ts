@@ -1,0 +1,38 @@
+/** Where a config value or directive came from. */
+export interface SourceLocation {
+  file: string;
+  line: number;
+  column: number;
+}
+
+export function formatLocation(loc: SourceLocation | undefined): string {
+  return loc ? `${loc.file}:${loc.line}:${loc.column}` : '<unknown>';
+}
+
+/** A configuration problem; the message always starts with file:line:column. */
+export class ConfigError extends Error {
+  readonly code = 'SLUICE_CONFIG';
+  constructor(
+    readonly reason: string,
+    readonly location?: SourceLocation,
+  ) {
+    super(location ? `${formatLocation(location)}: ${reason}` : reason);
+    this.name = 'ConfigError';
+  }
+}
+
+/** A plugin type that exists in Fluentd but is not built in Sluice (yet). */
+export class NotImplementedPluginError extends ConfigError {
+  constructor(kind: string, type: string, location?: SourceLocation) {
+    super(`${kind} plugin '${type}' is not built in Sluice yet`, location);
+  }
+}
+
+/** Raised by a buffered output's emit when the buffer refuses (overflow_action throw_exception). */
+export class BufferOverflowError extends Error {
+  readonly code = 'SLUICE_BUFFER_OVERFLOW';
+  constructor(message: string) {
+    super(message);
+    this.name = 'BufferOverflowError';
+  }
+}

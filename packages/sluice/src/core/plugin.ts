@@ -1,0 +1,115 @@
+import type { EventTime } from '@sluice/forward';
+import type { Logger } from 'pino';
+import type { ConfigElement } from '../config/ast.ts';
+import type { Resolved, Schema } from '../config/schema.ts';
+import type { EventBatch, EventRecord } from './batch.ts';
+
+export type PluginKind = 'input' | 'output' | 'filter' | 'parser' | 'formatter' | 'buffer';
+
+/**
+ * What every running plugin gets from the engine. Inputs use `emit`; filters and
+ * outputs use `emitError` for records they reject (routed to `<label @ERROR>`).
+ */
+export interface PluginContext {
+  /** `@id`, or a generated `type.N` when the config gives none */
+  id: string;
+  type: string;
+  logger: Logger;
+  /** Aborted when the plugin must stop. */
+  signal: AbortSignal;
+  /**
+   * Routes a batch from this plugin's position (its label, or the root). Resolves when
+   * every output it was routed to has accepted it; rejects if one refused.
+   */
+  emit(batch: EventBatch): Promise<void>;
+  /** Routes one record to the @ERROR label (or logs it when there is none). */
+  emitError(tag: string, time: EventTime, record: EventRecord, error: Error): void;
+  /** Builds a nested plugin (parser/formatter/buffer) from a section element. */
+  createNested<T = unknown>(kind: PluginKind, element: ConfigElement, defaultType?: string): T;
+  /** Worker index when running with `<system> workers N` (0 otherwise). */
+  workerId: number;
+  /** Root directory for this plugin's state (positions, buffers) when the config gives none. */
+  stateDir?: string;
+  /** Metrics counters the monitor reads. */
+  metrics: PluginMetrics;
+}
+
+export interface PluginMetrics {
+  emitRecords: number;
+  emitCount: number;
+  [k: string]: number | string | undefined;
+}
+
+export interface InputPlugin {
+  start(): Promise<void>;
+  /** Stop producing; resolve once nothing more will be emitted. */
+  stop(): Promise<void>;
+}
+
+export interface FilterPlugin {
+  /** Returns the filtered batch, or null when every event was dropped. */
+  filter(batch: EventBatch): EventBatch | null | Promise<EventBatch | null>;
+  start?(): Promise<void>;
+  stop?(): Promise<void>;
+}
+
+/** The outcome of a buffered output's write: the engine owns retries and backoff. */
+export type WriteResult =
+  | { status: 'ok' }
+  | { status: 'retry'; error: Error; delayMs?: number }
+  | { status: 'fatal'; error: Error };
+
+/** A chunk handed to a buffered output's write(). */
+export interface Chunk {
+  id: string;
+  /** chunk-key values: `tag`, `time` (timekey start, seconds), record keys */
+  keys: ChunkKeys;
+  /** concatenated msgpack [time, record] entries */
+  bytes: Buffer;
+  count: number;
+  /** decoded entries (lazy, cached) */
+  entries(): import('./batch.ts').Entry[];
+  /** resolves `${tag}`, `${tag[N]}`, `${key}` and strftime placeholders from this chunk's keys */
+  expand(template: string): string;
+}
+
+export interface ChunkKeys {
+  tag?: string;
+  time?: number;
+  vars: Record<string, string>;
+}
+
+export interface OutputPlugin {
+  /** Unbuffered path: handle a batch now. Resolve = accepted. */
+  process?(batch: EventBatch): Promise<void> | void;
+  /** Buffered path: deliver a chunk. */
+  write?(chunk: Chunk): Promise<WriteResult>;
+  start?(): Promise<void>;
+  stop?(): Promise<void>;
+}
+
+export interface ParserPlugin {
+  /** Parses one line/text. Returns undefined when it does not match. */
+  parse(text: string): { time: EventTime | undefined; record: EventRecord } | undefined;
+}
+
+export interface FormatterPlugin {
+  /** Formats one event into bytes (a line, with its newline where the format has one). */
+  format(tag: string, time: EventTime, record: EventRecord): Buffer | string;
+}
+
+export interface PluginDescriptor<I = unknown> {
+  kind: PluginKind;
+  type: string;
+  aliases?: string[];
+  description: string;
+  schema: Schema;
+  /**
+   * Outputs: 'never' = process() only; 'always' = write() behind the buffer engine;
+   * 'optional' = buffered only when the config has a <buffer> section.
+   */
+  buffered?: 'never' | 'always' | 'optional';
+  /** Default chunk keys when <buffer> has no argument (e.g. out_file uses time). */
+  defaultChunkKeys?: string[];
+  create(config: Resolved, ctx: PluginContext): I;
+}

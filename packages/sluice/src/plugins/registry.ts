@@ -1,0 +1,71 @@
+import { existsSync, readdirSync } from 'node:fs';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { ConfigError, NotImplementedPluginError, type SourceLocation } from '../core/errors.ts';
+import type { PluginDescriptor, PluginKind } from '../core/plugin.ts';
+
+// Plugins live one per file at plugins/<kind>/<type>.ts and default-export their
+// descriptor. Loading by file name keeps startup cheap (only configured plugins are
+// imported) and lets plugins be added without touching a central list.
+const here = dirname(fileURLToPath(import.meta.url));
+
+/** Other names a type is known by (Fluentd's old names, aliases). */
+const ALIASES: Record<PluginKind, Record<string, string>> = {
+  input: { dummy: 'sample', unix: 'forward' },
+  output: {},
+  filter: {},
+  parser: {},
+  formatter: {},
+  buffer: {},
+};
+
+/** Fluentd types a user may have in a config that Sluice does not build: a clear message, not "unknown". */
+const KNOWN_ELSEWHERE: Record<PluginKind, string[]> = {
+  input: ['syslog', 'exec', 'tcp', 'udp', 'windows_eventlog', 'object_space', 'debug_agent', 'kafka', 's3'],
+  output: ['elasticsearch', 'opensearch', 's3', 'kinesis_firehose', 'kafka', 'kafka_buffered', 'kafka2', 'exec', 'exec_filter', 'secondary_file', 'roundrobin', 'rewrite_tag_filter', 'google_cloud', 'bigquery'],
+  filter: ['geoip', 'kubernetes_metadata', 'concat'],
+  parser: [],
+  formatter: [],
+  buffer: [],
+};
+
+const cache = new Map<string, PluginDescriptor>();
+
+export function canonicalType(kind: PluginKind, type: string): string {
+  return ALIASES[kind][type] ?? type;
+}
+
+function fileFor(kind: PluginKind, type: string): string {
+  return join(here, kind, `${type}.ts`);
+}
+
+export async function loadPlugin(kind: PluginKind, type: string, where?: SourceLocation): Promise<PluginDescriptor> {
+  const canonical = canonicalType(kind, type);
+  const key = `${kind}:${canonical}`;
+  const hit = cache.get(key);
+  if (hit) return hit;
+  if (!/^[a-z0-9_]+$/.test(canonical) || !existsSync(fileFor(kind, canonical))) {
+    if (KNOWN_ELSEWHERE[kind].includes(canonical)) throw new NotImplementedPluginError(kind, canonical, where);
+    const known = listPlugins(kind);
+    throw new ConfigError(`unknown ${kind} plugin '${type}' (built in: ${known.join(', ')})`, where);
+  }
+  const mod = (await import(fileFor(kind, canonical))) as { default: PluginDescriptor };
+  const d = mod.default;
+  if (!d || d.kind !== kind) throw new Error(`plugin file ${fileFor(kind, canonical)} does not export a ${kind} descriptor`);
+  cache.set(key, d);
+  return d;
+}
+
+/** Synchronous access to an already-loaded descriptor (nested parsers/formatters are preloaded). */
+export function loadedPlugin(kind: PluginKind, type: string): PluginDescriptor | undefined {
+  return cache.get(`${kind}:${canonicalType(kind, type)}`);
+}
+
+export function listPlugins(kind: PluginKind): string[] {
+  const dir = join(here, kind);
+  if (!existsSync(dir)) return [];
+  return readdirSync(dir)
+    .filter((f) => f.endsWith('.ts') && !f.startsWith('_'))
+    .map((f) => f.slice(0, -3))
+    .sort();
+}

@@ -1,0 +1,37 @@
+import assert from 'node:assert/strict';
+import { test } from 'node:test';
+import { EventTime, decode, encode } from '@sluice/forward';
+import { BatchBuilder, EventBatch } from '../src/core/batch.ts';
+
+test('EventTime round-trips through msgpack as ext type 0 with 8 bytes', () => {
+  const t = new EventTime(1682675863, 291989606);
+  const bytes = encode(t);
+  assert.deepEqual([...bytes.subarray(0, 2)], [0xd7, 0x00]);
+  assert.equal(bytes.readUInt32BE(2), 1682675863);
+  assert.equal(bytes.readUInt32BE(6), 291989606);
+  const back = decode(bytes) as EventTime;
+  assert.ok(back instanceof EventTime);
+  assert.ok(back.equals(t));
+});
+
+test('a batch built from raw record bytes decodes to the same entries', () => {
+  const b = new BatchBuilder(16);
+  for (let i = 0; i < 100; i++) b.addRaw(1000 + i, i, encode({ message: `line ${i}`, n: i }));
+  const batch = b.take('app.log');
+  assert.equal(batch.count, 100);
+  const entries = batch.entries();
+  assert.equal(entries.length, 100);
+  assert.equal(entries[42]!.time.sec, 1042);
+  assert.equal(entries[42]!.time.nsec, 42);
+  assert.deepEqual(entries[42]!.record, { message: 'line 42', n: 42 });
+  assert.equal(b.count, 0, 'take() resets the builder');
+});
+
+test('fromPacked counts entries of a PackedForward payload and rejects non-map records', () => {
+  const good = Buffer.concat([encode([1, { a: 1 }]), encode([new EventTime(2, 5), { b: 2 }])]);
+  const batch = EventBatch.fromPacked('t', good);
+  assert.equal(batch.count, 2);
+  assert.equal(batch.entries()[0]!.time.sec, 1);
+  const bad = Buffer.concat([encode([1, 'not a map'])]);
+  assert.throws(() => EventBatch.fromPacked('t', bad), /not a map/);
+});
