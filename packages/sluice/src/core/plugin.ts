@@ -28,6 +28,8 @@ export interface PluginContext {
   createNested<T = unknown>(kind: PluginKind, element: ConfigElement, defaultType?: string): T;
   /** Worker index when running with `<system> workers N` (0 otherwise). */
   workerId: number;
+  /** Number of worker processes (1 unless `<system> workers N`). */
+  workers: number;
   /** Root directory for this plugin's state (positions, buffers) when the config gives none. */
   stateDir?: string;
   /** Metrics counters the monitor reads. */

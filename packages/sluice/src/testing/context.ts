@@ -31,6 +31,7 @@ export function testContext(opts: { id?: string; type?: string; onEmit?: (b: Eve
     logger: pino({ level: process.env.SLUICE_TEST_LOG ?? 'silent' }),
     signal: ac.signal,
     workerId: 0,
+    workers: 1,
     metrics: { emitRecords: 0, emitCount: 0 },
     emitted,
     errors,
