@@ -1,0 +1,612 @@
+// Ruby's strftime/strptime directives (the ones Fluentd's time_format, out_file paths and
+// formatters use), compiled once per format into small pieces so formatting and parsing
+// per event is a loop over closures with no regex and no Date object.
+import { EventTime } from '@sluice/forward';
+import {
+  civilFromDays,
+  daysFromCivil,
+  formatOffset,
+  offsetForWall,
+  type Zone,
+  type ZoneOptions,
+  zoneFor,
+} from './time-zone.ts';
+
+export type { Zone, ZoneOptions } from './time-zone.ts';
+export { parseZone, zoneFor, UTC, localZone } from './time-zone.ts';
+
+const DAYS = ['Sunday', 'Monday', 'Tuesday', 'Wednesday', 'Thursday', 'Friday', 'Saturday'];
+const MONTHS = ['January', 'February', 'March', 'April', 'May', 'June', 'July', 'August', 'September', 'October', 'November', 'December'];
+
+/** Broken-down time in a zone. */
+interface Fields {
+  epoch: number;
+  nsec: number;
+  year: number;
+  mon: number;
+  mday: number;
+  hour: number;
+  min: number;
+  sec: number;
+  /** 0 = Sunday */
+  wday: number;
+  /** 1-based day of the year */
+  yday: number;
+  offset: number;
+  zone: Zone;
+}
+
+const civil = [0, 0, 0];
+
+function fill(f: Fields, epoch: number, zone: Zone): void {
+  const offset = zone.offsetAt(epoch);
+  const local = epoch + offset;
+  const days = Math.floor(local / 86400);
+  const rem = local - days * 86400;
+  civilFromDays(days, civil);
+  f.epoch = epoch;
+  f.year = civil[0]!;
+  f.mon = civil[1]!;
+  f.mday = civil[2]!;
+  f.hour = Math.floor(rem / 3600);
+  f.min = Math.floor((rem % 3600) / 60);
+  f.sec = rem % 60;
+  f.wday = (((days + 4) % 7) + 7) % 7;
+  f.yday = days - daysFromCivil(f.year, 1, 1) + 1;
+  f.offset = offset;
+  f.zone = zone;
+}
+
+// ---------------------------------------------------------------- tokenizer
+
+interface Directive {
+  conv: string;
+  flags: string;
+  width: number | undefined;
+  colons: number;
+}
+
+type Token = string | Directive;
+
+const COMPOSITE: Record<string, string> = {
+  c: '%a %b %e %H:%M:%S %Y',
+  D: '%m/%d/%y',
+  x: '%m/%d/%y',
+  F: '%Y-%m-%d',
+  T: '%H:%M:%S',
+  X: '%H:%M:%S',
+  R: '%H:%M',
+  r: '%I:%M:%S %p',
+  '+': '%a %b %e %H:%M:%S %Z %Y',
+  v: '%e-%^b-%Y',
+};
+
+function tokenize(format: string, expand: boolean): Token[] {
+  const out: Token[] = [];
+  let lit = '';
+  const flush = () => {
+    if (lit) out.push(lit);
+    lit = '';
+  };
+  for (let i = 0; i < format.length; i++) {
+    const ch = format[i]!;
+    if (ch !== '%' || i === format.length - 1) {
+      lit += ch;
+      continue;
+    }
+    let j = i + 1;
+    let flags = '';
+    while (j < format.length && '-_0^#'.includes(format[j]!)) flags += format[j++];
+    let w = '';
+    while (j < format.length && format[j]! >= '0' && format[j]! <= '9') w += format[j++];
+    let colons = 0;
+    while (j < format.length && format[j] === ':') {
+      colons++;
+      j++;
+    }
+    // E and O are locale modifiers in POSIX; Ruby ignores them.
+    if ((format[j] === 'E' || format[j] === 'O') && j + 1 < format.length && /[cCxXyYdeHImMSuUVwWy]/.test(format[j + 1]!)) j++;
+    const conv = format[j];
+    if (conv === undefined) {
+      lit += format.slice(i);
+      break;
+    }
+    if (conv === '%') {
+      lit += '%';
+    } else if (conv === 'n' && flags === '' && !w) {
+      lit += '\n';
+    } else if (conv === 't' && flags === '' && !w) {
+      lit += '\t';
+    } else if (expand && COMPOSITE[conv] && !w && flags === '') {
+      flush();
+      out.push(...tokenize(COMPOSITE[conv]!, true));
+    } else {
+      flush();
+      out.push({ conv, flags, width: w ? Number(w) : undefined, colons });
+    }
+    i = j;
+  }
+  flush();
+  return out;
+}
+
+// ---------------------------------------------------------------- strftime
+
+type Piece = (f: Fields) => string;
+
+function pad(n: number, width: number, ch: string): string {
+  const neg = n < 0;
+  let s = String(neg ? -n : n);
+  while (s.length < width) s = ch + s;
+  return neg ? `-${s}` : s;
+}
+
+function isoWeek(f: Fields): [number, number] {
+  const wdayIso = f.wday === 0 ? 7 : f.wday;
+  let week = Math.floor((f.yday - wdayIso + 10) / 7);
+  let year = f.year;
+  const weeksIn = (y: number) => {
+    const p = (yy: number) => (yy + Math.floor(yy / 4) - Math.floor(yy / 100) + Math.floor(yy / 400)) % 7;
+    return p(y) === 4 || p(y - 1) === 3 ? 53 : 52;
+  };
+  if (week < 1) {
+    year -= 1;
+    week = weeksIn(year);
+  } else if (week > weeksIn(year)) {
+    year += 1;
+    week = 1;
+  }
+  return [year, week];
+}
+
+function numeric(d: Directive, width: number, ch: string, get: (f: Fields) => number): Piece {
+  let w = d.width ?? width;
+  let c = ch;
+  if (d.flags.includes('-')) w = 0;
+  else if (d.flags.includes('_')) c = ' ';
+  else if (d.flags.includes('0')) c = '0';
+  return (f) => pad(get(f), w, c);
+}
+
+function text(d: Directive, get: (f: Fields) => string, swapLower = false): Piece {
+  const up = d.flags.includes('^') || (d.flags.includes('#') && !swapLower);
+  const down = d.flags.includes('#') && swapLower;
+  const w = d.width ?? 0;
+  const c = d.flags.includes('0') ? '0' : ' ';
+  return (f) => {
+    let s = get(f);
+    if (up) s = s.toUpperCase();
+    else if (down) s = s.toLowerCase();
+    while (s.length < w) s = c + s;
+    return s;
+  };
+}
+
+function fraction(d: Directive, digits: number): Piece {
+  const n = d.width ?? digits;
+  return (f) => {
+    const s = String(f.nsec).padStart(9, '0');
+    return n <= 9 ? s.slice(0, n) : s + '0'.repeat(n - 9);
+  };
+}
+
+function strftimePiece(d: Directive): Piece | string {
+  const h12 = (f: Fields) => (f.hour % 12 === 0 ? 12 : f.hour % 12);
+  switch (d.conv) {
+    case 'Y': return numeric(d, 4, '0', (f) => f.year);
+    case 'C': return numeric(d, 2, '0', (f) => Math.floor(f.year / 100));
+    case 'y': return numeric(d, 2, '0', (f) => ((f.year % 100) + 100) % 100);
+    case 'm': return numeric(d, 2, '0', (f) => f.mon);
+    case 'd': return numeric(d, 2, '0', (f) => f.mday);
+    case 'e': return numeric(d, 2, ' ', (f) => f.mday);
+    case 'j': return numeric(d, 3, '0', (f) => f.yday);
+    case 'H': return numeric(d, 2, '0', (f) => f.hour);
+    case 'k': return numeric(d, 2, ' ', (f) => f.hour);
+    case 'I': return numeric(d, 2, '0', h12);
+    case 'l': return numeric(d, 2, ' ', h12);
+    case 'M': return numeric(d, 2, '0', (f) => f.min);
+    case 'S': return numeric(d, 2, '0', (f) => f.sec);
+    case 'L': return fraction(d, 3);
+    case 'N': return fraction(d, 9);
+    case 's': return numeric(d, 1, '0', (f) => f.epoch);
+    case 'Q': return numeric(d, 1, '0', (f) => f.epoch * 1000 + Math.floor(f.nsec / 1e6));
+    case 'u': return numeric(d, 1, '0', (f) => (f.wday === 0 ? 7 : f.wday));
+    case 'w': return numeric(d, 1, '0', (f) => f.wday);
+    case 'U': return numeric(d, 2, '0', (f) => Math.floor((f.yday - 1 + 7 - f.wday) / 7));
+    case 'W': return numeric(d, 2, '0', (f) => Math.floor((f.yday - 1 + 7 - ((f.wday + 6) % 7)) / 7));
+    case 'G': return numeric(d, 4, '0', (f) => isoWeek(f)[0]);
+    case 'g': return numeric(d, 2, '0', (f) => isoWeek(f)[0] % 100);
+    case 'V': return numeric(d, 2, '0', (f) => isoWeek(f)[1]);
+    case 'A': return text(d, (f) => DAYS[f.wday]!);
+    case 'a': return text(d, (f) => DAYS[f.wday]!.slice(0, 3));
+    case 'B': return text(d, (f) => MONTHS[f.mon - 1]!);
+    case 'b':
+    case 'h': return text(d, (f) => MONTHS[f.mon - 1]!.slice(0, 3));
+    case 'p': return text(d, (f) => (f.hour < 12 ? 'AM' : 'PM'), true);
+    case 'P': return text(d, (f) => (f.hour < 12 ? 'am' : 'pm'));
+    case 'Z': return text(d, (f) => f.zone.abbrev(f.epoch), true);
+    case 'z': {
+      const sep = d.colons > 0 ? ':' : '';
+      const secs = d.colons > 1;
+      return (f) => formatOffset(f.offset, sep, secs);
+    }
+    default: {
+      // Ruby prints an unknown directive as written.
+      const w = d.width ?? '';
+      return `%${d.flags}${w}${':'.repeat(d.colons)}${d.conv}`;
+    }
+  }
+}
+
+export type TimeFormatter = (time: EventTime) => string;
+
+/**
+ * Compiles a Ruby strftime format for a zone (`utc`, `timezone`, else local time). The
+ * result caches the fields of the last second seen, and the whole string when the format
+ * has no sub-second directive: consecutive events of one second cost a comparison.
+ */
+export function compileStrftime(format: string, opts?: ZoneOptions): TimeFormatter {
+  const zone = zoneFor(opts);
+  const pieces = tokenize(format, true).map((t) => (typeof t === 'string' ? t : strftimePiece(t)));
+  const subsecond = tokenize(format, true).some((t) => typeof t !== 'string' && 'LNQ'.includes(t.conv));
+  const f = { epoch: Number.NaN, nsec: 0 } as Fields;
+  let lastOut = '';
+  const n = pieces.length;
+  if (n === 1 && typeof pieces[0] === 'string') {
+    const s = pieces[0];
+    return () => s;
+  }
+  return (time) => {
+    if (time.sec !== f.epoch) {
+      fill(f, time.sec, zone);
+    } else if (!subsecond) {
+      return lastOut;
+    }
+    f.nsec = time.nsec;
+    let out = '';
+    for (let i = 0; i < n; i++) {
+      const p = pieces[i]!;
+      out += typeof p === 'string' ? p : p(f);
+    }
+    lastOut = out;
+    return out;
+  };
+}
+
+const strftimeCache = new Map<string, TimeFormatter>();
+
+function cacheKey(format: string, opts?: ZoneOptions): string {
+  return `${opts?.timezone ?? ''}\u0000${opts?.utc ? 1 : 0}\u0000${format}`;
+}
+
+/** One-off strftime; compiled formats are cached (bounded). */
+export function strftime(format: string, time: EventTime, opts?: ZoneOptions): string {
+  const key = cacheKey(format, opts);
+  let fn = strftimeCache.get(key);
+  if (!fn) {
+    if (strftimeCache.size > 256) strftimeCache.clear();
+    fn = compileStrftime(format, opts);
+    strftimeCache.set(key, fn);
+  }
+  return fn(time);
+}
+
+// ---------------------------------------------------------------- strptime
+
+/** What a parse collected; undefined fields were not in the text. */
+interface Parsed {
+  pos: number;
+  year?: number;
+  mon?: number;
+  mday?: number;
+  yday?: number;
+  hour?: number;
+  min?: number;
+  sec?: number;
+  nsec?: number;
+  pm?: boolean;
+  century?: number;
+  epoch?: number;
+  offset?: number;
+}
+
+type Matcher = (s: string, p: Parsed) => boolean;
+
+const NUMERIC_CONVS = 'CDdeFGgHIjkLlMmNQRrSsTUuVvWwXxYy';
+
+function isDigit(c: number): boolean {
+  return c >= 48 && c <= 57;
+}
+
+/** Reads up to `max` digits (at least one) with an optional sign; NaN when none. */
+function readInt(s: string, p: Parsed, max: number, signed: boolean): number {
+  let i = p.pos;
+  let neg = false;
+  if (signed && (s[i] === '-' || s[i] === '+')) {
+    neg = s[i] === '-';
+    i++;
+  }
+  const start = i;
+  let n = 0;
+  while (i < s.length && i - start < max) {
+    const c = s.charCodeAt(i);
+    if (!isDigit(c)) break;
+    n = n * 10 + (c - 48);
+    i++;
+  }
+  if (i === start) return Number.NaN;
+  p.pos = i;
+  return neg ? -n : n;
+}
+
+function matchName(s: string, p: Parsed, names: string[]): number {
+  // Full names first, then three-letter abbreviations; case-insensitive as Ruby.
+  const rest = s.slice(p.pos, p.pos + 10).toLowerCase();
+  for (let i = 0; i < names.length; i++) {
+    const full = names[i]!.toLowerCase();
+    if (rest.startsWith(full)) {
+      p.pos += full.length;
+      return i;
+    }
+  }
+  for (let i = 0; i < names.length; i++) {
+    if (rest.startsWith(names[i]!.slice(0, 3).toLowerCase())) {
+      p.pos += 3;
+      return i;
+    }
+  }
+  return -1;
+}
+
+// Abbreviations Ruby's Date._strptime knows (a common subset); others leave the offset unset.
+const ZONE_ABBREV: Record<string, number> = {
+  utc: 0, gmt: 0, ut: 0, z: 0, wet: 0, bst: 3600, cet: 3600, cest: 7200, met: 3600, eet: 7200, eest: 10800,
+  msk: 10800, ist: 19800, hkt: 28800, sgt: 28800, jst: 32400, kst: 32400, awst: 28800, aest: 36000, aedt: 39600,
+  nzst: 43200, nzdt: 46800, est: -18000, edt: -14400, cst: -21600, cdt: -18000, mst: -25200, mdt: -21600,
+  pst: -28800, pdt: -25200, akst: -32400, akdt: -28800, hst: -36000,
+};
+
+function readZone(s: string, p: Parsed): boolean {
+  let i = p.pos;
+  let base: number | undefined;
+  // A name (UTC, GMT, JST...), optionally followed by a numeric offset (GMT+9).
+  let j = i;
+  while (j < s.length && /[A-Za-z]/.test(s[j]!)) j++;
+  if (j > i) {
+    const name = s.slice(i, j).toLowerCase();
+    base = ZONE_ABBREV[name];
+    if (base === undefined) return false;
+    i = j;
+  }
+  const sign = s[i];
+  if (sign === '+' || sign === '-') {
+    let k = i + 1;
+    let digits = '';
+    let colon = false;
+    while (k < s.length && (isDigit(s.charCodeAt(k)) || (s[k] === ':' && digits.length > 0))) {
+      if (s[k] === ':') colon = true;
+      else digits += s[k];
+      k++;
+      if (digits.length >= 6) break;
+    }
+    if (!digits) {
+      if (base === undefined) return false;
+    } else {
+      let h: number;
+      let m = 0;
+      let sec = 0;
+      if (colon || digits.length > 2) {
+        const hl = colon ? s.slice(i + 1, k).split(':')[0]!.length : digits.length % 2 === 1 ? 1 : 2;
+        h = Number(digits.slice(0, hl));
+        m = Number(digits.slice(hl, hl + 2) || 0);
+        sec = Number(digits.slice(hl + 2, hl + 4) || 0);
+      } else {
+        h = Number(digits);
+      }
+      if (h > 23 || m > 59 || sec > 59) return false;
+      const v = h * 3600 + m * 60 + sec;
+      p.offset = (base ?? 0) + (sign === '-' ? -v : v);
+      p.pos = k;
+      return true;
+    }
+  }
+  if (base === undefined) return false;
+  p.offset = base;
+  p.pos = i;
+  return true;
+}
+
+function strptimeMatcher(d: Directive, nextNumeric: boolean): Matcher {
+  const num = (max: number, set: (p: Parsed, n: number) => boolean, signed = false, spaced = false): Matcher =>
+    (s, p) => {
+      if (spaced && s[p.pos] === ' ') p.pos++;
+      const n = readInt(s, p, d.width ?? max, signed);
+      return !Number.isNaN(n) && set(p, n);
+    };
+  const unbounded = nextNumeric ? undefined : Number.MAX_SAFE_INTEGER;
+  switch (d.conv) {
+    case 'Y': return num(unbounded ?? 4, (p, n) => ((p.year = n), true), true);
+    case 'G': return num(unbounded ?? 4, () => true, true);
+    case 'C': return num(unbounded ?? 2, (p, n) => ((p.century = n), true), true);
+    case 'y': return num(2, (p, n) => ((p.year = n < 69 ? 2000 + n : 1900 + n), true));
+    case 'g': return num(2, () => true);
+    case 'm': return num(2, (p, n) => n >= 1 && n <= 12 && ((p.mon = n), true));
+    case 'd': case 'e': return num(2, (p, n) => n >= 1 && n <= 31 && ((p.mday = n), true), false, true);
+    case 'j': return num(3, (p, n) => n >= 1 && n <= 366 && ((p.yday = n), true));
+    case 'H': case 'k': return num(2, (p, n) => n <= 24 && ((p.hour = n), true), false, true);
+    case 'I': case 'l': return num(2, (p, n) => n >= 1 && n <= 12 && ((p.hour = n), true), false, true);
+    case 'M': return num(2, (p, n) => n <= 59 && ((p.min = n), true));
+    case 'S': return num(2, (p, n) => n <= 60 && ((p.sec = n), true));
+    case 'u': case 'w': return num(1, (_p, n) => n <= 7);
+    case 'U': case 'W': case 'V': return num(2, (_p, n) => n <= 53);
+    case 's': return num(Number.MAX_SAFE_INTEGER, (p, n) => ((p.epoch = n), true), true);
+    case 'Q': return num(Number.MAX_SAFE_INTEGER, (p, n) => ((p.epoch = Math.floor(n / 1000)), (p.nsec = (n % 1000) * 1e6), true), true);
+    case 'L': case 'N': {
+      const max = d.width ?? (nextNumeric ? (d.conv === 'L' ? 3 : 9) : Number.MAX_SAFE_INTEGER);
+      return (s, p) => {
+        const start = p.pos;
+        let i = start;
+        let ns = 0;
+        while (i < s.length && i - start < max && isDigit(s.charCodeAt(i))) {
+          if (i - start < 9) ns = ns * 10 + (s.charCodeAt(i) - 48);
+          i++;
+        }
+        if (i === start) return false;
+        for (let k = Math.min(i - start, 9); k < 9; k++) ns *= 10;
+        p.nsec = ns;
+        p.pos = i;
+        return true;
+      };
+    }
+    case 'b': case 'B': case 'h':
+      return (s, p) => {
+        const i = matchName(s, p, MONTHS);
+        if (i < 0) return false;
+        p.mon = i + 1;
+        return true;
+      };
+    case 'a': case 'A': return (s, p) => matchName(s, p, DAYS) >= 0;
+    case 'p': case 'P':
+      return (s, p) => {
+        const t = s.slice(p.pos, p.pos + 4).toUpperCase();
+        if (t.startsWith('AM') || t.startsWith('PM')) {
+          p.pm = t[0] === 'P';
+          p.pos += 2;
+          return true;
+        }
+        if (t === 'A.M.' || t === 'P.M.') {
+          p.pm = t[0] === 'P';
+          p.pos += 4;
+          return true;
+        }
+        return false;
+      };
+    case 'z': case 'Z': return readZone;
+    default: {
+      // An unknown directive must appear literally, as Ruby does.
+      const lit = `%${d.conv}`;
+      return (s, p) => {
+        if (!s.startsWith(lit, p.pos)) return false;
+        p.pos += lit.length;
+        return true;
+      };
+    }
+  }
+}
+
+function literalMatcher(lit: string): Matcher[] {
+  // Whitespace in the format matches any run of whitespace (including none), as Ruby.
+  const out: Matcher[] = [];
+  for (const part of lit.split(/(\s+)/)) {
+    if (part === '') continue;
+    if (/^\s+$/.test(part)) {
+      out.push((s, p) => {
+        while (p.pos < s.length && /\s/.test(s[p.pos]!)) p.pos++;
+        return true;
+      });
+    } else {
+      out.push((s, p) => {
+        if (!s.startsWith(part, p.pos)) return false;
+        p.pos += part.length;
+        return true;
+      });
+    }
+  }
+  return out;
+}
+
+export type TimeParser = (text: string) => EventTime | undefined;
+
+const nowFields = {} as Fields;
+
+/**
+ * Compiles a Ruby strptime format. Text after the last directive is ignored (as Ruby's
+ * Time.strptime). Without %z/%Z/%s the text is read in the zone from `opts` (`timezone`,
+ * else `utc`, else local time). Fields missing from the text are taken from the current
+ * time down to the first one present (year, month, day, hour...), then default to their
+ * minimum — Ruby's rule, which gives syslog's year-less stamps the current year.
+ * Returns undefined when the text does not match.
+ */
+export function compileStrptime(format: string, opts?: ZoneOptions): TimeParser {
+  const zone = zoneFor(opts);
+  const tokens = tokenize(format, true);
+  const matchers: Matcher[] = [];
+  for (let i = 0; i < tokens.length; i++) {
+    const t = tokens[i]!;
+    if (typeof t === 'string') {
+      matchers.push(...literalMatcher(t));
+      continue;
+    }
+    const next = tokens[i + 1];
+    const nextNumeric =
+      next !== undefined &&
+      (typeof next === 'string' ? isDigit(next.charCodeAt(0)) : NUMERIC_CONVS.includes(next.conv));
+    matchers.push(strptimeMatcher(t, nextNumeric));
+  }
+  const n = matchers.length;
+  return (text) => {
+    const p: Parsed = { pos: 0 };
+    for (let i = 0; i < n; i++) if (!matchers[i]!(text, p)) return undefined;
+    return assemble(p, zone);
+  };
+}
+
+function assemble(p: Parsed, zone: Zone): EventTime | undefined {
+  const nsec = p.nsec ?? 0;
+  // %s is absolute: a zone in the same text does not shift it.
+  if (p.epoch !== undefined) return new EventTime(p.epoch, nsec);
+  let year = p.year;
+  if (p.century !== undefined) year = p.century * 100 + (year === undefined ? 0 : ((year % 100) + 100) % 100);
+  let hour = p.hour;
+  if (hour !== undefined && p.pm !== undefined) hour = (hour % 12) + (p.pm ? 12 : 0);
+  let { mon, mday } = p;
+  if (p.yday !== undefined && mon === undefined && year !== undefined) {
+    const days = daysFromCivil(year, 1, 1) + p.yday - 1;
+    civilFromDays(days, civil);
+    mon = civil[1]!;
+    mday = civil[2]!;
+  }
+  let { min, sec } = p;
+  if (year === undefined && mon === undefined && mday === undefined && hour === undefined && min === undefined && sec === undefined && p.nsec === undefined) {
+    return undefined;
+  }
+  // Ruby's Time.strptime: take now's fields down to the first field the text gives.
+  const target = p.offset !== undefined ? undefined : zone;
+  if (year === undefined || mon === undefined || mday === undefined || hour === undefined || min === undefined) {
+    const nowSec = Math.floor(Date.now() / 1000);
+    fill(nowFields, nowSec, target ?? { name: '', fixed: p.offset, offsetAt: () => p.offset!, abbrev: () => '' });
+    do {
+      if (year !== undefined) break;
+      year = nowFields.year;
+      if (mon !== undefined) break;
+      mon = nowFields.mon;
+      if (mday !== undefined) break;
+      mday = nowFields.mday;
+      if (hour !== undefined) break;
+      hour = nowFields.hour;
+      if (min !== undefined) break;
+      min = nowFields.min;
+      if (sec !== undefined) break;
+      sec = nowFields.sec;
+    } while (false);
+  }
+  mon ??= 1;
+  mday ??= 1;
+  const wall = daysFromCivil(year, mon, mday) * 86400 + (hour ?? 0) * 3600 + (min ?? 0) * 60 + (sec ?? 0);
+  const offset = p.offset ?? offsetForWall(zone, wall);
+  return new EventTime(wall - offset, nsec);
+}
+
+const strptimeCache = new Map<string, TimeParser>();
+
+/** One-off strptime; compiled formats are cached (bounded). */
+export function strptime(format: string, text: string, opts?: ZoneOptions): EventTime | undefined {
+  const key = cacheKey(format, opts);
+  let fn = strptimeCache.get(key);
+  if (!fn) {
+    if (strptimeCache.size > 256) strptimeCache.clear();
+    fn = compileStrptime(format, opts);
+    strptimeCache.set(key, fn);
+  }
+  return fn(text);
+}
