@@ -60,7 +60,7 @@ class V1Parser {
         s.match(SPACING);
         if (!name || s.peek() !== '>') throw s.error(`malformed end tag: expected </name>`, start);
         s.pos++;
-        if (!s.match(LINE_END)) throw s.error(`unexpected text after </${name}> (an end tag must be alone on its line)`);
+        if (s.match(LINE_END) === undefined) throw s.error(`unexpected text after </${name}> (an end tag must be alone on its line)`);
         if (topLevel) throw s.error(`unexpected end tag </${name}>: no <${name}> is open`, start);
         if (name !== el.name) {
           throw s.error(`mismatched end tag </${name}>: expected </${el.name}> to close <${el.name}> opened at line ${el.location.line}`, start);
@@ -76,7 +76,7 @@ class V1Parser {
         s.match(SPACING);
         if (s.peek() !== '>') throw s.error(`expected '>' to close <${name}${arg ? ` ${arg}` : ''}`);
         s.pos++;
-        if (!s.match(LINE_END)) throw s.error(`unexpected text after <${name}${arg ? ` ${arg}` : ''}> (a tag must be alone on its line)`);
+        if (s.match(LINE_END) === undefined) throw s.error(`unexpected text after <${name}${arg ? ` ${arg}` : ''}> (a tag must be alone on its line)`);
         const child = newElement(name, arg.trim(), s.loc(start));
         this.parseBody(child, false);
         el.elements.push(child);
@@ -97,7 +97,7 @@ class V1Parser {
       if (noValue) throw new ConfigError(`${key} needs a file path or glob`, location);
       const target = scanString(s, LINE_END, this.opts) ?? '';
       const after = s.pos;
-      if (!s.match(LINE_END)) throw s.error(`unexpected text after the ${key} path`, after);
+      if (s.match(LINE_END) === undefined) throw s.error(`unexpected text after the ${key} path`, after);
       this.include(el, target, location);
       return;
     }
@@ -114,7 +114,7 @@ class V1Parser {
     if (!noValue) {
       value = parseLiteral(s, this.opts) ?? '';
       const after = s.pos;
-      if (!s.match(LINE_END)) throw s.error(`unexpected text after the value of '${key}' (expected the end of the line)`, after);
+      if (s.match(LINE_END) === undefined) throw s.error(`unexpected text after the value of '${key}' (expected the end of the line)`, after);
     }
     el.params.push({ key, value, location });
   }

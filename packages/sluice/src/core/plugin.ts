@@ -113,5 +113,6 @@ export interface PluginDescriptor<I = unknown> {
   buffered?: 'never' | 'always' | 'optional';
   /** Default chunk keys when <buffer> has no argument (e.g. out_file uses time). */
   defaultChunkKeys?: string[];
-  create(config: Resolved, ctx: PluginContext): I;
+  /** Builds the plugin; may be async (e.g. copy builds its stores). Side effects belong in start(). */
+  create(config: Resolved, ctx: PluginContext): I | Promise<I>;
 }

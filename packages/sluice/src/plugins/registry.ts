@@ -69,3 +69,12 @@ export function listPlugins(kind: PluginKind): string[] {
     .map((f) => f.slice(0, -3))
     .sort();
 }
+
+/**
+ * Registers a plugin defined in code (embedding Sluice, or a test's capturing output).
+ * It takes precedence over a file of the same name.
+ */
+export function registerPlugin(d: PluginDescriptor): void {
+  cache.set(`${d.kind}:${d.type}`, d);
+  for (const a of d.aliases ?? []) ALIASES[d.kind][a] = d.type;
+}

@@ -71,5 +71,6 @@ export function instantiate<I>(descriptor: PluginDescriptor<I>, snippet: string,
   const el = root.elements[0];
   if (!el) throw new Error('snippet has no directive');
   const plugin = descriptor.create(resolve(descriptor.schema, el, `<${el.name}> @type ${descriptor.type}`), ctx);
+  if (plugin instanceof Promise) throw new Error(`${descriptor.type} is created asynchronously: build it through the Engine`);
   return { plugin, ctx };
 }

@@ -1,0 +1,40 @@
+import type { Command } from 'commander';
+import { parseConfigFile } from '../config/parser.ts';
+import { Engine, type PipelineGraph } from '../core/engine.ts';
+import { createLogger } from '../core/logger.ts';
+import { type CommonOptions, addCommonOptions, configPath, logLevel } from './options.ts';
+
+export function registerCheck(program: Command): void {
+  addCommonOptions(program.command('check').description('parse and validate a config, print the pipeline; exit 1 on error')).action(
+    async (o: CommonOptions) => {
+      process.exitCode = await checkConfig(o);
+    },
+  );
+}
+
+/** Dry run: everything `run` does before opening ports and files. */
+export async function checkConfig(o: CommonOptions): Promise<number> {
+  try {
+    const path = configPath(o);
+    const root = parseConfigFile(path);
+    const { logger } = createLogger({ level: logLevel(o, 'warn'), file: o.log });
+    const engine = await Engine.create(root, { logger });
+    process.stdout.write(`${formatGraph(engine.graph())}\nconfiguration OK: ${path}\n`);
+    return 0;
+  } catch (e) {
+    process.stderr.write(`sluice: ${(e as Error).message}\n`);
+    return 1;
+  }
+}
+
+export function formatGraph(g: PipelineGraph): string {
+  const lines: string[] = ['sources:'];
+  for (const i of g.inputs) lines.push(`  ${i.id} (@type ${i.type}) -> ${i.label ?? '(root)'}`);
+  if (g.inputs.length === 0) lines.push('  (none)');
+  for (const l of g.labels) {
+    lines.push(`${l.name === '(root)' ? '(root)' : `<label ${l.name}>`}:`);
+    for (const r of l.rules) lines.push(`  ${r.kind === 'filter' ? 'filter' : 'match '} ${r.pattern || '**'} -> ${r.id} (@type ${r.type})`);
+    if (l.rules.length === 0) lines.push('  (empty)');
+  }
+  return lines.join('\n');
+}

@@ -1,0 +1,28 @@
+import { existsSync } from 'node:fs';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { Command } from 'commander';
+import { registerCheck } from './check.ts';
+import { registerRun } from './run.ts';
+import { VERSION } from './version.ts';
+
+const here = dirname(fileURLToPath(import.meta.url));
+
+/** Subcommands that live in their own files and are picked up when present. */
+const OPTIONAL_COMMANDS = ['cat', 'postback', 'agent'];
+
+export async function main(argv: string[]): Promise<void> {
+  const program = new Command('sluice')
+    .description('Log collector, router and shipper that reads fluent.conf and speaks the forward protocol')
+    .version(VERSION, '--version', 'print the version')
+    .showHelpAfterError();
+  registerRun(program);
+  registerCheck(program);
+  for (const name of OPTIONAL_COMMANDS) {
+    const file = join(here, `${name}.ts`);
+    if (!existsSync(file)) continue;
+    const mod = (await import(file)) as { register?: (p: Command) => void };
+    mod.register?.(program);
+  }
+  await program.parseAsync(argv);
+}

@@ -1,0 +1,46 @@
+import { existsSync } from 'node:fs';
+import type { Command } from 'commander';
+import { LOG_LEVELS, type LogLevel } from '../core/logger.ts';
+
+/** Fluentd's default config path, used when neither -c nor SLUICE_CONFIG is given. */
+export const FLUENTD_DEFAULT_CONFIG = '/etc/fluent/fluent.conf';
+
+export interface CommonOptions {
+  config?: string;
+  logLevel?: string;
+  verbose: number;
+  quiet: number;
+  log?: string;
+}
+
+const count = (_: string, prev: number) => prev + 1;
+
+/** The flags a Fluentd user already types: -c, -v/-vv, -q/-qq, -o, plus --log-level. */
+export function addCommonOptions(cmd: Command): Command {
+  return cmd
+    .option('-c, --config <path>', 'config file (Fluentd syntax, or YAML by extension)')
+    .option('--log-level <level>', `log level: ${LOG_LEVELS.join(', ')}`)
+    .option('-v, --verbose', 'more log output (-v debug, -vv trace)', count, 0)
+    .option('-q, --quiet', 'less log output (-q warn, -qq error)', count, 0)
+    .option('-o, --log <path>', 'write Sluice\'s own log to this file instead of stderr');
+}
+
+export function configPath(o: CommonOptions): string {
+  const p = o.config ?? process.env.SLUICE_CONFIG ?? process.env.FLUENTD_CONF;
+  if (p) return p;
+  if (existsSync(FLUENTD_DEFAULT_CONFIG)) return FLUENTD_DEFAULT_CONFIG;
+  throw new Error(`no config file: give -c PATH (or set SLUICE_CONFIG); ${FLUENTD_DEFAULT_CONFIG} does not exist`);
+}
+
+/** Command-line level wins over <system> log_level; -v/-q shift from info as Fluentd's do. */
+export function logLevel(o: CommonOptions, fromSystem?: string): LogLevel {
+  if (o.logLevel) {
+    if (!LOG_LEVELS.includes(o.logLevel as LogLevel)) throw new Error(`--log-level must be one of ${LOG_LEVELS.join(', ')}`);
+    return o.logLevel as LogLevel;
+  }
+  if (o.verbose || o.quiet) {
+    const i = LOG_LEVELS.indexOf('info') - o.verbose + o.quiet;
+    return LOG_LEVELS[Math.max(0, Math.min(LOG_LEVELS.length - 1, i))]!;
+  }
+  return (fromSystem as LogLevel | undefined) ?? 'info';
+}

@@ -1,0 +1,128 @@
+import cluster from 'node:cluster';
+import type { Command } from 'commander';
+import type { ConfigElement } from '../config/ast.ts';
+import { parseConfigFile } from '../config/parser.ts';
+import { Engine } from '../core/engine.ts';
+import { createLogger } from '../core/logger.ts';
+import { readSystem } from '../core/system.ts';
+import { checkConfig } from './check.ts';
+import { type CommonOptions, addCommonOptions, configPath, logLevel } from './options.ts';
+import { runSupervisor } from './supervisor.ts';
+
+interface RunOptions extends CommonOptions {
+  dryRun?: boolean;
+}
+
+/** How long a graceful stop may take before the process exits anyway. */
+const STOP_DEADLINE_MS = Number(process.env.SLUICE_STOP_TIMEOUT_MS ?? 30_000);
+
+export function registerRun(program: Command): void {
+  addCommonOptions(program.command('run', { isDefault: true }).description('run a pipeline (the default command)'))
+    .option('--dry-run', 'check the configuration and exit (same as `sluice check`)')
+    .action(async (o: RunOptions) => {
+      if (o.dryRun) {
+        process.exitCode = await checkConfig(o);
+        return;
+      }
+      await run(o);
+    });
+}
+
+function fail(message: string): never {
+  process.stderr.write(`sluice: ${message}\n`);
+  process.exit(1);
+}
+
+async function run(o: RunOptions): Promise<void> {
+  let path: string;
+  let root: ConfigElement;
+  let level: ReturnType<typeof logLevel>;
+  let workers: number;
+  try {
+    path = configPath(o);
+    root = parseConfigFile(path);
+    const sys = readSystem(root);
+    level = logLevel(o, sys.log_level ?? undefined);
+    workers = sys.workers;
+    if (sys.process_name) process.title = sys.process_name;
+  } catch (e) {
+    return fail((e as Error).message);
+  }
+  if (workers > 1 && cluster.isPrimary) {
+    const { logger } = createLogger({ level, file: o.log });
+    return runSupervisor({ workers, logger });
+  }
+  const workerId = cluster.isWorker ? Number(process.env.SLUICE_WORKER_ID ?? 0) : 0;
+  const log = createLogger({ level, file: o.log });
+  const logger = workerId > 0 || cluster.isWorker ? log.logger.child({ worker: workerId }) : log.logger;
+  const build = (r: ConfigElement) => Engine.create(r, { logger, setLogSink: log.setEventSink, workerId, workers });
+
+  let engine: Engine;
+  try {
+    engine = await build(root);
+    await engine.start();
+  } catch (e) {
+    return fail((e as Error).message);
+  }
+  logger.info({ config: path, worker: workerId, pid: process.pid }, 'sluice started');
+
+  let stopping = false;
+  let reloading: Promise<void> = Promise.resolve();
+  const stop = async (signal: string) => {
+    if (stopping) return;
+    stopping = true;
+    logger.info({ signal }, 'stopping: inputs first, then buffers flush');
+    const timer = setTimeout(() => {
+      logger.error({ deadlineMs: STOP_DEADLINE_MS }, 'graceful stop took too long; exiting');
+      process.exit(1);
+    }, STOP_DEADLINE_MS);
+    timer.unref();
+    await reloading;
+    await engine.stop();
+    logger.info('stopped');
+    process.exit(0);
+  };
+  // A config that fails to validate is reported and the running pipeline keeps going.
+  const reload = async () => {
+    let next: Engine;
+    try {
+      next = await build(parseConfigFile(path));
+    } catch (e) {
+      logger.error({ err: (e as Error).message }, 'reload: the new config is invalid; keeping the running pipeline');
+      return;
+    }
+    await engine.stop();
+    try {
+      await next.start();
+      engine = next;
+      logger.info({ config: path }, 'reloaded');
+    } catch (e) {
+      logger.error({ err: (e as Error).message }, 'reload: the new pipeline failed to start; restarting the previous one');
+      await next.stop().catch(() => undefined);
+      engine = await build(engine.root);
+      await engine.start();
+    }
+  };
+  process.on('SIGTERM', () => void stop('SIGTERM'));
+  process.on('SIGINT', () => void stop('SIGINT'));
+  process.on('SIGHUP', () => {
+    if (stopping) return;
+    reloading = reloading.then(reload);
+  });
+  process.on('SIGUSR2', () => {
+    if (stopping) return;
+    reloading = reloading.then(reload);
+  });
+  process.on('SIGUSR1', () => {
+    logger.info('SIGUSR1: flushing all buffers');
+    engine.flushAll().catch((e: Error) => logger.error({ err: e.message }, 'flush failed'));
+  });
+  if (cluster.isWorker) {
+    // The supervisor relays signals as messages: Node workers share the primary's terminal.
+    process.on('message', (m: unknown) => {
+      if (m === 'SIGTERM' || m === 'SIGINT') void stop(m);
+      else if (m === 'SIGHUP' || m === 'SIGUSR2') reloading = reloading.then(reload);
+      else if (m === 'SIGUSR1') void engine.flushAll();
+    });
+  }
+}

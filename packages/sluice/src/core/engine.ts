@@ -1,0 +1,300 @@
+import { hostname } from 'node:os';
+import { EventTime } from '@sluice/forward';
+import type { Logger } from 'pino';
+import type { ConfigElement } from '../config/ast.ts';
+import { param } from '../config/ast.ts';
+import { resolve } from '../config/schema.ts';
+import { loadedPlugin } from '../plugins/registry.ts';
+import { EventBatch, type EventRecord } from './batch.ts';
+import { ConfigError } from './errors.ts';
+import { type LogEventSink, type LogLevel, createLogger } from './logger.ts';
+import { compilePattern } from './match-pattern.ts';
+import { type OutputNode, buildOutput } from './outputs.ts';
+import type { FilterPlugin, InputPlugin, PluginContext, PluginKind } from './plugin.ts';
+import { preloadPlugins, typeOf } from './plugin-loader.ts';
+import { Pipeline, type Rule } from './router.ts';
+import { type SystemConfig, readSystem } from './system.ts';
+import { selectWorkerDirectives } from './workers.ts';
+
+export interface EngineOptions {
+  logger?: Logger;
+  /** routes Sluice's own log lines into the pipeline when the config asks (see createLogger) */
+  setLogSink?: (sink: LogEventSink | undefined) => void;
+  workerId?: number;
+  /** overrides <system> workers (the CLI passes the real count to each worker) */
+  workers?: number;
+}
+
+export interface RunningPlugin {
+  id: string;
+  type: string;
+  kind: PluginKind;
+  element: ConfigElement;
+  ctx: PluginContext;
+  output?: OutputNode;
+}
+
+const ROOT = '';
+
+/**
+ * A running pipeline built from a parsed config: inputs, the router of each label,
+ * filters and outputs. Building validates everything (`sluice check` stops there);
+ * `start()` opens ports and files; `stop()` stops inputs first, then flushes outputs.
+ */
+export class Engine {
+  readonly plugins: RunningPlugin[] = [];
+  private readonly pipelines = new Map<string, Pipeline>();
+  private readonly inputs: { plugin: InputPlugin; ctx: PluginContext }[] = [];
+  private readonly filters: { plugin: FilterPlugin; ctx: PluginContext }[] = [];
+  private readonly outputs: OutputNode[] = [];
+  private readonly ids = new Set<string>();
+  private readonly abort = new AbortController();
+  private started = false;
+
+  private constructor(
+    readonly root: ConfigElement,
+    readonly system: SystemConfig,
+    readonly logger: Logger,
+    readonly workerId: number,
+    readonly workers: number,
+  ) {}
+
+  static async fromText(text: string, opts: EngineOptions & { file?: string; baseDir?: string } = {}): Promise<Engine> {
+    const { parseConfigText } = await import('../config/parser.ts');
+    return Engine.create(parseConfigText(text, { file: opts.file ?? 'inline.conf', baseDir: opts.baseDir }), opts);
+  }
+
+  static async create(root: ConfigElement, opts: EngineOptions = {}): Promise<Engine> {
+    const system = readSystem(root);
+    const workers = opts.workers ?? system.workers;
+    const logger = opts.logger ?? createLogger({ level: (system.log_level ?? 'info') as LogLevel }).logger;
+    const engine = new Engine(root, system, logger, opts.workerId ?? 0, workers);
+    await engine.build(opts.setLogSink);
+    return engine;
+  }
+
+  private async build(setLogSink: EngineOptions['setLogSink']): Promise<void> {
+    const directives = selectWorkerDirectives(this.root, this.workerId, this.workers);
+    for (const d of directives) {
+      if (!['source', 'match', 'filter', 'label', 'system'].includes(d.name)) {
+        throw new ConfigError(`unknown directive <${d.name}> (expected <source>, <match>, <filter>, <label>, <system> or <worker>)`, d.location);
+      }
+    }
+    await preloadPlugins(directives);
+
+    const labels = directives.filter((d) => d.name === 'label');
+    const labelNames = new Set<string>();
+    for (const l of labels) {
+      if (!l.arg.startsWith('@')) throw new ConfigError(`label name must start with @ (got '${l.arg}')`, l.location);
+      if (labelNames.has(l.arg)) throw new ConfigError(`label ${l.arg} is defined twice`, l.location);
+      labelNames.add(l.arg);
+    }
+    const env = {
+      makeContext: (el: ConfigElement, type: string, kind: 'output') => this.makeContext(el, type, kind, ROOT),
+      emitToLabel: (label: string, batch: EventBatch) => this.pipelines.get(label)!.emit(batch),
+      hasLabel: (label: string) => labelNames.has(label),
+    };
+    await this.buildPipeline(ROOT, directives, env);
+    for (const l of labels) {
+      for (const child of l.elements) {
+        if (child.name !== 'match' && child.name !== 'filter') {
+          throw new ConfigError(`<${child.name}> is not allowed inside <label> (only <filter> and <match>)`, child.location);
+        }
+      }
+      await this.buildPipeline(l.arg, l.elements, env);
+    }
+    if (!this.system.without_source) {
+      for (const d of directives) if (d.name === 'source') await this.buildInput(d, labelNames);
+    }
+    this.wireLogEvents(setLogSink);
+  }
+
+  private async buildPipeline(label: string, elements: ConfigElement[], env: Parameters<typeof buildOutput>[1]) {
+    const rules: Rule[] = [];
+    for (const el of elements) {
+      if (el.name === 'filter') {
+        const type = typeOf(el)!;
+        const d = loadedPlugin('filter', type)!;
+        const ctx = this.makeContext(el, type, 'filter', label);
+        const plugin = (await d.create(resolve(d.schema, el, `<filter ${el.arg}> @type ${type}`), ctx)) as FilterPlugin;
+        this.filters.push({ plugin, ctx });
+        rules.push({ kind: 'filter', id: ctx.id, match: compilePattern(el.arg || '**', el.location), plugin });
+      } else if (el.name === 'match') {
+        const node = await buildOutput(el, env);
+        this.outputs.push(node);
+        this.registerOutputs(node);
+        rules.push({ kind: 'match', id: node.id, match: compilePattern(el.arg || '**', el.location), sink: node });
+      }
+    }
+    const pipeline = new Pipeline(label, rules, this.logger, (batch, error, filterId) => {
+      this.logger.warn({ err: error, filter: filterId, tag: batch.tag }, 'filter failed; its events go to @ERROR');
+      for (const e of safeEntries(batch)) this.emitError(batch.tag, e.time, e.record, error);
+    });
+    this.pipelines.set(label, pipeline);
+  }
+
+  private registerOutputs(node: OutputNode) {
+    this.plugins.push({ id: node.id, type: node.type, kind: 'output', element: node.element, ctx: node.ctx, output: node });
+    for (const c of node.children) this.registerOutputs(c);
+  }
+
+  private async buildInput(el: ConfigElement, labelNames: Set<string>) {
+    const type = typeOf(el)!;
+    const d = loadedPlugin('input', type)!;
+    const labelParam = param(el, '@label');
+    if (labelParam && !labelNames.has(labelParam.value)) {
+      throw new ConfigError(`@label ${labelParam.value}: no such <label>`, labelParam.location);
+    }
+    const ctx = this.makeContext(el, type, 'input', labelParam?.value ?? ROOT);
+    const plugin = (await d.create(resolve(d.schema, el, `<source> @type ${type}`), ctx)) as InputPlugin;
+    this.inputs.push({ plugin, ctx });
+  }
+
+  private makeContext(el: ConfigElement, type: string, kind: PluginKind, label: string): PluginContext {
+    const explicit = param(el, '@id');
+    let id = explicit?.value ?? `${type}.${this.plugins.length + this.inputs.length + this.filters.length}`;
+    if (explicit && this.ids.has(id)) throw new ConfigError(`@id ${id} is used twice`, explicit.location);
+    while (this.ids.has(id)) id = `${id}_`;
+    this.ids.add(id);
+    const level = param(el, '@log_level')?.value ?? param(el, 'log_level')?.value;
+    const logger = this.logger.child({ plugin_id: id, type }, level ? { level } : undefined);
+    const engine = this;
+    const ctx: PluginContext = {
+      id,
+      type,
+      logger,
+      signal: this.abort.signal,
+      workerId: this.workerId,
+      workers: this.workers,
+      stateDir: this.system.root_dir ?? undefined,
+      metrics: { emitRecords: 0, emitCount: 0 },
+      emit(batch) {
+        ctx.metrics.emitCount++;
+        ctx.metrics.emitRecords += batch.count;
+        try {
+          return Promise.resolve(engine.pipelines.get(label)!.emit(batch));
+        } catch (e) {
+          return Promise.reject(e);
+        }
+      },
+      emitError: (tag, time, record, error) => this.emitError(tag, time, record, error),
+      createNested: (nestedKind, element, defaultType) => {
+        const t = typeOf(element) ?? defaultType;
+        if (!t) throw new ConfigError(`<${element.name}> needs @type`, element.location);
+        const nd = loadedPlugin(nestedKind, t);
+        if (!nd) throw new ConfigError(`unknown ${nestedKind} plugin '${t}'`, element.location);
+        return nd.create(resolve(nd.schema, element, `<${element.name}> @type ${t}`), ctx) as never;
+      },
+    };
+    if (kind !== 'output') this.plugins.push({ id, type, kind, element: el, ctx });
+    return ctx;
+  }
+
+  /** Routes a rejected record to <label @ERROR>, or logs it as Fluentd does without one. */
+  emitError(tag: string, time: EventTime, record: EventRecord, error: Error): void {
+    const p = this.pipelines.get('@ERROR');
+    if (!p) {
+      this.logger.warn({ tag, time: time.toString(), record, error: error.message }, 'dump an error event');
+      return;
+    }
+    Promise.resolve(p.emit(EventBatch.single(tag, time, record))).catch((e: Error) =>
+      this.logger.error({ err: e, tag }, 'the @ERROR label refused an error event'),
+    );
+  }
+
+  private wireLogEvents(setLogSink: EngineOptions['setLogSink']) {
+    if (!setLogSink) return;
+    // Fluentd routes its own log to <label @FLUENT_LOG>, else to a root <match> that
+    // names fluent.* tags (a bare ** catch-all does not count, to avoid surprises).
+    const label = this.pipelines.get('@FLUENT_LOG');
+    const target = label ?? (this.rootCatchesFluentLog() ? this.pipelines.get(ROOT) : undefined);
+    if (!target) return setLogSink(undefined);
+    const host = hostname();
+    setLogSink((level, message, fields) => {
+      if (!this.started) return;
+      const record: EventRecord = { ...fields, message };
+      if (!('host' in record)) record.host = host;
+      Promise.resolve(target.emit(EventBatch.single(`fluent.${level}`, EventTime.now(), record))).catch(() => undefined);
+    });
+  }
+
+  private rootCatchesFluentLog(): boolean {
+    return this.root.elements.some((d) => d.name === 'match' && d.arg.trim() !== '**' && compilePattern(d.arg || '**')('fluent.info'));
+  }
+
+  /** Injects a batch at the root router (or a label): tests and embedding use it. */
+  emit(batch: EventBatch, label = ROOT): Promise<void> {
+    const p = this.pipelines.get(label);
+    if (!p) return Promise.reject(new Error(`no such label ${label}`));
+    return Promise.resolve(p.emit(batch));
+  }
+
+  pipeline(label = ROOT): Pipeline | undefined {
+    return this.pipelines.get(label);
+  }
+
+  async start(): Promise<void> {
+    for (const o of this.outputs) await o.start();
+    for (const f of this.filters) await f.plugin.start?.();
+    this.started = true;
+    for (const i of this.inputs) await i.plugin.start();
+  }
+
+  /** SIGUSR1: write out everything buffered now. */
+  async flushAll(): Promise<void> {
+    await Promise.all(this.outputs.map((o) => o.flushAll()));
+  }
+
+  async stop(): Promise<void> {
+    this.abort.abort();
+    await Promise.allSettled(this.inputs.map((i) => i.plugin.stop()));
+    for (const f of this.filters) await f.plugin.stop?.();
+    const results = await Promise.allSettled(this.outputs.map((o) => o.stop()));
+    this.started = false;
+    for (const r of results) if (r.status === 'rejected') this.logger.error({ err: r.reason }, 'output failed to stop cleanly');
+  }
+
+  /** The resolved pipeline for `sluice check` and the monitor. */
+  graph(): PipelineGraph {
+    const describeEl = (el: ConfigElement) => `${el.arg ? `${el.name} ${el.arg}` : el.name}`;
+    return {
+      inputs: this.plugins.filter((p) => p.kind === 'input').map((p) => ({ id: p.id, type: p.type, label: param(p.element, '@label')?.value ?? null })),
+      labels: [...this.pipelines.keys()].map((name) => ({
+        name: name || '(root)',
+        rules: this.plugins
+          .filter((p) => p.kind !== 'input' && labelOf(this.root, p.element) === name && (p.kind === 'filter' || p.element.name === 'match'))
+          .map((p) => ({ kind: p.kind, id: p.id, type: p.type, pattern: p.element.arg, directive: describeEl(p.element) })),
+      })),
+    };
+  }
+}
+
+export interface PipelineGraph {
+  inputs: { id: string; type: string; label: string | null }[];
+  labels: { name: string; rules: { kind: string; id: string; type: string; pattern: string; directive: string }[] }[];
+}
+
+function labelOf(root: ConfigElement, el: ConfigElement): string {
+  const find = (parent: ConfigElement, label: string): string | undefined => {
+    for (const c of parent.elements) {
+      if (c === el) return label;
+      if (c.name === 'label') {
+        const r = find(c, c.arg);
+        if (r !== undefined) return r;
+      } else if (c.name === 'worker') {
+        const r = find(c, label);
+        if (r !== undefined) return r;
+      }
+    }
+    return undefined;
+  };
+  return find(root, ROOT) ?? ROOT;
+}
+
+function safeEntries(batch: EventBatch) {
+  try {
+    return batch.entries();
+  } catch {
+    return [];
+  }
+}

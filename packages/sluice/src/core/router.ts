@@ -1,0 +1,114 @@
+import type { Logger } from 'pino';
+import type { EventBatch } from './batch.ts';
+import type { FilterPlugin } from './plugin.ts';
+
+/** Anything a <match> resolves to: an unbuffered output, a buffered one, copy, relabel. */
+export interface OutputSink {
+  id: string;
+  /** Resolves when the output accepted the batch. */
+  emit(batch: EventBatch): Promise<void> | void;
+}
+
+export interface FilterRule {
+  kind: 'filter';
+  id: string;
+  match: (tag: string) => boolean;
+  plugin: FilterPlugin;
+}
+
+export interface MatchRule {
+  kind: 'match';
+  id: string;
+  match: (tag: string) => boolean;
+  sink: OutputSink;
+}
+
+export type Rule = FilterRule | MatchRule;
+
+interface Route {
+  filters: FilterRule[];
+  sink: OutputSink | undefined;
+}
+
+/** Called for every event a filter throws on: the engine routes them to @ERROR. */
+export type FilterErrorHandler = (batch: EventBatch, error: Error, filterId: string) => void;
+
+const ROUTE_CACHE_LIMIT = 4096;
+
+/**
+ * One label's directives in config order, with Fluentd's event-router semantics: the
+ * filters whose pattern matches and that stand BEFORE the first matching <match> apply,
+ * in order; that <match> gets the events. The route is computed once per tag and cached.
+ */
+export class Pipeline {
+  private readonly cache = new Map<string, Route>();
+  private readonly warnedUnmatched = new Set<string>();
+  unmatchedRecords = 0;
+
+  constructor(
+    readonly label: string,
+    private readonly rules: Rule[],
+    private readonly logger: Logger,
+    private readonly onFilterError: FilterErrorHandler,
+  ) {}
+
+  route(tag: string): Route {
+    let r = this.cache.get(tag);
+    if (r) return r;
+    const filters: FilterRule[] = [];
+    let sink: OutputSink | undefined;
+    for (const rule of this.rules) {
+      if (!rule.match(tag)) continue;
+      if (rule.kind === 'filter') filters.push(rule);
+      else {
+        sink = rule.sink;
+        break;
+      }
+    }
+    r = { filters, sink };
+    // Tags can be unbounded (e.g. built from record values): keep the cache bounded.
+    if (this.cache.size >= ROUTE_CACHE_LIMIT) this.cache.clear();
+    this.cache.set(tag, r);
+    return r;
+  }
+
+  /** Resolves when the routed output accepted the batch (or it was filtered out / unmatched). */
+  emit(batch: EventBatch): Promise<void> | void {
+    const route = this.route(batch.tag);
+    if (route.filters.length === 0) return this.deliver(route, batch);
+    return this.runFilters(route, batch, 0);
+  }
+
+  private runFilters(route: Route, batch: EventBatch, from: number): Promise<void> | void {
+    let b: EventBatch | null = batch;
+    for (let i = from; i < route.filters.length; i++) {
+      const f = route.filters[i]!;
+      let out: EventBatch | null | Promise<EventBatch | null>;
+      try {
+        out = f.plugin.filter(b);
+      } catch (e) {
+        this.onFilterError(b, e as Error, f.id);
+        return;
+      }
+      if (out instanceof Promise) {
+        const current = b;
+        return out.then(
+          (next) => (next === null || next.count === 0 ? undefined : this.runFilters(route, next, i + 1)),
+          (e: Error) => this.onFilterError(current, e, f.id),
+        );
+      }
+      b = out;
+      if (b === null || b.count === 0) return;
+    }
+    return this.deliver(route, b);
+  }
+
+  private deliver(route: Route, batch: EventBatch): Promise<void> | void {
+    if (route.sink) return route.sink.emit(batch);
+    this.unmatchedRecords += batch.count;
+    if (!this.warnedUnmatched.has(batch.tag)) {
+      this.warnedUnmatched.add(batch.tag);
+      this.logger.warn({ tag: batch.tag, label: this.label || undefined }, `no patterns matched tag="${batch.tag}"`);
+    }
+  }
+}
