@@ -1,0 +1,55 @@
+import type { Writable } from 'node:stream';
+import { defineParams, type Resolved } from '../../config/schema.ts';
+import type { FilterPlugin, FormatterPlugin, PluginContext, PluginDescriptor } from '../../core/plugin.ts';
+import { formatElement, writeWithBackpressure } from '../output/stdout.ts';
+
+// Fluentd's filter_stdout: prints every event (same line format as the stdout output)
+// and passes the batch on unchanged.
+
+const params = defineParams({
+  output_type: {
+    type: 'string',
+    default: null,
+    description: "v0.12 spelling of <format> output_type: the record format after the header (json, hash, ltsv...).",
+  },
+});
+
+const schema = {
+  params,
+  sections: {
+    format: { description: 'How each event is printed (default: @type stdout, output_type json).', plugin: 'formatter' as const },
+  },
+};
+
+/** Builds the filter printing to `sink` (process.stdout in production; tests pass their own stream). */
+export function createStdoutFilter(config: Resolved, ctx: PluginContext, sink: Writable): FilterPlugin {
+  const formatter = ctx.createNested<FormatterPlugin>('formatter', formatElement(config), 'stdout');
+  return {
+    async filter(batch) {
+      let out = '';
+      for (const e of batch.entries()) {
+        try {
+          const line = formatter.format(batch.tag, e.time, e.record);
+          out += typeof line === 'string' ? line : line.toString('utf8');
+        } catch (err) {
+          // As Fluentd: the event goes to @ERROR too, and still passes through.
+          ctx.emitError(batch.tag, e.time, e.record, err as Error);
+        }
+      }
+      if (out !== '') await writeWithBackpressure(sink, out);
+      return batch;
+    },
+  };
+}
+
+const descriptor: PluginDescriptor<FilterPlugin> = {
+  kind: 'filter',
+  type: 'stdout',
+  description: "Prints each event on standard output in Fluentd's stdout line format and passes it on.",
+  schema,
+  create(config, ctx) {
+    return createStdoutFilter(config, ctx, process.stdout);
+  },
+};
+
+export default descriptor;

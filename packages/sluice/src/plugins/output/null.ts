@@ -1,0 +1,59 @@
+import { defineParams } from '../../config/schema.ts';
+import type { OutputPlugin, PluginDescriptor } from '../../core/plugin.ts';
+
+// Fluentd's out_null: accepts and drops everything. It counts what it drops, and
+// `never_flush` makes every delivery fail, which is how buffer and retry behaviour is
+// exercised without a real destination.
+
+const params = defineParams({
+  never_flush: {
+    type: 'bool',
+    default: false,
+    description: 'For tests: every process()/write() fails ("failed to flush"), so buffers fill and retries run.',
+  },
+});
+
+export interface NullOutput extends OutputPlugin {
+  /** events dropped so far */
+  readonly records: number;
+  /** batches or chunks dropped so far */
+  readonly batches: number;
+}
+
+const descriptor: PluginDescriptor<NullOutput> = {
+  kind: 'output',
+  type: 'null',
+  description: 'Drops every event (counting them). For tests and benchmarks.',
+  schema: { params },
+  buffered: 'optional',
+  defaultChunkKeys: ['tag'],
+  create(config, ctx) {
+    const neverFlush = config.params.never_flush as boolean;
+    let records = 0;
+    let batches = 0;
+    const count = (n: number) => {
+      records += n;
+      batches++;
+      ctx.metrics.dropRecords = records;
+    };
+    return {
+      get records() {
+        return records;
+      },
+      get batches() {
+        return batches;
+      },
+      process(batch) {
+        if (neverFlush) throw new Error('failed to flush (null output with never_flush true)');
+        count(batch.count);
+      },
+      async write(chunk) {
+        if (neverFlush) return { status: 'retry', error: new Error('failed to flush (null output with never_flush true)') };
+        count(chunk.count);
+        return { status: 'ok' };
+      },
+    };
+  },
+};
+
+export default descriptor;
