@@ -1,0 +1,297 @@
+// The file buffer. Per chunk: `buffer.<b|q><id>.log` holds the concatenated msgpack
+// [time, record] entries, appended and never rewritten; `buffer.<b|q><id>.log.meta` holds
+// the chunk keys and creation time (JSON, written once before the first append). The
+// state letter (b = staged, q = queued) is in the name, changed by rename. The data file is
+// the truth for count and size: on start it is scanned, and a torn last entry cut off.
+import { type FileHandle, mkdir, open, readdir, readFile, rename, rm, stat, truncate, writeFile, copyFile } from 'node:fs/promises';
+import { dirname, join } from 'node:path';
+import type { Logger } from 'pino';
+import type { ChunkKeys } from '../core/plugin.ts';
+import { acquireLock } from './lock.ts';
+import { scanEntries } from './msgpack-scan.ts';
+import { type ChunkStore, keyStringOf, newChunkId, type StoredChunk } from './store.ts';
+
+interface FileChunk extends StoredChunk {
+  /** bytes known to be in the data file */
+  durable: number;
+  fh?: FileHandle;
+  /** serialises this chunk's file operations */
+  chain: Promise<void>;
+  pending: Buffer[];
+  waiters: { resolve: () => void; reject: (e: Error) => void }[];
+  drainQueued: boolean;
+  /** an append failed: the file was cut back; further appends are refused */
+  broken?: Error;
+}
+
+const NAME = /^buffer\.([bq])([0-9a-f]{32})\.log$/;
+
+export interface FileStoreOptions {
+  dir: string;
+  logger: Logger;
+  /** fdatasync after each append (durable across power loss, slower) */
+  fsync: boolean;
+}
+
+export class FileStore implements ChunkStore {
+  readonly kind = 'file';
+  readonly defaults = { chunkLimitSize: 256 * 1024 * 1024, totalLimitSize: 64 * 1024 ** 3, flushAtShutdown: false };
+  private release: (() => Promise<void>) | undefined;
+  private readonly live = new Set<FileChunk>();
+
+  constructor(private readonly o: FileStoreOptions) {}
+
+  private path(c: StoredChunk, state = c.state): string {
+    return join(this.o.dir, `buffer.${state === 'staged' ? 'b' : 'q'}${c.id}.log`);
+  }
+
+  async open(): Promise<StoredChunk[]> {
+    await mkdir(this.o.dir, { recursive: true });
+    this.release = await acquireLock(this.o.dir);
+    try {
+      return await this.resume();
+    } catch (e) {
+      // A directory we cannot even list is an operator problem; anything about single
+      // chunks is handled inside resume(). Either way the lock must not leak.
+      await this.close();
+      throw e;
+    }
+  }
+
+  private async resume(): Promise<StoredChunk[]> {
+    const names = await readdir(this.o.dir);
+    const metas = new Set(names.filter((n) => n.endsWith('.log.meta')));
+    const out: FileChunk[] = [];
+    for (const name of names.sort((a, b) => a.slice(8).localeCompare(b.slice(8)))) {
+      const m = NAME.exec(name);
+      if (!m) continue;
+      const id = m[2]!;
+      const state = m[1] === 'b' ? 'staged' : 'queued';
+      const file = join(this.o.dir, name);
+      const metaName = metas.has(`buffer.b${id}.log.meta`) ? `buffer.b${id}.log.meta` : metas.has(`buffer.q${id}.log.meta`) ? `buffer.q${id}.log.meta` : undefined;
+      metas.delete(`buffer.b${id}.log.meta`);
+      metas.delete(`buffer.q${id}.log.meta`);
+      try {
+        const c = await this.resumeOne(id, state, file, metaName);
+        if (c) out.push(c);
+      } catch (e) {
+        await this.moveAside(id, [name, metaName], `cannot be resumed: ${(e as Error).message}`);
+      }
+    }
+    // Meta files without data: the process died between creating a chunk and its first
+    // append. Nothing was accepted into them.
+    for (const meta of metas) await rm(join(this.o.dir, meta), { force: true });
+    return out;
+  }
+
+  private async resumeOne(id: string, state: 'staged' | 'queued', file: string, metaName: string | undefined): Promise<FileChunk | undefined> {
+    if (!metaName) throw new Error('its .meta file is missing');
+    const meta = JSON.parse(await readFile(join(this.o.dir, metaName), 'utf8')) as { v: number; created: number; keys: ChunkKeys };
+    if (meta.v !== 1 || typeof meta.keys !== 'object' || meta.keys === null) throw new Error(`unknown meta format in ${metaName}`);
+    meta.keys.vars ??= {};
+    const data = await readFile(file);
+    const scan = scanEntries(data);
+    if (scan.problem) {
+      const rest = data.subarray(scan.validEnd);
+      const zeros = rest.every((b) => b === 0);
+      if (scan.problem === 'torn' || zeros) {
+        this.o.logger.warn({ chunk: id, file, kept: scan.count, cutBytes: rest.length }, 'buffer chunk had a torn last entry (the process stopped mid-write); cut back to the last whole entry');
+      } else {
+        await mkdir(join(this.o.dir, 'corrupt'), { recursive: true });
+        await writeFile(join(this.o.dir, 'corrupt', `buffer.${id}.log`), data);
+        this.o.logger.error({ chunk: id, file, kept: scan.count, badBytes: rest.length, copy: join(this.o.dir, 'corrupt') }, 'buffer chunk has bytes that are not msgpack entries; kept the entries before them, the original file was copied aside');
+      }
+      await truncate(file, scan.validEnd);
+    }
+    if (scan.count === 0) {
+      await rm(file, { force: true });
+      await rm(join(this.o.dir, metaName), { force: true });
+      return undefined;
+    }
+    // Keep the meta name in step with the data file's state.
+    const wantMeta = `${file.slice(this.o.dir.length + 1)}.meta`;
+    if (metaName !== wantMeta) await rename(join(this.o.dir, metaName), join(this.o.dir, wantMeta));
+    const c: FileChunk = {
+      id,
+      keys: meta.keys,
+      keyString: keyStringOf(meta.keys),
+      createdAt: meta.created,
+      bytes: scan.validEnd,
+      count: scan.count,
+      state,
+      durable: scan.validEnd,
+      chain: Promise.resolve(),
+      pending: [],
+      waiters: [],
+      drainQueued: false,
+    };
+    this.live.add(c);
+    return c;
+  }
+
+  private async moveAside(id: string, names: (string | undefined)[], why: string): Promise<void> {
+    const dest = join(this.o.dir, 'corrupt');
+    try {
+      await mkdir(dest, { recursive: true });
+      for (const n of names) if (n) await rename(join(this.o.dir, n), join(dest, n));
+      this.o.logger.error({ chunk: id, movedTo: dest }, `buffer chunk ${why}; moved aside`);
+    } catch (e) {
+      this.o.logger.error({ chunk: id, err: e }, `buffer chunk ${why}; could not move it aside either, ignoring it`);
+    }
+  }
+
+  create(keys: ChunkKeys, keyString: string): StoredChunk {
+    const c: FileChunk = {
+      id: newChunkId(),
+      keys,
+      keyString,
+      createdAt: Date.now(),
+      bytes: 0,
+      count: 0,
+      state: 'staged',
+      durable: 0,
+      chain: Promise.resolve(),
+      pending: [],
+      waiters: [],
+      drainQueued: false,
+    };
+    this.live.add(c);
+    const meta = JSON.stringify({ v: 1, id: c.id, created: c.createdAt, keys });
+    this.run(c, async () => {
+      await writeFile(`${this.path(c)}.meta`, meta);
+      c.fh = await open(this.path(c), 'a');
+    });
+    return c;
+  }
+
+  private run(c: FileChunk, op: () => Promise<void>): Promise<void> {
+    const p = c.chain.then(op);
+    // The chain itself never rejects, so one failed op does not poison later ones.
+    c.chain = p.catch(() => {});
+    return p;
+  }
+
+  append(chunk: StoredChunk, data: Buffer): Promise<void> {
+    const c = chunk as FileChunk;
+    if (c.broken) return Promise.reject(c.broken);
+    return new Promise<void>((resolve, reject) => {
+      c.pending.push(data);
+      c.waiters.push({ resolve, reject });
+      if (!c.drainQueued) {
+        c.drainQueued = true;
+        void this.run(c, () => this.drain(c));
+      }
+    });
+  }
+
+  /** Group commit: everything appended since the last write goes out in one writev. */
+  private async drain(c: FileChunk): Promise<void> {
+    c.drainQueued = false;
+    const bufs = c.pending;
+    const waiters = c.waiters;
+    c.pending = [];
+    c.waiters = [];
+    if (bufs.length === 0) return;
+    try {
+      if (c.broken) throw c.broken;
+      if (!c.fh) throw new Error(`chunk file ${this.path(c)} is not open`);
+      let total = 0;
+      for (const b of bufs) total += b.length;
+      let written = 0;
+      let rest = bufs;
+      while (written < total) {
+        const r = await c.fh.writev(rest, c.durable + written);
+        written += r.bytesWritten;
+        if (written < total) rest = remaining(bufs, written);
+      }
+      if (this.o.fsync) await c.fh.datasync();
+      c.durable += total;
+      for (const w of waiters) w.resolve();
+    } catch (e) {
+      const err = e as Error;
+      c.broken ??= err;
+      // Cut a partial write back so the file stays a sequence of whole entries.
+      await c.fh?.truncate(c.durable).catch(() => {});
+      for (const w of waiters) w.reject(err);
+    }
+  }
+
+  markQueued(chunk: StoredChunk): Promise<void> {
+    const c = chunk as FileChunk;
+    return this.run(c, async () => {
+      await c.fh?.close();
+      c.fh = undefined;
+      const from = this.path(c, 'staged');
+      const to = this.path(c, 'queued');
+      await rename(from, to);
+      await rename(`${from}.meta`, `${to}.meta`);
+    });
+  }
+
+  read(chunk: StoredChunk): Promise<Buffer> {
+    const c = chunk as FileChunk;
+    let data: Buffer | undefined;
+    return this.run(c, async () => {
+      data = await readFile(this.path(c));
+      // A failed append may have been counted into bytes; the file is what we deliver.
+      if (data.length > c.durable) data = data.subarray(0, c.durable);
+    }).then(() => data!);
+  }
+
+  purge(chunk: StoredChunk): Promise<void> {
+    const c = chunk as FileChunk;
+    this.live.delete(c);
+    return this.run(c, async () => {
+      await c.fh?.close();
+      c.fh = undefined;
+      await rm(this.path(c), { force: true });
+      await rm(`${this.path(c)}.meta`, { force: true });
+    });
+  }
+
+  backup(chunk: StoredChunk, file: string): Promise<void> {
+    const c = chunk as FileChunk;
+    return this.run(c, async () => {
+      await mkdir(dirname(file), { recursive: true });
+      await copyFile(this.path(c), file);
+    });
+  }
+
+  async close(): Promise<void> {
+    for (const c of this.live) {
+      await this.run(c, async () => {
+        await c.fh?.close();
+        c.fh = undefined;
+      });
+    }
+    this.live.clear();
+    const r = this.release;
+    this.release = undefined;
+    await r?.();
+  }
+
+  /** For tests and metrics: the directory holding the chunk files. */
+  get dir(): string {
+    return this.o.dir;
+  }
+
+  static async exists(path: string): Promise<boolean> {
+    return stat(path).then(
+      () => true,
+      () => false,
+    );
+  }
+}
+
+function remaining(bufs: Buffer[], skip: number): Buffer[] {
+  const out: Buffer[] = [];
+  for (const b of bufs) {
+    if (skip >= b.length) {
+      skip -= b.length;
+      continue;
+    }
+    out.push(skip > 0 ? b.subarray(skip) : b);
+    skip = 0;
+  }
+  return out;
+}

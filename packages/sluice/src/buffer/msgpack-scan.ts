@@ -1,0 +1,192 @@
+// Walks msgpack structure without building values. The buffer uses it to find entry
+// boundaries (splitting a batch across chunks, cutting a torn chunk file back to its last
+// whole entry) and to read an entry's time, so tag-keyed buffering never decodes records.
+
+/** Returned by skipValue when the bytes end inside a value. */
+export const INCOMPLETE = -1;
+/** Returned by skipValue for a byte that starts no msgpack value (0xc1). */
+export const INVALID = -2;
+
+/**
+ * Returns the offset just past the msgpack value starting at `off`, INCOMPLETE when the
+ * buffer ends first, INVALID on a reserved byte. Iterative (a counter of values still to
+ * skip), so hostile nesting depth cannot overflow the stack.
+ */
+export function skipValue(b: Uint8Array, off: number, end = b.length): number {
+  let pending = 1;
+  while (pending > 0) {
+    if (off >= end) return INCOMPLETE;
+    const t = b[off]!;
+    pending--;
+    if (t <= 0x7f || t >= 0xe0) {
+      off += 1;
+    } else if (t <= 0x8f) {
+      pending += (t & 0x0f) * 2;
+      off += 1;
+    } else if (t <= 0x9f) {
+      pending += t & 0x0f;
+      off += 1;
+    } else if (t <= 0xbf) {
+      off += 1 + (t & 0x1f);
+    } else {
+      let n: number;
+      switch (t) {
+        case 0xc0:
+        case 0xc2:
+        case 0xc3:
+          off += 1;
+          continue;
+        case 0xc1:
+          return INVALID;
+        case 0xc4:
+        case 0xd9:
+          if (off + 2 > end) return INCOMPLETE;
+          off += 2 + b[off + 1]!;
+          continue;
+        case 0xc5:
+        case 0xda:
+          if (off + 3 > end) return INCOMPLETE;
+          off += 3 + ((b[off + 1]! << 8) | b[off + 2]!);
+          continue;
+        case 0xc6:
+        case 0xdb:
+          if (off + 5 > end) return INCOMPLETE;
+          off += 5 + u32(b, off + 1);
+          continue;
+        case 0xc7:
+          if (off + 2 > end) return INCOMPLETE;
+          off += 3 + b[off + 1]!;
+          continue;
+        case 0xc8:
+          if (off + 3 > end) return INCOMPLETE;
+          off += 4 + ((b[off + 1]! << 8) | b[off + 2]!);
+          continue;
+        case 0xc9:
+          if (off + 5 > end) return INCOMPLETE;
+          off += 6 + u32(b, off + 1);
+          continue;
+        case 0xca:
+          off += 5;
+          continue;
+        case 0xcb:
+          off += 9;
+          continue;
+        case 0xcc:
+        case 0xd0:
+          off += 2;
+          continue;
+        case 0xcd:
+        case 0xd1:
+          off += 3;
+          continue;
+        case 0xce:
+        case 0xd2:
+          off += 5;
+          continue;
+        case 0xcf:
+        case 0xd3:
+          off += 9;
+          continue;
+        case 0xd4:
+          off += 3;
+          continue;
+        case 0xd5:
+          off += 4;
+          continue;
+        case 0xd6:
+          off += 6;
+          continue;
+        case 0xd7:
+          off += 10;
+          continue;
+        case 0xd8:
+          off += 18;
+          continue;
+        case 0xdc:
+        case 0xde:
+          if (off + 3 > end) return INCOMPLETE;
+          n = (b[off + 1]! << 8) | b[off + 2]!;
+          pending += t === 0xde ? n * 2 : n;
+          off += 3;
+          continue;
+        case 0xdd:
+        case 0xdf:
+          if (off + 5 > end) return INCOMPLETE;
+          n = u32(b, off + 1);
+          pending += t === 0xdf ? n * 2 : n;
+          off += 5;
+          continue;
+        default:
+          return INVALID;
+      }
+    }
+  }
+  return off <= end ? off : INCOMPLETE;
+}
+
+function u32(b: Uint8Array, o: number): number {
+  return ((b[o]! << 24) >>> 0) + ((b[o + 1]! << 16) | (b[o + 2]! << 8) | b[o + 3]!);
+}
+
+/** The result of scanning concatenated `[time, record]` entries. */
+export interface EntryScan {
+  /** offset just past the last whole, well-formed entry */
+  validEnd: number;
+  count: number;
+  /** why scanning stopped before the end, if it did */
+  problem?: 'torn' | 'invalid';
+}
+
+/**
+ * Scans entries from the start; stops at the first value that is not a whole
+ * 2-element array (a torn write or garbage). Entry starts are pushed into `starts`
+ * when given.
+ */
+export function scanEntries(b: Uint8Array, starts?: number[], end = b.length): EntryScan {
+  let off = 0;
+  let count = 0;
+  while (off < end) {
+    if (b[off] !== 0x92) return { validEnd: off, count, problem: 'invalid' };
+    const next = skipValue(b, off, end);
+    if (next === INCOMPLETE) return { validEnd: off, count, problem: 'torn' };
+    if (next === INVALID) return { validEnd: off, count, problem: 'invalid' };
+    starts?.push(off);
+    off = next;
+    count++;
+  }
+  return { validEnd: off, count };
+}
+
+/**
+ * Seconds of the entry's time at `off` (the 0x92 byte): EventTime ext (the common case,
+ * read in place) or an integer/float time as older clients send.
+ */
+export function entrySeconds(b: Buffer, off: number): number {
+  const t = b[off + 1]!;
+  if (t === 0xd7 && b[off + 2] === 0) return b.readUInt32BE(off + 3);
+  if (t <= 0x7f) return t;
+  switch (t) {
+    case 0xca:
+      return Math.floor(b.readFloatBE(off + 2));
+    case 0xcb:
+      return Math.floor(b.readDoubleBE(off + 2));
+    case 0xcc:
+      return b[off + 2]!;
+    case 0xcd:
+      return b.readUInt16BE(off + 2);
+    case 0xce:
+      return b.readUInt32BE(off + 2);
+    case 0xcf:
+      return Number(b.readBigUInt64BE(off + 2));
+    case 0xd2:
+      return b.readInt32BE(off + 2);
+    case 0xd3:
+      return Number(b.readBigInt64BE(off + 2));
+    case 0xc7:
+      // ext8 with 8- or 12-byte payload (EventTime as ext8, or msgpack timestamp)
+      if (b[off + 2] === 8 && b[off + 3] === 0) return b.readUInt32BE(off + 4);
+      return 0;
+    default:
+      return 0;
+  }
+}
