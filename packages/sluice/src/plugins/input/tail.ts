@@ -1,0 +1,28 @@
+import type { InputPlugin, PluginDescriptor } from '../../core/plugin.ts';
+import { tailOptions, tailSchema } from '../../tail/config.ts';
+import { buildParsing } from '../../tail/parsing.ts';
+import { Tailer } from '../../tail/tailer.ts';
+
+/**
+ * Fluentd's in_tail. Lifecycle only; the work is in src/tail/: config (parameters),
+ * paths (globs, strftime), position-file (Fluentd's pos file), tail-file (reading and
+ * line splitting), target (read -> emit -> commit per file), tailer (discovery,
+ * rotation, watches), parsing/line-encoder/multiline (lines to entries).
+ */
+const tail: PluginDescriptor<InputPlugin> = {
+  kind: 'input',
+  type: 'tail',
+  description: 'Reads lines appended to files (like tail -F), with positions, rotation and backpressure.',
+  schema: tailSchema,
+  create(config, ctx) {
+    const opts = tailOptions(config);
+    const parsing = buildParsing(opts, ctx);
+    const tailer = new Tailer(opts, parsing, (batch) => ctx.emit(batch), ctx.logger);
+    return {
+      start: () => tailer.start(),
+      stop: () => tailer.stop(),
+    };
+  },
+};
+
+export default tail;

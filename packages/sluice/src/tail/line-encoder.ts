@@ -1,0 +1,160 @@
+import { EventTime, packr } from '@sluice/forward';
+import iconv from 'iconv-lite';
+import type { EventRecord } from '../core/batch.ts';
+import type { ParserPlugin } from '../core/plugin.ts';
+import { type BatchWriter, mapHeader, strBytes } from './batch-writer.ts';
+
+/** What an encoder needs to know about the file a line came from. */
+export interface LineSource {
+  path: string;
+  tag: string;
+  /** msgpack str of `path` (for path_key), computed once per file */
+  pathStr: Buffer;
+}
+
+/** Where lines that no parser matched go (emit_unmatched_lines off): the @ERROR route. */
+export type UnmatchedSink = (tag: string, time: EventTime, record: EventRecord, error: Error) => void;
+
+/**
+ * Turns one line into one entry. `sec`/`nsec` is the read time used when the parser
+ * gives none (one clock read per batch, not per line).
+ */
+export interface LineEncoder {
+  line(w: BatchWriter, buf: Buffer, start: number, end: number, src: LineSource, sec: number, nsec: number): void;
+  /** a complete (possibly multi-line) text, for the multiline path */
+  text(w: BatchWriter, text: string, src: LineSource, sec: number, nsec: number): void;
+}
+
+export interface EncoderOptions {
+  pathKey?: string;
+  fromEncoding?: string;
+  emitUnmatchedLines: boolean;
+  unmatched: UnmatchedSink;
+  warn(msg: string, extra?: Record<string, unknown>): void;
+}
+
+/** Line bytes as a JS string, decoding from the file's encoding when one is set, without the trailing CR. */
+export function lineText(buf: Buffer, start: number, end: number, fromEncoding?: string): string {
+  const s = fromEncoding ? iconv.decode(buf.subarray(start, end), fromEncoding) : buf.toString('utf8', start, end);
+  return s.endsWith('\r') ? s.slice(0, -1) : s;
+}
+
+/**
+ * `<parse> @type none`: `{message: line}` written as msgpack straight from the read
+ * buffer. The map header and key are precomputed; the path_key pair is a per-file
+ * constant.
+ */
+export class NoneEncoder implements LineEncoder {
+  private readonly head: Buffer;
+  private readonly pathKeyStr: Buffer | undefined;
+
+  constructor(
+    messageKey: string,
+    private readonly o: EncoderOptions,
+  ) {
+    const withPath = o.pathKey !== undefined && o.pathKey !== messageKey;
+    this.head = Buffer.concat([mapHeader(withPath ? 2 : 1), strBytes(messageKey)]);
+    this.pathKeyStr = withPath ? strBytes(o.pathKey!) : undefined;
+  }
+
+  line(w: BatchWriter, buf: Buffer, start: number, end: number, src: LineSource, sec: number, nsec: number): void {
+    if (this.o.fromEncoding) return this.text(w, lineText(buf, start, end, this.o.fromEncoding), src, sec, nsec);
+    if (end > start && buf[end - 1] === 0x0d) end--;
+    w.beginEntry(sec, nsec);
+    w.raw(this.head);
+    w.str(buf, start, end);
+    if (this.pathKeyStr) {
+      w.raw(this.pathKeyStr);
+      w.raw(src.pathStr);
+    }
+  }
+
+  text(w: BatchWriter, text: string, src: LineSource, sec: number, nsec: number): void {
+    const b = Buffer.from(text, 'utf8');
+    w.beginEntry(sec, nsec);
+    w.raw(this.head);
+    w.str(b, 0, b.length);
+    if (this.pathKeyStr) {
+      w.raw(this.pathKeyStr);
+      w.raw(src.pathStr);
+    }
+  }
+}
+
+/**
+ * Any parser plugin: the line becomes a string, the parser makes a record, msgpackr
+ * packs it. Unmatched lines follow emit_unmatched_lines, else go to @ERROR.
+ */
+export class ParserEncoder implements LineEncoder {
+  constructor(
+    private readonly parser: () => ParserPlugin,
+    private readonly o: EncoderOptions,
+  ) {}
+
+  line(w: BatchWriter, buf: Buffer, start: number, end: number, src: LineSource, sec: number, nsec: number): void {
+    this.text(w, lineText(buf, start, end, this.o.fromEncoding), src, sec, nsec);
+  }
+
+  text(w: BatchWriter, text: string, src: LineSource, sec: number, nsec: number): void {
+    let result: ReturnType<ParserPlugin['parse']>;
+    let error: Error | undefined;
+    try {
+      result = this.parser().parse(text);
+    } catch (e) {
+      error = e as Error;
+    }
+    if (!result) return this.unmatched(w, text, src, sec, nsec, error);
+    const record = result.record;
+    if (this.o.pathKey !== undefined) record[this.o.pathKey] ??= src.path;
+    const t = result.time;
+    w.beginEntry(t ? t.sec : sec, t ? t.nsec : nsec);
+    w.raw(packr.pack(record));
+  }
+
+  unmatched(w: BatchWriter, text: string, src: LineSource, sec: number, nsec: number, error?: Error): void {
+    if (this.o.emitUnmatchedLines) {
+      const record: EventRecord = { unmatched_line: text };
+      if (this.o.pathKey !== undefined) record[this.o.pathKey] ??= src.path;
+      w.beginEntry(sec, nsec);
+      w.raw(packr.pack(record));
+      return;
+    }
+    this.o.warn('pattern not matched', { path: src.path, line: text.length > 200 ? `${text.slice(0, 200)}...` : text, error: error?.message });
+    const record: EventRecord = { message: text };
+    if (this.o.pathKey !== undefined) record[this.o.pathKey] = src.path;
+    this.o.unmatched(src.tag, new EventTime(sec, nsec), record, error ?? new Error(`pattern not matched: ${src.path}`));
+  }
+}
+
+/**
+ * `<parse> @type json` with its defaults: JSON.parse then msgpackr, no string per key
+ * in between. A record that carries the time key (or is not an object) goes to the
+ * json parser plugin, which owns time parsing and error reporting.
+ */
+export class JsonEncoder implements LineEncoder {
+  constructor(
+    private readonly timeKey: string,
+    private readonly fallback: ParserEncoder,
+    private readonly o: EncoderOptions,
+  ) {}
+
+  line(w: BatchWriter, buf: Buffer, start: number, end: number, src: LineSource, sec: number, nsec: number): void {
+    this.text(w, lineText(buf, start, end, this.o.fromEncoding), src, sec, nsec);
+  }
+
+  text(w: BatchWriter, text: string, src: LineSource, sec: number, nsec: number): void {
+    let v: unknown;
+    try {
+      v = JSON.parse(text);
+    } catch {
+      return this.fallback.text(w, text, src, sec, nsec);
+    }
+    if (v === null || typeof v !== 'object' || Array.isArray(v) || this.timeKey in (v as object)) {
+      return this.fallback.text(w, text, src, sec, nsec);
+    }
+    const record = v as EventRecord;
+    if (this.o.pathKey !== undefined) record[this.o.pathKey] ??= src.path;
+    w.beginEntry(sec, nsec);
+    w.raw(packr.pack(record));
+  }
+}

@@ -1,0 +1,70 @@
+import type { ParserPlugin } from '../core/plugin.ts';
+
+/** A multiline parser (`<parse> @type multiline` with format_firstline) tells where an event starts. */
+export interface MultilineParser extends ParserPlugin {
+  isFirstLine?(line: string): boolean;
+}
+
+/**
+ * Groups lines into events, as in_tail's parse_multilines: with a first-line pattern a
+ * new event starts at each matching line; without one, lines accumulate until the
+ * parser matches the text so far. The file offset where the pending event starts is
+ * kept so the position committed never passes a line that was not emitted yet.
+ */
+export class MultilineAssembler {
+  private pending: string[] = [];
+  /** file offset of the first pending line */
+  pendingStart = -1;
+  /** Date.now() when the last line was added (for multiline_flush_interval) */
+  lastLineAt = 0;
+
+  constructor(
+    private readonly parser: () => MultilineParser,
+    /** lines before any first line: returned alone to be parsed (emit_unmatched_lines) or dropped with a warning */
+    private readonly emitOrphans: boolean,
+    private readonly warn: (msg: string, extra: Record<string, unknown>) => void,
+  ) {}
+
+  get hasPending(): boolean {
+    return this.pending.length > 0;
+  }
+
+  /** Adds a line that starts at file offset `offset`; returns a completed event text, if any. */
+  add(line: string, offset: number, now: number): string | undefined {
+    this.lastLineAt = now;
+    const p = this.parser();
+    if (p.isFirstLine) {
+      if (p.isFirstLine(line)) {
+        const done = this.take();
+        this.pending.push(line);
+        this.pendingStart = offset;
+        return done;
+      }
+      if (this.pending.length === 0) {
+        if (this.emitOrphans) return line;
+        this.warn('got incomplete line before first line', { line });
+        return undefined;
+      }
+      this.pending.push(line);
+      return undefined;
+    }
+    if (this.pending.length === 0) this.pendingStart = offset;
+    this.pending.push(line);
+    const text = this.pending.join('\n');
+    if (p.parse(text)) {
+      this.pending = [];
+      this.pendingStart = -1;
+      return text;
+    }
+    return undefined;
+  }
+
+  /** The pending event text (flush interval, rotation, shutdown), clearing it. */
+  take(): string | undefined {
+    if (this.pending.length === 0) return undefined;
+    const text = this.pending.join('\n');
+    this.pending = [];
+    this.pendingStart = -1;
+    return text;
+  }
+}

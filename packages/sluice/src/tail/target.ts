@@ -1,0 +1,189 @@
+import { EventTime } from '@sluice/forward';
+import type { EventBatch } from '../core/batch.ts';
+import type { BatchWriter } from './batch-writer.ts';
+import type { PositionEntry } from './position-file.ts';
+import type { TailFile } from './tail-file.ts';
+
+export interface TargetHost {
+  readonly writer: BatchWriter;
+  readonly stopping: boolean;
+  readonly readLinesLimit: number;
+  readonly maxLineSize: number | undefined;
+  readonly bytesPerSecond: number | undefined;
+  readonly rotateWaitMs: number;
+  readonly multilineFlushMs: number | undefined;
+  emit(batch: EventBatch): Promise<void>;
+  /** waits `ms` (or less when stopping) */
+  sleep(ms: number): Promise<void>;
+  /** schedules `target.kick()` after `ms` */
+  kickLater(target: Target, ms: number): void;
+  released(target: Target, file: TailFile): void;
+  warn(msg: string, extra?: Record<string, unknown>): void;
+}
+
+/** Most bytes of entries in one batch. */
+const BATCH_BYTES = 4 * 1024 * 1024;
+const RETRY_MS = 1000;
+
+/**
+ * What one position entry tracks: a path (or, with follow_inodes, an inode) and the
+ * files read for it, oldest first: rotated files still being drained, then the
+ * current one. One pump per target reads them in that order, one batch at a time;
+ * a batch is emitted and, once accepted, its end becomes the committed position.
+ * The pos entry always describes the oldest file not yet let go, so a crash while
+ * an old file is drained resumes in that old file.
+ */
+export class Target {
+  files: TailFile[] = [];
+  private running: Promise<void> | undefined;
+  private again = false;
+  private windowStart = 0;
+  private windowBytes = 0;
+
+  constructor(
+    readonly key: string,
+    readonly path: string,
+    readonly tag: string,
+    readonly host: TargetHost,
+    public entry: PositionEntry | undefined,
+  ) {}
+
+  /** The file at the path now (not rotated), if any. */
+  get current(): TailFile | undefined {
+    const f = this.files[this.files.length - 1];
+    return f && f.rotatedAt === undefined ? f : undefined;
+  }
+
+  get idle(): boolean {
+    return this.running === undefined;
+  }
+
+  /** Runs the pump (or makes the running one go round again). */
+  kick(): Promise<void> {
+    if (this.running) {
+      this.again = true;
+      return this.running;
+    }
+    this.running = (async () => {
+      try {
+        do {
+          this.again = false;
+          await this.drain();
+        } while (this.again && !this.host.stopping);
+      } finally {
+        this.running = undefined;
+      }
+    })();
+    return this.running;
+  }
+
+  savePosition(): void {
+    const f = this.files[0];
+    if (f && this.entry) this.entry.update(f.ino, f.committed);
+  }
+
+  private budget(now: number): number {
+    const limit = this.host.bytesPerSecond;
+    if (limit === undefined) return Number.MAX_SAFE_INTEGER;
+    if (now - this.windowStart >= 1000) {
+      this.windowStart = now;
+      this.windowBytes = 0;
+    }
+    return limit - this.windowBytes;
+  }
+
+  private async drain(): Promise<void> {
+    const h = this.host;
+    const w = h.writer;
+    while (!h.stopping) {
+      let progressed = false;
+      let throttled = false;
+      for (const f of this.files) {
+        const now = Date.now();
+        const budget = this.budget(now);
+        const t = EventTime.now();
+        const r = f.read(w, { lines: h.readLinesLimit, bytes: BATCH_BYTES, maxLineSize: h.maxLineSize, budget }, t.sec, t.nsec);
+        this.windowBytes += r.bytesRead;
+        if (budget - r.bytesRead <= 0 && r.lines === 0) throttled = true;
+        if (r.lines === 0 && r.bytesRead === 0) continue;
+        if (w.count > 0) await this.emit(w.take(this.tag));
+        f.committed = r.commitPos;
+        this.savePosition();
+        progressed = true;
+        break;
+      }
+      if (progressed) continue;
+      if (await this.flushMultiline()) continue;
+      if (await this.releaseDone()) continue;
+      if (throttled) h.kickLater(this, 1000 - (Date.now() - this.windowStart));
+      return;
+    }
+  }
+
+  /** Emits a batch, retrying (in order, holding the file) while outputs refuse it. */
+  private async emit(batch: EventBatch): Promise<void> {
+    for (;;) {
+      try {
+        await this.host.emit(batch);
+        return;
+      } catch (e) {
+        this.host.warn('emit refused; retrying the same lines (position not advanced)', { path: this.path, error: (e as Error).message });
+        if (this.host.stopping) throw e;
+        await this.host.sleep(RETRY_MS);
+        if (this.host.stopping) throw e;
+      }
+    }
+  }
+
+  private async flushMultiline(): Promise<boolean> {
+    const ms = this.host.multilineFlushMs;
+    if (ms === undefined) return false;
+    const now = Date.now();
+    for (const f of this.files) {
+      if (!f.hasPendingEvent || !f.eof) continue;
+      const idle = now - f.pendingSince;
+      if (idle < ms) {
+        this.host.kickLater(this, ms - idle);
+        continue;
+      }
+      await this.flushPending(f);
+      return true;
+    }
+    return false;
+  }
+
+  /** Emits a file's pending multiline event and commits past it. */
+  async flushPending(f: TailFile): Promise<void> {
+    const w = this.host.writer;
+    const t = EventTime.now();
+    f.flushPending(w, t.sec, t.nsec);
+    if (w.count > 0) await this.emit(w.take(this.tag));
+    f.committed = f.resumePos();
+    this.savePosition();
+  }
+
+  /** Lets go of rotated files that are read to their end and past rotate_wait. */
+  private async releaseDone(): Promise<boolean> {
+    const now = Date.now();
+    for (let i = 0; i < this.files.length; i++) {
+      const f = this.files[i]!;
+      if (f.rotatedAt === undefined) continue;
+      const waited = now - f.rotatedAt >= this.host.rotateWaitMs;
+      if (!(f.exhausted || (f.eof && (f.finalAtEof || waited)))) {
+        if (f.eof) this.host.kickLater(this, this.host.rotateWaitMs - (now - f.rotatedAt));
+        continue;
+      }
+      const w = this.host.writer;
+      const t = EventTime.now();
+      f.drainRest(w, t.sec, t.nsec);
+      if (w.count > 0) await this.emit(w.take(this.tag));
+      f.committed = f.readPos;
+      this.files.splice(this.files.indexOf(f), 1);
+      f.release();
+      this.savePosition();
+      this.host.released(this, f);
+      return true;
+    }
+    return false;
+  }
+}
