@@ -57,18 +57,17 @@ async function run(o: RunOptions): Promise<void> {
   const logger = workerId > 0 || cluster.isWorker ? log.logger.child({ worker: workerId }) : log.logger;
   const build = (r: ConfigElement) => Engine.create(r, { logger, setLogSink: log.setEventSink, workerId, workers });
 
-  let engine: Engine;
-  try {
-    engine = await build(root);
-    await engine.start();
-  } catch (e) {
-    return fail((e as Error).message);
-  }
-  logger.info({ config: path, worker: workerId, pid: process.pid }, 'sluice started');
-
+  let engine: Engine | undefined;
   let stopping = false;
-  let reloading: Promise<void> = Promise.resolve();
-  const stop = async (signal: string) => {
+  // Startup, reloads and stop run one after another on this chain, so a signal that
+  // arrives while the pipeline is starting waits for it instead of racing it.
+  let chain: Promise<void> = Promise.resolve();
+  const serial = (job: () => Promise<void>) => {
+    chain = chain.then(job, job);
+    return chain;
+  };
+
+  const stop = (signal: string) => {
     if (stopping) return;
     stopping = true;
     logger.info({ signal }, 'stopping: inputs first, then buffers flush');
@@ -77,13 +76,15 @@ async function run(o: RunOptions): Promise<void> {
       process.exit(1);
     }, STOP_DEADLINE_MS);
     timer.unref();
-    await reloading;
-    await engine.stop();
-    logger.info('stopped');
-    process.exit(0);
+    void serial(async () => {
+      await engine?.stop();
+      logger.info('stopped');
+      process.exit(0);
+    });
   };
   // A config that fails to validate is reported and the running pipeline keeps going.
   const reload = async () => {
+    if (stopping || !engine) return;
     let next: Engine;
     try {
       next = await build(parseConfigFile(path));
@@ -91,7 +92,8 @@ async function run(o: RunOptions): Promise<void> {
       logger.error({ err: (e as Error).message }, 'reload: the new config is invalid; keeping the running pipeline');
       return;
     }
-    await engine.stop();
+    const previous = engine;
+    await previous.stop();
     try {
       await next.start();
       engine = next;
@@ -99,30 +101,30 @@ async function run(o: RunOptions): Promise<void> {
     } catch (e) {
       logger.error({ err: (e as Error).message }, 'reload: the new pipeline failed to start; restarting the previous one');
       await next.stop().catch(() => undefined);
-      engine = await build(engine.root);
+      engine = await build(previous.root);
       await engine.start();
     }
   };
-  process.on('SIGTERM', () => void stop('SIGTERM'));
-  process.on('SIGINT', () => void stop('SIGINT'));
-  process.on('SIGHUP', () => {
-    if (stopping) return;
-    reloading = reloading.then(reload);
-  });
-  process.on('SIGUSR2', () => {
-    if (stopping) return;
-    reloading = reloading.then(reload);
-  });
-  process.on('SIGUSR1', () => {
+  const flush = () => {
     logger.info('SIGUSR1: flushing all buffers');
-    engine.flushAll().catch((e: Error) => logger.error({ err: e.message }, 'flush failed'));
+    engine?.flushAll().catch((e: Error) => logger.error({ err: e.message }, 'flush failed'));
+  };
+  const onSignal = (sig: string) => {
+    if (sig === 'SIGTERM' || sig === 'SIGINT') stop(sig);
+    else if (sig === 'SIGHUP' || sig === 'SIGUSR2') void serial(reload);
+    else if (sig === 'SIGUSR1') flush();
+  };
+  for (const sig of ['SIGTERM', 'SIGINT', 'SIGHUP', 'SIGUSR2', 'SIGUSR1'] as const) process.on(sig, () => onSignal(sig));
+  // Workers get signals from the supervisor as messages.
+  if (cluster.isWorker) process.on('message', (m: unknown) => typeof m === 'string' && onSignal(m));
+
+  await serial(async () => {
+    try {
+      engine = await build(root);
+      await engine.start();
+    } catch (e) {
+      fail((e as Error).message);
+    }
+    logger.info({ config: path, worker: workerId, pid: process.pid }, 'sluice started');
   });
-  if (cluster.isWorker) {
-    // The supervisor relays signals as messages: Node workers share the primary's terminal.
-    process.on('message', (m: unknown) => {
-      if (m === 'SIGTERM' || m === 'SIGINT') void stop(m);
-      else if (m === 'SIGHUP' || m === 'SIGUSR2') reloading = reloading.then(reload);
-      else if (m === 'SIGUSR1') void engine.flushAll();
-    });
-  }
 }
