@@ -22,7 +22,8 @@ export interface ParseOptions extends EvalContext {
 const ELEMENT_NAME = /[a-zA-Z0-9_]+/y;
 const KEY_BOUNDARY = /[ \t\r\n]/y;
 /** An element argument ends at optional spacing followed by `>`. */
-const ARG_BOUNDARY = /(?:[ \t\r\n]|#[^\n]*(?:\n|$))*>/y;
+const ARG_BOUNDARY = /[ \t]*>/y;
+const BLANKS = /[ \t]*/y;
 /** `@` params the engine reads; any other `@key` in a directive is an error, as in Fluentd. */
 const RESERVED_PARAMS = new Set(['@type', '@id', '@label', '@log_level']);
 const DIRECTIVES_WITH_RESERVED_PREFIX = new Set(['source', 'match', 'filter', 'system']);
@@ -71,9 +72,10 @@ class V1Parser {
         s.pos++;
         const name = s.match(ELEMENT_NAME);
         if (!name) throw s.error("expected a directive or section name after '<'");
-        s.match(SPACING);
+        // A tag stays on one line (Fluentd lets it run on, which only hides a missing '>').
+        s.match(BLANKS);
         const arg = scanUnquoted(s, ARG_BOUNDARY) ?? '';
-        s.match(SPACING);
+        s.match(BLANKS);
         if (s.peek() !== '>') throw s.error(`expected '>' to close <${name}${arg ? ` ${arg}` : ''}`);
         s.pos++;
         if (s.match(LINE_END) === undefined) throw s.error(`unexpected text after <${name}${arg ? ` ${arg}` : ''}> (a tag must be alone on its line)`);
