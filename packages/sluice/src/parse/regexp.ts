@@ -1,0 +1,77 @@
+// Fluentd's RegexpParser, shared by the `regexp` parser and the parsers that are a
+// regexp with a default expression (apache, apache_error, nginx).
+import type { ParamSpec, Resolved, Schema } from '../config/schema.ts';
+import type { EventRecord } from '../core/batch.ts';
+import { ConfigError } from '../core/errors.ts';
+import type { PluginContext } from '../core/plugin.ts';
+import { ParserCore, type ParseResult, parserSchema, regexpParam, type SluiceParser } from './common.ts';
+import { compileRubyRegexp, groupNames, splitRubyRegexp } from './ruby-regexp.ts';
+
+export function regexpSchema(defaults: { expression?: string; time_format?: string } = {}): Schema {
+  const expression: ParamSpec = {
+    type: 'string',
+    description: 'Ruby regular expression with named captures, e.g. /^(?<host>[^ ]*) (?<message>.*)$/ (options i, m, x after the closing slash). Each capture becomes a field.',
+    ...(defaults.expression === undefined ? { required: true } : { default: defaults.expression }),
+  };
+  const d: Record<string, unknown> = { time_key: 'time' };
+  if (defaults.time_format !== undefined) d.time_format = defaults.time_format;
+  return parserSchema(
+    {
+      expression,
+      ignorecase: { type: 'bool', default: false, deprecated: 'use /pattern/i', description: 'Deprecated: match ignoring case (use /pattern/i).' },
+      multiline: { type: 'bool', default: false, deprecated: 'use /pattern/m', description: "Deprecated: '.' matches newlines too (use /pattern/m)." },
+    },
+    d,
+  );
+}
+
+/** Compiles `expression` with the deprecated ignorecase/multiline flags folded in. */
+export function expressionParam(config: Resolved): RegExp {
+  const p = config.params;
+  let re = regexpParam(config, 'expression')!;
+  if (p.ignorecase || p.multiline) {
+    const parts = splitRubyRegexp(p.expression as string)!;
+    const opts = parts.options + (p.ignorecase ? 'i' : '') + (p.multiline ? 'm' : '');
+    re = compileRubyRegexp(parts.source, opts);
+  }
+  return re;
+}
+
+export class RegexpParser implements SluiceParser {
+  readonly regexp: RegExp;
+  readonly names: string[];
+  readonly core: ParserCore;
+  lastError: string | undefined;
+
+  constructor(config: Resolved, ctx: PluginContext | undefined, regexp?: RegExp) {
+    this.regexp = regexp ?? expressionParam(config);
+    this.names = groupNames(this.regexp);
+    if (this.names.length === 0) {
+      throw new ConfigError("no named captures in 'expression': the regexp needs at least one (?<name>...)", config.element.location);
+    }
+    this.core = new ParserCore(config, ctx);
+  }
+
+  /** Builds the record from a match; exposed for multiline, which continues after it. */
+  fromMatch(m: RegExpExecArray): ParseResult | undefined {
+    const groups = m.groups!;
+    const r: EventRecord = {};
+    const names = this.names;
+    for (let i = 0; i < names.length; i++) {
+      const v = groups[names[i]!];
+      if (v !== undefined) r[names[i]!] = v;
+    }
+    const out = this.core.finish(r);
+    if (!out) this.lastError = this.core.error;
+    return out;
+  }
+
+  parse(text: string): ParseResult | undefined {
+    const m = this.regexp.exec(text);
+    if (!m) {
+      this.lastError = 'pattern not matched';
+      return undefined;
+    }
+    return this.fromMatch(m);
+  }
+}

@@ -1,0 +1,14 @@
+import type { PluginDescriptor } from '../../core/plugin.ts';
+import { RegexpParser, regexpSchema } from '../../parse/regexp.ts';
+
+// Fluentd's parser_apache: the v0.12 Apache combined-log regexp (path without spaces).
+export default {
+  kind: 'parser',
+  type: 'apache',
+  description: 'Apache access log (common/combined), the older regexp; prefer apache2.',
+  schema: regexpSchema({
+    expression: '/^(?<host>[^ ]*) [^ ]* (?<user>[^ ]*) \\[(?<time>[^\\]]*)\\] "(?<method>\\S+)(?: +(?<path>[^ ]*) +\\S*)?" (?<code>[^ ]*) (?<size>[^ ]*)(?: "(?<referer>[^\\"]*)" "(?<agent>[^\\"]*)")?$/',
+    time_format: '%d/%b/%Y:%H:%M:%S %z',
+  }),
+  create: (config, ctx) => new RegexpParser(config, ctx),
+} satisfies PluginDescriptor<RegexpParser>;

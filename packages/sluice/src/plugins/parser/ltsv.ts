@@ -1,0 +1,39 @@
+import type { PluginDescriptor } from '../../core/plugin.ts';
+import { ParserCore, type ParseResult, parserSchema, regexpParam, type SluiceParser } from '../../parse/common.ts';
+import { rubySplit } from '../../parse/types.ts';
+
+// Fluentd's parser_ltsv: `label:value<TAB>label:value`; a pair without the label
+// delimiter is skipped.
+export default {
+  kind: 'parser',
+  type: 'ltsv',
+  description: 'Labeled Tab-Separated Values (label:value pairs).',
+  schema: parserSchema(
+    {
+      delimiter: { type: 'string', default: '\t', description: 'Separator between pairs.' },
+      delimiter_pattern: { type: 'string', default: null, description: 'Regexp separating pairs (overrides delimiter), e.g. /\\s+/.' },
+      label_delimiter: { type: 'string', default: ':', description: 'Separator between a label and its value.' },
+    },
+    { time_key: 'time' },
+  ),
+  create(config, ctx) {
+    const core = new ParserCore(config, ctx);
+    const delimiter = regexpParam(config, 'delimiter_pattern') ?? (config.params.delimiter as string);
+    const label = config.params.label_delimiter as string;
+    const parser: SluiceParser = {
+      lastError: undefined,
+      parse(text: string): ParseResult | undefined {
+        const r: Record<string, unknown> = {};
+        for (const pair of rubySplit(text, delimiter)) {
+          const i = pair.indexOf(label);
+          if (i < 0) continue;
+          r[pair.slice(0, i)] = pair.slice(i + label.length);
+        }
+        const out = core.finish(r);
+        if (!out) parser.lastError = core.error;
+        return out;
+      },
+    };
+    return parser;
+  },
+} satisfies PluginDescriptor<SluiceParser>;
