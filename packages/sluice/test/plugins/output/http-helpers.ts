@@ -1,0 +1,81 @@
+import http from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { gunzipSync } from 'node:zlib';
+import { EventTime } from '@sluice/forward';
+import { EventBatch, type EventRecord } from '../../../src/core/batch.ts';
+import type { Chunk } from '../../../src/core/plugin.ts';
+import { expandPlaceholders } from '../../../src/core/placeholders.ts';
+import { UTC } from '../../../src/core/time-zone.ts';
+
+export interface Received {
+  method: string;
+  url: string;
+  headers: http.IncomingHttpHeaders;
+  body: Buffer;
+  /** the body, gunzipped when Content-Encoding is gzip */
+  text: string;
+}
+
+/** A real HTTP sink on 127.0.0.1:0 that records every request and answers with `status()`. */
+export class Sink {
+  readonly requests: Received[] = [];
+  status: (r: Received) => number = () => 200;
+  connections = 0;
+  private server = http.createServer((req, res) => {
+    const chunks: Buffer[] = [];
+    req.on('data', (c: Buffer) => chunks.push(c));
+    req.on('end', () => {
+      const body = Buffer.concat(chunks);
+      const text = (req.headers['content-encoding'] === 'gzip' ? gunzipSync(body) : body).toString('utf8');
+      const r: Received = { method: req.method ?? '', url: req.url ?? '', headers: req.headers, body, text };
+      const code = this.status(r);
+      if (code >= 200 && code < 300) this.requests.push(r);
+      res.writeHead(code, { 'Content-Type': 'text/plain' });
+      res.end(code >= 300 ? `status ${code}` : 'ok');
+      this.waiters = this.waiters.filter((w) => !w());
+    });
+  });
+  private waiters: (() => boolean)[] = [];
+
+  constructor() {
+    this.server.on('connection', () => this.connections++);
+  }
+
+  async listen(port = 0): Promise<number> {
+    await new Promise<void>((r) => this.server.listen(port, '127.0.0.1', r));
+    return (this.server.address() as AddressInfo).port;
+  }
+
+  /** Resolves once `n` requests were accepted (bounded by `ms`). */
+  waitFor(n: number, ms = 10_000): Promise<void> {
+    if (this.requests.length >= n) return Promise.resolve();
+    return new Promise((resolve, reject) => {
+      const t = setTimeout(() => reject(new Error(`sink got ${this.requests.length} of ${n} requests`)), ms);
+      this.waiters.push(() => {
+        if (this.requests.length < n) return false;
+        clearTimeout(t);
+        resolve();
+        return true;
+      });
+    });
+  }
+
+  close(): Promise<void> {
+    this.server.closeAllConnections();
+    return new Promise((r) => this.server.close(() => r()));
+  }
+}
+
+/** A chunk as the buffer engine hands one to write(), keyed by tag. */
+export function chunkOf(tag: string, records: EventRecord[], time = new EventTime(1700000000, 0)): Chunk {
+  const batch = EventBatch.fromEntries(tag, records.map((record) => ({ time, record })));
+  const keys = { tag, vars: {} };
+  return {
+    id: `c${Math.random().toString(16).slice(2)}`,
+    keys,
+    bytes: batch.bytes,
+    count: batch.count,
+    entries: () => batch.entries(),
+    expand: (t: string) => expandPlaceholders(t, keys, { zone: UTC }),
+  };
+}
