@@ -100,6 +100,8 @@ class Engine implements BufferedOutput {
   /** a chunk failed during shutdown: stop attempting */
   private shutdownFailed = false;
   private idleWaiters: (() => void)[] = [];
+  /** backups and purges in progress; stop() waits for them */
+  private readonly ops = new Set<Promise<void>>();
   private retry: RetryState | undefined;
   private retryTimer: NodeJS.Timeout | undefined;
   private state: 'new' | 'running' | 'stopping' | 'stopped' = 'new';
@@ -165,7 +167,10 @@ class Engine implements BufferedOutput {
     const groups = this.keyer.split(batch);
     let need = 0;
     for (const g of groups) need += g.bytes.length;
-    await this.makeRoom(need);
+    // Space is reserved before the first await so concurrent emits cannot all see room.
+    if (this.blocked.length === 0 && this.fits(need)) this.reserved += need;
+    else await this.makeRoom(need);
+    this.reserved -= need;
     const writes: Promise<void>[] = [];
     const touched: Live[] = [];
     for (const g of groups) this.append(g, writes, touched);
@@ -192,8 +197,8 @@ class Engine implements BufferedOutput {
     return this.total() + need <= this.config.totalLimitSize || this.total() === 0;
   }
 
+  /** The buffer is full: apply overflow_action. Returns with `need` bytes reserved. */
   private async makeRoom(need: number): Promise<void> {
-    if (this.blocked.length === 0 && this.fits(need)) return;
     switch (this.config.overflowAction) {
       case 'throw_exception':
         throw new BufferOverflowError(
@@ -210,11 +215,12 @@ class Engine implements BufferedOutput {
           this.log.warn({ output: this.o.ctx.id, chunk: victim.id, events: victim.count }, 'buffer full: dropped the oldest chunk (overflow_action drop_oldest_chunk)');
           this.drop(victim);
         }
+        this.reserved += need;
         return;
       }
       case 'block': {
+        // wakeBlocked() reserves the space before waking us.
         await new Promise<void>((wake, fail) => this.blocked.push({ need, wake, fail }));
-        this.reserved -= need;
         return;
       }
     }
@@ -269,10 +275,8 @@ class Engine implements BufferedOutput {
       }
       if (c.bytes + size + len > cfg.chunkLimitSize || (limRec !== undefined && c.count + n + 1 > limRec)) {
         flushPart(s);
-        if (c.count > 0) {
-          this.enqueue(c);
-          c = this.stagedFor(g);
-        }
+        if (c.count > 0 && this.staged.get(c.keyString) === c) this.enqueue(c);
+        c = this.stagedFor(g);
       }
       size += len;
       n++;
@@ -495,7 +499,7 @@ class Engine implements BufferedOutput {
       const dropped = this.queue.reduce((n, q) => n + q.count, 0);
       this.log.error({ output: this.o.ctx.id, retries: retry.steps, events: dropped, err: error }, 'hit the limit for retries; giving up on every queued chunk');
       this.clearRetry();
-      for (const q of this.queue.splice(0)) void this.giveUp(q);
+      for (const q of this.queue.splice(0)) this.track(this.giveUp(q));
       return;
     }
     this.m.nextRetryAt = retry.nextTime * 1000;
@@ -538,7 +542,12 @@ class Engine implements BufferedOutput {
   /** drop_oldest_chunk: the chunk is not written anywhere. */
   private drop(c: Live): void {
     this.m.dropCount += c.count;
-    void this.purge(c);
+    this.track(this.purge(c));
+  }
+
+  private track(p: Promise<void>): void {
+    this.ops.add(p);
+    void p.finally(() => this.ops.delete(p));
   }
 
   private notifyIdle(): void {
@@ -596,6 +605,7 @@ class Engine implements BufferedOutput {
       else this.log.info({ output: this.o.ctx.id, chunks: left, events }, 'file buffer keeps undelivered chunks for the next start');
     }
     this.state = 'stopped';
+    await Promise.all(this.ops);
     await this.o.secondary?.stop?.();
     await this.store.close();
   }
