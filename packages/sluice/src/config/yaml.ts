@@ -30,7 +30,7 @@ class YamlReader {
     private readonly includeStack: string[],
   ) {
     // failsafe: every scalar stays the text the user wrote (no 010 -> 8, no yes -> true)
-    this.doc = parseDocument(text, { lineCounter: this.lc, schema: 'failsafe', merge: true, uniqueKeys: false });
+    this.doc = parseDocument(text, { lineCounter: this.lc, schema: 'failsafe', merge: false, uniqueKeys: false });
     const err = this.doc.errors[0];
     if (err) throw new ConfigError(`invalid YAML: ${err.message.split('\n')[0]}`, this.at(err.pos[0]));
     for (const w of this.doc.warnings) {
@@ -87,7 +87,9 @@ class YamlReader {
         root.elements.push(this.section('system', v, '', this.loc(p.key)));
       } else if (key === 'config') {
         this.directives(root, v, this.loc(p.key));
-      } else {
+      } else if (!(p.value as { anchor?: string } | null)?.anchor) {
+        // Fluentd ignores other keys; one that defines an anchor is a common way to share
+        // settings, anything else is most likely a typo.
         const hint = closest(key, ['system', 'config']);
         throw new ConfigError(`unknown top-level key '${key}'${hint ? ` (did you mean '${hint}'?)` : ''}; expected system or config`, this.loc(p.key));
       }
