@@ -46,9 +46,10 @@ function pick(list: string[], i: number): string | undefined {
 
 /** The getter of one placeholder (`${...}` or `__X__`), undefined = unknown. */
 function getter(ph: string, opts: CompileOptions): Compiled {
+  // Unknown is nil in Ruby: null here (msgpack has no undefined).
   const unknown: Compiled = () => {
     opts.onUnknown(ph);
-    return undefined;
+    return null;
   };
   if (!ph.startsWith('${')) return unknown;
   const name = ph.slice(2, -1);
@@ -63,8 +64,9 @@ function getter(ph: string, opts: CompileOptions): Compiled {
     const field = ix[1] === 'tag_parts' ? 'parts' : ix[1] === 'tag_prefix' ? 'prefix' : 'suffix';
     return (s) => {
       const v = pick(s[field], n);
-      if (v === undefined) opts.onUnknown(ph);
-      return v;
+      if (v !== undefined) return v;
+      opts.onUnknown(ph);
+      return null;
     };
   }
   const rk = RECORD_KEY.exec(name);
@@ -73,7 +75,7 @@ function getter(ph: string, opts: CompileOptions): Compiled {
   return (s) => {
     if (Object.hasOwn(s.record, key)) return s.record[key];
     opts.onUnknown(ph);
-    return undefined;
+    return null;
   };
 }
 
