@@ -1,0 +1,56 @@
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import type { EventBatch, EventRecord } from '../../src/core/batch.ts';
+import type { InputPlugin } from '../../src/core/plugin.ts';
+import tail from '../../src/plugins/input/tail.ts';
+import { loadPlugin } from '../../src/plugins/registry.ts';
+import { type TestContext, instantiate, testContext } from '../../src/testing/context.ts';
+
+export async function tempDir(t: { after(fn: () => Promise<void> | void): void }): Promise<string> {
+  const dir = await mkdtemp(join(tmpdir(), 'sluice-tail-'));
+  t.after(() => rm(dir, { recursive: true, force: true }));
+  return dir;
+}
+
+/** Waits until `cond()` holds, checking on a short timer; fails after `timeoutMs` with `what`. */
+export async function until(cond: () => boolean, what: string, timeoutMs = 10_000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (!cond()) {
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 10));
+  }
+}
+
+export interface Running {
+  plugin: InputPlugin;
+  ctx: TestContext;
+  records(): EventRecord[];
+  messages(): string[];
+  stop(): Promise<void>;
+}
+
+/** Builds and starts a tail input from the body of a <source> (without the tags). */
+export async function startTail(
+  body: string,
+  opts: { onEmit?: (b: EventBatch) => Promise<void> | void; t?: { after(fn: () => Promise<void>): void } } = {},
+): Promise<Running> {
+  for (const p of ['none', 'json', 'regexp']) await loadPlugin('parser', p);
+  const ctx = testContext({ type: 'tail', onEmit: opts.onEmit });
+  const { plugin } = instantiate(tail, `<source>\n@type tail\n${body}\n</source>\n`, ctx);
+  await plugin.start();
+  let stopped = false;
+  const stop = async () => {
+    if (stopped) return;
+    stopped = true;
+    await plugin.stop();
+  };
+  opts.t?.after(stop);
+  return {
+    plugin,
+    ctx,
+    records: () => ctx.records(),
+    messages: () => ctx.records().map((r) => r.message as string),
+    stop,
+  };
+}
