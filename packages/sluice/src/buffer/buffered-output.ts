@@ -21,7 +21,7 @@ export interface BufferedOutputOptions {
   output: OutputPlugin;
   /** the <buffer ...> section (arg = chunk keys), may be absent */
   bufferElement: ConfigElement | undefined;
-  /** built by the engine from <secondary>; started and stopped by the buffered output */
+  /** built (and started/stopped) by the engine from <secondary> */
   secondary?: OutputPlugin;
   ctx: PluginContext;
   /** the output's own element: its parameters' placeholders are checked against the chunk keys */
@@ -154,7 +154,6 @@ class Engine implements BufferedOutput {
     if (resumed.length > 0) {
       this.log.info({ output: this.o.ctx.id, chunks: resumed.length, events: resumed.reduce((n, c) => n + c.count, 0) }, 'resumed buffer chunks');
     }
-    await this.o.secondary?.start?.();
     this.state = 'running';
     this.dispatch();
   }
@@ -606,7 +605,6 @@ class Engine implements BufferedOutput {
     }
     this.state = 'stopped';
     await Promise.all(this.ops);
-    await this.o.secondary?.stop?.();
     await this.store.close();
   }
 

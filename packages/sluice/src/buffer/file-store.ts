@@ -194,7 +194,8 @@ export class FileStore implements ChunkStore {
     if (bufs.length === 0) return;
     try {
       if (c.broken) throw c.broken;
-      if (!c.fh) throw new Error(`chunk file ${this.path(c)} is not open`);
+      // Resumed staged chunks are opened on their first new append.
+      c.fh ??= await open(this.path(c), 'a');
       let total = 0;
       for (const b of bufs) total += b.length;
       let written = 0;

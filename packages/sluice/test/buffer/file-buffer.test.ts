@@ -1,0 +1,171 @@
+import assert from 'node:assert/strict';
+import { appendFile, mkdir, readdir, readFile, rm, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { describe, it } from 'node:test';
+import pino from 'pino';
+import { BufferLockedError } from '../../src/buffer/lock.ts';
+import { testContext } from '../../src/testing/context.ts';
+import { batch, build, FakeOutput, tempDir } from './helpers.ts';
+
+function logCapture() {
+  const lines: Record<string, unknown>[] = [];
+  const logger = pino({ level: 'info' }, { write: (s: string) => void lines.push(JSON.parse(s)) });
+  return { logger, lines };
+}
+
+async function chunkFiles(dir: string): Promise<string[]> {
+  return (await readdir(dir)).filter((n) => /^buffer\.[bq][0-9a-f]{32}\.log$/.test(n)).sort();
+}
+
+describe('file buffer', () => {
+  it('an accepted event is in the chunk file when emit resolves, and is resumed by the next run', async () => {
+    const { dir, cleanup } = await tempDir();
+    try {
+      const cfg = `<buffer tag>\n@type file\npath ${dir}\nflush_interval 1h\n</buffer>`;
+      const first = await build(cfg);
+      await first.bo.start();
+      await first.bo.emit(batch('app.a', 3));
+      await first.bo.emit(batch('app.b', 2, 10));
+      const files = await chunkFiles(dir);
+      assert.equal(files.length, 2);
+      assert.ok(files.every((f) => f.startsWith('buffer.b')));
+      assert.equal((await readdir(dir)).filter((n) => n.endsWith('.log.meta')).length, 2);
+      await first.bo.stop(); // file buffer: flush_at_shutdown false by default -> kept on disk
+      assert.equal(first.out.written.length, 0);
+      assert.equal((await chunkFiles(dir)).length, 2);
+
+      const second = await build(cfg);
+      await second.bo.start();
+      assert.equal(second.bo.metrics().stagedChunks, 2);
+      await second.bo.emit(batch('app.a', 1, 3));
+      await second.bo.flushAll();
+      const a = second.out.written.find((w) => w.keys.tag === 'app.a')!;
+      assert.deepEqual(a.records.map((r) => r.n), [0, 1, 2, 3]);
+      assert.equal(second.out.records().length, 6);
+      await second.bo.stop();
+      assert.deepEqual(await chunkFiles(dir), []);
+    } finally {
+      await cleanup();
+    }
+  });
+
+  it('queued chunks are renamed b -> q and resumed as queued', async () => {
+    const { dir, cleanup } = await tempDir();
+    try {
+      const out = new FakeOutput();
+      out.next = ['hang'];
+      const cfg = `<buffer>\n@type file\npath ${dir}\nflush_mode immediate\n</buffer>`;
+      const first = await build(cfg, { output: out, stopTimeoutMs: 50 });
+      await first.bo.start();
+      await first.bo.emit(batch('t', 2));
+      await out.waitFor(1, 'attempts');
+      await first.bo.stop();
+      const files = await chunkFiles(dir);
+      assert.equal(files.length, 1);
+      assert.ok(files[0]!.startsWith('buffer.q'));
+      const second = await build(cfg);
+      await second.bo.start();
+      await second.out.waitFor(2);
+      await second.bo.stop();
+    } finally {
+      await cleanup();
+    }
+  });
+
+  it('cuts a torn last entry back to the last whole entry and logs it', async () => {
+    const { dir, cleanup } = await tempDir();
+    try {
+      const cfg = `<buffer>\n@type file\npath ${dir}\n</buffer>`;
+      const first = await build(cfg);
+      await first.bo.start();
+      await first.bo.emit(batch('t', 5));
+      await first.bo.stop();
+      const [file] = await chunkFiles(dir);
+      const whole = batch('t', 1, 99).bytes;
+      await appendFile(join(dir, file!), whole.subarray(0, whole.length - 4)); // a write cut by a crash
+      const { logger, lines } = logCapture();
+      const ctx = testContext({ id: 'out1' });
+      ctx.logger = logger;
+      const second = await build(cfg, { ctx });
+      await second.bo.start();
+      assert.ok(lines.some((l) => /torn last entry/.test(String(l.msg)) && l.kept === 5));
+      await second.bo.flushAll();
+      assert.deepEqual(second.out.records().map((r) => r.n), [0, 1, 2, 3, 4]);
+      await second.bo.stop();
+    } finally {
+      await cleanup();
+    }
+  });
+
+  it('moves a chunk without metadata aside, keeps the valid part of a garbled one, and still starts', async () => {
+    const { dir, cleanup } = await tempDir();
+    try {
+      const cfg = `<buffer tag>\n@type file\npath ${dir}\n</buffer>`;
+      const first = await build(cfg);
+      await first.bo.start();
+      await first.bo.emit(batch('a', 2));
+      await first.bo.emit(batch('b', 3, 10));
+      await first.bo.stop();
+      const [f1, f2] = await chunkFiles(dir);
+      await rm(join(dir, `${f1}.meta`));
+      await appendFile(join(dir, f2!), Buffer.from('not msgpack at all'));
+      await writeFile(join(dir, 'buffer.b0123456789abcdef0123456789abcdef.log.meta'), 'garbage');
+      const { logger, lines } = logCapture();
+      const ctx = testContext({ id: 'out1' });
+      ctx.logger = logger;
+      const second = await build(cfg, { ctx });
+      await second.bo.start();
+      await second.bo.flushAll();
+      assert.equal(second.out.written.length, 1);
+      assert.equal(second.out.written[0]!.count, 3);
+      const aside = await readdir(join(dir, 'corrupt'));
+      assert.ok(aside.includes(f1!), 'chunk without meta moved aside');
+      assert.ok(aside.some((n) => n.endsWith('.log') && n !== f1), 'garbled original copied aside');
+      assert.equal(lines.filter((l) => l.level === 50).length, 2);
+      await second.bo.stop();
+    } finally {
+      await cleanup();
+    }
+  });
+
+  it('refuses a second user of the same path (same process, or another live process)', async () => {
+    const { dir, cleanup } = await tempDir();
+    try {
+      const cfg = `<buffer>\n@type file\npath ${dir}\n</buffer>`;
+      const first = await build(cfg);
+      await first.bo.start();
+      const second = await build(cfg);
+      await assert.rejects(second.bo.start(), BufferLockedError);
+      await first.bo.stop();
+      // a lock left by a live process (our parent) is refused; a stale one is taken over
+      await writeFile(join(dir, 'buffer.lock'), `${process.ppid}\n`);
+      const third = await build(cfg);
+      await assert.rejects(third.bo.start(), /locked by running process/);
+      await writeFile(join(dir, 'buffer.lock'), '999999999\n');
+      const fourth = await build(cfg);
+      await fourth.bo.start();
+      assert.equal((await readFile(join(dir, 'buffer.lock'), 'utf8')).trim(), String(process.pid));
+      await fourth.bo.stop();
+    } finally {
+      await cleanup();
+    }
+  });
+
+  it('uses a worker<N> subdirectory with several workers, and root_dir when path is absent', async () => {
+    const { dir, cleanup } = await tempDir();
+    try {
+      const ctx = testContext({ id: 'myout' });
+      ctx.workers = 2;
+      ctx.workerId = 1;
+      ctx.stateDir = dir;
+      const { bo } = await build('<buffer>\n@type file\n</buffer>', { ctx });
+      await bo.start();
+      await bo.emit(batch('t', 1));
+      assert.equal((await chunkFiles(join(dir, 'buffer', 'myout', 'worker1'))).length, 1);
+      await bo.stop();
+      await mkdir(join(dir, 'x'));
+    } finally {
+      await cleanup();
+    }
+  });
+});
