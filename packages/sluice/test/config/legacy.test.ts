@@ -53,7 +53,7 @@ describe('legacy v0.12 spellings', () => {
 
   test('multiline: format_firstline and formatN go into <parse>', () => {
     const src = parse('<source>\n  @type tail\n  format multiline\n  format_firstline /^\\d/\n  format1 /^(?<a>.*)/\n  format2 /(?<b>.*)/\n</source>\n').elements[0]!;
-    assert.deepEqual(shape(src.elements[0]!).valueOf(), {
+    assert.deepEqual(shape(src.elements[0]!), {
       name: 'parse',
       arg: '',
       params: { '@type': 'multiline', format_firstline: '/^\\d/', format1: '/^(?<a>.*)/', format2: '/(?<b>.*)/' },
