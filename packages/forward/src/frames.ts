@@ -282,7 +282,7 @@ export function encodeMessage(tag: string, time: unknown, record: Record<string,
 }
 
 /** A Forward-mode frame: [tag, [[time, record], ...], option?]. */
-export function encodeForward(tag: string, entries: [unknown, Record<string, unknown>][], option?: ForwardOption): Buffer {
+export function encodeForward(tag: string, entries: [unknown, object][], option?: ForwardOption): Buffer {
   return packr.pack(option ? [tag, entries, option] : [tag, entries]);
 }
 

@@ -1,0 +1,239 @@
+import { reverse } from 'node:dns/promises';
+import type { Socket } from 'node:net';
+import {
+  checkEntries,
+  decompressEntries,
+  encodeAck,
+  ForwardProtocolError,
+  FrameDecoder,
+  parseEventFrame,
+  parsePing,
+  unpackr,
+  type EntryCheck,
+} from '@sluice/forward';
+import { BatchBuilder, EventBatch } from '../core/batch.ts';
+import type { PluginContext } from '../core/plugin.ts';
+import type { Security, Session } from './security.ts';
+
+export interface ConnectionOptions {
+  ctx: PluginContext;
+  /** frames larger than this close the connection (chunk_size_limit, else max_frame_size) */
+  maxFrameSize: number;
+  warnSize: number | undefined;
+  skipInvalid: boolean;
+  tagPrefix: string | undefined;
+  sourceAddressKey: string | undefined;
+  sourceHostnameKey: string | undefined;
+  resolveHostname: boolean;
+  denyKeepalive: boolean;
+  security: Security | undefined;
+}
+
+/** What one group of frames read together turns into: a batch per tag, acks to send after. */
+interface Pending {
+  builders: Map<string, { single?: EventBatch; builder?: BatchBuilder }>;
+  acks: string[];
+}
+
+/**
+ * One client connection: splits the stream into frames, authenticates when <security> is
+ * set, groups the frames of one read into a batch per tag, emits them, and acks only once
+ * every emit resolved. While an emit waits the socket is paused, so TCP pushes back on
+ * the sender instead of this process buffering. A protocol violation closes this
+ * connection with a logged reason; other connections are unaffected.
+ */
+export class Connection {
+  private readonly decoder: FrameDecoder;
+  private session: Session | undefined;
+  private busy = false;
+  private closed = false;
+  private hostname: string | undefined;
+  private readonly remote: string;
+  private readonly check: EntryCheck;
+  /** settles when the current processing round ends (for stop) */
+  idle: Promise<void> = Promise.resolve();
+
+  constructor(
+    private readonly socket: Socket,
+    private readonly o: ConnectionOptions,
+  ) {
+    this.decoder = new FrameDecoder({ maxFrameSize: o.maxFrameSize });
+    this.remote = socket.remoteAddress ?? 'unix';
+    this.check = {
+      skipInvalid: o.skipInvalid,
+      onInvalid: (i, reason) => o.ctx.logger.warn({ remote: this.remote, entry: i }, `skipped invalid event: entry ${reason}`),
+      now: nowTime,
+    };
+    if (o.security) {
+      this.session = o.security.session(!o.denyKeepalive);
+      socket.write(this.session.heloBytes());
+    }
+    socket.on('data', (d: Buffer) => this.onData(d));
+    socket.on('error', (e) => o.ctx.logger.debug({ remote: this.remote, err: e.message }, 'forward connection error'));
+    socket.on('close', () => {
+      this.closed = true;
+    });
+  }
+
+  private onData(data: Buffer): void {
+    if (this.closed) return;
+    this.decoder.push(data);
+    if (!this.busy) this.idle = this.drain();
+  }
+
+  /** Stops reading and drops the connection; unacked frames will be resent by the client. */
+  close(): void {
+    this.closed = true;
+    this.socket.destroy();
+  }
+
+  private fail(reason: string, code?: string): void {
+    this.o.ctx.logger.warn({ remote: this.remote, code }, `closing forward connection: ${reason}`);
+    this.o.ctx.metrics.protocolErrors = ((this.o.ctx.metrics.protocolErrors as number | undefined) ?? 0) + 1;
+    this.close();
+  }
+
+  private async drain(): Promise<void> {
+    this.busy = true;
+    try {
+      while (!this.closed) {
+        const pending: Pending = { builders: new Map(), acks: [] };
+        let frames = 0;
+        let waits: Promise<void>[] | undefined;
+        let frame: Buffer | undefined;
+        while ((frame = this.decoder.next()) !== undefined) {
+          frames++;
+          if (this.session) {
+            if (!this.handshake(frame)) return;
+            continue;
+          }
+          const w = this.addFrame(frame, pending);
+          if (w) (waits ??= []).push(w);
+        }
+        if (frames === 0) break;
+        if (waits || pending.builders.size > 0) {
+          this.socket.pause();
+          if (waits) await Promise.all(waits);
+          try {
+            await this.emitAll(pending);
+          } catch (e) {
+            // Not acked: the client resends (the buffer refused, e.g. overflow_action throw_exception).
+            this.fail(`events not accepted (${(e as Error).message}); not acknowledged`, 'EMIT_FAILED');
+            return;
+          }
+          if (this.closed) return;
+          this.socket.resume();
+        }
+        if (pending.acks.length > 0) {
+          for (const a of pending.acks) this.socket.write(encodeAck(a));
+        }
+        if (this.o.denyKeepalive) {
+          this.socket.end();
+          this.closed = true;
+          return;
+        }
+      }
+    } catch (e) {
+      if (e instanceof ForwardProtocolError) this.fail(e.message, e.code);
+      else this.fail(`invalid frame: ${(e as Error).message}`, 'BAD_FRAME');
+    } finally {
+      this.busy = false;
+    }
+  }
+
+  private handshake(frame: Buffer): boolean {
+    const ping = parsePing(unpackr.unpack(frame));
+    const r = this.session!.answer(ping, this.remote);
+    if (!r.ok) {
+      this.o.ctx.logger.warn({ remote: this.remote, hostname: ping.hostname }, `forward handshake refused: ${r.reason}`);
+      this.socket.end(r.pong);
+      this.closed = true;
+      return false;
+    }
+    this.socket.write(r.pong);
+    this.session = undefined;
+    return true;
+  }
+
+  /** Adds a frame's entries to the group; returns a promise when it must decompress first. */
+  private addFrame(frame: Buffer, p: Pending): Promise<void> | undefined {
+    if (this.o.warnSize !== undefined && frame.length > this.o.warnSize) {
+      this.o.ctx.logger.warn({ remote: this.remote, size: frame.length, limit: this.o.warnSize }, "Input chunk size is larger than 'chunk_size_warn_limit'");
+    }
+    const f = parseEventFrame(frame, this.check);
+    const tag = this.o.tagPrefix ? `${this.o.tagPrefix}.${f.tag}` : f.tag;
+    const signal = f.option?.fluent_signal;
+    if (signal !== undefined && signal !== 0) {
+      this.o.ctx.logger.warn({ remote: this.remote, fluent_signal: signal }, 'dropped a metrics/traces frame: only logs (fluent_signal 0) are supported');
+      if (f.option?.chunk) p.acks.push(f.option.chunk);
+      return undefined;
+    }
+    if (f.mode === 'compressed') {
+      // Reserve this frame's place in the ack order now; entries join the group once inflated.
+      const ack = f.option?.chunk;
+      if (ack) p.acks.push(ack);
+      const compressed = Buffer.from(f.entries);
+      return decompressEntries(f.option!.compressed!, compressed, this.o.maxFrameSize).then((plain) => {
+        const c = checkEntries(plain, this.check);
+        this.add(p, tag, c.bytes, c.count, false);
+      });
+    }
+    this.add(p, tag, f.entries, f.count, true);
+    if (f.option?.chunk) p.acks.push(f.option.chunk);
+    return undefined;
+  }
+
+  private add(p: Pending, tag: string, bytes: Buffer, count: number, view: boolean): void {
+    if (count === 0) return;
+    const slot = p.builders.get(tag);
+    if (!slot) {
+      // One frame per tag is the common case (PackedForward): keep its bytes as one batch.
+      p.builders.set(tag, { single: new EventBatch(tag, view ? Buffer.from(bytes) : bytes, count) });
+      return;
+    }
+    if (!slot.builder) {
+      slot.builder = new BatchBuilder(Math.max(4096, slot.single!.bytes.length * 4));
+      slot.builder.addEntryBytes(slot.single!.bytes, slot.single!.count);
+      slot.single = undefined;
+    }
+    slot.builder.addEntryBytes(bytes, count);
+  }
+
+  private async emitAll(p: Pending): Promise<void> {
+    const batches: EventBatch[] = [];
+    for (const [tag, slot] of p.builders) batches.push(slot.single ?? slot.builder!.take(tag));
+    const injected = this.o.sourceAddressKey || this.o.sourceHostnameKey ? await this.inject(batches) : batches;
+    await Promise.all(injected.map((b) => this.o.ctx.emit(b)));
+  }
+
+  /** source_address_key / source_hostname_key: the only path here that decodes records. */
+  private async inject(batches: EventBatch[]): Promise<EventBatch[]> {
+    const addr = this.remote.startsWith('::ffff:') ? this.remote.slice(7) : this.remote;
+    if (this.o.sourceHostnameKey && this.hostname === undefined) {
+      this.hostname = addr;
+      if (this.o.resolveHostname) {
+        try {
+          this.hostname = (await reverse(addr))[0] ?? addr;
+        } catch {
+          // Fluentd falls back to the address when the name does not resolve.
+        }
+      }
+    }
+    return batches.map((b) =>
+      EventBatch.fromEntries(
+        b.tag,
+        b.entries().map((e) => {
+          const record = { ...e.record };
+          if (this.o.sourceAddressKey) record[this.o.sourceAddressKey] = addr;
+          if (this.o.sourceHostnameKey) record[this.o.sourceHostnameKey] = this.hostname;
+          return { time: e.time, record };
+        }),
+      ),
+    );
+  }
+}
+
+function nowTime(): { sec: number; nsec: number } {
+  const ms = Date.now();
+  return { sec: Math.floor(ms / 1000), nsec: (ms % 1000) * 1e6 };
+}

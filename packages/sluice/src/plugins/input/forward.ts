@@ -1,0 +1,223 @@
+import { createSocket, type Socket as UdpSocket } from 'node:dgram';
+import { existsSync, mkdirSync, unlinkSync } from 'node:fs';
+import { createServer, isIPv6, type Server, type Socket } from 'node:net';
+import { dirname } from 'node:path';
+import { createServer as createTlsServer } from 'node:tls';
+import { defineParams, type Resolved } from '../../config/schema.ts';
+import { ConfigError } from '../../core/errors.ts';
+import type { InputPlugin, PluginContext, PluginDescriptor } from '../../core/plugin.ts';
+import { Connection, type ConnectionOptions } from '../../forward-in/connection.ts';
+import { Security, type SecurityConfig } from '../../forward-in/security.ts';
+import { tlsOptions, tlsParams } from '../../forward-in/tls.ts';
+
+// Fluentd's in_forward (and in_unix through the `unix` alias): the forward protocol over
+// TCP, TLS or a unix socket, with UDP heartbeats answered on the same port.
+
+const params = defineParams({
+  port: { type: 'integer', default: 24224, description: 'TCP (and UDP heartbeat) port to listen on; 0 picks a free port.' },
+  bind: { type: 'string', default: '0.0.0.0', description: 'Address to listen on.' },
+  path: { type: 'string', default: null, description: 'Listen on this unix socket instead of TCP (in_unix; default /var/run/fluent/fluent.sock for @type unix).' },
+  backlog: { type: 'integer', default: null, description: 'Listen backlog.' },
+  linger_timeout: { type: 'integer', default: 0, description: 'Accepted for compatibility; Node cannot set SO_LINGER, connections close normally.', deprecated: 'no effect' },
+  blocking_timeout: { type: 'time', default: 0.5, description: 'Accepted for compatibility; no effect in Sluice.', deprecated: 'no effect' },
+  chunk_size_warn_limit: { type: 'size', default: null, description: 'Log a warning for frames larger than this.' },
+  chunk_size_limit: { type: 'size', default: null, description: 'Frames larger than this are refused: the connection is closed with a logged reason (not acked, so the client resends or fails).' },
+  max_frame_size: { type: 'size', default: 64 * 1024 * 1024, description: 'Sluice: hard limit on one frame (and on a decompressed payload) when chunk_size_limit is not set; bounds memory per connection.' },
+  skip_invalid_event: { type: 'bool', default: false, description: 'Drop entries whose time or record is invalid (with a warning) instead of refusing the whole frame.' },
+  source_address_key: { type: 'string', default: null, description: "Add the client's IP address to each record under this key." },
+  source_hostname_key: { type: 'string', default: null, description: "Add the client's hostname to each record under this key." },
+  resolve_hostname: { type: 'bool', default: null, description: 'Resolve the client address to a hostname (default: true when source_hostname_key is set).' },
+  deny_keepalive: { type: 'bool', default: false, description: 'Close each connection after its first message (and its ack).' },
+  send_keepalive_packet: { type: 'bool', default: false, description: 'Enable TCP keepalive probes on accepted connections.' },
+  add_tag_prefix: { type: 'string', default: null, description: 'Prefix added to incoming tags (`prefix.tag`).' },
+});
+
+const schema = {
+  params,
+  sections: {
+    transport: {
+      description: '`<transport tls>`: TLS on the listening socket (`<transport tcp>` is plain).',
+      arg: 'tcp | tls',
+      params: tlsParams,
+    },
+    security: {
+      description: 'Handshake authentication (shared key, users, client rules).',
+      params: defineParams({
+        self_hostname: { type: 'string', required: true, description: 'Hostname sent in PONG.' },
+        shared_key: { type: 'secret', required: true, description: 'Shared key clients must prove.' },
+        user_auth: { type: 'bool', default: false, description: 'Also require username/password (from <user>).' },
+        allow_anonymous_source: { type: 'bool', default: true, description: 'Accept clients no <client> entry matches.' },
+      }),
+      sections: {
+        user: {
+          description: 'A user for user_auth.',
+          multi: true,
+          params: defineParams({
+            username: { type: 'string', required: true, description: 'User name.' },
+            password: { type: 'secret', required: true, description: 'Password.' },
+          }),
+        },
+        client: {
+          description: 'A client rule: which hosts/networks, with an optional own shared key and allowed users.',
+          multi: true,
+          params: defineParams({
+            host: { type: 'string', default: null, description: 'Client host name or IP.' },
+            network: { type: 'string', default: null, description: 'Client network (CIDR).' },
+            shared_key: { type: 'secret', default: null, description: 'Shared key for this client (overrides the <security> one).' },
+            users: { type: 'array', default: [], description: 'Usernames allowed from this client (all when empty).' },
+          }),
+        },
+      },
+    },
+  },
+};
+
+function securityConfig(s: Resolved): SecurityConfig {
+  const p = s.params as Record<string, unknown>;
+  const clients = (s.sections.client as Resolved[]).map((c) => {
+    const q = c.params as Record<string, unknown>;
+    if (!q.host && !q.network) throw new ConfigError('<client> needs host or network', c.element.location);
+    if (q.host && q.network) throw new ConfigError('<client> takes host or network, not both', c.element.location);
+    return { host: q.host as string | undefined, network: q.network as string | undefined, sharedKey: q.shared_key as string | undefined, users: q.users as string[] };
+  });
+  return {
+    selfHostname: p.self_hostname as string,
+    sharedKey: p.shared_key as string,
+    userAuth: p.user_auth as boolean,
+    allowAnonymousSource: p.allow_anonymous_source as boolean,
+    users: (s.sections.user as Resolved[]).map((u) => ({ username: u.params.username as string, password: u.params.password as string })),
+    clients,
+  };
+}
+
+export class ForwardInput implements InputPlugin {
+  private server: Server | undefined;
+  private udp: UdpSocket | undefined;
+  private readonly conns = new Set<Connection>();
+  private readonly security: Security | undefined;
+  private readonly connOptions: ConnectionOptions;
+  /** bound address once started (port 0 resolves to the real port) */
+  address: { port: number; path?: string } = { port: 0 };
+
+  constructor(
+    private readonly config: Resolved,
+    private readonly ctx: PluginContext,
+  ) {
+    const p = config.params as Record<string, unknown>;
+    const sec = config.sections.security as Resolved | undefined;
+    this.security = sec ? new Security(securityConfig(sec)) : undefined;
+    const limit = (p.chunk_size_limit as number | undefined) ?? (p.max_frame_size as number);
+    this.connOptions = {
+      ctx,
+      maxFrameSize: limit,
+      warnSize: p.chunk_size_warn_limit as number | undefined,
+      skipInvalid: p.skip_invalid_event as boolean,
+      tagPrefix: p.add_tag_prefix as string | undefined,
+      sourceAddressKey: p.source_address_key as string | undefined,
+      sourceHostnameKey: p.source_hostname_key as string | undefined,
+      resolveHostname: (p.resolve_hostname as boolean | undefined) ?? Boolean(p.source_hostname_key),
+      denyKeepalive: p.deny_keepalive as boolean,
+      security: this.security,
+    };
+  }
+
+  private get p(): Record<string, unknown> {
+    return this.config.params;
+  }
+
+  private unixPath(): string | undefined {
+    return (this.p.path as string | undefined) ?? (this.ctx.type === 'unix' ? '/var/run/fluent/fluent.sock' : undefined);
+  }
+
+  async start(): Promise<void> {
+    await this.security?.prepare();
+    const transport = this.config.sections.transport as Resolved | undefined;
+    const tls = transport && transport.arg.trim() === 'tls';
+    if (transport && !tls && transport.arg.trim() !== 'tcp' && transport.arg.trim() !== '') {
+      throw new ConfigError(`<transport ${transport.arg}>: expected tcp or tls`, transport.element.location);
+    }
+    const onSocket = (s: Socket) => this.accept(s);
+    const server = tls ? createTlsServer(tlsOptions(transport, 'server')) : createServer();
+    if (tls) {
+      server.on('secureConnection', onSocket);
+      server.on('tlsClientError', (e) => this.ctx.logger.warn({ err: e.message }, 'forward TLS handshake failed'));
+    } else server.on('connection', onSocket);
+    this.server = server;
+    const path = this.unixPath();
+    await new Promise<void>((resolve, reject) => {
+      server.once('error', reject);
+      const done = () => {
+        server.off('error', reject);
+        server.on('error', (e) => this.ctx.logger.error({ err: e.message }, 'forward listener error'));
+        resolve();
+      };
+      const backlog = this.p.backlog as number | undefined;
+      if (path) {
+        mkdirSync(dirname(path), { recursive: true });
+        if (existsSync(path)) unlinkSync(path);
+        server.listen({ path, backlog }, done);
+      } else server.listen({ port: this.p.port as number, host: this.p.bind as string, backlog }, done);
+    });
+    if (path) {
+      this.address = { port: 0, path };
+      this.ctx.logger.info({ path }, 'listening for forward on a unix socket');
+      return;
+    }
+    const port = (server.address() as { port: number }).port;
+    this.address = { port };
+    await this.startHeartbeat(port);
+    this.ctx.logger.info({ bind: this.p.bind, port, tls: Boolean(tls) }, 'listening for forward');
+  }
+
+  /** Answers each UDP datagram on the same port with one zero byte, as Fluentd does. */
+  private async startHeartbeat(port: number): Promise<void> {
+    const bind = this.p.bind as string;
+    const udp = createSocket({ type: isIPv6(bind) ? 'udp6' : 'udp4', reuseAddr: this.ctx.workers > 1 });
+    udp.on('message', (_msg, rinfo) => {
+      udp.send(Buffer.from([0]), rinfo.port, rinfo.address, (err) => {
+        if (err) this.ctx.logger.debug({ err: err.message }, 'heartbeat reply failed');
+      });
+    });
+    udp.on('error', (e) => this.ctx.logger.warn({ err: e.message }, 'forward heartbeat socket error'));
+    await new Promise<void>((resolve, reject) => {
+      udp.once('error', reject);
+      udp.bind(port, bind, () => {
+        udp.off('error', reject);
+        resolve();
+      });
+    });
+    this.udp = udp;
+  }
+
+  private accept(socket: Socket): void {
+    if (this.p.send_keepalive_packet) socket.setKeepAlive(true);
+    socket.setNoDelay(true);
+    const conn = new Connection(socket, this.connOptions);
+    this.conns.add(conn);
+    socket.on('close', () => this.conns.delete(conn));
+  }
+
+  async stop(): Promise<void> {
+    const server = this.server;
+    this.server = undefined;
+    const closed = server ? new Promise<void>((r) => server.close(() => r())) : Promise.resolve();
+    this.udp?.close();
+    this.udp = undefined;
+    // Let in-flight emits settle (their acks go out), then drop the connections.
+    await Promise.all([...this.conns].map((c) => c.idle));
+    for (const c of this.conns) c.close();
+    this.conns.clear();
+    await closed;
+  }
+}
+
+const descriptor: PluginDescriptor<ForwardInput> = {
+  kind: 'input',
+  type: 'forward',
+  aliases: ['unix'],
+  description: 'Receives events over the Fluentd forward protocol (TCP, TLS, unix socket), with acks, handshake auth and UDP heartbeats.',
+  schema,
+  create: (config, ctx) => new ForwardInput(config, ctx),
+};
+
+export default descriptor;
