@@ -1,0 +1,46 @@
+import { mkdirSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { Command } from 'commander';
+import { buildConfig, readSettings } from './postback-config.ts';
+import { registerRun } from './run.ts';
+
+/**
+ * `sluice postback`: post2log configured by its own P2L_* variables. Writes the generated
+ * config next to the logs and runs it like `sluice run -c`; with P2L_WORKERS > 1 the
+ * run's supervisor forks workers that re-enter here and generate the same config.
+ */
+export function register(program: Command): void {
+  program
+    .command('postback')
+    .description('run the post2log postback server from P2L_* variables (P2L_PORT, P2L_ENDPOINT, P2L_WORKERS, P2L_LOGDIR, ...)')
+    .option('--print-config', 'print the generated config and exit')
+    .option('-o, --log <path>', "write Sluice's own log to this file instead of stderr")
+    .action(async (o: { printConfig?: boolean; log?: string }) => {
+      let text: string;
+      let logDir: string;
+      try {
+        const s = readSettings();
+        text = buildConfig(s);
+        logDir = s.logDir;
+      } catch (e) {
+        process.stderr.write(`sluice postback: ${(e as Error).message}\n`);
+        process.exit(1);
+      }
+      if (o.printConfig) {
+        process.stdout.write(text);
+        return;
+      }
+      try {
+        mkdirSync(logDir, { recursive: true });
+      } catch (e) {
+        process.stderr.write(`sluice postback: cannot create the log directory ${logDir} (P2L_LOGDIR): ${(e as Error).message}\n`);
+        process.exit(1);
+      }
+      const file = join(tmpdir(), `sluice-postback-${process.pid}.conf`);
+      writeFileSync(file, text);
+      const run = new Command('sluice');
+      registerRun(run);
+      await run.parseAsync(['run', '-c', file, ...(o.log ? ['-o', o.log] : [])], { from: 'user' });
+    });
+}
