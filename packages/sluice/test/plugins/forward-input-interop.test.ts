@@ -3,7 +3,7 @@ import { readFileSync } from 'node:fs';
 import { after, before, describe, it } from 'node:test';
 import { FluentClient, EventTime as OrgEventTime } from '@fluent-org/logger';
 import { EventTime } from '@sluice/forward';
-import fluentLogger from 'fluent-logger';
+import fluentLoggerModule from 'fluent-logger';
 import { makeCert, startInput, type Started } from './forward-helpers.ts';
 
 // Interop: the two real npm clients send to Sluice's forward input in every mode they
@@ -34,7 +34,7 @@ describe('forward input + fluent-logger (v3)', () => {
           const sent: Promise<void>[] = [];
           for (let i = 0; i < 20; i++) {
             const time = i % 2 === 0 ? new fluentLogger.EventTime(1700000000 + i, i * 1000) : 1700000000 + i;
-            sent.push(new Promise((res, rej) => sender.emit('app.logger', record(i), time as never, (err: unknown) => (err ? rej(err) : res()))));
+            sent.push(new Promise((res, rej) => sender.emit('app.logger', record(i), time, (err: unknown) => (err ? rej(err) : res()))));
           }
           await Promise.all(sent); // with acks: resolved only when our input acked
           await s.counter.waitFor(20);
@@ -95,7 +95,7 @@ describe('forward input + @fluent-org/logger', () => {
     const s = await startInput('<security>\nself_hostname server.test\nshared_key k\nuser_auth true\n<user>\nusername alice\npassword pw\n</user>\n</security>');
     const ok = new FluentClient('u', { socket: { host: '127.0.0.1', port: s.port }, security: { clientHostname: 'c', sharedKey: 'k', username: 'alice', password: 'pw' }, ack: { ackTimeout: 5000 } });
     const bad = new FluentClient('u', { socket: { host: '127.0.0.1', port: s.port }, security: { clientHostname: 'c', sharedKey: 'k', username: 'alice', password: 'nope' }, disconnect: { waitForPending: false, socketDisconnectDelay: 0 } });
-    const refused = new Promise<unknown>((res) => bad.socketOn('error', res));
+    const refused = new Promise<unknown>((res) => bad.socketOn('error' as never, res));
     try {
       await ok.emit('good', { i: 0 });
       await s.counter.waitFor(1);
@@ -135,5 +135,16 @@ describe('forward input over TLS', () => {
     }
   });
 });
+
+// fluent-logger's bundled types lag behind its API (EventTime class, callbacks, events).
+interface LegacySender {
+  emit(label: string, data: object, time: unknown, cb: (err?: unknown) => void): void;
+  on(event: 'error', cb: (e: unknown) => void): void;
+  end(): void;
+}
+const fluentLogger = fluentLoggerModule as unknown as {
+  createFluentSender(prefix: string, opts: Record<string, unknown>): LegacySender;
+  EventTime: new (sec: number, nsec: number) => unknown;
+};
 
 const silent = { info() {}, error() {}, warn() {}, debug() {}, log() {} };
