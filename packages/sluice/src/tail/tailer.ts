@@ -49,6 +49,7 @@ export class Tailer implements TargetHost {
   private dirWatchers = new Map<string, FSWatcher>();
   private fileWatchers = new Map<TailFile, FSWatcher>();
   private refreshQueued = false;
+  private checkQueued = new Set<Target>();
   private warnedUnreadable = new Set<string>();
   private consumed = new Map<bigint, number>();
   private sleepers = new Set<() => void>();
@@ -368,6 +369,7 @@ export class Tailer implements TargetHost {
     const dir = dirname(path);
     const base = basename(path);
     const want = cur.tail;
+    if (want.length === 0) return -1;
     let names: string[];
     try {
       names = readdirSync(dir);
@@ -393,11 +395,21 @@ export class Tailer implements TargetHost {
     return -1;
   }
 
+  /** Coalesces a burst of watch events (one per write) into one check. */
+  private queueCheck(t: Target): void {
+    if (this.checkQueued.has(t)) return;
+    this.checkQueued.add(t);
+    setImmediate(() => {
+      this.checkQueued.delete(t);
+      if (this.targets.get(t.key) === t) this.check(t);
+    });
+  }
+
   // ---- watches ----
   private watchFile(f: TailFile, t: Target): void {
     if (!this.o.enableStatWatcher || this.stopping) return;
     try {
-      const w = watch(f.openPath, { persistent: false }, () => this.check(t));
+      const w = watch(f.openPath, { persistent: false }, () => this.queueCheck(t));
       w.on('error', () => this.unwatchFile(f));
       this.fileWatchers.set(f, w);
     } catch (e) {
