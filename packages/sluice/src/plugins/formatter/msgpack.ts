@@ -1,0 +1,15 @@
+import type { EventTime } from '@sluice/forward';
+import { packr } from '@sluice/forward';
+import type { EventRecord } from '../../core/batch.ts';
+import type { FormatterPlugin, PluginDescriptor } from '../../core/plugin.ts';
+import { formatterSchema } from '../../parse/format-common.ts';
+
+export default {
+  kind: 'formatter',
+  type: 'msgpack',
+  description: 'The record as a MessagePack map (binary; no separator).',
+  schema: formatterSchema({}, { newline: false }),
+  create() {
+    return { format: (_tag: string, _time: EventTime, record: EventRecord): Buffer => packr.pack(record) };
+  },
+} satisfies PluginDescriptor<FormatterPlugin>;
