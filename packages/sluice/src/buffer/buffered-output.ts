@@ -66,7 +66,13 @@ export interface BufferedOutput {
 export async function createBufferedOutput(o: BufferedOutputOptions): Promise<BufferedOutput> {
   const el = o.bufferElement;
   const typeParam = el?.params.findLast((p) => p.key === '@type' || p.key === 'type');
-  const type = typeParam?.value ?? (o.descriptor as { defaultBufferType?: string }).defaultBufferType ?? 'memory';
+  let type = typeParam?.value ?? (o.descriptor as { defaultBufferType?: string }).defaultBufferType ?? 'memory';
+  if (!typeParam && type === 'file' && !o.ctx.stateDir && !el?.params.some((p) => p.key === 'path')) {
+    // Fluentd puts out_file's default file buffer next to the output path; Sluice keeps
+    // buffers under root_dir, and without one falls back to memory rather than refuse.
+    o.ctx.logger.warn({ output: o.ctx.id }, "no <buffer> path and no <system> root_dir: this output's buffer is kept in memory (lost on a crash)");
+    type = 'memory';
+  }
   const backend = await loadPlugin('buffer', type, typeParam?.location ?? el?.location);
   const element: ConfigElement = el ?? { name: 'buffer', arg: '', params: [], elements: [], location: { file: '<default>', line: 0, column: 0 } };
   const resolved = resolve({ params: { ...COMMON_BUFFER_PARAMS, ...backend.schema.params } }, element, `<buffer> of ${o.ctx.id}`);

@@ -1,4 +1,6 @@
-// Splits a batch by chunk keys. Tag-only (or no) keys never look inside the bytes; a time
+// Splits a batch by chunk keys. Chunks are always separated by tag as well, configured or
+// not: chunk entries are [time, record] without a tag, and outputs that print the tag per
+// event (out_file, stdout formats) read it from the chunk. Tag-only (or no) keys never look inside the bytes; a time
 // key reads only each entry's time in place; record keys decode the records (and still
 // slice the original entry bytes rather than re-encoding them).
 import type { EventBatch } from '../core/batch.ts';
@@ -37,7 +39,7 @@ export class ChunkKeyer {
 
   split(batch: EventBatch): Group[] {
     if (!this.needsScan) {
-      const keys: ChunkKeys = { tag: this.spec.tag ? batch.tag : undefined, vars: {} };
+      const keys: ChunkKeys = { tag: batch.tag, vars: {} };
       return [{ keys, keyString: keyStringOf(keys), bytes: batch.bytes, count: batch.count }];
     }
     const b = batch.bytes;
@@ -47,7 +49,7 @@ export class ChunkKeyer {
     const records = this.spec.keys.length > 0 ? batch.entries() : undefined;
     const groups = new Map<string, { keys: ChunkKeys; ranges: number[]; count: number }>();
     for (let i = 0; i < starts.length; i++) {
-      const keys: ChunkKeys = { tag: this.spec.tag ? batch.tag : undefined, vars: {} };
+      const keys: ChunkKeys = { tag: batch.tag, vars: {} };
       if (this.spec.time) keys.time = this.timekeyOf(entrySeconds(b, starts[i]!));
       if (records) {
         const rec = records[i]!.record;
