@@ -81,6 +81,11 @@ export class Connection {
     if (!this.busy) this.idle = this.drain();
   }
 
+  /** For monitoring and tests: is reading paused (an emit waits), how many bytes are held. */
+  stats(): { remote: string; paused: boolean; buffered: number } {
+    return { remote: this.remote, paused: this.socket.isPaused(), buffered: this.decoder.buffered };
+  }
+
   /** Stops reading and drops the connection; unacked frames will be resent by the client. */
   close(): void {
     this.closed = true;

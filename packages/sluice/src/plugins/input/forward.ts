@@ -197,6 +197,10 @@ export class ForwardInput implements InputPlugin {
     socket.on('close', () => this.conns.delete(conn));
   }
 
+  connectionStats(): ReturnType<Connection['stats']>[] {
+    return [...this.conns].map((c) => c.stats());
+  }
+
   async stop(): Promise<void> {
     const server = this.server;
     this.server = undefined;
