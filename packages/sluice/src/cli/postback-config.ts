@@ -75,12 +75,16 @@ export function buildConfig(s: PostbackSettings): string {
     <store>
       @type file
       path ${quote(`${s.logDir}/${s.podName}_${i}.txt`)}
+      add_path_suffix false
+      append true
       rotate_size ${s.rotBytes}
       rotate_backups ${s.rotBackups}
       <format>
         @type json
       </format>
-      <buffer>
+      <buffer tag>
+        @type file
+        path ${quote(`${s.logDir}/.sluice-buffer`)}
         flush_mode immediate
       </buffer>
     </store>

@@ -1,4 +1,4 @@
-import { mkdirSync, writeFileSync } from 'node:fs';
+import { mkdirSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Command } from 'commander';
@@ -39,6 +39,7 @@ export function register(program: Command): void {
       }
       const file = join(tmpdir(), `sluice-postback-${process.pid}.conf`);
       writeFileSync(file, text);
+      process.on('exit', () => rmSync(file, { force: true }));
       const run = new Command('sluice');
       registerRun(run);
       await run.parseAsync(['run', '-c', file, ...(o.log ? ['-o', o.log] : [])], { from: 'user' });
