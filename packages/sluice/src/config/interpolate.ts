@@ -63,6 +63,7 @@ export function evalEmbedded(s: Scanner, ctx: EvalContext): string {
     throw s.error(`environment variable '${name}' is not set (ENV.fetch without a default)`, start);
   }
   if (code === 'Socket.gethostname' || code === 'hostname') return ctx.hostname ?? hostname();
-  if (code === 'worker_id') return ctx.workerId !== undefined ? String(ctx.workerId) : (env.SLUICE_WORKER_ID ?? '');
+  if (code === 'worker_id')
+    return ctx.workerId !== undefined ? String(ctx.workerId) : (env.SLUICE_WORKER_ID ?? '');
   throw s.error(`unsupported embedded Ruby code '#{${code}}' (${SUPPORTED})`, start);
 }

@@ -93,7 +93,11 @@ function set(section: ConfigElement, key: string, from: ConfigParam, value = fro
 
 function bool(p: ConfigParam): boolean {
   const b = parseBool(p.value);
-  if (b === undefined) throw new ConfigError(`parameter '${p.key}': expected true or false (got ${JSON.stringify(p.value)})`, p.location);
+  if (b === undefined)
+    throw new ConfigError(
+      `parameter '${p.key}': expected true or false (got ${JSON.stringify(p.value)})`,
+      p.location,
+    );
   return b;
 }
 
@@ -101,7 +105,8 @@ function bool(p: ConfigParam): boolean {
 function moveLocaltime(el: ConfigElement, section: ConfigElement): void {
   const local = take(el, 'localtime');
   const utc = take(el, 'utc');
-  if (local && utc) throw new ConfigError('both utc and localtime are set; use only one of them', utc.location);
+  if (local && utc)
+    throw new ConfigError('both utc and localtime are set; use only one of them', utc.location);
   if (local) set(section, 'localtime', local, String(bool(local)));
   if (utc) set(section, 'localtime', utc, String(!bool(utc)));
 }
@@ -112,7 +117,10 @@ function timekeyFor(p: ConfigParam): string {
   if (f.includes('%M')) return '60';
   if (f.includes('%H')) return '3600';
   if (f.includes('%d')) return '86400';
-  throw new ConfigError(`time_slice_format '${f}' has no %d, %H, %M or %S: slices of a month or more are not supported`, p.location);
+  throw new ConfigError(
+    `time_slice_format '${f}' has no %d, %H, %M or %S: slices of a month or more are not supported`,
+    p.location,
+  );
 }
 
 function parserSection(el: ConfigElement): void {
@@ -156,7 +164,12 @@ function bufferSection(el: ConfigElement): void {
   for (const [from, to] of Object.entries(BUFFER_PARAMS)) {
     const p = take(el, from);
     if (!p) continue;
-    set(buffer, to, p, from === 'buffer_queue_full_action' && p.value === 'exception' ? 'throw_exception' : p.value);
+    set(
+      buffer,
+      to,
+      p,
+      from === 'buffer_queue_full_action' && p.value === 'exception' ? 'throw_exception' : p.value,
+    );
   }
   const slice = take(el, 'time_slice_format');
   if (slice) {
@@ -167,7 +180,8 @@ function bufferSection(el: ConfigElement): void {
     if (tz) set(buffer, 'timekey_zone', tz);
     const local = take(el, 'localtime');
     const utc = take(el, 'utc');
-    if (local && utc) throw new ConfigError('both utc and localtime are set; use only one of them', utc.location);
+    if (local && utc)
+      throw new ConfigError('both utc and localtime are set; use only one of them', utc.location);
     if (local) set(buffer, 'timekey_use_utc', local, String(!bool(local)));
     if (utc) set(buffer, 'timekey_use_utc', utc, String(bool(utc)));
   }
@@ -215,7 +229,8 @@ function normalizeOutput(el: ConfigElement): void {
   bufferSection(el);
   injectSection(el);
   formatterSection(el);
-  for (const child of el.elements) if (child.name === 'store' || child.name === 'secondary') normalizeOutput(child);
+  for (const child of el.elements)
+    if (child.name === 'store' || child.name === 'secondary') normalizeOutput(child);
 }
 
 function walk(el: ConfigElement): void {

@@ -33,7 +33,16 @@ export function scanUnquoted(s: Scanner, boundary: RegExp): string | undefined {
   return s.pos > start ? s.text.slice(start, s.pos) : undefined;
 }
 
-const ESCAPES: Record<string, string> = { '"': '"', "'": "'", r: '\r', n: '\n', t: '\t', f: '\f', b: '\b', '0': '\0' };
+const ESCAPES: Record<string, string> = {
+  '"': '"',
+  "'": "'",
+  r: '\r',
+  n: '\n',
+  t: '\t',
+  f: '\f',
+  b: '\b',
+  '0': '\0',
+};
 
 function scanDoubleQuoted(s: Scanner, ctx: EvalContext): string {
   const open = s.pos;
@@ -79,7 +88,8 @@ function scanSingleQuoted(s: Scanner): string {
     const c = s.text[s.pos];
     // Fluentd stops single-quoted strings at a newline too; saying so here is clearer
     // than reporting the end of the file.
-    if (c === undefined || c === '\n') throw s.error("unterminated single-quoted string (no closing ' on this line)", open);
+    if (c === undefined || c === '\n')
+      throw s.error("unterminated single-quoted string (no closing ' on this line)", open);
     if (c === "'") {
       s.pos++;
       return out;
@@ -110,7 +120,8 @@ function scanJson(s: Scanner): string {
     if (inString) {
       if (c === '\\') s.pos++;
       else if (c === '"') inString = false;
-      else if (c === '\n') throw s.error(`unterminated string inside the JSON ${what} starting at line ${s.loc(open).line}`);
+      else if (c === '\n')
+        throw s.error(`unterminated string inside the JSON ${what} starting at line ${s.loc(open).line}`);
     } else if (c === '"') inString = true;
     else if (c === '[' || c === '{') depth++;
     else if (c === ']' || c === '}') {
@@ -135,5 +146,8 @@ function scanJson(s: Scanner): string {
     }
     s.pos++;
   }
-  throw s.error(`unterminated JSON ${what} (no closing '${what === 'array' ? ']' : '}'}' before the end of the file)`, open);
+  throw s.error(
+    `unterminated JSON ${what} (no closing '${what === 'array' ? ']' : '}'}' before the end of the file)`,
+    open,
+  );
 }

@@ -8,7 +8,7 @@ import { globSync, hasGlob } from './glob.ts';
 import type { EvalContext } from './interpolate.ts';
 import { normalizeLegacy } from './legacy.ts';
 import { parseLiteral, scanString, scanUnquoted } from './literal.ts';
-import { LINE_END, SPACING, SPACING_WITHOUT_COMMENT, Scanner } from './scanner.ts';
+import { LINE_END, Scanner, SPACING, SPACING_WITHOUT_COMMENT } from './scanner.ts';
 import { validateStructure } from './structure.ts';
 import { parseYamlConfig } from './yaml.ts';
 
@@ -52,7 +52,10 @@ class V1Parser {
       s.match(SPACING);
       if (s.eof) {
         if (topLevel) return;
-        throw new ConfigError(`<${el.name}${el.arg ? ` ${el.arg}` : ''}> is never closed (expected </${el.name}> before the end of the file)`, el.location);
+        throw new ConfigError(
+          `<${el.name}${el.arg ? ` ${el.arg}` : ''}> is never closed (expected </${el.name}> before the end of the file)`,
+          el.location,
+        );
       }
       const start = s.pos;
       if (s.text.startsWith('</', s.pos)) {
@@ -61,10 +64,14 @@ class V1Parser {
         s.match(SPACING);
         if (!name || s.peek() !== '>') throw s.error(`malformed end tag: expected </name>`, start);
         s.pos++;
-        if (s.match(LINE_END) === undefined) throw s.error(`unexpected text after </${name}> (an end tag must be alone on its line)`);
+        if (s.match(LINE_END) === undefined)
+          throw s.error(`unexpected text after </${name}> (an end tag must be alone on its line)`);
         if (topLevel) throw s.error(`unexpected end tag </${name}>: no <${name}> is open`, start);
         if (name !== el.name) {
-          throw s.error(`mismatched end tag </${name}>: expected </${el.name}> to close <${el.name}> opened at line ${el.location.line}`, start);
+          throw s.error(
+            `mismatched end tag </${name}>: expected </${el.name}> to close <${el.name}> opened at line ${el.location.line}`,
+            start,
+          );
         }
         return;
       }
@@ -78,7 +85,10 @@ class V1Parser {
         s.match(BLANKS);
         if (s.peek() !== '>') throw s.error(`expected '>' to close <${name}${arg ? ` ${arg}` : ''}`);
         s.pos++;
-        if (s.match(LINE_END) === undefined) throw s.error(`unexpected text after <${name}${arg ? ` ${arg}` : ''}> (a tag must be alone on its line)`);
+        if (s.match(LINE_END) === undefined)
+          throw s.error(
+            `unexpected text after <${name}${arg ? ` ${arg}` : ''}> (a tag must be alone on its line)`,
+          );
         const child = newElement(name, arg.trim(), s.loc(start));
         this.parseBody(child, false);
         el.elements.push(child);
@@ -110,13 +120,17 @@ class V1Parser {
       );
     }
     if (key.startsWith('@') && !RESERVED_PARAMS.has(key) && DIRECTIVES_WITH_RESERVED_PREFIX.has(el.name)) {
-      throw new ConfigError(`'@' is a reserved prefix: '${key}' is not a known parameter (known: ${[...RESERVED_PARAMS].join(', ')})`, location);
+      throw new ConfigError(
+        `'@' is a reserved prefix: '${key}' is not a known parameter (known: ${[...RESERVED_PARAMS].join(', ')})`,
+        location,
+      );
     }
     let value = '';
     if (!noValue) {
       value = parseLiteral(s, this.opts) ?? '';
       const after = s.pos;
-      if (s.match(LINE_END) === undefined) throw s.error(`unexpected text after the value of '${key}' (expected the end of the line)`, after);
+      if (s.match(LINE_END) === undefined)
+        throw s.error(`unexpected text after the value of '${key}' (expected the end of the line)`, after);
     }
     el.params.push({ key, value, location });
   }
@@ -133,8 +147,10 @@ class V1Parser {
     else throw new ConfigError(`@include: file not found: ${pattern}`, location);
     for (const f of files) {
       const real = realpathSync(f);
-      if (this.includeStack.includes(real)) throw new ConfigError(`@include cycle: ${f} includes itself`, location);
-      if (this.includeStack.length >= MAX_INCLUDE_DEPTH) throw new ConfigError(`@include nested more than ${MAX_INCLUDE_DEPTH} levels`, location);
+      if (this.includeStack.includes(real))
+        throw new ConfigError(`@include cycle: ${f} includes itself`, location);
+      if (this.includeStack.length >= MAX_INCLUDE_DEPTH)
+        throw new ConfigError(`@include nested more than ${MAX_INCLUDE_DEPTH} levels`, location);
       let text: string;
       try {
         text = readFileSync(f, 'utf8');
@@ -164,7 +180,11 @@ export function isYamlPath(path: string): boolean {
 }
 
 /** Parses Fluentd-syntax config text into the root element (name ''). */
-export function parseConfigText(text: string, opts: ParseOptions, includeStack: string[] = []): ConfigElement {
+export function parseConfigText(
+  text: string,
+  opts: ParseOptions,
+  includeStack: string[] = [],
+): ConfigElement {
   const root = parseRaw(text, opts, includeStack);
   validateStructure(root);
   return normalizeLegacy(root);

@@ -1,6 +1,6 @@
-import { closest } from './schema.ts';
 import { ConfigError } from '../core/errors.ts';
 import type { ConfigElement } from './ast.ts';
+import { closest } from './schema.ts';
 
 // Which directives may appear where (Fluentd's root_agent.rb / agent.rb). Checked at
 // parse time so a typo such as <sorce> is an error with its line, not silently ignored.
@@ -22,7 +22,11 @@ function check(el: ConfigElement, allowed: string[], where: string): void {
       check(child, IN_LABEL, `inside <label ${child.arg}>`);
     } else if (child.name === 'worker') {
       const m = /^(\d+)(?:-(\d+))?$/.exec(child.arg);
-      if (!m) throw new ConfigError(`<worker ${child.arg}>: expected a worker index N or a range N-M`, child.location);
+      if (!m)
+        throw new ConfigError(
+          `<worker ${child.arg}>: expected a worker index N or a range N-M`,
+          child.location,
+        );
       if (m[2] !== undefined && Number(m[2]) < Number(m[1])) {
         throw new ConfigError(`<worker ${child.arg}>: the range end is lower than its start`, child.location);
       }

@@ -4,16 +4,33 @@
 // as the Fluentd-syntax parser, with locations taken from the YAML nodes.
 import { readFileSync, realpathSync } from 'node:fs';
 import { dirname, isAbsolute, join } from 'node:path';
-import { type Document, isAlias, isMap, isScalar, isSeq, LineCounter, type Node, type Pair, parseDocument, visit, type YAMLMap } from 'yaml';
+import {
+  type Document,
+  isAlias,
+  isMap,
+  isScalar,
+  isSeq,
+  LineCounter,
+  type Node,
+  type Pair,
+  parseDocument,
+  visit,
+  type YAMLMap,
+} from 'yaml';
 import { ConfigError, type SourceLocation } from '../core/errors.ts';
 import { type ConfigElement, newElement } from './ast.ts';
 import { globSync, hasGlob } from './glob.ts';
 import { scanString } from './literal.ts';
+import type { ParseOptions } from './parser.ts';
 import { Scanner, VALUE_BOUNDARY } from './scanner.ts';
 import { closest } from './schema.ts';
-import type { ParseOptions } from './parser.ts';
 
-const RESERVED: Record<string, string> = { $type: '@type', $label: '@label', $id: '@id', $log_level: '@log_level' };
+const RESERVED: Record<string, string> = {
+  $type: '@type',
+  $label: '@label',
+  $id: '@id',
+  $log_level: '@log_level',
+};
 const DIRECTIVES = ['source', 'match', 'filter', 'label', 'worker'];
 const OUR_TAGS = new Set(['!include', '!fluent/s', '!fluent/json']);
 const MAX_INCLUDE_DEPTH = 32;
@@ -30,12 +47,21 @@ class YamlReader {
     private readonly includeStack: string[],
   ) {
     // failsafe: every scalar stays the text the user wrote (no 010 -> 8, no yes -> true)
-    this.doc = parseDocument(text, { lineCounter: this.lc, schema: 'failsafe', merge: false, uniqueKeys: false });
+    this.doc = parseDocument(text, {
+      lineCounter: this.lc,
+      schema: 'failsafe',
+      merge: false,
+      uniqueKeys: false,
+    });
     const err = this.doc.errors[0];
     if (err) throw new ConfigError(`invalid YAML: ${err.message.split('\n')[0]}`, this.at(err.pos[0]));
     for (const w of this.doc.warnings) {
       const tag = /Unresolved tag: (\S+)/.exec(w.message)?.[1];
-      if (tag && !OUR_TAGS.has(tag)) throw new ConfigError(`unknown YAML tag ${tag} (supported: ${[...OUR_TAGS].join(', ')})`, this.at(w.pos[0]));
+      if (tag && !OUR_TAGS.has(tag))
+        throw new ConfigError(
+          `unknown YAML tag ${tag} (supported: ${[...OUR_TAGS].join(', ')})`,
+          this.at(w.pos[0]),
+        );
     }
   }
 
@@ -60,7 +86,8 @@ class YamlReader {
         const v = this.deref(item.value);
         const sources = isSeq(v) ? v.items.map((x) => this.deref(x)) : [v];
         for (const src of sources) {
-          if (!isMap(src)) throw new ConfigError('a << merge key needs a map or an alias of one', this.loc(item.key));
+          if (!isMap(src))
+            throw new ConfigError('a << merge key needs a map or an alias of one', this.loc(item.key));
           out.push(...this.pairs(src));
         }
       } else out.push(item);
@@ -78,7 +105,8 @@ class YamlReader {
     const root = newElement('', '', { file: this.opts.file, line: 1, column: 1 });
     const top = this.deref(this.doc.contents);
     if (top === null || top === undefined) return root;
-    if (!isMap(top)) throw new ConfigError('a YAML config must be a map with `system:` and/or `config:`', this.loc(top));
+    if (!isMap(top))
+      throw new ConfigError('a YAML config must be a map with `system:` and/or `config:`', this.loc(top));
     for (const p of this.pairs(top)) {
       const key = this.keyOf(p);
       const v = this.deref(p.value);
@@ -91,7 +119,10 @@ class YamlReader {
         // Fluentd ignores other keys; one that defines an anchor is a common way to share
         // settings, anything else is most likely a typo.
         const hint = closest(key, ['system', 'config']);
-        throw new ConfigError(`unknown top-level key '${key}'${hint ? ` (did you mean '${hint}'?)` : ''}; expected system or config`, this.loc(p.key));
+        throw new ConfigError(
+          `unknown top-level key '${key}'${hint ? ` (did you mean '${hint}'?)` : ''}; expected system or config`,
+          this.loc(p.key),
+        );
       }
     }
     return root;
@@ -100,24 +131,36 @@ class YamlReader {
   /** Reads a list of directives into `into` (the root, a <label> or a <worker>). */
   directives(into: ConfigElement, node: unknown, where: SourceLocation): void {
     if (node === null || (isScalar(node) && node.value === '')) return;
-    if (!isSeq(node)) throw new ConfigError('`config:` must be a list of directives (- source: ..., - match: ...)', where);
+    if (!isSeq(node))
+      throw new ConfigError('`config:` must be a list of directives (- source: ..., - match: ...)', where);
     for (const raw of node.items) {
       const item = this.deref(raw);
       if (isScalar(item) && item.tag === '!include') {
         this.include(into, String(item.value), this.loc(item));
         continue;
       }
-      if (!isMap(item)) throw new ConfigError('each item of `config:` must be a map such as `source: {...}` or an !include', this.loc(item));
+      if (!isMap(item))
+        throw new ConfigError(
+          'each item of `config:` must be a map such as `source: {...}` or an !include',
+          this.loc(item),
+        );
       for (const p of this.pairs(item)) {
         const name = this.keyOf(p);
         const body = this.deref(p.value);
         const location = this.loc(p.key);
         if (!DIRECTIVES.includes(name)) {
           const hint = closest(name, DIRECTIVES);
-          throw new ConfigError(`unknown directive '${name}'${hint ? ` (did you mean '${hint}'?)` : ''}`, location);
+          throw new ConfigError(
+            `unknown directive '${name}'${hint ? ` (did you mean '${hint}'?)` : ''}`,
+            location,
+          );
         }
         if (!isMap(body)) throw new ConfigError(`'${name}:' must be a map of parameters`, location);
-        into.elements.push(name === 'label' || name === 'worker' ? this.container(name, body, location) : this.section(name, body, '', location));
+        into.elements.push(
+          name === 'label' || name === 'worker'
+            ? this.container(name, body, location)
+            : this.section(name, body, '', location),
+        );
       }
     }
   }
@@ -131,7 +174,11 @@ class YamlReader {
       const v = this.deref(p.value);
       if (key === argKey) el.arg = this.scalar(v, key, this.loc(p.key));
       else if (key === 'config') this.directives(el, v, this.loc(p.key));
-      else throw new ConfigError(`unknown key '${key}' in '${name}:' (expected ${argKey} and config)`, this.loc(p.key));
+      else
+        throw new ConfigError(
+          `unknown key '${key}' in '${name}:' (expected ${argKey} and config)`,
+          this.loc(p.key),
+        );
     }
     return el;
   }
@@ -146,10 +193,16 @@ class YamlReader {
       if (key === '$tag' || key === '$arg') {
         // Several patterns / chunk keys: Fluentd joins a list with ','. For $tag Sluice
         // joins with a space, which is how several match patterns are written.
-        el.arg = isSeq(v) ? v.items.map((x) => this.scalar(this.deref(x), key, at)).join(key === '$tag' ? ' ' : ',') : this.scalar(v, key, at);
+        el.arg = isSeq(v)
+          ? v.items.map((x) => this.scalar(this.deref(x), key, at)).join(key === '$tag' ? ' ' : ',')
+          : this.scalar(v, key, at);
       } else if (key.startsWith('$')) {
         const mapped = RESERVED[key];
-        if (!mapped) throw new ConfigError(`unknown reserved key '${key}' (known: ${[...Object.keys(RESERVED), '$tag', '$arg'].join(', ')})`, at);
+        if (!mapped)
+          throw new ConfigError(
+            `unknown reserved key '${key}' (known: ${[...Object.keys(RESERVED), '$tag', '$arg'].join(', ')})`,
+            at,
+          );
         el.params.push({ key: mapped, value: this.scalar(v, key, at), location: at });
       } else if (isMap(v) && !v.tag) {
         el.elements.push(this.section(key, v, '', at));
@@ -175,13 +228,15 @@ class YamlReader {
     if (v === null || v === undefined) return '';
     const node = v as Node;
     if (node.tag === '!fluent/json') return JSON.stringify(this.toJS(node));
-    if (node.tag === '!include') throw new ConfigError('!include is only allowed as an item of a `config:` list', this.loc(v));
+    if (node.tag === '!include')
+      throw new ConfigError('!include is only allowed as an item of a `config:` list', this.loc(v));
     if (isScalar(node)) {
       const text = String(node.value ?? '');
       if (node.tag === '!fluent/s') return this.fluentString(text, this.loc(node));
       // Psych reads these as nil, which Fluentd turns into an empty value.
       // ($type: null keeps its text: it names the null output.)
-      if (node.type === 'PLAIN' && !key.startsWith('$') && (text === '~' || text.toLowerCase() === 'null')) return '';
+      if (node.type === 'PLAIN' && !key.startsWith('$') && (text === '~' || text.toLowerCase() === 'null'))
+        return '';
       return text;
     }
     if (isSeq(node) || isMap(node)) return JSON.stringify(this.toJS(node));
@@ -229,9 +284,14 @@ class YamlReader {
       } catch (e) {
         throw new ConfigError(`!include: cannot read ${f}: ${(e as Error).message}`, location);
       }
-      if (this.includeStack.includes(real)) throw new ConfigError(`!include cycle: ${f} includes itself`, location);
-      if (this.includeStack.length >= MAX_INCLUDE_DEPTH) throw new ConfigError(`!include nested more than ${MAX_INCLUDE_DEPTH} levels`, location);
-      const sub = new YamlReader(text, { ...this.opts, file: f, baseDir: dirname(f) }, [...this.includeStack, real]);
+      if (this.includeStack.includes(real))
+        throw new ConfigError(`!include cycle: ${f} includes itself`, location);
+      if (this.includeStack.length >= MAX_INCLUDE_DEPTH)
+        throw new ConfigError(`!include nested more than ${MAX_INCLUDE_DEPTH} levels`, location);
+      const sub = new YamlReader(text, { ...this.opts, file: f, baseDir: dirname(f) }, [
+        ...this.includeStack,
+        real,
+      ]);
       const contents = sub.deref(sub.doc.contents);
       sub.directives(into, contents, sub.loc(contents));
     }
@@ -239,6 +299,10 @@ class YamlReader {
 }
 
 /** Parses Fluentd's YAML config format into the same AST as the Fluentd-syntax parser. */
-export function parseYamlConfig(text: string, opts: ParseOptions, includeStack: string[] = []): ConfigElement {
+export function parseYamlConfig(
+  text: string,
+  opts: ParseOptions,
+  includeStack: string[] = [],
+): ConfigElement {
   return new YamlReader(text, opts, includeStack).readRoot();
 }

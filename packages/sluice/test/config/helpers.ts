@@ -24,7 +24,13 @@ export function value(line: string): string {
 }
 
 /** Asserts that `fn` throws a ConfigError at file:line:column whose reason matches `re`. */
-export function throwsAt(fn: () => unknown, file: string, line: number, column: number, re: RegExp): ConfigError {
+export function throwsAt(
+  fn: () => unknown,
+  file: string,
+  line: number,
+  column: number,
+  re: RegExp,
+): ConfigError {
   let err: unknown;
   try {
     fn();

@@ -28,20 +28,33 @@ describe('@include', () => {
     await put('main/sub/c.conf', '<match c>\n  @type null\n</match>\n');
     await put('main/conf.d/a.conf', '<match a>\n  @type null\n</match>\n');
     await put('main/conf.d/skip.txt', '<match skipped>\n</match>\n');
-    const main = await put('main/fluent.conf', '<source>\n  @type sample\n</source>\n@include conf.d/*.conf\ninclude sub/c.conf\n');
+    const main = await put(
+      'main/fluent.conf',
+      '<source>\n  @type sample\n</source>\n@include conf.d/*.conf\ninclude sub/c.conf\n',
+    );
     const root = parseConfigFile(main);
     assert.deepEqual(
       root.elements.map((e) => e.arg || e.name),
       ['source', 'a', 'b', 'c', 'c'],
       'glob results sorted, the nested include spliced where it stands',
     );
-    assert.deepEqual(root.elements[1]!.location, { file: join(dir, 'main/conf.d/a.conf'), line: 1, column: 1 });
+    assert.deepEqual(root.elements[1]!.location, {
+      file: join(dir, 'main/conf.d/a.conf'),
+      line: 1,
+      column: 1,
+    });
     assert.deepEqual(root.elements[3]!.location, { file: join(dir, 'main/sub/c.conf'), line: 1, column: 1 });
   });
 
   test('@include inside a section adds its params and sections there', async () => {
-    await put('sect/buffer.conf', '# shared buffer settings\nflush_interval 5s\n<secondary>\n  @type null\n</secondary>\n');
-    const main = await put('sect/fluent.conf', '<match **>\n  @type stdout\n  <buffer>\n    @include buffer.conf\n    chunk_limit_size 1m\n  </buffer>\n</match>\n');
+    await put(
+      'sect/buffer.conf',
+      '# shared buffer settings\nflush_interval 5s\n<secondary>\n  @type null\n</secondary>\n',
+    );
+    const main = await put(
+      'sect/fluent.conf',
+      '<match **>\n  @type stdout\n  <buffer>\n    @include buffer.conf\n    chunk_limit_size 1m\n  </buffer>\n</match>\n',
+    );
     const buffer = parseConfigFile(main).elements[0]!.elements[0]!;
     assert.deepEqual(params(buffer), { flush_interval: '5s', chunk_limit_size: '1m' });
     assert.equal(buffer.elements[0]!.name, 'secondary');
@@ -51,9 +64,12 @@ describe('@include', () => {
   test('absolute paths, brace alternatives and a glob that matches nothing', async () => {
     const x = await put('abs/x.conf', '<match x>\n</match>\n');
     await put('abs/y.conf', '<match y>\n</match>\n');
-    const root = parseConfigText(`@include ${x}\n@include ${join(dir, 'abs/{y,z}.conf')}\n@include ${join(dir, 'abs/none-*.conf')}\n`, {
-      file: join(dir, 'abs/main.conf'),
-    });
+    const root = parseConfigText(
+      `@include ${x}\n@include ${join(dir, 'abs/{y,z}.conf')}\n@include ${join(dir, 'abs/none-*.conf')}\n`,
+      {
+        file: join(dir, 'abs/main.conf'),
+      },
+    );
     assert.deepEqual(
       root.elements.map((e) => e.arg),
       ['x', 'y'],
@@ -61,7 +77,10 @@ describe('@include', () => {
   });
 
   test('a missing file is an error at the @include line', async () => {
-    const main = await put('missing/fluent.conf', '<source>\n  @type sample\n</source>\n  @include nope.conf\n');
+    const main = await put(
+      'missing/fluent.conf',
+      '<source>\n  @type sample\n</source>\n  @include nope.conf\n',
+    );
     throwsAt(() => parseConfigFile(main), main, 4, 3, /@include: file not found: .*nope\.conf/);
   });
 
@@ -81,21 +100,39 @@ describe('@include', () => {
   });
 
   test('a URL include is refused with a clear message', () => {
-    throwsAt(() => parseConfigText('@include http://example.com/a.conf\n', { file: 'u.conf' }), 'u.conf', 1, 1, /URL is not supported/);
+    throwsAt(
+      () => parseConfigText('@include http://example.com/a.conf\n', { file: 'u.conf' }),
+      'u.conf',
+      1,
+      1,
+      /URL is not supported/,
+    );
   });
 
   test('@include without a path', () => {
-    throwsAt(() => parseConfigText('<source>\n  @include\n</source>\n', { file: 'u.conf' }), 'u.conf', 2, 3, /needs a file path/);
+    throwsAt(
+      () => parseConfigText('<source>\n  @include\n</source>\n', { file: 'u.conf' }),
+      'u.conf',
+      2,
+      3,
+      /needs a file path/,
+    );
   });
 
   test('a YAML file may be included from a .conf file', async () => {
     await put('mixed/more.yaml', 'config:\n  - match:\n      $tag: y.**\n      $type: null\n');
     const main = await put('mixed/fluent.conf', '@include more.yaml\n');
     const root = parseConfigFile(main);
-    assert.deepEqual([root.elements[0]!.name, root.elements[0]!.arg, params(root.elements[0])], ['match', 'y.**', { '@type': 'null' }]);
+    assert.deepEqual(
+      [root.elements[0]!.name, root.elements[0]!.arg, params(root.elements[0])],
+      ['match', 'y.**', { '@type': 'null' }],
+    );
   });
 
   test('parseConfigFile on a missing file says which file', () => {
-    assert.throws(() => parseConfigFile(join(dir, 'does-not-exist.conf')), /cannot read config file .*does-not-exist\.conf/);
+    assert.throws(
+      () => parseConfigFile(join(dir, 'does-not-exist.conf')),
+      /cannot read config file .*does-not-exist\.conf/,
+    );
   });
 });

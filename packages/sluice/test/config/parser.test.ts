@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 import { parseConfigText } from '../../src/config/parser.ts';
-import { parse, params, shape, throwsAt, value } from './helpers.ts';
+import { params, parse, shape, throwsAt, value } from './helpers.ts';
 
 describe('directives and sections', () => {
   test('source, match, filter, label, system and worker with their arguments', () => {
@@ -68,7 +68,12 @@ describe('directives and sections', () => {
       arg: 'app.**',
       params: { '@type': 'file' },
       elements: [
-        { name: 'buffer', arg: 'tag, time', params: { timekey: '1h' }, elements: [{ name: 'secondary_dummy', arg: '', params: {} }] },
+        {
+          name: 'buffer',
+          arg: 'tag, time',
+          params: { timekey: '1h' },
+          elements: [{ name: 'secondary_dummy', arg: '', params: {} }],
+        },
         { name: 'format', arg: '', params: { '@type': 'json' } },
       ],
     });
@@ -111,7 +116,7 @@ describe('values', () => {
     assert.deepEqual(params(root.elements[0]), { flag: '', other: '', last: '' });
   });
 
-  test('single-quoted: literal text, only \\\' and \\\\ are escapes', () => {
+  test("single-quoted: literal text, only \\' and \\\\ are escapes", () => {
     assert.equal(value(`'a "b" \\n #{x}'`), 'a "b" \\n #{x}');
     assert.equal(value(`'it\\'s \\\\ here'`), "it's \\ here");
     assert.equal(value(`'has # hash'   # comment`), 'has # hash');
@@ -132,7 +137,10 @@ describe('values', () => {
 
   test('JSON arrays and hashes, on one line or until balanced, with comments, kept as compact JSON', () => {
     assert.equal(value('["a", "b", 1]'), '["a","b",1]');
-    assert.equal(value('{"k": "v # not a comment", "n": {"x": [1]}}  # comment'), '{"k":"v # not a comment","n":{"x":[1]}}');
+    assert.equal(
+      value('{"k": "v # not a comment", "n": {"x": [1]}}  # comment'),
+      '{"k":"v # not a comment","n":{"x":[1]}}',
+    );
     const root = parse(`<source>
   list [
     "a", # first
@@ -160,7 +168,10 @@ describe('values', () => {
   });
 
   test('"#{worker_id}" is the worker index given to the parser', () => {
-    const root = parseConfigText('<source>\n  v "w#{worker_id}"\n</source>\n', { file: 'w.conf', workerId: 3 });
+    const root = parseConfigText('<source>\n  v "w#{worker_id}"\n</source>\n', {
+      file: 'w.conf',
+      workerId: 3,
+    });
     assert.equal(root.elements[0]!.params[0]!.value, 'w3');
   });
 
@@ -173,11 +184,23 @@ describe('values', () => {
 describe('errors carry file, line and column', () => {
   test('unclosed directive points at its opening tag', () => {
     throwsAt(() => parse('<source>\n  @type sample\n'), 'test.conf', 1, 1, /<source> is never closed/);
-    throwsAt(() => parse('<match a>\n  <buffer>\n  </buffer>\n'), 'test.conf', 1, 1, /<match a> is never closed/);
+    throwsAt(
+      () => parse('<match a>\n  <buffer>\n  </buffer>\n'),
+      'test.conf',
+      1,
+      1,
+      /<match a> is never closed/,
+    );
   });
 
   test('mismatched end tag', () => {
-    throwsAt(() => parse('<match a>\n  <buffer>\n  </match>\n</match>\n'), 'test.conf', 3, 3, /mismatched end tag <\/match>: expected <\/buffer>.*line 2/);
+    throwsAt(
+      () => parse('<match a>\n  <buffer>\n  </match>\n</match>\n'),
+      'test.conf',
+      3,
+      3,
+      /mismatched end tag <\/match>: expected <\/buffer>.*line 2/,
+    );
   });
 
   test('end tag with nothing open', () => {
@@ -188,34 +211,94 @@ describe('errors carry file, line and column', () => {
     throwsAt(() => parse('< >\n'), 'test.conf', 1, 2, /expected a directive or section name/);
     throwsAt(() => parse('<source\n  @type x\n'), 'test.conf', 1, 8, /expected '>' to close <source/);
     throwsAt(() => parse('<source> extra\n</source>\n'), 'test.conf', 1, 9, /unexpected text after <source>/);
-    throwsAt(() => parse('<source>\n</source> extra\n'), 'test.conf', 2, 10, /unexpected text after <\/source>/);
+    throwsAt(
+      () => parse('<source>\n</source> extra\n'),
+      'test.conf',
+      2,
+      10,
+      /unexpected text after <\/source>/,
+    );
     throwsAt(() => parse('<source>\n</ source\n'), 'test.conf', 2, 1, /malformed end tag/);
   });
 
   test('stray text outside any directive', () => {
-    throwsAt(() => parse('<source>\n</source>\nport 24224\n'), 'test.conf', 3, 1, /stray text 'port' outside any directive/);
+    throwsAt(
+      () => parse('<source>\n</source>\nport 24224\n'),
+      'test.conf',
+      3,
+      1,
+      /stray text 'port' outside any directive/,
+    );
   });
 
   test('unknown top-level directive names the closest one', () => {
-    throwsAt(() => parse('<sorce>\n</sorce>\n'), 'test.conf', 1, 1, /<sorce> is not allowed at the top level \(did you mean <source>\?\)/);
-    throwsAt(() => parse('<label @X>\n  <source>\n  </source>\n</label>\n'), 'test.conf', 2, 3, /<source> is not allowed inside <label @X>/);
+    throwsAt(
+      () => parse('<sorce>\n</sorce>\n'),
+      'test.conf',
+      1,
+      1,
+      /<sorce> is not allowed at the top level \(did you mean <source>\?\)/,
+    );
+    throwsAt(
+      () => parse('<label @X>\n  <source>\n  </source>\n</label>\n'),
+      'test.conf',
+      2,
+      3,
+      /<source> is not allowed inside <label @X>/,
+    );
   });
 
   test('label without a name, bad worker ranges', () => {
     throwsAt(() => parse('<label>\n</label>\n'), 'test.conf', 1, 1, /<label> needs a name/);
-    throwsAt(() => parse('<worker a>\n</worker>\n'), 'test.conf', 1, 1, /expected a worker index N or a range N-M/);
+    throwsAt(
+      () => parse('<worker a>\n</worker>\n'),
+      'test.conf',
+      1,
+      1,
+      /expected a worker index N or a range N-M/,
+    );
     throwsAt(() => parse('<worker 3-1>\n</worker>\n'), 'test.conf', 1, 1, /range end is lower/);
-    throwsAt(() => parse('<worker 0>\n  <system>\n  </system>\n</worker>\n'), 'test.conf', 2, 3, /<system> is not allowed inside <worker 0>/);
+    throwsAt(
+      () => parse('<worker 0>\n  <system>\n  </system>\n</worker>\n'),
+      'test.conf',
+      2,
+      3,
+      /<system> is not allowed inside <worker 0>/,
+    );
   });
 
   test('text after a quoted value or a JSON value', () => {
-    throwsAt(() => parse('<source>\n  k "a" b\n</source>\n'), 'test.conf', 2, 8, /unexpected text after the value of 'k'/);
-    throwsAt(() => parse('<source>\n  k [1] 2\n</source>\n'), 'test.conf', 2, 8, /unexpected text after the value of 'k'/);
+    throwsAt(
+      () => parse('<source>\n  k "a" b\n</source>\n'),
+      'test.conf',
+      2,
+      8,
+      /unexpected text after the value of 'k'/,
+    );
+    throwsAt(
+      () => parse('<source>\n  k [1] 2\n</source>\n'),
+      'test.conf',
+      2,
+      8,
+      /unexpected text after the value of 'k'/,
+    );
   });
 
   test('unterminated strings point at the opening quote', () => {
-    throwsAt(() => parse('<source>\n  k "abc\n</source>\n'), 'test.conf', 2, 5, /unterminated double-quoted string/);
-    throwsAt(() => parse("<source>\n  k 'abc\n</source>\n"), 'test.conf', 2, 5, /unterminated single-quoted string/);
+    throwsAt(
+      () => parse('<source>\n  k "abc\n</source>\n'),
+      'test.conf',
+      2,
+      5,
+      /unterminated double-quoted string/,
+    );
+    throwsAt(
+      () => parse("<source>\n  k 'abc\n</source>\n"),
+      'test.conf',
+      2,
+      5,
+      /unterminated single-quoted string/,
+    );
   });
 
   test('unknown escape in a double-quoted string', () => {
@@ -223,23 +306,71 @@ describe('errors carry file, line and column', () => {
   });
 
   test('invalid or unterminated JSON', () => {
-    throwsAt(() => parse('<source>\n  k [a, b]\n</source>\n'), 'test.conf', 2, 5, /invalid JSON array.*quote it/);
+    throwsAt(
+      () => parse('<source>\n  k [a, b]\n</source>\n'),
+      'test.conf',
+      2,
+      5,
+      /invalid JSON array.*quote it/,
+    );
     throwsAt(() => parse('<source>\n  k {"a": 1,\n</source>\n'), 'test.conf', 2, 5, /unterminated JSON hash/);
-    throwsAt(() => parse('<source>\n  k ["a\n  "]\n</source>\n'), 'test.conf', 2, 8, /unterminated string inside the JSON array/);
+    throwsAt(
+      () => parse('<source>\n  k ["a\n  "]\n</source>\n'),
+      'test.conf',
+      2,
+      8,
+      /unterminated string inside the JSON array/,
+    );
   });
 
   test('embedded code other than ENV/hostname is refused, not kept', () => {
-    throwsAt(() => parse('<source>\n  k "x #{File.read(\'/etc/passwd\')}"\n</source>\n'), 'test.conf', 2, 8, /unsupported embedded Ruby code '#\{File.read/);
-    throwsAt(() => parse('<source>\n  k "#{1 + 1}"\n</source>\n'), 'test.conf', 2, 6, /unsupported embedded Ruby code/);
-    throwsAt(() => parse('<source>\n  k "#{ENV[\'A\']"\n</source>\n'), 'test.conf', 2, 6, /unterminated '#\{'/);
-    throwsAt(() => parse('<source>\n  k "#{ENV.fetch(\'NOPE\')}"\n</source>\n'), 'test.conf', 2, 6, /'NOPE' is not set/);
+    throwsAt(
+      () => parse('<source>\n  k "x #{File.read(\'/etc/passwd\')}"\n</source>\n'),
+      'test.conf',
+      2,
+      8,
+      /unsupported embedded Ruby code '#\{File.read/,
+    );
+    throwsAt(
+      () => parse('<source>\n  k "#{1 + 1}"\n</source>\n'),
+      'test.conf',
+      2,
+      6,
+      /unsupported embedded Ruby code/,
+    );
+    throwsAt(
+      () => parse('<source>\n  k "#{ENV[\'A\']"\n</source>\n'),
+      'test.conf',
+      2,
+      6,
+      /unterminated '#\{'/,
+    );
+    throwsAt(
+      () => parse('<source>\n  k "#{ENV.fetch(\'NOPE\')}"\n</source>\n'),
+      'test.conf',
+      2,
+      6,
+      /'NOPE' is not set/,
+    );
   });
 
   test("'@' prefix is reserved in directives", () => {
-    throwsAt(() => parse('<source>\n  @tpye forward\n</source>\n'), 'test.conf', 2, 3, /'@' is a reserved prefix: '@tpye'/);
+    throwsAt(
+      () => parse('<source>\n  @tpye forward\n</source>\n'),
+      'test.conf',
+      2,
+      3,
+      /'@' is a reserved prefix: '@tpye'/,
+    );
   });
 
   test('errors report the file name given', () => {
-    throwsAt(() => parseConfigText('<source>\n', { file: '/etc/sluice/a.conf' }), '/etc/sluice/a.conf', 1, 1, /never closed/);
+    throwsAt(
+      () => parseConfigText('<source>\n', { file: '/etc/sluice/a.conf' }),
+      '/etc/sluice/a.conf',
+      1,
+      1,
+      /never closed/,
+    );
   });
 });

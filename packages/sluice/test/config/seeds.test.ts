@@ -4,9 +4,9 @@ import assert from 'node:assert/strict';
 import { dirname, join } from 'node:path';
 import { describe, test } from 'node:test';
 import { fileURLToPath } from 'node:url';
+import { COMMON_BUFFER_PARAMS } from '../../src/buffer/params.ts';
 import { parseConfigFile } from '../../src/config/parser.ts';
 import { resolve } from '../../src/config/schema.ts';
-import { COMMON_BUFFER_PARAMS } from '../../src/buffer/params.ts';
 import { shape, throwsAt } from './helpers.ts';
 
 const fixtures = join(dirname(fileURLToPath(import.meta.url)), '../fixtures/seeds');
@@ -25,12 +25,18 @@ describe('seed configs', () => {
       },
       { name: 'match', arg: 'app.**', params: { type: 'file', path: '/fluentd/log/app.*.log' } },
     ]);
-    assert.deepEqual(root.elements[2]!.elements[0]!.location, { file: join(fixtures, '000-fluent.conf'), line: 15, column: 1 });
+    assert.deepEqual(root.elements[2]!.elements[0]!.location, {
+      file: join(fixtures, '000-fluent.conf'),
+      line: 15,
+      column: 1,
+    });
   });
 
   test('001: post2log default P2L_FLUENTD_OUTCONF', () => {
     const root = parseConfigFile(join(fixtures, '001-outconf-default.conf'));
-    assert.deepEqual(root.elements.map(shape), [{ name: 'match', arg: 'post2log', params: { '@type': 'stdout' } }]);
+    assert.deepEqual(root.elements.map(shape), [
+      { name: 'match', arg: 'post2log', params: { '@type': 'stdout' } },
+    ]);
   });
 
   test('001: the Kafka P2L_FLUENTD_OUTCONF example, trailing blanks after end tags, flusth_interval typo kept', () => {
@@ -41,19 +47,34 @@ describe('seed configs', () => {
         name: 'match',
         arg: 'post2log',
         // A <buffer> is present, so the v0.12 flush_interval stays where it is (as in Fluentd).
-        params: { '@type': 'kafka_buffered', brokers: 'my-kafka:9092', default_topic: 'post2log', flush_interval: '10s' },
+        params: {
+          '@type': 'kafka_buffered',
+          brokers: 'my-kafka:9092',
+          default_topic: 'post2log',
+          flush_interval: '10s',
+        },
         elements: [{ name: 'buffer', arg: '', params: { flusth_interval: '10s' } }],
       },
     ]);
     const buffer = root.elements[0]!.elements[0]!;
     // Validation of the <buffer> section names the typo and the parameter meant.
-    throwsAt(() => resolve({ params: COMMON_BUFFER_PARAMS }, buffer, '<buffer>'), file, 8, 5, /unknown parameter 'flusth_interval'.*did you mean 'flush_interval'/);
+    throwsAt(
+      () => resolve({ params: COMMON_BUFFER_PARAMS }, buffer, '<buffer>'),
+      file,
+      8,
+      5,
+      /unknown parameter 'flusth_interval'.*did you mean 'flush_interval'/,
+    );
   });
 
   test('003: forward -> http with a durable file buffer', () => {
     const root = parseConfigFile(join(fixtures, '003-http-bus.conf'));
     assert.deepEqual(root.elements.map(shape), [
-      { name: 'source', arg: '', params: { '@type': 'forward', port: '24224', bind: '0.0.0.0', '@log_level': 'debug' } },
+      {
+        name: 'source',
+        arg: '',
+        params: { '@type': 'forward', port: '24224', bind: '0.0.0.0', '@log_level': 'debug' },
+      },
       {
         name: 'match',
         arg: 'api.*',

@@ -63,7 +63,13 @@ config:
         {
           name: 'source',
           arg: '',
-          params: { '@type': 'tail', '@id': 'in_tail', '@label': '@APP', path: '/var/log/app.log', read_from_head: 'true' },
+          params: {
+            '@type': 'tail',
+            '@id': 'in_tail',
+            '@label': '@APP',
+            path: '/var/log/app.log',
+            read_from_head: 'true',
+          },
           elements: [{ name: 'parse', arg: '', params: { '@type': 'json' } }],
         },
         {
@@ -88,7 +94,12 @@ config:
             },
           ],
         },
-        { name: 'worker', arg: '0-1', params: {}, elements: [{ name: 'source', arg: '', params: { '@type': 'sample' } }] },
+        {
+          name: 'worker',
+          arg: '0-1',
+          params: {},
+          elements: [{ name: 'source', arg: '', params: { '@type': 'sample' } }],
+        },
       ],
     });
     const source = root.elements[1]!;
@@ -110,7 +121,15 @@ config:
     assert.deepEqual(shape(root.elements[0]!), {
       name: 'source',
       arg: '',
-      params: { '@type': 'sample', path: '/home/app/x\tbox1', sample: '{"a":1,"b":[true,null]}', keys: '["a",2]', empty: '', nothing: '', '@log_level': 'debug' },
+      params: {
+        '@type': 'sample',
+        path: '/home/app/x\tbox1',
+        sample: '{"a":1,"b":[true,null]}',
+        keys: '["a",2]',
+        empty: '',
+        nothing: '',
+        '@log_level': 'debug',
+      },
     });
   });
 
@@ -164,13 +183,55 @@ config:
   });
 
   test('errors carry file, line and column', () => {
-    throwsAt(() => yaml('config:\n  - source:\n      $type: "tail\n'), 'test.yaml', 4, 1, /invalid YAML: Missing closing "quote/);
-    throwsAt(() => yaml('confg:\n  - source: {}\n'), 'test.yaml', 1, 1, /unknown top-level key 'confg' \(did you mean 'config'\?\)/);
-    throwsAt(() => yaml('config:\n  - sorce:\n      $type: x\n'), 'test.yaml', 2, 5, /unknown directive 'sorce' \(did you mean 'source'\?\)/);
-    throwsAt(() => yaml('config:\n  - source:\n      $typ: x\n'), 'test.yaml', 3, 7, /unknown reserved key '\$typ'/);
-    throwsAt(() => yaml('config:\n  - source:\n      p: !ruby/eval x\n'), 'test.yaml', 3, 10, /unknown YAML tag !ruby\/eval/);
-    throwsAt(() => yaml('config:\n  - source:\n      p: !fluent/s "#{`id`}"\n'), 'test.yaml', 3, 20, /in !fluent\/s: unsupported embedded Ruby code/);
+    throwsAt(
+      () => yaml('config:\n  - source:\n      $type: "tail\n'),
+      'test.yaml',
+      4,
+      1,
+      /invalid YAML: Missing closing "quote/,
+    );
+    throwsAt(
+      () => yaml('confg:\n  - source: {}\n'),
+      'test.yaml',
+      1,
+      1,
+      /unknown top-level key 'confg' \(did you mean 'config'\?\)/,
+    );
+    throwsAt(
+      () => yaml('config:\n  - sorce:\n      $type: x\n'),
+      'test.yaml',
+      2,
+      5,
+      /unknown directive 'sorce' \(did you mean 'source'\?\)/,
+    );
+    throwsAt(
+      () => yaml('config:\n  - source:\n      $typ: x\n'),
+      'test.yaml',
+      3,
+      7,
+      /unknown reserved key '\$typ'/,
+    );
+    throwsAt(
+      () => yaml('config:\n  - source:\n      p: !ruby/eval x\n'),
+      'test.yaml',
+      3,
+      10,
+      /unknown YAML tag !ruby\/eval/,
+    );
+    throwsAt(
+      () => yaml('config:\n  - source:\n      p: !fluent/s "#{`id`}"\n'),
+      'test.yaml',
+      3,
+      20,
+      /in !fluent\/s: unsupported embedded Ruby code/,
+    );
     throwsAt(() => yaml('config:\n  source: {}\n'), 'test.yaml', 1, 1, /`config:` must be a list/);
-    throwsAt(() => yaml('config:\n  - label:\n      $name: "@X"\n      confg: []\n'), 'test.yaml', 4, 7, /unknown key 'confg' in 'label:'/);
+    throwsAt(
+      () => yaml('config:\n  - label:\n      $name: "@X"\n      confg: []\n'),
+      'test.yaml',
+      4,
+      7,
+      /unknown key 'confg' in 'label:'/,
+    );
   });
 });
