@@ -1,0 +1,133 @@
+// Acceptance (issue 3): Sluice with a file buffer under steady acknowledged load is
+// SIGKILLed at random moments again and again; every event the generator got an ack for
+// must reach the sink (at-least-once). Duplicates are counted and reported.
+import assert from 'node:assert/strict';
+import { writeFile } from 'node:fs/promises';
+import { createServer, type Server } from 'node:http';
+import { createServer as netServer, type AddressInfo } from 'node:net';
+import { join } from 'node:path';
+import { describe, it } from 'node:test';
+import { spawnSluice, type SluiceProcess } from '../helpers/sluice-process.ts';
+import { tempDir } from '../buffer/helpers.ts';
+import { AckingClient } from './forward-client.ts';
+
+const KILLS = 20;
+
+async function freePort(): Promise<number> {
+  const s = netServer();
+  await new Promise<void>((r) => s.listen(0, '127.0.0.1', r));
+  const port = (s.address() as AddressInfo).port;
+  await new Promise((r) => s.close(r));
+  return port;
+}
+
+/** HTTP sink: counts every id it receives (JSON lines bodies, as out_http sends them). */
+function sink() {
+  const seen = new Map<number, number>();
+  let waiter: (() => void) | undefined;
+  const server: Server = createServer((req, res) => {
+    const parts: Buffer[] = [];
+    req.on('data', (d: Buffer) => parts.push(d));
+    req.on('end', () => {
+      for (const line of Buffer.concat(parts).toString().split('\n')) {
+        if (!line.trim()) continue;
+        const id = (JSON.parse(line) as { id: number }).id;
+        seen.set(id, (seen.get(id) ?? 0) + 1);
+      }
+      res.end('ok');
+      waiter?.();
+    });
+  });
+  return {
+    server,
+    seen,
+    /** resolves when every id in `ids` was received (bounded) */
+    waitAll(ids: Set<number>, timeoutMs: number): Promise<number[]> {
+      const missing = () => [...ids].filter((i) => !seen.has(i));
+      return new Promise((resolve) => {
+        const t = setTimeout(() => {
+          waiter = undefined;
+          resolve(missing());
+        }, timeoutMs);
+        waiter = () => {
+          if (missing().length === 0) {
+            clearTimeout(t);
+            waiter = undefined;
+            resolve([]);
+          }
+        };
+        waiter();
+      });
+    },
+  };
+}
+
+describe('file buffer survives SIGKILL (e2e)', () => {
+  it(`every acknowledged event reaches the sink across ${KILLS} kills`, { timeout: 180_000 }, async (t) => {
+    const { dir, cleanup } = await tempDir();
+    const s = sink();
+    await new Promise<void>((r) => s.server.listen(0, '127.0.0.1', r));
+    const sinkPort = (s.server.address() as AddressInfo).port;
+    const fwdPort = await freePort();
+    const conf = join(dir, 'sluice.conf');
+    await writeFile(
+      conf,
+      `<source>\n  @type forward\n  bind 127.0.0.1\n  port ${fwdPort}\n</source>\n` +
+        `<match crash.**>\n  @type http\n  endpoint http://127.0.0.1:${sinkPort}/\n  <buffer>\n    @type file\n    path ${join(dir, 'buffer')}\n` +
+        '    flush_mode interval\n    flush_interval 0.1\n    chunk_limit_records 200\n    flush_thread_count 2\n    retry_forever true\n    retry_wait 0.1\n    retry_max_interval 0.5\n  </buffer>\n</match>\n',
+    );
+    const acked = new Set<number>();
+    let nextId = 0;
+    let proc: SluiceProcess | undefined;
+    try {
+      for (let round = 0; round <= KILLS; round++) {
+        proc = spawnSluice(['-c', conf]);
+        const client = new AckingClient(fwdPort);
+        await client.connect();
+        // Keep a few messages in flight, as a real forwarder does, until the kill.
+        const target = acked.size + 20 + Math.floor(Math.random() * 150);
+        const inflight = new Set<Promise<void>>();
+        let dead = false;
+        const killAt = new Promise<void>((resolve) => {
+          const pump = () => {
+            while (!dead && inflight.size < 4) {
+              const ids = Array.from({ length: 10 }, () => nextId++);
+              const p: Promise<void> = client.send('crash.test', ids.map((id) => ({ id, payload: 'x'.repeat(64) }))).then(
+                () => {
+                  for (const id of ids) acked.add(id);
+                  inflight.delete(p);
+                  if (acked.size >= target) resolve();
+                  pump();
+                },
+                () => inflight.delete(p),
+              );
+              inflight.add(p);
+            }
+          };
+          pump();
+        });
+        if (round === KILLS) {
+          await killAt;
+          dead = true;
+          break;
+        }
+        await killAt;
+        // land the kill at a random point of the next writes, not right on an ack
+        await new Promise((r) => setTimeout(r, Math.floor(Math.random() * 30)));
+        dead = true;
+        proc.proc.kill('SIGKILL');
+        await proc.exited;
+        client.close();
+        await Promise.allSettled([...inflight]);
+      }
+      const missing = await s.waitAll(acked, 60_000);
+      const dups = [...s.seen.values()].reduce((n, c) => n + (c - 1), 0);
+      t.diagnostic(`kills: ${KILLS}, acked events: ${acked.size}, received: ${s.seen.size} distinct, duplicates: ${dups}, missing: ${missing.length}`);
+      assert.equal(missing.length, 0, `acknowledged events never delivered: ${missing.slice(0, 20).join(',')}`);
+    } finally {
+      await proc?.stop(10_000);
+      s.server.close();
+      await cleanup();
+    }
+  });
+});
