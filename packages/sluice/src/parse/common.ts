@@ -72,6 +72,13 @@ export function regexpParam(config: Resolved, key: string, wrapped = false): Reg
   }
 }
 
+/** A separator parameter: an empty one would never advance, so it is refused. */
+export function separatorParam(config: Resolved, key: string): string {
+  const v = config.params[key] as string;
+  if (v === '') fail(config, key, 'must not be empty (write a tab as "\\t", in double quotes)');
+  return v;
+}
+
 /** Builds a time parser from this section's time_* params (overrides for fixed formats). */
 export function timeParserFrom(config: Resolved, overrides: { type?: TimeType; format?: string } = {}): ValueTimeParser {
   const p = config.params;

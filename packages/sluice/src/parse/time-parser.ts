@@ -54,7 +54,7 @@ export function parseFloatTime(value: unknown): EventTime | undefined {
 }
 
 const ISO =
-  /^\s*([+-]?\d{4,})-(\d{1,2})-(\d{1,2})(?:(?:T|\s+)(\d{1,2}):(\d{2})(?::(\d{2})(?:[.,](\d+))?)?)?\s*(Z|UTC|GMT|[+-]\d{2}(?::?\d{2})?)?\s*$/i;
+  /^\s*([+-]?\d{4,})[-/](\d{1,2})[-/](\d{1,2})(?:(?:T|\s+)(\d{1,2}):(\d{2})(?::(\d{2})(?:[.,](\d+))?)?)?\s*(Z|UTC|GMT|[+-]\d{2}(?::?\d{2})?)?\s*$/i;
 const ISO_STRICT =
   /^([+-]?\d{4,})-(\d{2})-(\d{2})T(\d{2}):(\d{2}):(\d{2})(?:[.,](\d+))?(Z|[+-]\d{2}:?\d{2})?$/;
 
@@ -82,10 +82,14 @@ function fromIso(m: RegExpExecArray, zone: Zone): EventTime | undefined {
 export function parseTimeLoose(text: string, zone: Zone): EventTime | undefined {
   const m = ISO.exec(text);
   if (m) return fromIso(m, zone);
+  // The access-log stamp (28/Feb/2013:12:00:00 +0900), which Date.parse does not read.
+  if (/^\s*\[?\d{1,2}\/[A-Za-z]{3}\/\d{4}:/.test(text)) return apacheStamp(text.replace(/^\s*\[|\]\s*$/g, ''));
   const ms = Date.parse(text);
   if (Number.isNaN(ms)) return undefined;
   return EventTime.fromMillis(ms);
 }
+
+const apacheStamp = compileStrptime('%d/%b/%Y:%H:%M:%S %z');
 
 function stringParser(format: string | undefined, timezone: string | undefined, utc: boolean | undefined): (v: string) => EventTime | undefined {
   const zone = zoneFor({ timezone, utc });

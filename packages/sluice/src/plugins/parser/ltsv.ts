@@ -1,5 +1,5 @@
 import type { PluginDescriptor } from '../../core/plugin.ts';
-import { ParserCore, type ParseResult, parserSchema, regexpParam, type SluiceParser } from '../../parse/common.ts';
+import { ParserCore, type ParseResult, parserSchema, regexpParam, separatorParam, type SluiceParser } from '../../parse/common.ts';
 import { rubySplit } from '../../parse/types.ts';
 
 // Fluentd's parser_ltsv: `label:value<TAB>label:value`; a pair without the label
@@ -18,8 +18,8 @@ export default {
   ),
   create(config, ctx) {
     const core = new ParserCore(config, ctx);
-    const delimiter = regexpParam(config, 'delimiter_pattern') ?? (config.params.delimiter as string);
-    const label = config.params.label_delimiter as string;
+    const delimiter = regexpParam(config, 'delimiter_pattern') ?? (separatorParam(config, 'delimiter'));
+    const label = separatorParam(config, 'label_delimiter');
     const parser: SluiceParser = {
       lastError: undefined,
       parse(text: string): ParseResult | undefined {

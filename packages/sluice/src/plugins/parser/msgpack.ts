@@ -10,7 +10,9 @@ class MsgpackParser implements SluiceParser {
   constructor(readonly core: ParserCore) {}
 
   private one(v: unknown): ParseResult | undefined {
-    if (v === null || typeof v !== 'object' || Array.isArray(v) || v instanceof Uint8Array) {
+    // Only plain maps are records (msgpackr decodes some invalid bytes to marker objects).
+    const proto = v !== null && typeof v === 'object' ? Object.getPrototypeOf(v) : undefined;
+    if (proto !== Object.prototype && proto !== null) {
       this.lastError = 'not a msgpack map';
       return undefined;
     }

@@ -1,5 +1,5 @@
 import type { PluginDescriptor } from '../../core/plugin.ts';
-import { ParserCore, type ParseResult, parserSchema, type SluiceParser } from '../../parse/common.ts';
+import { ParserCore, type ParseResult, parserSchema, separatorParam, type SluiceParser } from '../../parse/common.ts';
 
 // Fluentd's parser_tsv: split into at most keys.length fields (the last keeps the rest
 // of the line, delimiters included); missing columns are null.
@@ -14,7 +14,7 @@ export default {
   create(config, ctx) {
     const core = new ParserCore(config, ctx);
     const keys = config.params.keys as string[];
-    const sep = config.params.delimiter as string;
+    const sep = separatorParam(config, 'delimiter');
     const n = keys.length;
     const parser: SluiceParser = {
       lastError: undefined,
