@@ -1,8 +1,9 @@
 import { hostname } from 'node:os';
-import { EventTime } from '@sluice/forward';
+import { EventTime, packr } from '@sluice/forward';
+import { INCOMPLETE, INVALID, scanEntries, skipValue } from '../../buffer/msgpack-scan.ts';
 import { param } from '../../config/ast.ts';
 import { defineParams, type Resolved } from '../../config/schema.ts';
-import { BatchBuilder, type EventRecord } from '../../core/batch.ts';
+import { BatchBuilder, EventBatch, type EventRecord } from '../../core/batch.ts';
 import { ConfigError } from '../../core/errors.ts';
 import type { FilterPlugin, PluginContext, PluginDescriptor } from '../../core/plugin.ts';
 import { createRecordAccessor, type RecordAccessor } from '../../core/record-accessor.ts';
@@ -85,6 +86,30 @@ function parseRecordValue(v: string, ctx: PluginContext): unknown {
   }
 }
 
+/** Count and header length of the msgpack map at `off`; undefined when it is not a map. */
+function mapHeader(b: Uint8Array, off: number): [count: number, length: number] | undefined {
+  const t = b[off]!;
+  if (t >= 0x80 && t <= 0x8f) return [t & 0x0f, 1];
+  if (t === 0xde) return [(b[off + 1]! << 8) | b[off + 2]!, 3];
+  if (t === 0xdf) return [((b[off + 1]! << 24) >>> 0) + ((b[off + 2]! << 16) | (b[off + 3]! << 8) | b[off + 4]!), 5];
+  return undefined;
+}
+
+function writeMapHeader(target: Buffer, count: number): Buffer {
+  if (count < 16) {
+    target[0] = 0x80 | count;
+    return target.subarray(0, 1);
+  }
+  if (count < 0x10000) {
+    target[0] = 0xde;
+    target.writeUInt16BE(count, 1);
+    return target.subarray(0, 3);
+  }
+  target[0] = 0xdf;
+  target.writeUInt32BE(count, 1);
+  return target.subarray(0, 5);
+}
+
 export function createRecordTransformer(config: Resolved, ctx: PluginContext): FilterPlugin {
   const p = config.params as {
     remove_keys: string[] | undefined;
@@ -116,6 +141,10 @@ export function createRecordTransformer(config: Resolved, ctx: PluginContext): F
       fields.push([compileString(cp.key, opts, true), compileValue(parseRecordValue(cp.value, ctx), opts)]);
     }
   }
+  // When the result is the original record plus new keys, the original map's bytes are
+  // kept and only the new pairs are encoded: no re-encoding of what did not change.
+  const splice = !p.renew_record && p.remove_keys === undefined && p.renew_time_key === undefined && fields.length > 0;
+  const scratch = Buffer.allocUnsafe(5);
   const removers: RecordAccessor[] = (p.remove_keys ?? []).map((k) => createRecordAccessor(k, where('remove_keys')));
   const keep = p.renew_record ? (p.keep_keys ?? []) : [];
   const renew = p.renew_record;
@@ -135,11 +164,29 @@ export function createRecordTransformer(config: Resolved, ctx: PluginContext): F
       }
       const scope: Scope = { ...t, hostname: host, time: '', record: {} };
       const out = new BatchBuilder(batch.bytes.length + batch.count * 32);
-      for (const e of batch.entries()) {
+      const entries = batch.entries();
+      const src = batch.bytes;
+      const starts: number[] = [];
+      if (splice) {
+        scanEntries(src, starts);
+        starts.push(src.length);
+      }
+      for (let i = 0; i < entries.length; i++) {
+        const e = entries[i]!;
         try {
           const record = e.record;
           scope.record = record;
           if (timeText) scope.time = timeText(e.time);
+          if (splice) {
+            const extra: EventRecord = {};
+            let fresh = true;
+            for (const [k, v] of fields) {
+              const key = k(scope) as string;
+              if (Object.hasOwn(record, key)) fresh = false;
+              extra[key] = v(scope);
+            }
+            if (fresh && appendSpliced(out, src, starts[i]!, starts[i + 1]!, extra)) continue;
+          }
           let next: EventRecord;
           if (renew) {
             next = {};
@@ -157,9 +204,25 @@ export function createRecordTransformer(config: Resolved, ctx: PluginContext): F
         }
       }
       if (out.count === 0) return null;
-      return out.take(batch.tag);
+      const count = out.count;
+      return new EventBatch(batch.tag, out.finish(), count);
     },
   };
+
+  /** Writes `[time, original pairs + extra pairs]` for the entry at [start, end); false if its shape is unexpected. */
+  function appendSpliced(out: BatchBuilder, src: Buffer, start: number, end: number, extra: EventRecord): boolean {
+    const recordOff = skipValue(src, start + 1, end);
+    if (recordOff === INCOMPLETE || recordOff === INVALID) return false;
+    const orig = mapHeader(src, recordOff);
+    const packed = packr.pack(extra);
+    const add = mapHeader(packed, 0);
+    if (!orig || !add) return false;
+    out.addEntryBytes(src.subarray(start, recordOff), 0);
+    out.addEntryBytes(writeMapHeader(scratch, orig[0] + add[0]), 0);
+    out.addEntryBytes(src.subarray(recordOff + orig[1], end), 0);
+    out.addEntryBytes(packed.subarray(add[1]), 1);
+    return true;
+  }
 }
 
 const descriptor: PluginDescriptor<FilterPlugin> = {

@@ -31,10 +31,13 @@ const descriptor: PluginDescriptor<NullOutput> = {
     const neverFlush = config.params.never_flush as boolean;
     let records = 0;
     let batches = 0;
-    const count = (n: number) => {
+    let bytes = 0;
+    const count = (n: number, size: number) => {
       records += n;
       batches++;
+      bytes += size;
       ctx.metrics.dropRecords = records;
+      ctx.metrics.dropBytes = bytes;
     };
     return {
       get records() {
@@ -45,11 +48,11 @@ const descriptor: PluginDescriptor<NullOutput> = {
       },
       process(batch) {
         if (neverFlush) throw new Error('failed to flush (null output with never_flush true)');
-        count(batch.count);
+        count(batch.count, batch.bytes.length);
       },
       async write(chunk) {
         if (neverFlush) return { status: 'retry', error: new Error('failed to flush (null output with never_flush true)') };
-        count(chunk.count);
+        count(chunk.count, chunk.bytes.length);
         return { status: 'ok' };
       },
     };

@@ -129,6 +129,23 @@ describe('record_transformer filter', () => {
     assert.match(ctx.errors[0]!.error.message, /renew_time_key/);
   });
 
+  test('adding fields to records of any size keeps every original field (map header growth)', async () => {
+    const big: EventRecord = {};
+    for (let i = 0; i < 14; i++) big[`k${i}`] = i;
+    const f = build('<record>\nadded1 ${tag}\nadded2 ${record["k0"]}\n</record>');
+    // 14 + 2 keys crosses the fixmap limit; the middle record overwrites a key.
+    const out = await records(f, [big, { added1: 'old', k0: 'x' }, {}]);
+    assert.deepEqual(out[0], { ...big, added1: 'app.web.access', added2: 0 });
+    assert.deepEqual(out[1], { added1: 'app.web.access', k0: 'x', added2: 'x' });
+    assert.deepEqual(out[2], { added1: 'app.web.access', added2: null });
+    // A map32 header, as other msgpack encoders may write even for small maps.
+    const map32 = Buffer.concat([Buffer.from([0xdf, 0, 0, 0, 2]), encode('k0'), encode(1), encode('z'), encode([1, 2])]);
+    const b = new BatchBuilder(64);
+    b.addRaw(1, 0, map32);
+    const res = (await f.filter(b.take('t')))!;
+    assert.deepEqual(EventBatch.fromPacked('t', res.bytes).entries()[0]!.record, { k0: 1, z: [1, 2], added1: 't', added2: 1 });
+  });
+
   test('enable_ruby true is refused with an explanation; keep_keys needs renew_record', () => {
     assert.throws(
       () => build('enable_ruby true\n<record>\nx ${record["a"].upcase}\n</record>'),
