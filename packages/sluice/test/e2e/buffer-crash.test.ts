@@ -99,7 +99,7 @@ describe('file buffer survives SIGKILL (e2e)', () => {
                   if (acked.size >= target) resolve();
                   pump();
                 },
-                () => inflight.delete(p),
+                () => void inflight.delete(p),
               );
               inflight.add(p);
             }

@@ -8,7 +8,7 @@ import { INCOMPLETE, skipValue } from '../../src/buffer/msgpack-scan.ts';
 
 export class AckingClient {
   private sock: Socket | undefined;
-  private buf = Buffer.alloc(0);
+  private buf: Buffer = Buffer.alloc(0);
   private pending = new Map<string, { resolve: () => void; reject: (e: Error) => void }>();
 
   constructor(private readonly port: number) {}
