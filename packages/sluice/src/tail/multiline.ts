@@ -2,6 +2,8 @@ import type { ParserPlugin } from '../core/plugin.ts';
 
 /** A multiline parser (`<parse> @type multiline` with format_firstline) tells where an event starts. */
 export interface MultilineParser extends ParserPlugin {
+  /** false when the parser has no first-line pattern (then lines accumulate until it matches) */
+  readonly hasFirstLine?: boolean;
   isFirstLine?(line: string): boolean;
 }
 
@@ -33,7 +35,7 @@ export class MultilineAssembler {
   add(line: string, offset: number, now: number): string | undefined {
     this.lastLineAt = now;
     const p = this.parser();
-    if (p.isFirstLine) {
+    if (p.isFirstLine && p.hasFirstLine !== false) {
       if (p.isFirstLine(line)) {
         const done = this.take();
         this.pending.push(line);

@@ -147,3 +147,48 @@ test('bad configs fail with a clear error', async () => {
   await assert.rejects(startTail('path /x\ntag a\nfrom_encoding nope\nencoding utf-8\nformat none'), /unknown encoding 'nope'/);
   await assert.rejects(startTail('path /x\ntag a\nrotate_wiat 5\nformat none'), /did you mean 'rotate_wait'/);
 });
+
+test('multiline: a Java stack trace becomes one event; the pending event is flushed after multiline_flush_interval', async (t) => {
+  const { loadPlugin } = await import('../../../src/plugins/registry.ts');
+  await loadPlugin('parser', 'multiline');
+  const dir = await tempDir(t);
+  const log = join(dir, 'app.log');
+  const pos = join(dir, 'pos');
+  writeFileSync(
+    log,
+    [
+      '2013-3-03 14:27:33 [main] ERROR Main - Exception',
+      'javax.management.RuntimeErrorException: null',
+      '    at Main.main(Main.java:16) ~[bin/:na]',
+      '2013-3-03 14:28:00 [main] INFO  Main - ok',
+      '',
+    ].join('\n'),
+  );
+  const tl = await startTail(
+    `path ${log}\ntag app\nread_from_head true\npos_file ${pos}\nmultiline_flush_interval 0.3s\n<parse>\n@type multiline\nformat_firstline /^\\d{4}-/\nformat1 /^(?<time>\\d{4}-\\d{1,2}-\\d{1,2} \\d{1,2}:\\d{1,2}:\\d{1,2}) \\[(?<thread>.*)\\] (?<level>[^\\s]+)(?<message>.*)/\n</parse>`,
+    { t },
+  );
+  await until(() => tl.records().length === 2, 'two events (the second one flushed by the interval)');
+  const [first, second] = tl.records();
+  assert.equal(first!.thread, 'main');
+  assert.equal(first!.level, 'ERROR');
+  assert.match(first!.message as string, /Exception\njavax\.management\.RuntimeErrorException: null\n {4}at Main\.main/);
+  assert.equal(second!.level, 'INFO');
+  await tl.stop();
+  assert.match(readFileSync(pos, 'utf8'), new RegExp(`\\t${readFileSync(log).length.toString(16).padStart(16, '0')}\\t`));
+});
+
+test('multiline: the committed position stays before an event still pending (a crash re-reads it)', async (t) => {
+  const { loadPlugin } = await import('../../../src/plugins/registry.ts');
+  await loadPlugin('parser', 'multiline');
+  const dir = await tempDir(t);
+  const log = join(dir, 'app.log');
+  const pos = join(dir, 'pos');
+  writeFileSync(log, 'S one\n  more\nS two\n  more2\n');
+  const conf = `path ${log}\ntag app\nread_from_head true\npos_file ${pos}\n<parse>\n@type multiline\nformat_firstline /^S/\nformat1 /^S (?<message>.*)/\n</parse>`;
+  const first = await startTail(conf, { t });
+  await until(() => first.records().length === 1, 'first event');
+  // 'S two' is pending: the committed position is where it starts (byte 13)
+  assert.match(readFileSync(pos, 'utf8'), /\t000000000000000d\t/);
+  assert.equal(first.records()[0]!.message, 'one\n  more');
+});
