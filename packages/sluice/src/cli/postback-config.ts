@@ -12,6 +12,8 @@ export interface PostbackSettings {
   logLevel: string;
   outConf: string;
   logDir: string;
+  /** where the file buffer of the rotated-log output lives (P2L_BUFFERDIR) */
+  bufferDir: string;
   podName: string;
 }
 
@@ -40,6 +42,7 @@ export function readSettings(env: NodeJS.ProcessEnv = process.env): PostbackSett
   if (!/<match\s+post2log\s*>/.test(outConf)) {
     throw new Error('P2L_FLUENTD_OUTCONF must contain a <match post2log> block (where the postback events go)');
   }
+  const logDir = resolvePath(env.P2L_LOGDIR?.trim() || '/data');
   return {
     port: int(env, 'P2L_PORT', 80, 0),
     endpoint,
@@ -49,7 +52,8 @@ export function readSettings(env: NodeJS.ProcessEnv = process.env): PostbackSett
     rotBackups: int(env, 'P2L_ROTBACKUPS', 5, 0),
     logLevel,
     outConf,
-    logDir: resolvePath(env.P2L_LOGDIR?.trim() || '/data'),
+    logDir,
+    bufferDir: resolvePath(env.P2L_BUFFERDIR?.trim() || `${logDir}/.sluice-buffer`),
     podName: env.POD_NAME || env.HOSTNAME || hostname(),
   };
 }
@@ -84,7 +88,7 @@ export function buildConfig(s: PostbackSettings): string {
       </format>
       <buffer tag>
         @type file
-        path ${quote(`${s.logDir}/.sluice-buffer`)}
+        path ${quote(`${s.bufferDir}/post2log-files`)}
         flush_mode immediate
       </buffer>
     </store>
