@@ -168,6 +168,7 @@ export class Engine {
       workers: this.workers,
       stateDir: this.system.root_dir ?? undefined,
       metrics: { emitRecords: 0, emitCount: 0 },
+      engine: this,
       emit(batch) {
         ctx.metrics.emitCount++;
         ctx.metrics.emitRecords += batch.count;

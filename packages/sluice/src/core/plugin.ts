@@ -34,6 +34,8 @@ export interface PluginContext {
   stateDir?: string;
   /** Metrics counters the monitor reads. */
   metrics: PluginMetrics;
+  /** The running engine, for plugins that report on the pipeline (monitor_agent, prometheus). */
+  engine?: import('./engine.ts').Engine;
 }
 
 export interface PluginMetrics {
