@@ -3,7 +3,7 @@
 // prebuilt batches. Prints events/s, MB/s, CPU use and peak RSS. Never pass/fail.
 //
 //   node --import tsx bench/router/run.ts [seconds per case, default 3]
-import { EventTime, encode } from '@sluice/forward';
+import { encode } from '@sluice/forward';
 import pino from 'pino';
 import { BatchBuilder } from '../../packages/sluice/src/core/batch.ts';
 import { Engine } from '../../packages/sluice/src/core/engine.ts';
@@ -84,8 +84,9 @@ const transformer = `
     service \${tag_parts[0]}
     summary \${record["method"]} \${record["path"]} -> \${record["status"]}
   </record>
-  remove_keys bytes
 </filter>`;
+// The same with remove_keys: every record is rebuilt and re-encoded (the general path).
+const transformerRemove = transformer.replace('</record>', '</record>\n  remove_keys bytes');
 
 console.log(`# bench/router — ${new Date().toISOString()} — node ${process.version}, ${seconds}s per case`);
 console.log(`# record: ${SAMPLE.length} bytes of JSON, ${encode(JSON.parse(SAMPLE)).length} bytes of msgpack`);
@@ -94,8 +95,9 @@ for (const size of [1, 100, 1000]) await engineCase('sample -> record_transforme
 const ctx = testContext();
 const rt = instantiate(recordTransformer, transformer, ctx).plugin;
 const gr = instantiate(grep, '<filter **>\n@type grep\n<regexp>\nkey path\npattern /^\\/api\\//\n</regexp>\n<exclude>\nkey level\npattern /debug/\n</exclude>\n</filter>').plugin;
-for (const size of [1, 100, 1000]) await filterCase('record_transformer alone', rt, size);
+const rtRemove = instantiate(recordTransformer, transformerRemove, ctx).plugin;
+for (const size of [1, 100, 1000]) await filterCase('record_transformer alone (add keys)', rt, size);
+for (const size of [1, 100, 1000]) await filterCase('record_transformer alone (+remove_keys)', rtRemove, size);
 for (const size of [1, 100, 1000]) await filterCase('grep alone (keeps all)', gr, size);
 clearInterval(rssTimer);
 console.log(`peak RSS ${(peakRss / 1024 / 1024).toFixed(0)} MB`);
-void EventTime;

@@ -44,7 +44,7 @@ function pick(list: string[], i: number): string | undefined {
   return j >= 0 && j < list.length ? list[j] : undefined;
 }
 
-/** The getter of one placeholder (`${...}` or `__X__`), undefined = unknown. */
+/** The getter of one placeholder (`${...}` or `__X__`); an unknown one yields null. */
 function getter(ph: string, opts: CompileOptions): Compiled {
   // Unknown is nil in Ruby: null here (msgpack has no undefined).
   const unknown: Compiled = () => {

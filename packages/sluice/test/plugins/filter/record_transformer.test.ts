@@ -77,9 +77,9 @@ describe('record_transformer filter', () => {
 
   test('unknown placeholders become empty text, or null when alone (as Fluentd)', async () => {
     const ctx = testContext();
-    const f = build('<record>\na x${record["missing"]}y\nb ${record["missing"]}\nc ${tag_parts[9]}\n</record>', ctx);
+    const f = build('<record>\na x${record["missing"]}y\nb ${record["missing"]}\nc ${tag_parts[9]}\nd v__NOPE__w\n</record>', ctx);
     const [r] = await records(f, [{ keep: 1 }]);
-    assert.deepEqual(r, { keep: 1, a: 'xy', b: null, c: null });
+    assert.deepEqual(r, { keep: 1, a: 'xy', b: null, c: null, d: 'vw' });
   });
 
   test('JSON hash and array values are templates too, keys included', async () => {
