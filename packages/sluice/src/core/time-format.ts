@@ -339,18 +339,24 @@ function readInt(s: string, p: Parsed, max: number, signed: boolean): number {
   return neg ? -n : n;
 }
 
+/** Case-insensitive ASCII comparison of `len` characters of `name` at s[pos]. */
+function sameCI(s: string, pos: number, name: string, len: number): boolean {
+  if (pos + len > s.length) return false;
+  for (let k = 0; k < len; k++) if ((s.charCodeAt(pos + k) | 0x20) !== (name.charCodeAt(k) | 0x20)) return false;
+  return true;
+}
+
 function matchName(s: string, p: Parsed, names: string[]): number {
   // Full names first, then three-letter abbreviations; case-insensitive as Ruby.
-  const rest = s.slice(p.pos, p.pos + 10).toLowerCase();
   for (let i = 0; i < names.length; i++) {
-    const full = names[i]!.toLowerCase();
-    if (rest.startsWith(full)) {
+    const full = names[i]!;
+    if (sameCI(s, p.pos, full, full.length)) {
       p.pos += full.length;
       return i;
     }
   }
   for (let i = 0; i < names.length; i++) {
-    if (rest.startsWith(names[i]!.slice(0, 3).toLowerCase())) {
+    if (sameCI(s, p.pos, names[i]!, 3)) {
       p.pos += 3;
       return i;
     }
@@ -366,42 +372,47 @@ const ZONE_ABBREV: Record<string, number> = {
   pst: -28800, pdt: -25200, akst: -32400, akdt: -28800, hst: -36000,
 };
 
+/** Reads exactly two digits at s[k]; -1 when there are not two. */
+function twoDigits(s: string, k: number): number {
+  const a = s.charCodeAt(k);
+  const b = s.charCodeAt(k + 1);
+  return isDigit(a) && isDigit(b) ? (a - 48) * 10 + (b - 48) : -1;
+}
+
 function readZone(s: string, p: Parsed): boolean {
   let i = p.pos;
   let base: number | undefined;
   // A name (UTC, GMT, JST...), optionally followed by a numeric offset (GMT+9).
   let j = i;
-  while (j < s.length && /[A-Za-z]/.test(s[j]!)) j++;
+  while (j < s.length && (s.charCodeAt(j) | 0x20) >= 97 && (s.charCodeAt(j) | 0x20) <= 122) j++;
   if (j > i) {
-    const name = s.slice(i, j).toLowerCase();
-    base = ZONE_ABBREV[name];
+    base = ZONE_ABBREV[s.slice(i, j).toLowerCase()];
     if (base === undefined) return false;
     i = j;
   }
   const sign = s[i];
   if (sign === '+' || sign === '-') {
+    // +H, +HH, +HHMM, +HH:MM, +HHMMSS, +HH:MM:SS
     let k = i + 1;
-    let digits = '';
-    let colon = false;
-    while (k < s.length && (isDigit(s.charCodeAt(k)) || (s[k] === ':' && digits.length > 0))) {
-      if (s[k] === ':') colon = true;
-      else digits += s[k];
-      k++;
-      if (digits.length >= 6) break;
-    }
-    if (!digits) {
-      if (base === undefined) return false;
-    } else {
-      let h: number;
+    let h = twoDigits(s, k);
+    if (h >= 0) k += 2;
+    else if (isDigit(s.charCodeAt(k))) h = s.charCodeAt(k++) - 48;
+    if (h >= 0) {
       let m = 0;
       let sec = 0;
-      if (colon || digits.length > 2) {
-        const hl = colon ? s.slice(i + 1, k).split(':')[0]!.length : digits.length % 2 === 1 ? 1 : 2;
-        h = Number(digits.slice(0, hl));
-        m = Number(digits.slice(hl, hl + 2) || 0);
-        sec = Number(digits.slice(hl + 2, hl + 4) || 0);
-      } else {
-        h = Number(digits);
+      const colon = s[k] === ':';
+      const mm = twoDigits(s, colon ? k + 1 : k);
+      if (mm >= 0) {
+        m = mm;
+        k += colon ? 3 : 2;
+        const colon2 = s[k] === ':';
+        if (colon2 === colon) {
+          const ss = twoDigits(s, colon2 ? k + 1 : k);
+          if (ss >= 0) {
+            sec = ss;
+            k += colon2 ? 3 : 2;
+          }
+        }
       }
       if (h > 23 || m > 59 || sec > 59) return false;
       const v = h * 3600 + m * 60 + sec;
@@ -501,8 +512,12 @@ function literalMatcher(lit: string): Matcher[] {
     if (part === '') continue;
     if (/^\s+$/.test(part)) {
       out.push((s, p) => {
-        while (p.pos < s.length && /\s/.test(s[p.pos]!)) p.pos++;
-        return true;
+        for (;;) {
+          const c = s.charCodeAt(p.pos);
+          // space, \t \n \v \f \r
+          if (c === 32 || (c >= 9 && c <= 13)) p.pos++;
+          else return true;
+        }
       });
     } else {
       out.push((s, p) => {
