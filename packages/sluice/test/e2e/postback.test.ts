@@ -33,7 +33,7 @@ describe('sluice postback (post2log from P2L_* variables)', () => {
         P2L_WORKERS: '2',
         P2L_ROTBYTES: String(ROTBYTES),
         P2L_ROTBACKUPS: String(ROTBACKUPS),
-        P2L_UVICORN_LOGLEVEL: 'warning',
+        P2L_UVICORN_LOGLEVEL: 'info',
         P2L_LOGDIR: dir,
         POD_NAME: POD,
         NODE_NAME: 'node-a',
@@ -41,6 +41,9 @@ describe('sluice postback (post2log from P2L_* variables)', () => {
       },
     });
     await waitForPort(port, 30_000);
+    // Both workers must be listening before the requests are spread over them.
+    const both = /listening for postbacks[\s\S]*listening for postbacks/;
+    await Promise.any([proc.waitFor('stdout', both, 30_000), proc.waitFor('stderr', both, 30_000)]);
   });
   after(async () => {
     await proc?.stop();
