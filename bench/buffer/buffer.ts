@@ -4,12 +4,12 @@
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { packr } from '@sluice/forward';
 import pino from 'pino';
 import { createBufferedOutput } from '../../packages/sluice/src/buffer/buffered-output.ts';
 import { parseConfigText } from '../../packages/sluice/src/config/parser.ts';
 import { BatchBuilder, type EventBatch } from '../../packages/sluice/src/core/batch.ts';
 import type { PluginContext, PluginDescriptor } from '../../packages/sluice/src/core/plugin.ts';
-import { packr } from '@sluice/forward';
 
 const TOTAL = Number(process.argv[2] ?? 2_000_000);
 const PER_BATCH = 1000;
@@ -20,7 +20,15 @@ function makeBatches(): EventBatch[] {
   for (let b = 0; b < 200; b++) {
     const bb = new BatchBuilder();
     for (let i = 0; i < PER_BATCH; i++) {
-      const rec = packr.pack({ host: '10.0.0.1', method: 'GET', path: `/api/v1/items/${b * PER_BATCH + i}`, code: 200, size: 5123, agent: 'Mozilla/5.0 (X11; Linux x86_64)', msg: 'request served' });
+      const rec = packr.pack({
+        host: '10.0.0.1',
+        method: 'GET',
+        path: `/api/v1/items/${b * PER_BATCH + i}`,
+        code: 200,
+        size: 5123,
+        agent: 'Mozilla/5.0 (X11; Linux x86_64)',
+        msg: 'request served',
+      });
       bb.addRaw(1_700_000_000 + b, i, rec);
     }
     out.push(bb.take('bench.access'));
@@ -33,13 +41,35 @@ const sampler = setInterval(() => (peak = Math.max(peak, process.memoryUsage().r
 
 async function run(type: 'memory' | 'file', chunk: string, batches: EventBatch[]): Promise<void> {
   const dir = await mkdtemp(join(tmpdir(), 'sluice-bench-buffer-'));
-  const el = parseConfigText(`<match x>\n<buffer tag>\n@type ${type}\n${type === 'file' ? `path ${dir}\n` : ''}chunk_limit_size ${chunk}\ntotal_limit_size 256m\noverflow_action block\nflush_mode interval\nflush_interval 1\nflush_thread_count 2\n</buffer>\n</match>`, { file: 'bench' }).elements[0]!.elements[0]!;
+  const el = parseConfigText(
+    `<match x>\n<buffer tag>\n@type ${type}\n${type === 'file' ? `path ${dir}\n` : ''}chunk_limit_size ${chunk}\ntotal_limit_size 256m\noverflow_action block\nflush_mode interval\nflush_interval 1\nflush_thread_count 2\n</buffer>\n</match>`,
+    { file: 'bench' },
+  ).elements[0]!.elements[0]!;
   let written = 0;
-  const ctx = { id: 'bench', type: 'bench', logger: pino({ level: 'warn' }), signal: new AbortController().signal, workerId: 0, workers: 1, metrics: { emitRecords: 0, emitCount: 0 } } as unknown as PluginContext;
-  const descriptor = { kind: 'output', type: 'null', description: '', schema: { params: {} }, create: () => ({}) } as PluginDescriptor;
+  const ctx = {
+    id: 'bench',
+    type: 'bench',
+    logger: pino({ level: 'warn' }),
+    signal: new AbortController().signal,
+    workerId: 0,
+    workers: 1,
+    metrics: { emitRecords: 0, emitCount: 0 },
+  } as unknown as PluginContext;
+  const descriptor = {
+    kind: 'output',
+    type: 'null',
+    description: '',
+    schema: { params: {} },
+    create: () => ({}),
+  } as PluginDescriptor;
   const bo = await createBufferedOutput({
     descriptor,
-    output: { write: async (c) => ((written += c.count), { status: 'ok' }) },
+    output: {
+      write: async (c) => {
+        written += c.count;
+        return { status: 'ok' };
+      },
+    },
     bufferElement: el,
     ctx,
   });
@@ -66,5 +96,11 @@ async function run(type: 'memory' | 'file', chunk: string, batches: EventBatch[]
 }
 
 const batches = makeBatches();
-for (const [type, chunk] of [['memory', '1m'], ['memory', '8m'], ['file', '1m'], ['file', '8m']] as const) await run(type, chunk, batches);
+for (const [type, chunk] of [
+  ['memory', '1m'],
+  ['memory', '8m'],
+  ['file', '1m'],
+  ['file', '8m'],
+] as const)
+  await run(type, chunk, batches);
 clearInterval(sampler);

@@ -66,16 +66,30 @@ export interface BufferedOutput {
 export async function createBufferedOutput(o: BufferedOutputOptions): Promise<BufferedOutput> {
   const el = o.bufferElement;
   const typeParam = el?.params.findLast((p) => p.key === '@type' || p.key === 'type');
-  let type = typeParam?.value ?? (o.descriptor as { defaultBufferType?: string }).defaultBufferType ?? 'memory';
+  let type =
+    typeParam?.value ?? (o.descriptor as { defaultBufferType?: string }).defaultBufferType ?? 'memory';
   if (!typeParam && type === 'file' && !o.ctx.stateDir && !el?.params.some((p) => p.key === 'path')) {
     // Fluentd puts out_file's default file buffer next to the output path; Sluice keeps
     // buffers under root_dir, and without one falls back to memory rather than refuse.
-    o.ctx.logger.warn({ output: o.ctx.id }, "no <buffer> path and no <system> root_dir: this output's buffer is kept in memory (lost on a crash)");
+    o.ctx.logger.warn(
+      { output: o.ctx.id },
+      "no <buffer> path and no <system> root_dir: this output's buffer is kept in memory (lost on a crash)",
+    );
     type = 'memory';
   }
   const backend = await loadPlugin('buffer', type, typeParam?.location ?? el?.location);
-  const element: ConfigElement = el ?? { name: 'buffer', arg: '', params: [], elements: [], location: { file: '<default>', line: 0, column: 0 } };
-  const resolved = resolve({ params: { ...COMMON_BUFFER_PARAMS, ...backend.schema.params } }, element, `<buffer> of ${o.ctx.id}`);
+  const element: ConfigElement = el ?? {
+    name: 'buffer',
+    arg: '',
+    params: [],
+    elements: [],
+    location: { file: '<default>', line: 0, column: 0 },
+  };
+  const resolved = resolve(
+    { params: { ...COMMON_BUFFER_PARAMS, ...backend.schema.params } },
+    element,
+    `<buffer> of ${o.ctx.id}`,
+  );
   const store = backend.create(resolved, o.ctx) as ChunkStore;
   const useDefaults = (el?.arg.trim() ?? '') === '';
   const keys = parseChunkKeys(el, o.descriptor.defaultChunkKeys);
@@ -86,7 +100,11 @@ export async function createBufferedOutput(o: BufferedOutputOptions): Promise<Bu
       checkPlaceholders(p.key, p.value, keys, p.location);
     }
   }
-  if (!o.output.write) throw new ConfigError(`output ${o.ctx.id} has no write() and cannot be buffered`, o.outputElement?.location);
+  if (!o.output.write)
+    throw new ConfigError(
+      `output ${o.ctx.id} has no write() and cannot be buffered`,
+      o.outputElement?.location,
+    );
   return new Engine(o, config, store);
 }
 
@@ -158,14 +176,20 @@ class Engine implements BufferedOutput {
       }
     }
     if (resumed.length > 0) {
-      this.log.info({ output: this.o.ctx.id, chunks: resumed.length, events: resumed.reduce((n, c) => n + c.count, 0) }, 'resumed buffer chunks');
+      this.log.info(
+        { output: this.o.ctx.id, chunks: resumed.length, events: resumed.reduce((n, c) => n + c.count, 0) },
+        'resumed buffer chunks',
+      );
     }
     this.state = 'running';
     this.dispatch();
   }
 
   async emit(batch: EventBatch): Promise<void> {
-    if (this.state !== 'running') throw new Error(`output ${this.o.ctx.id} is ${this.state === 'new' ? 'not started' : 'stopped'}; event batch refused`);
+    if (this.state !== 'running')
+      throw new Error(
+        `output ${this.o.ctx.id} is ${this.state === 'new' ? 'not started' : 'stopped'}; event batch refused`,
+      );
     this.m.emitCount++;
     this.m.emitRecords += batch.count;
     if (batch.count === 0) return;
@@ -187,7 +211,8 @@ class Engine implements BufferedOutput {
       }
     }
     if (this.config.flushMode === 'immediate') {
-      for (const c of touched) if (c.state === 'staged' && this.staged.get(c.keyString) === c) this.enqueue(c);
+      for (const c of touched)
+        if (c.state === 'staged' && this.staged.get(c.keyString) === c) this.enqueue(c);
     }
   }
 
@@ -212,12 +237,18 @@ class Engine implements BufferedOutput {
       case 'drop_oldest_chunk': {
         while (!this.fits(need)) {
           const victim = this.queue.shift() ?? this.oldestStaged();
-          if (!victim) throw new BufferOverflowError(`buffer of output ${this.o.ctx.id} is full and every chunk is being written; batch refused`);
+          if (!victim)
+            throw new BufferOverflowError(
+              `buffer of output ${this.o.ctx.id} is full and every chunk is being written; batch refused`,
+            );
           if (victim.state === 'staged') {
             this.unstage(victim);
             this.queuedBytes += victim.bytes;
           }
-          this.log.warn({ output: this.o.ctx.id, chunk: victim.id, events: victim.count }, 'buffer full: dropped the oldest chunk (overflow_action drop_oldest_chunk)');
+          this.log.warn(
+            { output: this.o.ctx.id, chunk: victim.id, events: victim.count },
+            'buffer full: dropped the oldest chunk (overflow_action drop_oldest_chunk)',
+          );
           this.drop(victim);
         }
         this.reserved += need;
@@ -251,7 +282,10 @@ class Engine implements BufferedOutput {
     const cfg = this.config;
     let c = this.stagedFor(g);
     const limRec = cfg.chunkLimitRecords;
-    if (c.bytes + g.bytes.length <= cfg.chunkLimitSize && (limRec === undefined || c.count + g.count <= limRec)) {
+    if (
+      c.bytes + g.bytes.length <= cfg.chunkLimitSize &&
+      (limRec === undefined || c.count + g.count <= limRec)
+    ) {
       this.put(c, g.bytes, g.count, writes, touched);
       return;
     }
@@ -275,7 +309,10 @@ class Engine implements BufferedOutput {
         flushPart(s);
         from = e;
         this.m.dropCount++;
-        this.log.error({ output: this.o.ctx.id, tag: g.keys.tag, bytes: len, chunk_limit_size: cfg.chunkLimitSize }, 'record larger than chunk_limit_size dropped');
+        this.log.error(
+          { output: this.o.ctx.id, tag: g.keys.tag, bytes: len, chunk_limit_size: cfg.chunkLimitSize },
+          'record larger than chunk_limit_size dropped',
+        );
         continue;
       }
       if (c.bytes + size + len > cfg.chunkLimitSize || (limRec !== undefined && c.count + n + 1 > limRec)) {
@@ -319,7 +356,9 @@ class Engine implements BufferedOutput {
     }
     if (!touched.includes(c)) touched.push(c);
     const cfg = this.config;
-    const full = c.bytes >= cfg.chunkLimitSize * cfg.chunkFullThreshold || (cfg.chunkLimitRecords !== undefined && c.count >= cfg.chunkLimitRecords * cfg.chunkFullThreshold);
+    const full =
+      c.bytes >= cfg.chunkLimitSize * cfg.chunkFullThreshold ||
+      (cfg.chunkLimitRecords !== undefined && c.count >= cfg.chunkLimitRecords * cfg.chunkFullThreshold);
     if (full && this.staged.get(c.keyString) === c) this.enqueue(c);
   }
 
@@ -357,7 +396,9 @@ class Engine implements BufferedOutput {
     this.queuedBytes += c.bytes;
     this.queue.push(c);
     const p = this.store.markQueued(c);
-    p?.catch((e: Error) => this.log.error({ output: this.o.ctx.id, chunk: c.id, err: e }, 'could not mark buffer chunk queued'));
+    p?.catch((e: Error) =>
+      this.log.error({ output: this.o.ctx.id, chunk: c.id, err: e }, 'could not mark buffer chunk queued'),
+    );
     this.dispatch();
   }
 
@@ -421,14 +462,26 @@ class Engine implements BufferedOutput {
     try {
       bytes = await this.store.read(c);
     } catch (e) {
-      return { status: 'fatal', error: new Error(`cannot read buffer chunk ${c.id}: ${(e as Error).message}`) };
+      return {
+        status: 'fatal',
+        error: new Error(`cannot read buffer chunk ${c.id}: ${(e as Error).message}`),
+      };
     }
     const timeoutMs = this.config.delayedCommitTimeout * 1000;
     let timer: NodeJS.Timeout | undefined;
     try {
       const write = target.write!(this.makeChunk(c, bytes));
       const timeout = new Promise<WriteResult>((res) => {
-        timer = setTimeout(() => res({ status: 'retry', error: new Error(`write() did not finish within delayed_commit_timeout (${this.config.delayedCommitTimeout}s)`) }), timeoutMs);
+        timer = setTimeout(
+          () =>
+            res({
+              status: 'retry',
+              error: new Error(
+                `write() did not finish within delayed_commit_timeout (${this.config.delayedCommitTimeout}s)`,
+              ),
+            }),
+          timeoutMs,
+        );
         timer.unref();
       });
       return await Promise.race([write, timeout]);
@@ -444,7 +497,10 @@ class Engine implements BufferedOutput {
     const target = toSecondary ? this.o.secondary! : this.o.output;
     let r = await this.attempt(target, c);
     if (r.status === 'fatal' && !toSecondary && this.o.secondary?.write) {
-      this.log.warn({ output: this.o.ctx.id, chunk: c.id, err: r.error }, 'unrecoverable error in the primary output; trying <secondary>');
+      this.log.warn(
+        { output: this.o.ctx.id, chunk: c.id, err: r.error },
+        'unrecoverable error in the primary output; trying <secondary>',
+      );
       const r2 = await this.attempt(this.o.secondary, c);
       if (r2.status === 'ok') {
         this.m.secondaryCount++;
@@ -461,7 +517,10 @@ class Engine implements BufferedOutput {
       await this.purge(c);
     } else if (r.status === 'fatal') {
       this.m.lastError = r.error.message;
-      this.log.error({ output: this.o.ctx.id, chunk: c.id, err: r.error }, 'unrecoverable error writing chunk');
+      this.log.error(
+        { output: this.o.ctx.id, chunk: c.id, err: r.error },
+        'unrecoverable error writing chunk',
+      );
       await this.giveUp(c);
     } else {
       this.onRetry(c, r.error, r.delayMs);
@@ -502,13 +561,25 @@ class Engine implements BufferedOutput {
     if (delayMs !== undefined) retry.nextTime = Math.max(retry.nextTime, (this.now() + delayMs) / 1000);
     if (retry.limit()) {
       const dropped = this.queue.reduce((n, q) => n + q.count, 0);
-      this.log.error({ output: this.o.ctx.id, retries: retry.steps, events: dropped, err: error }, 'hit the limit for retries; giving up on every queued chunk');
+      this.log.error(
+        { output: this.o.ctx.id, retries: retry.steps, events: dropped, err: error },
+        'hit the limit for retries; giving up on every queued chunk',
+      );
       this.clearRetry();
       for (const q of this.queue.splice(0)) this.track(this.giveUp(q));
       return;
     }
     this.m.nextRetryAt = retry.nextTime * 1000;
-    this.log.warn({ output: this.o.ctx.id, chunk: c.id, retries: retry.steps, next_retry: new Date(retry.nextTime * 1000).toISOString(), err: error.message }, 'failed to flush the buffer; will retry');
+    this.log.warn(
+      {
+        output: this.o.ctx.id,
+        chunk: c.id,
+        retries: retry.steps,
+        next_retry: new Date(retry.nextTime * 1000).toISOString(),
+        err: error.message,
+      },
+      'failed to flush the buffer; will retry',
+    );
   }
 
   private clearRetry(): void {
@@ -523,7 +594,10 @@ class Engine implements BufferedOutput {
     try {
       await this.store.purge(c);
     } catch (e) {
-      this.log.error({ output: this.o.ctx.id, chunk: c.id, err: e }, 'could not delete a delivered chunk (it may be delivered again after a restart)');
+      this.log.error(
+        { output: this.o.ctx.id, chunk: c.id, err: e },
+        'could not delete a delivered chunk (it may be delivered again after a restart)',
+      );
     }
     this.wakeBlocked();
   }
@@ -532,13 +606,25 @@ class Engine implements BufferedOutput {
   private async giveUp(c: Live): Promise<void> {
     this.m.dropCount += c.count;
     if (!this.config.disableChunkBackup) {
-      const file = join(this.o.ctx.stateDir ?? defaultRootDir(), 'backup', `worker${this.o.ctx.workerId}`, this.o.ctx.id, `${c.id}.log`);
+      const file = join(
+        this.o.ctx.stateDir ?? defaultRootDir(),
+        'backup',
+        `worker${this.o.ctx.workerId}`,
+        this.o.ctx.id,
+        `${c.id}.log`,
+      );
       try {
         await this.store.backup(c, file);
         this.m.backupCount++;
-        this.log.warn({ output: this.o.ctx.id, chunk: c.id, events: c.count, backup: file }, 'undeliverable chunk backed up');
+        this.log.warn(
+          { output: this.o.ctx.id, chunk: c.id, events: c.count, backup: file },
+          'undeliverable chunk backed up',
+        );
       } catch (e) {
-        this.log.error({ output: this.o.ctx.id, chunk: c.id, events: c.count, err: e }, 'undeliverable chunk could not be backed up; dropped');
+        this.log.error(
+          { output: this.o.ctx.id, chunk: c.id, events: c.count, err: e },
+          'undeliverable chunk could not be backed up; dropped',
+        );
       }
     }
     await this.purge(c);
@@ -566,7 +652,8 @@ class Engine implements BufferedOutput {
     if (this.queue.length === 0 && this.flushing.size === 0) return Promise.resolve();
     return new Promise((res) => {
       const check = () => {
-        if ((this.queue.length === 0 && this.flushing.size === 0) || (this.retry && this.flushing.size === 0)) res();
+        if ((this.queue.length === 0 && this.flushing.size === 0) || (this.retry && this.flushing.size === 0))
+          res();
         else this.idleWaiters.push(check);
       };
       this.idleWaiters.push(check);
@@ -585,7 +672,10 @@ class Engine implements BufferedOutput {
     const wasRunning = this.state === 'running';
     this.state = 'stopping';
     for (const c of this.staged.values()) if (c.timer) clearTimeout(c.timer);
-    for (const b of this.blocked.splice(0)) b.fail(new Error(`output ${this.o.ctx.id} stopped while the emit waited for buffer space; batch refused`));
+    for (const b of this.blocked.splice(0))
+      b.fail(
+        new Error(`output ${this.o.ctx.id} stopped while the emit waited for buffer space; batch refused`),
+      );
     if (wasRunning && this.config.flushAtShutdown) {
       this.enqueueAll();
       // One more attempt for everything now, whatever the retry schedule says.
@@ -593,21 +683,39 @@ class Engine implements BufferedOutput {
       this.dispatchForShutdown();
       const deadline = this.o.stopTimeoutMs ?? 10_000;
       let timer: NodeJS.Timeout | undefined;
-      await Promise.race([this.shutdownDrained(), new Promise<void>((r) => (timer = setTimeout(r, deadline)))]);
+      await Promise.race([
+        this.shutdownDrained(),
+        new Promise<void>((r) => (timer = setTimeout(r, deadline))),
+      ]);
       clearTimeout(timer);
     } else {
       // Let writes in flight finish (bounded) so their chunks are purged, not redelivered.
       let timer: NodeJS.Timeout | undefined;
-      const inFlight = this.flushing.size > 0 ? new Promise<void>((r) => this.idleWaiters.push(r)) : Promise.resolve();
-      await Promise.race([inFlight, new Promise<void>((r) => (timer = setTimeout(r, this.o.stopTimeoutMs ?? 10_000)))]);
+      const inFlight =
+        this.flushing.size > 0 ? new Promise<void>((r) => this.idleWaiters.push(r)) : Promise.resolve();
+      await Promise.race([
+        inFlight,
+        new Promise<void>((r) => (timer = setTimeout(r, this.o.stopTimeoutMs ?? 10_000))),
+      ]);
       clearTimeout(timer);
     }
     this.clearRetry();
     const left = this.queue.length + this.staged.size + this.flushing.size;
     if (left > 0) {
-      const events = [...this.queue, ...this.staged.values(), ...this.flushing].reduce((n, c) => n + c.count, 0);
-      if (this.store.kind === 'memory') this.log.error({ output: this.o.ctx.id, chunks: left, events }, 'memory buffer stopped with undelivered events; they are lost');
-      else this.log.info({ output: this.o.ctx.id, chunks: left, events }, 'file buffer keeps undelivered chunks for the next start');
+      const events = [...this.queue, ...this.staged.values(), ...this.flushing].reduce(
+        (n, c) => n + c.count,
+        0,
+      );
+      if (this.store.kind === 'memory')
+        this.log.error(
+          { output: this.o.ctx.id, chunks: left, events },
+          'memory buffer stopped with undelivered events; they are lost',
+        );
+      else
+        this.log.info(
+          { output: this.o.ctx.id, chunks: left, events },
+          'file buffer keeps undelivered chunks for the next start',
+        );
     }
     this.state = 'stopped';
     await Promise.all(this.ops);
@@ -640,7 +748,8 @@ class Engine implements BufferedOutput {
     m.queuedBytes = this.queuedBytes;
     m.queuedChunks = this.queue.length + this.flushing.size;
     let oldest: number | undefined;
-    for (const c of this.staged.values()) if (oldest === undefined || c.createdAt < oldest) oldest = c.createdAt;
+    for (const c of this.staged.values())
+      if (oldest === undefined || c.createdAt < oldest) oldest = c.createdAt;
     for (const c of this.queue) if (oldest === undefined || c.createdAt < oldest) oldest = c.createdAt;
     for (const c of this.flushing) if (oldest === undefined || c.createdAt < oldest) oldest = c.createdAt;
     m.oldestChunkAgeMs = oldest === undefined ? undefined : this.now() - oldest;

@@ -45,7 +45,10 @@ export class ChunkKeyer {
     const b = batch.bytes;
     const starts: number[] = [];
     const scan = scanEntries(b, starts);
-    if (scan.problem) throw new TypeError(`batch for tag '${batch.tag}' holds malformed msgpack entries (${scan.problem} at byte ${scan.validEnd})`);
+    if (scan.problem)
+      throw new TypeError(
+        `batch for tag '${batch.tag}' holds malformed msgpack entries (${scan.problem} at byte ${scan.validEnd})`,
+      );
     const records = this.spec.keys.length > 0 ? batch.entries() : undefined;
     const groups = new Map<string, { keys: ChunkKeys; ranges: number[]; count: number }>();
     for (let i = 0; i < starts.length; i++) {
@@ -57,7 +60,10 @@ export class ChunkKeyer {
       }
       const ks = keyStringOf(keys);
       let g = groups.get(ks);
-      if (!g) groups.set(ks, (g = { keys, ranges: [], count: 0 }));
+      if (!g) {
+        g = { keys, ranges: [], count: 0 };
+        groups.set(ks, g);
+      }
       const end = i + 1 < starts.length ? starts[i + 1]! : scan.validEnd;
       const last = g.ranges.length;
       // Adjacent entries of one group stay one range: the common case is one range.

@@ -3,7 +3,19 @@
 // the chunk keys and creation time (JSON, written once before the first append). The
 // state letter (b = staged, q = queued) is in the name, changed by rename. The data file is
 // the truth for count and size: on start it is scanned, and a torn last entry cut off.
-import { type FileHandle, mkdir, open, readdir, readFile, rename, rm, stat, truncate, writeFile, copyFile } from 'node:fs/promises';
+import {
+  copyFile,
+  type FileHandle,
+  mkdir,
+  open,
+  readdir,
+  readFile,
+  rename,
+  rm,
+  stat,
+  truncate,
+  writeFile,
+} from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import type { Logger } from 'pino';
 import type { ChunkKeys } from '../core/plugin.ts';
@@ -35,7 +47,11 @@ export interface FileStoreOptions {
 
 export class FileStore implements ChunkStore {
   readonly kind = 'file';
-  readonly defaults = { chunkLimitSize: 256 * 1024 * 1024, totalLimitSize: 64 * 1024 ** 3, flushAtShutdown: false };
+  readonly defaults = {
+    chunkLimitSize: 256 * 1024 * 1024,
+    totalLimitSize: 64 * 1024 ** 3,
+    flushAtShutdown: false,
+  };
   private release: (() => Promise<void>) | undefined;
   private readonly live = new Set<FileChunk>();
 
@@ -68,7 +84,11 @@ export class FileStore implements ChunkStore {
       const id = m[2]!;
       const state = m[1] === 'b' ? 'staged' : 'queued';
       const file = join(this.o.dir, name);
-      const metaName = metas.has(`buffer.b${id}.log.meta`) ? `buffer.b${id}.log.meta` : metas.has(`buffer.q${id}.log.meta`) ? `buffer.q${id}.log.meta` : undefined;
+      const metaName = metas.has(`buffer.b${id}.log.meta`)
+        ? `buffer.b${id}.log.meta`
+        : metas.has(`buffer.q${id}.log.meta`)
+          ? `buffer.q${id}.log.meta`
+          : undefined;
       metas.delete(`buffer.b${id}.log.meta`);
       metas.delete(`buffer.q${id}.log.meta`);
       try {
@@ -84,10 +104,20 @@ export class FileStore implements ChunkStore {
     return out;
   }
 
-  private async resumeOne(id: string, state: 'staged' | 'queued', file: string, metaName: string | undefined): Promise<FileChunk | undefined> {
+  private async resumeOne(
+    id: string,
+    state: 'staged' | 'queued',
+    file: string,
+    metaName: string | undefined,
+  ): Promise<FileChunk | undefined> {
     if (!metaName) throw new Error('its .meta file is missing');
-    const meta = JSON.parse(await readFile(join(this.o.dir, metaName), 'utf8')) as { v: number; created: number; keys: ChunkKeys };
-    if (meta.v !== 1 || typeof meta.keys !== 'object' || meta.keys === null) throw new Error(`unknown meta format in ${metaName}`);
+    const meta = JSON.parse(await readFile(join(this.o.dir, metaName), 'utf8')) as {
+      v: number;
+      created: number;
+      keys: ChunkKeys;
+    };
+    if (meta.v !== 1 || typeof meta.keys !== 'object' || meta.keys === null)
+      throw new Error(`unknown meta format in ${metaName}`);
     meta.keys.vars ??= {};
     const data = await readFile(file);
     const scan = scanEntries(data);
@@ -95,11 +125,17 @@ export class FileStore implements ChunkStore {
       const rest = data.subarray(scan.validEnd);
       const zeros = rest.every((b) => b === 0);
       if (scan.problem === 'torn' || zeros) {
-        this.o.logger.warn({ chunk: id, file, kept: scan.count, cutBytes: rest.length }, 'buffer chunk had a torn last entry (the process stopped mid-write); cut back to the last whole entry');
+        this.o.logger.warn(
+          { chunk: id, file, kept: scan.count, cutBytes: rest.length },
+          'buffer chunk had a torn last entry (the process stopped mid-write); cut back to the last whole entry',
+        );
       } else {
         await mkdir(join(this.o.dir, 'corrupt'), { recursive: true });
         await writeFile(join(this.o.dir, 'corrupt', `buffer.${id}.log`), data);
-        this.o.logger.error({ chunk: id, file, kept: scan.count, badBytes: rest.length, copy: join(this.o.dir, 'corrupt') }, 'buffer chunk has bytes that are not msgpack entries; kept the entries before them, the original file was copied aside');
+        this.o.logger.error(
+          { chunk: id, file, kept: scan.count, badBytes: rest.length, copy: join(this.o.dir, 'corrupt') },
+          'buffer chunk has bytes that are not msgpack entries; kept the entries before them, the original file was copied aside',
+        );
       }
       await truncate(file, scan.validEnd);
     }
@@ -136,7 +172,10 @@ export class FileStore implements ChunkStore {
       for (const n of names) if (n) await rename(join(this.o.dir, n), join(dest, n));
       this.o.logger.error({ chunk: id, movedTo: dest }, `buffer chunk ${why}; moved aside`);
     } catch (e) {
-      this.o.logger.error({ chunk: id, err: e }, `buffer chunk ${why}; could not move it aside either, ignoring it`);
+      this.o.logger.error(
+        { chunk: id, err: e },
+        `buffer chunk ${why}; could not move it aside either, ignoring it`,
+      );
     }
   }
 

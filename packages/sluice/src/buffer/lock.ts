@@ -27,7 +27,9 @@ function alive(pid: number): boolean {
 export async function acquireLock(dir: string): Promise<() => Promise<void>> {
   const file = resolve(dir, 'buffer.lock');
   if (heldHere.has(file)) {
-    throw new BufferLockedError(`buffer path ${dir} is already used by another output of this process (each buffered output needs its own path)`);
+    throw new BufferLockedError(
+      `buffer path ${dir} is already used by another output of this process (each buffered output needs its own path)`,
+    );
   }
   for (let attempt = 0; attempt < 2; attempt++) {
     try {
@@ -44,7 +46,9 @@ export async function acquireLock(dir: string): Promise<() => Promise<void>> {
       const pid = Number.parseInt(await readFile(file, 'utf8').catch(() => ''), 10);
       // Our own pid in a lock we do not hold: a previous run in a container (pid 1 again).
       if (Number.isInteger(pid) && pid > 0 && pid !== process.pid && alive(pid)) {
-        throw new BufferLockedError(`buffer path ${dir} is locked by running process ${pid} (${file}); two Sluice processes cannot share a buffer path`);
+        throw new BufferLockedError(
+          `buffer path ${dir} is locked by running process ${pid} (${file}); two Sluice processes cannot share a buffer path`,
+        );
       }
       await rm(file, { force: true });
     }

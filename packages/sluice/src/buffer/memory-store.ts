@@ -10,14 +10,27 @@ interface MemChunk extends StoredChunk {
 /** Chunks as lists of Buffers (the batches' own bytes: appending copies nothing). */
 export class MemoryStore implements ChunkStore {
   readonly kind = 'memory';
-  readonly defaults = { chunkLimitSize: 8 * 1024 * 1024, totalLimitSize: 512 * 1024 * 1024, flushAtShutdown: true };
+  readonly defaults = {
+    chunkLimitSize: 8 * 1024 * 1024,
+    totalLimitSize: 512 * 1024 * 1024,
+    flushAtShutdown: true,
+  };
 
   async open(): Promise<StoredChunk[]> {
     return [];
   }
 
   create(keys: ChunkKeys, keyString: string): StoredChunk {
-    const c: MemChunk = { id: newChunkId(), keys, keyString, createdAt: Date.now(), bytes: 0, count: 0, state: 'staged', parts: [] };
+    const c: MemChunk = {
+      id: newChunkId(),
+      keys,
+      keyString,
+      createdAt: Date.now(),
+      bytes: 0,
+      count: 0,
+      state: 'staged',
+      parts: [],
+    };
     return c;
   }
 

@@ -8,35 +8,138 @@ import type { ChunkKeySpec } from '../core/placeholders.ts';
 import { parseZone, UTC, type Zone } from '../core/time-zone.ts';
 
 export const COMMON_BUFFER_PARAMS = defineParams({
-  chunk_limit_size: { type: 'size', default: null, description: 'Maximum bytes of one chunk (memory: 8MB, file: 256MB).' },
+  chunk_limit_size: {
+    type: 'size',
+    default: null,
+    description: 'Maximum bytes of one chunk (memory: 8MB, file: 256MB).',
+  },
   chunk_limit_records: { type: 'integer', default: null, description: 'Maximum events in one chunk.' },
-  total_limit_size: { type: 'size', default: null, description: 'Maximum bytes of all staged and queued chunks (memory: 512MB, file: 64GB); beyond it overflow_action applies.' },
-  queue_limit_length: { type: 'integer', default: null, description: 'Maximum queued chunks (deprecated in Fluentd; counted into total_limit_size as queue_limit_length x chunk_limit_size when total_limit_size is not set).' },
-  queued_chunks_limit_size: { type: 'integer', default: null, description: 'Accepted for compatibility; Sluice enqueues without this cap.', deprecated: 'not used by Sluice' },
-  chunk_full_threshold: { type: 'float', default: 0.95, description: 'A chunk this full (ratio of chunk_limit_size or chunk_limit_records) is enqueued.' },
-  compress: { type: 'enum', values: ['text', 'gzip'], default: 'text', description: 'text; gzip is refused with an error until it is built.' },
-  flush_at_shutdown: { type: 'bool', default: null, description: 'Flush every chunk at shutdown (default: true for memory, false for file).' },
-  flush_mode: { type: 'enum', values: ['default', 'lazy', 'interval', 'immediate'], default: 'default', description: 'default = lazy with a time chunk key, interval otherwise.' },
-  flush_interval: { type: 'time', default: 60, description: 'interval mode: a chunk is enqueued this long after it was created.' },
+  total_limit_size: {
+    type: 'size',
+    default: null,
+    description:
+      'Maximum bytes of all staged and queued chunks (memory: 512MB, file: 64GB); beyond it overflow_action applies.',
+  },
+  queue_limit_length: {
+    type: 'integer',
+    default: null,
+    description:
+      'Maximum queued chunks (deprecated in Fluentd; counted into total_limit_size as queue_limit_length x chunk_limit_size when total_limit_size is not set).',
+  },
+  queued_chunks_limit_size: {
+    type: 'integer',
+    default: null,
+    description: 'Accepted for compatibility; Sluice enqueues without this cap.',
+    deprecated: 'not used by Sluice',
+  },
+  chunk_full_threshold: {
+    type: 'float',
+    default: 0.95,
+    description: 'A chunk this full (ratio of chunk_limit_size or chunk_limit_records) is enqueued.',
+  },
+  compress: {
+    type: 'enum',
+    values: ['text', 'gzip'],
+    default: 'text',
+    description: 'text; gzip is refused with an error until it is built.',
+  },
+  flush_at_shutdown: {
+    type: 'bool',
+    default: null,
+    description: 'Flush every chunk at shutdown (default: true for memory, false for file).',
+  },
+  flush_mode: {
+    type: 'enum',
+    values: ['default', 'lazy', 'interval', 'immediate'],
+    default: 'default',
+    description: 'default = lazy with a time chunk key, interval otherwise.',
+  },
+  flush_interval: {
+    type: 'time',
+    default: 60,
+    description: 'interval mode: a chunk is enqueued this long after it was created.',
+  },
   flush_thread_count: { type: 'integer', default: 1, description: 'Number of chunks written concurrently.' },
-  flush_thread_interval: { type: 'time', default: 1, description: 'Accepted for compatibility: Sluice wakes flushes by events, not by polling.' },
-  flush_thread_burst_interval: { type: 'time', default: 1, description: 'Accepted for compatibility: Sluice starts the next queued chunk at once.' },
-  delayed_commit_timeout: { type: 'time', default: 60, description: 'A write() not settled after this long counts as failed and is retried.' },
-  overflow_action: { type: 'enum', values: ['throw_exception', 'block', 'drop_oldest_chunk'], default: 'throw_exception', description: 'What emit does when total_limit_size is reached.' },
-  retry_type: { type: 'enum', values: ['exponential_backoff', 'periodic'], default: 'exponential_backoff', description: 'Retry schedule.' },
-  retry_wait: { type: 'time', default: 1, description: 'Seconds before the first retry (and the period, for periodic).' },
-  retry_exponential_backoff_base: { type: 'float', default: 2, description: 'Base of the exponential backoff.' },
+  flush_thread_interval: {
+    type: 'time',
+    default: 1,
+    description: 'Accepted for compatibility: Sluice wakes flushes by events, not by polling.',
+  },
+  flush_thread_burst_interval: {
+    type: 'time',
+    default: 1,
+    description: 'Accepted for compatibility: Sluice starts the next queued chunk at once.',
+  },
+  delayed_commit_timeout: {
+    type: 'time',
+    default: 60,
+    description: 'A write() not settled after this long counts as failed and is retried.',
+  },
+  overflow_action: {
+    type: 'enum',
+    values: ['throw_exception', 'block', 'drop_oldest_chunk'],
+    default: 'throw_exception',
+    description: 'What emit does when total_limit_size is reached.',
+  },
+  retry_type: {
+    type: 'enum',
+    values: ['exponential_backoff', 'periodic'],
+    default: 'exponential_backoff',
+    description: 'Retry schedule.',
+  },
+  retry_wait: {
+    type: 'time',
+    default: 1,
+    description: 'Seconds before the first retry (and the period, for periodic).',
+  },
+  retry_exponential_backoff_base: {
+    type: 'float',
+    default: 2,
+    description: 'Base of the exponential backoff.',
+  },
   retry_max_interval: { type: 'time', default: null, description: 'Cap of one backoff interval.' },
   retry_randomize: { type: 'bool', default: true, description: 'Randomize intervals by +-12.5%.' },
-  retry_timeout: { type: 'time', default: 72 * 3600, description: 'Give up retrying this long after the first failure.' },
+  retry_timeout: {
+    type: 'time',
+    default: 72 * 3600,
+    description: 'Give up retrying this long after the first failure.',
+  },
   retry_max_times: { type: 'integer', default: null, description: 'Give up after this many retries.' },
-  retry_forever: { type: 'bool', default: false, description: 'Never give up (retry_timeout and retry_max_times are ignored).' },
-  retry_secondary_threshold: { type: 'float', default: 0.8, description: 'Ratio of the retry time after which chunks go to <secondary>.' },
-  disable_chunk_backup: { type: 'bool', default: false, description: 'Drop, instead of backing up, chunks that cannot be delivered.' },
-  timekey: { type: 'time', default: null, description: 'Width of a time chunk (required with the time chunk key).' },
-  timekey_wait: { type: 'time', default: 600, description: 'Seconds to wait after a timekey ends before flushing its chunk.' },
-  timekey_use_utc: { type: 'bool', default: false, description: 'Align timekeys and format time placeholders in UTC.' },
-  timekey_zone: { type: 'string', default: null, description: 'Zone of timekeys and time placeholders (+09:00 or an IANA name); local by default.' },
+  retry_forever: {
+    type: 'bool',
+    default: false,
+    description: 'Never give up (retry_timeout and retry_max_times are ignored).',
+  },
+  retry_secondary_threshold: {
+    type: 'float',
+    default: 0.8,
+    description: 'Ratio of the retry time after which chunks go to <secondary>.',
+  },
+  disable_chunk_backup: {
+    type: 'bool',
+    default: false,
+    description: 'Drop, instead of backing up, chunks that cannot be delivered.',
+  },
+  timekey: {
+    type: 'time',
+    default: null,
+    description: 'Width of a time chunk (required with the time chunk key).',
+  },
+  timekey_wait: {
+    type: 'time',
+    default: 600,
+    description: 'Seconds to wait after a timekey ends before flushing its chunk.',
+  },
+  timekey_use_utc: {
+    type: 'bool',
+    default: false,
+    description: 'Align timekeys and format time placeholders in UTC.',
+  },
+  timekey_zone: {
+    type: 'string',
+    default: null,
+    description: 'Zone of timekeys and time placeholders (+09:00 or an IANA name); local by default.',
+  },
 } satisfies Record<string, ParamSpec>);
 
 export interface BufferConfig {
@@ -76,9 +179,18 @@ export interface BackendDefaults {
 const RECORD_KEY = /^[-_.@a-zA-Z0-9]+$|^\$[.[]/;
 
 /** Parses `<buffer tag, time, key>`; an empty argument takes the output's defaults. */
-export function parseChunkKeys(el: ConfigElement | undefined, defaults: readonly string[] | undefined): ChunkKeySpec {
+export function parseChunkKeys(
+  el: ConfigElement | undefined,
+  defaults: readonly string[] | undefined,
+): ChunkKeySpec {
   const arg = el?.arg.trim() ?? '';
-  const list = arg === '' ? [...(defaults ?? [])] : arg.split(',').map((s) => s.trim()).filter((s) => s !== '');
+  const list =
+    arg === ''
+      ? [...(defaults ?? [])]
+      : arg
+          .split(',')
+          .map((s) => s.trim())
+          .filter((s) => s !== '');
   const spec: ChunkKeySpec = { tag: false, time: false, keys: [] };
   for (const k of list) {
     if (k === 'tag') spec.tag = true;
@@ -90,7 +202,14 @@ export function parseChunkKeys(el: ConfigElement | undefined, defaults: readonly
   return spec;
 }
 
-export function toBufferConfig(type: string, p: Record<string, unknown>, el: ConfigElement | undefined, keys: ChunkKeySpec, backend: BackendDefaults, defaultKeys: boolean): BufferConfig {
+export function toBufferConfig(
+  type: string,
+  p: Record<string, unknown>,
+  el: ConfigElement | undefined,
+  keys: ChunkKeySpec,
+  backend: BackendDefaults,
+  defaultKeys: boolean,
+): BufferConfig {
   const where = el?.location;
   const num = (k: string) => p[k] as number | undefined;
   let timekey = num('timekey');
@@ -101,12 +220,18 @@ export function toBufferConfig(type: string, p: Record<string, unknown>, el: Con
   }
   if (timekey !== undefined && timekey < 1) throw new ConfigError("'timekey' must be at least 1s", where);
   const threshold = p.chunk_full_threshold as number;
-  if (!(threshold > 0 && threshold <= 1)) throw new ConfigError("'chunk_full_threshold' must be in (0, 1]", where);
+  if (!(threshold > 0 && threshold <= 1))
+    throw new ConfigError("'chunk_full_threshold' must be in (0, 1]", where);
   const sec = p.retry_secondary_threshold as number;
-  if (!(sec > 0 && sec < 1)) throw new ConfigError("'retry_secondary_threshold' must be between 0 and 1 (exclusive)", where);
-  if ((p.flush_thread_count as number) < 1) throw new ConfigError("'flush_thread_count' must be at least 1", where);
+  if (!(sec > 0 && sec < 1))
+    throw new ConfigError("'retry_secondary_threshold' must be between 0 and 1 (exclusive)", where);
+  if ((p.flush_thread_count as number) < 1)
+    throw new ConfigError("'flush_thread_count' must be at least 1", where);
   if (p.compress === 'gzip') {
-    throw new ConfigError("<buffer> 'compress gzip' is not built in Sluice yet; use 'compress text' (out_file's own 'compress gzip' works)", where);
+    throw new ConfigError(
+      "<buffer> 'compress gzip' is not built in Sluice yet; use 'compress text' (out_file's own 'compress gzip' works)",
+      where,
+    );
   }
   let mode = p.flush_mode as string;
   if (mode === 'default') mode = keys.time ? 'lazy' : 'interval';
@@ -121,7 +246,8 @@ export function toBufferConfig(type: string, p: Record<string, unknown>, el: Con
   const qll = num('queue_limit_length');
   if (totalLimitSize === undefined && qll !== undefined) totalLimitSize = qll * chunkLimitSize;
   totalLimitSize ??= backend.totalLimitSize;
-  if (chunkLimitSize > totalLimitSize) throw new ConfigError("'chunk_limit_size' is larger than 'total_limit_size'", where);
+  if (chunkLimitSize > totalLimitSize)
+    throw new ConfigError("'chunk_limit_size' is larger than 'total_limit_size'", where);
   return {
     type,
     chunkLimitSize,

@@ -101,13 +101,20 @@ export class RetryState {
   /** True when the next attempt must go to the secondary output. */
   secondary(): boolean {
     const o = this.o;
-    return !o.forever && o.secondary && (this.current === 'secondary' || this.now() >= this.secondaryTransitionAt!);
+    return (
+      !o.forever && o.secondary && (this.current === 'secondary' || this.now() >= this.secondaryTransitionAt!)
+    );
   }
 
   step(): void {
     this.steps += 1;
     const o = this.o;
-    if (!o.forever && o.secondary && this.current !== 'secondary' && this.now() >= this.secondaryTransitionAt!) {
+    if (
+      !o.forever &&
+      o.secondary &&
+      this.current !== 'secondary' &&
+      this.now() >= this.secondaryTransitionAt!
+    ) {
       this.current = 'secondary';
       this.secondaryTransitionSteps = this.steps;
     }
@@ -121,7 +128,9 @@ export class RetryState {
   /** Retries are exhausted (never with retry_forever). */
   limit(): boolean {
     if (this.o.forever) return false;
-    return this.nextTime >= this.timeoutAt || (this.o.maxSteps !== undefined && this.steps >= this.o.maxSteps);
+    return (
+      this.nextTime >= this.timeoutAt || (this.o.maxSteps !== undefined && this.steps >= this.o.maxSteps)
+    );
   }
 
   /**

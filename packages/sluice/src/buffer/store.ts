@@ -56,5 +56,9 @@ export function newChunkId(now = Date.now()): string {
     lastMs = now;
     seq = 0;
   }
-  return now.toString(16).padStart(12, '0') + (seq & 0xffff).toString(16).padStart(4, '0') + randomBytes(8).toString('hex');
+  return (
+    now.toString(16).padStart(12, '0') +
+    (seq & 0xffff).toString(16).padStart(4, '0') +
+    randomBytes(8).toString('hex')
+  );
 }

@@ -1,8 +1,9 @@
 // Placeholders in buffered outputs' parameters, resolved per chunk from its chunk keys, as
 // Fluentd's Output#extract_placeholders does: strftime first (only when `time` is a chunk
 // key), then `${tag}` / `${tag[N]}`, then `${key}` for record chunk keys.
-import type { ChunkKeys } from './plugin.ts';
+
 import { ConfigError, type SourceLocation } from './errors.ts';
+import type { ChunkKeys } from './plugin.ts';
 import { civilFromDays, type Zone } from './time-zone.ts';
 
 const TAG_RE = /\$\{tag(?:\[(-?\d+)\])?\}/g;
@@ -31,14 +32,22 @@ export function hasPlaceholders(template: string): boolean {
  * Fluentd refuses, at configure time, a parameter whose placeholders name something the
  * buffer is not keyed by (the value would be ambiguous within a chunk).
  */
-export function checkPlaceholders(name: string, template: string, spec: ChunkKeySpec, where?: SourceLocation): void {
+export function checkPlaceholders(
+  name: string,
+  template: string,
+  spec: ChunkKeySpec,
+  where?: SourceLocation,
+): void {
   const bad = (what: string) => {
     throw new ConfigError(`parameter '${name}' (${JSON.stringify(template)}) has ${what}`, where);
   };
   TAG_RE.lastIndex = 0;
-  if (TAG_RE.test(template) && !spec.tag) bad("tag placeholders, but chunk key 'tag' is not configured (add it to <buffer tag,...>)");
+  if (TAG_RE.test(template) && !spec.tag)
+    bad("tag placeholders, but chunk key 'tag' is not configured (add it to <buffer tag,...>)");
   if (TIME_RE.test(template.replace(/%%/g, '')) && !spec.time) {
-    bad("timestamp placeholders, but chunk key 'time' is not configured (add it to <buffer time,...> with timekey)");
+    bad(
+      "timestamp placeholders, but chunk key 'time' is not configured (add it to <buffer time,...> with timekey)",
+    );
   }
   const missing: string[] = [];
   for (const m of template.matchAll(KEY_RE)) {
@@ -46,7 +55,10 @@ export function checkPlaceholders(name: string, template: string, spec: ChunkKey
     if (k === 'tag' || /^tag\[-?\d+\]$/.test(k)) continue;
     if (!spec.keys.includes(k)) missing.push(k);
   }
-  if (missing.length > 0) bad(`placeholders for keys ${missing.join(', ')} that are not chunk keys (chunk keys: ${spec.keys.join(', ') || 'none'})`);
+  if (missing.length > 0)
+    bad(
+      `placeholders for keys ${missing.join(', ')} that are not chunk keys (chunk keys: ${spec.keys.join(', ') || 'none'})`,
+    );
 }
 
 /** Resolves a template for one chunk. Unresolvable `${tag[N]}` stays as written, as in Fluentd. */

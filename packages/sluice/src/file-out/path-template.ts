@@ -18,17 +18,26 @@ export function timekeyToFormat(timekey: number | undefined): string {
  * /dir/file        -> /dir/file.%Y%m%d.log
  * then `_**` (an index) unless appending, and `.gz` when compressing.
  */
-export function pathTemplate(original: string, o: { timekey: number | undefined; append: boolean; gzip: boolean; suffix: string }, where?: SourceLocation): string {
+export function pathTemplate(
+  original: string,
+  o: { timekey: number | undefined; append: boolean; gzip: boolean; suffix: string },
+  where?: SourceLocation,
+): string {
   const comp = o.gzip ? '.gz' : '';
   const index = o.append ? '' : '_**';
   if (original.includes('*')) {
-    if (o.timekey === undefined) throw new ConfigError("out_file: a path including '*' needs the buffer chunk key 'time'", where);
+    if (o.timekey === undefined)
+      throw new ConfigError("out_file: a path including '*' needs the buffer chunk key 'time'", where);
     return original.replaceAll('*', timekeyToFormat(o.timekey) + index) + comp;
   }
   if (o.timekey === undefined) return `${original}${index}${o.suffix}${comp}`;
   const parts = timekeyToFormat(o.timekey).match(/../g)!;
   if (parts.some((p) => original.includes(p))) {
-    if (parts.some((p) => !original.includes(p))) throw new ConfigError(`out_file: insufficient timestamp placeholders in path for timekey ${o.timekey}s (needs ${parts.join('')})`, where);
+    if (parts.some((p) => !original.includes(p)))
+      throw new ConfigError(
+        `out_file: insufficient timestamp placeholders in path for timekey ${o.timekey}s (needs ${parts.join('')})`,
+        where,
+      );
     return `${original}${index}${o.suffix}${comp}`;
   }
   return `${original}.${parts.join('')}${index}${o.suffix}${comp}`;

@@ -1,11 +1,11 @@
 import assert from 'node:assert/strict';
-import { readFile, readdir } from 'node:fs/promises';
+import { readdir, readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
+import { decodeEntries } from '../../src/core/batch.ts';
 import { BufferOverflowError, ConfigError } from '../../src/core/errors.ts';
 import { testContext } from '../../src/testing/context.ts';
 import { batch, build, FakeOutput, outputElement, tempDir } from './helpers.ts';
-import { decodeEntries } from '../../src/core/batch.ts';
 
 describe('buffered output (memory)', () => {
   it('keys chunks by tag and delivers every event on flushAll', async () => {
@@ -18,13 +18,18 @@ describe('buffered output (memory)', () => {
     await bo.flushAll();
     assert.equal(out.written.length, 2);
     const web = out.written.find((w) => w.keys.tag === 'app.web')!;
-    assert.deepEqual(web.records.map((r) => r.n), [0, 1, 2, 3]);
+    assert.deepEqual(
+      web.records.map((r) => r.n),
+      [0, 1, 2, 3],
+    );
     assert.equal(web.chunk.expand('/api/${tag[1]}/${tag[-1]}/${tag}'), '/api/web/web/app.web');
     await bo.stop();
   });
 
   it('chunk_limit_records 1 with flush_mode immediate writes each event alone', async () => {
-    const { bo, out } = await build('<buffer tag>\nflush_mode immediate\nchunk_limit_records 1\nflush_thread_count 4\n</buffer>');
+    const { bo, out } = await build(
+      '<buffer tag>\nflush_mode immediate\nchunk_limit_records 1\nflush_thread_count 4\n</buffer>',
+    );
     await bo.start();
     await bo.emit(batch('a', 5));
     await out.waitFor(5);
@@ -40,7 +45,10 @@ describe('buffered output (memory)', () => {
     await out.waitFor(100);
     assert.ok(out.written.length > 3);
     assert.ok(out.written.every((w) => w.chunk.bytes.length <= 1024));
-    assert.deepEqual(out.records().map((r) => r.n), Array.from({ length: 100 }, (_, i) => i));
+    assert.deepEqual(
+      out.records().map((r) => r.n),
+      Array.from({ length: 100 }, (_, i) => i),
+    );
     await bo.stop();
   });
 
@@ -52,7 +60,10 @@ describe('buffered output (memory)', () => {
     await bo.emit(batch('a', 1, 9, 1_700_000_000, 500));
     await out.waitFor(3);
     await bo.flushAll();
-    assert.deepEqual(out.records().map((r) => r.n), [0, 1, 2]);
+    assert.deepEqual(
+      out.records().map((r) => r.n),
+      [0, 1, 2],
+    );
     assert.equal(bo.metrics().dropCount, 1);
     await bo.stop();
   });
@@ -87,11 +98,13 @@ describe('buffered output (memory)', () => {
     const { EventBatch } = await import('../../src/core/batch.ts');
     const { EventTime } = await import('@sluice/forward');
     const t = new EventTime(1, 0);
-    await bo.emit(EventBatch.fromEntries('x', [
-      { time: t, record: { level: 'info', k8s: { ns: 'a' } } },
-      { time: t, record: { level: 'warn', k8s: { ns: 'a' } } },
-      { time: t, record: { level: 'info', k8s: { ns: 'a' } } },
-    ]));
+    await bo.emit(
+      EventBatch.fromEntries('x', [
+        { time: t, record: { level: 'info', k8s: { ns: 'a' } } },
+        { time: t, record: { level: 'warn', k8s: { ns: 'a' } } },
+        { time: t, record: { level: 'info', k8s: { ns: 'a' } } },
+      ]),
+    );
     await bo.flushAll();
     const got = out.written.map((w) => `${w.chunk.expand('${level}/${$.k8s.ns}')}:${w.count}`).sort();
     assert.deepEqual(got, ['info/a:2', 'warn/a:1']);
@@ -99,14 +112,40 @@ describe('buffered output (memory)', () => {
   });
 
   it('refuses placeholders whose key is not a chunk key, at configure time', async () => {
-    await assert.rejects(build('<buffer>\n</buffer>', { outputElement: outputElement('<match x>\n@type fake\nendpoint http://h/${tag[1]}\n</match>') }), (e: Error) => e instanceof ConfigError && /chunk key 'tag' is not configured/.test(e.message) && /test\.conf:3/.test(e.message));
-    await assert.rejects(build('<buffer tag>\n</buffer>', { outputElement: outputElement('<match x>\n@type fake\npath /l/%Y\n</match>') }), /chunk key 'time' is not configured/);
-    await assert.rejects(build('<buffer tag>\n</buffer>', { outputElement: outputElement('<match x>\n@type fake\npath /l/${host}\n</match>') }), /keys host that are not chunk keys/);
-    await build('<buffer tag, host>\n</buffer>', { outputElement: outputElement('<match x>\n@type fake\npath /l/${tag}/${host}\n</match>') });
+    await assert.rejects(
+      build('<buffer>\n</buffer>', {
+        outputElement: outputElement('<match x>\n@type fake\nendpoint http://h/${tag[1]}\n</match>'),
+      }),
+      (e: Error) =>
+        e instanceof ConfigError &&
+        /chunk key 'tag' is not configured/.test(e.message) &&
+        /test\.conf:3/.test(e.message),
+    );
+    await assert.rejects(
+      build('<buffer tag>\n</buffer>', {
+        outputElement: outputElement('<match x>\n@type fake\npath /l/%Y\n</match>'),
+      }),
+      /chunk key 'time' is not configured/,
+    );
+    await assert.rejects(
+      build('<buffer tag>\n</buffer>', {
+        outputElement: outputElement('<match x>\n@type fake\npath /l/${host}\n</match>'),
+      }),
+      /keys host that are not chunk keys/,
+    );
+    await build('<buffer tag, host>\n</buffer>', {
+      outputElement: outputElement('<match x>\n@type fake\npath /l/${tag}/${host}\n</match>'),
+    });
   });
 
   it('rejects unknown and invalid buffer parameters with location and hint', async () => {
-    await assert.rejects(build('<buffer>\nchunk_limit_szie 1m\n</buffer>'), (e: Error) => e instanceof ConfigError && /did you mean 'chunk_limit_size'/.test(e.message) && /test\.conf:3/.test(e.message));
+    await assert.rejects(
+      build('<buffer>\nchunk_limit_szie 1m\n</buffer>'),
+      (e: Error) =>
+        e instanceof ConfigError &&
+        /did you mean 'chunk_limit_size'/.test(e.message) &&
+        /test\.conf:3/.test(e.message),
+    );
     await assert.rejects(build('<buffer time>\n</buffer>'), /timekey/);
     await assert.rejects(build('<buffer>\n@type nosuch\n</buffer>'), /unknown buffer plugin 'nosuch'/);
     await assert.rejects(build('<buffer>\ncompress gzip\n</buffer>'), /not built/);
@@ -125,12 +164,20 @@ describe('buffered output: overflow', () => {
   it('throw_exception rejects the emit with BufferOverflowError when total_limit_size is reached', async () => {
     const out = new FakeOutput();
     out.next = ['hang'];
-    const { bo } = await build('<buffer>\nchunk_limit_size 1k\ntotal_limit_size 2k\nflush_mode immediate\n</buffer>', { output: out });
+    const { bo } = await build(
+      '<buffer>\nchunk_limit_size 1k\ntotal_limit_size 2k\nflush_mode immediate\n</buffer>',
+      { output: out },
+    );
     await bo.start();
     let refused: unknown;
     let accepted = 0;
     for (let i = 0; i < 10 && !refused; i++) {
-      await bo.emit(batch('a', 4, 0, 1, 100)).then(() => void accepted++, (e) => void (refused = e));
+      await bo.emit(batch('a', 4, 0, 1, 100)).then(
+        () => void accepted++,
+        (e) => {
+          refused = e;
+        },
+      );
     }
     assert.ok(refused instanceof BufferOverflowError, String(refused));
     assert.ok(accepted >= 3);
@@ -141,7 +188,10 @@ describe('buffered output: overflow', () => {
     const out = new FakeOutput();
     let release!: (r: { status: 'ok' }) => void;
     out.next = [new Promise((r) => (release = r))];
-    const { bo } = await build('<buffer>\nchunk_limit_size 1k\ntotal_limit_size 2k\nflush_mode immediate\noverflow_action block\n</buffer>', { output: out });
+    const { bo } = await build(
+      '<buffer>\nchunk_limit_size 1k\ntotal_limit_size 2k\nflush_mode immediate\noverflow_action block\n</buffer>',
+      { output: out },
+    );
     await bo.start();
     let accepted = 0;
     const all: Promise<void>[] = [];
@@ -153,14 +203,23 @@ describe('buffered output: overflow', () => {
     release({ status: 'ok' });
     await Promise.all(all);
     await bo.flushAll();
-    assert.deepEqual(out.records().map((r) => r.n).sort((a, b) => (a as number) - (b as number)), Array.from({ length: 32 }, (_, i) => i));
+    assert.deepEqual(
+      out
+        .records()
+        .map((r) => r.n)
+        .sort((a, b) => (a as number) - (b as number)),
+      Array.from({ length: 32 }, (_, i) => i),
+    );
     await bo.stop();
   });
 
   it('drop_oldest_chunk drops queued chunks and counts them', async () => {
     const out = new FakeOutput();
     out.next = ['hang'];
-    const { bo } = await build('<buffer>\nchunk_limit_size 1k\ntotal_limit_size 3k\nflush_mode immediate\noverflow_action drop_oldest_chunk\n</buffer>', { output: out });
+    const { bo } = await build(
+      '<buffer>\nchunk_limit_size 1k\ntotal_limit_size 3k\nflush_mode immediate\noverflow_action drop_oldest_chunk\n</buffer>',
+      { output: out },
+    );
     await bo.start();
     for (let i = 0; i < 10; i++) await bo.emit(batch('a', 4, i * 4, 1, 150));
     const m = bo.metrics();
@@ -179,8 +238,15 @@ describe('buffered output: overflow', () => {
 describe('buffered output: retries, secondary, backup', () => {
   it('retries a failed write and delivers after the output recovers', async () => {
     const out = new FakeOutput();
-    out.next = [{ status: 'retry', error: new Error('503') }, new Error('ECONNREFUSED'), { status: 'retry', error: new Error('503') }];
-    const { bo } = await build('<buffer>\nflush_mode immediate\nretry_wait 0.01\nretry_randomize false\n</buffer>', { output: out });
+    out.next = [
+      { status: 'retry', error: new Error('503') },
+      new Error('ECONNREFUSED'),
+      { status: 'retry', error: new Error('503') },
+    ];
+    const { bo } = await build(
+      '<buffer>\nflush_mode immediate\nretry_wait 0.01\nretry_randomize false\n</buffer>',
+      { output: out },
+    );
     await bo.start();
     await bo.emit(batch('a', 3));
     await out.waitFor(3);
@@ -197,7 +263,10 @@ describe('buffered output: retries, secondary, backup', () => {
     let t = 1_000_000;
     const out = new FakeOutput();
     out.next = [{ status: 'retry', error: new Error('429'), delayMs: 30_000 }];
-    const { bo } = await build('<buffer>\nflush_mode immediate\nretry_wait 1\nretry_randomize false\n</buffer>', { output: out, now: () => t });
+    const { bo } = await build(
+      '<buffer>\nflush_mode immediate\nretry_wait 1\nretry_randomize false\n</buffer>',
+      { output: out, now: () => t },
+    );
     await bo.start();
     await bo.emit(batch('a', 1));
     await out.waitFor(1, 'attempts');
@@ -214,7 +283,10 @@ describe('buffered output: retries, secondary, backup', () => {
       out.next = Array.from({ length: 10 }, () => ({ status: 'retry' as const, error: new Error('down') }));
       const ctx = testContext({ id: 'out1' });
       ctx.stateDir = dir;
-      const { bo } = await build('<buffer>\nflush_mode immediate\nretry_wait 0.005\nretry_max_times 2\nretry_randomize false\n</buffer>', { output: out, ctx });
+      const { bo } = await build(
+        '<buffer>\nflush_mode immediate\nretry_wait 0.005\nretry_max_times 2\nretry_randomize false\n</buffer>',
+        { output: out, ctx },
+      );
       await bo.start();
       await bo.emit(batch('a', 3));
       await out.waitFor(3, 'attempts');
@@ -223,7 +295,10 @@ describe('buffered output: retries, secondary, backup', () => {
       const files = await readdir(join(dir, 'backup', 'worker0', 'out1'));
       assert.equal(files.length, 1);
       const entries = decodeEntries(await readFile(join(dir, 'backup', 'worker0', 'out1', files[0]!)));
-      assert.deepEqual(entries.map((e) => e.record.n), [0, 1, 2]);
+      assert.deepEqual(
+        entries.map((e) => e.record.n),
+        [0, 1, 2],
+      );
       assert.equal(bo.metrics().dropCount, 3);
       assert.equal(bo.metrics().backupCount, 1);
     } finally {
@@ -239,14 +314,20 @@ describe('buffered output: retries, secondary, backup', () => {
         out.next = [{ status: 'fatal', error: new Error('400 bad request') }];
         const ctx = testContext({ id: `fatal${disable}` });
         ctx.stateDir = dir;
-        const { bo } = await build(`<buffer>\nflush_mode immediate\ndisable_chunk_backup ${disable}\n</buffer>`, { output: out, ctx });
+        const { bo } = await build(
+          `<buffer>\nflush_mode immediate\ndisable_chunk_backup ${disable}\n</buffer>`,
+          { output: out, ctx },
+        );
         await bo.start();
         await bo.emit(batch('a', 2));
         await bo.flushAll();
         await bo.stop();
         assert.equal(out.attempts, 1);
         assert.equal(bo.metrics().dropCount, 2);
-        const has = await readdir(join(dir, 'backup', 'worker0', `fatal${disable}`)).then((f) => f.length, () => 0);
+        const has = await readdir(join(dir, 'backup', 'worker0', `fatal${disable}`)).then(
+          (f) => f.length,
+          () => 0,
+        );
         assert.equal(has, disable ? 0 : 1);
       }
     } finally {
@@ -259,7 +340,10 @@ describe('buffered output: retries, secondary, backup', () => {
     out.next = Array.from({ length: 50 }, () => ({ status: 'retry' as const, error: new Error('down') }));
     const secondary = new FakeOutput();
     // transition at 0.1 x 1s: attempts at 0, 0.05, 0.1 (secondary)
-    const { bo } = await build('<buffer>\nflush_mode immediate\nretry_wait 0.05\nretry_timeout 1\nretry_secondary_threshold 0.1\nretry_randomize false\n</buffer>', { output: out, secondary });
+    const { bo } = await build(
+      '<buffer>\nflush_mode immediate\nretry_wait 0.05\nretry_timeout 1\nretry_secondary_threshold 0.1\nretry_randomize false\n</buffer>',
+      { output: out, secondary },
+    );
     await bo.start();
     await bo.emit(batch('a', 2));
     await secondary.waitFor(2);
@@ -272,7 +356,10 @@ describe('buffered output: retries, secondary, backup', () => {
   it('delayed_commit_timeout: a write that never settles is retried', async () => {
     const out = new FakeOutput();
     out.next = ['hang'];
-    const { bo } = await build('<buffer>\nflush_mode immediate\ndelayed_commit_timeout 0.05\nretry_wait 0.01\n</buffer>', { output: out });
+    const { bo } = await build(
+      '<buffer>\nflush_mode immediate\ndelayed_commit_timeout 0.05\nretry_wait 0.01\n</buffer>',
+      { output: out },
+    );
     await bo.start();
     await bo.emit(batch('a', 1));
     await out.waitFor(1);

@@ -40,7 +40,10 @@ describe('file buffer', () => {
       await second.bo.emit(batch('app.a', 1, 3));
       await second.bo.flushAll();
       const a = second.out.written.find((w) => w.keys.tag === 'app.a')!;
-      assert.deepEqual(a.records.map((r) => r.n), [0, 1, 2, 3]);
+      assert.deepEqual(
+        a.records.map((r) => r.n),
+        [0, 1, 2, 3],
+      );
       assert.equal(second.out.records().length, 6);
       await second.bo.stop();
       assert.deepEqual(await chunkFiles(dir), []);
@@ -90,7 +93,10 @@ describe('file buffer', () => {
       await second.bo.start();
       assert.ok(lines.some((l) => /torn last entry/.test(String(l.msg)) && l.kept === 5));
       await second.bo.flushAll();
-      assert.deepEqual(second.out.records().map((r) => r.n), [0, 1, 2, 3, 4]);
+      assert.deepEqual(
+        second.out.records().map((r) => r.n),
+        [0, 1, 2, 3, 4],
+      );
       await second.bo.stop();
     } finally {
       await cleanup();
@@ -120,7 +126,10 @@ describe('file buffer', () => {
       assert.equal(second.out.written[0]!.count, 3);
       const aside = await readdir(join(dir, 'corrupt'));
       assert.ok(aside.includes(f1!), 'chunk without meta moved aside');
-      assert.ok(aside.some((n) => n.endsWith('.log') && n !== f1), 'garbled original copied aside');
+      assert.ok(
+        aside.some((n) => n.endsWith('.log') && n !== f1),
+        'garbled original copied aside',
+      );
       assert.equal(lines.filter((l) => l.level === 50).length, 2);
       await second.bo.stop();
     } finally {

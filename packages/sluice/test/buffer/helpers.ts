@@ -2,12 +2,16 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { EventTime } from '@sluice/forward';
-import { createBufferedOutput, type BufferedOutput, type BufferedOutputOptions } from '../../src/buffer/buffered-output.ts';
-import { parseConfigText } from '../../src/config/parser.ts';
+import {
+  type BufferedOutput,
+  type BufferedOutputOptions,
+  createBufferedOutput,
+} from '../../src/buffer/buffered-output.ts';
 import type { ConfigElement } from '../../src/config/ast.ts';
+import { parseConfigText } from '../../src/config/parser.ts';
 import { EventBatch, type EventRecord } from '../../src/core/batch.ts';
 import type { Chunk, OutputPlugin, PluginDescriptor, WriteResult } from '../../src/core/plugin.ts';
-import { testContext, type TestContext } from '../../src/testing/context.ts';
+import { type TestContext, testContext } from '../../src/testing/context.ts';
 
 export const descriptor: PluginDescriptor = {
   kind: 'output',
@@ -36,7 +40,13 @@ export class FakeOutput implements OutputPlugin {
       const v = await r;
       if (v.status !== 'ok') return v;
     } else if (r && r.status !== 'ok') return r;
-    this.written.push({ id: chunk.id, keys: chunk.keys, count: chunk.count, records: chunk.entries().map((e) => e.record), chunk });
+    this.written.push({
+      id: chunk.id,
+      keys: chunk.keys,
+      count: chunk.count,
+      records: chunk.entries().map((e) => e.record),
+      chunk,
+    });
     this.wake();
     return { status: 'ok' };
   }
@@ -85,12 +95,22 @@ export async function build(
 ): Promise<{ bo: BufferedOutput; out: FakeOutput; ctx: TestContext }> {
   const out = (extra.output as FakeOutput | undefined) ?? new FakeOutput();
   const ctx = extra.ctx ?? testContext({ id: 'out1' });
-  const bo = await createBufferedOutput({ descriptor, output: out, bufferElement: buffer === undefined ? undefined : bufferElement(buffer), ctx, ...extra });
+  const bo = await createBufferedOutput({
+    descriptor,
+    output: out,
+    bufferElement: buffer === undefined ? undefined : bufferElement(buffer),
+    ctx,
+    ...extra,
+  });
   return { bo, out, ctx };
 }
 
 export function batch(tag: string, n: number, start = 0, sec = 1_700_000_000, pad = 0): EventBatch {
   const entries = [];
-  for (let i = 0; i < n; i++) entries.push({ time: new EventTime(sec, i), record: { n: start + i, ...(pad ? { p: 'x'.repeat(pad) } : {}) } });
+  for (let i = 0; i < n; i++)
+    entries.push({
+      time: new EventTime(sec, i),
+      record: { n: start + i, ...(pad ? { p: 'x'.repeat(pad) } : {}) },
+    });
   return EventBatch.fromEntries(tag, entries);
 }

@@ -1,12 +1,30 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { EventTime, encode } from '@sluice/forward';
-import { INCOMPLETE, entrySeconds, scanEntries, skipValue } from '../../src/buffer/msgpack-scan.ts';
+import { entrySeconds, INCOMPLETE, scanEntries, skipValue } from '../../src/buffer/msgpack-scan.ts';
 import { EventBatch } from '../../src/core/batch.ts';
 
 describe('msgpack scanning', () => {
-  const values: unknown[] = [0, -1, 127, 300, -40000, 2 ** 40, 1.5, 'x', 'y'.repeat(300), 'z'.repeat(70000), null, true, false,
-    [1, [2, [3]]], { a: { b: [1, 2, { c: 'd' }] } }, Buffer.alloc(300), new Array(20).fill(1), Object.fromEntries(Array.from({ length: 20 }, (_, i) => [`k${i}`, i]))];
+  const values: unknown[] = [
+    0,
+    -1,
+    127,
+    300,
+    -40000,
+    2 ** 40,
+    1.5,
+    'x',
+    'y'.repeat(300),
+    'z'.repeat(70000),
+    null,
+    true,
+    false,
+    [1, [2, [3]]],
+    { a: { b: [1, 2, { c: 'd' }] } },
+    Buffer.alloc(300),
+    new Array(20).fill(1),
+    Object.fromEntries(Array.from({ length: 20 }, (_, i) => [`k${i}`, i])),
+  ];
   it('skips every kind of value exactly', () => {
     for (const v of values) {
       const b = encode(v);

@@ -87,7 +87,10 @@ describe('retry schedule (Fluentd retry_state.rb)', () => {
 
   it('secondary with timeout only: transition at threshold * retry_timeout, then limit at timeout', () => {
     let t = 0;
-    const r = new RetryState({ ...base, type: 'periodic', wait: 10, timeout: 100, secondary: true, secondaryThreshold: 0.5 }, () => t);
+    const r = new RetryState(
+      { ...base, type: 'periodic', wait: 10, timeout: 100, secondary: true, secondaryThreshold: 0.5 },
+      () => t,
+    );
     const seen: string[] = [];
     for (let i = 0; i < 12 && !r.limit(); i++) {
       t = r.nextTime;

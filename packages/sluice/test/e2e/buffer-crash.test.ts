@@ -4,11 +4,11 @@
 import assert from 'node:assert/strict';
 import { writeFile } from 'node:fs/promises';
 import { createServer, type Server } from 'node:http';
-import { createServer as netServer, type AddressInfo } from 'node:net';
+import { type AddressInfo, createServer as netServer } from 'node:net';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
-import { spawnSluice, type SluiceProcess } from '../helpers/sluice-process.ts';
 import { tempDir } from '../buffer/helpers.ts';
+import { type SluiceProcess, spawnSluice } from '../helpers/sluice-process.ts';
 import { AckingClient } from './forward-client.ts';
 
 const KILLS = 20;
@@ -92,15 +92,20 @@ describe('file buffer survives SIGKILL (e2e)', () => {
           const pump = () => {
             while (!dead && inflight.size < 4) {
               const ids = Array.from({ length: 10 }, () => nextId++);
-              const p: Promise<void> = client.send('crash.test', ids.map((id) => ({ id, payload: 'x'.repeat(64) }))).then(
-                () => {
-                  for (const id of ids) acked.add(id);
-                  inflight.delete(p);
-                  if (acked.size >= target) resolve();
-                  pump();
-                },
-                () => void inflight.delete(p),
-              );
+              const p: Promise<void> = client
+                .send(
+                  'crash.test',
+                  ids.map((id) => ({ id, payload: 'x'.repeat(64) })),
+                )
+                .then(
+                  () => {
+                    for (const id of ids) acked.add(id);
+                    inflight.delete(p);
+                    if (acked.size >= target) resolve();
+                    pump();
+                  },
+                  () => void inflight.delete(p),
+                );
               inflight.add(p);
             }
           };
@@ -122,8 +127,14 @@ describe('file buffer survives SIGKILL (e2e)', () => {
       }
       const missing = await s.waitAll(acked, 60_000);
       const dups = [...s.seen.values()].reduce((n, c) => n + (c - 1), 0);
-      t.diagnostic(`kills: ${KILLS}, acked events: ${acked.size}, received: ${s.seen.size} distinct, duplicates: ${dups}, missing: ${missing.length}`);
-      assert.equal(missing.length, 0, `acknowledged events never delivered: ${missing.slice(0, 20).join(',')}`);
+      t.diagnostic(
+        `kills: ${KILLS}, acked events: ${acked.size}, received: ${s.seen.size} distinct, duplicates: ${dups}, missing: ${missing.length}`,
+      );
+      assert.equal(
+        missing.length,
+        0,
+        `acknowledged events never delivered: ${missing.slice(0, 20).join(',')}`,
+      );
     } finally {
       await proc?.stop(10_000);
       s.server.close();

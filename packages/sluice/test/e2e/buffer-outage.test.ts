@@ -5,11 +5,11 @@ import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { writeFile } from 'node:fs/promises';
 import { createServer } from 'node:http';
-import { createServer as netServer, type AddressInfo } from 'node:net';
+import { type AddressInfo, createServer as netServer } from 'node:net';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
-import { spawnSluice, type SluiceProcess } from '../helpers/sluice-process.ts';
 import { tempDir } from '../buffer/helpers.ts';
+import { type SluiceProcess, spawnSluice } from '../helpers/sluice-process.ts';
 import { AckingClient } from './forward-client.ts';
 
 /** Stated bound: total_limit_size (256 KiB) + the runtime's fixed overhead. */
@@ -21,7 +21,9 @@ function rssMb(pid: number): number {
 }
 
 describe('receiver outage (e2e)', () => {
-  it('blocks the producer while the receiver is down, then delivers everything', { timeout: 120_000 }, async (t) => {
+  it('blocks the producer while the receiver is down, then delivers everything', {
+    timeout: 120_000,
+  }, async (t) => {
     const { dir, cleanup } = await tempDir();
     let down = true;
     let refused = 0;
@@ -36,7 +38,8 @@ describe('receiver outage (e2e)', () => {
           res.statusCode = 503;
           res.end('down');
         } else {
-          for (const line of Buffer.concat(parts).toString().split('\n')) if (line.trim()) seen.add((JSON.parse(line) as { id: number }).id);
+          for (const line of Buffer.concat(parts).toString().split('\n'))
+            if (line.trim()) seen.add((JSON.parse(line) as { id: number }).id);
           res.end('ok');
         }
         for (const f of onEvent.splice(0)) f();
@@ -78,12 +81,17 @@ describe('receiver outage (e2e)', () => {
       const pump = () => {
         while (!stopped && inflight.size < 4) {
           const ids = Array.from({ length: 20 }, () => sent++);
-          const p: Promise<void> = client.send('api.orders', ids.map((id) => ({ id, body: 'y'.repeat(200) }))).then(() => {
-            for (const id of ids) acked.add(id);
-            inflight.delete(p);
-            for (const f of onEvent.splice(0)) f();
-            pump();
-          });
+          const p: Promise<void> = client
+            .send(
+              'api.orders',
+              ids.map((id) => ({ id, body: 'y'.repeat(200) })),
+            )
+            .then(() => {
+              for (const id of ids) acked.add(id);
+              inflight.delete(p);
+              for (const f of onEvent.splice(0)) f();
+              pump();
+            });
           inflight.add(p);
         }
       };
@@ -100,7 +108,9 @@ describe('receiver outage (e2e)', () => {
       down = false;
       await until(() => inflight.size === 0, 'blocked sends acked after recovery');
       await until(() => [...acked].every((id) => seen.has(id)), 'every acked event delivered');
-      t.diagnostic(`refused attempts while down: ${refused}, acked while down: ${ackedWhileDown}, total acked: ${acked.size}, child RSS while blocked: ${rss.toFixed(0)} MB`);
+      t.diagnostic(
+        `refused attempts while down: ${refused}, acked while down: ${ackedWhileDown}, total acked: ${acked.size}, child RSS while blocked: ${rss.toFixed(0)} MB`,
+      );
     } finally {
       client.close();
       await proc?.stop(10_000);

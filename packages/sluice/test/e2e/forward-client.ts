@@ -2,9 +2,9 @@
 // `chunk` option and resolves each send when its ack arrives (at-least-once producer).
 import { randomBytes } from 'node:crypto';
 import { connect, type Socket } from 'node:net';
-import { EventTime, decode, encode } from '@sluice/forward';
-import { BatchBuilder } from '../../src/core/batch.ts';
+import { decode, EventTime, encode } from '@sluice/forward';
 import { INCOMPLETE, skipValue } from '../../src/buffer/msgpack-scan.ts';
+import { BatchBuilder } from '../../src/core/batch.ts';
 
 export class AckingClient {
   private sock: Socket | undefined;

@@ -1,25 +1,64 @@
 import type { EventTime } from '@sluice/forward';
-import { ConfigError, type SourceLocation } from '../../core/errors.ts';
+import { parseChunkKeys } from '../../buffer/params.ts';
 import { defineParams } from '../../config/schema.ts';
 import type { EventRecord } from '../../core/batch.ts';
+import { ConfigError, type SourceLocation } from '../../core/errors.ts';
 import { checkPlaceholders, expandPlaceholders } from '../../core/placeholders.ts';
-import type { Chunk, FormatterPlugin, OutputPlugin, PluginDescriptor, WriteResult } from '../../core/plugin.ts';
+import type {
+  Chunk,
+  FormatterPlugin,
+  OutputPlugin,
+  PluginDescriptor,
+  WriteResult,
+} from '../../core/plugin.ts';
 import { compileStrftime } from '../../core/time-format.ts';
 import { parseZone, UTC } from '../../core/time-zone.ts';
-import { parseChunkKeys } from '../../buffer/params.ts';
 import { assertInside, baseDirOf, escapePathValue, pathTemplate } from '../../file-out/path-template.ts';
 import { writeChunk } from '../../file-out/writer.ts';
 
 const params = defineParams({
-  path: { type: 'string', required: true, description: "Path of the output files; '*' and strftime/${tag}/${key} placeholders are resolved per chunk." },
+  path: {
+    type: 'string',
+    required: true,
+    description:
+      "Path of the output files; '*' and strftime/${tag}/${key} placeholders are resolved per chunk.",
+  },
   add_path_suffix: { type: 'bool', default: true, description: 'Add path_suffix to a path without a `*`.' },
   path_suffix: { type: 'string', default: '.log', description: 'Suffix added to a bare path.' },
-  append: { type: 'bool', default: false, description: 'Append every chunk to one file per path instead of a new _N file per chunk.' },
-  compress: { type: 'enum', values: ['text', 'gz', 'gzip'], default: 'text', description: 'gzip: each chunk is written as a gzip member (files end in .gz).' },
-  recompress: { type: 'bool', default: false, description: 'Accepted for compatibility (Sluice buffers are never compressed, so chunks are always compressed here).' },
-  symlink_path: { type: 'string', default: null, description: 'A symlink kept pointing at the latest written file (Fluentd points it at the buffer chunk; see docs/buffer.md).' },
-  rotate_size: { type: 'size', default: null, description: 'Sluice extension (needs append true): when a file would grow past this size it is renamed to .1 (older ones shift) before writing.' },
-  rotate_backups: { type: 'integer', default: 5, description: 'Sluice extension: rotated files kept (.1 ... .N) with rotate_size.' },
+  append: {
+    type: 'bool',
+    default: false,
+    description: 'Append every chunk to one file per path instead of a new _N file per chunk.',
+  },
+  compress: {
+    type: 'enum',
+    values: ['text', 'gz', 'gzip'],
+    default: 'text',
+    description: 'gzip: each chunk is written as a gzip member (files end in .gz).',
+  },
+  recompress: {
+    type: 'bool',
+    default: false,
+    description:
+      'Accepted for compatibility (Sluice buffers are never compressed, so chunks are always compressed here).',
+  },
+  symlink_path: {
+    type: 'string',
+    default: null,
+    description:
+      'A symlink kept pointing at the latest written file (Fluentd points it at the buffer chunk; see docs/buffer.md).',
+  },
+  rotate_size: {
+    type: 'size',
+    default: null,
+    description:
+      'Sluice extension (needs append true): when a file would grow past this size it is renamed to .1 (older ones shift) before writing.',
+  },
+  rotate_backups: {
+    type: 'integer',
+    default: 5,
+    description: 'Sluice extension: rotated files kept (.1 ... .N) with rotate_size.',
+  },
   dir_permission: { type: 'string', default: '0755', description: 'Mode of created directories (octal).' },
   file_permission: { type: 'string', default: '0644', description: 'Mode of created files (octal).' },
 });
@@ -28,18 +67,23 @@ const params = defineParams({
 function defaultFormatter(): FormatterPlugin {
   const fmt = compileStrftime('%Y-%m-%dT%H:%M:%S%:z');
   return {
-    format: (tag: string, time: EventTime, record: EventRecord) => `${fmt(time)}\t${tag}\t${JSON.stringify(record)}\n`,
+    format: (tag: string, time: EventTime, record: EventRecord) =>
+      `${fmt(time)}\t${tag}\t${JSON.stringify(record)}\n`,
   };
 }
 
 const descriptor: PluginDescriptor<OutputPlugin> & { defaultBufferType: string } = {
   kind: 'output',
   type: 'file',
-  description: 'Writes events to files, Fluentd out_file compatible (time-sliced paths, append, gzip), plus size rotation.',
+  description:
+    'Writes events to files, Fluentd out_file compatible (time-sliced paths, append, gzip), plus size rotation.',
   schema: {
     params,
     sections: {
-      format: { plugin: 'formatter', description: 'How each event is written (default out_file: time, tag and JSON separated by tabs).' },
+      format: {
+        plugin: 'formatter',
+        description: 'How each event is written (default out_file: time, tag and JSON separated by tabs).',
+      },
     },
   },
   buffered: 'always',
@@ -64,17 +108,27 @@ const descriptor: PluginDescriptor<OutputPlugin> & { defaultBufferType: string }
     const keys = parseChunkKeys(bufferEl, ['time']);
     const timekeyParam = bufferEl?.params.findLast((x) => x.key === 'timekey')?.value;
     const timekey = keys.time ? (timekeyParam ? parseTimekey(timekeyParam, where) : 86400) : undefined;
-    if (p.rotate_size !== undefined && !p.append) throw new ConfigError('out_file: rotate_size needs append true (without append every chunk gets its own file)', where);
+    if (p.rotate_size !== undefined && !p.append)
+      throw new ConfigError(
+        'out_file: rotate_size needs append true (without append every chunk gets its own file)',
+        where,
+      );
     if (p.path.includes('\0')) throw new ConfigError('out_file: path contains a NUL byte', where);
     const gz = p.compress !== 'text';
-    const template = pathTemplate(p.path, { timekey, append: p.append, gzip: gz, suffix: p.add_path_suffix ? p.path_suffix : '' }, where);
+    const template = pathTemplate(
+      p.path,
+      { timekey, append: p.append, gzip: gz, suffix: p.add_path_suffix ? p.path_suffix : '' },
+      where,
+    );
     checkPlaceholders('path', template.replace('_**', ''), keys, where);
     const base = baseDirOf(p.path);
     const useUtc = bufferEl?.params.findLast((x) => x.key === 'timekey_use_utc')?.value === 'true';
     const zoneName = bufferEl?.params.findLast((x) => x.key === 'timekey_zone')?.value;
     const zone = useUtc ? UTC : parseZone(zoneName ?? 'localtime');
     const formatEl = el.elements.find((e) => e.name === 'format');
-    const formatter = formatEl ? ctx.createNested<FormatterPlugin>('formatter', formatEl, 'out_file') : defaultFormatter();
+    const formatter = formatEl
+      ? ctx.createNested<FormatterPlugin>('formatter', formatEl, 'out_file')
+      : defaultFormatter();
     const writerOpts = {
       append: p.append,
       gzip: gz,
@@ -90,7 +144,10 @@ const descriptor: PluginDescriptor<OutputPlugin> & { defaultBufferType: string }
       async write(chunk: Chunk): Promise<WriteResult> {
         let path: string;
         try {
-          path = assertInside(base, expandPlaceholders(template, chunk.keys, { zone, escape: escapePathValue }));
+          path = assertInside(
+            base,
+            expandPlaceholders(template, chunk.keys, { zone, escape: escapePathValue }),
+          );
         } catch (e) {
           return { status: 'fatal', error: e as Error };
         }
@@ -123,7 +180,10 @@ const descriptor: PluginDescriptor<OutputPlugin> & { defaultBufferType: string }
 function parseTimekey(v: string, where: SourceLocation): number {
   const m = /^\s*(\d+(?:\.\d+)?)\s*([smhd]?)\s*$/i.exec(v);
   if (!m) throw new ConfigError(`invalid timekey ${JSON.stringify(v)}`, where);
-  return Number(m[1]) * ({ s: 1, m: 60, h: 3600, d: 86400 } as Record<string, number>)[(m[2] || 's').toLowerCase()]!;
+  return (
+    Number(m[1]) *
+    ({ s: 1, m: 60, h: 3600, d: 86400 } as Record<string, number>)[(m[2] || 's').toLowerCase()]!
+  );
 }
 
 export default descriptor;

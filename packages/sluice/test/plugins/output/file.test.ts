@@ -1,4 +1,5 @@
 process.env.TZ = 'UTC';
+
 import assert from 'node:assert/strict';
 import { readdir, readFile, readlink } from 'node:fs/promises';
 import { join } from 'node:path';
@@ -20,29 +21,57 @@ const T = Date.UTC(2026, 10, 21, 10, 15, 30) / 1000;
 async function make(conf: string) {
   const el = parseConfigText(conf, { file: 'test.conf' }).elements[0]!;
   const ctx = testContext({ id: 'file1', type: 'file' });
-  const plugin = fileOut.create(resolve({ params: fileOut.schema.params, sections: { ...fileOut.schema.sections, buffer: { plugin: 'buffer', description: 'b' } } }, el, 'test'), ctx) as OutputPlugin;
-  const bo = await createBufferedOutput({ descriptor: fileOut, output: plugin, bufferElement: el.elements.find((e) => e.name === 'buffer'), ctx, outputElement: el });
+  const plugin = fileOut.create(
+    resolve(
+      {
+        params: fileOut.schema.params,
+        sections: { ...fileOut.schema.sections, buffer: { plugin: 'buffer', description: 'b' } },
+      },
+      el,
+      'test',
+    ),
+    ctx,
+  ) as OutputPlugin;
+  const bo = await createBufferedOutput({
+    descriptor: fileOut,
+    output: plugin,
+    bufferElement: el.elements.find((e) => e.name === 'buffer'),
+    ctx,
+    outputElement: el,
+  });
   await bo.start();
   return bo;
 }
 
 function events(tag: string, recs: Record<string, unknown>[], sec = T): EventBatch {
-  return EventBatch.fromEntries(tag, recs.map((record, i) => ({ time: new EventTime(sec, i), record })));
+  return EventBatch.fromEntries(
+    tag,
+    recs.map((record, i) => ({ time: new EventTime(sec, i), record })),
+  );
 }
 
 describe('out_file', () => {
   it('writes Fluentd out_file lines to <path>.<%Y%m%d>_<N>.log per chunk', async () => {
     const { dir, cleanup } = await tempDir();
     try {
-      const bo = await make(`<match **>\n@type file\npath ${dir}/app\n<buffer>\n@type memory\n</buffer>\n</match>`);
+      const bo = await make(
+        `<match **>\n@type file\npath ${dir}/app\n<buffer>\n@type memory\n</buffer>\n</match>`,
+      );
       await bo.emit(events('app.web', [{ msg: 'hello', n: 1 }]));
       await bo.emit(events('app.db', [{ msg: 'x' }]));
       await bo.flushAll();
       await bo.stop();
       const files = (await readdir(dir)).sort();
       assert.deepEqual(files, ['app.20261121_0.log', 'app.20261121_1.log']);
-      const all = (await Promise.all(files.map((f) => readFile(join(dir, f), 'utf8')))).join('').split('\n').filter(Boolean).sort();
-      assert.deepEqual(all, ['2026-11-21T10:15:30+00:00\tapp.db\t{"msg":"x"}', '2026-11-21T10:15:30+00:00\tapp.web\t{"msg":"hello","n":1}']);
+      const all = (await Promise.all(files.map((f) => readFile(join(dir, f), 'utf8'))))
+        .join('')
+        .split('\n')
+        .filter(Boolean)
+        .sort();
+      assert.deepEqual(all, [
+        '2026-11-21T10:15:30+00:00\tapp.db\t{"msg":"x"}',
+        '2026-11-21T10:15:30+00:00\tapp.web\t{"msg":"hello","n":1}',
+      ]);
     } finally {
       await cleanup();
     }
@@ -51,7 +80,9 @@ describe('out_file', () => {
   it("append with '*' and an hourly timekey appends every chunk to one file", async () => {
     const { dir, cleanup } = await tempDir();
     try {
-      const bo = await make(`<match **>\n@type file\npath ${dir}/app.*.log\nappend true\n<buffer time>\n@type memory\ntimekey 1h\n</buffer>\n</match>`);
+      const bo = await make(
+        `<match **>\n@type file\npath ${dir}/app.*.log\nappend true\n<buffer time>\n@type memory\ntimekey 1h\n</buffer>\n</match>`,
+      );
       await bo.emit(events('a', [{ n: 1 }]));
       await bo.flushAll();
       await bo.emit(events('a', [{ n: 2 }]));
@@ -69,8 +100,17 @@ describe('out_file', () => {
   it('keeps paths built from tags and record values inside the configured directory', async () => {
     const { dir, cleanup } = await tempDir();
     try {
-      const bo = await make(`<match **>\n@type file\npath ${dir}/out/\${tag[1]}/\${where}\nappend true\n<buffer tag, where>\n@type memory\n</buffer>\n</match>`);
-      await bo.emit(events('x.ok', [{ where: '../../../etc/passwd' }, { where: '/abs' }, { where: 'a\u0000b' }, { where: '..' }]));
+      const bo = await make(
+        `<match **>\n@type file\npath ${dir}/out/\${tag[1]}/\${where}\nappend true\n<buffer tag, where>\n@type memory\n</buffer>\n</match>`,
+      );
+      await bo.emit(
+        events('x.ok', [
+          { where: '../../../etc/passwd' },
+          { where: '/abs' },
+          { where: 'a\u0000b' },
+          { where: '..' },
+        ]),
+      );
       await bo.emit(events('x....', [{ where: 'y' }]));
       await bo.flushAll();
       await bo.stop();
@@ -89,7 +129,9 @@ describe('out_file', () => {
   it('compress gzip writes .gz files that decompress to the lines', async () => {
     const { dir, cleanup } = await tempDir();
     try {
-      const bo = await make(`<match **>\n@type file\npath ${dir}/z\ncompress gzip\nappend true\n<buffer>\n@type memory\n</buffer>\n</match>`);
+      const bo = await make(
+        `<match **>\n@type file\npath ${dir}/z\ncompress gzip\nappend true\n<buffer>\n@type memory\n</buffer>\n</match>`,
+      );
       await bo.emit(events('t', [{ n: 1 }]));
       await bo.flushAll();
       await bo.emit(events('t', [{ n: 2 }]));
@@ -107,7 +149,9 @@ describe('out_file', () => {
   it('rotate_size renames the live file to .1, .2 and keeps rotate_backups of them; symlink_path follows', async () => {
     const { dir, cleanup } = await tempDir();
     try {
-      const bo = await make(`<match **>\n@type file\npath ${dir}/p2l\nadd_path_suffix false\nappend true\nrotate_size 300\nrotate_backups 2\nsymlink_path ${dir}/current\n<buffer tag>\n@type memory\n</buffer>\n</match>`);
+      const bo = await make(
+        `<match **>\n@type file\npath ${dir}/p2l\nadd_path_suffix false\nappend true\nrotate_size 300\nrotate_backups 2\nsymlink_path ${dir}/current\n<buffer tag>\n@type memory\n</buffer>\n</match>`,
+      );
       for (let i = 0; i < 8; i++) {
         await bo.emit(events('t', [{ n: i, pad: 'x'.repeat(120) }]));
         await bo.flushAll();
@@ -124,9 +168,21 @@ describe('out_file', () => {
   });
 
   it('configuration errors are reported at configure time', async () => {
-    await assert.rejects(make('<match **>\n@type file\npath /tmp/x.*\n<buffer tag>\n</buffer>\n</match>'), /needs the buffer chunk key 'time'/);
-    await assert.rejects(make('<match **>\n@type file\npath /tmp/x\nrotate_size 1m\n</match>'), /rotate_size needs append true/);
-    await assert.rejects(make('<match **>\n@type file\npath /tmp/${tag}/x\n</match>'), /chunk key 'tag' is not configured/);
-    await assert.rejects(make('<match **>\n@type file\npath /tmp/x/%Y%m\n</match>'), /insufficient timestamp placeholders/);
+    await assert.rejects(
+      make('<match **>\n@type file\npath /tmp/x.*\n<buffer tag>\n</buffer>\n</match>'),
+      /needs the buffer chunk key 'time'/,
+    );
+    await assert.rejects(
+      make('<match **>\n@type file\npath /tmp/x\nrotate_size 1m\n</match>'),
+      /rotate_size needs append true/,
+    );
+    await assert.rejects(
+      make('<match **>\n@type file\npath /tmp/${tag}/x\n</match>'),
+      /chunk key 'tag' is not configured/,
+    );
+    await assert.rejects(
+      make('<match **>\n@type file\npath /tmp/x/%Y%m\n</match>'),
+      /insufficient timestamp placeholders/,
+    );
   });
 });
