@@ -23,6 +23,8 @@ export interface ClientAuth {
 export interface ConnectOptions {
   host: string;
   port: number;
+  /** unix socket path (instead of host/port) */
+  path?: string;
   tls?: TlsConnectOptions;
   connectTimeoutMs: number;
   auth?: ClientAuth;
@@ -55,16 +57,19 @@ export class ForwardConnection {
   }
 
   static async open(o: ConnectOptions): Promise<ForwardConnection> {
+    const target = o.path ? `${o.path}` : `${o.host}:${o.port}`;
     const socket = o.tls
-      ? tlsConnect({ ...o.tls, host: o.host, port: o.port, servername: o.tls.servername ?? (isIpLiteral(o.host) ? undefined : o.host) })
-      : netConnect({ host: o.host, port: o.port });
+      ? tlsConnect({ ...o.tls, ...(o.path ? { path: o.path } : { host: o.host, port: o.port }), servername: o.tls.servername ?? (o.path || isIpLiteral(o.host) ? undefined : o.host) })
+      : o.path
+        ? netConnect({ path: o.path })
+        : netConnect({ host: o.host, port: o.port });
     socket.setNoDelay(true);
     if (o.keepAliveProbe) socket.setKeepAlive(true);
     const conn = new ForwardConnection(socket);
     await new Promise<void>((resolve, reject) => {
       const timer = setTimeout(() => {
         socket.destroy();
-        reject(new Error(`connect to ${o.host}:${o.port} timed out after ${o.connectTimeoutMs}ms`));
+        reject(new Error(`connect to ${target} timed out after ${o.connectTimeoutMs}ms`));
       }, o.connectTimeoutMs);
       socket.once(o.tls ? 'secureConnect' : 'connect', () => {
         clearTimeout(timer);
