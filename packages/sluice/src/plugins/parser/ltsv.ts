@@ -27,7 +27,11 @@ export default {
         for (const pair of rubySplit(text, delimiter)) {
           const i = pair.indexOf(label);
           if (i < 0) continue;
-          r[pair.slice(0, i)] = pair.slice(i + label.length);
+          const key = pair.slice(0, i);
+          const value = pair.slice(i + label.length);
+          // a label read from data must not reach the prototype setter
+          if (key === '__proto__') Object.defineProperty(r, key, { value, enumerable: true, writable: true, configurable: true });
+          else r[key] = value;
         }
         const out = core.finish(r);
         if (!out) parser.lastError = core.error;

@@ -64,6 +64,7 @@ test('ltsv: Fluentd examples, custom delimiters, pairs without a label are skipp
   assert.equal(build(ltsv, 'time_format "[%d/%b/%Y:%H:%M:%S %z]"').parse('time:[28/Feb/2013:12:00:00 +0900]\ta:b')!.time!.sec, 1362020400);
   assert.equal(p.parse('time:[28/Feb/2013:12:00:00 +0900]\ta:b')!.time!.sec, 1362020400, 'without time_format, the access-log stamp is recognised');
   assert.equal(p.parse('time:whenever\ta:b'), undefined);
+  assert.equal(Object.keys(p.parse('__proto__:x\ta:b')!.record).join(), '__proto__,a', 'a __proto__ label is kept as a field');
   assert.match(p.lastError!, /invalid time format/);
   assert.deepEqual(build(ltsv, 'delimiter ,\nlabel_delimiter =').parse('host=192.168.0.1,req=GET /list HTTP/1.1,junk')!.record, { host: '192.168.0.1', req: 'GET /list HTTP/1.1' });
   assert.deepEqual(build(ltsv, 'delimiter_pattern /\\s+/\nlabel_delimiter =').parse('a=1  b=2\tc=')!.record, { a: '1', b: '2', c: '' });
