@@ -7,13 +7,13 @@ import { encode } from '@sluice/forward';
 import pino from 'pino';
 import { BatchBuilder } from '../../packages/sluice/src/core/batch.ts';
 import { Engine } from '../../packages/sluice/src/core/engine.ts';
-import { testContext } from '../../packages/sluice/src/testing/context.ts';
-import { instantiate } from '../../packages/sluice/src/testing/context.ts';
 import grep from '../../packages/sluice/src/plugins/filter/grep.ts';
 import recordTransformer from '../../packages/sluice/src/plugins/filter/record_transformer.ts';
+import { instantiate, testContext } from '../../packages/sluice/src/testing/context.ts';
 
 const seconds = Number(process.argv[2] ?? 3);
-const SAMPLE = '{"host":"web-1","level":"info","method":"GET","path":"/api/items/42","status":200,"bytes":5120,"message":"request served"}';
+const SAMPLE =
+  '{"host":"web-1","level":"info","method":"GET","path":"/api/items/42","status":200,"bytes":5120,"message":"request served"}';
 let peakRss = process.memoryUsage().rss;
 const rssTimer = setInterval(() => {
   peakRss = Math.max(peakRss, process.memoryUsage().rss);
@@ -55,7 +55,11 @@ ${filters}
 }
 
 /** A filter alone on prebuilt (undecoded) batches, as they arrive from an input. */
-async function filterCase(name: string, plugin: { filter(b: import('../../packages/sluice/src/core/batch.ts').EventBatch): unknown }, size: number): Promise<void> {
+async function filterCase(
+  name: string,
+  plugin: { filter(b: import('../../packages/sluice/src/core/batch.ts').EventBatch): unknown },
+  size: number,
+): Promise<void> {
   const rec = encode(JSON.parse(SAMPLE));
   const builder = new BatchBuilder();
   const bytes = (() => {
@@ -73,7 +77,9 @@ async function filterCase(name: string, plugin: { filter(b: import('../../packag
     }
   }
   const dt = (performance.now() - t0) / 1000;
-  console.log(`${name.padEnd(40)} batch ${String(size).padStart(5)}  ${fmt(events / dt).padStart(8)} events/s  ${((bytes.length * events) / size / dt / 1e6).toFixed(1).padStart(7)} MB/s`);
+  console.log(
+    `${name.padEnd(40)} batch ${String(size).padStart(5)}  ${fmt(events / dt).padStart(8)} events/s  ${((bytes.length * events) / size / dt / 1e6).toFixed(1).padStart(7)} MB/s`,
+  );
 }
 
 const transformer = `
@@ -89,15 +95,22 @@ const transformer = `
 const transformerRemove = transformer.replace('</record>', '</record>\n  remove_keys bytes');
 
 console.log(`# bench/router — ${new Date().toISOString()} — node ${process.version}, ${seconds}s per case`);
-console.log(`# record: ${SAMPLE.length} bytes of JSON, ${encode(JSON.parse(SAMPLE)).length} bytes of msgpack`);
+console.log(
+  `# record: ${SAMPLE.length} bytes of JSON, ${encode(JSON.parse(SAMPLE)).length} bytes of msgpack`,
+);
 for (const size of [1, 100, 1000]) await engineCase('sample -> null', size, '');
-for (const size of [1, 100, 1000]) await engineCase('sample -> record_transformer -> null', size, transformer);
+for (const size of [1, 100, 1000])
+  await engineCase('sample -> record_transformer -> null', size, transformer);
 const ctx = testContext();
 const rt = instantiate(recordTransformer, transformer, ctx).plugin;
-const gr = instantiate(grep, '<filter **>\n@type grep\n<regexp>\nkey path\npattern /^\\/api\\//\n</regexp>\n<exclude>\nkey level\npattern /debug/\n</exclude>\n</filter>').plugin;
+const gr = instantiate(
+  grep,
+  '<filter **>\n@type grep\n<regexp>\nkey path\npattern /^\\/api\\//\n</regexp>\n<exclude>\nkey level\npattern /debug/\n</exclude>\n</filter>',
+).plugin;
 const rtRemove = instantiate(recordTransformer, transformerRemove, ctx).plugin;
 for (const size of [1, 100, 1000]) await filterCase('record_transformer alone (add keys)', rt, size);
-for (const size of [1, 100, 1000]) await filterCase('record_transformer alone (+remove_keys)', rtRemove, size);
+for (const size of [1, 100, 1000])
+  await filterCase('record_transformer alone (+remove_keys)', rtRemove, size);
 for (const size of [1, 100, 1000]) await filterCase('grep alone (keeps all)', gr, size);
 clearInterval(rssTimer);
 console.log(`peak RSS ${(peakRss / 1024 / 1024).toFixed(0)} MB`);

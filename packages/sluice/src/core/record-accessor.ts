@@ -33,7 +33,8 @@ function fail(reason: string, where?: SourceLocation): never {
 function parseIndex(text: string, param: string, where?: SourceLocation): number {
   if (text === '') fail(`missing array index in '[]'. Invalid syntax: ${param}`, where);
   // Ruby's Integer() accepts an optional sign and underscores between digits.
-  if (!/^[-+]?\d+(?:_\d+)*$/.test(text.trim())) fail(`invalid array index '${text}' in record accessor: ${param}`, where);
+  if (!/^[-+]?\d+(?:_\d+)*$/.test(text.trim()))
+    fail(`invalid array index '${text}' in record accessor: ${param}`, where);
   return Number.parseInt(text.trim().replaceAll('_', ''), 10);
 }
 

@@ -21,13 +21,17 @@ describe('record accessor', () => {
     for (const [p, re] of [
       ['$.key 1', /whitespace character is not allowed/],
       ["$['key1'", /Incomplete bracket/],
-      ["$['key1\"]", /Mismatched quotes/],
+      ['$[\'key1"]', /Mismatched quotes/],
       ['$[0', /'\[' found but '\]' not found/],
       ["$['a']x", /found more characters after '\]'/],
       ['$.a[x]', /invalid array index/],
       ['$.', /empty keys in dot notation/],
     ] as const) {
-      assert.throws(() => parseAccessorPath(p), (e: unknown) => e instanceof ConfigError && re.test(e.message), p);
+      assert.throws(
+        () => parseAccessorPath(p),
+        (e: unknown) => e instanceof ConfigError && re.test(e.message),
+        p,
+      );
     }
   });
 

@@ -109,7 +109,9 @@ export function compileValue(v: unknown, opts: CompileOptions): Compiled {
     return (s) => items.map((f) => f(s));
   }
   if (v !== null && typeof v === 'object') {
-    const entries = Object.entries(v).map(([k, x]) => [compileString(k, opts, true), compileValue(x, opts)] as const);
+    const entries = Object.entries(v).map(
+      ([k, x]) => [compileString(k, opts, true), compileValue(x, opts)] as const,
+    );
     return (s) => {
       const out: Record<string, unknown> = {};
       for (const [k, f] of entries) out[k(s) as string] = f(s);
@@ -125,6 +127,7 @@ export function tagScope(tag: string): Pick<Scope, 'tag' | 'parts' | 'prefix' | 
   const prefix: string[] = [];
   const suffix: string[] = new Array(parts.length);
   for (let i = 0; i < parts.length; i++) prefix.push(i === 0 ? parts[0]! : `${prefix[i - 1]}.${parts[i]}`);
-  for (let i = parts.length - 1; i >= 0; i--) suffix[i] = i === parts.length - 1 ? parts[i]! : `${parts[i]}.${suffix[i + 1]}`;
+  for (let i = parts.length - 1; i >= 0; i--)
+    suffix[i] = i === parts.length - 1 ? parts[i]! : `${parts[i]}.${suffix[i + 1]}`;
   return { tag, parts, prefix, suffix };
 }

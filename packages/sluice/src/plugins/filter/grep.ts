@@ -1,11 +1,11 @@
-import { param, type ConfigElement } from '../../config/ast.ts';
+import { scanEntries } from '../../buffer/msgpack-scan.ts';
+import { type ConfigElement, param } from '../../config/ast.ts';
 import { defineParams, type Resolved, type SectionSpec } from '../../config/schema.ts';
-import { BatchBuilder, EventBatch, type Entry, type EventRecord } from '../../core/batch.ts';
+import { BatchBuilder, type Entry, EventBatch, type EventRecord } from '../../core/batch.ts';
 import { ConfigError, type SourceLocation } from '../../core/errors.ts';
 import type { FilterPlugin, PluginDescriptor } from '../../core/plugin.ts';
 import { createRecordAccessor, type RecordAccessor } from '../../core/record-accessor.ts';
 import { rubyRegexp } from '../../parse/ruby-regexp.ts';
-import { scanEntries } from '../../buffer/msgpack-scan.ts';
 
 // Fluentd's filter_grep (lib/fluent/plugin/filter_grep.rb), same semantics:
 // - top-level <regexp> sections and regexpN are ANDed: every one must match;
@@ -18,8 +18,16 @@ const condition = (what: string): SectionSpec => ({
   description: what,
   multi: true,
   params: {
-    key: { type: 'string', required: true, description: 'The field to test: a key, or a record accessor such as $.kubernetes.labels.app.' },
-    pattern: { type: 'regexp', required: true, description: 'The regular expression, /.../ with optional i and m flags (Ruby syntax).' },
+    key: {
+      type: 'string',
+      required: true,
+      description: 'The field to test: a key, or a record accessor such as $.kubernetes.labels.app.',
+    },
+    pattern: {
+      type: 'regexp',
+      required: true,
+      description: 'The regular expression, /.../ with optional i and m flags (Ruby syntax).',
+    },
   },
 });
 
@@ -34,8 +42,18 @@ const group = (what: string): SectionSpec => ({
 
 const legacy: Record<string, { type: 'string'; default: null; description: string; deprecated: string }> = {};
 for (let i = 1; i <= 20; i++) {
-  legacy[`regexp${i}`] = { type: 'string', default: null, description: "Deprecated: 'KEY PATTERN', kept only if matching. Use <regexp>.", deprecated: 'use <regexp>' };
-  legacy[`exclude${i}`] = { type: 'string', default: null, description: "Deprecated: 'KEY PATTERN', dropped if matching. Use <exclude>.", deprecated: 'use <exclude>' };
+  legacy[`regexp${i}`] = {
+    type: 'string',
+    default: null,
+    description: "Deprecated: 'KEY PATTERN', kept only if matching. Use <regexp>.",
+    deprecated: 'use <regexp>',
+  };
+  legacy[`exclude${i}`] = {
+    type: 'string',
+    default: null,
+    description: "Deprecated: 'KEY PATTERN', dropped if matching. Use <exclude>.",
+    deprecated: 'use <exclude>',
+  };
 }
 
 const schema = {
@@ -81,7 +99,10 @@ function compilePattern(text: string, where: SourceLocation): RegExp {
 function expression(sec: Resolved): Expression {
   const el = sec.element;
   const p = param(el, 'pattern')!;
-  return { key: createRecordAccessor(sec.params.key as string, param(el, 'key')?.location ?? el.location), pattern: compilePattern(p.value, p.location) };
+  return {
+    key: createRecordAccessor(sec.params.key as string, param(el, 'key')?.location ?? el.location),
+    pattern: compilePattern(p.value, p.location),
+  };
 }
 
 function legacyExpression(name: string, value: string, where: SourceLocation): [string, Expression] {
@@ -105,12 +126,21 @@ export function buildConditions(config: Resolved): GrepConditions {
   const regexpOr = new Map<string, Expression>();
   const excludeAnd = new Map<string, Expression>();
   const excludeOr = new Map<string, Expression>();
-  const put = (m: Map<string, Expression>, key: string, e: Expression, msg: string, where: SourceLocation) => {
+  const put = (
+    m: Map<string, Expression>,
+    key: string,
+    e: Expression,
+    msg: string,
+    where: SourceLocation,
+  ) => {
     if (m.has(key)) throw new ConfigError(msg, where);
     m.set(key, e);
   };
   for (let i = 1; i <= 20; i++) {
-    for (const [kind, target] of [['regexp', regexpAnd], ['exclude', excludeOr]] as const) {
+    for (const [kind, target] of [
+      ['regexp', regexpAnd],
+      ['exclude', excludeOr],
+    ] as const) {
       const p = param(el, `${kind}${i}`);
       if (!p) continue;
       const [key, e] = legacyExpression(`${kind}${i}`, p.value, p.location);
@@ -118,20 +148,56 @@ export function buildConditions(config: Resolved): GrepConditions {
     }
   }
   const list = (r: Resolved, name: string) => (r.sections[name] as Resolved[] | undefined) ?? [];
-  for (const s of list(config, 'regexp')) put(regexpAnd, s.params.key as string, expression(s), `Duplicate key: ${s.params.key}`, s.element.location);
-  for (const s of list(config, 'exclude')) put(excludeOr, s.params.key as string, expression(s), `Duplicate key: ${s.params.key}`, s.element.location);
-  for (const [name, regexps, excludes] of [['and', regexpAnd, excludeAnd], ['or', regexpOr, excludeOr]] as const) {
+  for (const s of list(config, 'regexp'))
+    put(
+      regexpAnd,
+      s.params.key as string,
+      expression(s),
+      `Duplicate key: ${s.params.key}`,
+      s.element.location,
+    );
+  for (const s of list(config, 'exclude'))
+    put(
+      excludeOr,
+      s.params.key as string,
+      expression(s),
+      `Duplicate key: ${s.params.key}`,
+      s.element.location,
+    );
+  for (const [name, regexps, excludes] of [
+    ['and', regexpAnd, excludeAnd],
+    ['or', regexpOr, excludeOr],
+  ] as const) {
     for (const g of list(config, name)) {
       const rs = list(g, 'regexp');
       const xs = list(g, 'exclude');
       if (rs.length > 0 && xs.length > 0) {
         throw new ConfigError(`Do not specify both <regexp> and <exclude> in <${name}>`, g.element.location);
       }
-      for (const s of rs) put(regexps, s.params.key as string, expression(s), `Duplicate key in <${name}>: ${s.params.key}`, s.element.location);
-      for (const s of xs) put(excludes, s.params.key as string, expression(s), `Duplicate key in <${name}>: ${s.params.key}`, s.element.location);
+      for (const s of rs)
+        put(
+          regexps,
+          s.params.key as string,
+          expression(s),
+          `Duplicate key in <${name}>: ${s.params.key}`,
+          s.element.location,
+        );
+      for (const s of xs)
+        put(
+          excludes,
+          s.params.key as string,
+          expression(s),
+          `Duplicate key in <${name}>: ${s.params.key}`,
+          s.element.location,
+        );
     }
   }
-  return { regexpAnd: [...regexpAnd.values()], regexpOr: [...regexpOr.values()], excludeAnd: [...excludeAnd.values()], excludeOr: [...excludeOr.values()] };
+  return {
+    regexpAnd: [...regexpAnd.values()],
+    regexpOr: [...regexpOr.values()],
+    excludeAnd: [...excludeAnd.values()],
+    excludeOr: [...excludeOr.values()],
+  };
 }
 
 /** True when the event is kept. */
@@ -154,8 +220,10 @@ const descriptor: PluginDescriptor<FilterPlugin> = {
   create(config, ctx) {
     const c = buildConditions(config);
     const keep = compileGrep(c);
-    if ((config.sections.regexp as Resolved[]).length > 1) ctx.logger.info('Top level multiple <regexp> is interpreted as \'and\' condition');
-    if ((config.sections.exclude as Resolved[]).length > 1) ctx.logger.info('Top level multiple <exclude> is interpreted as \'or\' condition');
+    if ((config.sections.regexp as Resolved[]).length > 1)
+      ctx.logger.info("Top level multiple <regexp> is interpreted as 'and' condition");
+    if ((config.sections.exclude as Resolved[]).length > 1)
+      ctx.logger.info("Top level multiple <exclude> is interpreted as 'or' condition");
     return {
       filter(batch) {
         const entries = batch.entries();

@@ -8,7 +8,7 @@ import { ConfigError } from '../../core/errors.ts';
 import type { FilterPlugin, PluginContext, PluginDescriptor } from '../../core/plugin.ts';
 import { createRecordAccessor, type RecordAccessor } from '../../core/record-accessor.ts';
 import { compileStrftime } from '../../core/time-format.ts';
-import { type Compiled, type Scope, compileString, compileValue, tagScope } from './_record-template.ts';
+import { type Compiled, compileString, compileValue, type Scope, tagScope } from './_record-template.ts';
 
 // Fluentd's filter_record_transformer (enable_ruby false). Order per event, as Fluentd:
 // copy (or renew) the record, keep_keys, add <record> fields, renew_time_key, remove_keys.
@@ -24,11 +24,16 @@ const params = defineParams({
     default: null,
     description: 'With renew_record: top-level keys copied from the original record.',
   },
-  renew_record: { type: 'bool', default: false, description: 'Start from an empty record instead of a copy of the original.' },
+  renew_record: {
+    type: 'bool',
+    default: false,
+    description: 'Start from an empty record instead of a copy of the original.',
+  },
   renew_time_key: {
     type: 'string',
     default: null,
-    description: 'A field of the result whose value (unix time, seconds, may be fractional) becomes the event time.',
+    description:
+      'A field of the result whose value (unix time, seconds, may be fractional) becomes the event time.',
   },
   enable_ruby: {
     type: 'bool',
@@ -38,7 +43,8 @@ const params = defineParams({
   auto_typecast: {
     type: 'bool',
     default: true,
-    description: 'A value that is exactly one placeholder keeps the original type (number, map...) instead of text.',
+    description:
+      'A value that is exactly one placeholder keeps the original type (number, map...) instead of text.',
   },
 });
 
@@ -46,7 +52,8 @@ const schema = {
   params,
   sections: {
     record: {
-      description: 'Fields to add or overwrite: `name value`, values may hold ${...} placeholders or JSON hashes/arrays.',
+      description:
+        'Fields to add or overwrite: `name value`, values may hold ${...} placeholders or JSON hashes/arrays.',
       multi: true,
       open: true,
     },
@@ -91,7 +98,8 @@ function mapHeader(b: Uint8Array, off: number): [count: number, length: number] 
   const t = b[off]!;
   if (t >= 0x80 && t <= 0x8f) return [t & 0x0f, 1];
   if (t === 0xde) return [(b[off + 1]! << 8) | b[off + 2]!, 3];
-  if (t === 0xdf) return [((b[off + 1]! << 24) >>> 0) + ((b[off + 2]! << 16) | (b[off + 3]! << 8) | b[off + 4]!), 5];
+  if (t === 0xdf)
+    return [((b[off + 1]! << 24) >>> 0) + ((b[off + 2]! << 16) | (b[off + 3]! << 8) | b[off + 4]!), 5];
   return undefined;
 }
 
@@ -122,7 +130,8 @@ export function createRecordTransformer(config: Resolved, ctx: PluginContext): F
   const el = config.element;
   const where = (k: string) => param(el, k)?.location ?? el.location;
   if (p.enable_ruby) throw new ConfigError(ENABLE_RUBY_MESSAGE, where('enable_ruby'));
-  if (p.keep_keys && !p.renew_record) throw new ConfigError('`renew_record` must be true to use `keep_keys`', where('keep_keys'));
+  if (p.keep_keys && !p.renew_record)
+    throw new ConfigError('`renew_record` must be true to use `keep_keys`', where('keep_keys'));
 
   const warned = new Set<string>();
   const opts = {
@@ -143,9 +152,12 @@ export function createRecordTransformer(config: Resolved, ctx: PluginContext): F
   }
   // When the result is the original record plus new keys, the original map's bytes are
   // kept and only the new pairs are encoded: no re-encoding of what did not change.
-  const splice = !p.renew_record && p.remove_keys === undefined && p.renew_time_key === undefined && fields.length > 0;
+  const splice =
+    !p.renew_record && p.remove_keys === undefined && p.renew_time_key === undefined && fields.length > 0;
   const scratch = Buffer.allocUnsafe(5);
-  const removers: RecordAccessor[] = (p.remove_keys ?? []).map((k) => createRecordAccessor(k, where('remove_keys')));
+  const removers: RecordAccessor[] = (p.remove_keys ?? []).map((k) =>
+    createRecordAccessor(k, where('remove_keys')),
+  );
   const keep = p.renew_record ? (p.keep_keys ?? []) : [];
   const renew = p.renew_record;
   const timeKey = p.renew_time_key;
@@ -196,7 +208,8 @@ export function createRecordTransformer(config: Resolved, ctx: PluginContext): F
           }
           for (const [k, v] of fields) next[k(scope) as string] = v(scope);
           let time = e.time;
-          if (timeKey !== undefined && Object.hasOwn(next, timeKey)) time = timeFromFloat(toFloat(next[timeKey]));
+          if (timeKey !== undefined && Object.hasOwn(next, timeKey))
+            time = timeFromFloat(toFloat(next[timeKey]));
           for (const r of removers) r.delete(next);
           out.add(time, next);
         } catch (err) {
@@ -210,7 +223,13 @@ export function createRecordTransformer(config: Resolved, ctx: PluginContext): F
   };
 
   /** Writes `[time, original pairs + extra pairs]` for the entry at [start, end); false if its shape is unexpected. */
-  function appendSpliced(out: BatchBuilder, src: Buffer, start: number, end: number, extra: EventRecord): boolean {
+  function appendSpliced(
+    out: BatchBuilder,
+    src: Buffer,
+    start: number,
+    end: number,
+    extra: EventRecord,
+  ): boolean {
     const recordOff = skipValue(src, start + 1, end);
     if (recordOff === INCOMPLETE || recordOff === INVALID) return false;
     const orig = mapHeader(src, recordOff);
@@ -228,7 +247,8 @@ export function createRecordTransformer(config: Resolved, ctx: PluginContext): F
 const descriptor: PluginDescriptor<FilterPlugin> = {
   kind: 'filter',
   type: 'record_transformer',
-  description: 'Adds, overwrites and removes record fields with ${...} placeholders (Fluentd filter_record_transformer).',
+  description:
+    'Adds, overwrites and removes record fields with ${...} placeholders (Fluentd filter_record_transformer).',
   schema,
   create: createRecordTransformer,
 };

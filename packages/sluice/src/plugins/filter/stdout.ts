@@ -10,14 +10,18 @@ const params = defineParams({
   output_type: {
     type: 'string',
     default: null,
-    description: "v0.12 spelling of <format> output_type: the record format after the header (json, hash, ltsv...).",
+    description:
+      'v0.12 spelling of <format> output_type: the record format after the header (json, hash, ltsv...).',
   },
 });
 
 const schema = {
   params,
   sections: {
-    format: { description: 'How each event is printed (default: @type stdout, output_type json).', plugin: 'formatter' as const },
+    format: {
+      description: 'How each event is printed (default: @type stdout, output_type json).',
+      plugin: 'formatter' as const,
+    },
   },
 };
 

@@ -2,8 +2,8 @@ import type { EventTime } from '@sluice/forward';
 import type { ConfigElement } from '../../config/ast.ts';
 import { defineParams } from '../../config/schema.ts';
 import type { EventRecord } from '../../core/batch.ts';
-import { compileStrftime } from '../../core/time-format.ts';
 import type { FormatterPlugin, PluginContext, PluginDescriptor } from '../../core/plugin.ts';
+import { compileStrftime } from '../../core/time-format.ts';
 
 // Fluentd's formatter_stdout: `<event time, local zone> <tag>: <output_type formatted>\n`,
 // e.g. `2023-04-28 09:57:43.291989606 +0000 app.log: {"message":"hi"}`.
@@ -12,12 +12,14 @@ const params = defineParams({
   output_type: {
     type: 'string',
     default: 'json',
-    description: 'Formatter that renders the record after the time and tag header (json, ltsv, hash, single_value, ...).',
+    description:
+      'Formatter that renders the record after the time and tag header (json, ltsv, hash, single_value, ...).',
   },
   time_format: {
     type: 'string',
     default: null,
-    description: "strftime format of the event time in the header; default '%Y-%m-%d %H:%M:%S.%N %z' in the local time zone.",
+    description:
+      "strftime format of the event time in the header; default '%Y-%m-%d %H:%M:%S.%N %z' in the local time zone.",
   },
 });
 
@@ -56,7 +58,10 @@ function subFormatter(
   element: ConfigElement,
   ctx: PluginContext,
 ): (tag: string, time: EventTime, record: EventRecord) => string {
-  if (outputType === 'json' && element.params.every((p) => OWN_PARAMS.has(p.key) || p.key === 'time_format')) {
+  if (
+    outputType === 'json' &&
+    element.params.every((p) => OWN_PARAMS.has(p.key) || p.key === 'time_format')
+  ) {
     return (_tag, _time, record) => JSON.stringify(record);
   }
   const el: ConfigElement = {
@@ -82,7 +87,8 @@ export interface StdoutFormatter extends FormatterPlugin {
 const descriptor: PluginDescriptor<StdoutFormatter> = {
   kind: 'formatter',
   type: 'stdout',
-  description: "Fluentd's stdout line: event time (local zone, nanoseconds), tag, then the record in output_type's format.",
+  description:
+    "Fluentd's stdout line: event time (local zone, nanoseconds), tag, then the record in output_type's format.",
   schema: { params },
   create(config, ctx) {
     const p = config.params as { output_type: string; time_format: string | undefined };

@@ -16,9 +16,15 @@ const params = defineParams({
   auto_increment_key: {
     type: 'string',
     default: null,
-    description: 'If set, each event gets this key with a counter starting at 0 (restarts at 0 with the process).',
+    description:
+      'If set, each event gets this key with a counter starting at 0 (restarts at 0 with the process).',
   },
-  suspend: { type: 'bool', default: false, description: 'Ignored, as in Fluentd (deprecated there).', deprecated: 'ignored' },
+  suspend: {
+    type: 'bool',
+    default: false,
+    description: 'Ignored, as in Fluentd (deprecated there).',
+    deprecated: 'ignored',
+  },
   sample: {
     type: 'string',
     default: '[{"message":"sample"}]',
@@ -28,7 +34,10 @@ const params = defineParams({
 });
 
 /** Parses and checks `sample` as Fluentd does: a hash, or an array whose every element is a hash. */
-export function parseSample(text: string, where?: import('../../core/errors.ts').SourceLocation): EventRecord[] {
+export function parseSample(
+  text: string,
+  where?: import('../../core/errors.ts').SourceLocation,
+): EventRecord[] {
   let parsed: unknown;
   try {
     parsed = JSON.parse(text);
@@ -179,9 +188,14 @@ const descriptor: PluginDescriptor<SampleInput> = {
     };
     const el = config.element;
     const where = (k: string) => param(el, k)?.location ?? el.location;
-    if (p.size < 1) throw new ConfigError(`parameter 'size' must be at least 1 (got ${p.size})`, where('size'));
-    if (p.rate < 1) throw new ConfigError(`parameter 'rate' must be at least 1 (got ${p.rate})`, where('rate'));
-    const samples = parseSample(p.sample, param(el, 'sample')?.location ?? param(el, 'dummy')?.location ?? el.location);
+    if (p.size < 1)
+      throw new ConfigError(`parameter 'size' must be at least 1 (got ${p.size})`, where('size'));
+    if (p.rate < 1)
+      throw new ConfigError(`parameter 'rate' must be at least 1 (got ${p.rate})`, where('rate'));
+    const samples = parseSample(
+      p.sample,
+      param(el, 'sample')?.location ?? param(el, 'dummy')?.location ?? el.location,
+    );
     return new SampleInput(ctx, p.tag, p.size, p.rate, p.auto_increment_key, samples);
   },
 };

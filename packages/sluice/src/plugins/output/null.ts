@@ -9,7 +9,8 @@ const params = defineParams({
   never_flush: {
     type: 'bool',
     default: false,
-    description: 'For tests: every process()/write() fails ("failed to flush"), so buffers fill and retries run.',
+    description:
+      'For tests: every process()/write() fails ("failed to flush"), so buffers fill and retries run.',
   },
 });
 
@@ -51,7 +52,8 @@ const descriptor: PluginDescriptor<NullOutput> = {
         count(batch.count, batch.bytes.length);
       },
       async write(chunk) {
-        if (neverFlush) return { status: 'retry', error: new Error('failed to flush (null output with never_flush true)') };
+        if (neverFlush)
+          return { status: 'retry', error: new Error('failed to flush (null output with never_flush true)') };
         count(chunk.count, chunk.bytes.length);
         return { status: 'ok' };
       },

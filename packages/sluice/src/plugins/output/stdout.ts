@@ -12,19 +12,23 @@ const params = defineParams({
     type: 'bool',
     default: true,
     description:
-      "Accepted for Fluentd compatibility. Fluentd writes to its log file when started with -o; Sluice always writes events to standard output, never to its own log.",
+      'Accepted for Fluentd compatibility. Fluentd writes to its log file when started with -o; Sluice always writes events to standard output, never to its own log.',
   },
   output_type: {
     type: 'string',
     default: null,
-    description: "v0.12 spelling of <format> output_type: the record format after the header (json, hash, ltsv...).",
+    description:
+      'v0.12 spelling of <format> output_type: the record format after the header (json, hash, ltsv...).',
   },
 });
 
 const schema = {
   params,
   sections: {
-    format: { description: 'How each event is rendered (default: @type stdout, output_type json).', plugin: 'formatter' as const },
+    format: {
+      description: 'How each event is rendered (default: @type stdout, output_type json).',
+      plugin: 'formatter' as const,
+    },
   },
 };
 
@@ -32,9 +36,18 @@ const schema = {
 export function formatElement(config: Resolved): ConfigElement {
   const given = (config.sections.format as Resolved | undefined)?.element;
   const legacy = config.params.output_type as string | undefined;
-  const el: ConfigElement = given ?? { name: 'format', arg: '', params: [], elements: [], location: config.element.location };
+  const el: ConfigElement = given ?? {
+    name: 'format',
+    arg: '',
+    params: [],
+    elements: [],
+    location: config.element.location,
+  };
   if (legacy === undefined || el.params.some((p) => p.key === 'output_type')) return el;
-  return { ...el, params: [...el.params, { key: 'output_type', value: legacy, location: config.element.location }] };
+  return {
+    ...el,
+    params: [...el.params, { key: 'output_type', value: legacy, location: config.element.location }],
+  };
 }
 
 /** Renders entries into one string, so a batch is a single write. */

@@ -6,11 +6,13 @@ import { BatchBuilder, EventBatch, type EventRecord } from '../../../src/core/ba
 import { ConfigError } from '../../../src/core/errors.ts';
 import type { FilterPlugin } from '../../../src/core/plugin.ts';
 import rt from '../../../src/plugins/filter/record_transformer.ts';
-import { instantiate, testContext, type TestContext } from '../../../src/testing/context.ts';
+import { instantiate, type TestContext, testContext } from '../../../src/testing/context.ts';
 
 function packed(records: EventRecord[], tag: string): EventBatch {
   const b = new BatchBuilder(64);
-  records.forEach((r, i) => b.addRaw(1682675863 + i, 291989606, encode(r)));
+  records.forEach((r, i) => {
+    b.addRaw(1682675863 + i, 291989606, encode(r));
+  });
   return b.take(tag);
 }
 
@@ -18,7 +20,11 @@ function build(body: string, ctx?: TestContext): FilterPlugin {
   return instantiate(rt, `<filter **>\n@type record_transformer\n${body}\n</filter>`, ctx).plugin;
 }
 
-async function run(f: FilterPlugin, records: EventRecord[], tag = 'app.web.access'): Promise<EventBatch | null> {
+async function run(
+  f: FilterPlugin,
+  records: EventRecord[],
+  tag = 'app.web.access',
+): Promise<EventBatch | null> {
   const out = await f.filter(packed(records, tag));
   // Always read the result back from its bytes: what an output would receive.
   return out && EventBatch.fromPacked(out.tag, out.bytes);
@@ -77,13 +83,18 @@ describe('record_transformer filter', () => {
 
   test('unknown placeholders become empty text, or null when alone (as Fluentd)', async () => {
     const ctx = testContext();
-    const f = build('<record>\na x${record["missing"]}y\nb ${record["missing"]}\nc ${tag_parts[9]}\nd v__NOPE__w\n</record>', ctx);
+    const f = build(
+      '<record>\na x${record["missing"]}y\nb ${record["missing"]}\nc ${tag_parts[9]}\nd v__NOPE__w\n</record>',
+      ctx,
+    );
     const [r] = await records(f, [{ keep: 1 }]);
     assert.deepEqual(r, { keep: 1, a: 'xy', b: null, c: null, d: 'vw' });
   });
 
   test('JSON hash and array values are templates too, keys included', async () => {
-    const f = build('<record>\nnested {"from_${tag_parts[0]}": ["${record[\\"n\\"]}", "n=${record[\\"n\\"]}"]}\nplain [1, 2]\n</record>');
+    const f = build(
+      '<record>\nnested {"from_${tag_parts[0]}": ["${record[\\"n\\"]}", "n=${record[\\"n\\"]}"]}\nplain [1, 2]\n</record>',
+    );
     const [r] = await records(f, [{ n: 7 }], 'svc.x');
     assert.deepEqual(r!.nested, { from_svc: [7, 'n=7'] });
     assert.deepEqual(r!.plain, [1, 2]);
@@ -100,23 +111,35 @@ describe('record_transformer filter', () => {
     const before = input.entries().map((e) => structuredClone(e.record));
     const out = (await f.filter(input))!;
     assert.deepEqual(EventBatch.fromPacked('a', out.bytes).entries()[0]!.record, { meta: { keep: 'k' } });
-    assert.deepEqual(input.entries().map((e) => e.record), before);
+    assert.deepEqual(
+      input.entries().map((e) => e.record),
+      before,
+    );
   });
 
   test('renew_time_key sets the event time from a unix time field', async () => {
     const f = build('renew_time_key t\n<record>\nt ${record["ts"]}\n</record>');
     const out = (await run(f, [{ ts: 1700000000.25 }, { ts: '1600000000' }, { other: 1 }]))!.entries();
-    assert.deepEqual(out.map((e) => [e.time.sec, e.time.nsec]), [
-      [1700000000, 250000000],
-      [1600000000, 0],
-      // As Fluentd: the field exists with a nil value, and nil.to_f is 0.
-      [0, 0],
-    ]);
+    assert.deepEqual(
+      out.map((e) => [e.time.sec, e.time.nsec]),
+      [
+        [1700000000, 250000000],
+        [1600000000, 0],
+        // As Fluentd: the field exists with a nil value, and nil.to_f is 0.
+        [0, 0],
+      ],
+    );
     assert.ok(out[0]!.time instanceof EventTime);
     // Without the field, the time is left alone.
     const g = build('renew_time_key t');
     const kept = (await run(g, [{ other: 1 }, { t: 5 }]))!.entries();
-    assert.deepEqual(kept.map((e) => [e.time.sec, e.time.nsec]), [[1682675863, 291989606], [5, 0]]);
+    assert.deepEqual(
+      kept.map((e) => [e.time.sec, e.time.nsec]),
+      [
+        [1682675863, 291989606],
+        [5, 0],
+      ],
+    );
   });
 
   test('an event that cannot be transformed goes to @ERROR; the others pass', async () => {
@@ -139,19 +162,41 @@ describe('record_transformer filter', () => {
     assert.deepEqual(out[1], { added1: 'app.web.access', k0: 'x', added2: 'x' });
     assert.deepEqual(out[2], { added1: 'app.web.access', added2: null });
     // A map32 header, as other msgpack encoders may write even for small maps.
-    const map32 = Buffer.concat([Buffer.from([0xdf, 0, 0, 0, 2]), encode('k0'), encode(1), encode('z'), encode([1, 2])]);
+    const map32 = Buffer.concat([
+      Buffer.from([0xdf, 0, 0, 0, 2]),
+      encode('k0'),
+      encode(1),
+      encode('z'),
+      encode([1, 2]),
+    ]);
     const b = new BatchBuilder(64);
     b.addRaw(1, 0, map32);
     const res = (await f.filter(b.take('t')))!;
-    assert.deepEqual(EventBatch.fromPacked('t', res.bytes).entries()[0]!.record, { k0: 1, z: [1, 2], added1: 't', added2: 1 });
+    assert.deepEqual(EventBatch.fromPacked('t', res.bytes).entries()[0]!.record, {
+      k0: 1,
+      z: [1, 2],
+      added1: 't',
+      added2: 1,
+    });
   });
 
   test('enable_ruby true is refused with an explanation; keep_keys needs renew_record', () => {
     assert.throws(
       () => build('enable_ruby true\n<record>\nx ${record["a"].upcase}\n</record>'),
-      (e: unknown) => e instanceof ConfigError && /test\.conf:3:\d+: enable_ruby true is not supported: Sluice has no Ruby interpreter.*\$\{tag_parts\[N\]\}/.test(e.message),
+      (e: unknown) =>
+        e instanceof ConfigError &&
+        /test\.conf:3:\d+: enable_ruby true is not supported: Sluice has no Ruby interpreter.*\$\{tag_parts\[N\]\}/.test(
+          e.message,
+        ),
     );
-    assert.throws(() => build('keep_keys a'), (e: unknown) => e instanceof ConfigError && /`renew_record` must be true to use `keep_keys`/.test(e.message));
-    assert.throws(() => build("remove_keys $['a'"), (e: unknown) => e instanceof ConfigError && /Incomplete bracket/.test(e.message));
+    assert.throws(
+      () => build('keep_keys a'),
+      (e: unknown) =>
+        e instanceof ConfigError && /`renew_record` must be true to use `keep_keys`/.test(e.message),
+    );
+    assert.throws(
+      () => build("remove_keys $['a'"),
+      (e: unknown) => e instanceof ConfigError && /Incomplete bracket/.test(e.message),
+    );
   });
 });

@@ -38,10 +38,13 @@ describe('stdout filter', () => {
 
   test('an event the formatter cannot render goes to @ERROR and still passes', async () => {
     const ctx = testContext();
-    ctx.createNested = <T,>() => ({ format: (_t: string, _tm: EventTime, r: Record<string, unknown>) => {
-      if (r.bad) throw new Error('cannot format');
-      return `ok ${JSON.stringify(r)}\n`;
-    } }) as FormatterPlugin as T;
+    ctx.createNested = <T>() =>
+      ({
+        format: (_t: string, _tm: EventTime, r: Record<string, unknown>) => {
+          if (r.bad) throw new Error('cannot format');
+          return `ok ${JSON.stringify(r)}\n`;
+        },
+      }) as FormatterPlugin as T;
     const el = parseConfigText('<filter **>\n@type stdout\n</filter>', { file: 'test.conf' }).elements[0]!;
     const sink = new Capture();
     const f = createStdoutFilter(resolve(stdoutFilter.schema, el, 'x'), ctx, sink);

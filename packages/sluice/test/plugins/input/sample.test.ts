@@ -51,7 +51,10 @@ describe('sample input', () => {
       { m: 'a', seq: 4 },
     ]);
     const times = first.flatMap((b) => b.entries().map((e) => e.time.toFloat()));
-    assert.ok(times.every((tm) => Math.abs(tm - Date.now() / 1000) < 60), 'event times are now');
+    assert.ok(
+      times.every((tm) => Math.abs(tm - Date.now() / 1000) < 60),
+      'event times are now',
+    );
   });
 
   test('defaults to {"message":"sample"}; the legacy `dummy` parameter and type alias work', async () => {
@@ -64,7 +67,11 @@ describe('sample input', () => {
     await plugin.stop();
     assert.deepEqual(ctx.records()[0], { message: 'sample' });
     const h2 = harness();
-    const p2 = instantiate(sample, '<source>\n@type dummy\ntag t\nrate 100\ndummy {"legacy":true}\n</source>', h2.ctx).plugin;
+    const p2 = instantiate(
+      sample,
+      '<source>\n@type dummy\ntag t\nrate 100\ndummy {"legacy":true}\n</source>',
+      h2.ctx,
+    ).plugin;
     await p2.start();
     await h2.until(() => h2.ctx.emitted.length >= 1, 'first event');
     await p2.stop();
@@ -103,7 +110,11 @@ describe('sample input', () => {
     const { ctx, until } = harness(() => {
       if (stopped) late++;
     });
-    const { plugin } = instantiate(sample, '<source>\n@type sample\ntag t\nrate 100000\nsize 10\n</source>', ctx);
+    const { plugin } = instantiate(
+      sample,
+      '<source>\n@type sample\ntag t\nrate 100000\nsize 10\n</source>',
+      ctx,
+    );
     await plugin.start();
     await until(() => ctx.emitted.length >= 10, '10 emits');
     await plugin.stop();
@@ -140,6 +151,9 @@ describe('sample input', () => {
         line,
       );
     }
-    assert.throws(() => instantiate(sample, '<source>\n@type sample\n</source>'), /missing required parameter 'tag'/);
+    assert.throws(
+      () => instantiate(sample, '<source>\n@type sample\n</source>'),
+      /missing required parameter 'tag'/,
+    );
   });
 });

@@ -10,7 +10,14 @@ const batch = EventBatch.fromEntries('a', [
   { time: new EventTime(1, 0), record: { x: 1 } },
   { time: new EventTime(2, 0), record: { x: 2 } },
 ]);
-const chunk: Chunk = { id: 'c', keys: { tag: 'a', vars: {} }, bytes: batch.bytes, count: 2, entries: () => batch.entries(), expand: (s) => s };
+const chunk: Chunk = {
+  id: 'c',
+  keys: { tag: 'a', vars: {} },
+  bytes: batch.bytes,
+  count: 2,
+  entries: () => batch.entries(),
+  expand: (s) => s,
+};
 
 describe('null output', () => {
   test('accepts and counts every batch and chunk, without decoding', async () => {
@@ -32,6 +39,9 @@ describe('null output', () => {
   });
 
   test('a wrong value is a config error with its line', () => {
-    assert.throws(() => instantiate(nullOut, '<match **>\n@type null\nnever_flush maybe\n</match>'), /test\.conf:3:\d+: parameter 'never_flush': expected true or false/);
+    assert.throws(
+      () => instantiate(nullOut, '<match **>\n@type null\nnever_flush maybe\n</match>'),
+      /test\.conf:3:\d+: parameter 'never_flush': expected true or false/,
+    );
   });
 });

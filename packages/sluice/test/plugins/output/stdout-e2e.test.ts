@@ -49,7 +49,10 @@ describe('core plugins end to end', () => {
     await writeFile(conf, `${pipeline}<match app.**>\n  @type stdout\n</match>\n`);
     const p = spawnSluice(['-c', conf]);
     try {
-      const m = await p.waitFor('stdout', /^(\d{4}-\d\d-\d\d \d\d:\d\d:\d\d\.\d{9} [+-]\d{4}) app\.web: (\{.*\})$/m);
+      const m = await p.waitFor(
+        'stdout',
+        /^(\d{4}-\d\d-\d\d \d\d:\d\d:\d\d\.\d{9} [+-]\d{4}) app\.web: (\{.*\})$/m,
+      );
       const record = JSON.parse(m[2]!);
       assert.equal(record.level, 'info');
       assert.equal(record.service, 'web');
@@ -66,12 +69,18 @@ describe('core plugins end to end', () => {
   test('in the engine, emits reach the output in order with every transformation applied', async () => {
     registerTestPlugins();
     resetCapture();
-    const engine = await Engine.fromText(`${pipeline}<match app.**>\n  @type test_capture\n  name core\n</match>\n`);
+    const engine = await Engine.fromText(
+      `${pipeline}<match app.**>\n  @type test_capture\n  name core\n</match>\n`,
+    );
     await engine.start();
     try {
       await new Promise<void>((resolve, reject) => {
         const timer = setTimeout(() => reject(new Error('timed out waiting for 5 batches')), 10_000);
-        const check = () => ((captured.get('core')?.length ?? 0) >= 5 ? (clearTimeout(timer), resolve()) : setImmediate(check));
+        const check = () => {
+          if ((captured.get('core')?.length ?? 0) < 5) return void setImmediate(check);
+          clearTimeout(timer);
+          resolve();
+        };
         check();
       });
     } finally {
@@ -80,6 +89,9 @@ describe('core plugins end to end', () => {
     const recs = recordsOf('core');
     assert.ok(recs.every((r) => r.level === 'info' && r.service === 'web' && r.n_text === `n=${r.n}`));
     // auto_increment_key counts every generated event, the dropped ones included.
-    assert.deepEqual(recs.slice(0, 3).map((r) => r.n), [0, 2, 4]);
+    assert.deepEqual(
+      recs.slice(0, 3).map((r) => r.n),
+      [0, 2, 4],
+    );
   });
 });

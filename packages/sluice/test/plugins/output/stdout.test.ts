@@ -8,9 +8,9 @@ import { resolve } from '../../../src/config/schema.ts';
 import { EventBatch } from '../../../src/core/batch.ts';
 import type { Chunk, OutputPlugin } from '../../../src/core/plugin.ts';
 import { compileStrftime } from '../../../src/core/time-format.ts';
-import { loadPlugin } from '../../../src/plugins/registry.ts';
 import formatterStdout, { defaultTimeFormatter } from '../../../src/plugins/formatter/stdout.ts';
 import stdout, { createStdoutOutput } from '../../../src/plugins/output/stdout.ts';
+import { loadPlugin } from '../../../src/plugins/registry.ts';
 import { testContext } from '../../../src/testing/context.ts';
 
 /** A stream recording each write() call, so "one write per batch" can be checked. */
@@ -66,7 +66,9 @@ describe('stdout output', () => {
   });
 
   test('<format> time_format', async () => {
-    const custom = await build('<match **>\n@type stdout\n<format>\n@type stdout\ntime_format %Y\n</format>\n</match>');
+    const custom = await build(
+      '<match **>\n@type stdout\n<format>\n@type stdout\ntime_format %Y\n</format>\n</match>',
+    );
     await custom.out.process!(EventBatch.single('a', t, { x: 1 }));
     assert.equal(custom.sink.writes[0], `${compileStrftime('%Y')(t)} a: {"x":1}\n`);
   });
@@ -78,12 +80,16 @@ describe('stdout output', () => {
     ]) {
       const ctx = testContext();
       const seen: string[] = [];
-      ctx.createNested = <T,>(kind: string, el: ConfigElement, def?: string): T => {
+      ctx.createNested = <T>(kind: string, el: ConfigElement, def?: string): T => {
         const type = el.params.findLast((p) => p.key === '@type')?.value ?? def;
         seen.push(`${kind}:${type}:${el.params.map((p) => p.key).join(',')}`);
-        if (type === 'stdout') return formatterStdout.create(resolve(formatterStdout.schema, el, 'format'), ctx) as T;
+        if (type === 'stdout')
+          return formatterStdout.create(resolve(formatterStdout.schema, el, 'format'), ctx) as T;
         // A stand-in for the hash formatter, ending with a newline that must be chomped.
-        return { format: (_tag: string, _t: EventTime, r: Record<string, unknown>) => `HASH ${Object.keys(r).join('|')}\n` } as T;
+        return {
+          format: (_tag: string, _t: EventTime, r: Record<string, unknown>) =>
+            `HASH ${Object.keys(r).join('|')}\n`,
+        } as T;
       };
       const el = parseConfigText(snippet, { file: 'test.conf' }).elements[0]!;
       const sink = new Capture();
@@ -120,7 +126,10 @@ describe('stdout output', () => {
   });
 
   test('unknown parameters are a config error naming the closest one', async () => {
-    await assert.rejects(build('<match **>\n@type stdout\nuse_loger false\n</match>'), /test\.conf:3:\d+: .*did you mean 'use_logger'/);
+    await assert.rejects(
+      build('<match **>\n@type stdout\nuse_loger false\n</match>'),
+      /test\.conf:3:\d+: .*did you mean 'use_logger'/,
+    );
   });
 
   test('the descriptor is an optional-buffered output defaulting to tag chunks', () => {
