@@ -1,4 +1,4 @@
-import { Packr, Unpackr, addExtension } from 'msgpackr';
+import { addExtension, Packr, Unpackr } from 'msgpackr';
 import { EventTime } from './event-time.ts';
 
 // One ext registration for the whole process: EventTime <-> msgpack ext type 0.
@@ -18,6 +18,11 @@ addExtension({
  */
 const options = {
   useRecords: false,
+  // msgpackr writes `undefined` as fixext 1 of type 0 by default, which a peer reads as
+  // a broken EventTime: write nil, as Ruby and C encoders do.
+  encodeUndefinedAsNil: true,
+  // Size maps by their key count (map16/map32) instead of assuming < 65,536 keys.
+  variableMapSize: true,
   mapsAsObjects: true,
   moreTypes: false,
   bundleStrings: false,

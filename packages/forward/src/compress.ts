@@ -15,14 +15,23 @@ export const SUPPORTED_CODECS = ['gzip'] as const;
  */
 export async function decompressEntries(codec: string, data: Buffer, maxOutput: number): Promise<Buffer> {
   if (codec !== 'gzip') {
-    throw new ForwardProtocolError('UNSUPPORTED_COMPRESSION', `compressed '${codec}' is not supported (supported: ${SUPPORTED_CODECS.join(', ')})`);
+    throw new ForwardProtocolError(
+      'UNSUPPORTED_COMPRESSION',
+      `compressed '${codec}' is not supported (supported: ${SUPPORTED_CODECS.join(', ')})`,
+    );
   }
   try {
     return await gunzipAsync(data, { maxOutputLength: maxOutput });
   } catch (e) {
     const err = e as NodeJS.ErrnoException;
-    if (err.code === 'ERR_BUFFER_TOO_LARGE' || /Cannot create a Buffer larger|maxOutputLength/i.test(err.message)) {
-      throw new ForwardProtocolError('DECOMPRESSED_TOO_LARGE', `gzip payload expands past the limit of ${maxOutput} bytes`);
+    if (
+      err.code === 'ERR_BUFFER_TOO_LARGE' ||
+      /Cannot create a Buffer larger|maxOutputLength/i.test(err.message)
+    ) {
+      throw new ForwardProtocolError(
+        'DECOMPRESSED_TOO_LARGE',
+        `gzip payload expands past the limit of ${maxOutput} bytes`,
+      );
     }
     throw new ForwardProtocolError('BAD_FRAME', `invalid gzip payload: ${err.message}`);
   }

@@ -48,7 +48,9 @@ export class FrameDecoder {
       this.end += data.length;
       return;
     }
-    const next = Buffer.allocUnsafe(Math.max(pending + data.length, Math.min(pending * 2, this.max + 16), 16 * 1024));
+    const next = Buffer.allocUnsafe(
+      Math.max(pending + data.length, Math.min(pending * 2, this.max + 16), 16 * 1024),
+    );
     this.buf.copy(next, 0, this.start, this.end);
     data.copy(next, pending);
     this.rebase(next, 0, pending + data.length);
@@ -68,9 +70,15 @@ export class FrameDecoder {
       const first = this.buf[this.start]!;
       if (this.expectArray && !isArrayByte(first)) {
         if (first === 0x7b || first === 0x5b) {
-          throw new ForwardProtocolError('JSON_NOT_SUPPORTED', 'JSON frames are not supported by this forward input; send msgpack');
+          throw new ForwardProtocolError(
+            'JSON_NOT_SUPPORTED',
+            'JSON frames are not supported by this forward input; send msgpack',
+          );
         }
-        throw new ForwardProtocolError('NOT_AN_ARRAY', `a forward frame must be a msgpack array, got first byte 0x${first.toString(16)}`);
+        throw new ForwardProtocolError(
+          'NOT_AN_ARRAY',
+          `a forward frame must be a msgpack array, got first byte 0x${first.toString(16)}`,
+        );
       }
       this.skipper.reset(this.start, 1);
       this.scanning = true;
@@ -81,7 +89,10 @@ export class FrameDecoder {
       done = this.skipper.run(this.buf, this.end, limit);
     } catch (e) {
       if (e instanceof ForwardProtocolError && e.code === 'FRAME_TOO_LARGE') {
-        throw new ForwardProtocolError('FRAME_TOO_LARGE', `frame exceeds the limit of ${this.max} bytes (${e.message})`);
+        throw new ForwardProtocolError(
+          'FRAME_TOO_LARGE',
+          `frame exceeds the limit of ${this.max} bytes (${e.message})`,
+        );
       }
       throw e;
     }

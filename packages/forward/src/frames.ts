@@ -45,11 +45,13 @@ export function parseEventFrame(frame: Buffer, check: EntryCheck = {}): EventFra
   const end = frame.length;
   let pos = 0;
   const [n, hlen] = arrayHeader(frame, pos);
-  if (n < 2 || n > 4) throw new ForwardProtocolError('BAD_FRAME', `a forward frame has 2 to 4 elements, got ${n}`);
+  if (n < 2 || n > 4)
+    throw new ForwardProtocolError('BAD_FRAME', `a forward frame has 2 to 4 elements, got ${n}`);
   pos += hlen;
   const tagEnd = skipOne(frame, pos, end);
   const tag = readStr(frame, pos, tagEnd);
-  if (tag === undefined) throw new ForwardProtocolError('BAD_TAG', 'the tag (first element) must be a string');
+  if (tag === undefined)
+    throw new ForwardProtocolError('BAD_TAG', 'the tag (first element) must be a string');
   if (tag.length === 0) throw new ForwardProtocolError('BAD_TAG', 'the tag is empty');
   pos = tagEnd;
   const b = frame[pos]!;
@@ -59,7 +61,8 @@ export function parseEventFrame(frame: Buffer, check: EntryCheck = {}): EventFra
     if (at >= end) return;
     const o = unpackr.unpack(frame.subarray(at, skipOne(frame, at, end)));
     if (o === null || o === undefined) return;
-    if (typeof o !== 'object' || Array.isArray(o)) throw new ForwardProtocolError('BAD_OPTION', 'the option element must be a map');
+    if (typeof o !== 'object' || Array.isArray(o))
+      throw new ForwardProtocolError('BAD_OPTION', 'the option element must be a map');
     option = o as ForwardOption;
     if (option.chunk !== undefined && typeof option.chunk !== 'string') {
       throw new ForwardProtocolError('BAD_OPTION', "option 'chunk' must be a string");
@@ -71,7 +74,8 @@ export function parseEventFrame(frame: Buffer, check: EntryCheck = {}): EventFra
 
   if (isStrOrBin(b)) {
     // PackedForward / CompressedPackedForward: hand the payload through as is.
-    if (n > 3) throw new ForwardProtocolError('BAD_FRAME', `a PackedForward frame has 2 or 3 elements, got ${n}`);
+    if (n > 3)
+      throw new ForwardProtocolError('BAD_FRAME', `a PackedForward frame has 2 or 3 elements, got ${n}`);
     const [off, len] = rawBounds(frame, pos);
     readOption(valueEnd);
     const entries = frame.subarray(off, off + len);
@@ -138,13 +142,21 @@ export function checkEntries(bytes: Buffer, check: EntryCheck = {}): { bytes: Bu
       const t = bytes[timeAt]!;
       if (!isMapByte(bytes[recordAt]!)) reason = 'has a record that is not a map';
       else if (isTimeByte(bytes, timeAt)) {
-        if ((t === 0x00 || t === 0xc0) && check.now) fixed = withTime(check.now(), bytes.subarray(recordAt, entryEnd));
+        if ((t === 0x00 || t === 0xc0) && check.now)
+          fixed = withTime(check.now(), bytes.subarray(recordAt, entryEnd));
       } else if (t === 0xc0) {
         fixed = withTime(check.now ? check.now() : nowTime(), bytes.subarray(recordAt, entryEnd));
-      } else if (arrayHeaderOrNeg(bytes, timeAt)[0] === 2 && isTimeByte(bytes, timeAt + arrayHeaderOrNeg(bytes, timeAt)[1])) {
+      } else if (
+        arrayHeaderOrNeg(bytes, timeAt)[0] === 2 &&
+        isTimeByte(bytes, timeAt + arrayHeaderOrNeg(bytes, timeAt)[1])
+      ) {
         const inner = timeAt + arrayHeaderOrNeg(bytes, timeAt)[1];
         const innerEnd = skipOne(bytes, inner, timeEnd);
-        fixed = Buffer.concat([Buffer.from([0x92]), bytes.subarray(inner, innerEnd), bytes.subarray(recordAt, entryEnd)]);
+        fixed = Buffer.concat([
+          Buffer.from([0x92]),
+          bytes.subarray(inner, innerEnd),
+          bytes.subarray(recordAt, entryEnd),
+        ]);
       } else reason = 'has a time that is not an EventTime, integer or float';
     }
     if (reason !== undefined) {
@@ -202,7 +214,15 @@ function isArrayByte(b: number): boolean {
 }
 
 function isStrOrBin(b: number): boolean {
-  return (b >= 0xa0 && b <= 0xbf) || b === 0xd9 || b === 0xda || b === 0xdb || b === 0xc4 || b === 0xc5 || b === 0xc6;
+  return (
+    (b >= 0xa0 && b <= 0xbf) ||
+    b === 0xd9 ||
+    b === 0xda ||
+    b === 0xdb ||
+    b === 0xc4 ||
+    b === 0xc5 ||
+    b === 0xc6
+  );
 }
 
 function arrayHeaderOrNeg(b: Buffer, at: number): [number, number] {
@@ -268,7 +288,12 @@ function binHeader(len: number): Buffer {
  */
 export function packedForwardParts(tag: string, entries: Buffer, option: ForwardOption): Buffer[] {
   const tagBytes = Buffer.from(tag, 'utf8');
-  const head = Buffer.concat([Buffer.from([0x93]), strHeader(tagBytes.length), tagBytes, binHeader(entries.length)]);
+  const head = Buffer.concat([
+    Buffer.from([0x93]),
+    strHeader(tagBytes.length),
+    tagBytes,
+    binHeader(entries.length),
+  ]);
   return [head, entries, packr.pack(option)];
 }
 
@@ -277,7 +302,12 @@ export function encodePackedForward(tag: string, entries: Buffer, option: Forwar
 }
 
 /** A Message-mode frame: [tag, time, record, option?]. */
-export function encodeMessage(tag: string, time: unknown, record: Record<string, unknown>, option?: ForwardOption): Buffer {
+export function encodeMessage(
+  tag: string,
+  time: unknown,
+  record: Record<string, unknown>,
+  option?: ForwardOption,
+): Buffer {
   return packr.pack(option ? [tag, time, record, option] : [tag, time, record]);
 }
 

@@ -80,7 +80,8 @@ export function parsePing(v: unknown): Ping {
   if (!Array.isArray(v) || v[0] !== 'PING') bad('expected a PING message');
   if (v.length !== 6) bad(`a PING message has 6 elements, got ${v.length}`);
   const [, hostname, salt, digest, username, pw] = v;
-  if (typeof hostname !== 'string' || !isBytes(salt) || typeof digest !== 'string') bad('malformed PING message');
+  if (typeof hostname !== 'string' || !isBytes(salt) || typeof digest !== 'string')
+    bad('malformed PING message');
   return {
     hostname,
     sharedKeySalt: salt,
@@ -102,7 +103,11 @@ export function parsePong(v: unknown): Pong {
 }
 
 /** Client side: builds the PING answering a HELO. */
-export function makePing(helo: Helo, c: { hostname: string; sharedKey: string; username?: string; password?: string }, salt: Bytes = randomSalt()): Ping {
+export function makePing(
+  helo: Helo,
+  c: { hostname: string; sharedKey: string; username?: string; password?: string },
+  salt: Bytes = randomSalt(),
+): Ping {
   const userAuth = helo.auth.length > 0;
   return {
     hostname: c.hostname,

@@ -1,22 +1,22 @@
-export { EventTime } from './event-time.ts';
-export { packr, unpackr, encode, decode, decodeMultiple } from './codec.ts';
+export { decode, decodeMultiple, encode, packr, unpackr } from './codec.ts';
+export { compressEntries, decompressEntries, SUPPORTED_CODECS } from './compress.ts';
+export { type DecoderOptions, FrameDecoder } from './decoder.ts';
 export { ForwardProtocolError, type ProtocolErrorCode } from './errors.ts';
-export { Skipper, skipOne } from './scan.ts';
-export { FrameDecoder, type DecoderOptions } from './decoder.ts';
+export { EventTime } from './event-time.ts';
 export {
-  parseEventFrame,
   checkEntries,
-  packedForwardParts,
-  encodePackedForward,
-  encodeMessage,
-  encodeForward,
-  encodeAck,
-  parseAck,
-  newChunkId,
-  type EventFrame,
   type EntryCheck,
+  type EventFrame,
+  encodeAck,
+  encodeForward,
+  encodeMessage,
+  encodePackedForward,
   type ForwardOption,
   type Mode,
+  newChunkId,
+  packedForwardParts,
+  parseAck,
+  parseEventFrame,
 } from './frames.ts';
 export * from './handshake.ts';
-export { decompressEntries, compressEntries, SUPPORTED_CODECS } from './compress.ts';
+export { Skipper, skipOne } from './scan.ts';

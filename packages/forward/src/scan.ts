@@ -45,7 +45,11 @@ export class Skipper {
       } else if (b <= 0xbf) size = 1 + (b & 0x1f);
       else {
         const h = headerSize(b);
-        if (h < 0) throw new ForwardProtocolError('INVALID_MSGPACK', `invalid msgpack byte 0x${b.toString(16)} at offset ${pos}`);
+        if (h < 0)
+          throw new ForwardProtocolError(
+            'INVALID_MSGPACK',
+            `invalid msgpack byte 0x${b.toString(16)} at offset ${pos}`,
+          );
         if (pos + h > end) {
           this.need = pos + h;
           break;
@@ -88,7 +92,10 @@ export class Skipper {
         }
       }
       if (pos + size > limit) {
-        throw new ForwardProtocolError('FRAME_TOO_LARGE', `a value at offset ${pos} declares ${size} bytes, past the frame size limit`);
+        throw new ForwardProtocolError(
+          'FRAME_TOO_LARGE',
+          `a value at offset ${pos} declares ${size} bytes, past the frame size limit`,
+        );
       }
       if (pos + size > end) {
         this.need = pos + size;
@@ -98,7 +105,10 @@ export class Skipper {
       remaining += children - 1;
       // Every value takes at least one byte: a count no frame within the limit can hold is hostile.
       if (remaining > limit - pos) {
-        throw new ForwardProtocolError('FRAME_TOO_LARGE', `a container at offset ${pos - size} declares more elements than the frame size limit allows`);
+        throw new ForwardProtocolError(
+          'FRAME_TOO_LARGE',
+          `a container at offset ${pos - size} declares more elements than the frame size limit allows`,
+        );
       }
     }
     this.pos = pos;

@@ -2,7 +2,7 @@ import { readFileSync } from 'node:fs';
 import { hostname } from 'node:os';
 import type { Readable } from 'node:stream';
 import { StringDecoder } from 'node:string_decoder';
-import { EventTime, FrameDecoder, newChunkId, packr, unpackr, type ForwardOption } from '@sluice/forward';
+import { EventTime, type ForwardOption, FrameDecoder, newChunkId, packr, unpackr } from '@sluice/forward';
 import type { Command } from 'commander';
 import { BatchBuilder } from '../core/batch.ts';
 import { ForwardConnection } from '../forward-out/connection.ts';
@@ -59,26 +59,32 @@ export function register(program: Command): void {
     .action(async (tag: string, o: Record<string, unknown>) => {
       const format = o.msgpack ? 'msgpack' : o.none ? 'none' : 'json';
       try {
-        const r = await runCat(tag, {
-          host: o.host as string,
-          port: o.port as number,
-          unix: Boolean(o.unix),
-          socket: o.socket as string,
-          format,
-          messageKey: o.messageKey as string,
-          timeAsInteger: Boolean(o.timeAsInteger),
-          sharedKey: o.sharedKey as string | undefined,
-          selfHostname: o.selfHostname as string,
-          username: o.username as string | undefined,
-          password: o.password as string | undefined,
-          tls: Boolean(o.tls),
-          tlsCa: o.tlsCa as string | undefined,
-          tlsInsecure: Boolean(o.tlsInsecure),
-          requireAck: Boolean(o.requireAck),
-          ackTimeout: o.ackTimeout as number,
-          batch: Math.max(1, o.batch as number),
-        }, process.stdin);
-        process.stderr.write(`sluice cat: sent ${r.sent} events${r.invalid ? `, skipped ${r.invalid} invalid input(s)` : ''}\n`);
+        const r = await runCat(
+          tag,
+          {
+            host: o.host as string,
+            port: o.port as number,
+            unix: Boolean(o.unix),
+            socket: o.socket as string,
+            format,
+            messageKey: o.messageKey as string,
+            timeAsInteger: Boolean(o.timeAsInteger),
+            sharedKey: o.sharedKey as string | undefined,
+            selfHostname: o.selfHostname as string,
+            username: o.username as string | undefined,
+            password: o.password as string | undefined,
+            tls: Boolean(o.tls),
+            tlsCa: o.tlsCa as string | undefined,
+            tlsInsecure: Boolean(o.tlsInsecure),
+            requireAck: Boolean(o.requireAck),
+            ackTimeout: o.ackTimeout as number,
+            batch: Math.max(1, o.batch as number),
+          },
+          process.stdin,
+        );
+        process.stderr.write(
+          `sluice cat: sent ${r.sent} events${r.invalid ? `, skipped ${r.invalid} invalid input(s)` : ''}\n`,
+        );
         process.exitCode = r.invalid > 0 ? 1 : 0;
       } catch (e) {
         process.stderr.write(`sluice cat: ${(e as Error).message}\n`);
@@ -88,14 +94,23 @@ export function register(program: Command): void {
 }
 
 /** Sends stdin's records; resolves with counts once everything was written (and acked with requireAck). */
-export async function runCat(tag: string, o: CatOptions, input: Readable): Promise<{ sent: number; invalid: number }> {
+export async function runCat(
+  tag: string,
+  o: CatOptions,
+  input: Readable,
+): Promise<{ sent: number; invalid: number }> {
   const conn = await ForwardConnection.open({
     host: o.unix ? '' : o.host,
     port: o.port,
     path: o.unix ? o.socket : undefined,
     connectTimeoutMs: 10_000,
-    tls: o.tls ? { ca: o.tlsCa ? readFileSync(o.tlsCa) : undefined, rejectUnauthorized: !o.tlsInsecure } : undefined,
-    auth: o.sharedKey !== undefined ? { hostname: o.selfHostname, sharedKey: o.sharedKey, username: o.username, password: o.password } : undefined,
+    tls: o.tls
+      ? { ca: o.tlsCa ? readFileSync(o.tlsCa) : undefined, rejectUnauthorized: !o.tlsInsecure }
+      : undefined,
+    auth:
+      o.sharedKey !== undefined
+        ? { hostname: o.selfHostname, sharedKey: o.sharedKey, username: o.username, password: o.password }
+        : undefined,
   });
   const builder = new BatchBuilder();
   let sent = 0;
@@ -117,7 +132,8 @@ export async function runCat(tag: string, o: CatOptions, input: Readable): Promi
     }
     const now = EventTime.now();
     const recBytes = packr.pack(record);
-    if (o.timeAsInteger) builder.addEntryBytes(Buffer.concat([Buffer.from([0x92]), packr.pack(now.sec), recBytes]), 1);
+    if (o.timeAsInteger)
+      builder.addEntryBytes(Buffer.concat([Buffer.from([0x92]), packr.pack(now.sec), recBytes]), 1);
     else builder.addRaw(now.sec, now.nsec, recBytes);
     if (builder.count >= o.batch) await flush();
   };
@@ -131,7 +147,9 @@ export async function runCat(tag: string, o: CatOptions, input: Readable): Promi
       }
       if (dec.buffered > 0) {
         invalid++;
-        process.stderr.write(`sluice cat: ${dec.buffered} trailing bytes are not a whole msgpack value, skipped\n`);
+        process.stderr.write(
+          `sluice cat: ${dec.buffered} trailing bytes are not a whole msgpack value, skipped\n`,
+        );
       }
     } else {
       let lineNo = 0;
@@ -147,7 +165,9 @@ export async function runCat(tag: string, o: CatOptions, input: Readable): Promi
           v = JSON.parse(line);
         } catch (e) {
           invalid++;
-          process.stderr.write(`sluice cat: line ${lineNo}: invalid JSON (${(e as Error).message}), skipped\n`);
+          process.stderr.write(
+            `sluice cat: line ${lineNo}: invalid JSON (${(e as Error).message}), skipped\n`,
+          );
           continue;
         }
         await add(v, `line ${lineNo}`);
@@ -165,8 +185,7 @@ async function* lines(input: Readable): AsyncGenerator<string> {
   let rest = '';
   for await (const chunk of input) {
     rest += typeof chunk === 'string' ? chunk : dec.write(chunk as Buffer);
-    let i: number;
-    while ((i = rest.indexOf('\n')) >= 0) {
+    for (let i = rest.indexOf('\n'); i >= 0; i = rest.indexOf('\n')) {
       const line = rest.slice(0, i);
       rest = rest.slice(i + 1);
       yield line.endsWith('\r') ? line.slice(0, -1) : line;

@@ -3,13 +3,13 @@ import type { Socket } from 'node:net';
 import {
   checkEntries,
   decompressEntries,
+  type EntryCheck,
   encodeAck,
   ForwardProtocolError,
   FrameDecoder,
   parseEventFrame,
   parsePing,
   unpackr,
-  type EntryCheck,
 } from '@sluice/forward';
 import { BatchBuilder, EventBatch } from '../core/batch.ts';
 import type { PluginContext } from '../core/plugin.ts';
@@ -61,7 +61,8 @@ export class Connection {
     this.remote = socket.remoteAddress ?? 'unix';
     this.check = {
       skipInvalid: o.skipInvalid,
-      onInvalid: (i, reason) => o.ctx.logger.warn({ remote: this.remote, entry: i }, `skipped invalid event: entry ${reason}`),
+      onInvalid: (i, reason) =>
+        o.ctx.logger.warn({ remote: this.remote, entry: i }, `skipped invalid event: entry ${reason}`),
       now: nowTime,
     };
     if (o.security) {
@@ -69,7 +70,9 @@ export class Connection {
       socket.write(this.session.heloBytes());
     }
     socket.on('data', (d: Buffer) => this.onData(d));
-    socket.on('error', (e) => o.ctx.logger.debug({ remote: this.remote, err: e.message }, 'forward connection error'));
+    socket.on('error', (e) =>
+      o.ctx.logger.debug({ remote: this.remote, err: e.message }, 'forward connection error'),
+    );
     socket.on('close', () => {
       this.closed = true;
     });
@@ -105,15 +108,17 @@ export class Connection {
         const pending: Pending = { builders: new Map(), acks: [] };
         let frames = 0;
         let waits: Promise<void>[] | undefined;
-        let frame: Buffer | undefined;
-        while ((frame = this.decoder.next()) !== undefined) {
+        for (let frame = this.decoder.next(); frame !== undefined; frame = this.decoder.next()) {
           frames++;
           if (this.session) {
             if (!this.handshake(frame)) return;
             continue;
           }
           const w = this.addFrame(frame, pending);
-          if (w) (waits ??= []).push(w);
+          if (w) {
+            waits ??= [];
+            waits.push(w);
+          }
         }
         if (frames === 0) break;
         if (waits || pending.builders.size > 0) {
@@ -150,7 +155,10 @@ export class Connection {
     const ping = parsePing(unpackr.unpack(frame));
     const r = this.session!.answer(ping, this.remote);
     if (!r.ok) {
-      this.o.ctx.logger.warn({ remote: this.remote, hostname: ping.hostname }, `forward handshake refused: ${r.reason}`);
+      this.o.ctx.logger.warn(
+        { remote: this.remote, hostname: ping.hostname },
+        `forward handshake refused: ${r.reason}`,
+      );
       this.socket.end(r.pong);
       this.closed = true;
       return false;
@@ -163,13 +171,19 @@ export class Connection {
   /** Adds a frame's entries to the group; returns a promise when it must decompress first. */
   private addFrame(frame: Buffer, p: Pending): Promise<void> | undefined {
     if (this.o.warnSize !== undefined && frame.length > this.o.warnSize) {
-      this.o.ctx.logger.warn({ remote: this.remote, size: frame.length, limit: this.o.warnSize }, "Input chunk size is larger than 'chunk_size_warn_limit'");
+      this.o.ctx.logger.warn(
+        { remote: this.remote, size: frame.length, limit: this.o.warnSize },
+        "Input chunk size is larger than 'chunk_size_warn_limit'",
+      );
     }
     const f = parseEventFrame(frame, this.check);
     const tag = this.o.tagPrefix ? `${this.o.tagPrefix}.${f.tag}` : f.tag;
     const signal = f.option?.fluent_signal;
     if (signal !== undefined && signal !== 0) {
-      this.o.ctx.logger.warn({ remote: this.remote, fluent_signal: signal }, 'dropped a metrics/traces frame: only logs (fluent_signal 0) are supported');
+      this.o.ctx.logger.warn(
+        { remote: this.remote, fluent_signal: signal },
+        'dropped a metrics/traces frame: only logs (fluent_signal 0) are supported',
+      );
       if (f.option?.chunk) p.acks.push(f.option.chunk);
       return undefined;
     }
@@ -207,7 +221,8 @@ export class Connection {
   private async emitAll(p: Pending): Promise<void> {
     const batches: EventBatch[] = [];
     for (const [tag, slot] of p.builders) batches.push(slot.single ?? slot.builder!.take(tag));
-    const injected = this.o.sourceAddressKey || this.o.sourceHostnameKey ? await this.inject(batches) : batches;
+    const injected =
+      this.o.sourceAddressKey || this.o.sourceHostnameKey ? await this.inject(batches) : batches;
     await Promise.all(injected.map((b) => this.o.ctx.emit(b)));
   }
 

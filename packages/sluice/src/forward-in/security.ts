@@ -3,11 +3,11 @@ import { BlockList, isIP } from 'node:net';
 import {
   encodeHelo,
   encodePong,
+  type Helo,
+  type Ping,
   passwordDigest,
   randomSalt,
   sharedKeyDigest,
-  type Helo,
-  type Ping,
 } from '@sluice/forward';
 
 /** `<security>` of in_forward, resolved. */
@@ -53,7 +53,9 @@ export class Security {
         match.addSubnet(addr!, bits === undefined ? (family === 'ipv6' ? 128 : 32) : Number(bits), family);
       }
       if (c.host) {
-        const addrs = isIP(c.host) ? [{ address: c.host, family: isIP(c.host) }] : await lookup(c.host, { all: true });
+        const addrs = isIP(c.host)
+          ? [{ address: c.host, family: isIP(c.host) }]
+          : await lookup(c.host, { all: true });
         for (const a of addrs) match.addAddress(a.address, a.family === 6 ? 'ipv6' : 'ipv4');
       }
       this.clients.push({ match, sharedKey: c.sharedKey, users: c.users });
@@ -91,7 +93,11 @@ export class Session {
   /** Checks a PING; returns the PONG to send and whether the client is authenticated. */
   answer(ping: Ping, remoteAddress: string): { ok: boolean; reason: string; pong: Buffer } {
     const cfg = this.security.config;
-    const fail = (reason: string) => ({ ok: false, reason, pong: encodePong({ ok: false, reason, hostname: '', sharedKeyDigest: '' }) });
+    const fail = (reason: string) => ({
+      ok: false,
+      reason,
+      pong: encodePong({ ok: false, reason, hostname: '', sharedKeyDigest: '' }),
+    });
     const client = this.security.findClient(remoteAddress);
     if (!client && !cfg.allowAnonymousSource) return fail(`anonymous source host '${remoteAddress}' denied`);
     const key = client?.sharedKey ?? cfg.sharedKey;
@@ -109,6 +115,10 @@ export class Session {
       if (!ok) return fail('username/password mismatch');
     }
     const digest = sharedKeyDigest(ping.sharedKeySalt, cfg.selfHostname, this.nonce, key);
-    return { ok: true, reason: '', pong: encodePong({ ok: true, reason: '', hostname: cfg.selfHostname, sharedKeyDigest: digest }) };
+    return {
+      ok: true,
+      reason: '',
+      pong: encodePong({ ok: true, reason: '', hostname: cfg.selfHostname, sharedKeyDigest: digest }),
+    };
   }
 }

@@ -1,8 +1,9 @@
 import { connect as netConnect, type Socket } from 'node:net';
-import { connect as tlsConnect, type ConnectionOptions as TlsConnectOptions } from 'node:tls';
+import { type ConnectionOptions as TlsConnectOptions, connect as tlsConnect } from 'node:tls';
 import {
   checkPong,
   encodePing,
+  type ForwardOption,
   FrameDecoder,
   makePing,
   packedForwardParts,
@@ -10,7 +11,6 @@ import {
   parseHelo,
   parsePong,
   unpackr,
-  type ForwardOption,
 } from '@sluice/forward';
 
 export interface ClientAuth {
@@ -59,7 +59,11 @@ export class ForwardConnection {
   static async open(o: ConnectOptions): Promise<ForwardConnection> {
     const target = o.path ? `${o.path}` : `${o.host}:${o.port}`;
     const socket = o.tls
-      ? tlsConnect({ ...o.tls, ...(o.path ? { path: o.path } : { host: o.host, port: o.port }), servername: o.tls.servername ?? (o.path || isIpLiteral(o.host) ? undefined : o.host) })
+      ? tlsConnect({
+          ...o.tls,
+          ...(o.path ? { path: o.path } : { host: o.host, port: o.port }),
+          servername: o.tls.servername ?? (o.path || isIpLiteral(o.host) ? undefined : o.host),
+        })
       : o.path
         ? netConnect({ path: o.path })
         : netConnect({ host: o.host, port: o.port });
@@ -110,7 +114,13 @@ export class ForwardConnection {
         this.onValue = undefined;
         resolve(v);
       };
-      this.acks.set('\0handshake', { resolve: () => undefined, reject: (e) => (clearTimeout(timer), reject(e)) });
+      this.acks.set('\0handshake', {
+        resolve: () => undefined,
+        reject: (e) => {
+          clearTimeout(timer);
+          reject(e);
+        },
+      });
     });
   }
 
@@ -148,7 +158,13 @@ export class ForwardConnection {
    * Sends one PackedForward message; resolves when it is written (and, when option.chunk
    * is set, when the server acked it). Rejects on timeout or a dead connection.
    */
-  async send(tag: string, entries: Buffer, option: ForwardOption, sendTimeoutMs: number, ackTimeoutMs: number): Promise<void> {
+  async send(
+    tag: string,
+    entries: Buffer,
+    option: ForwardOption,
+    sendTimeoutMs: number,
+    ackTimeoutMs: number,
+  ): Promise<void> {
     if (this.error) throw this.error;
     this.inflight++;
     this.lastUsed = Date.now();
@@ -187,8 +203,14 @@ export class ForwardConnection {
         reject(new Error(`ack_response_timeout: no ack for chunk ${id} within ${timeoutMs}ms`));
       }, timeoutMs);
       this.acks.set(id, {
-        resolve: () => (clearTimeout(timer), resolve()),
-        reject: (e) => (clearTimeout(timer), reject(e)),
+        resolve: () => {
+          clearTimeout(timer);
+          resolve();
+        },
+        reject: (e) => {
+          clearTimeout(timer);
+          reject(e);
+        },
       });
     });
   }

@@ -61,7 +61,9 @@ export class ForwardNode {
   async resolve(): Promise<string> {
     const host = this.s.host;
     if (isIP(host)) return host;
-    const fresh = this.addrs.length > 0 && (this.s.expireDnsCacheS === undefined || now() - this.addrAt < this.s.expireDnsCacheS);
+    const fresh =
+      this.addrs.length > 0 &&
+      (this.s.expireDnsCacheS === undefined || now() - this.addrAt < this.s.expireDnsCacheS);
     if (!fresh) {
       const found = await lookup(host, { all: true });
       this.addrs = found.map((a) => a.address);
@@ -77,7 +79,12 @@ export class ForwardNode {
     return ForwardConnection.open({
       host,
       port: this.s.port,
-      tls: this.s.tls ? { ...this.s.tls, servername: this.s.tls.servername ?? (isIP(this.s.host) ? undefined : this.s.host) } : undefined,
+      tls: this.s.tls
+        ? {
+            ...this.s.tls,
+            servername: this.s.tls.servername ?? (isIP(this.s.host) ? undefined : this.s.host),
+          }
+        : undefined,
       connectTimeoutMs: this.s.connectTimeoutMs,
       auth: this.s.auth,
       keepAliveProbe: this.s.sendKeepalivePacket,
@@ -88,8 +95,12 @@ export class ForwardNode {
   private async connection(): Promise<{ conn: ForwardConnection; reuse: boolean }> {
     if (!this.s.keepalive) return { conn: await this.open(), reuse: false };
     const c = this.conn;
-    const expired = c && this.s.keepaliveTimeoutS !== undefined && c.inflight === 0 && Date.now() - c.lastUsed > this.s.keepaliveTimeoutS * 1000;
-    if (c && c.alive && c.keepalive && !expired) return { conn: c, reuse: true };
+    const expired =
+      c &&
+      this.s.keepaliveTimeoutS !== undefined &&
+      c.inflight === 0 &&
+      Date.now() - c.lastUsed > this.s.keepaliveTimeoutS * 1000;
+    if (c?.alive && c.keepalive && !expired) return { conn: c, reuse: true };
     if (c && expired) c.close();
     this.conn = undefined;
     this.connecting ??= this.open().finally(() => {
@@ -117,7 +128,8 @@ export class ForwardNode {
     this.conn?.close();
     this.conn = undefined;
     this.failedAt = now();
-    if (this.available) this.log.warn({ server: this.toString(), err: err.message }, 'detached forwarding server');
+    if (this.available)
+      this.log.warn({ server: this.toString(), err: err.message }, 'detached forwarding server');
     this.available = false;
     this.failure.clear(now());
   }
@@ -131,7 +143,10 @@ export class ForwardNode {
       // Without heartbeats a failed node is retried after recover_wait.
       if (!this.available && t - this.failedAt >= this.s.recoverWaitS) {
         this.available = true;
-        this.log.warn({ server: this.toString() }, 'recovered forwarding server (recover_wait elapsed, heartbeat none)');
+        this.log.warn(
+          { server: this.toString() },
+          'recovered forwarding server (recover_wait elapsed, heartbeat none)',
+        );
       }
       return;
     }

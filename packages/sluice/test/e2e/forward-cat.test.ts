@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
-import { fileURLToPath } from 'node:url';
 import { describe, it } from 'node:test';
+import { fileURLToPath } from 'node:url';
 import { EventTime, encode } from '@sluice/forward';
 import { startInput } from '../plugins/forward-helpers.ts';
 
@@ -35,7 +35,10 @@ describe('sluice cat', () => {
       assert.match(r.stderr, /line 2: invalid JSON/);
       assert.match(r.stderr, /line 5: not an object/);
       assert.match(r.stderr, /sent 2 events/);
-      assert.deepEqual(s.ctx.records(), [{ a: 1, s: 'x' }, { a: 2, nested: { k: [1, 2] } }]);
+      assert.deepEqual(s.ctx.records(), [
+        { a: 1, s: 'x' },
+        { a: 2, nested: { k: [1, 2] } },
+      ]);
       assert.equal(s.ctx.emitted[0]!.tag, 'cat.json');
       const wrong = await cat(['-p', String(s.port), '--shared-key', 'nope', 'cat.json'], '{"a":3}\n');
       assert.equal(wrong.code, 1);
@@ -48,16 +51,39 @@ describe('sluice cat', () => {
   it('--none with --message-key and --time-as-integer; --msgpack', async () => {
     const s = await startInput('');
     try {
-      const r1 = await cat(['-h', '127.0.0.1', '-p', String(s.port), '--none', '--message-key', 'log', '--time-as-integer', '--require-ack', 'raw'], 'first line\nsecond line\n');
+      const r1 = await cat(
+        [
+          '-h',
+          '127.0.0.1',
+          '-p',
+          String(s.port),
+          '--none',
+          '--message-key',
+          'log',
+          '--time-as-integer',
+          '--require-ack',
+          'raw',
+        ],
+        'first line\nsecond line\n',
+      );
       assert.equal(r1.code, 0, r1.stderr);
       const raw = s.ctx.emitted.filter((b) => b.tag === 'raw').flatMap((b) => b.entries());
-      assert.deepEqual(raw.map((e) => e.record), [{ log: 'first line' }, { log: 'second line' }]);
+      assert.deepEqual(
+        raw.map((e) => e.record),
+        [{ log: 'first line' }, { log: 'second line' }],
+      );
       assert.ok(raw.every((e) => e.time.nsec === 0 && e.time.sec > 1_600_000_000));
       // the integer time is on the wire: the entry's second byte is a msgpack uint32, not ext 0
       assert.equal(s.ctx.emitted.find((b) => b.tag === 'raw')!.bytes[1], 0xce);
-      const r2 = await cat(['-p', String(s.port), '--msgpack', '--require-ack', 'mp'], Buffer.concat([encode({ m: 1 }), encode({ m: 2, t: new EventTime(1, 2) })]));
+      const r2 = await cat(
+        ['-p', String(s.port), '--msgpack', '--require-ack', 'mp'],
+        Buffer.concat([encode({ m: 1 }), encode({ m: 2, t: new EventTime(1, 2) })]),
+      );
       assert.equal(r2.code, 0, r2.stderr);
-      assert.deepEqual(s.ctx.emitted.filter((b) => b.tag === 'mp').flatMap((b) => b.entries().map((e) => e.record)), [{ m: 1 }, { m: 2, t: new EventTime(1, 2) }]);
+      assert.deepEqual(
+        s.ctx.emitted.filter((b) => b.tag === 'mp').flatMap((b) => b.entries().map((e) => e.record)),
+        [{ m: 1 }, { m: 2, t: new EventTime(1, 2) }],
+      );
     } finally {
       await s.stop();
     }

@@ -67,16 +67,27 @@ describe('forward relay (Sluice -> Sluice)', () => {
     const [aggPort, relayPort] = [await freePort(), await freePort()];
     const agg = await Engine.fromText(aggregatorConf(aggPort, 'agg'), { logger });
     await agg.start();
-    const relay = await Engine.fromText(relayConf(relayPort, `<server>\nhost 127.0.0.1\nport ${aggPort}\n</server>`), { logger });
+    const relay = await Engine.fromText(
+      relayConf(relayPort, `<server>\nhost 127.0.0.1\nport ${aggPort}\n</server>`),
+      { logger },
+    );
     await relay.start();
-    const client = new FluentClient('relay', { socket: { host: '127.0.0.1', port: relayPort }, eventMode: 'PackedForward', ack: { ackTimeout: 10_000 }, flushInterval: 2 });
+    const client = new FluentClient('relay', {
+      socket: { host: '127.0.0.1', port: relayPort },
+      eventMode: 'PackedForward',
+      ack: { ackTimeout: 10_000 },
+      flushInterval: 2,
+    });
     try {
       const n = 2000;
       const sent: Promise<void>[] = [];
       for (let id = 0; id < n; id++) sent.push(client.emit('t', { id, payload: 'x'.repeat(50) }));
       await Promise.all(sent);
       await until(() => new Set(ids('agg')).size === n, `${n} events at the aggregator`);
-      assert.deepEqual([...new Set(ids('agg'))].sort((a, b) => a - b), Array.from({ length: n }, (_, i) => i));
+      assert.deepEqual(
+        [...new Set(ids('agg'))].sort((a, b) => a - b),
+        Array.from({ length: n }, (_, i) => i),
+      );
       assert.ok((captured.get('agg') ?? []).every((b) => b.tag === 'relay.t'));
     } finally {
       await client.shutdown();
@@ -95,7 +106,10 @@ describe('forward relay (Sluice -> Sluice)', () => {
     const servers = `<server>\nname primary\nhost 127.0.0.1\nport ${p1}\n</server>\n<server>\nname standby\nhost 127.0.0.1\nport ${p2}\nstandby true\n</server>`;
     const relay = await Engine.fromText(relayConf(relayPort, servers), { logger });
     await relay.start();
-    const client = new FluentClient('fo', { socket: { host: '127.0.0.1', port: relayPort }, ack: { ackTimeout: 10_000 } });
+    const client = new FluentClient('fo', {
+      socket: { host: '127.0.0.1', port: relayPort },
+      ack: { ackTimeout: 10_000 },
+    });
     const all = () => new Set([...ids('primary'), ...ids('standby')]);
     try {
       let id = 0;
@@ -123,7 +137,10 @@ describe('forward relay (Sluice -> Sluice)', () => {
         await new Promise((r) => setTimeout(r, 50)); // pacing between recovery probes, not synchronisation
       }
       await until(() => all().size === id, `all ${id} events delivered`);
-      assert.deepEqual([...all()].sort((a, b) => a - b), Array.from({ length: id }, (_, i) => i));
+      assert.deepEqual(
+        [...all()].sort((a, b) => a - b),
+        Array.from({ length: id }, (_, i) => i),
+      );
     } finally {
       await client.shutdown();
       await relay.stop();

@@ -4,7 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { EventBatch } from '../../src/core/batch.ts';
 import forwardInput, { type ForwardInput } from '../../src/plugins/input/forward.ts';
-import { instantiate, testContext, type TestContext } from '../../src/testing/context.ts';
+import { instantiate, type TestContext, testContext } from '../../src/testing/context.ts';
 
 /** Counts emitted events and lets a test wait for a count (bounded, event-driven, no sleeps). */
 export class Counter {
@@ -12,13 +12,21 @@ export class Counter {
   private waiters: { n: number; resolve: () => void }[] = [];
   add(k: number): void {
     this.n += k;
-    this.waiters = this.waiters.filter((w) => (this.n >= w.n ? (w.resolve(), false) : true));
+    const due = this.waiters.filter((w) => this.n >= w.n);
+    this.waiters = this.waiters.filter((w) => this.n < w.n);
+    for (const w of due) w.resolve();
   }
   waitFor(n: number, ms = 10_000): Promise<void> {
     if (this.n >= n) return Promise.resolve();
     return new Promise((resolve, reject) => {
       const t = setTimeout(() => reject(new Error(`timed out waiting for ${n} events (have ${this.n})`)), ms);
-      this.waiters.push({ n, resolve: () => (clearTimeout(t), resolve()) });
+      this.waiters.push({
+        n,
+        resolve: () => {
+          clearTimeout(t);
+          resolve();
+        },
+      });
     });
   }
 }
@@ -32,7 +40,10 @@ export interface Started {
 }
 
 /** Starts a forward input from a `<source>` body (without the directive lines), port 0 on 127.0.0.1. */
-export async function startInput(body: string, onEmit?: (b: EventBatch) => Promise<void> | void): Promise<Started> {
+export async function startInput(
+  body: string,
+  onEmit?: (b: EventBatch) => Promise<void> | void,
+): Promise<Started> {
   const counter = new Counter();
   const ctx = testContext({
     type: 'forward',
@@ -53,6 +64,26 @@ export function makeCert(): { dir: string; cert: string; key: string; cleanup():
   const dir = mkdtempSync(join(tmpdir(), 'sluice-tls-'));
   const cert = join(dir, 'cert.pem');
   const key = join(dir, 'key.pem');
-  execFileSync('openssl', ['req', '-x509', '-newkey', 'rsa:2048', '-nodes', '-keyout', key, '-out', cert, '-subj', '/CN=localhost', '-days', '1', '-addext', 'subjectAltName=IP:127.0.0.1,DNS:localhost'], { stdio: 'ignore' });
+  execFileSync(
+    'openssl',
+    [
+      'req',
+      '-x509',
+      '-newkey',
+      'rsa:2048',
+      '-nodes',
+      '-keyout',
+      key,
+      '-out',
+      cert,
+      '-subj',
+      '/CN=localhost',
+      '-days',
+      '1',
+      '-addext',
+      'subjectAltName=IP:127.0.0.1,DNS:localhost',
+    ],
+    { stdio: 'ignore' },
+  );
   return { dir, cert, key, cleanup: () => rmSync(dir, { recursive: true, force: true }) };
 }

@@ -5,7 +5,15 @@ import { connect, type Socket } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
-import { EventTime, FrameDecoder, encode, encodeMessage, encodePackedForward, parseAck, unpackr } from '@sluice/forward';
+import {
+  EventTime,
+  encode,
+  encodeMessage,
+  encodePackedForward,
+  FrameDecoder,
+  parseAck,
+  unpackr,
+} from '@sluice/forward';
 import forwardInput from '../../src/plugins/input/forward.ts';
 import { instantiate, testContext } from '../../src/testing/context.ts';
 import { Counter, startInput } from './forward-helpers.ts';
@@ -34,10 +42,15 @@ class RawClient {
     while (this.replies.length < n) {
       await new Promise<void>((res, rej) => {
         const timer = setTimeout(() => rej(new Error(`no reply ${n} within ${ms}ms`)), ms - (Date.now() - t));
-        this.waiters.push(() => (clearTimeout(timer), res()));
-        this.closed.then(() => (clearTimeout(timer), res()));
+        const done = () => {
+          clearTimeout(timer);
+          res();
+        };
+        this.waiters.push(done);
+        this.closed.then(done);
       });
-      if (this.socket.destroyed && this.replies.length < n) throw new Error('connection closed before the reply');
+      if (this.socket.destroyed && this.replies.length < n)
+        throw new Error('connection closed before the reply');
     }
     return this.replies[n - 1];
   }
@@ -64,7 +77,11 @@ describe('forward input behaviour', () => {
       await new Promise((r) => setImmediate(r));
       assert.equal(c.replies.length, 0, 'no ack before the emit resolved');
       assert.equal(emits, 1, 'the second frame waits for the first');
-      assert.deepEqual(s.input.connectionStats().map((c) => c.paused), [true], 'the socket is paused while its emit waits');
+      assert.deepEqual(
+        s.input.connectionStats().map((c) => c.paused),
+        [true],
+        'the socket is paused while its emit waits',
+      );
       release();
       assert.equal(parseAck(await c.reply(1)), 'c1');
       assert.equal(parseAck(await c.reply(2)), 'c2');
@@ -95,10 +112,17 @@ describe('forward input behaviour', () => {
   });
 
   it('add_tag_prefix, source_address_key, source_hostname_key', async () => {
-    const s = await startInput('add_tag_prefix relay\nsource_address_key src_ip\nsource_hostname_key src_host\nresolve_hostname false');
+    const s = await startInput(
+      'add_tag_prefix relay\nsource_address_key src_ip\nsource_hostname_key src_host\nresolve_hostname false',
+    );
     const c = new RawClient(s.port);
     try {
-      c.socket.write(encodePackedForward('app', Buffer.concat([encode([t0, { a: 1 }]), encode([t0, { a: 2 }])]), { size: 2, chunk: 'k' }));
+      c.socket.write(
+        encodePackedForward('app', Buffer.concat([encode([t0, { a: 1 }]), encode([t0, { a: 2 }])]), {
+          size: 2,
+          chunk: 'k',
+        }),
+      );
       await c.reply(1);
       assert.equal(s.ctx.emitted[0]!.tag, 'relay.app');
       assert.deepEqual(s.ctx.records(), [
@@ -112,7 +136,11 @@ describe('forward input behaviour', () => {
   });
 
   it('skip_invalid_event keeps the good entries; without it the frame is refused', async () => {
-    const frame = encodePackedForward('t', Buffer.concat([encode([t0, { ok: 1 }]), encode([t0, 'bad']), encode([t0, { ok: 2 }])]), { chunk: 'k' });
+    const frame = encodePackedForward(
+      't',
+      Buffer.concat([encode([t0, { ok: 1 }]), encode([t0, 'bad']), encode([t0, { ok: 2 }])]),
+      { chunk: 'k' },
+    );
     const skip = await startInput('skip_invalid_event true');
     const strict = await startInput('');
     const a = new RawClient(skip.port);
@@ -170,7 +198,9 @@ describe('forward input behaviour', () => {
   });
 
   it('<client> rules: an unlisted source is denied when allow_anonymous_source is false', async () => {
-    const s = await startInput('<security>\nself_hostname srv\nshared_key k\nallow_anonymous_source false\n<client>\nnetwork 10.0.0.0/8\n</client>\n</security>');
+    const s = await startInput(
+      '<security>\nself_hostname srv\nshared_key k\nallow_anonymous_source false\n<client>\nnetwork 10.0.0.0/8\n</client>\n</security>',
+    );
     const c = new RawClient(s.port);
     try {
       const helo = (await c.reply(1)) as [string, { nonce: Buffer }];
@@ -224,7 +254,10 @@ describe('forward input under hostile input', () => {
       const rand = (n: number, seed: number) => {
         const b = Buffer.allocUnsafe(n);
         let x = seed;
-        for (let i = 0; i < n; i++) b[i] = (x = (x * 1103515245 + 12345) >>> 0) >>> 24;
+        for (let i = 0; i < n; i++) {
+          x = (x * 1103515245 + 12345) >>> 0;
+          b[i] = x >>> 24;
+        }
         return b;
       };
       const attacks: Buffer[] = [
@@ -252,7 +285,10 @@ describe('forward input under hostile input', () => {
         s.ctx.records().map((r) => r.round),
         [0, 1, 2, 3, 4, 5, 6, 7, 8, 9],
       );
-      assert.ok((s.ctx.metrics.protocolErrors as number) >= 10 * 7, `protocol errors counted: ${s.ctx.metrics.protocolErrors}`);
+      assert.ok(
+        (s.ctx.metrics.protocolErrors as number) >= 10 * 7,
+        `protocol errors counted: ${s.ctx.metrics.protocolErrors}`,
+      );
       global.gc?.();
       const grown = process.memoryUsage().heapUsed - heapBefore;
       assert.ok(grown < 64 * 1024 * 1024, `heap grew by ${grown} bytes`);

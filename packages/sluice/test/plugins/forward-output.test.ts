@@ -1,9 +1,18 @@
 import assert from 'node:assert/strict';
 import { createRequire } from 'node:module';
 import { createServer, type Server, type Socket } from 'node:net';
-import { gunzipSync } from 'node:zlib';
 import { describe, it } from 'node:test';
-import { EventTime, FrameDecoder, decodeMultiple, encode, encodeAck, encodeHelo, parsePing, unpackr } from '@sluice/forward';
+import { gunzipSync } from 'node:zlib';
+import {
+  decodeMultiple,
+  EventTime,
+  encode,
+  encodeAck,
+  encodeHelo,
+  FrameDecoder,
+  parsePing,
+  unpackr,
+} from '@sluice/forward';
 import { decodeEntries } from '../../src/core/batch.ts';
 import type { Chunk } from '../../src/core/plugin.ts';
 import { FailureDetector } from '../../src/forward-out/failure-detector.ts';
@@ -17,7 +26,14 @@ const t0 = new EventTime(1700000000, 999);
 
 function chunkOf(tag: string | undefined, records: object[]): Chunk {
   const bytes = Buffer.concat(records.map((r) => encode([t0, r])));
-  return { id: 'c1', keys: { tag, vars: {} }, bytes, count: records.length, entries: () => decodeEntries(bytes), expand: (s) => s };
+  return {
+    id: 'c1',
+    keys: { tag, vars: {} },
+    bytes,
+    count: records.length,
+    entries: () => decodeEntries(bytes),
+    expand: (s) => s,
+  };
 }
 
 /** A raw forward server: decodes every frame it gets and lets the test script the replies. */
@@ -27,7 +43,10 @@ class RawServer {
   readonly sockets: Socket[] = [];
   port = 0;
   private waiters: (() => void)[] = [];
-  constructor(private readonly onFrame: (v: unknown, s: Socket) => void = () => undefined, private readonly onConnect: (s: Socket) => void = () => undefined) {
+  constructor(
+    private readonly onFrame: (v: unknown, s: Socket) => void = () => undefined,
+    private readonly onConnect: (s: Socket) => void = () => undefined,
+  ) {
     this.server = createServer((s) => {
       this.sockets.push(s);
       s.on('error', () => undefined);
@@ -56,7 +75,11 @@ class RawServer {
 }
 
 function output(body: string): ForwardOutput {
-  return instantiate(forwardOutput, `<match **>\n@type forward\nheartbeat_type none\n${body}\n</match>`, testContext({ type: 'forward' })).plugin;
+  return instantiate(
+    forwardOutput,
+    `<match **>\n@type forward\nheartbeat_type none\n${body}\n</match>`,
+    testContext({ type: 'forward' }),
+  ).plugin;
 }
 
 describe('forward output on the wire', () => {
@@ -85,7 +108,9 @@ describe('forward output on the wire', () => {
       const opt = (v as unknown[])[2] as { chunk?: string };
       if (ackThem && opt.chunk) s.write(encodeAck(opt.chunk));
     }).listen();
-    const out = output(`require_ack_response true\nack_response_timeout 0.3\n<server>\nhost 127.0.0.1\nport ${srv.port}\n</server>`);
+    const out = output(
+      `require_ack_response true\nack_response_timeout 0.3\n<server>\nhost 127.0.0.1\nport ${srv.port}\n</server>`,
+    );
     await out.start();
     try {
       assert.deepEqual(await out.write(chunkOf('t', [{ a: 1 }])), { status: 'ok' });
@@ -112,7 +137,12 @@ describe('forward output on the wire', () => {
         if (m[0] === 'PING') {
           const ping = parsePing(m);
           try {
-            const info = ref.checkPing(m, 'server.test', { key: serverKey.current, nonce }, { salt: auth, userDict: { bob: 'pw' } });
+            const info = ref.checkPing(
+              m,
+              'server.test',
+              { key: serverKey.current, nonce },
+              { salt: auth, userDict: { bob: 'pw' } },
+            );
             s.write(encode(ref.generatePong('server.test', true, '', info.sharedKeyInfo)));
           } catch (e) {
             s.write(encode(ref.generatePong('server.test', false, (e as Error).message)));
@@ -125,7 +155,9 @@ describe('forward output on the wire', () => {
       },
       (s) => s.write(encodeHelo({ nonce, auth, keepalive: true })),
     ).listen();
-    const out = output(`require_ack_response true\n<security>\nself_hostname client.test\nshared_key k3y\n</security>\n<server>\nhost 127.0.0.1\nport ${srv.port}\nusername bob\npassword pw\n</server>`);
+    const out = output(
+      `require_ack_response true\n<security>\nself_hostname client.test\nshared_key k3y\n</security>\n<server>\nhost 127.0.0.1\nport ${srv.port}\nusername bob\npassword pw\n</server>`,
+    );
     await out.start();
     try {
       assert.deepEqual(await out.write(chunkOf('auth', [{ a: 1 }])), { status: 'ok' });
@@ -171,7 +203,9 @@ describe('forward output on the wire', () => {
     const deadPort = dead.port;
     await dead.close();
     const standby = await new RawServer().listen();
-    const out = output(`connect_timeout 1\n<server>\nname primary\nhost 127.0.0.1\nport ${deadPort}\n</server>\n<server>\nname backup\nhost 127.0.0.1\nport ${standby.port}\nstandby true\n</server>`);
+    const out = output(
+      `connect_timeout 1\n<server>\nname primary\nhost 127.0.0.1\nport ${deadPort}\n</server>\n<server>\nname backup\nhost 127.0.0.1\nport ${standby.port}\nstandby true\n</server>`,
+    );
     await out.start();
     try {
       assert.deepEqual(await out.write(chunkOf('f', [{ a: 1 }])), { status: 'ok' });
@@ -216,8 +250,14 @@ async function waitFrames(srv: RawServer, n: number): Promise<void> {
   const waiters = (srv as unknown as { waiters: (() => void)[] }).waiters;
   while (srv.frames.length < n) {
     await new Promise<void>((resolve, reject) => {
-      const timer = setTimeout(() => reject(new Error(`expected ${n} frames, got ${srv.frames.length}`)), 5000);
-      waiters.push(() => (clearTimeout(timer), resolve()));
+      const timer = setTimeout(
+        () => reject(new Error(`expected ${n} frames, got ${srv.frames.length}`)),
+        5000,
+      );
+      waiters.push(() => {
+        clearTimeout(timer);
+        resolve();
+      });
     });
   }
 }

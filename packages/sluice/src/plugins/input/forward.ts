@@ -14,22 +14,84 @@ import { tlsOptions, tlsParams } from '../../forward-in/tls.ts';
 // TCP, TLS or a unix socket, with UDP heartbeats answered on the same port.
 
 const params = defineParams({
-  port: { type: 'integer', default: 24224, description: 'TCP (and UDP heartbeat) port to listen on; 0 picks a free port.' },
+  port: {
+    type: 'integer',
+    default: 24224,
+    description: 'TCP (and UDP heartbeat) port to listen on; 0 picks a free port.',
+  },
   bind: { type: 'string', default: '0.0.0.0', description: 'Address to listen on.' },
-  path: { type: 'string', default: null, description: 'Listen on this unix socket instead of TCP (in_unix; default /var/run/fluent/fluent.sock for @type unix).' },
+  path: {
+    type: 'string',
+    default: null,
+    description:
+      'Listen on this unix socket instead of TCP (in_unix; default /var/run/fluent/fluent.sock for @type unix).',
+  },
   backlog: { type: 'integer', default: null, description: 'Listen backlog.' },
-  linger_timeout: { type: 'integer', default: 0, description: 'Accepted for compatibility; Node cannot set SO_LINGER, connections close normally.', deprecated: 'no effect' },
-  blocking_timeout: { type: 'time', default: 0.5, description: 'Accepted for compatibility; no effect in Sluice.', deprecated: 'no effect' },
-  chunk_size_warn_limit: { type: 'size', default: null, description: 'Log a warning for frames larger than this.' },
-  chunk_size_limit: { type: 'size', default: null, description: 'Frames larger than this are refused: the connection is closed with a logged reason (not acked, so the client resends or fails).' },
-  max_frame_size: { type: 'size', default: 64 * 1024 * 1024, description: 'Sluice: hard limit on one frame (and on a decompressed payload) when chunk_size_limit is not set; bounds memory per connection.' },
-  skip_invalid_event: { type: 'bool', default: false, description: 'Drop entries whose time or record is invalid (with a warning) instead of refusing the whole frame.' },
-  source_address_key: { type: 'string', default: null, description: "Add the client's IP address to each record under this key." },
-  source_hostname_key: { type: 'string', default: null, description: "Add the client's hostname to each record under this key." },
-  resolve_hostname: { type: 'bool', default: null, description: 'Resolve the client address to a hostname (default: true when source_hostname_key is set).' },
-  deny_keepalive: { type: 'bool', default: false, description: 'Close each connection after its first message (and its ack).' },
-  send_keepalive_packet: { type: 'bool', default: false, description: 'Enable TCP keepalive probes on accepted connections.' },
-  add_tag_prefix: { type: 'string', default: null, description: 'Prefix added to incoming tags (`prefix.tag`).' },
+  linger_timeout: {
+    type: 'integer',
+    default: 0,
+    description: 'Accepted for compatibility; Node cannot set SO_LINGER, connections close normally.',
+    deprecated: 'no effect',
+  },
+  blocking_timeout: {
+    type: 'time',
+    default: 0.5,
+    description: 'Accepted for compatibility; no effect in Sluice.',
+    deprecated: 'no effect',
+  },
+  chunk_size_warn_limit: {
+    type: 'size',
+    default: null,
+    description: 'Log a warning for frames larger than this.',
+  },
+  chunk_size_limit: {
+    type: 'size',
+    default: null,
+    description:
+      'Frames larger than this are refused: the connection is closed with a logged reason (not acked, so the client resends or fails).',
+  },
+  max_frame_size: {
+    type: 'size',
+    default: 64 * 1024 * 1024,
+    description:
+      'Sluice: hard limit on one frame (and on a decompressed payload) when chunk_size_limit is not set; bounds memory per connection.',
+  },
+  skip_invalid_event: {
+    type: 'bool',
+    default: false,
+    description:
+      'Drop entries whose time or record is invalid (with a warning) instead of refusing the whole frame.',
+  },
+  source_address_key: {
+    type: 'string',
+    default: null,
+    description: "Add the client's IP address to each record under this key.",
+  },
+  source_hostname_key: {
+    type: 'string',
+    default: null,
+    description: "Add the client's hostname to each record under this key.",
+  },
+  resolve_hostname: {
+    type: 'bool',
+    default: null,
+    description: 'Resolve the client address to a hostname (default: true when source_hostname_key is set).',
+  },
+  deny_keepalive: {
+    type: 'bool',
+    default: false,
+    description: 'Close each connection after its first message (and its ack).',
+  },
+  send_keepalive_packet: {
+    type: 'bool',
+    default: false,
+    description: 'Enable TCP keepalive probes on accepted connections.',
+  },
+  add_tag_prefix: {
+    type: 'string',
+    default: null,
+    description: 'Prefix added to incoming tags (`prefix.tag`).',
+  },
 });
 
 const schema = {
@@ -45,8 +107,16 @@ const schema = {
       params: defineParams({
         self_hostname: { type: 'string', required: true, description: 'Hostname sent in PONG.' },
         shared_key: { type: 'secret', required: true, description: 'Shared key clients must prove.' },
-        user_auth: { type: 'bool', default: false, description: 'Also require username/password (from <user>).' },
-        allow_anonymous_source: { type: 'bool', default: true, description: 'Accept clients no <client> entry matches.' },
+        user_auth: {
+          type: 'bool',
+          default: false,
+          description: 'Also require username/password (from <user>).',
+        },
+        allow_anonymous_source: {
+          type: 'bool',
+          default: true,
+          description: 'Accept clients no <client> entry matches.',
+        },
       }),
       sections: {
         user: {
@@ -58,13 +128,22 @@ const schema = {
           }),
         },
         client: {
-          description: 'A client rule: which hosts/networks, with an optional own shared key and allowed users.',
+          description:
+            'A client rule: which hosts/networks, with an optional own shared key and allowed users.',
           multi: true,
           params: defineParams({
             host: { type: 'string', default: null, description: 'Client host name or IP.' },
             network: { type: 'string', default: null, description: 'Client network (CIDR).' },
-            shared_key: { type: 'secret', default: null, description: 'Shared key for this client (overrides the <security> one).' },
-            users: { type: 'array', default: [], description: 'Usernames allowed from this client (all when empty).' },
+            shared_key: {
+              type: 'secret',
+              default: null,
+              description: 'Shared key for this client (overrides the <security> one).',
+            },
+            users: {
+              type: 'array',
+              default: [],
+              description: 'Usernames allowed from this client (all when empty).',
+            },
           }),
         },
       },
@@ -77,15 +156,24 @@ function securityConfig(s: Resolved): SecurityConfig {
   const clients = (s.sections.client as Resolved[]).map((c) => {
     const q = c.params as Record<string, unknown>;
     if (!q.host && !q.network) throw new ConfigError('<client> needs host or network', c.element.location);
-    if (q.host && q.network) throw new ConfigError('<client> takes host or network, not both', c.element.location);
-    return { host: q.host as string | undefined, network: q.network as string | undefined, sharedKey: q.shared_key as string | undefined, users: q.users as string[] };
+    if (q.host && q.network)
+      throw new ConfigError('<client> takes host or network, not both', c.element.location);
+    return {
+      host: q.host as string | undefined,
+      network: q.network as string | undefined,
+      sharedKey: q.shared_key as string | undefined,
+      users: q.users as string[],
+    };
   });
   return {
     selfHostname: p.self_hostname as string,
     sharedKey: p.shared_key as string,
     userAuth: p.user_auth as boolean,
     allowAnonymousSource: p.allow_anonymous_source as boolean,
-    users: (s.sections.user as Resolved[]).map((u) => ({ username: u.params.username as string, password: u.params.password as string })),
+    users: (s.sections.user as Resolved[]).map((u) => ({
+      username: u.params.username as string,
+      password: u.params.password as string,
+    })),
     clients,
   };
 }
@@ -126,7 +214,10 @@ export class ForwardInput implements InputPlugin {
   }
 
   private unixPath(): string | undefined {
-    return (this.p.path as string | undefined) ?? (this.ctx.type === 'unix' ? '/var/run/fluent/fluent.sock' : undefined);
+    return (
+      (this.p.path as string | undefined) ??
+      (this.ctx.type === 'unix' ? '/var/run/fluent/fluent.sock' : undefined)
+    );
   }
 
   async start(): Promise<void> {
@@ -140,7 +231,9 @@ export class ForwardInput implements InputPlugin {
     const server = tls ? createTlsServer(tlsOptions(transport, 'server')) : createServer();
     if (tls) {
       server.on('secureConnection', onSocket);
-      server.on('tlsClientError', (e) => this.ctx.logger.warn({ err: e.message }, 'forward TLS handshake failed'));
+      server.on('tlsClientError', (e) =>
+        this.ctx.logger.warn({ err: e.message }, 'forward TLS handshake failed'),
+      );
     } else server.on('connection', onSocket);
     this.server = server;
     const path = this.unixPath();
@@ -219,7 +312,8 @@ const descriptor: PluginDescriptor<ForwardInput> = {
   kind: 'input',
   type: 'forward',
   aliases: ['unix'],
-  description: 'Receives events over the Fluentd forward protocol (TCP, TLS, unix socket), with acks, handshake auth and UDP heartbeats.',
+  description:
+    'Receives events over the Fluentd forward protocol (TCP, TLS, unix socket), with acks, handshake auth and UDP heartbeats.',
   schema,
   create: (config, ctx) => new ForwardInput(config, ctx),
 };

@@ -1,7 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { hostname } from 'node:os';
 import type { ConnectionOptions as TlsConnectOptions } from 'node:tls';
-import { compressEntries, newChunkId, type ForwardOption } from '@sluice/forward';
+import { compressEntries, type ForwardOption, newChunkId } from '@sluice/forward';
 import { defineParams, type Resolved } from '../../config/schema.ts';
 import { ConfigError } from '../../core/errors.ts';
 import type { Chunk, OutputPlugin, PluginContext, PluginDescriptor, WriteResult } from '../../core/plugin.ts';
@@ -15,35 +15,136 @@ import { timesAsIntegers } from '../../forward-out/time-as-integer.ts';
 // failing over to standby servers; acks, handshake auth, TLS, heartbeats, phi accrual.
 
 const params = defineParams({
-  require_ack_response: { type: 'bool', default: false, description: 'Wait for the server to ack each chunk; an unacked chunk is retried (at-least-once).' },
-  ack_response_timeout: { type: 'time', default: 190, description: 'Seconds to wait for an ack before the chunk is retried.' },
-  send_timeout: { type: 'time', default: 60, description: 'Seconds a chunk may take to be written to the socket.' },
-  connect_timeout: { type: 'time', default: null, description: 'Seconds a connect (and handshake) may take (default: send_timeout).' },
-  keepalive: { type: 'bool', default: false, description: 'Reuse one connection per server instead of one per chunk.' },
-  keepalive_timeout: { type: 'time', default: null, description: 'Close a kept-alive connection idle for this long (default: never).' },
-  send_keepalive_packet: { type: 'bool', default: false, description: 'Enable TCP keepalive probes on connections.' },
-  compress: { type: 'enum', values: ['text', 'gzip'], default: 'text', description: 'gzip: send CompressedPackedForward.' },
-  time_as_integer: { type: 'bool', default: false, description: 'Send times as integer seconds (for Fluentd v0.12 receivers).' },
-  heartbeat_type: { type: 'enum', values: ['transport', 'tcp', 'udp', 'none'], default: 'transport', description: 'How servers are probed: a connect over the transport, plain tcp, a udp datagram, or not at all.' },
+  require_ack_response: {
+    type: 'bool',
+    default: false,
+    description: 'Wait for the server to ack each chunk; an unacked chunk is retried (at-least-once).',
+  },
+  ack_response_timeout: {
+    type: 'time',
+    default: 190,
+    description: 'Seconds to wait for an ack before the chunk is retried.',
+  },
+  send_timeout: {
+    type: 'time',
+    default: 60,
+    description: 'Seconds a chunk may take to be written to the socket.',
+  },
+  connect_timeout: {
+    type: 'time',
+    default: null,
+    description: 'Seconds a connect (and handshake) may take (default: send_timeout).',
+  },
+  keepalive: {
+    type: 'bool',
+    default: false,
+    description: 'Reuse one connection per server instead of one per chunk.',
+  },
+  keepalive_timeout: {
+    type: 'time',
+    default: null,
+    description: 'Close a kept-alive connection idle for this long (default: never).',
+  },
+  send_keepalive_packet: {
+    type: 'bool',
+    default: false,
+    description: 'Enable TCP keepalive probes on connections.',
+  },
+  compress: {
+    type: 'enum',
+    values: ['text', 'gzip'],
+    default: 'text',
+    description: 'gzip: send CompressedPackedForward.',
+  },
+  time_as_integer: {
+    type: 'bool',
+    default: false,
+    description: 'Send times as integer seconds (for Fluentd v0.12 receivers).',
+  },
+  heartbeat_type: {
+    type: 'enum',
+    values: ['transport', 'tcp', 'udp', 'none'],
+    default: 'transport',
+    description:
+      'How servers are probed: a connect over the transport, plain tcp, a udp datagram, or not at all.',
+  },
   heartbeat_interval: { type: 'time', default: 1, description: 'Seconds between heartbeats.' },
-  phi_failure_detector: { type: 'bool', default: true, description: 'Detach servers whose phi (accrual failure detector) passes phi_threshold.' },
+  phi_failure_detector: {
+    type: 'bool',
+    default: true,
+    description: 'Detach servers whose phi (accrual failure detector) passes phi_threshold.',
+  },
   phi_threshold: { type: 'integer', default: 16, description: 'Phi above which a server is detached.' },
-  hard_timeout: { type: 'time', default: 60, description: 'Detach a server with no heartbeat for this long.' },
-  recover_wait: { type: 'time', default: 10, description: 'Heartbeats worth of this many seconds are needed before a detached server is used again.' },
-  expire_dns_cache: { type: 'time', default: null, description: 'Seconds a resolved address is reused (default: forever; 0: resolve each time).' },
-  dns_round_robin: { type: 'bool', default: false, description: 'Rotate over all addresses a host name resolves to.' },
-  ignore_network_errors_at_startup: { type: 'bool', default: false, description: 'Start even when a server cannot be resolved (or reached, with verify_connection_at_startup).' },
-  verify_connection_at_startup: { type: 'bool', default: false, description: 'Connect (and handshake) to every server at startup; fail to start otherwise.' },
+  hard_timeout: {
+    type: 'time',
+    default: 60,
+    description: 'Detach a server with no heartbeat for this long.',
+  },
+  recover_wait: {
+    type: 'time',
+    default: 10,
+    description: 'Heartbeats worth of this many seconds are needed before a detached server is used again.',
+  },
+  expire_dns_cache: {
+    type: 'time',
+    default: null,
+    description: 'Seconds a resolved address is reused (default: forever; 0: resolve each time).',
+  },
+  dns_round_robin: {
+    type: 'bool',
+    default: false,
+    description: 'Rotate over all addresses a host name resolves to.',
+  },
+  ignore_network_errors_at_startup: {
+    type: 'bool',
+    default: false,
+    description:
+      'Start even when a server cannot be resolved (or reached, with verify_connection_at_startup).',
+  },
+  verify_connection_at_startup: {
+    type: 'bool',
+    default: false,
+    description: 'Connect (and handshake) to every server at startup; fail to start otherwise.',
+  },
   transport: { type: 'enum', values: ['tcp', 'tls'], default: 'tcp', description: 'tls: connect with TLS.' },
-  tls_version: { type: 'enum', values: ['TLSv1_1', 'TLSv1_2', 'TLSv1_3'], default: 'TLSv1_2', description: 'Minimum TLS version.' },
+  tls_version: {
+    type: 'enum',
+    values: ['TLSv1_1', 'TLSv1_2', 'TLSv1_3'],
+    default: 'TLSv1_2',
+    description: 'Minimum TLS version.',
+  },
   tls_ciphers: { type: 'string', default: null, description: 'OpenSSL cipher list.' },
-  tls_insecure_mode: { type: 'bool', default: false, description: 'Do not verify the server certificate (tests only).' },
-  tls_allow_self_signed_cert: { type: 'bool', default: false, description: 'Accept a self-signed server certificate listed in tls_cert_path.' },
-  tls_verify_hostname: { type: 'bool', default: true, description: 'Check the server certificate matches the host name.' },
-  tls_cert_path: { type: 'array', default: [], description: 'CA certificate files (PEM) that sign the server certificate.' },
-  tls_client_cert_path: { type: 'string', default: null, description: 'Client certificate (PEM) for mutual TLS.' },
+  tls_insecure_mode: {
+    type: 'bool',
+    default: false,
+    description: 'Do not verify the server certificate (tests only).',
+  },
+  tls_allow_self_signed_cert: {
+    type: 'bool',
+    default: false,
+    description: 'Accept a self-signed server certificate listed in tls_cert_path.',
+  },
+  tls_verify_hostname: {
+    type: 'bool',
+    default: true,
+    description: 'Check the server certificate matches the host name.',
+  },
+  tls_cert_path: {
+    type: 'array',
+    default: [],
+    description: 'CA certificate files (PEM) that sign the server certificate.',
+  },
+  tls_client_cert_path: {
+    type: 'string',
+    default: null,
+    description: 'Client certificate (PEM) for mutual TLS.',
+  },
   tls_client_private_key_path: { type: 'string', default: null, description: 'Client private key (PEM).' },
-  tls_client_private_key_passphrase: { type: 'secret', default: null, description: 'Passphrase of the client private key.' },
+  tls_client_private_key_passphrase: {
+    type: 'secret',
+    default: null,
+    description: 'Passphrase of the client private key.',
+  },
 });
 
 const schema = {
@@ -57,9 +158,17 @@ const schema = {
         host: { type: 'string', required: true, description: 'Host name or IP.' },
         port: { type: 'integer', default: 24224, description: 'Port.' },
         weight: { type: 'integer', default: 60, description: 'Relative share of chunks (weighted random).' },
-        standby: { type: 'bool', default: false, description: 'Only used when no regular server is available.' },
+        standby: {
+          type: 'bool',
+          default: false,
+          description: 'Only used when no regular server is available.',
+        },
         name: { type: 'string', default: null, description: 'Name in logs (default host:port).' },
-        shared_key: { type: 'secret', default: null, description: 'Shared key for this server (overrides <security>).' },
+        shared_key: {
+          type: 'secret',
+          default: null,
+          description: 'Shared key for this server (overrides <security>).',
+        },
         username: { type: 'string', default: '', description: 'Username for servers with user_auth.' },
         password: { type: 'secret', default: '', description: 'Password for servers with user_auth.' },
       }),
@@ -67,7 +176,11 @@ const schema = {
     security: {
       description: 'Authenticate with the handshake (servers with <security>).',
       params: defineParams({
-        self_hostname: { type: 'string', default: null, description: 'Hostname sent in PING (default: this machine).' },
+        self_hostname: {
+          type: 'string',
+          default: null,
+          description: 'Hostname sent in PING (default: this machine).',
+        },
         shared_key: { type: 'secret', required: true, description: 'Shared key.' },
       }),
     },
@@ -86,11 +199,17 @@ function tlsFrom(p: P, el: Resolved): TlsConnectOptions | undefined {
     }
   };
   const cas = (p.tls_cert_path as string[]).map((f) => read(f, 'tls_cert_path'));
-  const versions: Record<string, TlsConnectOptions['minVersion']> = { TLSv1_1: 'TLSv1.1', TLSv1_2: 'TLSv1.2', TLSv1_3: 'TLSv1.3' };
+  const versions: Record<string, TlsConnectOptions['minVersion']> = {
+    TLSv1_1: 'TLSv1.1',
+    TLSv1_2: 'TLSv1.2',
+    TLSv1_3: 'TLSv1.3',
+  };
   return {
     ca: cas.length > 0 ? cas : undefined,
     cert: p.tls_client_cert_path ? read(p.tls_client_cert_path as string, 'tls_client_cert_path') : undefined,
-    key: p.tls_client_private_key_path ? read(p.tls_client_private_key_path as string, 'tls_client_private_key_path') : undefined,
+    key: p.tls_client_private_key_path
+      ? read(p.tls_client_private_key_path as string, 'tls_client_private_key_path')
+      : undefined,
     passphrase: p.tls_client_private_key_passphrase as string | undefined,
     minVersion: versions[p.tls_version as string],
     ciphers: p.tls_ciphers as string | undefined,
@@ -113,13 +232,19 @@ export class ForwardOutput implements OutputPlugin {
     const sec = config.sections.security as Resolved | undefined;
     const tls = tlsFrom(p, config);
     const servers = config.sections.server as Resolved[];
-    if (servers.length === 0) throw new ConfigError('out_forward needs at least one <server>', config.element.location);
+    if (servers.length === 0)
+      throw new ConfigError('out_forward needs at least one <server>', config.element.location);
     this.nodes = servers.map((s) => {
       const q = s.params;
       let auth: ClientAuth | undefined;
       if (sec || q.shared_key) {
         const sharedKey = (q.shared_key as string | undefined) ?? (sec?.params.shared_key as string);
-        auth = { hostname: (sec?.params.self_hostname as string | undefined) ?? hostname(), sharedKey, username: q.username as string, password: q.password as string };
+        auth = {
+          hostname: (sec?.params.self_hostname as string | undefined) ?? hostname(),
+          sharedKey,
+          username: q.username as string,
+          password: q.password as string,
+        };
       }
       const settings: NodeSettings = {
         name: (q.name as string | undefined) ?? `${q.host}:${q.port}`,
@@ -153,7 +278,8 @@ export class ForwardOutput implements OutputPlugin {
     for (const n of this.nodes) {
       try {
         await n.resolve();
-        if (this.p.verify_connection_at_startup) await n.send('', Buffer.alloc(0), {}).catch((e) => Promise.reject(e));
+        if (this.p.verify_connection_at_startup)
+          await n.send('', Buffer.alloc(0), {}).catch((e) => Promise.reject(e));
       } catch (e) {
         const msg = `forward server ${n} is not usable at startup: ${(e as Error).message}`;
         if (!ignore) throw new Error(msg);
@@ -161,16 +287,20 @@ export class ForwardOutput implements OutputPlugin {
       }
     }
     if (this.p.heartbeat_type !== 'none' || this.nodes.length > 0) {
-      this.timer = setInterval(() => {
-        for (const n of this.nodes) void n.beat();
-      }, (this.p.heartbeat_interval as number) * 1000);
+      this.timer = setInterval(
+        () => {
+          for (const n of this.nodes) void n.beat();
+        },
+        (this.p.heartbeat_interval as number) * 1000,
+      );
       this.timer.unref();
     }
   }
 
   async write(chunk: Chunk): Promise<WriteResult> {
     const tag = chunk.keys.tag;
-    if (tag === undefined) return { status: 'fatal', error: new Error("out_forward needs the 'tag' chunk key (<buffer tag>)") };
+    if (tag === undefined)
+      return { status: 'fatal', error: new Error("out_forward needs the 'tag' chunk key (<buffer tag>)") };
     let entries = this.p.time_as_integer ? timesAsIntegers(chunk.bytes) : chunk.bytes;
     const option: ForwardOption = { size: chunk.count };
     if (this.p.compress === 'gzip') {
@@ -189,7 +319,10 @@ export class ForwardOutput implements OutputPlugin {
         node.markFailed(e as Error);
       }
     }
-    return { status: 'retry', error: new Error(`no forward server took chunk ${chunk.id}: ${errors.join('; ')}`) };
+    return {
+      status: 'retry',
+      error: new Error(`no forward server took chunk ${chunk.id}: ${errors.join('; ')}`),
+    };
   }
 
   async stop(): Promise<void> {
@@ -202,7 +335,8 @@ export class ForwardOutput implements OutputPlugin {
 const descriptor: PluginDescriptor<ForwardOutput> = {
   kind: 'output',
   type: 'forward',
-  description: 'Sends chunks over the Fluentd forward protocol (PackedForward), with acks, load balancing, standby failover, heartbeats, TLS and handshake auth.',
+  description:
+    'Sends chunks over the Fluentd forward protocol (PackedForward), with acks, load balancing, standby failover, heartbeats, TLS and handshake auth.',
   schema,
   buffered: 'always',
   defaultChunkKeys: ['tag'],
