@@ -35,3 +35,13 @@ test('fromPacked counts entries of a PackedForward payload and rejects non-map r
   const bad = Buffer.concat([encode([1, 'not a map'])]);
   assert.throws(() => EventBatch.fromPacked('t', bad), /not a map/);
 });
+
+test('undefined values encode as nil, and records with more than 65,535 keys round-trip', () => {
+  const bytes = encode({ a: undefined, b: 1 });
+  assert.deepEqual(decode(bytes), { a: null, b: 1 });
+  const big: Record<string, number> = {};
+  for (let i = 0; i < 70_000; i++) big[`k${i}`] = i;
+  const back = decode(encode(big)) as Record<string, number>;
+  assert.equal(Object.keys(back).length, 70_000);
+  assert.equal(back.k69999, 69999);
+});
