@@ -2,6 +2,11 @@ import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import httpOut, { type HttpOutput } from '../../../src/plugins/output/http.ts';
 import { instantiate } from '../../../src/testing/context.ts';
+import { readFileSync } from 'node:fs';
+import http from 'node:http';
+import https from 'node:https';
+import net from 'node:net';
+import { selfSigned } from '../input/http-helpers.ts';
 import { chunkOf, Sink } from './http-helpers.ts';
 
 const make = (body: string) => instantiate(httpOut, `<match **>\n@type http\n${body}\n</match>\n`).plugin;
@@ -127,5 +132,64 @@ describe('out_http', () => {
     assert.throws(() => make('endpoint http://h/\nretryable_response_codes abc,503'), /is not an HTTP status code/);
     assert.throws(() => make('endpoint http://h/\n<auth>\nmethod aws_sigv4\n</auth>'), /aws_sigv4.*not built/);
     assert.throws(() => make('endpoint http://h/\ntls_ca_cert_path /nonexistent/ca.pem'), /tls_ca_cert_path is wrong/);
+  });
+
+  it('https with tls_ca_cert_path; an unknown CA is a retry; tls_verify_mode none skips verification', async () => {
+    const c = selfSigned();
+    const bodies: string[] = [];
+    const server = https.createServer({ cert: readFileSync(c.cert), key: readFileSync(c.key) }, (req, res) => {
+      let b = '';
+      req.on('data', (d: Buffer) => (b += d));
+      req.on('end', () => {
+        bodies.push(b);
+        res.end('ok');
+      });
+    });
+    await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+    const tlsPort = (server.address() as net.AddressInfo).port;
+    try {
+      let o = out(`endpoint https://127.0.0.1:${tlsPort}/s\ntls_ca_cert_path ${c.cert}`);
+      assert.equal((await o.write(chunkOf('t', [{ tls: 1 }]))).status, 'ok');
+      o = out(`endpoint https://127.0.0.1:${tlsPort}/s`);
+      const r = await o.write(chunkOf('t', [{ tls: 2 }]));
+      assert.equal(r.status, 'retry');
+      assert.match((r as { error: Error }).error.message, /self.signed|certificate/i);
+      o = out(`endpoint https://127.0.0.1:${tlsPort}/s\ntls_verify_mode none`);
+      assert.equal((await o.write(chunkOf('t', [{ tls: 3 }]))).status, 'ok');
+      assert.deepEqual(bodies, ['{"tls":1}\n', '{"tls":3}\n']);
+    } finally {
+      server.closeAllConnections();
+      await new Promise<void>((r) => server.close(() => r()));
+      c.cleanup();
+    }
+  });
+
+  it('goes through an HTTP proxy (CONNECT) when proxy is set', async () => {
+    const tunnels: string[] = [];
+    const proxy = http.createServer((_req, res) => res.writeHead(405).end());
+    proxy.on('connect', (req: http.IncomingMessage, socket: net.Socket, head: Buffer) => {
+      tunnels.push(req.url ?? '');
+      const [host, p] = (req.url ?? '').split(':');
+      const up = net.connect(Number(p), host, () => {
+        socket.write('HTTP/1.1 200 Connection Established\r\n\r\n');
+        up.write(head);
+        up.pipe(socket);
+        socket.pipe(up);
+      });
+      up.on('error', () => socket.destroy());
+      socket.on('error', () => up.destroy());
+    });
+    await new Promise<void>((r) => proxy.listen(0, '127.0.0.1', r));
+    const proxyPort = (proxy.address() as net.AddressInfo).port;
+    try {
+      const o = out(`endpoint http://127.0.0.1:${port}/via-proxy\nproxy http://127.0.0.1:${proxyPort}`);
+      const n = sink.requests.length;
+      assert.equal((await o.write(chunkOf('t', [{ p: 1 }]))).status, 'ok');
+      assert.equal(sink.requests[n]!.url, '/via-proxy');
+      assert.deepEqual(tunnels, [`127.0.0.1:${port}`]);
+    } finally {
+      proxy.closeAllConnections();
+      await new Promise<void>((r) => proxy.close(() => r()));
+    }
   });
 });
