@@ -6,7 +6,16 @@ import assert from 'node:assert/strict';
 import { existsSync, statSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { describe, it } from 'node:test';
-import { configFacts, expectedImage, isUnder, parseSluiceConfig, parseYamlDocs, readRepo, repoPath, ROOT } from './helpers.ts';
+import {
+  configFacts,
+  expectedImage,
+  isUnder,
+  parseSluiceConfig,
+  parseYamlDocs,
+  ROOT,
+  readRepo,
+  repoPath,
+} from './helpers.ts';
 
 const EXAMPLES = ['examples/compose/tail-to-files', 'examples/compose/http-bus'];
 /** Folders the image creates for its user (Dockerfile: mkdir -p + chown). */
@@ -34,7 +43,12 @@ function mounts(dir: string, svc: Service, named: Set<string>) {
     const [source, target, mode] = v.split(':') as [string, string, string?];
     const bind = source.startsWith('.') || source.startsWith('/');
     if (!bind) assert.ok(named.has(source), `${dir}: named volume ${source} is not declared under volumes:`);
-    return { source: bind ? resolve(repoPath(dir), source) : source, target: target.replace(/\/$/, ''), readOnly: mode === 'ro', bind };
+    return {
+      source: bind ? resolve(repoPath(dir), source) : source,
+      target: target.replace(/\/$/, ''),
+      readOnly: mode === 'ro',
+      bind,
+    };
   });
 }
 
@@ -48,9 +62,11 @@ describe('compose examples (examples/compose)', () => {
       it('every service has an image; dependencies exist; bind-mounted sources exist', () => {
         for (const [name, svc] of Object.entries(file.services)) {
           assert.ok(svc.image, `${name}: no image`);
-          for (const dep of svc.depends_on ?? []) assert.ok(dep in file.services, `${name}: depends_on ${dep}, no such service`);
+          for (const dep of svc.depends_on ?? [])
+            assert.ok(dep in file.services, `${name}: depends_on ${dep}, no such service`);
           for (const m of mounts(dir, svc, named)) {
-            if (m.bind) assert.ok(existsSync(m.source), `${name}: bind mount source ${m.source} does not exist`);
+            if (m.bind)
+              assert.ok(existsSync(m.source), `${name}: bind mount source ${m.source} does not exist`);
           }
         }
       });
@@ -72,17 +88,30 @@ describe('compose examples (examples/compose)', () => {
         assert.ok(conf?.readOnly, `${name}: fluent.conf mounted read-only at /fluentd/etc/fluent.conf`);
         assert.ok(statSync(conf.source).isFile());
 
-        const facts = configFacts(parseSluiceConfig(readRepo(conf.source.slice(ROOT.length + 1)), conf.source));
+        const facts = configFacts(
+          parseSluiceConfig(readRepo(conf.source.slice(ROOT.length + 1)), conf.source),
+        );
         const published = (collector.ports ?? []).map((p) => {
           const [spec, proto = 'tcp'] = p.split('/') as [string, string?];
           return `${spec.split(':').pop()}/${proto}`;
         });
-        for (const p of published) assert.ok(dockerfileExpose.includes(p), `${name}: publishes ${p}, not EXPOSEd by the Dockerfile`);
-        for (const port of facts.ports) assert.ok(published.includes(`${port}/tcp`), `${name}: the config listens on ${port}, not published`);
+        for (const p of published)
+          assert.ok(dockerfileExpose.includes(p), `${name}: publishes ${p}, not EXPOSEd by the Dockerfile`);
+        for (const port of facts.ports)
+          assert.ok(
+            published.includes(`${port}/tcp`),
+            `${name}: the config listens on ${port}, not published`,
+          );
         const writable = (p: string) =>
-          ms.some((m) => !m.readOnly && isUnder(p, m.target)) || IMAGE_WRITABLE.some((d) => isUnder(p, d) && !ms.some((m) => m.readOnly && isUnder(p, m.target)));
-        for (const p of facts.writes) assert.ok(writable(p), `${name}: the config writes ${p}, not a writable place`);
-        for (const p of facts.reads) assert.ok(ms.some((m) => isUnder(p, m.target)), `${name}: the config tails ${p}, not mounted`);
+          ms.some((m) => !m.readOnly && isUnder(p, m.target)) ||
+          IMAGE_WRITABLE.some((d) => isUnder(p, d) && !ms.some((m) => m.readOnly && isUnder(p, m.target)));
+        for (const p of facts.writes)
+          assert.ok(writable(p), `${name}: the config writes ${p}, not a writable place`);
+        for (const p of facts.reads)
+          assert.ok(
+            ms.some((m) => isUnder(p, m.target)),
+            `${name}: the config tails ${p}, not mounted`,
+          );
       });
     });
   }
@@ -90,7 +119,11 @@ describe('compose examples (examples/compose)', () => {
   it('tail-to-files is seed 000 with only the collector image changed', () => {
     const { services } = load('examples/compose/tail-to-files');
     const c = services['fluentd-server']!;
-    assert.deepEqual(c.volumes, ['./fluentd/log:/fluentd/log', './api/log:/var/log/', './fluentd/fluent.conf:/fluentd/etc/fluent.conf:ro']);
+    assert.deepEqual(c.volumes, [
+      './fluentd/log:/fluentd/log',
+      './api/log:/var/log/',
+      './fluentd/fluent.conf:/fluentd/etc/fluent.conf:ro',
+    ]);
     assert.deepEqual(c.ports, ['127.0.0.1:24224:24224', '127.0.0.1:24224:24224/udp']);
     assert.equal(c.command, undefined, 'the image starts sluice by itself, as fluent/fluentd starts fluentd');
     const api = services['fast-api-server']!;
@@ -112,6 +145,8 @@ describe('compose examples (examples/compose)', () => {
     const sender = services.app!;
     assert.deepEqual(sender.profiles, ['send'], '`docker compose up -d` leaves the sender alone');
     assert.match(String(sender.command), /sluice cat -h fluentd -p 24224 api\.orders/);
-    assert.ok(existsSync(join(dirname(repoPath('examples/compose/http-bus/docker-compose.yml')), 'http/server.mjs')));
+    assert.ok(
+      existsSync(join(dirname(repoPath('examples/compose/http-bus/docker-compose.yml')), 'http/server.mjs')),
+    );
   });
 });

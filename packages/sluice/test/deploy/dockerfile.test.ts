@@ -49,7 +49,9 @@ describe('Dockerfile', () => {
     const base = args('ARG').find((a) => a[0]!.startsWith('NODE_IMAGE='))?.[0];
     assert.match(base ?? '', /^NODE_IMAGE=node:20(\.\d+)*-[a-z]+-slim$/);
     for (const f of froms) assert.equal(f.getImageName(), '${NODE_IMAGE}');
-    const copyFrom = inFinal.filter((i) => i.getKeyword() === 'COPY' && /--from=build\b/.test(i.getTextContent()));
+    const copyFrom = inFinal.filter(
+      (i) => i.getKeyword() === 'COPY' && /--from=build\b/.test(i.getTextContent()),
+    );
     assert.equal(copyFrom.length, 1, 'the runtime stage takes the app from the build stage');
   });
 
@@ -90,26 +92,40 @@ describe('Dockerfile', () => {
   it('every COPY source exists and is inside the build context', () => {
     const sources = instructions
       .filter((i) => i.getKeyword() === 'COPY' && !/--from=/.test(i.getTextContent()))
-      .flatMap((i) => i.getArguments().slice(0, -1).map((a) => a.getValue()));
+      .flatMap((i) =>
+        i
+          .getArguments()
+          .slice(0, -1)
+          .map((a) => a.getValue()),
+      );
     assert.ok(sources.length >= 5);
     for (const s of sources) {
       assert.ok(existsSync(repoPath(s)), `COPY ${s}: no such file in the repository`);
       assert.ok(!ignored(s), `COPY ${s}: excluded by .dockerignore`);
     }
-    assert.ok(ignored('packages/sluice/test/deploy/k8s.test.ts') && ignored('node_modules/x'), '.dockerignore keeps tests and node_modules out');
+    assert.ok(
+      ignored('packages/sluice/test/deploy/k8s.test.ts') && ignored('node_modules/x'),
+      '.dockerignore keeps tests and node_modules out',
+    );
   });
 
   it('copies the manifest of every npm workspace before `npm ci` (or npm ci fails in the build)', () => {
     const root = JSON.parse(readRepo('package.json')) as { workspaces: string[] };
-    for (const ws of root.workspaces) assert.match(text, new RegExp(`COPY ${ws}/package\\.json ${ws}/`), `workspace ${ws}`);
+    for (const ws of root.workspaces)
+      assert.match(text, new RegExp(`COPY ${ws}/package\\.json ${ws}/`), `workspace ${ws}`);
     assert.match(text, /npm ci --omit=dev/);
   });
 
   it('tsx, which bin/sluice.js loads at run time, survives `npm ci --omit=dev`', () => {
-    const sluicePkg = JSON.parse(readRepo('packages/sluice/package.json')) as { dependencies: Record<string, string> };
+    const sluicePkg = JSON.parse(readRepo('packages/sluice/package.json')) as {
+      dependencies: Record<string, string>;
+    };
     assert.ok(sluicePkg.dependencies.tsx, 'tsx is a dependency of packages/sluice');
     const lock = JSON.parse(readRepo('package-lock.json')) as { packages: Record<string, { dev?: boolean }> };
-    assert.ok(lock.packages['node_modules/tsx'] && !lock.packages['node_modules/tsx'].dev, 'package-lock.json installs tsx without --include=dev');
+    assert.ok(
+      lock.packages['node_modules/tsx'] && !lock.packages['node_modules/tsx'].dev,
+      'package-lock.json installs tsx without --include=dev',
+    );
     // and the build stops with a reason if that ever changes
     assert.match(text, /import\('tsx\/esm\/api'\)\.catch\(/);
   });

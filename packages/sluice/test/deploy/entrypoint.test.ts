@@ -53,15 +53,24 @@ describe('container entrypoint', () => {
   });
 
   it('`fluentd ...` from an existing compose file runs sluice', async () => {
-    assert.deepEqual(await argv(['fluentd', '-c', '/fluentd/etc/fluent.conf']), ['-c', '/fluentd/etc/fluent.conf']);
+    assert.deepEqual(await argv(['fluentd', '-c', '/fluentd/etc/fluent.conf']), [
+      '-c',
+      '/fluentd/etc/fluent.conf',
+    ]);
     assert.deepEqual(await argv(['fluentd']), ['-c', '/fluentd/etc/fluent.conf']);
   });
 
   it('adds the config to run/check only; other subcommands and commands run unchanged', async () => {
     assert.deepEqual(await argv(['sluice', 'check']), ['check', '-c', '/fluentd/etc/fluent.conf']);
     assert.deepEqual(await argv(['sluice', 'postback']), ['postback']);
-    assert.deepEqual(await argv(['sluice', 'agent', '--conf', '/etc/a.conf']), ['agent', '--conf', '/etc/a.conf']);
-    const { stdout } = await run('/bin/sh', [ENTRYPOINT, 'echo', 'hello'], { env: { PATH: process.env.PATH! } });
+    assert.deepEqual(await argv(['sluice', 'agent', '--conf', '/etc/a.conf']), [
+      'agent',
+      '--conf',
+      '/etc/a.conf',
+    ]);
+    const { stdout } = await run('/bin/sh', [ENTRYPOINT, 'echo', 'hello'], {
+      env: { PATH: process.env.PATH! },
+    });
     assert.equal(stdout, 'hello\n');
   });
 
@@ -77,7 +86,9 @@ describe('container entrypoint', () => {
     assert.match(stdout, /forward/);
     assert.match(stdout, new RegExp(`configuration OK: ${join(etc, 'fluent.conf')}`));
     await assert.rejects(
-      run('/bin/sh', [ENTRYPOINT, 'sluice', 'check'], { env: { PATH: `${bin}:${process.env.PATH}`, SLUICE_CONF_DIR: join(dir, 'missing') } }),
+      run('/bin/sh', [ENTRYPOINT, 'sluice', 'check'], {
+        env: { PATH: `${bin}:${process.env.PATH}`, SLUICE_CONF_DIR: join(dir, 'missing') },
+      }),
       (e: { code: number; stderr: string }) => e.code === 1 && /missing/.test(e.stderr),
     );
   });

@@ -6,7 +6,7 @@
 import assert from 'node:assert/strict';
 import { type ChildProcess, spawn } from 'node:child_process';
 import { mkdir, mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
-import { createServer, connect } from 'node:net';
+import { connect, createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, describe, it } from 'node:test';
@@ -29,7 +29,11 @@ async function freePort(): Promise<number> {
 
 /** A node script of the examples, with a waiter on its stdout. */
 function runScript(file: string, env: Record<string, string>, cwd?: string) {
-  const proc: ChildProcess = spawn(process.execPath, [file], { env: { ...process.env, ...env }, cwd, stdio: ['ignore', 'pipe', 'inherit'] });
+  const proc: ChildProcess = spawn(process.execPath, [file], {
+    env: { ...process.env, ...env },
+    cwd,
+    stdio: ['ignore', 'pipe', 'inherit'],
+  });
   let out = '';
   const listeners: (() => void)[] = [];
   proc.stdout!.setEncoding('utf8').on('data', (d: string) => {
@@ -47,7 +51,10 @@ function runScript(file: string, env: Record<string, string>, cwd?: string) {
     output: () => out,
     waitFor(re: RegExp, ms = 15_000): Promise<RegExpMatchArray> {
       return new Promise((resolve, reject) => {
-        const timer = setTimeout(() => reject(new Error(`timed out waiting for ${re}; got:\n${out.slice(-1000)}`)), ms);
+        const timer = setTimeout(
+          () => reject(new Error(`timed out waiting for ${re}; got:\n${out.slice(-1000)}`)),
+          ms,
+        );
         const check = () => {
           const m = out.match(re);
           if (m) {
@@ -95,16 +102,30 @@ describe('compose examples, run without Docker', () => {
       .replace('bind 0.0.0.0', 'bind 127.0.0.1');
     const collector = await sluice(conf, dir);
 
-    const api = runScript(repoPath('examples/compose/tail-to-files/api/app.mjs'), { PORT: '0', LOG_DIR: apiLog });
+    const api = runScript(repoPath('examples/compose/tail-to-files/api/app.mjs'), {
+      PORT: '0',
+      LOG_DIR: apiLog,
+    });
     const port = Number((await api.waitFor(/listening on (\d+)/))[1]);
     const health = await fetch(`http://127.0.0.1:${port}/health`);
     assert.deepEqual(await health.json(), { health: 'ok' });
-    const added = await fetch(`http://127.0.0.1:${port}/add_users/`, { method: 'POST', body: JSON.stringify({ id: 4, name: 'user4', age: '100' }) });
+    const added = await fetch(`http://127.0.0.1:${port}/add_users/`, {
+      method: 'POST',
+      body: JSON.stringify({ id: 4, name: 'user4', age: '100' }),
+    });
     assert.equal(added.status, 200);
-    assert.equal((await fetch(`http://127.0.0.1:${port}/add_users/`, { method: 'POST', body: '{oops' })).status, 400, 'bad JSON is a 400');
+    assert.equal(
+      (await fetch(`http://127.0.0.1:${port}/add_users/`, { method: 'POST', body: '{oops' })).status,
+      400,
+      'bad JSON is a 400',
+    );
 
     const logText = await readFile(join(apiLog, 'app.log'), 'utf8');
-    assert.match(logText, /^\d{4}-\d\d-\d\d \d\d:\d\d:\d\d INFO _health START args=\(\) kwds=\{\}$/m, "seed 000's log line format");
+    assert.match(
+      logText,
+      /^\d{4}-\d\d-\d\d \d\d:\d\d:\d\d INFO _health START args=\(\) kwds=\{\}$/m,
+      "seed 000's log line format",
+    );
     const expected = logText.trim().split('\n').length;
     assert.ok(expected >= 5);
 
@@ -152,7 +173,10 @@ describe('compose examples, run without Docker', () => {
     down.proc.kill('SIGTERM');
     await down.exited;
     const up = runScript(receiverScript, { PORT: String(httpPort) });
-    const got = await up.waitFor(/\{"method":"POST","path":"\/api\/orders\/","status":200,"body":"(.*)"\}\n/, 30_000);
+    const got = await up.waitFor(
+      /\{"method":"POST","path":"\/api\/orders\/","status":200,"body":"(.*)"\}\n/,
+      30_000,
+    );
     const body = JSON.parse(JSON.parse(`"${got[1]}"`));
     assert.deepEqual(body, { order_id: 42, amount: '9.90' });
   });

@@ -36,7 +36,12 @@ export function parseYamlDocs(text: string, name: string): unknown[] {
 export type K8sObject = {
   apiVersion: string;
   kind: string;
-  metadata: { name: string; namespace?: string; labels?: Record<string, string>; annotations?: Record<string, string> };
+  metadata: {
+    name: string;
+    namespace?: string;
+    labels?: Record<string, string>;
+    annotations?: Record<string, string>;
+  };
   [k: string]: any;
 };
 
@@ -44,18 +49,30 @@ export type K8sObject = {
 export function kustomize(dir: string): K8sObject[] {
   let out: string;
   try {
-    out = execFileSync('kubectl', ['kustomize', repoPath(dir)], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] });
+    out = execFileSync('kubectl', ['kustomize', repoPath(dir)], {
+      encoding: 'utf8',
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
   } catch (e) {
     const err = e as NodeJS.ErrnoException & { stderr?: string };
-    if (err.code === 'ENOENT') throw new Error('kubectl is not installed: its built-in kustomize renders examples/k8s (apt-get install kubectl)');
+    if (err.code === 'ENOENT')
+      throw new Error(
+        'kubectl is not installed: its built-in kustomize renders examples/k8s (apt-get install kubectl)',
+      );
     throw new Error(`kubectl kustomize ${dir} failed: ${err.stderr ?? err.message}`);
   }
   return parseYamlDocs(out, `kustomize ${dir}`) as K8sObject[];
 }
 
 /** Parses a Sluice (Fluentd-syntax) config; errors carry file:line:col. */
-export function parseSluiceConfig(text: string, file: string, env: Record<string, string> = {}): ConfigElement {
-  return parseConfigText(text, { file, env: { ...process.env, ...env } } as Parameters<typeof parseConfigText>[1]);
+export function parseSluiceConfig(
+  text: string,
+  file: string,
+  env: Record<string, string> = {},
+): ConfigElement {
+  return parseConfigText(text, { file, env: { ...process.env, ...env } } as Parameters<
+    typeof parseConfigText
+  >[1]);
 }
 
 /** `@type` (or v0.12 `type`) of a directive or section. */
@@ -73,7 +90,10 @@ export function paramValue(el: ConfigElement, key: string): string | undefined {
 }
 
 /** Every element of the tree, depth first, with its parent chain. */
-export function* walk(el: ConfigElement, parents: ConfigElement[] = []): Generator<{ el: ConfigElement; parents: ConfigElement[] }> {
+export function* walk(
+  el: ConfigElement,
+  parents: ConfigElement[] = [],
+): Generator<{ el: ConfigElement; parents: ConfigElement[] }> {
   yield { el, parents };
   for (const c of el.elements) yield* walk(c, [...parents, el]);
 }

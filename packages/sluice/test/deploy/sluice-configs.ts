@@ -1,5 +1,6 @@
 // The Sluice configs shipped with the deployment files, gathered from where they live:
 // plain files, compose mounts, and the ConfigMaps of the rendered kustomizations.
+import { buildConfig, readSettings } from '../../src/cli/postback-config.ts';
 import { type K8sObject, kustomize, readRepo } from './helpers.ts';
 
 export interface ShippedConfig {
@@ -55,15 +56,32 @@ path /fluentd/log/app.*.log
 export function shippedConfigs(): ShippedConfig[] {
   const out: ShippedConfig[] = [
     { name: 'deploy/docker/fluent.conf', text: readRepo('deploy/docker/fluent.conf') },
-    { name: 'examples/compose/tail-to-files/fluentd/fluent.conf', text: readRepo('examples/compose/tail-to-files/fluentd/fluent.conf') },
-    { name: 'examples/compose/http-bus/fluentd/fluent.conf', text: readRepo('examples/compose/http-bus/fluentd/fluent.conf') },
+    {
+      name: 'examples/compose/tail-to-files/fluentd/fluent.conf',
+      text: readRepo('examples/compose/tail-to-files/fluentd/fluent.conf'),
+    },
+    {
+      name: 'examples/compose/http-bus/fluentd/fluent.conf',
+      text: readRepo('examples/compose/http-bus/fluentd/fluent.conf'),
+    },
     { name: 'seed 000 fluent.conf', text: SEED_000_FLUENT_CONF },
   ];
   for (const dir of ['examples/k8s/node-logs', 'examples/k8s/sidecar', 'examples/k8s/postback/base']) {
     for (const o of rendering(dir)) {
       if (o.kind !== 'ConfigMap') continue;
       for (const [key, value] of Object.entries((o.data ?? {}) as Record<string, string>)) {
-        if (key === 'fluent.conf' || key === 'P2L_FLUENTD_OUTCONF') out.push({ name: `${dir} ConfigMap ${o.metadata.name.replace(/-[a-z0-9]{10}$/, '')} ${key}`, text: value });
+        if (key === 'P2L_PORT') {
+          const env = { ...(o.data as Record<string, string>), POD_NAME: 'post2log-0' };
+          out.push({
+            name: `${dir} sluice postback config from ConfigMap ${o.metadata.name.replace(/-[a-z0-9]{10}$/, '')}`,
+            text: buildConfig(readSettings(env)),
+          });
+        }
+        if (key === 'fluent.conf' || key === 'P2L_FLUENTD_OUTCONF')
+          out.push({
+            name: `${dir} ConfigMap ${o.metadata.name.replace(/-[a-z0-9]{10}$/, '')} ${key}`,
+            text: value,
+          });
       }
     }
   }

@@ -51,7 +51,9 @@ async function verify(unit: string, instance?: string): Promise<string> {
   const path = join(dir, unit);
   await writeFile(path, text);
   const target = instance ? join(dir, unit.replace('@.', `@${instance}.`)) : path;
-  const { stdout, stderr } = await run('systemd-analyze', ['verify', target]).catch((e: { stdout: string; stderr: string }) => e);
+  const { stdout, stderr } = await run('systemd-analyze', ['verify', target]).catch(
+    (e: { stdout: string; stderr: string }) => e,
+  );
   return `${stdout}${stderr}`.trim();
 }
 
@@ -65,8 +67,13 @@ describe('systemd units (examples/systemd)', () => {
   });
 
   it('verify does report a broken unit (the check is not vacuous)', async () => {
-    await writeFile(join(dir, 'bad.service'), `[Service]\nExecStart=${stub}\nRestart=sometimes\nNoSuchKey=1\n`);
-    const { stderr } = await run('systemd-analyze', ['verify', join(dir, 'bad.service')]).catch((e: { stderr: string }) => e);
+    await writeFile(
+      join(dir, 'bad.service'),
+      `[Service]\nExecStart=${stub}\nRestart=sometimes\nNoSuchKey=1\n`,
+    );
+    const { stderr } = await run('systemd-analyze', ['verify', join(dir, 'bad.service')]).catch(
+      (e: { stderr: string }) => e,
+    );
     assert.match(stderr, /Restart|NoSuchKey/);
   });
 
@@ -80,18 +87,31 @@ describe('systemd units (examples/systemd)', () => {
       };
       assert.equal(one('Type'), 'simple');
       assert.equal(one('Restart'), 'on-failure');
-      assert.ok(s.get('ExecReload')!.includes('/bin/kill -HUP $MAINPID'), `${unit}: reload sends SIGHUP to the main process`);
-      assert.equal(one('KillMode'), 'mixed', 'SIGTERM to the main process, which stops its workers after flushing');
+      assert.ok(
+        s.get('ExecReload')!.includes('/bin/kill -HUP $MAINPID'),
+        `${unit}: reload sends SIGHUP to the main process`,
+      );
+      assert.equal(
+        one('KillMode'),
+        'mixed',
+        'SIGTERM to the main process, which stops its workers after flushing',
+      );
       assert.equal(one('KillSignal'), 'SIGTERM');
       assert.match(one('StateDirectory'), /^sluice/);
       assert.equal(one('NoNewPrivileges'), 'yes');
       assert.equal(one('ProtectSystem'), 'strict');
       assert.equal(one('DynamicUser'), 'yes');
       // V8's JIT writes and then executes code pages: this setting would kill node at start.
-      assert.equal(s.get('MemoryDenyWriteExecute'), undefined, `${unit}: MemoryDenyWriteExecute breaks Node.js`);
-      const { stdout } = await run('systemd-analyze', ['security', '--offline=yes', join(dir, unit.replace('@.', '@x.'))]).catch(
-        async () => run('systemd-analyze', ['security', '--offline=yes', join(dir, unit)]),
+      assert.equal(
+        s.get('MemoryDenyWriteExecute'),
+        undefined,
+        `${unit}: MemoryDenyWriteExecute breaks Node.js`,
       );
+      const { stdout } = await run('systemd-analyze', [
+        'security',
+        '--offline=yes',
+        join(dir, unit.replace('@.', '@x.')),
+      ]).catch(async () => run('systemd-analyze', ['security', '--offline=yes', join(dir, unit)]));
       const level = /Overall exposure level for \S+: ([\d.]+)/.exec(stdout);
       assert.ok(level, stdout.slice(-300));
       assert.ok(Number(level[1]) <= 3, `${unit}: exposure ${level[1]} (systemd rates <= 3 as OK)`);
@@ -101,7 +121,10 @@ describe('systemd units (examples/systemd)', () => {
   it('sluice.service checks the config before start and before reload', () => {
     const s = parseUnit(readRepo('examples/systemd/sluice.service')).get('Service')!;
     assert.deepEqual(s.get('ExecStartPre'), ['/usr/local/bin/sluice check -c /etc/sluice/fluent.conf']);
-    assert.deepEqual(s.get('ExecReload'), ['/usr/local/bin/sluice check -c /etc/sluice/fluent.conf', '/bin/kill -HUP $MAINPID']);
+    assert.deepEqual(s.get('ExecReload'), [
+      '/usr/local/bin/sluice check -c /etc/sluice/fluent.conf',
+      '/bin/kill -HUP $MAINPID',
+    ]);
     assert.deepEqual(s.get('ExecStart'), ['/usr/local/bin/sluice -c /etc/sluice/fluent.conf']);
   });
 
@@ -109,6 +132,10 @@ describe('systemd units (examples/systemd)', () => {
     const u = parseUnit(readRepo('examples/systemd/sluice-agent@.service'));
     assert.deepEqual(u.get('Service')!.get('ExecStart'), ['/usr/local/bin/sluice agent --conf /etc/%i.conf']);
     assert.deepEqual(u.get('Unit')!.get('ConditionPathExists'), ['/etc/%i.conf']);
-    assert.deepEqual(u.get('Service')!.get('StateDirectory'), ['sluice-agent/%i'], 'positions per instance in $STATE_DIRECTORY');
+    assert.deepEqual(
+      u.get('Service')!.get('StateDirectory'),
+      ['sluice-agent/%i'],
+      'positions per instance in $STATE_DIRECTORY',
+    );
   });
 });
