@@ -48,7 +48,7 @@ export function spawnSluice(args: string[], opts: { env?: NodeJS.ProcessEnv; cwd
     stdout: () => out.stdout,
     stderr: () => out.stderr,
     exited,
-    waitFor(stream, re, timeoutMs = 15_000) {
+    waitFor(stream, re, timeoutMs = 45_000) {
       const m = out[stream].match(re);
       if (m) return Promise.resolve(m);
       return new Promise((resolve, reject) => {

@@ -1,0 +1,39 @@
+import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
+import { fileURLToPath } from 'node:url';
+import { test } from 'node:test';
+import { SLUICE_BIN } from '../helpers/sluice-process.ts';
+
+// The Fluentd configs from the users' own setups (shared/seeds 000, 001, 003), as fixtures.
+const fixture = (name: string) => fileURLToPath(new URL(`../fixtures/seeds/${name}`, import.meta.url));
+
+function check(name: string) {
+  return spawnSync(process.execPath, [SLUICE_BIN, 'check', '-c', fixture(name)], { encoding: 'utf8', timeout: 60_000 });
+}
+
+test('seed 000 (v0.12 `type forward` / `type tail` + `format none` -> `type file`) passes sluice check', () => {
+  const r = check('000-fluent.conf');
+  assert.equal(r.status, 0, r.stderr);
+  assert.match(r.stdout, /\(@type forward\)/);
+  assert.match(r.stdout, /\(@type tail\)/);
+  assert.match(r.stdout, /match {2}app\.\*\* -> .*\(@type file\)/);
+});
+
+test('seed 001 default P2L_FLUENTD_OUTCONF (<match post2log> @type stdout) passes sluice check', () => {
+  const r = check('001-outconf-default.conf');
+  assert.equal(r.status, 0, r.stderr);
+  assert.match(r.stdout, /match {2}post2log -> .*\(@type stdout\)/);
+});
+
+test('seed 001 Kafka outconf names the plugin that is not built, with its line', () => {
+  const r = check('001-outconf-kafka.conf');
+  assert.equal(r.status, 1);
+  assert.match(r.stderr, /001-outconf-kafka\.conf:\d+:\d+: output plugin 'kafka_buffered' is not built in Sluice yet/);
+});
+
+test('seed 003 (forward in, out_http with ${tag[1]} and a file buffer, retry_forever) passes sluice check', () => {
+  const r = check('003-http-bus.conf');
+  assert.equal(r.status, 0, r.stderr);
+  assert.match(r.stdout, /\(@type forward\)/);
+  assert.match(r.stdout, /match {2}api\.\* -> .*\(@type http\)/);
+});
