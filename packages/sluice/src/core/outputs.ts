@@ -96,7 +96,7 @@ export async function buildOutput(el: ConfigElement, env: OutputBuildEnv): Promi
       if (!secondary.write) throw new ConfigError(`<secondary> @type ${st} cannot take chunks (it has no write())`, secondaryEl.location);
     }
     const mod = await importBufferEngine(el);
-    const buf = await mod.createBufferedOutput({ descriptor: d, output: plugin, bufferElement: bufferEl, secondary, ctx });
+    const buf = await mod.createBufferedOutput({ descriptor: d, output: plugin, bufferElement: bufferEl, outputElement: el, secondary, ctx });
     node.buffer = buf;
     node.emit = (batch) => buf.emit(batch);
   } else {
