@@ -63,7 +63,8 @@ try {
     console.log(
       `tail -> null, parse ${mode}: ${LINES} lines (${(bytes / LINES).toFixed(0)} B/line) in ${secs.toFixed(2)} s = ` +
         `${Math.round(LINES / secs).toLocaleString('en')} lines/s, ${(bytes / 1e6 / secs).toFixed(1)} MB/s, ` +
-        `peak RSS ${(peakRss / 1048576).toFixed(0)} MiB, CPU ${(((cpu.user + cpu.system) / 1e6 / secs) * 100).toFixed(0)}% of one core`,
+        `peak RSS ${(peakRss / 1048576).toFixed(0)} MiB, CPU ${(((cpu.user + cpu.system) / 1e6 / secs) * 100).toFixed(0)}% of one core ` +
+        `(${Math.round(LINES / ((cpu.user + cpu.system) / 1e6)).toLocaleString('en')} lines per CPU-second)`,
     );
   }
 } finally {

@@ -3,6 +3,7 @@ import iconv from 'iconv-lite';
 import type { EventRecord } from '../core/batch.ts';
 import type { ParserPlugin } from '../core/plugin.ts';
 import { type BatchWriter, mapHeader, strBytes } from './batch-writer.ts';
+import { JsonTranscoder } from './json-msgpack.ts';
 
 /** What an encoder needs to know about the file a line came from. */
 export interface LineSource {
@@ -10,6 +11,8 @@ export interface LineSource {
   tag: string;
   /** msgpack str of `path` (for path_key), computed once per file */
   pathStr: Buffer;
+  /** msgpack path_key + path pair, cached by encoders that append it */
+  pathPair?: Buffer;
 }
 
 /** Where lines that no parser matched go (emit_unmatched_lines off): the @ERROR route. */
@@ -132,13 +135,29 @@ export class ParserEncoder implements LineEncoder {
  * json parser plugin, which owns time parsing and error reporting.
  */
 export class JsonEncoder implements LineEncoder {
+  private readonly tc: JsonTranscoder;
+  private readonly pathKeyStr: Buffer | undefined;
+
   constructor(
     private readonly timeKey: string,
     private readonly fallback: ParserEncoder,
     private readonly o: EncoderOptions,
-  ) {}
+  ) {
+    this.tc = new JsonTranscoder(Buffer.from(timeKey), o.pathKey !== undefined ? Buffer.from(o.pathKey) : undefined);
+    this.pathKeyStr = o.pathKey !== undefined ? strBytes(o.pathKey) : undefined;
+  }
 
   line(w: BatchWriter, buf: Buffer, start: number, end: number, src: LineSource, sec: number, nsec: number): void {
+    if (!this.o.fromEncoding) {
+      if (end > start && buf[end - 1] === 0x0d) end--;
+      const len = w.len;
+      const count = w.count;
+      w.beginEntry(sec, nsec);
+      const pair = this.pathKeyStr ? (src.pathPair ??= Buffer.concat([this.pathKeyStr, src.pathStr])) : undefined;
+      if (this.tc.transcode(w, buf, start, end, pair)) return;
+      // Not plain JSON the fast way can take (time key, invalid, escapes in a top-level key): slow path.
+      w.rollback(len, count);
+    }
     this.text(w, lineText(buf, start, end, this.o.fromEncoding), src, sec, nsec);
   }
 
