@@ -72,14 +72,30 @@ export function addDefaultEvents(input: RequestInput, out: BatchBuilder): number
   return out.count - before;
 }
 
-/** A `<parse>` section other than the default: the whole body is the parser's text. */
-export function addParsedEvent(input: RequestInput, parser: ParserPlugin, out: BatchBuilder): void {
+/** What in_http uses of a parser: Sluice parsers may also split a text into several records. */
+type BodyParser = ParserPlugin & {
+  parseAll?(text: string): ({ time: EventTime | undefined; record: EventRecord } | undefined)[];
+  lastError?: string;
+};
+
+/**
+ * A `<parse>` section other than the default: the whole body is the parser's text, as in
+ * Fluentd; a parser that can find several records in it (json with an array) gives several events.
+ */
+export function addParsedEvent(input: RequestInput, parser: BodyParser, out: BatchBuilder): void {
   const text = input.body.toString('utf8');
-  const parsed = parser.parse(text);
-  if (!parsed) throw new BadRequestError('the body does not match the configured <parse> format');
-  const record = parsed.record;
-  if (input.extra) Object.assign(record, input.extra);
-  out.add(queryTime(input.params) ?? parsed.time ?? EventTime.now(), record);
+  const results = parser.parseAll ? parser.parseAll(text) : [parser.parse(text)];
+  const paramTime = queryTime(input.params);
+  const before = out.count;
+  for (const parsed of results) {
+    if (!parsed) continue;
+    const record = parsed.record;
+    if (input.extra) Object.assign(record, input.extra);
+    out.add(paramTime ?? parsed.time ?? EventTime.now(), record);
+  }
+  if (out.count === before) {
+    throw new BadRequestError(`the body does not match the configured <parse> format${parser.lastError ? `: ${parser.lastError}` : ''}`);
+  }
 }
 
 /** `?time=` (or a `time` form field): float seconds; 0 or not a number means now, as in Fluentd. */

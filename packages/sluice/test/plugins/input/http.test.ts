@@ -8,6 +8,7 @@ import { BufferOverflowError } from '../../../src/core/errors.ts';
 import type { ParserPlugin } from '../../../src/core/plugin.ts';
 import type { EventBatch } from '../../../src/core/batch.ts';
 import httpInput, { type HttpInput } from '../../../src/plugins/input/http.ts';
+import { loadPlugin } from '../../../src/plugins/registry.ts';
 import { instantiate, testContext, type TestContext } from '../../../src/testing/context.ts';
 import { json, selfSigned, send } from './http-helpers.ts';
 
@@ -284,6 +285,23 @@ describe('in_http options', () => {
       assert.equal(a.status, 400);
       assert.match(a.text, /does not match the configured <parse> format/);
       assert.deepEqual(seen, ['key=value\n', 'no match here']);
+    } finally {
+      await s.input.stop();
+    }
+  });
+});
+
+describe('in_http with a real <parse>', () => {
+  it('@type json: a JSON array body gives one event per element; a mismatch is a 400 naming the parse error', async () => {
+    await loadPlugin('parser', 'json');
+    const s = await startInput('<parse>\n@type json\n</parse>');
+    try {
+      let a = await send(s.port, '/p', { headers: { 'Content-Type': 'text/plain' }, body: '[{"a":1},{"a":2}]' });
+      assert.equal(a.status, 200);
+      assert.deepEqual(s.ctx.records(), [{ a: 1 }, { a: 2 }]);
+      a = await send(s.port, '/p', { headers: { 'Content-Type': 'text/plain' }, body: 'plain words' });
+      assert.equal(a.status, 400);
+      assert.match(a.text, /does not match the configured <parse> format/);
     } finally {
       await s.input.stop();
     }
