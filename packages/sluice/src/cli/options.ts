@@ -26,7 +26,9 @@ export function addCommonOptions(cmd: Command): Command {
 }
 
 export function configPath(o: CommonOptions): string {
-  const p = o.config ?? process.env.SLUICE_CONFIG ?? process.env.FLUENTD_CONF;
+  // FLUENTD_CONF is not read here: in Fluentd's image it names a file inside /fluentd/etc, and the
+  // container entrypoint (deploy/docker/entrypoint.sh) turns it into -c.
+  const p = o.config ?? process.env.SLUICE_CONFIG;
   if (p) return p;
   if (existsSync(FLUENTD_DEFAULT_CONFIG)) return FLUENTD_DEFAULT_CONFIG;
   throw new Error(`no config file: give -c PATH (or set SLUICE_CONFIG); ${FLUENTD_DEFAULT_CONFIG} does not exist`);
