@@ -125,6 +125,6 @@ async function run(o: RunOptions): Promise<void> {
     } catch (e) {
       fail((e as Error).message);
     }
-    logger.info({ config: path, worker: workerId, pid: process.pid }, 'sluice started');
+    logger.info({ config: path, worker: workerId }, 'sluice started');
   });
 }
