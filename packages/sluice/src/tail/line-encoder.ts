@@ -15,6 +15,8 @@ export interface LineSource {
   pathPair?: Buffer;
 }
 
+type Parsed = NonNullable<ReturnType<ParserPlugin['parse']>>;
+
 /** Where lines that no parser matched go (emit_unmatched_lines off): the @ERROR route. */
 export type UnmatchedSink = (tag: string, time: EventTime, record: EventRecord, error: Error) => void;
 
@@ -99,19 +101,27 @@ export class ParserEncoder implements LineEncoder {
   }
 
   text(w: BatchWriter, text: string, src: LineSource, sec: number, nsec: number): void {
-    let result: ReturnType<ParserPlugin['parse']>;
+    let results: (Parsed | undefined)[] = [];
     let error: Error | undefined;
+    const p = this.parser() as ParserPlugin & { parseAll?(t: string): (Parsed | undefined)[]; lastError?: string };
     try {
-      result = this.parser().parse(text);
+      // parseAll: one line may hold several records (a JSON array, msgpack values).
+      results = p.parseAll ? p.parseAll(text) : [p.parse(text)];
     } catch (e) {
       error = e as Error;
     }
-    if (!result) return this.unmatched(w, text, src, sec, nsec, error);
-    const record = result.record;
-    if (this.o.pathKey !== undefined) record[this.o.pathKey] ??= src.path;
-    const t = result.time;
-    w.beginEntry(t ? t.sec : sec, t ? t.nsec : nsec);
-    w.raw(packr.pack(record));
+    if (results.length === 0) results = [undefined];
+    for (const result of results) {
+      if (!result) {
+        this.unmatched(w, text, src, sec, nsec, error ?? (p.lastError ? new Error(p.lastError) : undefined));
+        continue;
+      }
+      const record = result.record;
+      if (this.o.pathKey !== undefined) record[this.o.pathKey] ??= src.path;
+      const t = result.time;
+      w.beginEntry(t ? t.sec : sec, t ? t.nsec : nsec);
+      w.raw(packr.pack(record));
+    }
   }
 
   unmatched(w: BatchWriter, text: string, src: LineSource, sec: number, nsec: number, error?: Error): void {

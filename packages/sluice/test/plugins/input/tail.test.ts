@@ -192,3 +192,12 @@ test('multiline: the committed position stays before an event still pending (a c
   assert.match(readFileSync(pos, 'utf8'), /\t000000000000000d\t/);
   assert.equal(first.records()[0]!.message, 'one\n  more');
 });
+
+test('json: a line holding a JSON array gives one event per object', async (t) => {
+  const dir = await tempDir(t);
+  const log = join(dir, 'app.log');
+  writeFileSync(log, '[{"a":1},{"a":2}]\n');
+  const tl = await startTail(`path ${log}\ntag app\nread_from_head true\n<parse>\n@type json\n</parse>`, { t });
+  await until(() => tl.records().length === 2, 'two records');
+  assert.deepEqual(tl.records(), [{ a: 1 }, { a: 2 }]);
+});
