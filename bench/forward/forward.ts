@@ -6,7 +6,15 @@
 // runs in the same process (one core is shared by client and server), which understates
 // what a dedicated receiver does. Never pass/fail.
 import { connect, createServer, type Socket } from 'node:net';
-import { EventTime, FrameDecoder, encode, encodeMessage, encodePackedForward, parseAck, unpackr } from '@sluice/forward';
+import {
+  EventTime,
+  encode,
+  encodeMessage,
+  encodePackedForward,
+  FrameDecoder,
+  parseAck,
+  unpackr,
+} from '@sluice/forward';
 import pino from 'pino';
 import { Engine } from '../../packages/sluice/src/core/engine.ts';
 import type { OutputPlugin, PluginDescriptor } from '../../packages/sluice/src/core/plugin.ts';
@@ -14,7 +22,13 @@ import { registerPlugin } from '../../packages/sluice/src/plugins/registry.ts';
 
 const N = Number(process.argv[2] ?? 200_000);
 const logger = pino({ level: 'silent' });
-const record = { message: 'GET /api/v1/items?id=12345 HTTP/1.1 200 512 "-" "curl/8.0"', level: 'info', host: 'web-01', pid: 4242, latency_ms: 12.5 };
+const record = {
+  message: 'GET /api/v1/items?id=12345 HTTP/1.1 200 512 "-" "curl/8.0"',
+  level: 'info',
+  host: 'web-01',
+  pid: 4242,
+  latency_ms: 12.5,
+};
 
 let counted = 0;
 let countWaiter: { n: number; resolve: () => void } | undefined;
@@ -62,7 +76,8 @@ async function blast(port: number, frames: Buffer[]): Promise<void> {
 function messageFrames(n: number): Buffer[] {
   const t = EventTime.now();
   const frames: Buffer[] = [];
-  for (let i = 0; i < n; i++) frames.push(encodeMessage('bench.msg', t, record, i === n - 1 ? { chunk: 'last' } : undefined));
+  for (let i = 0; i < n; i++)
+    frames.push(encodeMessage('bench.msg', t, record, i === n - 1 ? { chunk: 'last' } : undefined));
   return frames;
 }
 
@@ -74,7 +89,13 @@ function packedFrames(n: number, per: number, ack: boolean): Buffer[] {
     const k = Math.min(per, n - done);
     const entries = Buffer.concat(Array.from({ length: k }, () => entry));
     const last = done + k >= n;
-    frames.push(encodePackedForward('bench.packed', entries, ack || last ? { size: k, chunk: last ? 'last' : `c${done}` } : { size: k }));
+    frames.push(
+      encodePackedForward(
+        'bench.packed',
+        entries,
+        ack || last ? { size: k, chunk: last ? 'last' : `c${done}` } : { size: k },
+      ),
+    );
   }
   return frames;
 }
@@ -84,10 +105,18 @@ function report(name: string, events: number, bytes: number, ms: number, cpu0: N
   const evs = (events / ms) * 1000;
   const mbs = (bytes / 1024 / 1024 / ms) * 1000;
   const cpuPct = ((cpu.user + cpu.system) / 1000 / ms) * 100;
-  console.log(`${name.padEnd(48)} ${Math.round(evs).toLocaleString('en-US').padStart(10)} ev/s ${mbs.toFixed(1).padStart(7)} MB/s  CPU ${cpuPct.toFixed(0)}%`);
+  console.log(
+    `${name.padEnd(48)} ${Math.round(evs).toLocaleString('en-US').padStart(10)} ev/s ${mbs.toFixed(1).padStart(7)} MB/s  CPU ${cpuPct.toFixed(0)}%`,
+  );
 }
 
-async function run(name: string, port: number, frames: Buffer[], events: number, done: () => Promise<void>): Promise<void> {
+async function run(
+  name: string,
+  port: number,
+  frames: Buffer[],
+  events: number,
+  done: () => Promise<void>,
+): Promise<void> {
   const bytes = frames.reduce((s, f) => s + f.length, 0);
   const cpu0 = process.cpuUsage();
   const t0 = performance.now();
@@ -97,16 +126,30 @@ async function run(name: string, port: number, frames: Buffer[], events: number,
 }
 
 const direct = await freePort();
-const sink = await Engine.fromText(`<source>\n@type forward\nbind 127.0.0.1\nport ${direct}\n</source>\n<match **>\n@type null\n</match>\n`, { logger });
+const sink = await Engine.fromText(
+  `<source>\n@type forward\nbind 127.0.0.1\nport ${direct}\n</source>\n<match **>\n@type null\n</match>\n`,
+  { logger },
+);
 await sink.start();
-console.log(`events per case: ${N.toLocaleString('en-US')}, record ${encode(record).length} bytes of msgpack`);
+console.log(
+  `events per case: ${N.toLocaleString('en-US')}, record ${encode(record).length} bytes of msgpack`,
+);
 await run('client Message -> forward -> null', direct, messageFrames(N), N, async () => undefined);
-await run('client PackedForward(1000) -> forward -> null', direct, packedFrames(N, 1000, false), N, async () => undefined);
+await run(
+  'client PackedForward(1000) -> forward -> null',
+  direct,
+  packedFrames(N, 1000, false),
+  N,
+  async () => undefined,
+);
 await sink.stop();
 
 const aggPort = await freePort();
 const relayPort = await freePort();
-const agg = await Engine.fromText(`<source>\n@type forward\nbind 127.0.0.1\nport ${aggPort}\n</source>\n<match **>\n@type bench_count\n</match>\n`, { logger });
+const agg = await Engine.fromText(
+  `<source>\n@type forward\nbind 127.0.0.1\nport ${aggPort}\n</source>\n<match **>\n@type bench_count\n</match>\n`,
+  { logger },
+);
 await agg.start();
 const relay = await Engine.fromText(
   `<source>\n@type forward\nbind 127.0.0.1\nport ${relayPort}\n</source>

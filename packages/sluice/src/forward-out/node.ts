@@ -123,6 +123,11 @@ export class ForwardNode {
     if (this.s.heartbeatType === 'none') this.available = true;
   }
 
+  /** Connects (with TLS and the handshake when configured) and disconnects: verify_connection_at_startup. */
+  async verify(): Promise<void> {
+    (await this.open()).close();
+  }
+
   /** Takes the node out of rotation after a failed connect or send. */
   markFailed(err: Error): void {
     this.conn?.close();

@@ -18,6 +18,7 @@ import type { Chunk } from '../../src/core/plugin.ts';
 import { FailureDetector } from '../../src/forward-out/failure-detector.ts';
 import forwardOutput, { type ForwardOutput } from '../../src/plugins/output/forward.ts';
 import { instantiate, testContext } from '../../src/testing/context.ts';
+import { makeCert, startInput } from './forward-helpers.ts';
 
 const require = createRequire(import.meta.url);
 const ref = require('@fluent-org/logger/build/src/protocol.js');
@@ -230,6 +231,51 @@ describe('forward output on the wire', () => {
       assert.match((r as { error: Error }).error.message, /ECONNREFUSED/);
     } finally {
       await out.stop();
+    }
+  });
+});
+
+describe('forward output startup and TLS', () => {
+  it('verify_connection_at_startup fails start for an unreachable server unless ignore_network_errors_at_startup', async () => {
+    const dead = await new RawServer().listen();
+    const port = dead.port;
+    await dead.close();
+    const strict = output(
+      `verify_connection_at_startup true\nconnect_timeout 1\n<server>\nhost 127.0.0.1\nport ${port}\n</server>`,
+    );
+    await assert.rejects(strict.start(), /not usable at startup: .*ECONNREFUSED/);
+    await strict.stop();
+    const lenient = output(
+      `verify_connection_at_startup true\nignore_network_errors_at_startup true\nconnect_timeout 1\n<server>\nhost 127.0.0.1\nport ${port}\n</server>`,
+    );
+    await lenient.start();
+    await lenient.stop();
+  });
+
+  it('sends over TLS to a Sluice forward input, acked, verifying the server certificate', async () => {
+    const cert = makeCert();
+    const s = await startInput(
+      `<transport tls>\ncert_path ${cert.cert}\nprivate_key_path ${cert.key}\n</transport>`,
+    );
+    const good = output(
+      `transport tls\ntls_cert_path ${cert.cert}\nrequire_ack_response true\nverify_connection_at_startup true\n<server>\nhost 127.0.0.1\nport ${s.port}\n</server>`,
+    );
+    const untrusted = output(
+      `transport tls\nconnect_timeout 2\n<server>\nhost 127.0.0.1\nport ${s.port}\n</server>`,
+    );
+    try {
+      await good.start();
+      assert.deepEqual(await good.write(chunkOf('tls.out', [{ a: 1 }, { a: 2 }])), { status: 'ok' });
+      assert.deepEqual(s.ctx.records(), [{ a: 1 }, { a: 2 }]);
+      await untrusted.start();
+      const r = await untrusted.write(chunkOf('tls.out', [{ a: 3 }]));
+      assert.equal(r.status, 'retry');
+      assert.match((r as { error: Error }).error.message, /self[- ]signed|certificate/i);
+    } finally {
+      await good.stop();
+      await untrusted.stop();
+      await s.stop();
+      cert.cleanup();
     }
   });
 });

@@ -178,6 +178,9 @@ function securityConfig(s: Resolved): SecurityConfig {
   };
 }
 
+/** How long stop() lets in-flight emits finish before dropping connections. */
+const STOP_GRACE_MS = 5000;
+
 export class ForwardInput implements InputPlugin {
   private server: Server | undefined;
   private udp: UdpSocket | undefined;
@@ -214,9 +217,11 @@ export class ForwardInput implements InputPlugin {
   }
 
   private unixPath(): string | undefined {
+    const type =
+      this.config.element.params.findLast((q) => q.key === '@type' || q.key === 'type')?.value ??
+      this.ctx.type;
     return (
-      (this.p.path as string | undefined) ??
-      (this.ctx.type === 'unix' ? '/var/run/fluent/fluent.sock' : undefined)
+      (this.p.path as string | undefined) ?? (type === 'unix' ? '/var/run/fluent/fluent.sock' : undefined)
     );
   }
 
@@ -300,8 +305,16 @@ export class ForwardInput implements InputPlugin {
     const closed = server ? new Promise<void>((r) => server.close(() => r())) : Promise.resolve();
     this.udp?.close();
     this.udp = undefined;
-    // Let in-flight emits settle (their acks go out), then drop the connections.
-    await Promise.all([...this.conns].map((c) => c.idle));
+    // Let in-flight emits settle (their acks go out), then drop the connections. An emit
+    // held by a blocked buffer must not hold shutdown: its frames stay unacked and are resent.
+    let timer: NodeJS.Timeout | undefined;
+    await Promise.race([
+      Promise.all([...this.conns].map((c) => c.idle)),
+      new Promise<void>((r) => {
+        timer = setTimeout(r, STOP_GRACE_MS);
+      }),
+    ]);
+    clearTimeout(timer);
     for (const c of this.conns) c.close();
     this.conns.clear();
     await closed;

@@ -214,7 +214,8 @@ function tlsFrom(p: P, el: Resolved): TlsConnectOptions | undefined {
     minVersion: versions[p.tls_version as string],
     ciphers: p.tls_ciphers as string | undefined,
     rejectUnauthorized: !p.tls_insecure_mode,
-    checkServerIdentity: p.tls_verify_hostname ? undefined : () => undefined,
+    // Node asserts this is a function when the key is present: set it only to skip the check.
+    ...(p.tls_verify_hostname ? {} : { checkServerIdentity: () => undefined }),
   };
 }
 
@@ -278,23 +279,21 @@ export class ForwardOutput implements OutputPlugin {
     for (const n of this.nodes) {
       try {
         await n.resolve();
-        if (this.p.verify_connection_at_startup)
-          await n.send('', Buffer.alloc(0), {}).catch((e) => Promise.reject(e));
+        if (this.p.verify_connection_at_startup) await n.verify();
       } catch (e) {
         const msg = `forward server ${n} is not usable at startup: ${(e as Error).message}`;
         if (!ignore) throw new Error(msg);
         this.ctx.logger.warn(msg);
       }
     }
-    if (this.p.heartbeat_type !== 'none' || this.nodes.length > 0) {
-      this.timer = setInterval(
-        () => {
-          for (const n of this.nodes) void n.beat();
-        },
-        (this.p.heartbeat_interval as number) * 1000,
-      );
-      this.timer.unref();
-    }
+    // Also runs with heartbeat_type none: beat() then brings failed servers back after recover_wait.
+    this.timer = setInterval(
+      () => {
+        for (const n of this.nodes) void n.beat();
+      },
+      (this.p.heartbeat_interval as number) * 1000,
+    );
+    this.timer.unref();
   }
 
   async write(chunk: Chunk): Promise<WriteResult> {
