@@ -11,7 +11,8 @@ import { tempDir } from '../buffer/helpers.ts';
 import { type SluiceProcess, spawnSluice } from '../helpers/sluice-process.ts';
 import { AckingClient } from './forward-client.ts';
 
-const KILLS = 20;
+// At least 20 by the acceptance criteria; each round restarts Sluice (a few seconds on a busy machine).
+const KILLS = Number(process.env.SLUICE_CRASH_KILLS ?? 20);
 
 async function freePort(): Promise<number> {
   const s = netServer();
@@ -63,7 +64,7 @@ function sink() {
 }
 
 describe('file buffer survives SIGKILL (e2e)', () => {
-  it(`every acknowledged event reaches the sink across ${KILLS} kills`, { timeout: 180_000 }, async (t) => {
+  it(`every acknowledged event reaches the sink across ${KILLS} kills`, { timeout: 600_000 }, async (t) => {
     const { dir, cleanup } = await tempDir();
     const s = sink();
     await new Promise<void>((r) => s.server.listen(0, '127.0.0.1', r));
@@ -83,9 +84,9 @@ describe('file buffer survives SIGKILL (e2e)', () => {
       for (let round = 0; round <= KILLS; round++) {
         proc = spawnSluice(['-c', conf]);
         const client = new AckingClient(fwdPort);
-        await client.connect();
+        await client.connect(90_000);
         // Keep a few messages in flight, as a real forwarder does, until the kill.
-        const target = acked.size + 20 + Math.floor(Math.random() * 150);
+        const target = acked.size + 20 + Math.floor(Math.random() * 100);
         const inflight = new Set<Promise<void>>();
         let dead = false;
         const killAt = new Promise<void>((resolve) => {
@@ -125,7 +126,7 @@ describe('file buffer survives SIGKILL (e2e)', () => {
         client.close();
         await Promise.allSettled([...inflight]);
       }
-      const missing = await s.waitAll(acked, 60_000);
+      const missing = await s.waitAll(acked, 120_000);
       const dups = [...s.seen.values()].reduce((n, c) => n + (c - 1), 0);
       t.diagnostic(
         `kills: ${KILLS}, acked events: ${acked.size}, received: ${s.seen.size} distinct, duplicates: ${dups}, missing: ${missing.length}`,
