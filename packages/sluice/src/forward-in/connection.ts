@@ -107,6 +107,7 @@ export class Connection {
       while (!this.closed) {
         const pending: Pending = { builders: new Map(), acks: [] };
         let frames = 0;
+        let eventFrames = 0;
         let waits: Promise<void>[] | undefined;
         for (let frame = this.decoder.next(); frame !== undefined; frame = this.decoder.next()) {
           frames++;
@@ -114,6 +115,7 @@ export class Connection {
             if (!this.handshake(frame)) return;
             continue;
           }
+          eventFrames++;
           const w = this.addFrame(frame, pending);
           if (w) {
             waits ??= [];
@@ -137,7 +139,8 @@ export class Connection {
         if (pending.acks.length > 0) {
           for (const a of pending.acks) this.socket.write(encodeAck(a));
         }
-        if (this.o.denyKeepalive) {
+        // The handshake does not count: deny_keepalive closes after the first event message.
+        if (this.o.denyKeepalive && eventFrames > 0) {
           this.socket.end();
           this.closed = true;
           return;

@@ -172,6 +172,26 @@ describe('forward input behaviour', () => {
     }
   });
 
+  it('deny_keepalive with <security>: the handshake does not close the connection, the first message does', async () => {
+    const s = await startInput(
+      'deny_keepalive true\n<security>\nself_hostname srv\nshared_key k\n</security>',
+    );
+    const c = new RawClient(s.port);
+    try {
+      const { makePing, encodePing, parseHelo } = await import('@sluice/forward');
+      const helo = parseHelo(await c.reply(1));
+      assert.equal(helo.keepalive, false);
+      c.socket.write(encodePing(makePing(helo, { hostname: 'cli', sharedKey: 'k' })));
+      assert.equal(((await c.reply(2)) as unknown[])[1], true);
+      c.socket.write(encodeMessage('a', t0, { n: 1 }, { chunk: 'first' }));
+      assert.equal(parseAck(await c.reply(3)), 'first');
+      await c.closed;
+      assert.deepEqual(s.ctx.records(), [{ n: 1 }]);
+    } finally {
+      await s.stop();
+    }
+  });
+
   it('chunk_size_limit refuses a larger frame and closes that connection', async () => {
     const s = await startInput('chunk_size_limit 1k');
     const c = new RawClient(s.port);
