@@ -1,0 +1,137 @@
+import { EventTime } from '@sluice/forward';
+import { defineParams, type Resolved } from '../config/schema.ts';
+import { EventBatch } from '../core/batch.ts';
+import type { Chunk, FilterPlugin, PluginContext, PluginDescriptor, WriteResult } from '../core/plugin.ts';
+import forwardDescriptor, { ForwardOutput } from '../plugins/output/forward.ts';
+import { registerPlugin } from '../plugins/registry.ts';
+
+/** fluent-agent-lite's CONNECTION_KEEPALIVE_MARGIN_MAX: expiry is keepalive ± this, at random. */
+export const KEEPALIVE_MARGIN_S = 30;
+
+/** fluent-agent-lite's connection_keepalive_time: keepalive + int(60 * rand) - 30 seconds. */
+export function keepaliveExpiryS(keepaliveS: number, random: () => number = Math.random): number {
+  return keepaliveS + Math.floor(KEEPALIVE_MARGIN_S * 2 * random()) - KEEPALIVE_MARGIN_S;
+}
+
+/**
+ * out_forward with fluent-agent-lite's connection habits on top: connections are dropped
+ * and made again after a randomised keepalive time (so a fleet of agents spreads over
+ * aggregators that were restarted or added), and on SIGHUP. A reconnect never cuts a
+ * chunk in flight: it happens before the next write.
+ */
+export class AgentForwardOutput extends ForwardOutput {
+  private expiresAt = 0;
+  private reconnectPending = false;
+  private inflight = 0;
+  /** reconnects done (keepalive expiry or SIGHUP), for tests and logs */
+  reconnects = 0;
+
+  constructor(
+    config: Resolved,
+    private readonly agentCtx: PluginContext,
+    private readonly keepaliveS: number,
+  ) {
+    super(config, agentCtx);
+  }
+
+  /** SIGHUP: drop every connection; the next chunk connects again (to a server chosen anew). */
+  reconnect(reason: string): void {
+    this.agentCtx.logger.info({ reason }, 'reconnecting to the servers');
+    if (this.inflight === 0) this.dropConnections();
+    else this.reconnectPending = true;
+  }
+
+  private dropConnections(): void {
+    this.reconnectPending = false;
+    this.expiresAt = 0;
+    this.reconnects++;
+    for (const n of this.nodes) n.close();
+  }
+
+  override async write(chunk: Chunk): Promise<WriteResult> {
+    const now = Date.now();
+    if (this.reconnectPending) this.dropConnections();
+    else if (this.expiresAt > 0 && now > this.expiresAt && this.inflight === 0) {
+      this.agentCtx.logger.info('connection keepalive expired.');
+      this.dropConnections();
+    }
+    this.inflight++;
+    try {
+      const r = await super.write(chunk);
+      if (r.status === 'ok' && this.expiresAt === 0 && this.keepaliveS > 0) {
+        this.expiresAt = Date.now() + keepaliveExpiryS(this.keepaliveS) * 1000;
+      }
+      return r;
+    } finally {
+      this.inflight--;
+      if (this.reconnectPending && this.inflight === 0) this.dropConnections();
+    }
+  }
+}
+
+const agentForward: PluginDescriptor<AgentForwardOutput> = {
+  ...(forwardDescriptor as PluginDescriptor<ForwardOutput>),
+  type: 'agent_forward',
+  description:
+    "out_forward with fluent-agent-lite's connection keepalive expiry and SIGHUP reconnect (used by `sluice agent`).",
+  schema: {
+    ...forwardDescriptor.schema,
+    params: {
+      ...forwardDescriptor.schema.params,
+      ...defineParams({
+        agent_keepalive_time: {
+          type: 'time',
+          default: 1800,
+          description:
+            'Reconnect after this long (± 30 s at random) on one connection; 0 = never (fluent-agent-lite -k).',
+        },
+      }),
+    },
+  },
+  create: (config, ctx) => new AgentForwardOutput(config, ctx, config.params.agent_keepalive_time as number),
+};
+
+/**
+ * fluent-agent-lite's drain log (-d): for every batch read from a file, one
+ * `{"drain": LINES}` event with the drain-log tag.
+ */
+const drainLog: PluginDescriptor<FilterPlugin> = {
+  kind: 'filter',
+  type: 'agent_drain_log',
+  description:
+    'Emits {"drain": N} with `drain_log_tag` for every batch of N lines of the listed tags (fluent-agent-lite -d).',
+  schema: {
+    params: defineParams({
+      drain_log_tag: { type: 'string', required: true, description: 'Tag of the drain log events.' },
+      tags: {
+        type: 'array',
+        required: true,
+        description: 'Tags of the batches that are counted (the tailed files).',
+      },
+    }),
+  },
+  create(config, ctx) {
+    const tag = config.params.drain_log_tag as string;
+    const counted = new Set(config.params.tags as string[]);
+    return {
+      filter(batch: EventBatch) {
+        if (counted.has(batch.tag)) {
+          ctx.emit(EventBatch.single(tag, EventTime.now(), { drain: batch.count })).catch((e: Error) => {
+            ctx.logger.warn({ err: e.message }, 'drain log event was not accepted');
+          });
+        }
+        return batch;
+      },
+    };
+  },
+};
+
+let registered = false;
+
+/** Makes `agent_forward` and `agent_drain_log` available to configs built by `sluice agent`. */
+export function registerAgentPlugins(): void {
+  if (registered) return;
+  registered = true;
+  registerPlugin(agentForward as PluginDescriptor);
+  registerPlugin(drainLog as PluginDescriptor);
+}

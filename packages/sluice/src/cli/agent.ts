@@ -1,0 +1,63 @@
+import type { Command } from 'commander';
+import { evaluateConf, settingsFromConf } from '../agent/conf-file.ts';
+import { buildAgentConfig } from '../agent/config.ts';
+import { parseArgs, settingsFromArgs, sluiceExtras, USAGE } from '../agent/options.ts';
+import { runAgent } from '../agent/runner.ts';
+import type { AgentSettings } from '../agent/settings.ts';
+
+/**
+ * `sluice agent`: fluent-agent-lite's command line (and its conf file, with --conf) as a
+ * preset over the engine: tail -> forward, positions kept, one process for every file.
+ * Options are parsed here with fluent-agent-lite's getopts rules, not commander's.
+ */
+export function register(program: Command): void {
+  program
+    .command('agent')
+    .description(
+      'fluent-agent-lite compatible agent: tail files (or stdin) to forward servers (sluice agent -h)',
+    )
+    .helpOption(false)
+    .allowUnknownOption(true)
+    .allowExcessArguments(true)
+    .argument('[args...]')
+    .action(async (_args: string[], _o: unknown, cmd: Command) => {
+      const argv = cmd.args;
+      let settings: AgentSettings;
+      let printOnly = false;
+      try {
+        const parsed = parseArgs(argv);
+        if (parsed.short.has('h') || parsed.long.has('help')) {
+          process.stdout.write(USAGE);
+          return;
+        }
+        printOnly = parsed.long.get('print-config') === true;
+        const conf = parsed.long.get('conf');
+        if (typeof conf === 'string') {
+          if (parsed.positional.length > 0 || parsed.short.size > 0) {
+            throw new Error(
+              `--conf takes its settings from the file; drop ${[...[...parsed.short.keys()].map((k) => `-${k}`), ...parsed.positional].join(' ')}`,
+            );
+          }
+          settings = settingsFromConf(evaluateConf(conf), sluiceExtras(parsed.long), {
+            stateDir: parsed.long.has('state-dir'),
+            ack: parsed.long.has('ack'),
+          });
+        } else {
+          settings = settingsFromArgs(parsed);
+        }
+      } catch (e) {
+        process.stderr.write(`sluice agent: ${(e as Error).message}\n`);
+        process.exit(1);
+      }
+      if (printOnly) {
+        process.stdout.write(buildAgentConfig(settings));
+        return;
+      }
+      try {
+        await runAgent(settings);
+      } catch (e) {
+        process.stderr.write(`sluice agent: ${(e as Error).message}\n`);
+        process.exit(1);
+      }
+    });
+}

@@ -1,0 +1,182 @@
+import { EventEmitter } from 'node:events';
+import type { Readable } from 'node:stream';
+import type { ConfigElement } from '../../config/ast.ts';
+import { defineParams } from '../../config/schema.ts';
+import { ConfigError } from '../../core/errors.ts';
+import type { InputPlugin, PluginContext, PluginDescriptor } from '../../core/plugin.ts';
+import { BatchWriter, strBytes } from '../../tail/batch-writer.ts';
+import type { TailOptions } from '../../tail/config.ts';
+import type { LineSource } from '../../tail/line-encoder.ts';
+import { buildParsing, type Parsing } from '../../tail/parsing.ts';
+
+// Lines from standard input (Fluent Bit's in_stdin; fluent-agent-lite's TARGET_FILE `-`).
+// Lines take the same encoders as the tail input (`none` and `json` write msgpack straight
+// from the read buffer). Reading pauses while a batch waits for the outputs, so a slow
+// route pushes back on the writer of the pipe instead of filling memory.
+
+const params = defineParams({
+  tag: { type: 'string', required: true, description: 'Tag of the events.' },
+  read_lines_limit: { type: 'integer', default: 5000, description: 'Most lines in one emitted batch.' },
+});
+
+/** Emits `end` once standard input is exhausted and every line of it was accepted. */
+export const stdinEvents = new EventEmitter();
+
+const SOURCE: LineSource = { path: '-', tag: '', pathStr: strBytes('-') };
+
+export class StdinInput implements InputPlugin {
+  private readonly w = new BatchWriter(1 << 20);
+  private carry: Buffer | undefined;
+  private stream: Readable | undefined;
+  private pending: Promise<void> = Promise.resolve();
+  private stopped = false;
+  private inflight = 0;
+  private readonly src: LineSource;
+  lines = 0;
+
+  constructor(
+    private readonly ctx: PluginContext,
+    private readonly tag: string,
+    private readonly parsing: Parsing,
+    private readonly limit: number,
+    private readonly input: () => Readable = () => process.stdin,
+  ) {
+    this.src = { ...SOURCE, tag };
+  }
+
+  async start(): Promise<void> {
+    const s = this.input();
+    this.stream = s;
+    s.on('data', (d: Buffer) => this.onData(d));
+    s.on('end', () => this.onEnd());
+    s.on('error', (e) => {
+      this.ctx.logger.error({ err: e.message }, 'stdin: read error; no more lines will be read');
+      this.onEnd();
+    });
+  }
+
+  private onData(d: Buffer): void {
+    if (this.stopped) return;
+    const buf = this.carry ? Buffer.concat([this.carry, d]) : d;
+    this.carry = undefined;
+    const eol = this.parsing.eol[0]!;
+    let start = 0;
+    let nl = buf.indexOf(eol, start);
+    const now = Date.now();
+    const sec = Math.floor(now / 1000);
+    const nsec = (now % 1000) * 1_000_000;
+    while (nl >= 0) {
+      this.parsing.encoder.line(this.w, buf, start, nl, this.src, sec, nsec);
+      this.lines++;
+      start = nl + 1;
+      if (this.w.count >= this.limit) this.flush();
+      nl = buf.indexOf(eol, start);
+    }
+    if (start < buf.length) this.carry = Buffer.from(buf.subarray(start));
+    this.flush();
+  }
+
+  /** Hands the lines so far to the router; reading waits until they are accepted. */
+  private flush(): void {
+    if (this.w.count === 0) return;
+    const batch = this.w.take(this.tag);
+    this.stream?.pause();
+    this.inflight++;
+    const accepted = this.emitUntilAccepted(batch);
+    this.pending = this.pending.then(() => accepted);
+    void accepted.then(() => {
+      if (--this.inflight === 0 && !this.stopped) this.stream?.resume();
+    });
+  }
+
+  private async emitUntilAccepted(batch: ReturnType<BatchWriter['take']>): Promise<void> {
+    // A refused batch is retried (as the tail input does): lines read from a pipe cannot
+    // be read again, so dropping them would lose them.
+    for (;;) {
+      try {
+        await this.ctx.emit(batch);
+        return;
+      } catch (e) {
+        if (this.stopped) {
+          this.ctx.logger.error(
+            { err: (e as Error).message, lines: batch.count },
+            'stdin: batch refused while stopping',
+          );
+          return;
+        }
+        this.ctx.logger.warn({ err: (e as Error).message }, 'stdin: batch refused; retrying in 1s');
+        await new Promise((r) => setTimeout(r, 1000));
+      }
+    }
+  }
+
+  private onEnd(): void {
+    if (this.carry && this.carry.length > 0) {
+      // A last line without its newline is still a line.
+      const c = this.carry;
+      this.carry = undefined;
+      const now = Date.now();
+      this.parsing.encoder.line(
+        this.w,
+        c,
+        0,
+        c.length,
+        this.src,
+        Math.floor(now / 1000),
+        (now % 1000) * 1_000_000,
+      );
+      this.lines++;
+    }
+    this.flush();
+    void this.pending.then(() => {
+      this.ctx.logger.info({ lines: this.lines }, 'stdin: end of input, every line accepted');
+      stdinEvents.emit('end', this.lines);
+    });
+  }
+
+  async stop(): Promise<void> {
+    this.stopped = true;
+    this.stream?.pause();
+    await this.pending;
+  }
+}
+
+const descriptor: PluginDescriptor<StdinInput> = {
+  kind: 'input',
+  type: 'stdin',
+  description:
+    'Reads lines from standard input (Fluent Bit in_stdin), with backpressure; signals the end of input.',
+  schema: {
+    params,
+    sections: {
+      parse: {
+        description: 'How lines become records (default `none`: the line as `message`).',
+        plugin: 'parser',
+      },
+    },
+  },
+  create(config, ctx) {
+    const p = config.params as { tag: string; read_lines_limit: number };
+    if (p.read_lines_limit < 1)
+      throw new ConfigError('read_lines_limit must be at least 1', config.element.location);
+    const section = config.sections.parse as { element: ConfigElement } | undefined;
+    const parse: ConfigElement = section?.element ?? {
+      name: 'parse',
+      arg: '',
+      params: [{ key: '@type', value: 'none', location: config.element.location }],
+      elements: [],
+      location: config.element.location,
+    };
+    // The tail input's line encoders need only these fields of its options.
+    const opts = { parse, emitUnmatchedLines: false } as unknown as TailOptions;
+    const parsing = buildParsing(opts, ctx);
+    if (parsing.multiline)
+      throw new ConfigError(
+        'stdin: multiline parsers are not supported (use the tail input)',
+        config.element.location,
+      );
+    return new StdinInput(ctx, p.tag, parsing, p.read_lines_limit);
+  },
+};
+
+export default descriptor;
