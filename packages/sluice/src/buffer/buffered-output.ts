@@ -49,6 +49,10 @@ export interface BufferMetrics {
   secondaryCount: number;
   /** ms since the epoch, while retrying */
   nextRetryAt: number | undefined;
+  /** ms since the epoch when the current run of failures began (monitor_agent's retry.start) */
+  retryStartAt?: number;
+  /** failures in the current run (monitor_agent's retry.steps); 0 when not retrying */
+  retrySteps?: number;
   lastError: string | undefined;
   oldestChunkAgeMs: number | undefined;
 }
@@ -521,7 +525,9 @@ class Engine implements BufferedOutput {
         { output: this.o.ctx.id, chunk: c.id, err: r.error },
         'unrecoverable error writing chunk',
       );
-      await this.giveUp(c);
+      const p = this.giveUp(c);
+      this.track(p);
+      await p;
     } else {
       this.onRetry(c, r.error, r.delayMs);
     }
@@ -589,17 +595,18 @@ class Engine implements BufferedOutput {
     this.retryTimer = undefined;
   }
 
-  private async purge(c: Live): Promise<void> {
+  /** Frees the chunk's space now; the files go in the background (flushAll and stop wait for it). */
+  private purge(c: Live): Promise<void> {
     this.queuedBytes -= c.bytes;
-    try {
-      await this.store.purge(c);
-    } catch (e) {
+    this.wakeBlocked();
+    const p = this.store.purge(c).catch((e: unknown) => {
       this.log.error(
         { output: this.o.ctx.id, chunk: c.id, err: e },
         'could not delete a delivered chunk (it may be delivered again after a restart)',
       );
-    }
-    this.wakeBlocked();
+    });
+    this.track(p);
+    return p;
   }
 
   /** Delivery is impossible: back the chunk up (unless disabled) and forget it. */
@@ -633,7 +640,7 @@ class Engine implements BufferedOutput {
   /** drop_oldest_chunk: the chunk is not written anywhere. */
   private drop(c: Live): void {
     this.m.dropCount += c.count;
-    this.track(this.purge(c));
+    void this.purge(c);
   }
 
   private track(p: Promise<void>): void {
@@ -665,6 +672,7 @@ class Engine implements BufferedOutput {
     this.enqueueAll();
     this.dispatch();
     await this.drained();
+    await Promise.all(this.ops);
   }
 
   async stop(): Promise<void> {
@@ -753,6 +761,8 @@ class Engine implements BufferedOutput {
     for (const c of this.queue) if (oldest === undefined || c.createdAt < oldest) oldest = c.createdAt;
     for (const c of this.flushing) if (oldest === undefined || c.createdAt < oldest) oldest = c.createdAt;
     m.oldestChunkAgeMs = oldest === undefined ? undefined : this.now() - oldest;
+    m.retryStartAt = this.retry ? this.retry.start * 1000 : undefined;
+    m.retrySteps = this.retry?.steps ?? 0;
     return { ...m };
   }
 }

@@ -50,6 +50,7 @@ export class Engine {
   private readonly ids = new Set<string>();
   private readonly abort = new AbortController();
   private started = false;
+  private inputsStarted = false;
 
   private constructor(
     readonly root: ConfigElement,
@@ -118,7 +119,8 @@ export class Engine {
         const ctx = this.makeContext(el, type, 'filter', label);
         const plugin = (await d.create(resolve(d.schema, el, `<filter ${el.arg}> @type ${type}`), ctx)) as FilterPlugin;
         this.filters.push({ plugin, ctx });
-        rules.push({ kind: 'filter', id: ctx.id, match: compilePattern(el.arg || '**', el.location), plugin });
+        ctx.metrics.outRecords = 0;
+        rules.push({ kind: 'filter', id: ctx.id, match: compilePattern(el.arg || '**', el.location), plugin, metrics: ctx.metrics });
       } else if (el.name === 'match') {
         const node = await buildOutput(el, env);
         this.outputs.push(node);
@@ -167,11 +169,12 @@ export class Engine {
       workerId: this.workerId,
       workers: this.workers,
       stateDir: this.system.root_dir ?? undefined,
-      metrics: { emitRecords: 0, emitCount: 0 },
+      metrics: { emitRecords: 0, emitCount: 0, emitSize: 0 },
       engine: this,
       emit(batch) {
         ctx.metrics.emitCount++;
         ctx.metrics.emitRecords += batch.count;
+        ctx.metrics.emitSize! += batch.bytes.length;
         try {
           return Promise.resolve(engine.pipelines.get(label)!.emit(batch));
         } catch (e) {
@@ -239,6 +242,12 @@ export class Engine {
     for (const f of this.filters) await f.plugin.start?.();
     this.started = true;
     for (const i of this.inputs) await i.plugin.start();
+    this.inputsStarted = true;
+  }
+
+  /** Every plugin started and not stopping: what /readyz reports. */
+  get ready(): boolean {
+    return this.inputsStarted && !this.abort.signal.aborted;
   }
 
   /** SIGUSR1: write out everything buffered now. */
@@ -247,6 +256,7 @@ export class Engine {
   }
 
   async stop(): Promise<void> {
+    this.inputsStarted = false;
     this.abort.abort();
     await Promise.allSettled(this.inputs.map((i) => i.plugin.stop()));
     for (const f of this.filters) await f.plugin.stop?.();

@@ -41,6 +41,8 @@ export interface PluginContext {
 export interface PluginMetrics {
   emitRecords: number;
   emitCount: number;
+  /** bytes of the batches an input emitted (Fluentd's emit_size) */
+  emitSize?: number;
   [k: string]: number | string | undefined;
 }
 

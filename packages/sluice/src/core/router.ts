@@ -1,6 +1,6 @@
 import type { Logger } from 'pino';
 import type { EventBatch } from './batch.ts';
-import type { FilterPlugin } from './plugin.ts';
+import type { FilterPlugin, PluginMetrics } from './plugin.ts';
 
 /** Anything a <match> resolves to: an unbuffered output, a buffered one, copy, relabel. */
 export interface OutputSink {
@@ -14,6 +14,8 @@ export interface FilterRule {
   id: string;
   match: (tag: string) => boolean;
   plugin: FilterPlugin;
+  /** counts records in (emitRecords/emitCount) and out (outRecords) for the monitor */
+  metrics?: PluginMetrics;
 }
 
 export interface MatchRule {
@@ -30,6 +32,9 @@ interface Route {
   sink: OutputSink | undefined;
 }
 
+/** Sees every batch entering a label's router (the monitor's live tail). Must not throw or block. */
+export type Tap = (label: string, batch: EventBatch) => void;
+
 /** Called for every event a filter throws on: the engine routes them to @ERROR. */
 export type FilterErrorHandler = (batch: EventBatch, error: Error, filterId: string) => void;
 
@@ -44,6 +49,8 @@ export class Pipeline {
   private readonly cache = new Map<string, Route>();
   private readonly warnedUnmatched = new Set<string>();
   unmatchedRecords = 0;
+  /** Listeners on this router's input; empty unless the dashboard's live tail is open. */
+  readonly taps = new Set<Tap>();
 
   constructor(
     readonly label: string,
@@ -74,9 +81,21 @@ export class Pipeline {
 
   /** Resolves when the routed output accepted the batch (or it was filtered out / unmatched). */
   emit(batch: EventBatch): Promise<void> | void {
+    if (this.taps.size !== 0) this.runTaps(batch);
     const route = this.route(batch.tag);
     if (route.filters.length === 0) return this.deliver(route, batch);
     return this.runFilters(route, batch, 0);
+  }
+
+  private runTaps(batch: EventBatch): void {
+    for (const tap of this.taps) {
+      try {
+        tap(this.label, batch);
+      } catch (e) {
+        this.logger.warn({ err: e }, 'a monitor tap failed; removed');
+        this.taps.delete(tap);
+      }
+    }
   }
 
   private runFilters(route: Route, batch: EventBatch, from: number): Promise<void> | void {
@@ -84,6 +103,11 @@ export class Pipeline {
     for (let i = from; i < route.filters.length; i++) {
       const f = route.filters[i]!;
       let out: EventBatch | null | Promise<EventBatch | null>;
+      const m = f.metrics;
+      if (m) {
+        m.emitCount++;
+        m.emitRecords += b.count;
+      }
       try {
         out = f.plugin.filter(b);
       } catch (e) {
@@ -93,11 +117,15 @@ export class Pipeline {
       if (out instanceof Promise) {
         const current = b;
         return out.then(
-          (next) => (next === null || next.count === 0 ? undefined : this.runFilters(route, next, i + 1)),
+          (next) => {
+            if (m && next) m.outRecords = (m.outRecords as number) + next.count;
+            return next === null || next.count === 0 ? undefined : this.runFilters(route, next, i + 1);
+          },
           (e: Error) => this.onFilterError(current, e, f.id),
         );
       }
       b = out;
+      if (m && b) m.outRecords = (m.outRecords as number) + b.count;
       if (b === null || b.count === 0) return;
     }
     return this.deliver(route, b);
