@@ -24,6 +24,11 @@ import { scanEntries } from './msgpack-scan.ts';
 import { type ChunkStore, keyStringOf, newChunkId, type StoredChunk } from './store.ts';
 
 interface FileChunk extends StoredChunk {
+  /**
+   * The state in the file names. `state` changes synchronously when the engine enqueues;
+   * the files are renamed later, in this chunk's op chain, so ops must use this one.
+   */
+  onDisk: 'staged' | 'queued';
   /** bytes known to be in the data file */
   durable: number;
   fh?: FileHandle;
@@ -57,7 +62,7 @@ export class FileStore implements ChunkStore {
 
   constructor(private readonly o: FileStoreOptions) {}
 
-  private path(c: StoredChunk, state = c.state): string {
+  private path(c: FileChunk, state = c.onDisk): string {
     return join(this.o.dir, `buffer.${state === 'staged' ? 'b' : 'q'}${c.id}.log`);
   }
 
@@ -155,6 +160,7 @@ export class FileStore implements ChunkStore {
       bytes: scan.validEnd,
       count: scan.count,
       state,
+      onDisk: state,
       durable: scan.validEnd,
       chain: Promise.resolve(),
       pending: [],
@@ -188,6 +194,7 @@ export class FileStore implements ChunkStore {
       bytes: 0,
       count: 0,
       state: 'staged',
+      onDisk: 'staged',
       durable: 0,
       chain: Promise.resolve(),
       pending: [],
@@ -265,6 +272,7 @@ export class FileStore implements ChunkStore {
       const to = this.path(c, 'queued');
       await rename(from, to);
       await rename(`${from}.meta`, `${to}.meta`);
+      c.onDisk = 'queued';
     });
   }
 

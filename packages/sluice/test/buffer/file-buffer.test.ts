@@ -75,6 +75,46 @@ describe('file buffer', () => {
     }
   });
 
+  it('chunks enqueued as soon as they are created (chunk_limit_records 1, immediate) keep their files in step', async () => {
+    const { dir, cleanup } = await tempDir();
+    try {
+      const cfg = `<buffer tag>\n@type file\npath ${dir}\nflush_mode immediate\nchunk_limit_records 1\nflush_thread_count 4\n</buffer>`;
+      // a staged chunk from a previous run, then appended to and enqueued at once
+      const first = await build(`<buffer tag>\n@type file\npath ${dir}\n</buffer>`);
+      await first.bo.start();
+      await first.bo.emit(batch('t', 1, 100));
+      await first.bo.stop();
+      const { logger, lines } = logCapture();
+      const ctx = testContext({ id: 'out1' });
+      ctx.logger = logger;
+      const second = await build(cfg, { ctx });
+      await second.bo.start();
+      await second.bo.emit(batch('t', 5));
+      await second.bo.emit(batch('u', 1, 50));
+      await second.out.waitFor(7);
+      await second.bo.flushAll();
+      await second.bo.stop();
+      assert.deepEqual(
+        lines.filter((l) => (l.level as number) >= 40),
+        [],
+      );
+      assert.deepEqual(
+        second.out
+          .records()
+          .map((r) => r.n)
+          .sort((a, b) => (a as number) - (b as number)),
+        [0, 1, 2, 3, 4, 50, 100],
+      );
+      assert.deepEqual(await chunkFiles(dir), []);
+      assert.deepEqual(
+        (await readdir(dir)).filter((n) => n.endsWith('.meta')),
+        [],
+      );
+    } finally {
+      await cleanup();
+    }
+  });
+
   it('cuts a torn last entry back to the last whole entry and logs it', async () => {
     const { dir, cleanup } = await tempDir();
     try {
