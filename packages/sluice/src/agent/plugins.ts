@@ -9,8 +9,12 @@ import { registerPlugin } from '../plugins/registry.ts';
 export const KEEPALIVE_MARGIN_S = 30;
 
 /** fluent-agent-lite's connection_keepalive_time: keepalive + int(60 * rand) - 30 seconds. */
-export function keepaliveExpiryS(keepaliveS: number, random: () => number = Math.random): number {
-  return keepaliveS + Math.floor(KEEPALIVE_MARGIN_S * 2 * random()) - KEEPALIVE_MARGIN_S;
+export function keepaliveExpiryS(
+  keepaliveS: number,
+  random: () => number = Math.random,
+  marginS = KEEPALIVE_MARGIN_S,
+): number {
+  return keepaliveS + Math.floor(marginS * 2 * random()) - marginS;
 }
 
 /**
@@ -25,11 +29,14 @@ export class AgentForwardOutput extends ForwardOutput {
   private inflight = 0;
   /** reconnects done (keepalive expiry or SIGHUP), for tests and logs */
   reconnects = 0;
+  /** the clock keepalive expiry is judged by (tests move it) */
+  static now: () => number = Date.now;
 
   constructor(
     config: Resolved,
     private readonly agentCtx: PluginContext,
     private readonly keepaliveS: number,
+    private readonly marginS: number,
   ) {
     super(config, agentCtx);
   }
@@ -49,7 +56,7 @@ export class AgentForwardOutput extends ForwardOutput {
   }
 
   override async write(chunk: Chunk): Promise<WriteResult> {
-    const now = Date.now();
+    const now = AgentForwardOutput.now();
     if (this.reconnectPending) this.dropConnections();
     else if (this.expiresAt > 0 && now > this.expiresAt && this.inflight === 0) {
       this.agentCtx.logger.info('connection keepalive expired.');
@@ -59,7 +66,9 @@ export class AgentForwardOutput extends ForwardOutput {
     try {
       const r = await super.write(chunk);
       if (r.status === 'ok' && this.expiresAt === 0 && this.keepaliveS > 0) {
-        this.expiresAt = Date.now() + keepaliveExpiryS(this.keepaliveS) * 1000;
+        this.expiresAt =
+          AgentForwardOutput.now() +
+          Math.max(0, keepaliveExpiryS(this.keepaliveS, Math.random, this.marginS)) * 1000;
       }
       return r;
     } finally {
@@ -83,12 +92,24 @@ const agentForward: PluginDescriptor<AgentForwardOutput> = {
           type: 'time',
           default: 1800,
           description:
-            'Reconnect after this long (± 30 s at random) on one connection; 0 = never (fluent-agent-lite -k).',
+            'Reconnect after this long (± agent_keepalive_margin at random) on one connection; 0 = never (fluent-agent-lite -k).',
+        },
+        agent_keepalive_margin: {
+          type: 'time',
+          default: KEEPALIVE_MARGIN_S,
+          description:
+            'Spread of the keepalive expiry, so agents started together do not reconnect together.',
         },
       }),
     },
   },
-  create: (config, ctx) => new AgentForwardOutput(config, ctx, config.params.agent_keepalive_time as number),
+  create: (config, ctx) =>
+    new AgentForwardOutput(
+      config,
+      ctx,
+      config.params.agent_keepalive_time as number,
+      config.params.agent_keepalive_margin as number,
+    ),
 };
 
 /**

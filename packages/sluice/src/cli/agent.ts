@@ -33,15 +33,18 @@ export function register(program: Command): void {
         printOnly = parsed.long.get('print-config') === true;
         const conf = parsed.long.get('conf');
         if (typeof conf === 'string') {
-          if (parsed.positional.length > 0 || parsed.short.size > 0) {
+          // -v is the one short option that makes sense with a conf file (LOG_VERBOSE).
+          const shorts = [...parsed.short.keys()].filter((k) => k !== 'v');
+          if (parsed.positional.length > 0 || shorts.length > 0) {
             throw new Error(
-              `--conf takes its settings from the file; drop ${[...[...parsed.short.keys()].map((k) => `-${k}`), ...parsed.positional].join(' ')}`,
+              `--conf takes its settings from the file; drop ${[...shorts.map((k) => `-${k}`), ...parsed.positional].join(' ')}`,
             );
           }
           settings = settingsFromConf(evaluateConf(conf), sluiceExtras(parsed.long), {
             stateDir: parsed.long.has('state-dir'),
             ack: parsed.long.has('ack'),
           });
+          if (parsed.short.has('v')) settings.verbose = true;
         } else {
           settings = settingsFromArgs(parsed);
         }

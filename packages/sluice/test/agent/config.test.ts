@@ -4,6 +4,7 @@ import pino from 'pino';
 import { buildAgentConfig, quote, stateName } from '../../src/agent/config.ts';
 import { parseArgs, settingsFromArgs } from '../../src/agent/options.ts';
 import { keepaliveExpiryS, registerAgentPlugins } from '../../src/agent/plugins.ts';
+import { preflight } from '../../src/agent/runner.ts';
 import { parseConfigText } from '../../src/config/parser.ts';
 import { Engine } from '../../src/core/engine.ts';
 
@@ -77,5 +78,18 @@ describe('the config sluice agent generates', () => {
       keepaliveExpiryS(120, () => 0.5),
       120,
     );
+  });
+
+  it('refuses -j (JSON transfer), a missing file without -F, and two stdin entries, saying why', () => {
+    const base = (...a: string[]) => settingsFromArgs(parseArgs(['--state-dir', '/s', ...a]));
+    assert.throws(() => preflight(base('-j', 't', '-', 'h')), /-j \(JSON transfer\) is not supported/);
+    assert.throws(
+      () => preflight(base('t', '/no/such/file.log', 'h')),
+      /cannot find input file \/no\/such\/file.log/,
+    );
+    assert.doesNotThrow(() => preflight(base('-F', 't', '/no/such/file.log', 'h')));
+    const two = base('t', '-', 'h');
+    two.logs.push({ tag: 'u', path: '-' });
+    assert.throws(() => preflight(two), /standard input \(-\) can be read by one entry only/);
   });
 });
