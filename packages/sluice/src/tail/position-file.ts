@@ -126,6 +126,9 @@ export class PositionFile {
   }
 
   write(offset: number, text: string): void {
+    // After close (an emit that was accepted after shutdown): nothing is committed, the
+    // lines are read again at the next start.
+    if (this.fd < 0) return;
     writeSync(this.fd, text, offset, 'utf8');
   }
 

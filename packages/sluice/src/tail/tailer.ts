@@ -25,6 +25,7 @@ export function pathTag(path: string): string {
 }
 
 const WATCH_TIMER_MS = 1000;
+const STOP_WAIT_MS = 10_000;
 /** inodes of files let go, with where reading ended: a rotated file that a glob matches again is not read twice */
 const FORGET_AFTER = 10_000;
 
@@ -133,21 +134,32 @@ export class Tailer implements TargetHost {
     for (const w of this.fileWatchers.values()) w.close();
     this.dirWatchers.clear();
     this.fileWatchers.clear();
-    await Promise.allSettled([...this.targets.values()].map((t) => t.kick()));
+    // An emit in flight may wait on an output that only stops after the inputs: wait for
+    // it a bounded time. Its lines are not committed and are read again after a restart.
+    const settled = await this.within(Promise.allSettled([...this.targets.values()].map((t) => t.kick())), STOP_WAIT_MS);
+    if (!settled) this.log.warn('an emit was still waiting at shutdown; its lines will be read again at the next start');
     // Pending multiline events are emitted at shutdown, as Fluentd does.
+    const flushes: Promise<void>[] = [];
     for (const t of this.targets.values()) {
-      for (const f of t.files) {
-        if (!f.hasPendingEvent) continue;
-        try {
-          await t.flushPending(f);
-        } catch (e) {
-          this.log.warn({ err: e }, 'could not emit a pending multiline event at shutdown; it will be read again');
-        }
-      }
+      if (!t.idle) continue;
+      for (const f of t.files) if (f.hasPendingEvent) flushes.push(t.flushPending(f));
+    }
+    if (!(await this.within(Promise.allSettled(flushes), STOP_WAIT_MS))) {
+      this.log.warn('could not emit a pending multiline event at shutdown; it will be read again');
     }
     for (const t of this.targets.values()) for (const f of t.files) f.release();
     this.targets.clear();
     this.pf?.close();
+  }
+
+  private async within(p: Promise<unknown>, ms: number): Promise<boolean> {
+    let timer: NodeJS.Timeout | undefined;
+    const timeout = new Promise<boolean>((res) => {
+      timer = setTimeout(() => res(false), ms);
+    });
+    const ok = await Promise.race([p.then(() => true), timeout]);
+    clearTimeout(timer);
+    return ok;
   }
 
   private kick(t: Target): Promise<void> {
