@@ -186,6 +186,9 @@ class Engine implements BufferedOutput {
       );
     }
     this.state = 'running';
+    // flush_mode immediate flushes on each write; a chunk resumed staged would otherwise wait
+    // for the next write to its key, possibly forever (seen in test/e2e/http-seed003).
+    if (this.config.flushMode === 'immediate') this.enqueueAll();
     this.dispatch();
   }
 
