@@ -5,8 +5,8 @@ import { closeSync, openSync, statSync, writeSync } from 'node:fs';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { Engine } from '../../packages/sluice/src/core/engine.ts';
 import pino from 'pino';
+import { Engine } from '../../packages/sluice/src/core/engine.ts';
 
 const LINES = Number(process.argv[2] ?? 1_000_000);
 const modes = process.argv.slice(3).length ? process.argv.slice(3) : ['none', 'json'];

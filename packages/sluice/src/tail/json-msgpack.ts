@@ -193,7 +193,8 @@ export class JsonTranscoder {
     const n = j - start;
     if (isKey && top) {
       if (n === this.stopKey.length && s.compare(this.stopKey, 0, n, start, j) === 0) return false;
-      if (this.watchKey && n === this.watchKey.length && s.compare(this.watchKey, 0, n, start, j) === 0) this.sawWatchKey = true;
+      if (this.watchKey && n === this.watchKey.length && s.compare(this.watchKey, 0, n, start, j) === 0)
+        this.sawWatchKey = true;
     }
     this.strHeader(n);
     const b = this.w.buf;
@@ -278,7 +279,7 @@ export class JsonTranscoder {
     }
     this.i = j;
     if (isInt && j - digitsFrom <= 15) return this.int(neg ? -v : v);
-    return this.float(Number(s.toString("latin1", start, j)));
+    return this.float(Number(s.toString('latin1', start, j)));
   }
 
   private int(v: number): boolean {

@@ -25,7 +25,15 @@ export type UnmatchedSink = (tag: string, time: EventTime, record: EventRecord, 
  * gives none (one clock read per batch, not per line).
  */
 export interface LineEncoder {
-  line(w: BatchWriter, buf: Buffer, start: number, end: number, src: LineSource, sec: number, nsec: number): void;
+  line(
+    w: BatchWriter,
+    buf: Buffer,
+    start: number,
+    end: number,
+    src: LineSource,
+    sec: number,
+    nsec: number,
+  ): void;
   /** a complete (possibly multi-line) text, for the multiline path */
   text(w: BatchWriter, text: string, src: LineSource, sec: number, nsec: number): void;
 }
@@ -40,7 +48,9 @@ export interface EncoderOptions {
 
 /** Line bytes as a JS string, decoding from the file's encoding when one is set, without the trailing CR. */
 export function lineText(buf: Buffer, start: number, end: number, fromEncoding?: string): string {
-  const s = fromEncoding ? iconv.decode(buf.subarray(start, end), fromEncoding) : buf.toString('utf8', start, end);
+  const s = fromEncoding
+    ? iconv.decode(buf.subarray(start, end), fromEncoding)
+    : buf.toString('utf8', start, end);
   return s.endsWith('\r') ? s.slice(0, -1) : s;
 }
 
@@ -62,8 +72,19 @@ export class NoneEncoder implements LineEncoder {
     this.pathKeyStr = withPath ? strBytes(o.pathKey!) : undefined;
   }
 
-  line(w: BatchWriter, buf: Buffer, start: number, end: number, src: LineSource, sec: number, nsec: number): void {
-    if (this.o.fromEncoding) return this.text(w, lineText(buf, start, end, this.o.fromEncoding), src, sec, nsec);
+  line(
+    w: BatchWriter,
+    buf: Buffer,
+    start: number,
+    end: number,
+    src: LineSource,
+    sec: number,
+    nsec: number,
+  ): void {
+    if (this.o.fromEncoding) {
+      this.text(w, lineText(buf, start, end, this.o.fromEncoding), src, sec, nsec);
+      return;
+    }
     if (end > start && buf[end - 1] === 0x0d) end--;
     w.beginEntry(sec, nsec);
     w.raw(this.head);
@@ -96,14 +117,25 @@ export class ParserEncoder implements LineEncoder {
     private readonly o: EncoderOptions,
   ) {}
 
-  line(w: BatchWriter, buf: Buffer, start: number, end: number, src: LineSource, sec: number, nsec: number): void {
+  line(
+    w: BatchWriter,
+    buf: Buffer,
+    start: number,
+    end: number,
+    src: LineSource,
+    sec: number,
+    nsec: number,
+  ): void {
     this.text(w, lineText(buf, start, end, this.o.fromEncoding), src, sec, nsec);
   }
 
   text(w: BatchWriter, text: string, src: LineSource, sec: number, nsec: number): void {
     let results: (Parsed | undefined)[] = [];
     let error: Error | undefined;
-    const p = this.parser() as ParserPlugin & { parseAll?(t: string): (Parsed | undefined)[]; lastError?: string };
+    const p = this.parser() as ParserPlugin & {
+      parseAll?(t: string): (Parsed | undefined)[];
+      lastError?: string;
+    };
     try {
       // parseAll: one line may hold several records (a JSON array, msgpack values).
       results = p.parseAll ? p.parseAll(text) : [p.parse(text)];
@@ -132,10 +164,19 @@ export class ParserEncoder implements LineEncoder {
       w.raw(packr.pack(record));
       return;
     }
-    this.o.warn('pattern not matched', { path: src.path, line: text.length > 200 ? `${text.slice(0, 200)}...` : text, error: error?.message });
+    this.o.warn('pattern not matched', {
+      path: src.path,
+      line: text.length > 200 ? `${text.slice(0, 200)}...` : text,
+      error: error?.message,
+    });
     const record: EventRecord = { message: text };
     if (this.o.pathKey !== undefined) record[this.o.pathKey] = src.path;
-    this.o.unmatched(src.tag, new EventTime(sec, nsec), record, error ?? new Error(`pattern not matched: ${src.path}`));
+    this.o.unmatched(
+      src.tag,
+      new EventTime(sec, nsec),
+      record,
+      error ?? new Error(`pattern not matched: ${src.path}`),
+    );
   }
 }
 
@@ -153,17 +194,29 @@ export class JsonEncoder implements LineEncoder {
     private readonly fallback: ParserEncoder,
     private readonly o: EncoderOptions,
   ) {
-    this.tc = new JsonTranscoder(Buffer.from(timeKey), o.pathKey !== undefined ? Buffer.from(o.pathKey) : undefined);
+    this.tc = new JsonTranscoder(
+      Buffer.from(timeKey),
+      o.pathKey !== undefined ? Buffer.from(o.pathKey) : undefined,
+    );
     this.pathKeyStr = o.pathKey !== undefined ? strBytes(o.pathKey) : undefined;
   }
 
-  line(w: BatchWriter, buf: Buffer, start: number, end: number, src: LineSource, sec: number, nsec: number): void {
+  line(
+    w: BatchWriter,
+    buf: Buffer,
+    start: number,
+    end: number,
+    src: LineSource,
+    sec: number,
+    nsec: number,
+  ): void {
     if (!this.o.fromEncoding) {
       if (end > start && buf[end - 1] === 0x0d) end--;
       const len = w.len;
       const count = w.count;
       w.beginEntry(sec, nsec);
-      const pair = this.pathKeyStr ? (src.pathPair ??= Buffer.concat([this.pathKeyStr, src.pathStr])) : undefined;
+      if (this.pathKeyStr && !src.pathPair) src.pathPair = Buffer.concat([this.pathKeyStr, src.pathStr]);
+      const pair = src.pathPair;
       if (this.tc.transcode(w, buf, start, end, pair)) return;
       // Not plain JSON the fast way can take (time key, invalid, escapes in a top-level key): slow path.
       w.rollback(len, count);
@@ -176,10 +229,12 @@ export class JsonEncoder implements LineEncoder {
     try {
       v = JSON.parse(text);
     } catch {
-      return this.fallback.text(w, text, src, sec, nsec);
+      this.fallback.text(w, text, src, sec, nsec);
+      return;
     }
     if (v === null || typeof v !== 'object' || Array.isArray(v) || this.timeKey in (v as object)) {
-      return this.fallback.text(w, text, src, sec, nsec);
+      this.fallback.text(w, text, src, sec, nsec);
+      return;
     }
     const record = v as EventRecord;
     if (this.o.pathKey !== undefined) record[this.o.pathKey] ??= src.path;

@@ -1,7 +1,13 @@
 import iconv from 'iconv-lite';
-import type { PluginContext, ParserPlugin } from '../core/plugin.ts';
+import type { ParserPlugin, PluginContext } from '../core/plugin.ts';
 import type { TailOptions } from './config.ts';
-import { type EncoderOptions, JsonEncoder, type LineEncoder, NoneEncoder, ParserEncoder } from './line-encoder.ts';
+import {
+  type EncoderOptions,
+  JsonEncoder,
+  type LineEncoder,
+  NoneEncoder,
+  ParserEncoder,
+} from './line-encoder.ts';
 import { MultilineAssembler, type MultilineParser } from './multiline.ts';
 
 export interface Parsing {

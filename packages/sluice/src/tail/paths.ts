@@ -5,7 +5,20 @@ import { ConfigError, type SourceLocation } from '../core/errors.ts';
 /** Path expansion as in_tail's expand_paths: strftime placeholders, then globs, minus exclude_path. */
 
 const DAYS = ['Sunday', 'Monday', 'Tuesday', 'Wednesday', 'Thursday', 'Friday', 'Saturday'];
-const MONTHS = ['January', 'February', 'March', 'April', 'May', 'June', 'July', 'August', 'September', 'October', 'November', 'December'];
+const MONTHS = [
+  'January',
+  'February',
+  'March',
+  'April',
+  'May',
+  'June',
+  'July',
+  'August',
+  'September',
+  'October',
+  'November',
+  'December',
+];
 
 /** Minutes east of UTC for `UTC`, `Z`, `+09:00`, `-0500`; undefined for anything else. */
 function offsetMinutes(tz: string): number | undefined {
@@ -17,7 +30,10 @@ function offsetMinutes(tz: string): number | undefined {
 
 export function checkTimezone(tz: string, where: SourceLocation): void {
   if (offsetMinutes(tz) === undefined) {
-    throw new ConfigError(`path_timezone '${tz}': only UTC and fixed offsets such as +09:00 are supported`, where);
+    throw new ConfigError(
+      `path_timezone '${tz}': only UTC and fixed offsets such as +09:00 are supported`,
+      where,
+    );
   }
 }
 
@@ -41,25 +57,40 @@ export function strftime(pattern: string, date: Date, tz?: string): string {
   const wd = utc ? d.getUTCDay() : d.getDay();
   return pattern.replace(/%([YmdHMSyjeBbAaph%])/g, (_, c: string) => {
     switch (c) {
-      case 'Y': return String(Y);
-      case 'm': return pad(M + 1);
-      case 'd': return pad(D);
-      case 'e': return String(D).padStart(2, ' ');
-      case 'H': return pad(h);
-      case 'M': return pad(mi);
-      case 'S': return pad(s);
-      case 'y': return pad(Y % 100);
+      case 'Y':
+        return String(Y);
+      case 'm':
+        return pad(M + 1);
+      case 'd':
+        return pad(D);
+      case 'e':
+        return String(D).padStart(2, ' ');
+      case 'H':
+        return pad(h);
+      case 'M':
+        return pad(mi);
+      case 'S':
+        return pad(s);
+      case 'y':
+        return pad(Y % 100);
       case 'j': {
         const start = utc ? Date.UTC(Y, 0, 1) : new Date(Y, 0, 1).getTime();
         const now = utc ? Date.UTC(Y, M, D) : new Date(Y, M, D).getTime();
         return pad(Math.round((now - start) / 86_400_000) + 1, 3);
       }
-      case 'B': return MONTHS[M]!;
-      case 'b': case 'h': return MONTHS[M]!.slice(0, 3);
-      case 'A': return DAYS[wd]!;
-      case 'a': return DAYS[wd]!.slice(0, 3);
-      case 'p': return h < 12 ? 'AM' : 'PM';
-      default: return '%';
+      case 'B':
+        return MONTHS[M]!;
+      case 'b':
+      case 'h':
+        return MONTHS[M]!.slice(0, 3);
+      case 'A':
+        return DAYS[wd]!;
+      case 'a':
+        return DAYS[wd]!.slice(0, 3);
+      case 'p':
+        return h < 12 ? 'AM' : 'PM';
+      default:
+        return '%';
     }
   });
 }
@@ -87,11 +118,18 @@ export function expandPaths(o: ExpandOptions, now = new Date()): string[] {
       out.add(p);
       continue;
     }
-    for (const hit of fg.sync(p, { onlyFiles: true, dot: false, followSymbolicLinks: true, suppressErrors: true, absolute: false })) {
+    for (const hit of fg.sync(p, {
+      onlyFiles: true,
+      dot: false,
+      followSymbolicLinks: true,
+      suppressErrors: true,
+      absolute: false,
+    })) {
       try {
         const st = statSync(hit);
         if (!st.isFile()) continue;
-        if (o.limitRecentlyModifiedMs !== undefined && st.mtimeMs < now.getTime() - o.limitRecentlyModifiedMs) continue;
+        if (o.limitRecentlyModifiedMs !== undefined && st.mtimeMs < now.getTime() - o.limitRecentlyModifiedMs)
+          continue;
         accessSync(hit, constants.R_OK);
         out.add(hit);
       } catch (e) {
@@ -103,7 +141,8 @@ export function expandPaths(o: ExpandOptions, now = new Date()): string[] {
     for (const pattern of o.excludePaths) {
       const p = strftime(pattern, now, o.pathTimezone);
       if (!GLOB_CHARS.test(p)) out.delete(p);
-      else for (const hit of fg.sync(p, { onlyFiles: true, dot: true, suppressErrors: true })) out.delete(hit);
+      else
+        for (const hit of fg.sync(p, { onlyFiles: true, dot: true, suppressErrors: true })) out.delete(hit);
     }
   }
   return [...out];
@@ -117,7 +156,8 @@ export function watchDirs(paths: string[], tz?: string, now = new Date()): strin
     const parts = p.split('/');
     const firstGlob = parts.findIndex((x) => GLOB_CHARS.test(x));
     // Only the directory that directly holds the files; deeper globs rely on refresh_interval.
-    const dirParts = firstGlob < 0 ? parts.slice(0, -1) : firstGlob === parts.length - 1 ? parts.slice(0, -1) : undefined;
+    const dirParts =
+      firstGlob < 0 ? parts.slice(0, -1) : firstGlob === parts.length - 1 ? parts.slice(0, -1) : undefined;
     if (!dirParts) continue;
     dirs.add(dirParts.join('/') || (p.startsWith('/') ? '/' : '.'));
   }

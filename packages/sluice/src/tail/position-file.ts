@@ -1,4 +1,4 @@
-import { closeSync, fsyncSync, openSync, readFileSync, renameSync, writeSync, mkdirSync } from 'node:fs';
+import { closeSync, fsyncSync, mkdirSync, openSync, readFileSync, renameSync, writeSync } from 'node:fs';
 import { dirname } from 'node:path';
 
 /**
@@ -140,7 +140,10 @@ export class PositionFile {
     let off = 0;
     for (const r of records) {
       const line = `${r.path}\t${hex16(r.pos)}\t${hex16(r.ino)}\n`;
-      map.set(this.keyOf(r.path, r.ino), new PositionEntry(this, r.path, off + Buffer.byteLength(r.path) + 1, r.pos, r.ino));
+      map.set(
+        this.keyOf(r.path, r.ino),
+        new PositionEntry(this, r.path, off + Buffer.byteLength(r.path) + 1, r.pos, r.ino),
+      );
       off += Buffer.byteLength(line);
       parts.push(line);
     }

@@ -71,7 +71,11 @@ export class TailFile {
     private readonly encoder: LineEncoder,
     private readonly eol: Buffer,
     private readonly multiline: MultilineAssembler | undefined,
-    private readonly opts: { fromEncoding?: string; openOnEveryUpdate: boolean; warn(msg: string, extra?: Record<string, unknown>): void },
+    private readonly opts: {
+      fromEncoding?: string;
+      openOnEveryUpdate: boolean;
+      warn(msg: string, extra?: Record<string, unknown>): void;
+    },
   ) {
     this.readPos = pos;
     this.committed = pos;
@@ -218,7 +222,15 @@ export class TailFile {
     this.start = this.end = 0;
   }
 
-  private emitLine(w: BatchWriter, b: Buffer, s: number, e: number, offset: number, sec: number, nsec: number): void {
+  private emitLine(
+    w: BatchWriter,
+    b: Buffer,
+    s: number,
+    e: number,
+    offset: number,
+    sec: number,
+    nsec: number,
+  ): void {
     if (this.multiline === undefined) {
       this.encoder.line(w, b, s, e, this.src, sec, nsec);
       return;

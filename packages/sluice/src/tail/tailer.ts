@@ -1,4 +1,14 @@
-import { type FSWatcher, type BigIntStats, closeSync, fstatSync, openSync, readSync, readdirSync, statSync, watch } from 'node:fs';
+import {
+  type BigIntStats,
+  closeSync,
+  type FSWatcher,
+  fstatSync,
+  openSync,
+  readdirSync,
+  readSync,
+  statSync,
+  watch,
+} from 'node:fs';
 import { basename, dirname, join } from 'node:path';
 import type { Logger } from 'pino';
 import type { EventBatch } from '../core/batch.ts';
@@ -87,10 +97,13 @@ export class Tailer implements TargetHost {
 
   kickLater(target: Target, ms: number): void {
     if (this.stopping) return;
-    const t = setTimeout(() => {
-      this.timers.delete(t);
-      void this.kick(target);
-    }, Math.max(1, ms));
+    const t = setTimeout(
+      () => {
+        this.timers.delete(t);
+        void this.kick(target);
+      },
+      Math.max(1, ms),
+    );
     this.timers.add(t);
   }
 
@@ -119,7 +132,9 @@ export class Tailer implements TargetHost {
     this.intervals.push(setInterval(() => this.refresh(false), this.o.refreshIntervalMs));
     if (this.o.enableWatchTimer) this.intervals.push(setInterval(() => this.checkAll(), WATCH_TIMER_MS));
     else if (this.o.multilineFlushIntervalMs !== undefined) {
-      this.intervals.push(setInterval(() => this.kickAll(), Math.min(WATCH_TIMER_MS, this.o.multilineFlushIntervalMs)));
+      this.intervals.push(
+        setInterval(() => this.kickAll(), Math.min(WATCH_TIMER_MS, this.o.multilineFlushIntervalMs)),
+      );
     }
     for (const t of this.targets.values()) void this.kick(t);
   }
@@ -136,8 +151,12 @@ export class Tailer implements TargetHost {
     this.fileWatchers.clear();
     // An emit in flight may wait on an output that only stops after the inputs: wait for
     // it a bounded time. Its lines are not committed and are read again after a restart.
-    const settled = await this.within(Promise.allSettled([...this.targets.values()].map((t) => t.kick())), STOP_WAIT_MS);
-    if (!settled) this.log.warn('an emit was still waiting at shutdown; its lines will be read again at the next start');
+    const settled = await this.within(
+      Promise.allSettled([...this.targets.values()].map((t) => t.kick())),
+      STOP_WAIT_MS,
+    );
+    if (!settled)
+      this.log.warn('an emit was still waiting at shutdown; its lines will be read again at the next start');
     // Pending multiline events are emitted at shutdown, as Fluentd does.
     const flushes: Promise<void>[] = [];
     for (const t of this.targets.values()) {
@@ -180,7 +199,10 @@ export class Tailer implements TargetHost {
       onUnreadable: (p) => {
         if (this.o.ignoreRepeatedPermissionError && this.warnedUnreadable.has(p)) return;
         this.warnedUnreadable.add(p);
-        this.log.warn({ path: p }, 'file is unreadable; it is skipped and examined again at the next refresh');
+        this.log.warn(
+          { path: p },
+          'file is unreadable; it is skipped and examined again at the next refresh',
+        );
       },
     });
   }
@@ -190,7 +212,10 @@ export class Tailer implements TargetHost {
     if (this.stopping) return;
     const paths = this.expand();
     if (this.o.enableStatWatcher) this.watchDirectories();
-    if (this.o.followInodes) return this.refreshByInode(paths, startup);
+    if (this.o.followInodes) {
+      this.refreshByInode(paths, startup);
+      return;
+    }
     const seen = new Set(paths);
     for (const p of paths) {
       let t = this.targets.get(p);
@@ -235,11 +260,20 @@ export class Tailer implements TargetHost {
   }
 
   private newFile(path: string, ino: bigint, pos: number, t: Target): TailFile {
-    const f = new TailFile(path, ino, pos, { path: t.path, tag: t.tag, pathStr: strBytes(t.path) }, this.parsing.encoder, this.parsing.eol, this.parsing.multiline?.(), {
-      fromEncoding: this.o.fromEncoding,
-      openOnEveryUpdate: this.o.openOnEveryUpdate,
-      warn: (m, e) => this.warn(m, e),
-    });
+    const f = new TailFile(
+      path,
+      ino,
+      pos,
+      { path: t.path, tag: t.tag, pathStr: strBytes(t.path) },
+      this.parsing.encoder,
+      this.parsing.eol,
+      this.parsing.multiline?.(),
+      {
+        fromEncoding: this.o.fromEncoding,
+        openOnEveryUpdate: this.o.openOnEveryUpdate,
+        warn: (m, e) => this.warn(m, e),
+      },
+    );
     if (!f.open()) return f;
     if (this.o.openOnEveryUpdate) f.closeFd();
     this.watchFile(f, t);
@@ -247,7 +281,11 @@ export class Tailer implements TargetHost {
   }
 
   /** Where a file seen for the first time starts: its saved position, else head or end. */
-  private startPos(st: BigIntStats, startup: boolean, saved: { ino: bigint; pos: number } | undefined): number {
+  private startPos(
+    st: BigIntStats,
+    startup: boolean,
+    saved: { ino: bigint; pos: number } | undefined,
+  ): number {
     const size = Number(st.size);
     if (saved && saved.ino === st.ino) return saved.pos <= size ? saved.pos : 0;
     const done = this.consumed.get(st.ino);
@@ -286,7 +324,14 @@ export class Tailer implements TargetHost {
     const entry = this.pf!.find(path, st.ino);
     const t = new Target(`i${st.ino}`, path, this.tagFor(path), this, entry);
     this.targets.set(t.key, t);
-    t.files.push(this.newFile(path, st.ino, this.startPos(st, startup, entry ? { ino: entry.ino, pos: entry.pos } : undefined), t));
+    t.files.push(
+      this.newFile(
+        path,
+        st.ino,
+        this.startPos(st, startup, entry ? { ino: entry.ino, pos: entry.pos } : undefined),
+        t,
+      ),
+    );
     t.entry ??= this.pf!.get(path, st.ino);
     t.savePosition();
     this.log.info({ path, pos: t.files[0]!.readPos }, 'following tail of file');
@@ -342,7 +387,10 @@ export class Tailer implements TargetHost {
       if (size !== undefined && size < cur.readPos) this.truncated(t, cur, true);
       else if (!st || st.ino !== cur.ino) {
         cur.rotatedAt = now;
-        this.log.info({ path: t.path, waitMs: this.rotateWaitMs }, 'detected rotation; reading the old file to its end');
+        this.log.info(
+          { path: t.path, waitMs: this.rotateWaitMs },
+          'detected rotation; reading the old file to its end',
+        );
       }
     }
     if (!t.current && st) {

@@ -102,7 +102,12 @@ export class Target {
         const now = Date.now();
         const budget = this.budget(now);
         const t = EventTime.now();
-        const r = f.read(w, { lines: h.readLinesLimit, bytes: BATCH_BYTES, maxLineSize: h.maxLineSize, budget }, t.sec, t.nsec);
+        const r = f.read(
+          w,
+          { lines: h.readLinesLimit, bytes: BATCH_BYTES, maxLineSize: h.maxLineSize, budget },
+          t.sec,
+          t.nsec,
+        );
         this.windowBytes += r.bytesRead;
         if (budget - r.bytesRead <= 0 && r.lines === 0) throttled = true;
         if (r.lines === 0 && r.bytesRead === 0) continue;
@@ -127,7 +132,10 @@ export class Target {
         await this.host.emit(batch);
         return;
       } catch (e) {
-        this.host.warn('emit refused; retrying the same lines (position not advanced)', { path: this.path, error: (e as Error).message });
+        this.host.warn('emit refused; retrying the same lines (position not advanced)', {
+          path: this.path,
+          error: (e as Error).message,
+        });
         if (this.host.stopping) throw e;
         await this.host.sleep(RETRY_MS);
         if (this.host.stopping) throw e;

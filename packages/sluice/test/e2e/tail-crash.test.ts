@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { closeSync, openSync, writeFileSync, writeSync } from 'node:fs';
-import { type Server, createServer } from 'node:http';
+import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
 import { test } from 'node:test';
@@ -28,11 +28,15 @@ function sink(): Promise<{ server: Server; port: number; seen: Map<number, numbe
     });
   });
   return new Promise((resolve) =>
-    server.listen(0, '127.0.0.1', () => resolve({ server, port: (server.address() as AddressInfo).port, seen, received: () => received })),
+    server.listen(0, '127.0.0.1', () =>
+      resolve({ server, port: (server.address() as AddressInfo).port, seen, received: () => received }),
+    ),
   );
 }
 
-test('tail -> file buffer -> http, sluice killed with SIGKILL 5 times under load: every line arrives at least once', { timeout: 120_000 }, async (t) => {
+test('tail -> file buffer -> http, sluice killed with SIGKILL 5 times under load: every line arrives at least once', {
+  timeout: 120_000,
+}, async (t) => {
   const dir = await tempDir(t);
   const s = await sink();
   t.after(() => new Promise<void>((r) => s.server.close(() => r())));
@@ -98,10 +102,14 @@ test('tail -> file buffer -> http, sluice killed with SIGKILL 5 times under load
   const total = seq;
   const last = spawnSluice(['-c', conf]);
   t.after(() => last.stop());
-  await until(() => [...Array(total).keys()].every((n) => s.seen.has(n)), `all ${total} lines`, 60_000).catch((e) => {
-    const missing = [...Array(total).keys()].filter((n) => !s.seen.has(n));
-    throw new Error(`${(e as Error).message}: ${missing.length} missing, first ${missing.slice(0, 5).join(',')}`);
-  });
+  await until(() => [...Array(total).keys()].every((n) => s.seen.has(n)), `all ${total} lines`, 60_000).catch(
+    (e) => {
+      const missing = [...Array(total).keys()].filter((n) => !s.seen.has(n));
+      throw new Error(
+        `${(e as Error).message}: ${missing.length} missing, first ${missing.slice(0, 5).join(',')}`,
+      );
+    },
+  );
   await last.stop();
   const dups = [...s.seen.values()].reduce((a, c) => a + (c - 1), 0);
   t.diagnostic(`${total} lines written, ${s.received()} received, ${dups} duplicates after 5 SIGKILLs`);

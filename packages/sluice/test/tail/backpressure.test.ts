@@ -30,7 +30,8 @@ const seqOutput: PluginDescriptor<OutputPlugin> = {
         }
         for (const e of batch.entries()) {
           const n = Number((e.record.message as string).slice(0, 10));
-          if (n !== state.next && state.errors.length < 5) state.errors.push(`expected ${state.next}, got ${n}`);
+          if (n !== state.next && state.errors.length < 5)
+            state.errors.push(`expected ${state.next}, got ${n}`);
           state.next = n + 1;
         }
       },
@@ -69,7 +70,10 @@ test('sink down while the file grows by ~200 MB: RSS stays flat; when the sink r
   closeSync(fd);
   // Stated bound: the reader holds one read buffer and one batch, whatever the backlog.
   const BOUND = 64 * 1024 * 1024;
-  assert.ok(peak - base < BOUND, `RSS grew by ${((peak - base) / 1048576).toFixed(1)} MiB while the sink was down (bound 64 MiB)`);
+  assert.ok(
+    peak - base < BOUND,
+    `RSS grew by ${((peak - base) / 1048576).toFixed(1)} MiB while the sink was down (bound 64 MiB)`,
+  );
   assert.equal(state.waiting, 1, 'nothing more was read while the first batch waited');
   state.down = false;
   state.up();

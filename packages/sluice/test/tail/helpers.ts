@@ -5,7 +5,7 @@ import type { EventBatch, EventRecord } from '../../src/core/batch.ts';
 import type { InputPlugin } from '../../src/core/plugin.ts';
 import tail from '../../src/plugins/input/tail.ts';
 import { loadPlugin } from '../../src/plugins/registry.ts';
-import { type TestContext, instantiate, testContext } from '../../src/testing/context.ts';
+import { instantiate, type TestContext, testContext } from '../../src/testing/context.ts';
 
 export async function tempDir(t: { after(fn: () => Promise<void> | void): void }): Promise<string> {
   const dir = await mkdtemp(join(tmpdir(), 'sluice-tail-'));
@@ -33,7 +33,10 @@ export interface Running {
 /** Builds and starts a tail input from the body of a <source> (without the tags). */
 export async function startTail(
   body: string,
-  opts: { onEmit?: (b: EventBatch) => Promise<void> | void; t?: { after(fn: () => Promise<void>): void } } = {},
+  opts: {
+    onEmit?: (b: EventBatch) => Promise<void> | void;
+    t?: { after(fn: () => Promise<void>): void };
+  } = {},
 ): Promise<Running> {
   for (const p of ['none', 'json', 'regexp']) await loadPlugin('parser', p);
   const ctx = testContext({ type: 'tail', onEmit: opts.onEmit });

@@ -28,7 +28,28 @@ test('JSON objects become the same record JSON.parse gives', () => {
 });
 
 test('invalid JSON, non-objects and the time key are rejected (the slow path reports them)', () => {
-  for (const c of ['', '[1]', '"s"', '1', '{', '{"a":}', '{"a":1,}', '{"a" 1}', '{"a":01}', '{"a":1.}', '{"a":.5}', '{"a":-}', '{"a":1e}', '{"a":tru}', '{"a":"\u0001"}', '{"a":"x}', '{"a":1} x', '{"time":1}', '{"ti\\u006de":1}', "{'a':1}"]) {
+  for (const c of [
+    '',
+    '[1]',
+    '"s"',
+    '1',
+    '{',
+    '{"a":}',
+    '{"a":1,}',
+    '{"a" 1}',
+    '{"a":01}',
+    '{"a":1.}',
+    '{"a":.5}',
+    '{"a":-}',
+    '{"a":1e}',
+    '{"a":tru}',
+    '{"a":"\u0001"}',
+    '{"a":"x}',
+    '{"a":1} x',
+    '{"time":1}',
+    '{"ti\\u006de":1}',
+    "{'a':1}",
+  ]) {
     assert.equal(transcode(c), 'REJECTED', JSON.stringify(c));
   }
   // the time key only matters at the top level

@@ -49,7 +49,10 @@ test('read_bytes_limit_per_second bounds how much one read takes', async (t) => 
   const log = join(dir, 'app.log');
   const line = `${'z'.repeat(99)}\n`;
   writeFileSync(log, line.repeat(300)); // 30,000 bytes
-  const tl = await startTail(`path ${log}\ntag app\nread_from_head true\nread_bytes_limit_per_second 8192\n${none}`, { t });
+  const tl = await startTail(
+    `path ${log}\ntag app\nread_from_head true\nread_bytes_limit_per_second 8192\n${none}`,
+    { t },
+  );
   await until(() => tl.messages().length >= 1, 'a first batch');
   // 8192 bytes hold 81 whole lines of 100 bytes: the first batch cannot be larger
   assert.ok(tl.ctx.emitted[0]!.count <= 81, `first batch had ${tl.ctx.emitted[0]!.count} lines`);
@@ -61,7 +64,10 @@ test('limit_recently_modified skips files a glob matches that were not modified 
   const past = new Date(Date.now() - 3600_000);
   utimesSync(join(dir, 'old.log'), past, past);
   writeFileSync(join(dir, 'new.log'), 'new\n');
-  const tl = await startTail(`path ${dir}/*.log\ntag app\nread_from_head true\nlimit_recently_modified 10m\n${none}`, { t });
+  const tl = await startTail(
+    `path ${dir}/*.log\ntag app\nread_from_head true\nlimit_recently_modified 10m\n${none}`,
+    { t },
+  );
   await until(() => tl.messages().length >= 1, 'the recent file');
   assert.deepEqual(tl.messages(), ['new']);
 });
@@ -70,7 +76,10 @@ test('open_on_every_update reads appended lines without keeping the file open', 
   const dir = await tempDir(t);
   const log = join(dir, 'app.log');
   writeFileSync(log, 'o1\n');
-  const tl = await startTail(`path ${log}\ntag app\nread_from_head true\nopen_on_every_update true\n${none}`, { t });
+  const tl = await startTail(
+    `path ${log}\ntag app\nread_from_head true\nopen_on_every_update true\n${none}`,
+    { t },
+  );
   await until(() => tl.messages().length === 1, 'first line');
   appendFileSync(log, 'o2\n');
   await until(() => tl.messages().length === 2, 'appended line');
@@ -88,7 +97,10 @@ test('pos file: entries are updated in place, unwatched ones dropped by compacti
   const size = statSync(p).size;
   a.updatePos(0x5678);
   assert.equal(statSync(p).size, size, 'a position update does not grow the file');
-  assert.equal(readFileSync(p, 'utf8'), '/a.log\t0000000000005678\t0000000000000005\n/b.log\t000000000000000a\t0000000000000007\n');
+  assert.equal(
+    readFileSync(p, 'utf8'),
+    '/a.log\t0000000000005678\t0000000000000005\n/b.log\t000000000000000a\t0000000000000007\n',
+  );
   pf.unwatch(a);
   assert.match(readFileSync(p, 'utf8'), /^\/a\.log\tffffffffffffffff\t/);
   pf.compact();

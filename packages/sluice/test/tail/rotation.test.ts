@@ -10,7 +10,11 @@ type Method = 'rename' | 'copytruncate' | 'delete';
  * A writer appends numbered lines at a steady rate while the file is rotated `rotations`
  * times by `method`; every number must arrive exactly once.
  */
-async function rotateUnderLoad(t: Parameters<typeof tempDir>[0], method: Method, opts: { rotations: number; followInodes?: boolean }) {
+async function rotateUnderLoad(
+  t: Parameters<typeof tempDir>[0],
+  method: Method,
+  opts: { rotations: number; followInodes?: boolean },
+) {
   const dir = await tempDir(t);
   const log = join(dir, 'app.log');
   let fd = openSync(log, 'a');
@@ -35,10 +39,13 @@ async function rotateUnderLoad(t: Parameters<typeof tempDir>[0], method: Method,
       await gate;
     }
   };
-  const tl = await startTail(`path ${path}\ntag app\nread_from_head true\nread_lines_limit 50\nrotate_wait 1s\nrefresh_interval 1s\n${extra}<parse>\n@type none\n</parse>`, {
-    t,
-    onEmit: slow,
-  });
+  const tl = await startTail(
+    `path ${path}\ntag app\nread_from_head true\nread_lines_limit 50\nrotate_wait 1s\nrefresh_interval 1s\n${extra}<parse>\n@type none\n</parse>`,
+    {
+      t,
+      onEmit: slow,
+    },
+  );
 
   for (let r = 0; r < opts.rotations; r++) {
     for (let k = 0; k < 10; k++) {
@@ -92,7 +99,10 @@ async function rotateUnderLoad(t: Parameters<typeof tempDir>[0], method: Method,
     if (c === 0) missing.push(i);
     if (c > 1) dup.push(i);
   }
-  assert.deepEqual({ missing: missing.slice(0, 10), dup: dup.slice(0, 10), count: tl.messages().length }, { missing: [], dup: [], count: total });
+  assert.deepEqual(
+    { missing: missing.slice(0, 10), dup: dup.slice(0, 10), count: tl.messages().length },
+    { missing: [], dup: [], count: total },
+  );
 }
 
 test('rename + create (logrotate default), 15 rotations under load: every line exactly once', async (t) => {

@@ -8,7 +8,9 @@ test('read_from_head reads existing lines; appended lines follow; partial lines 
   const dir = await tempDir(t);
   const log = join(dir, 'app.log');
   writeFileSync(log, 'one\ntwo\r\nthr');
-  const tl = await startTail(`path ${log}\ntag app\nread_from_head true\n<parse>\n@type none\n</parse>`, { t });
+  const tl = await startTail(`path ${log}\ntag app\nread_from_head true\n<parse>\n@type none\n</parse>`, {
+    t,
+  });
   await until(() => tl.messages().length === 2, 'two lines');
   assert.deepEqual(tl.messages(), ['one', 'two']);
   appendFileSync(log, 'ee\nfour\n');
@@ -30,14 +32,18 @@ test('without read_from_head or a position, a file present at startup is read fr
 test('tag * expands to the path; path_key adds the path; a glob finds files created later and reads them whole', async (t) => {
   const dir = await tempDir(t);
   writeFileSync(join(dir, 'a.log'), 'a1\n');
-  const tl = await startTail(`path ${dir}/*.log\ntag logs.*.x\npath_key file\nexclude_path ["${dir}/skip.log"]\nread_from_head true\n<parse>\n@type none\n</parse>`, {
-    t,
-  });
+  const tl = await startTail(
+    `path ${dir}/*.log\ntag logs.*.x\npath_key file\nexclude_path ["${dir}/skip.log"]\nread_from_head true\n<parse>\n@type none\n</parse>`,
+    {
+      t,
+    },
+  );
   writeFileSync(join(dir, 'b.log'), 'b1\nb2\n');
   writeFileSync(join(dir, 'skip.log'), 'no\n');
   await until(() => tl.records().length === 3, 'three records');
   const byFile = new Map<string, string[]>();
-  for (const r of tl.records()) byFile.set(r.file as string, [...(byFile.get(r.file as string) ?? []), r.message as string]);
+  for (const r of tl.records())
+    byFile.set(r.file as string, [...(byFile.get(r.file as string) ?? []), r.message as string]);
   assert.deepEqual(byFile.get(join(dir, 'a.log')), ['a1']);
   assert.deepEqual(byFile.get(join(dir, 'b.log')), ['b1', 'b2']);
   const tags = new Set(tl.ctx.emitted.map((b) => b.tag));
@@ -83,7 +89,10 @@ test('max_line_size skips long lines (also across read chunks) and keeps the res
   const dir = await tempDir(t);
   const log = join(dir, 'app.log');
   writeFileSync(log, `short\n${'x'.repeat(3 * 1024 * 1024)}\nafter\n${'y'.repeat(100)}\nend\n`);
-  const tl = await startTail(`path ${log}\ntag app\nread_from_head true\nmax_line_size 64\n<parse>\n@type none\n</parse>`, { t });
+  const tl = await startTail(
+    `path ${log}\ntag app\nread_from_head true\nmax_line_size 64\n<parse>\n@type none\n</parse>`,
+    { t },
+  );
   await until(() => tl.messages().includes('end'), 'last line');
   assert.deepEqual(tl.messages(), ['short', 'after', 'end']);
 });
@@ -92,22 +101,33 @@ test('read_lines_limit bounds a batch', async (t) => {
   const dir = await tempDir(t);
   const log = join(dir, 'app.log');
   writeFileSync(log, Array.from({ length: 25 }, (_, i) => `l${i}\n`).join(''));
-  const tl = await startTail(`path ${log}\ntag app\nread_from_head true\nread_lines_limit 10\n<parse>\n@type none\n</parse>`, { t });
+  const tl = await startTail(
+    `path ${log}\ntag app\nread_from_head true\nread_lines_limit 10\n<parse>\n@type none\n</parse>`,
+    { t },
+  );
   await until(() => tl.messages().length === 25, '25 lines');
-  assert.deepEqual(tl.ctx.emitted.map((b) => b.count), [10, 10, 5]);
+  assert.deepEqual(
+    tl.ctx.emitted.map((b) => b.count),
+    [10, 10, 5],
+  );
 });
 
 test('json: objects become records; invalid lines go to @ERROR, or are emitted with emit_unmatched_lines', async (t) => {
   const dir = await tempDir(t);
   const log = join(dir, 'app.log');
   writeFileSync(log, '{"a":1,"s":"\\u00e9"}\nnot json\n{"b":[1,2]}\n');
-  const tl = await startTail(`path ${log}\ntag app\nread_from_head true\n<parse>\n@type json\n</parse>`, { t });
+  const tl = await startTail(`path ${log}\ntag app\nread_from_head true\n<parse>\n@type json\n</parse>`, {
+    t,
+  });
   await until(() => tl.records().length === 2 && tl.ctx.errors.length === 1, 'two records and one error');
   assert.deepEqual(tl.records(), [{ a: 1, s: 'é' }, { b: [1, 2] }]);
   assert.equal(tl.ctx.errors[0]!.record.message, 'not json');
   const log2 = join(dir, 'b.log');
   writeFileSync(log2, 'oops\n{"ok":true}\n');
-  const t2 = await startTail(`path ${log2}\ntag app\nread_from_head true\nemit_unmatched_lines true\n<parse>\n@type json\n</parse>`, { t });
+  const t2 = await startTail(
+    `path ${log2}\ntag app\nread_from_head true\nemit_unmatched_lines true\n<parse>\n@type json\n</parse>`,
+    { t },
+  );
   await until(() => t2.records().length === 2, 'two records');
   assert.deepEqual(t2.records(), [{ unmatched_line: 'oops' }, { ok: true }]);
 });
@@ -116,7 +136,9 @@ test('json with a time key uses the parser for the event time', async (t) => {
   const dir = await tempDir(t);
   const log = join(dir, 'app.log');
   writeFileSync(log, '{"time":1700000000,"m":"x"}\n');
-  const tl = await startTail(`path ${log}\ntag app\nread_from_head true\n<parse>\n@type json\n</parse>`, { t });
+  const tl = await startTail(`path ${log}\ntag app\nread_from_head true\n<parse>\n@type json\n</parse>`, {
+    t,
+  });
   await until(() => tl.records().length === 1, 'one record');
   const e = tl.ctx.emitted[0]!.entries()[0]!;
   assert.equal(e.time.sec, 1700000000);
@@ -127,7 +149,10 @@ test('from_encoding converts the file to UTF-8 strings', async (t) => {
   const dir = await tempDir(t);
   const log = join(dir, 'app.log');
   writeFileSync(log, Buffer.from([0x63, 0x61, 0x66, 0xe9, 0x0a])); // "café" in latin1
-  const tl = await startTail(`path ${log}\ntag app\nread_from_head true\nfrom_encoding ISO-8859-1\nencoding UTF-8\n<parse>\n@type none\n</parse>`, { t });
+  const tl = await startTail(
+    `path ${log}\ntag app\nread_from_head true\nfrom_encoding ISO-8859-1\nencoding UTF-8\n<parse>\n@type none\n</parse>`,
+    { t },
+  );
   await until(() => tl.messages().length === 1, 'one line');
   assert.deepEqual(tl.messages(), ['café']);
 });
@@ -142,9 +167,18 @@ test('legacy `format none` on the source works like <parse>', async (t) => {
 
 test('bad configs fail with a clear error', async () => {
   await assert.rejects(startTail('path /x\ntag a'), /<parse> section is required/);
-  await assert.rejects(startTail('path /x\ntag a\nfollow_inodes true\nformat none'), /follow_inodes needs pos_file/);
-  await assert.rejects(startTail('path /x\ntag a\nenable_watch_timer false\nenable_stat_watcher false\nformat none'), /either enable_watch_timer or enable_stat_watcher/);
-  await assert.rejects(startTail('path /x\ntag a\nfrom_encoding nope\nencoding utf-8\nformat none'), /unknown encoding 'nope'/);
+  await assert.rejects(
+    startTail('path /x\ntag a\nfollow_inodes true\nformat none'),
+    /follow_inodes needs pos_file/,
+  );
+  await assert.rejects(
+    startTail('path /x\ntag a\nenable_watch_timer false\nenable_stat_watcher false\nformat none'),
+    /either enable_watch_timer or enable_stat_watcher/,
+  );
+  await assert.rejects(
+    startTail('path /x\ntag a\nfrom_encoding nope\nencoding utf-8\nformat none'),
+    /unknown encoding 'nope'/,
+  );
   await assert.rejects(startTail('path /x\ntag a\nrotate_wiat 5\nformat none'), /did you mean 'rotate_wait'/);
 });
 
@@ -172,10 +206,16 @@ test('multiline: a Java stack trace becomes one event; the pending event is flus
   const [first, second] = tl.records();
   assert.equal(first!.thread, 'main');
   assert.equal(first!.level, 'ERROR');
-  assert.match(first!.message as string, /Exception\njavax\.management\.RuntimeErrorException: null\n {4}at Main\.main/);
+  assert.match(
+    first!.message as string,
+    /Exception\njavax\.management\.RuntimeErrorException: null\n {4}at Main\.main/,
+  );
   assert.equal(second!.level, 'INFO');
   await tl.stop();
-  assert.match(readFileSync(pos, 'utf8'), new RegExp(`\\t${readFileSync(log).length.toString(16).padStart(16, '0')}\\t`));
+  assert.match(
+    readFileSync(pos, 'utf8'),
+    new RegExp(`\\t${readFileSync(log).length.toString(16).padStart(16, '0')}\\t`),
+  );
 });
 
 test('multiline: the committed position stays before an event still pending (a crash re-reads it)', async (t) => {
@@ -197,7 +237,9 @@ test('json: a line holding a JSON array gives one event per object', async (t) =
   const dir = await tempDir(t);
   const log = join(dir, 'app.log');
   writeFileSync(log, '[{"a":1},{"a":2}]\n');
-  const tl = await startTail(`path ${log}\ntag app\nread_from_head true\n<parse>\n@type json\n</parse>`, { t });
+  const tl = await startTail(`path ${log}\ntag app\nread_from_head true\n<parse>\n@type json\n</parse>`, {
+    t,
+  });
   await until(() => tl.records().length === 2, 'two records');
   assert.deepEqual(tl.records(), [{ a: 1 }, { a: 2 }]);
 });
