@@ -63,7 +63,7 @@ describe('seed 003: forward -> out_http with a file buffer, guaranteed delivery'
   });
 
   const startSluice = async () => {
-    proc = spawnSluice(['-c', conf, '--log-level', 'warn']);
+    proc = spawnSluice(['-c', conf, '--log-level', 'info']);
     await waitForPort(fwdPort);
     client = new AckingForwardClient();
     await client.connect(fwdPort);
@@ -73,9 +73,20 @@ describe('seed 003: forward -> out_http with a file buffer, guaranteed delivery'
     await sink.listen(httpPort);
   };
   const stopSink = async () => {
-    delivered.push(...sink!.requests.map((r) => ({ url: r.url, text: r.text })));
+    // closed first, so a request answered while closing is still counted
     await sink!.close();
+    delivered.push(...sink!.requests.map((r) => ({ url: r.url, text: r.text })));
     sink = undefined;
+  };
+  /** Waits until every event of a phase was delivered; on timeout names the missing ones. */
+  const arrived = (prefix: string, n: number, ms: number) => {
+    const seen = () => new Set([...delivered, ...sink!.requests].map((r) => (JSON.parse(r.text) as { id: string }).id));
+    const missing = () => Array.from({ length: n }, (_, i) => `${prefix}${i}`).filter((id) => !seen().has(id));
+    return sink!.waitUntil(
+      () => missing().length === 0,
+      ms,
+      () => `not delivered: ${missing().join(', ')}; sluice stderr:\n${proc!.stderr().slice(-3000)}`,
+    );
   };
   const send = async (prefix: string, n: number) => {
     for (let i = 0; i < n; i++) await client!.send(i % 2 ? 'api.users' : 'api.orders', { id: `${prefix}${i}`, n: i });
@@ -86,13 +97,13 @@ describe('seed 003: forward -> out_http with a file buffer, guaranteed delivery'
     await startSluice();
 
     await send('a', 6);
-    await sink!.waitFor(6);
+    await arrived('a', 6, 15_000);
 
     // The service goes away; events keep coming and are acknowledged (the buffer has them).
     await stopSink();
     await send('b', 10);
     await startSink();
-    await sink!.waitFor(10, 30_000);
+    await arrived('b', 10, 30_000);
 
     // Outage again, and Sluice is killed while events wait in the file buffer.
     await stopSink();
@@ -102,7 +113,7 @@ describe('seed 003: forward -> out_http with a file buffer, guaranteed delivery'
     await proc!.exited;
     await startSluice();
     await startSink();
-    await sink!.waitFor(10, 30_000);
+    await arrived('c', 10, 30_000);
     await stopSink();
 
     const ids = new Map<string, number>();

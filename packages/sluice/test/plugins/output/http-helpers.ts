@@ -48,11 +48,16 @@ export class Sink {
 
   /** Resolves once `n` requests were accepted (bounded by `ms`). */
   waitFor(n: number, ms = 10_000): Promise<void> {
-    if (this.requests.length >= n) return Promise.resolve();
+    return this.waitUntil(() => this.requests.length >= n, ms, () => `sink got ${this.requests.length} of ${n} requests`);
+  }
+
+  /** Resolves once `done()` holds after a request (bounded by `ms`; the message says what is missing). */
+  waitUntil(done: () => boolean, ms: number, describe: () => string): Promise<void> {
+    if (done()) return Promise.resolve();
     return new Promise((resolve, reject) => {
-      const t = setTimeout(() => reject(new Error(`sink got ${this.requests.length} of ${n} requests`)), ms);
+      const t = setTimeout(() => reject(new Error(describe())), ms);
       this.waiters.push(() => {
-        if (this.requests.length < n) return false;
+        if (!done()) return false;
         clearTimeout(t);
         resolve();
         return true;
