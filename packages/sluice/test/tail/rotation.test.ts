@@ -120,3 +120,33 @@ test('delete + recreate, 15 rotations under load: every line exactly once', asyn
 test('follow_inodes with a glob matching rotated names: renamed files are not read twice', async (t) => {
   await rotateUnderLoad(t, 'rename', { rotations: 10, followInodes: true });
 });
+
+test('many files appearing and vanishing under a glob: lines written just before a delete still arrive, each once', async (t) => {
+  const dir = await tempDir(t);
+  const { appendFileSync, writeFileSync } = await import('node:fs');
+  const tl = await startTail(
+    `path ${dir}/*.log\ntag app\nrotate_wait 1s\nrefresh_interval 1s\n<parse>\n@type none\n</parse>`,
+    { t },
+  );
+  const expected = new Set<string>();
+  for (let round = 0; round < 5; round++) {
+    const names = Array.from({ length: 8 }, (_, i) => join(dir, `r${round}-f${i}.log`));
+    for (const [i, n] of names.entries()) {
+      const lines = Array.from({ length: 10 }, (_, k) => `r${round}f${i}l${k}`);
+      for (const l of lines) expected.add(l);
+      writeFileSync(n, `${lines.join('\n')}\n`);
+    }
+    const have = () => new Set(tl.messages());
+    await until(() => [...expected].every((l) => have().has(l)), `round ${round} files read`);
+    // A last line, then the file vanishes: it is read through the open descriptor.
+    for (const [i, n] of names.entries()) {
+      expected.add(`r${round}f${i}last`);
+      appendFileSync(n, `r${round}f${i}last\n`);
+      unlinkSync(n);
+    }
+  }
+  await until(() => tl.messages().length >= expected.size, `${expected.size} lines`);
+  const got = tl.messages();
+  assert.equal(got.length, expected.size, 'no line twice');
+  assert.deepEqual(new Set(got), expected);
+});
