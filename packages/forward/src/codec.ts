@@ -1,4 +1,4 @@
-import { addExtension, Packr, Unpackr } from 'msgpackr';
+import { addExtension, type Options, Packr, Unpackr } from 'msgpackr';
 import { EventTime } from './event-time.ts';
 
 // One ext registration for the whole process: EventTime <-> msgpack ext type 0.
@@ -26,11 +26,14 @@ const options = {
   mapsAsObjects: true,
   moreTypes: false,
   bundleStrings: false,
-  int64AsType: 'number' as const,
+  // Integers beyond 2^53 decode as BigInt (and re-encode as int64/uint64) instead of
+  // losing precision; smaller ones stay numbers.
+  int64AsType: 'auto' as const,
 };
 
-export const packr = new Packr(options);
-export const unpackr = new Unpackr(options);
+// msgpackr's type declarations lag behind its runtime options ('auto').
+export const packr = new Packr(options as unknown as Options);
+export const unpackr = new Unpackr(options as unknown as Options);
 
 export function encode(value: unknown): Buffer {
   return packr.pack(value);

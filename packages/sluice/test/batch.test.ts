@@ -45,3 +45,14 @@ test('undefined values encode as nil, and records with more than 65,535 keys rou
   assert.equal(Object.keys(back).length, 70_000);
   assert.equal(back.k69999, 69999);
 });
+
+test('64-bit integers keep their precision through decode/encode and JSON output; bin renders as a string', async () => {
+  const { recordJson } = await import('../src/core/json.ts');
+  const max = 18446744073709551615n;
+  const rec = decode(encode({ big: max, neg: -9223372036854775808n, small: 42, bin: Buffer.from('héllo') })) as Record<string, unknown>;
+  assert.equal(rec.big, max);
+  assert.equal(rec.small, 42);
+  assert.deepEqual(decode(encode(rec)), rec, 're-encoding keeps the exact value');
+  assert.equal(recordJson(rec), '{"big":18446744073709551615,"neg":-9223372036854775808,"small":42,"bin":"héllo"}');
+  assert.equal(recordJson({ a: 1, s: 'x' }), '{"a":1,"s":"x"}');
+});

@@ -2,6 +2,7 @@ import type { EventTime } from '@sluice/forward';
 import type { EventRecord } from '../../core/batch.ts';
 import type { FormatterPlugin, PluginDescriptor } from '../../core/plugin.ts';
 import { formatterSchema, newlineOf } from '../../parse/format-common.ts';
+import { recordJson } from '../../core/json.ts';
 
 export default {
   kind: 'formatter',
@@ -13,7 +14,7 @@ export default {
   }),
   create(config) {
     const nl = newlineOf(config);
-    if (!config.params.add_newline) return { format: (_t: string, _time: EventTime, r: EventRecord) => JSON.stringify(r) };
-    return { format: (_t: string, _time: EventTime, r: EventRecord) => JSON.stringify(r) + nl };
+    if (!config.params.add_newline) return { format: (_t: string, _time: EventTime, r: EventRecord) => recordJson(r) };
+    return { format: (_t: string, _time: EventTime, r: EventRecord) => recordJson(r) + nl };
   },
 } satisfies PluginDescriptor<FormatterPlugin>;

@@ -2,6 +2,7 @@ import type { EventTime } from '@sluice/forward';
 import type { EventRecord } from '../../core/batch.ts';
 import type { FormatterPlugin, PluginDescriptor } from '../../core/plugin.ts';
 import { formatterSchema, newlineOf, timeFormatterFrom } from '../../parse/format-common.ts';
+import { recordJson } from '../../core/json.ts';
 
 // Fluentd's formatter_out_file: `time<delim>tag<delim>json\n`, the time in ISO 8601
 // (local zone) unless time_format says otherwise.
@@ -24,7 +25,7 @@ export default {
     const withTag = p.output_tag as boolean;
     return {
       format(tag: string, time: EventTime, record: EventRecord): string {
-        const json = JSON.stringify(record);
+        const json = recordJson(record);
         if (withTime && withTag) return timef(time) + delim + tag + delim + json + nl;
         return (withTime ? timef(time) + delim : '') + (withTag ? tag + delim : '') + json + nl;
       },

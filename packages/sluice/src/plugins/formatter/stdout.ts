@@ -4,6 +4,7 @@ import { defineParams } from '../../config/schema.ts';
 import type { EventRecord } from '../../core/batch.ts';
 import type { FormatterPlugin, PluginContext, PluginDescriptor } from '../../core/plugin.ts';
 import { compileStrftime } from '../../core/time-format.ts';
+import { recordJson } from '../../core/json.ts';
 
 // Fluentd's formatter_stdout: `<event time, local zone> <tag>: <output_type formatted>\n`,
 // e.g. `2023-04-28 09:57:43.291989606 +0000 app.log: {"message":"hi"}`.
@@ -62,7 +63,7 @@ function subFormatter(
     outputType === 'json' &&
     element.params.every((p) => OWN_PARAMS.has(p.key) || p.key === 'time_format')
   ) {
-    return (_tag, _time, record) => JSON.stringify(record);
+    return (_tag, _time, record) => recordJson(record);
   }
   const el: ConfigElement = {
     ...element,

@@ -15,6 +15,7 @@ import { compileStrftime } from '../../core/time-format.ts';
 import { parseZone, UTC } from '../../core/time-zone.ts';
 import { assertInside, baseDirOf, escapePathValue, pathTemplate } from '../../file-out/path-template.ts';
 import { writeChunk } from '../../file-out/writer.ts';
+import { recordJson } from '../../core/json.ts';
 
 const params = defineParams({
   path: {
@@ -68,7 +69,7 @@ function defaultFormatter(): FormatterPlugin {
   const fmt = compileStrftime('%Y-%m-%dT%H:%M:%S%:z');
   return {
     format: (tag: string, time: EventTime, record: EventRecord) =>
-      `${fmt(time)}\t${tag}\t${JSON.stringify(record)}\n`,
+      `${fmt(time)}\t${tag}\t${recordJson(record)}\n`,
   };
 }
 
