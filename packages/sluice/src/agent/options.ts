@@ -43,6 +43,8 @@ Options (Sluice's):
                                  else /var/lib/sluice-agent as root, else ~/.local/state/sluice-agent)
      --ack                       wait for the server's ack of each batch (require_ack_response)
      --buffer file|memory        file: batches survive a restart while servers are down (DEFAULT: file)
+     --workers N                 processes the files are spread over (DEFAULT: one per core, at most one per file)
+     --read-from-head            read files met for the first time from their start (DEFAULT: from their end, as tail -n 0)
      --recover-wait SECONDS      healthy heartbeats needed before a failed server is used again (DEFAULT: 10)
      --print-config              print the generated Sluice config and exit
 `;
@@ -50,8 +52,8 @@ Options (Sluice's):
 /** Options of fluent-agent-lite that take a value (its getopts string f:p:s:b:n:t:i:l:P:S:d:k:w:r:jvFh). */
 const WITH_VALUE = new Set('fpsbntilPSdkwr'.split(''));
 const FLAGS = new Set('jvFh'.split(''));
-const LONG_WITH_VALUE = new Set(['conf', 'state-dir', 'buffer', 'recover-wait']);
-const LONG_FLAGS = new Set(['ack', 'print-config', 'help']);
+const LONG_WITH_VALUE = new Set(['conf', 'state-dir', 'buffer', 'recover-wait', 'workers']);
+const LONG_FLAGS = new Set(['ack', 'print-config', 'help', 'read-from-head']);
 
 export interface ParsedArgs {
   short: Map<string, string | true>;
@@ -119,18 +121,24 @@ export function defaultStateDir(env: NodeJS.ProcessEnv = process.env): string {
 /** The Sluice-only settings shared by both modes. */
 export function sluiceExtras(
   long: Map<string, string | true>,
-): Pick<AgentSettings, 'stateDir' | 'ack' | 'buffer' | 'recoverWaitS'> {
+): Pick<AgentSettings, 'stateDir' | 'ack' | 'buffer' | 'recoverWaitS' | 'readFromHead' | 'workers'> {
   const buffer = (long.get('buffer') as string | undefined) ?? 'file';
   if (buffer !== 'file' && buffer !== 'memory')
     throw new AgentUsageError(`--buffer must be 'file' or 'memory' (got '${buffer}')`);
   const rw = long.get('recover-wait');
   const recoverWaitS = typeof rw === 'string' ? numberOf(rw, '--recover-wait') : 10;
   if (recoverWaitS <= 0) throw new AgentUsageError('--recover-wait must be more than 0 seconds');
+  const wk = long.get('workers');
+  const workers = typeof wk === 'string' ? numberOf(wk, '--workers') : undefined;
+  if (workers !== undefined && (!Number.isInteger(workers) || workers < 1))
+    throw new AgentUsageError('--workers must be a whole number, at least 1');
   return {
+    workers,
     stateDir: (long.get('state-dir') as string | undefined) ?? defaultStateDir(),
     ack: long.get('ack') === true,
     buffer,
     recoverWaitS,
+    readFromHead: long.get('read-from-head') === true,
   };
 }
 

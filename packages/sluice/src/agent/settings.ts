@@ -55,6 +55,10 @@ export interface AgentSettings {
   ack: boolean;
   /** --buffer: file (survives a restart while a server is down) or memory */
   buffer: 'file' | 'memory';
+  /** --workers: processes the files are spread over (undefined = one per core, at most one per file) */
+  workers?: number;
+  /** --read-from-head: files met for the first time are read from their start, not their end */
+  readFromHead: boolean;
   /** --recover-wait: seconds of good heartbeats before a failed server is used again */
   recoverWaitS: number;
   /** problems fluent-agent-lite also only warns about (values raised to their minimum) */

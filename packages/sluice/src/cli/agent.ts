@@ -1,8 +1,9 @@
+import cluster from 'node:cluster';
 import type { Command } from 'commander';
 import { evaluateConf, settingsFromConf } from '../agent/conf-file.ts';
 import { buildAgentConfig } from '../agent/config.ts';
 import { parseArgs, settingsFromArgs, sluiceExtras, USAGE } from '../agent/options.ts';
-import { runAgent } from '../agent/runner.ts';
+import { runAgent, SETTINGS_ENV } from '../agent/runner.ts';
 import type { AgentSettings } from '../agent/settings.ts';
 
 /**
@@ -24,6 +25,11 @@ export function register(program: Command): void {
       const argv = cmd.args;
       let settings: AgentSettings;
       let printOnly = false;
+      const inherited = process.env[SETTINGS_ENV];
+      if (cluster.isWorker && inherited) {
+        await runAgent(JSON.parse(inherited) as AgentSettings);
+        return;
+      }
       try {
         const parsed = parseArgs(argv);
         if (parsed.short.has('h') || parsed.long.has('help')) {

@@ -13,7 +13,14 @@ after(async () => {
   await rm(dir, { recursive: true, force: true });
 });
 
-const extras = { stateDir: '/state', ack: false, buffer: 'file' as const, recoverWaitS: 10 };
+const extras = {
+  stateDir: '/state',
+  ack: false,
+  buffer: 'file' as const,
+  recoverWaitS: 10,
+  readFromHead: false,
+  workers: undefined,
+};
 const noExplicit = { stateDir: false, ack: false };
 
 /** The seed's own conf (002): a shell script that runs hostname, writes the server list, heredocs LOGS. */

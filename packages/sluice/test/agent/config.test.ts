@@ -4,7 +4,7 @@ import pino from 'pino';
 import { buildAgentConfig, quote, stateName } from '../../src/agent/config.ts';
 import { parseArgs, settingsFromArgs } from '../../src/agent/options.ts';
 import { keepaliveExpiryS, registerAgentPlugins } from '../../src/agent/plugins.ts';
-import { preflight } from '../../src/agent/runner.ts';
+import { partition, preflight, workerCount } from '../../src/agent/runner.ts';
 import { parseConfigText } from '../../src/config/parser.ts';
 import { Engine } from '../../src/core/engine.ts';
 
@@ -43,8 +43,8 @@ describe('the config sluice agent generates', () => {
     assert.match(text, /message_key "msg"/);
     assert.match(text, /data "h \/var\/log\/a.log"/);
     assert.match(text, /agent_keepalive_time 0/);
-    assert.match(text, /host "p2"\n {4}port 2\n {4}weight 60\n {4}standby true/);
-    assert.match(text, /retry_exponential_backoff_base 1.5\n {4}retry_max_interval 3600/);
+    assert.match(text, /host "p2"\n {6}port 2\n {6}weight 60\n {6}standby true/);
+    assert.match(text, /retry_exponential_backoff_base 1.5\n {6}retry_max_interval 3600/);
     assert.match(text, new RegExp(`pos_file "/tmp/st/pos/${stateName(s.logs[0]!)}.pos"`));
   });
 
@@ -91,5 +91,19 @@ describe('the config sluice agent generates', () => {
     const two = base('t', '-', 'h');
     two.logs.push({ tag: 'u', path: '-' });
     assert.throws(() => preflight(two), /standard input \(-\) can be read by one entry only/);
+  });
+
+  it('spreads files over at most one worker per core and per file; stdin keeps one process', () => {
+    const s = settingsFromArgs(parseArgs(['--state-dir', '/s', 't', '/f', 'h']));
+    s.logs = Array.from({ length: 5 }, (_, i) => ({ tag: `t${i}`, path: `/f${i}` }));
+    assert.equal(workerCount(s, 2), 2);
+    assert.equal(workerCount(s, 8), 5);
+    assert.equal(workerCount({ ...s, workers: 1 }, 8), 1);
+    assert.equal(workerCount({ ...s, logs: [...s.logs, { tag: 'in', path: '-' }] }, 8), 1);
+    const parts = [0, 1].map((id) => partition(s.logs, id, 2).map((l) => l.tag));
+    assert.deepEqual(parts, [
+      ['t0', 't2', 't4'],
+      ['t1', 't3'],
+    ]);
   });
 });
