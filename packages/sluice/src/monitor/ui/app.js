@@ -55,9 +55,11 @@ function layout(graph) {
       prevDepth = o.depth;
       pos.set(o.id, { x: (3 + o.depth) * COL_W, y: top + 20 + outRow * ROW_H });
     }
-    const rows = Math.max(1, inputs.length, filters.length, outRow + 1);
+    const rows = Math.max(1, inputs.length, outRow + 1 + filters.length);
     for (const [i, n] of inputs.entries()) pos.set(n.id, { x: 0, y: top + 20 + i * ROW_H });
-    for (const [i, n] of filters.entries()) pos.set(n.id, { x: 2 * COL_W, y: top + 20 + i * ROW_H });
+    // Filters go below the outputs, so that router -> match edges do not run under them.
+    for (const [i, n] of filters.entries())
+      pos.set(n.id, { x: 2 * COL_W, y: top + 20 + (outRow + 1 + i) * ROW_H });
     pos.set(`router:${label}`, { x: COL_W, y: top + 20 + ((rows - 1) * ROW_H) / 2 });
     bands.push({ label, top });
     top += 20 + rows * ROW_H + BAND_GAP;
@@ -65,6 +67,15 @@ function layout(graph) {
   let maxX = 4 * COL_W;
   for (const p of pos.values()) maxX = Math.max(maxX, p.x + COL_W);
   return { pos, bands, width: maxX, height: top };
+}
+
+function bezier(t, x0, y0, x1, y1, x2, y2, x3, y3) {
+  const u = 1 - t;
+  const a = u * u * u;
+  const b = 3 * u * u * t;
+  const c = 3 * u * t * t;
+  const d = t * t * t;
+  return { x: a * x0 + b * x1 + c * x2 + d * x3, y: a * y0 + b * y1 + c * y2 + d * y3 };
 }
 
 function drawGraph(graph) {
@@ -80,6 +91,7 @@ function drawGraph(graph) {
     t.textContent = b.label ? `label ${b.label}` : 'root';
   }
   const edges = el('g', { class: 'edges' }, svg);
+  const labels = [];
   for (const e of graph.edges) {
     const a = pos.get(e.from);
     const b = pos.get(e.to);
@@ -89,18 +101,13 @@ function drawGraph(graph) {
     const x2 = b.x;
     const y2 = b.y + NODE_H / 2;
     const dx = Math.max(40, Math.abs(x2 - x1) / 2);
-    const g = el(
-      'g',
-      { class: 'edge', 'data-counter': e.counter, 'data-from': e.from, 'data-to': e.to },
-      edges,
-    );
+    const attrs = { 'data-counter': e.counter, 'data-from': e.from, 'data-to': e.to };
+    const g = el('g', { class: 'edge', ...attrs }, edges);
     el('path', { d: `M${x1},${y1} C${x1 + dx},${y1} ${x2 - dx},${y2} ${x2},${y2}` }, g);
-    const label = el(
-      'text',
-      { x: (x1 + x2) / 2, y: (y1 + y2) / 2 - 4, 'text-anchor': 'middle', class: 'rate', 'data-rate': 0 },
-      g,
-    );
-    label.textContent = '0/s';
+    // Labels sit near the distinct end of an edge: the source for edges into a router
+    // (they all end there), the target otherwise (edges from a router start together).
+    const at = bezier(e.to.startsWith('router:') ? 0.3 : 0.72, x1, y1, x1 + dx, y1, x2 - dx, y2, x2, y2);
+    labels.push({ x: at.x, y: at.y - 4, 'text-anchor': 'middle', class: 'rate', 'data-rate': 0, ...attrs });
   }
   const nodes = el('g', { class: 'nodes' }, svg);
   for (const n of graph.nodes) {
@@ -111,7 +118,7 @@ function drawGraph(graph) {
       { class: `node ${n.kind}`, 'data-id': n.id, transform: `translate(${p.x},${p.y})` },
       nodes,
     );
-    el('rect', { width: NODE_W, height: NODE_H }, g);
+    el('rect', { width: NODE_W, height: NODE_H, class: 'box' }, g);
     const title = el('text', { x: 8, y: 17 }, g);
     title.textContent = clip(n.kind === 'router' ? `router ${n.name}` : n.name, 26);
     const sub = el('text', { x: 8, y: 31, class: 'sub' }, g);
@@ -128,6 +135,9 @@ function drawGraph(graph) {
       st.textContent = '';
     }
   }
+  // Rates are drawn last so that no node hides them.
+  const rates = el('g', { class: 'rates' }, svg);
+  for (const attrs of labels) el('text', attrs, rates).textContent = '0/s';
 }
 
 function updateStats(stats) {
@@ -138,12 +148,12 @@ function updateStats(stats) {
   for (const [k, v] of Object.entries(stats.rates)) if (k.startsWith('in:')) inRate += v;
   document.getElementById('summary').textContent =
     `inputs ${fmtRate(inRate)} · updated ${new Date(stats.t).toLocaleTimeString()}`;
-  for (const g of document.querySelectorAll('.edge')) {
+  for (const g of document.querySelectorAll('#graph .edge, #graph text.rate')) {
     const r = stats.rates[g.getAttribute('data-counter')] || 0;
-    const t = g.querySelector('text');
-    t.textContent = fmtRate(r);
-    t.setAttribute('data-rate', r.toFixed(3));
     g.classList.toggle('active', r > 0);
+    if (g.tagName !== 'text') continue;
+    g.textContent = fmtRate(r);
+    g.setAttribute('data-rate', r.toFixed(3));
   }
   for (const [id, o] of Object.entries(stats.outputs)) {
     const g = document.querySelector(`.node.output[data-id="${CSS.escape(`out:${id}`)}"]`);
@@ -157,7 +167,7 @@ function updateStats(stats) {
     const st = g.querySelector('.state');
     if (st)
       st.textContent = o.retrying
-        ? `retry #${o.retrySteps + 1}`
+        ? `${o.retrySteps + 1} failed`
         : o.buffered
           ? `${(o.fill * 100).toFixed(0)}%`
           : '';
@@ -168,7 +178,7 @@ function updateStats(stats) {
 function renderOutputs(stats) {
   const rows = Object.entries(stats.outputs).map(([id, o]) => {
     const next = o.nextRetryAt ? new Date(o.nextRetryAt).toLocaleTimeString() : '';
-    const retry = o.retrying ? `retrying (step ${o.retrySteps}, next ${next})` : 'ok';
+    const retry = o.retrying ? `retrying: ${o.retrySteps + 1} failed writes, next ${next}` : 'ok';
     const buf = o.buffered
       ? `${fmtBytes(o.stagedBytes + o.queuedBytes)} / ${fmtBytes(o.limitBytes)} (${(o.fill * 100).toFixed(1)}%), ${o.queuedChunks} queued`
       : 'unbuffered';
