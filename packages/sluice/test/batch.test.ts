@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { EventTime, decode, encode } from '@sluice/forward';
+import { decode, EventTime, encode } from '@sluice/forward';
 import { BatchBuilder, EventBatch } from '../src/core/batch.ts';
 
 test('EventTime round-trips through msgpack as ext type 0 with 8 bytes', () => {
@@ -49,10 +49,15 @@ test('undefined values encode as nil, and records with more than 65,535 keys rou
 test('64-bit integers keep their precision through decode/encode and JSON output; bin renders as a string', async () => {
   const { recordJson } = await import('../src/core/json.ts');
   const max = 18446744073709551615n;
-  const rec = decode(encode({ big: max, neg: -9223372036854775808n, small: 42, bin: Buffer.from('héllo') })) as Record<string, unknown>;
+  const rec = decode(
+    encode({ big: max, neg: -9223372036854775808n, small: 42, bin: Buffer.from('héllo') }),
+  ) as Record<string, unknown>;
   assert.equal(rec.big, max);
   assert.equal(rec.small, 42);
   assert.deepEqual(decode(encode(rec)), rec, 're-encoding keeps the exact value');
-  assert.equal(recordJson(rec), '{"big":18446744073709551615,"neg":-9223372036854775808,"small":42,"bin":"héllo"}');
+  assert.equal(
+    recordJson(rec),
+    '{"big":18446744073709551615,"neg":-9223372036854775808,"small":42,"bin":"héllo"}',
+  );
   assert.equal(recordJson({ a: 1, s: 'x' }), '{"a":1,"s":"x"}');
 });

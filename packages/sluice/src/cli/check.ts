@@ -2,14 +2,14 @@ import type { Command } from 'commander';
 import { parseConfigFile } from '../config/parser.ts';
 import { Engine, type PipelineGraph } from '../core/engine.ts';
 import { createLogger } from '../core/logger.ts';
-import { type CommonOptions, addCommonOptions, configPath, logLevel } from './options.ts';
+import { addCommonOptions, type CommonOptions, configPath, logLevel } from './options.ts';
 
 export function registerCheck(program: Command): void {
-  addCommonOptions(program.command('check').description('parse and validate a config, print the pipeline; exit 1 on error')).action(
-    async (o: CommonOptions) => {
-      process.exitCode = await checkConfig(o);
-    },
-  );
+  addCommonOptions(
+    program.command('check').description('parse and validate a config, print the pipeline; exit 1 on error'),
+  ).action(async (o: CommonOptions) => {
+    process.exitCode = await checkConfig(o);
+  });
 }
 
 /** Dry run: everything `run` does before opening ports and files. */
@@ -33,7 +33,10 @@ export function formatGraph(g: PipelineGraph): string {
   if (g.inputs.length === 0) lines.push('  (none)');
   for (const l of g.labels) {
     lines.push(`${l.name === '(root)' ? '(root)' : `<label ${l.name}>`}:`);
-    for (const r of l.rules) lines.push(`  ${r.kind === 'filter' ? 'filter' : 'match '} ${r.pattern || '**'} -> ${r.id} (@type ${r.type})`);
+    for (const r of l.rules)
+      lines.push(
+        `  ${r.kind === 'filter' ? 'filter' : 'match '} ${r.pattern || '**'} -> ${r.id} (@type ${r.type})`,
+      );
     if (l.rules.length === 0) lines.push('  (empty)');
   }
   return lines.join('\n');

@@ -22,7 +22,7 @@ export function addCommonOptions(cmd: Command): Command {
     .option('--log-level <level>', `log level: ${LOG_LEVELS.join(', ')}`)
     .option('-v, --verbose', 'more log output (-v debug, -vv trace)', count, 0)
     .option('-q, --quiet', 'less log output (-q warn, -qq error)', count, 0)
-    .option('-o, --log <path>', 'write Sluice\'s own log to this file instead of stderr');
+    .option('-o, --log <path>', "write Sluice's own log to this file instead of stderr");
 }
 
 export function configPath(o: CommonOptions): string {
@@ -31,13 +31,16 @@ export function configPath(o: CommonOptions): string {
   const p = o.config ?? process.env.SLUICE_CONFIG;
   if (p) return p;
   if (existsSync(FLUENTD_DEFAULT_CONFIG)) return FLUENTD_DEFAULT_CONFIG;
-  throw new Error(`no config file: give -c PATH (or set SLUICE_CONFIG); ${FLUENTD_DEFAULT_CONFIG} does not exist`);
+  throw new Error(
+    `no config file: give -c PATH (or set SLUICE_CONFIG); ${FLUENTD_DEFAULT_CONFIG} does not exist`,
+  );
 }
 
 /** Command-line level wins over <system> log_level; -v/-q shift from info as Fluentd's do. */
 export function logLevel(o: CommonOptions, fromSystem?: string): LogLevel {
   if (o.logLevel) {
-    if (!LOG_LEVELS.includes(o.logLevel as LogLevel)) throw new Error(`--log-level must be one of ${LOG_LEVELS.join(', ')}`);
+    if (!LOG_LEVELS.includes(o.logLevel as LogLevel))
+      throw new Error(`--log-level must be one of ${LOG_LEVELS.join(', ')}`);
     return o.logLevel as LogLevel;
   }
   if (o.verbose || o.quiet) {

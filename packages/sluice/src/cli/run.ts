@@ -6,7 +6,7 @@ import { Engine } from '../core/engine.ts';
 import { createLogger } from '../core/logger.ts';
 import { readSystem } from '../core/system.ts';
 import { checkConfig } from './check.ts';
-import { type CommonOptions, addCommonOptions, configPath, logLevel } from './options.ts';
+import { addCommonOptions, type CommonOptions, configPath, logLevel } from './options.ts';
 import { runSupervisor } from './supervisor.ts';
 
 interface RunOptions extends CommonOptions {
@@ -17,7 +17,9 @@ interface RunOptions extends CommonOptions {
 const STOP_DEADLINE_MS = Number(process.env.SLUICE_STOP_TIMEOUT_MS ?? 30_000);
 
 export function registerRun(program: Command): void {
-  addCommonOptions(program.command('run', { isDefault: true }).description('run a pipeline (the default command)'))
+  addCommonOptions(
+    program.command('run', { isDefault: true }).description('run a pipeline (the default command)'),
+  )
     .option('--dry-run', 'check the configuration and exit (same as `sluice check`)')
     .action(async (o: RunOptions) => {
       if (o.dryRun) {
@@ -55,7 +57,8 @@ async function run(o: RunOptions): Promise<void> {
   const workerId = cluster.isWorker ? Number(process.env.SLUICE_WORKER_ID ?? 0) : 0;
   const log = createLogger({ level, file: o.log });
   const logger = workerId > 0 || cluster.isWorker ? log.logger.child({ worker: workerId }) : log.logger;
-  const build = (r: ConfigElement) => Engine.create(r, { logger, setLogSink: log.setEventSink, workerId, workers });
+  const build = (r: ConfigElement) =>
+    Engine.create(r, { logger, setLogSink: log.setEventSink, workerId, workers });
 
   let engine: Engine | undefined;
   let stopping = false;
@@ -89,7 +92,10 @@ async function run(o: RunOptions): Promise<void> {
     try {
       next = await build(parseConfigFile(path));
     } catch (e) {
-      logger.error({ err: (e as Error).message }, 'reload: the new config is invalid; keeping the running pipeline');
+      logger.error(
+        { err: (e as Error).message },
+        'reload: the new config is invalid; keeping the running pipeline',
+      );
       return;
     }
     const previous = engine;
@@ -99,7 +105,10 @@ async function run(o: RunOptions): Promise<void> {
       engine = next;
       logger.info({ config: path }, 'reloaded');
     } catch (e) {
-      logger.error({ err: (e as Error).message }, 'reload: the new pipeline failed to start; restarting the previous one');
+      logger.error(
+        { err: (e as Error).message },
+        'reload: the new pipeline failed to start; restarting the previous one',
+      );
       await next.stop().catch(() => undefined);
       engine = await build(previous.root);
       await engine.start();
@@ -114,7 +123,8 @@ async function run(o: RunOptions): Promise<void> {
     else if (sig === 'SIGHUP' || sig === 'SIGUSR2') void serial(reload);
     else if (sig === 'SIGUSR1') flush();
   };
-  for (const sig of ['SIGTERM', 'SIGINT', 'SIGHUP', 'SIGUSR2', 'SIGUSR1'] as const) process.on(sig, () => onSignal(sig));
+  for (const sig of ['SIGTERM', 'SIGINT', 'SIGHUP', 'SIGUSR2', 'SIGUSR1'] as const)
+    process.on(sig, () => onSignal(sig));
   // Workers get signals from the supervisor as messages.
   if (cluster.isWorker) process.on('message', (m: unknown) => typeof m === 'string' && onSignal(m));
 

@@ -45,6 +45,7 @@ export function runSupervisor(opts: { workers: number; logger: Logger }): Promis
     }
     for (const w of alive.values()) w.send(signal);
   };
-  for (const s of ['SIGTERM', 'SIGINT', 'SIGHUP', 'SIGUSR1', 'SIGUSR2'] as const) process.on(s, () => relay(s));
+  for (const s of ['SIGTERM', 'SIGINT', 'SIGHUP', 'SIGUSR1', 'SIGUSR2'] as const)
+    process.on(s, () => relay(s));
   return new Promise(() => undefined);
 }

@@ -1,4 +1,4 @@
-import { EventTime, decodeMultiple, packr } from '@sluice/forward';
+import { decodeMultiple, EventTime, packr } from '@sluice/forward';
 
 export type EventRecord = Record<string, unknown>;
 

@@ -7,13 +7,13 @@ import { resolve } from '../config/schema.ts';
 import { loadedPlugin } from '../plugins/registry.ts';
 import { EventBatch, type EventRecord } from './batch.ts';
 import { ConfigError } from './errors.ts';
-import { type LogEventSink, type LogLevel, createLogger } from './logger.ts';
+import { createLogger, type LogEventSink, type LogLevel } from './logger.ts';
 import { compilePattern } from './match-pattern.ts';
-import { type OutputNode, buildOutput } from './outputs.ts';
+import { buildOutput, type OutputNode } from './outputs.ts';
 import type { FilterPlugin, InputPlugin, PluginContext, PluginKind } from './plugin.ts';
 import { preloadPlugins, typeOf } from './plugin-loader.ts';
 import { Pipeline, type Rule } from './router.ts';
-import { type SystemConfig, readSystem } from './system.ts';
+import { readSystem, type SystemConfig } from './system.ts';
 import { selectWorkerDirectives } from './workers.ts';
 
 export interface EngineOptions {
@@ -60,9 +60,15 @@ export class Engine {
     readonly workers: number,
   ) {}
 
-  static async fromText(text: string, opts: EngineOptions & { file?: string; baseDir?: string } = {}): Promise<Engine> {
+  static async fromText(
+    text: string,
+    opts: EngineOptions & { file?: string; baseDir?: string } = {},
+  ): Promise<Engine> {
     const { parseConfigText } = await import('../config/parser.ts');
-    return Engine.create(parseConfigText(text, { file: opts.file ?? 'inline.conf', baseDir: opts.baseDir }), opts);
+    return Engine.create(
+      parseConfigText(text, { file: opts.file ?? 'inline.conf', baseDir: opts.baseDir }),
+      opts,
+    );
   }
 
   static async create(root: ConfigElement, opts: EngineOptions = {}): Promise<Engine> {
@@ -78,7 +84,10 @@ export class Engine {
     const directives = selectWorkerDirectives(this.root, this.workerId, this.workers);
     for (const d of directives) {
       if (!['source', 'match', 'filter', 'label', 'system'].includes(d.name)) {
-        throw new ConfigError(`unknown directive <${d.name}> (expected <source>, <match>, <filter>, <label>, <system> or <worker>)`, d.location);
+        throw new ConfigError(
+          `unknown directive <${d.name}> (expected <source>, <match>, <filter>, <label>, <system> or <worker>)`,
+          d.location,
+        );
       }
     }
     await preloadPlugins(directives);
@@ -86,12 +95,14 @@ export class Engine {
     const labels = directives.filter((d) => d.name === 'label');
     const labelNames = new Set<string>();
     for (const l of labels) {
-      if (!l.arg.startsWith('@')) throw new ConfigError(`label name must start with @ (got '${l.arg}')`, l.location);
+      if (!l.arg.startsWith('@'))
+        throw new ConfigError(`label name must start with @ (got '${l.arg}')`, l.location);
       if (labelNames.has(l.arg)) throw new ConfigError(`label ${l.arg} is defined twice`, l.location);
       labelNames.add(l.arg);
     }
     const env = {
-      makeContext: (el: ConfigElement, type: string, kind: 'output') => this.makeContext(el, type, kind, ROOT),
+      makeContext: (el: ConfigElement, type: string, kind: 'output') =>
+        this.makeContext(el, type, kind, ROOT),
       emitToLabel: (label: string, batch: EventBatch) => this.pipelines.get(label)!.emit(batch),
       hasLabel: (label: string) => labelNames.has(label),
     };
@@ -99,7 +110,10 @@ export class Engine {
     for (const l of labels) {
       for (const child of l.elements) {
         if (child.name !== 'match' && child.name !== 'filter') {
-          throw new ConfigError(`<${child.name}> is not allowed inside <label> (only <filter> and <match>)`, child.location);
+          throw new ConfigError(
+            `<${child.name}> is not allowed inside <label> (only <filter> and <match>)`,
+            child.location,
+          );
         }
       }
       await this.buildPipeline(l.arg, l.elements, env);
@@ -110,33 +124,61 @@ export class Engine {
     this.wireLogEvents(setLogSink);
   }
 
-  private async buildPipeline(label: string, elements: ConfigElement[], env: Parameters<typeof buildOutput>[1]) {
+  private async buildPipeline(
+    label: string,
+    elements: ConfigElement[],
+    env: Parameters<typeof buildOutput>[1],
+  ) {
     const rules: Rule[] = [];
     for (const el of elements) {
       if (el.name === 'filter') {
         const type = typeOf(el)!;
         const d = loadedPlugin('filter', type)!;
         const ctx = this.makeContext(el, type, 'filter', label);
-        const plugin = (await d.create(resolve(d.schema, el, `<filter ${el.arg}> @type ${type}`), ctx)) as FilterPlugin;
+        const plugin = (await d.create(
+          resolve(d.schema, el, `<filter ${el.arg}> @type ${type}`),
+          ctx,
+        )) as FilterPlugin;
         this.filters.push({ plugin, ctx });
         ctx.metrics.outRecords = 0;
-        rules.push({ kind: 'filter', id: ctx.id, match: compilePattern(el.arg || '**', el.location), plugin, metrics: ctx.metrics });
+        rules.push({
+          kind: 'filter',
+          id: ctx.id,
+          match: compilePattern(el.arg || '**', el.location),
+          plugin,
+          metrics: ctx.metrics,
+        });
       } else if (el.name === 'match') {
         const node = await buildOutput(el, env);
         this.outputs.push(node);
         this.registerOutputs(node);
-        rules.push({ kind: 'match', id: node.id, match: compilePattern(el.arg || '**', el.location), sink: node });
+        rules.push({
+          kind: 'match',
+          id: node.id,
+          match: compilePattern(el.arg || '**', el.location),
+          sink: node,
+        });
       }
     }
     const pipeline = new Pipeline(label, rules, this.logger, (batch, error, filterId) => {
-      this.logger.warn({ err: error, filter: filterId, tag: batch.tag }, 'filter failed; its events go to @ERROR');
+      this.logger.warn(
+        { err: error, filter: filterId, tag: batch.tag },
+        'filter failed; its events go to @ERROR',
+      );
       for (const e of safeEntries(batch)) this.emitError(batch.tag, e.time, e.record, error);
     });
     this.pipelines.set(label, pipeline);
   }
 
   private registerOutputs(node: OutputNode) {
-    this.plugins.push({ id: node.id, type: node.type, kind: 'output', element: node.element, ctx: node.ctx, output: node });
+    this.plugins.push({
+      id: node.id,
+      type: node.type,
+      kind: 'output',
+      element: node.element,
+      ctx: node.ctx,
+      output: node,
+    });
     for (const c of node.children) this.registerOutputs(c);
   }
 
@@ -218,12 +260,16 @@ export class Engine {
       if (!this.started) return;
       const record: EventRecord = { ...fields, message };
       if (!('host' in record)) record.host = host;
-      Promise.resolve(target.emit(EventBatch.single(`fluent.${level}`, EventTime.now(), record))).catch(() => undefined);
+      Promise.resolve(target.emit(EventBatch.single(`fluent.${level}`, EventTime.now(), record))).catch(
+        () => undefined,
+      );
     });
   }
 
   private rootCatchesFluentLog(): boolean {
-    return this.root.elements.some((d) => d.name === 'match' && d.arg.trim() !== '**' && compilePattern(d.arg || '**')('fluent.info'));
+    return this.root.elements.some(
+      (d) => d.name === 'match' && d.arg.trim() !== '**' && compilePattern(d.arg || '**')('fluent.info'),
+    );
   }
 
   /** Injects a batch at the root router (or a label): tests and embedding use it. */
@@ -262,19 +308,33 @@ export class Engine {
     for (const f of this.filters) await f.plugin.stop?.();
     const results = await Promise.allSettled(this.outputs.map((o) => o.stop()));
     this.started = false;
-    for (const r of results) if (r.status === 'rejected') this.logger.error({ err: r.reason }, 'output failed to stop cleanly');
+    for (const r of results)
+      if (r.status === 'rejected') this.logger.error({ err: r.reason }, 'output failed to stop cleanly');
   }
 
   /** The resolved pipeline for `sluice check` and the monitor. */
   graph(): PipelineGraph {
     const describeEl = (el: ConfigElement) => `${el.arg ? `${el.name} ${el.arg}` : el.name}`;
     return {
-      inputs: this.plugins.filter((p) => p.kind === 'input').map((p) => ({ id: p.id, type: p.type, label: param(p.element, '@label')?.value ?? null })),
+      inputs: this.plugins
+        .filter((p) => p.kind === 'input')
+        .map((p) => ({ id: p.id, type: p.type, label: param(p.element, '@label')?.value ?? null })),
       labels: [...this.pipelines.keys()].map((name) => ({
         name: name || '(root)',
         rules: this.plugins
-          .filter((p) => p.kind !== 'input' && labelOf(this.root, p.element) === name && (p.kind === 'filter' || p.element.name === 'match'))
-          .map((p) => ({ kind: p.kind, id: p.id, type: p.type, pattern: p.element.arg, directive: describeEl(p.element) })),
+          .filter(
+            (p) =>
+              p.kind !== 'input' &&
+              labelOf(this.root, p.element) === name &&
+              (p.kind === 'filter' || p.element.name === 'match'),
+          )
+          .map((p) => ({
+            kind: p.kind,
+            id: p.id,
+            type: p.type,
+            pattern: p.element.arg,
+            directive: describeEl(p.element),
+          })),
       })),
     };
   }
@@ -282,7 +342,10 @@ export class Engine {
 
 export interface PipelineGraph {
   inputs: { id: string; type: string; label: string | null }[];
-  labels: { name: string; rules: { kind: string; id: string; type: string; pattern: string; directive: string }[] }[];
+  labels: {
+    name: string;
+    rules: { kind: string; id: string; type: string; pattern: string; directive: string }[];
+  }[];
 }
 
 function labelOf(root: ConfigElement, el: ConfigElement): string {

@@ -10,7 +10,8 @@ const BIG_RE = /"\\u0000sluice-bigint:(-?\d+)"/g;
 function replacer(this: Record<string, unknown>, key: string, value: unknown): unknown {
   const raw = this[key];
   if (typeof raw === 'bigint') return `${BIG_MARK}${raw.toString()}`;
-  if (raw instanceof Uint8Array) return Buffer.from(raw.buffer, raw.byteOffset, raw.byteLength).toString('utf8');
+  if (raw instanceof Uint8Array)
+    return Buffer.from(raw.buffer, raw.byteOffset, raw.byteLength).toString('utf8');
   return value;
 }
 

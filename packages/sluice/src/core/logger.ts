@@ -8,7 +8,14 @@ export const LOG_LEVELS: readonly LogLevel[] = ['trace', 'debug', 'info', 'warn'
 /** Receives Sluice's own log lines so the engine can route them as `fluent.<level>` events. */
 export type LogEventSink = (level: LogLevel, message: string, fields: Record<string, unknown>) => void;
 
-const PINO_LEVELS: Record<number, LogLevel> = { 10: 'trace', 20: 'debug', 30: 'info', 40: 'warn', 50: 'error', 60: 'fatal' };
+const PINO_LEVELS: Record<number, LogLevel> = {
+  10: 'trace',
+  20: 'debug',
+  30: 'info',
+  40: 'warn',
+  50: 'error',
+  60: 'fatal',
+};
 
 export interface LoggerOptions {
   level?: LogLevel;

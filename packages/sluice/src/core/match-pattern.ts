@@ -23,7 +23,8 @@ function escapeRe(c: string): string {
 
 export function globToRegExp(pat: string, where?: SourceLocation): RegExp {
   if (pat.startsWith('/')) {
-    if (pat.length < 2 || !pat.endsWith('/')) throw new ConfigError(`invalid match pattern ${pat}: a regular expression must end with /`, where);
+    if (pat.length < 2 || !pat.endsWith('/'))
+      throw new ConfigError(`invalid match pattern ${pat}: a regular expression must end with /`, where);
     try {
       return new RegExp(`^(?:${pat.slice(1, -1)})$`);
     } catch (e) {

@@ -2,14 +2,14 @@ import { existsSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import type { ConfigElement } from '../config/ast.ts';
 import { param } from '../config/ast.ts';
-import { type Schema, resolve } from '../config/schema.ts';
+import { resolve, type Schema } from '../config/schema.ts';
+import { copySchema } from '../plugins/output/copy.ts';
 import { loadedPlugin } from '../plugins/registry.ts';
 import { EventBatch } from './batch.ts';
 import { ConfigError } from './errors.ts';
 import type { OutputPlugin, PluginContext, PluginDescriptor } from './plugin.ts';
-import type { OutputSink } from './router.ts';
 import { typeOf } from './plugin-loader.ts';
-import { copySchema } from '../plugins/output/copy.ts';
+import type { OutputSink } from './router.ts';
 
 /** A built output: what the router calls, plus lifecycle for the engine. */
 export interface OutputNode extends OutputSink {
@@ -33,8 +33,14 @@ export interface OutputBuildEnv {
 }
 
 const bufferSections: Schema['sections'] = {
-  buffer: { plugin: 'buffer', description: 'Buffer of this output: chunking, flushing, retries, overflow (see docs/buffer.md).' },
-  secondary: { plugin: 'output', description: 'Output that receives chunks the primary could not deliver after retry_secondary_threshold.' },
+  buffer: {
+    plugin: 'buffer',
+    description: 'Buffer of this output: chunking, flushing, retries, overflow (see docs/buffer.md).',
+  },
+  secondary: {
+    plugin: 'output',
+    description: 'Output that receives chunks the primary could not deliver after retry_secondary_threshold.',
+  },
 };
 
 function withBufferSections(d: PluginDescriptor): Schema {
@@ -61,7 +67,8 @@ export async function buildOutput(el: ConfigElement, env: OutputBuildEnv): Promi
   if (type === 'relabel') return buildRelabel(el, env);
   const { d, ctx, plugin } = await createPlugin(el, env, type);
   const bufferEl = el.elements.find((e) => e.name === 'buffer');
-  const buffered = d.buffered === 'always' || (d.buffered === 'optional' && (bufferEl !== undefined || !plugin.process));
+  const buffered =
+    d.buffered === 'always' || (d.buffered === 'optional' && (bufferEl !== undefined || !plugin.process));
   let secondary: OutputPlugin | undefined;
   const node: OutputNode = {
     id: ctx.id,
@@ -86,17 +93,29 @@ export async function buildOutput(el: ConfigElement, env: OutputBuildEnv): Promi
     },
   };
   if (buffered) {
-    if (!plugin.write) throw new ConfigError(`output '${type}' declares buffering but has no write()`, el.location);
+    if (!plugin.write)
+      throw new ConfigError(`output '${type}' declares buffering but has no write()`, el.location);
     const secondaryEl = el.elements.find((e) => e.name === 'secondary');
     if (secondaryEl) {
       const st = typeOf(secondaryEl);
       if (!st) throw new ConfigError('<secondary> has no @type', secondaryEl.location);
       // A secondary takes the primary's chunks through write(); it has no buffer of its own.
       secondary = (await createPlugin(secondaryEl, env, st)).plugin;
-      if (!secondary.write) throw new ConfigError(`<secondary> @type ${st} cannot take chunks (it has no write())`, secondaryEl.location);
+      if (!secondary.write)
+        throw new ConfigError(
+          `<secondary> @type ${st} cannot take chunks (it has no write())`,
+          secondaryEl.location,
+        );
     }
     const mod = await importBufferEngine(el);
-    const buf = await mod.createBufferedOutput({ descriptor: d, output: plugin, bufferElement: bufferEl, outputElement: el, secondary, ctx });
+    const buf = await mod.createBufferedOutput({
+      descriptor: d,
+      output: plugin,
+      bufferElement: bufferEl,
+      outputElement: el,
+      secondary,
+      ctx,
+    });
     node.buffer = buf;
     node.emit = (batch) => buf.emit(batch);
   } else {
@@ -113,7 +132,11 @@ export async function buildOutput(el: ConfigElement, env: OutputBuildEnv): Promi
 
 async function importBufferEngine(el: ConfigElement): Promise<typeof import('../buffer/buffered-output.ts')> {
   const url = new URL('../buffer/buffered-output.ts', import.meta.url);
-  if (!existsSync(fileURLToPath(url))) throw new ConfigError('buffered outputs are not built yet (src/buffer/buffered-output.ts is missing)', el.location);
+  if (!existsSync(fileURLToPath(url)))
+    throw new ConfigError(
+      'buffered outputs are not built yet (src/buffer/buffered-output.ts is missing)',
+      el.location,
+    );
   return import(url.href);
 }
 
@@ -128,9 +151,16 @@ async function buildCopy(el: ConfigElement, env: OutputBuildEnv): Promise<Output
   for (const s of stores) {
     const args = s.arg.split(/\s+/).filter(Boolean);
     for (const a of args) {
-      if (a !== 'ignore_error' && a !== 'ignore_if_prev_success') throw new ConfigError(`unknown <store> argument '${a}' (ignore_error, ignore_if_prev_success)`, s.location);
+      if (a !== 'ignore_error' && a !== 'ignore_if_prev_success')
+        throw new ConfigError(
+          `unknown <store> argument '${a}' (ignore_error, ignore_if_prev_success)`,
+          s.location,
+        );
     }
-    flags.push({ ignoreError: args.includes('ignore_error'), skipIfPrevOk: args.includes('ignore_if_prev_success') });
+    flags.push({
+      ignoreError: args.includes('ignore_error'),
+      skipIfPrevOk: args.includes('ignore_if_prev_success'),
+    });
     children.push(await buildOutput(s, env));
   }
   // Stores are fed in order and each acceptance awaited, as Fluentd's copy does: a store
@@ -148,7 +178,10 @@ async function buildCopy(el: ConfigElement, env: OutputBuildEnv): Promise<Output
       } catch (e) {
         prevOk = false;
         if (!flags[i]!.ignoreError) throw e;
-        ctx.logger.warn({ err: e, store: children[i]!.id }, 'store refused the events; ignored (ignore_error)');
+        ctx.logger.warn(
+          { err: e, store: children[i]!.id },
+          'store refused the events; ignored (ignore_error)',
+        );
       }
     }
   };
@@ -161,7 +194,8 @@ async function buildRelabel(el: ConfigElement, env: OutputBuildEnv): Promise<Out
   resolve(relabelSchema, el, describe(el, 'relabel'));
   const label = param(el, '@label');
   if (!label) throw new ConfigError('relabel needs @label', el.location);
-  if (!env.hasLabel(label.value)) throw new ConfigError(`relabel: no <label ${label.value}> is defined`, label.location);
+  if (!env.hasLabel(label.value))
+    throw new ConfigError(`relabel: no <label ${label.value}> is defined`, label.location);
   const ctx = env.makeContext(el, 'relabel', 'output');
   return composite(el, 'relabel', ctx, [], (batch) => {
     ctx.metrics.emitCount++;
@@ -170,7 +204,13 @@ async function buildRelabel(el: ConfigElement, env: OutputBuildEnv): Promise<Out
   });
 }
 
-function composite(el: ConfigElement, type: string, ctx: PluginContext, children: OutputNode[], emit: OutputSink['emit']): OutputNode {
+function composite(
+  el: ConfigElement,
+  type: string,
+  ctx: PluginContext,
+  children: OutputNode[],
+  emit: OutputSink['emit'],
+): OutputNode {
   return {
     id: ctx.id,
     type,

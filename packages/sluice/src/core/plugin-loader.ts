@@ -1,8 +1,8 @@
 import type { ConfigElement } from '../config/ast.ts';
 import { param } from '../config/ast.ts';
+import { listPlugins, loadPlugin } from '../plugins/registry.ts';
 import { ConfigError } from './errors.ts';
 import type { PluginKind } from './plugin.ts';
-import { listPlugins, loadPlugin } from '../plugins/registry.ts';
 
 /** Section names whose element configures a nested plugin of a kind. */
 export const NESTED_KIND: Record<string, PluginKind> = {
@@ -29,7 +29,10 @@ export async function preloadPlugins(directives: ConfigElement[]): Promise<void>
   const visit = (el: ConfigElement, kind: PluginKind | undefined) => {
     if (kind) {
       const t = typeOf(el);
-      if (t) jobs.push(loadPlugin(kind, t, param(el, '@type')?.location ?? param(el, 'type')?.location ?? el.location));
+      if (t)
+        jobs.push(
+          loadPlugin(kind, t, param(el, '@type')?.location ?? param(el, 'type')?.location ?? el.location),
+        );
       else if (kind === 'input' || kind === 'output' || kind === 'filter') {
         throw new ConfigError(`<${el.name}${el.arg ? ` ${el.arg}` : ''}> has no @type`, el.location);
       }

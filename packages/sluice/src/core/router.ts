@@ -136,7 +136,10 @@ export class Pipeline {
     this.unmatchedRecords += batch.count;
     if (!this.warnedUnmatched.has(batch.tag)) {
       this.warnedUnmatched.add(batch.tag);
-      this.logger.warn({ tag: batch.tag, label: this.label || undefined }, `no patterns matched tag="${batch.tag}"`);
+      this.logger.warn(
+        { tag: batch.tag, label: this.label || undefined },
+        `no patterns matched tag="${batch.tag}"`,
+      );
     }
   }
 }

@@ -13,10 +13,23 @@ import {
 } from './time-zone.ts';
 
 export type { Zone, ZoneOptions } from './time-zone.ts';
-export { parseZone, zoneFor, UTC, localZone } from './time-zone.ts';
+export { localZone, parseZone, UTC, zoneFor } from './time-zone.ts';
 
 const DAYS = ['Sunday', 'Monday', 'Tuesday', 'Wednesday', 'Thursday', 'Friday', 'Saturday'];
-const MONTHS = ['January', 'February', 'March', 'April', 'May', 'June', 'July', 'August', 'September', 'October', 'November', 'December'];
+const MONTHS = [
+  'January',
+  'February',
+  'March',
+  'April',
+  'May',
+  'June',
+  'July',
+  'August',
+  'September',
+  'October',
+  'November',
+  'December',
+];
 
 /** Broken-down time in a zone. */
 interface Fields {
@@ -105,7 +118,12 @@ function tokenize(format: string, expand: boolean): Token[] {
       j++;
     }
     // E and O are locale modifiers in POSIX; Ruby ignores them.
-    if ((format[j] === 'E' || format[j] === 'O') && j + 1 < format.length && /[cCxXyYdeHImMSuUVwWy]/.test(format[j + 1]!)) j++;
+    if (
+      (format[j] === 'E' || format[j] === 'O') &&
+      j + 1 < format.length &&
+      /[cCxXyYdeHImMSuUVwWy]/.test(format[j + 1]!)
+    )
+      j++;
     const conv = format[j];
     if (conv === undefined) {
       lit += format.slice(i);
@@ -193,38 +211,69 @@ function fraction(d: Directive, digits: number): Piece {
 function strftimePiece(d: Directive): Piece | string {
   const h12 = (f: Fields) => (f.hour % 12 === 0 ? 12 : f.hour % 12);
   switch (d.conv) {
-    case 'Y': return numeric(d, 4, '0', (f) => f.year);
-    case 'C': return numeric(d, 2, '0', (f) => Math.floor(f.year / 100));
-    case 'y': return numeric(d, 2, '0', (f) => ((f.year % 100) + 100) % 100);
-    case 'm': return numeric(d, 2, '0', (f) => f.mon);
-    case 'd': return numeric(d, 2, '0', (f) => f.mday);
-    case 'e': return numeric(d, 2, ' ', (f) => f.mday);
-    case 'j': return numeric(d, 3, '0', (f) => f.yday);
-    case 'H': return numeric(d, 2, '0', (f) => f.hour);
-    case 'k': return numeric(d, 2, ' ', (f) => f.hour);
-    case 'I': return numeric(d, 2, '0', h12);
-    case 'l': return numeric(d, 2, ' ', h12);
-    case 'M': return numeric(d, 2, '0', (f) => f.min);
-    case 'S': return numeric(d, 2, '0', (f) => f.sec);
-    case 'L': return fraction(d, 3);
-    case 'N': return fraction(d, 9);
-    case 's': return numeric(d, 1, '0', (f) => f.epoch);
-    case 'Q': return numeric(d, 1, '0', (f) => f.epoch * 1000 + Math.floor(f.nsec / 1e6));
-    case 'u': return numeric(d, 1, '0', (f) => (f.wday === 0 ? 7 : f.wday));
-    case 'w': return numeric(d, 1, '0', (f) => f.wday);
-    case 'U': return numeric(d, 2, '0', (f) => Math.floor((f.yday - 1 + 7 - f.wday) / 7));
-    case 'W': return numeric(d, 2, '0', (f) => Math.floor((f.yday - 1 + 7 - ((f.wday + 6) % 7)) / 7));
-    case 'G': return numeric(d, 4, '0', (f) => isoWeek(f)[0]);
-    case 'g': return numeric(d, 2, '0', (f) => isoWeek(f)[0] % 100);
-    case 'V': return numeric(d, 2, '0', (f) => isoWeek(f)[1]);
-    case 'A': return text(d, (f) => DAYS[f.wday]!);
-    case 'a': return text(d, (f) => DAYS[f.wday]!.slice(0, 3));
-    case 'B': return text(d, (f) => MONTHS[f.mon - 1]!);
+    case 'Y':
+      return numeric(d, 4, '0', (f) => f.year);
+    case 'C':
+      return numeric(d, 2, '0', (f) => Math.floor(f.year / 100));
+    case 'y':
+      return numeric(d, 2, '0', (f) => ((f.year % 100) + 100) % 100);
+    case 'm':
+      return numeric(d, 2, '0', (f) => f.mon);
+    case 'd':
+      return numeric(d, 2, '0', (f) => f.mday);
+    case 'e':
+      return numeric(d, 2, ' ', (f) => f.mday);
+    case 'j':
+      return numeric(d, 3, '0', (f) => f.yday);
+    case 'H':
+      return numeric(d, 2, '0', (f) => f.hour);
+    case 'k':
+      return numeric(d, 2, ' ', (f) => f.hour);
+    case 'I':
+      return numeric(d, 2, '0', h12);
+    case 'l':
+      return numeric(d, 2, ' ', h12);
+    case 'M':
+      return numeric(d, 2, '0', (f) => f.min);
+    case 'S':
+      return numeric(d, 2, '0', (f) => f.sec);
+    case 'L':
+      return fraction(d, 3);
+    case 'N':
+      return fraction(d, 9);
+    case 's':
+      return numeric(d, 1, '0', (f) => f.epoch);
+    case 'Q':
+      return numeric(d, 1, '0', (f) => f.epoch * 1000 + Math.floor(f.nsec / 1e6));
+    case 'u':
+      return numeric(d, 1, '0', (f) => (f.wday === 0 ? 7 : f.wday));
+    case 'w':
+      return numeric(d, 1, '0', (f) => f.wday);
+    case 'U':
+      return numeric(d, 2, '0', (f) => Math.floor((f.yday - 1 + 7 - f.wday) / 7));
+    case 'W':
+      return numeric(d, 2, '0', (f) => Math.floor((f.yday - 1 + 7 - ((f.wday + 6) % 7)) / 7));
+    case 'G':
+      return numeric(d, 4, '0', (f) => isoWeek(f)[0]);
+    case 'g':
+      return numeric(d, 2, '0', (f) => isoWeek(f)[0] % 100);
+    case 'V':
+      return numeric(d, 2, '0', (f) => isoWeek(f)[1]);
+    case 'A':
+      return text(d, (f) => DAYS[f.wday]!);
+    case 'a':
+      return text(d, (f) => DAYS[f.wday]!.slice(0, 3));
+    case 'B':
+      return text(d, (f) => MONTHS[f.mon - 1]!);
     case 'b':
-    case 'h': return text(d, (f) => MONTHS[f.mon - 1]!.slice(0, 3));
-    case 'p': return text(d, (f) => (f.hour < 12 ? 'AM' : 'PM'), true);
-    case 'P': return text(d, (f) => (f.hour < 12 ? 'am' : 'pm'));
-    case 'Z': return text(d, (f) => f.zone.abbrev(f.epoch), true);
+    case 'h':
+      return text(d, (f) => MONTHS[f.mon - 1]!.slice(0, 3));
+    case 'p':
+      return text(d, (f) => (f.hour < 12 ? 'AM' : 'PM'), true);
+    case 'P':
+      return text(d, (f) => (f.hour < 12 ? 'am' : 'pm'));
+    case 'Z':
+      return text(d, (f) => f.zone.abbrev(f.epoch), true);
     case 'z': {
       const sep = d.colons > 0 ? ':' : '';
       const secs = d.colons > 1;
@@ -342,7 +391,8 @@ function readInt(s: string, p: Parsed, max: number, signed: boolean): number {
 /** Case-insensitive ASCII comparison of `len` characters of `name` at s[pos]. */
 function sameCI(s: string, pos: number, name: string, len: number): boolean {
   if (pos + len > s.length) return false;
-  for (let k = 0; k < len; k++) if ((s.charCodeAt(pos + k) | 0x20) !== (name.charCodeAt(k) | 0x20)) return false;
+  for (let k = 0; k < len; k++)
+    if ((s.charCodeAt(pos + k) | 0x20) !== (name.charCodeAt(k) | 0x20)) return false;
   return true;
 }
 
@@ -366,10 +416,39 @@ function matchName(s: string, p: Parsed, names: string[]): number {
 
 // Abbreviations Ruby's Date._strptime knows (a common subset); others leave the offset unset.
 const ZONE_ABBREV: Record<string, number> = {
-  utc: 0, gmt: 0, ut: 0, z: 0, wet: 0, bst: 3600, cet: 3600, cest: 7200, met: 3600, eet: 7200, eest: 10800,
-  msk: 10800, ist: 19800, hkt: 28800, sgt: 28800, jst: 32400, kst: 32400, awst: 28800, aest: 36000, aedt: 39600,
-  nzst: 43200, nzdt: 46800, est: -18000, edt: -14400, cst: -21600, cdt: -18000, mst: -25200, mdt: -21600,
-  pst: -28800, pdt: -25200, akst: -32400, akdt: -28800, hst: -36000,
+  utc: 0,
+  gmt: 0,
+  ut: 0,
+  z: 0,
+  wet: 0,
+  bst: 3600,
+  cet: 3600,
+  cest: 7200,
+  met: 3600,
+  eet: 7200,
+  eest: 10800,
+  msk: 10800,
+  ist: 19800,
+  hkt: 28800,
+  sgt: 28800,
+  jst: 32400,
+  kst: 32400,
+  awst: 28800,
+  aest: 36000,
+  aedt: 39600,
+  nzst: 43200,
+  nzdt: 46800,
+  est: -18000,
+  edt: -14400,
+  cst: -21600,
+  cdt: -18000,
+  mst: -25200,
+  mdt: -21600,
+  pst: -28800,
+  pdt: -25200,
+  akst: -32400,
+  akdt: -28800,
+  hst: -36000,
 };
 
 /** Reads exactly two digits at s[k]; -1 when there are not two. */
@@ -428,7 +507,8 @@ function readZone(s: string, p: Parsed): boolean {
 }
 
 function strptimeMatcher(d: Directive, nextNumeric: boolean): Matcher {
-  const num = (max: number, set: (p: Parsed, n: number) => boolean, signed = false, spaced = false): Matcher =>
+  const num =
+    (max: number, set: (p: Parsed, n: number) => boolean, signed = false, spaced = false): Matcher =>
     (s, p) => {
       if (spaced && s[p.pos] === ' ') p.pos++;
       const n = readInt(s, p, d.width ?? max, signed);
@@ -436,23 +516,50 @@ function strptimeMatcher(d: Directive, nextNumeric: boolean): Matcher {
     };
   const unbounded = nextNumeric ? undefined : Number.MAX_SAFE_INTEGER;
   switch (d.conv) {
-    case 'Y': return num(unbounded ?? 4, (p, n) => ((p.year = n), true), true);
-    case 'G': return num(unbounded ?? 4, () => true, true);
-    case 'C': return num(unbounded ?? 2, (p, n) => ((p.century = n), true), true);
-    case 'y': return num(2, (p, n) => ((p.year = n < 69 ? 2000 + n : 1900 + n), true));
-    case 'g': return num(2, () => true);
-    case 'm': return num(2, (p, n) => n >= 1 && n <= 12 && ((p.mon = n), true));
-    case 'd': case 'e': return num(2, (p, n) => n >= 1 && n <= 31 && ((p.mday = n), true), false, true);
-    case 'j': return num(3, (p, n) => n >= 1 && n <= 366 && ((p.yday = n), true));
-    case 'H': case 'k': return num(2, (p, n) => n <= 24 && ((p.hour = n), true), false, true);
-    case 'I': case 'l': return num(2, (p, n) => n >= 1 && n <= 12 && ((p.hour = n), true), false, true);
-    case 'M': return num(2, (p, n) => n <= 59 && ((p.min = n), true));
-    case 'S': return num(2, (p, n) => n <= 60 && ((p.sec = n), true));
-    case 'u': case 'w': return num(1, (_p, n) => n <= 7);
-    case 'U': case 'W': case 'V': return num(2, (_p, n) => n <= 53);
-    case 's': return num(Number.MAX_SAFE_INTEGER, (p, n) => ((p.epoch = n), true), true);
-    case 'Q': return num(Number.MAX_SAFE_INTEGER, (p, n) => ((p.epoch = Math.floor(n / 1000)), (p.nsec = (n % 1000) * 1e6), true), true);
-    case 'L': case 'N': {
+    case 'Y':
+      return num(unbounded ?? 4, (p, n) => ((p.year = n), true), true);
+    case 'G':
+      return num(unbounded ?? 4, () => true, true);
+    case 'C':
+      return num(unbounded ?? 2, (p, n) => ((p.century = n), true), true);
+    case 'y':
+      return num(2, (p, n) => ((p.year = n < 69 ? 2000 + n : 1900 + n), true));
+    case 'g':
+      return num(2, () => true);
+    case 'm':
+      return num(2, (p, n) => n >= 1 && n <= 12 && ((p.mon = n), true));
+    case 'd':
+    case 'e':
+      return num(2, (p, n) => n >= 1 && n <= 31 && ((p.mday = n), true), false, true);
+    case 'j':
+      return num(3, (p, n) => n >= 1 && n <= 366 && ((p.yday = n), true));
+    case 'H':
+    case 'k':
+      return num(2, (p, n) => n <= 24 && ((p.hour = n), true), false, true);
+    case 'I':
+    case 'l':
+      return num(2, (p, n) => n >= 1 && n <= 12 && ((p.hour = n), true), false, true);
+    case 'M':
+      return num(2, (p, n) => n <= 59 && ((p.min = n), true));
+    case 'S':
+      return num(2, (p, n) => n <= 60 && ((p.sec = n), true));
+    case 'u':
+    case 'w':
+      return num(1, (_p, n) => n <= 7);
+    case 'U':
+    case 'W':
+    case 'V':
+      return num(2, (_p, n) => n <= 53);
+    case 's':
+      return num(Number.MAX_SAFE_INTEGER, (p, n) => ((p.epoch = n), true), true);
+    case 'Q':
+      return num(
+        Number.MAX_SAFE_INTEGER,
+        (p, n) => ((p.epoch = Math.floor(n / 1000)), (p.nsec = (n % 1000) * 1e6), true),
+        true,
+      );
+    case 'L':
+    case 'N': {
       const max = d.width ?? (nextNumeric ? (d.conv === 'L' ? 3 : 9) : Number.MAX_SAFE_INTEGER);
       return (s, p) => {
         const start = p.pos;
@@ -469,15 +576,20 @@ function strptimeMatcher(d: Directive, nextNumeric: boolean): Matcher {
         return true;
       };
     }
-    case 'b': case 'B': case 'h':
+    case 'b':
+    case 'B':
+    case 'h':
       return (s, p) => {
         const i = matchName(s, p, MONTHS);
         if (i < 0) return false;
         p.mon = i + 1;
         return true;
       };
-    case 'a': case 'A': return (s, p) => matchName(s, p, DAYS) >= 0;
-    case 'p': case 'P':
+    case 'a':
+    case 'A':
+      return (s, p) => matchName(s, p, DAYS) >= 0;
+    case 'p':
+    case 'P':
       return (s, p) => {
         const t = s.slice(p.pos, p.pos + 4).toUpperCase();
         if (t.startsWith('AM') || t.startsWith('PM')) {
@@ -492,7 +604,9 @@ function strptimeMatcher(d: Directive, nextNumeric: boolean): Matcher {
         }
         return false;
       };
-    case 'z': case 'Z': return readZone;
+    case 'z':
+    case 'Z':
+      return readZone;
     default: {
       // An unknown directive must appear literally, as Ruby does.
       const lit = `%${d.conv}`;
@@ -582,14 +696,32 @@ function assemble(p: Parsed, zone: Zone): EventTime | undefined {
     mday = civil[2]!;
   }
   let { min, sec } = p;
-  if (year === undefined && mon === undefined && mday === undefined && hour === undefined && min === undefined && sec === undefined && p.nsec === undefined) {
+  if (
+    year === undefined &&
+    mon === undefined &&
+    mday === undefined &&
+    hour === undefined &&
+    min === undefined &&
+    sec === undefined &&
+    p.nsec === undefined
+  ) {
     return undefined;
   }
   // Ruby's Time.strptime: take now's fields down to the first field the text gives.
   const target = p.offset !== undefined ? undefined : zone;
-  if (year === undefined || mon === undefined || mday === undefined || hour === undefined || min === undefined) {
+  if (
+    year === undefined ||
+    mon === undefined ||
+    mday === undefined ||
+    hour === undefined ||
+    min === undefined
+  ) {
     const nowSec = Math.floor(Date.now() / 1000);
-    fill(nowFields, nowSec, target ?? { name: '', fixed: p.offset, offsetAt: () => p.offset!, abbrev: () => '' });
+    fill(
+      nowFields,
+      nowSec,
+      target ?? { name: '', fixed: p.offset, offsetAt: () => p.offset!, abbrev: () => '' },
+    );
     do {
       if (year !== undefined) break;
       year = nowFields.year;

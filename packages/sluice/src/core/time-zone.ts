@@ -58,7 +58,11 @@ export function formatOffset(offset: number, sep: string, withSeconds = false): 
 const BUCKET = 900;
 const CACHE_MAX = 4096;
 
-function cachedZone(name: string, compute: (utcSec: number) => number, abbrevOf: (utcSec: number) => string): Zone {
+function cachedZone(
+  name: string,
+  compute: (utcSec: number) => number,
+  abbrevOf: (utcSec: number) => string,
+): Zone {
   const cache = new Map<number, number>();
   let lastBucket = Number.NaN;
   let lastOffset = 0;
@@ -95,7 +99,9 @@ export function localZone(): Zone {
 }
 
 function shortName(timeZone: string | undefined, utcSec: number): string {
-  const parts = new Intl.DateTimeFormat('en-US', { timeZone, timeZoneName: 'short' }).formatToParts(utcSec * 1000);
+  const parts = new Intl.DateTimeFormat('en-US', { timeZone, timeZoneName: 'short' }).formatToParts(
+    utcSec * 1000,
+  );
   return parts.find((p) => p.type === 'timeZoneName')?.value ?? '';
 }
 
@@ -130,7 +136,9 @@ export function parseZone(tz: string): Zone {
     try {
       z = ianaZone(tz);
     } catch {
-      throw new RangeError(`unknown timezone '${tz}' (use +HH:MM, +HHMM, UTC or an IANA name such as Asia/Tokyo)`);
+      throw new RangeError(
+        `unknown timezone '${tz}' (use +HH:MM, +HHMM, UTC or an IANA name such as Asia/Tokyo)`,
+      );
     }
   }
   zones.set(tz, z);
@@ -164,7 +172,9 @@ export function civilFromDays(days: number, out: number[]): void {
   const z = days + 719468;
   const era = Math.floor(z / 146097);
   const doe = z - era * 146097;
-  const yoe = Math.floor((doe - Math.floor(doe / 1460) + Math.floor(doe / 36524) - Math.floor(doe / 146096)) / 365);
+  const yoe = Math.floor(
+    (doe - Math.floor(doe / 1460) + Math.floor(doe / 36524) - Math.floor(doe / 146096)) / 365,
+  );
   const doy = doe - (365 * yoe + Math.floor(yoe / 4) - Math.floor(yoe / 100));
   const mp = Math.floor((5 * doy + 2) / 153);
   const d = doy - Math.floor((153 * mp + 2) / 5) + 1;

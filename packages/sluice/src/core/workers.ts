@@ -5,7 +5,11 @@ import { ConfigError } from './errors.ts';
  * The directives one worker runs: every top-level directive, plus the contents of
  * `<worker N>` / `<worker N-M>` sections that include this worker, as in Fluentd.
  */
-export function selectWorkerDirectives(root: ConfigElement, workerId: number, workers: number): ConfigElement[] {
+export function selectWorkerDirectives(
+  root: ConfigElement,
+  workerId: number,
+  workers: number,
+): ConfigElement[] {
   const out: ConfigElement[] = [];
   for (const el of root.elements) {
     if (el.name !== 'worker') {
@@ -18,11 +22,16 @@ export function selectWorkerDirectives(root: ConfigElement, workerId: number, wo
     const to = m[2] === undefined ? from : Number(m[2]);
     if (to < from) throw new ConfigError(`<worker ${el.arg}>: the range is reversed`, el.location);
     if (to >= workers) {
-      throw new ConfigError(`<worker ${el.arg}>: worker ${to} does not exist (<system> workers is ${workers})`, el.location);
+      throw new ConfigError(
+        `<worker ${el.arg}>: worker ${to} does not exist (<system> workers is ${workers})`,
+        el.location,
+      );
     }
     for (const child of el.elements) {
-      if (child.name === 'worker') throw new ConfigError('<worker> sections cannot be nested', child.location);
-      if (child.name === 'system') throw new ConfigError('<system> is not allowed inside <worker>', child.location);
+      if (child.name === 'worker')
+        throw new ConfigError('<worker> sections cannot be nested', child.location);
+      if (child.name === 'system')
+        throw new ConfigError('<system> is not allowed inside <worker>', child.location);
     }
     if (workerId >= from && workerId <= to) out.push(...el.elements);
   }

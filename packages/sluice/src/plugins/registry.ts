@@ -22,7 +22,22 @@ const ALIASES: Record<PluginKind, Record<string, string>> = {
 /** Fluentd types a user may have in a config that Sluice does not build: a clear message, not "unknown". */
 const KNOWN_ELSEWHERE: Record<PluginKind, string[]> = {
   input: ['syslog', 'exec', 'tcp', 'udp', 'windows_eventlog', 'object_space', 'debug_agent', 'kafka', 's3'],
-  output: ['elasticsearch', 'opensearch', 's3', 'kinesis_firehose', 'kafka', 'kafka_buffered', 'kafka2', 'exec', 'exec_filter', 'secondary_file', 'roundrobin', 'rewrite_tag_filter', 'google_cloud', 'bigquery'],
+  output: [
+    'elasticsearch',
+    'opensearch',
+    's3',
+    'kinesis_firehose',
+    'kafka',
+    'kafka_buffered',
+    'kafka2',
+    'exec',
+    'exec_filter',
+    'secondary_file',
+    'roundrobin',
+    'rewrite_tag_filter',
+    'google_cloud',
+    'bigquery',
+  ],
   filter: ['geoip', 'kubernetes_metadata', 'concat'],
   parser: [],
   formatter: [],
@@ -39,19 +54,25 @@ function fileFor(kind: PluginKind, type: string): string {
   return join(here, kind, `${type}.ts`);
 }
 
-export async function loadPlugin(kind: PluginKind, type: string, where?: SourceLocation): Promise<PluginDescriptor> {
+export async function loadPlugin(
+  kind: PluginKind,
+  type: string,
+  where?: SourceLocation,
+): Promise<PluginDescriptor> {
   const canonical = canonicalType(kind, type);
   const key = `${kind}:${canonical}`;
   const hit = cache.get(key);
   if (hit) return hit;
   if (!/^[a-z0-9_]+$/.test(canonical) || !existsSync(fileFor(kind, canonical))) {
-    if (KNOWN_ELSEWHERE[kind].includes(canonical)) throw new NotImplementedPluginError(kind, canonical, where);
+    if (KNOWN_ELSEWHERE[kind].includes(canonical))
+      throw new NotImplementedPluginError(kind, canonical, where);
     const known = listPlugins(kind);
     throw new ConfigError(`unknown ${kind} plugin '${type}' (built in: ${known.join(', ')})`, where);
   }
   const mod = (await import(fileFor(kind, canonical))) as { default: PluginDescriptor };
   const d = mod.default;
-  if (!d || d.kind !== kind) throw new Error(`plugin file ${fileFor(kind, canonical)} does not export a ${kind} descriptor`);
+  if (!d || d.kind !== kind)
+    throw new Error(`plugin file ${fileFor(kind, canonical)} does not export a ${kind} descriptor`);
   cache.set(key, d);
   return d;
 }

@@ -1,7 +1,7 @@
 import type { EventTime } from '@sluice/forward';
 import pino from 'pino';
-import { parseConfigText } from '../config/parser.ts';
 import type { ConfigElement } from '../config/ast.ts';
+import { parseConfigText } from '../config/parser.ts';
 import { resolve } from '../config/schema.ts';
 import type { EventBatch, EventRecord } from '../core/batch.ts';
 import type { PluginContext, PluginDescriptor, PluginKind } from '../core/plugin.ts';
@@ -21,7 +21,9 @@ export interface TestContext extends PluginContext {
  * A PluginContext for unit tests: emit collects batches (and can be made to wait or
  * reject through `onEmit`), emitError collects rejected records.
  */
-export function testContext(opts: { id?: string; type?: string; onEmit?: (b: EventBatch) => Promise<void> | void } = {}): TestContext {
+export function testContext(
+  opts: { id?: string; type?: string; onEmit?: (b: EventBatch) => Promise<void> | void } = {},
+): TestContext {
   const ac = new AbortController();
   const emitted: EventBatch[] = [];
   const errors: TestContext['errors'] = [];
@@ -45,7 +47,8 @@ export function testContext(opts: { id?: string; type?: string; onEmit?: (b: Eve
       errors.push({ tag, time, record, error });
     },
     createNested<T>(kind: PluginKind, element: ConfigElement, defaultType?: string): T {
-      const type = element.params.findLast((p) => p.key === '@type' || p.key === 'type')?.value ?? defaultType;
+      const type =
+        element.params.findLast((p) => p.key === '@type' || p.key === 'type')?.value ?? defaultType;
       if (!type) throw new Error(`<${element.name}> needs @type`);
       const d = loadedPlugin(kind, type);
       if (!d) throw new Error(`${kind} plugin '${type}' is not loaded; import its file in the test first`);
@@ -66,11 +69,19 @@ export function testContext(opts: { id?: string; type?: string; onEmit?: (b: Eve
  * `instantiate(grep, '<filter **>\n@type grep\n<regexp>...</regexp>\n</filter>')`.
  * The snippet's first directive is the plugin's element.
  */
-export function instantiate<I>(descriptor: PluginDescriptor<I>, snippet: string, ctx: TestContext = testContext({ type: descriptor.type })): { plugin: I; ctx: TestContext } {
+export function instantiate<I>(
+  descriptor: PluginDescriptor<I>,
+  snippet: string,
+  ctx: TestContext = testContext({ type: descriptor.type }),
+): { plugin: I; ctx: TestContext } {
   const root = parseConfigText(snippet, { file: 'test.conf' });
   const el = root.elements[0];
   if (!el) throw new Error('snippet has no directive');
-  const plugin = descriptor.create(resolve(descriptor.schema, el, `<${el.name}> @type ${descriptor.type}`), ctx);
-  if (plugin instanceof Promise) throw new Error(`${descriptor.type} is created asynchronously: build it through the Engine`);
+  const plugin = descriptor.create(
+    resolve(descriptor.schema, el, `<${el.name}> @type ${descriptor.type}`),
+    ctx,
+  );
+  if (plugin instanceof Promise)
+    throw new Error(`${descriptor.type} is created asynchronously: build it through the Engine`);
   return { plugin, ctx };
 }

@@ -5,7 +5,15 @@ import pino from 'pino';
 import { EventBatch } from '../../src/core/batch.ts';
 import { Engine } from '../../src/core/engine.ts';
 import { ConfigError } from '../../src/core/errors.ts';
-import { captured, gates, inputs, recordsOf, registerTestPlugins, resetCapture, tagsOf } from '../helpers/capture.ts';
+import {
+  captured,
+  gates,
+  inputs,
+  recordsOf,
+  registerTestPlugins,
+  resetCapture,
+  tagsOf,
+} from '../helpers/capture.ts';
 
 registerTestPlugins();
 beforeEach(resetCapture);
@@ -116,12 +124,17 @@ test('events a filter fails on go to <label @ERROR> with their tag', async () =>
     name errors
   </match>
 </label>`);
-  await e.emit(EventBatch.fromEntries('bad.x', [
-    { time: new EventTime(1, 0), record: { n: 1 } },
-    { time: new EventTime(2, 0), record: { n: 2 } },
-  ]));
+  await e.emit(
+    EventBatch.fromEntries('bad.x', [
+      { time: new EventTime(1, 0), record: { n: 1 } },
+      { time: new EventTime(2, 0), record: { n: 2 } },
+    ]),
+  );
   await e.emit(one('good'));
-  assert.deepEqual(recordsOf('errors').map((r) => r.n), [1, 2]);
+  assert.deepEqual(
+    recordsOf('errors').map((r) => r.n),
+    [1, 2],
+  );
   assert.deepEqual(tagsOf('errors'), ['bad.x', 'bad.x']);
   assert.deepEqual(tagsOf('ok'), ['good']);
   await e.stop();
@@ -146,7 +159,10 @@ test('copy delivers to every store; ignore_error keeps a failing store from fail
   assert.deepEqual(recordsOf('b'), [{ v: 1 }]);
   gates.set('a', () => Promise.reject(new Error('store a down')));
   await e.emit(one('t', { v: 2 }));
-  assert.deepEqual(recordsOf('b').map((r) => r.v), [1, 2]);
+  assert.deepEqual(
+    recordsOf('b').map((r) => r.v),
+    [1, 2],
+  );
   gates.set('b', () => Promise.reject(new Error('store b down')));
   await assert.rejects(e.emit(one('t', { v: 3 })), /store b down/);
   await e.stop();
@@ -165,7 +181,10 @@ test('emit resolves only once the output accepted, and rejects when it refuses',
   let release!: () => void;
   gates.set('out', () => new Promise<void>((r) => (release = r)));
   let settled = false;
-  const p = inputs.get('src')!.emit(one('t')).then(() => (settled = true));
+  const p = inputs
+    .get('src')!
+    .emit(one('t'))
+    .then(() => (settled = true));
   await new Promise((r) => setImmediate(r));
   assert.equal(settled, false, 'emit must wait for acceptance');
   release();
@@ -210,7 +229,10 @@ test('<worker N> sections only run in their worker; ranges are checked', async (
   await w1.emit(one('t'));
   assert.equal(recordsOf('all').length, 1);
   assert.equal(recordsOf('w1').length, 1);
-  await assert.rejects(Engine.fromText('<worker 0-3>\n</worker>', { logger: quiet }), /worker 3 does not exist/);
+  await assert.rejects(
+    Engine.fromText('<worker 0-3>\n</worker>', { logger: quiet }),
+    /worker 3 does not exist/,
+  );
 });
 
 async function configError(conf: string): Promise<ConfigError> {
@@ -240,10 +262,11 @@ test('config errors name file, line and column and what is wrong', async () => {
   assert.match(e.message, /no <label @MISSING> is defined/);
 });
 
-test('Sluice\'s own log events reach <label @FLUENT_LOG> as fluent.<level>', async () => {
+test("Sluice's own log events reach <label @FLUENT_LOG> as fluent.<level>", async () => {
   const { createLogger } = await import('../../src/core/logger.ts');
   const log = createLogger({ level: 'info', file: '/dev/null' });
-  const e = await Engine.fromText(`
+  const e = await Engine.fromText(
+    `
 <label @FLUENT_LOG>
   <match fluent.**>
     @type test_capture
@@ -253,7 +276,9 @@ test('Sluice\'s own log events reach <label @FLUENT_LOG> as fluent.<level>', asy
 <match app>
   @type test_capture
   name app
-</match>`, { logger: log.logger, setLogSink: log.setEventSink });
+</match>`,
+    { logger: log.logger, setLogSink: log.setEventSink },
+  );
   await e.start();
   log.logger.warn({ detail: 1 }, 'something happened');
   await e.emit(one('unrouted.tag'));
@@ -262,6 +287,8 @@ test('Sluice\'s own log events reach <label @FLUENT_LOG> as fluent.<level>', asy
   assert.ok(tags.includes('fluent.warn'), `got ${tags}`);
   const rec = recordsOf('log').find((r) => r.message === 'something happened');
   assert.equal(rec?.detail, 1);
-  assert.ok(recordsOf('log').some((r) => String(r.message).includes('no patterns matched tag="unrouted.tag"')));
+  assert.ok(
+    recordsOf('log').some((r) => String(r.message).includes('no patterns matched tag="unrouted.tag"')),
+  );
   await e.stop();
 });

@@ -1,7 +1,13 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { EventTime } from '@sluice/forward';
-import { compileStrftime, compileStrptime, parseZone, strftime, strptime } from '../../src/core/time-format.ts';
+import {
+  compileStrftime,
+  compileStrptime,
+  parseZone,
+  strftime,
+  strptime,
+} from '../../src/core/time-format.ts';
 
 // 2013-02-28T03:00:00.123456789Z, Fluentd's docs use this day in many examples.
 const T = new EventTime(1362020400, 123456789);
@@ -22,7 +28,10 @@ test('strftime covers names, 12-hour clock, fractions, epoch, composites and fla
   assert.equal(strftime('%j %e %I %l %p %P %y %C', T, o), '059 28 03  3 AM am 13 20');
   assert.equal(strftime('%L %3N %6N %N %9N', T, o), '123 123 123456 123456789 123456789');
   assert.equal(strftime('%s', T, o), '1362020400');
-  assert.equal(strftime('%c|%D|%F|%T|%R|%r|%x|%X', T, o), 'Thu Feb 28 03:00:00 2013|02/28/13|2013-02-28|03:00:00|03:00|03:00:00 AM|02/28/13|03:00:00');
+  assert.equal(
+    strftime('%c|%D|%F|%T|%R|%r|%x|%X', T, o),
+    'Thu Feb 28 03:00:00 2013|02/28/13|2013-02-28|03:00:00|03:00|03:00:00 AM|02/28/13|03:00:00',
+  );
   assert.equal(strftime('%-m/%-d %^a %^B %_m %%', T, o), '2/28 THU FEBRUARY  2 %');
   assert.equal(strftime('%G-W%V-%u %w %U %W', T, o), '2013-W09-4 4 08 08');
   assert.equal(strftime('%Y%n%t%q', T, o), '2013\n\t%q', 'unknown directives print as written');
@@ -42,11 +51,15 @@ test('compiled strftime gives the right text for consecutive events in one secon
 test('strftime in local time follows TZ (process.env.TZ read by Date)', () => {
   const viaDate = new Date(T.toMillis());
   const pad = (n: number) => String(n).padStart(2, '0');
-  assert.equal(strftime('%Y-%m-%d %H:%M', T), `${viaDate.getFullYear()}-${pad(viaDate.getMonth() + 1)}-${pad(viaDate.getDate())} ${pad(viaDate.getHours())}:${pad(viaDate.getMinutes())}`);
+  assert.equal(
+    strftime('%Y-%m-%d %H:%M', T),
+    `${viaDate.getFullYear()}-${pad(viaDate.getMonth() + 1)}-${pad(viaDate.getDate())} ${pad(viaDate.getHours())}:${pad(viaDate.getMinutes())}`,
+  );
 });
 
 test('strptime reads Fluentd formats with zones, fractions and epoch seconds', () => {
-  const at = (f: string, s: string, o?: { utc?: boolean; timezone?: string }) => strptime(f, s, o)?.toString();
+  const at = (f: string, s: string, o?: { utc?: boolean; timezone?: string }) =>
+    strptime(f, s, o)?.toString();
   assert.equal(at('%d/%b/%Y:%H:%M:%S %z', '28/Feb/2013:12:00:00 +0900'), '1362020400.000000000');
   assert.equal(at('%Y-%m-%dT%H:%M:%S.%N%z', '2013-02-28T12:00:00.123456789+09:00'), '1362020400.123456789');
   assert.equal(at('%Y-%m-%dT%H:%M:%S.%L%z', '2013-02-28T03:00:00.5Z'), '1362020400.500000000');
@@ -58,11 +71,24 @@ test('strptime reads Fluentd formats with zones, fractions and epoch seconds', (
   assert.equal(at('%FT%T%:z', '2013-02-27T23:30:00-03:30'), '1362020400.000000000');
   assert.equal(at('%Y-%j %T', '2013-059 03:00:00', { utc: true }), '1362020400.000000000');
   assert.equal(at('%Y-%m-%d %I:%M:%S %p', '2013-02-28 03:00:00 PM', { utc: true }), '1362063600.000000000');
-  assert.equal(at('%Y-%m-%d %H:%M:%S', '2013-02-28 12:00:00', { timezone: 'Asia/Tokyo' }), '1362020400.000000000');
-  assert.equal(at('%Y-%m-%d %H:%M:%S', '2013-07-01 12:00:00', { timezone: 'America/New_York' }), '1372694400.000000000');
-  assert.equal(at('%Y-%m-%d %H:%M:%S', '2013-02-28 12:00:00', { timezone: '+09:00' }), '1362020400.000000000');
+  assert.equal(
+    at('%Y-%m-%d %H:%M:%S', '2013-02-28 12:00:00', { timezone: 'Asia/Tokyo' }),
+    '1362020400.000000000',
+  );
+  assert.equal(
+    at('%Y-%m-%d %H:%M:%S', '2013-07-01 12:00:00', { timezone: 'America/New_York' }),
+    '1372694400.000000000',
+  );
+  assert.equal(
+    at('%Y-%m-%d %H:%M:%S', '2013-02-28 12:00:00', { timezone: '+09:00' }),
+    '1362020400.000000000',
+  );
   assert.equal(at('%y-%m-%d', '13-02-28', { utc: true }), '1362009600.000000000');
-  assert.equal(at('%Y-%m-%d', '2013-02-28 and more text', { utc: true }), '1362009600.000000000', 'trailing text is ignored as Ruby does');
+  assert.equal(
+    at('%Y-%m-%d', '2013-02-28 and more text', { utc: true }),
+    '1362009600.000000000',
+    'trailing text is ignored as Ruby does',
+  );
 });
 
 test('strptime fills missing leading fields from now (syslog stamps without a year)', () => {
@@ -82,7 +108,8 @@ test('strptime returns undefined on text that does not match, never throws', () 
     ['%Y-%m-%d %z', '2013-02-28 +99:00'],
     ['%Y', ''],
     ['literal %Y', 'other 2013'],
-  ]) assert.equal(strptime(f!, s!), undefined, `${f} vs ${s}`);
+  ])
+    assert.equal(strptime(f!, s!), undefined, `${f} vs ${s}`);
 });
 
 test('a compiled parser and formatter round-trip every second of a day across a DST change', () => {

@@ -38,11 +38,14 @@ test('--version prints the package version', () => {
 });
 
 test('check prints the pipeline and exits 0 on a valid config', () => {
-  const p = conf('ok.conf', `${sampleConf('demo')}\n<label @ERROR>\n  <match **>\n    @type null\n  </match>\n</label>\n`);
+  const p = conf(
+    'ok.conf',
+    `${sampleConf('demo')}\n<label @ERROR>\n  <match **>\n    @type null\n  </match>\n</label>\n`,
+  );
   const r = sluiceSync(['check', '-c', p]);
   assert.equal(r.status, 0, r.stderr);
   assert.match(r.stdout, /sample\.\d+ \(@type sample\) -> \(root\)/);
-  assert.match(r.stdout, /match  \*\* -> stdout\.\d+ \(@type stdout\)/);
+  assert.match(r.stdout, /match {2}\*\* -> stdout\.\d+ \(@type stdout\)/);
   assert.match(r.stdout, /<label @ERROR>:/);
   assert.match(r.stdout, /configuration OK/);
   const dry = sluiceSync(['-c', p, '--dry-run']);
@@ -54,7 +57,12 @@ test('check exits 1 with file:line:column on an invalid config', () => {
   const p = conf('bad.conf', '<match **>\n  @type stdout\n  output_tpye json\n</match>\n');
   const r = sluiceSync(['check', '-c', p]);
   assert.equal(r.status, 1);
-  assert.match(r.stderr, new RegExp(`${p.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}:3:3: unknown parameter 'output_tpye'.*did you mean 'output_type'`));
+  assert.match(
+    r.stderr,
+    new RegExp(
+      `${p.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}:3:3: unknown parameter 'output_tpye'.*did you mean 'output_type'`,
+    ),
+  );
   const missing = sluiceSync(['check', '-c', join(dir, 'nope.conf')]);
   assert.equal(missing.status, 1);
   assert.match(missing.stderr, /nope\.conf/);

@@ -1,14 +1,17 @@
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
-import { fileURLToPath } from 'node:url';
 import { test } from 'node:test';
+import { fileURLToPath } from 'node:url';
 import { SLUICE_BIN } from '../helpers/sluice-process.ts';
 
 // The Fluentd configs from the users' own setups (shared/seeds 000, 001, 003), as fixtures.
 const fixture = (name: string) => fileURLToPath(new URL(`../fixtures/seeds/${name}`, import.meta.url));
 
 function check(name: string) {
-  return spawnSync(process.execPath, [SLUICE_BIN, 'check', '-c', fixture(name)], { encoding: 'utf8', timeout: 60_000 });
+  return spawnSync(process.execPath, [SLUICE_BIN, 'check', '-c', fixture(name)], {
+    encoding: 'utf8',
+    timeout: 60_000,
+  });
 }
 
 test('seed 000 (v0.12 `type forward` / `type tail` + `format none` -> `type file`) passes sluice check', () => {
@@ -28,7 +31,10 @@ test('seed 001 default P2L_FLUENTD_OUTCONF (<match post2log> @type stdout) passe
 test('seed 001 Kafka outconf names the plugin that is not built, with its line', () => {
   const r = check('001-outconf-kafka.conf');
   assert.equal(r.status, 1);
-  assert.match(r.stderr, /001-outconf-kafka\.conf:\d+:\d+: output plugin 'kafka_buffered' is not built in Sluice yet/);
+  assert.match(
+    r.stderr,
+    /001-outconf-kafka\.conf:\d+:\d+: output plugin 'kafka_buffered' is not built in Sluice yet/,
+  );
 });
 
 test('seed 003 (forward in, out_http with ${tag[1]} and a file buffer, retry_forever) passes sluice check', () => {

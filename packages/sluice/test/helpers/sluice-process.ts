@@ -16,7 +16,10 @@ export interface SluiceProcess {
 }
 
 /** Runs the sluice CLI as a child process (the way users run it) and watches its output. */
-export function spawnSluice(args: string[], opts: { env?: NodeJS.ProcessEnv; cwd?: string } = {}): SluiceProcess {
+export function spawnSluice(
+  args: string[],
+  opts: { env?: NodeJS.ProcessEnv; cwd?: string } = {},
+): SluiceProcess {
   const proc = spawn(process.execPath, [SLUICE_BIN, ...args], {
     cwd: opts.cwd,
     env: { ...process.env, ...opts.env },
@@ -52,7 +55,13 @@ export function spawnSluice(args: string[], opts: { env?: NodeJS.ProcessEnv; cwd
       const m = out[stream].match(re);
       if (m) return Promise.resolve(m);
       return new Promise((resolve, reject) => {
-        const timer = setTimeout(() => reject(new Error(`timed out waiting for ${re} on ${stream}; stderr:\n${out.stderr.slice(-2000)}`)), timeoutMs);
+        const timer = setTimeout(
+          () =>
+            reject(
+              new Error(`timed out waiting for ${re} on ${stream}; stderr:\n${out.stderr.slice(-2000)}`),
+            ),
+          timeoutMs,
+        );
         const w = {
           stream,
           re,
@@ -67,7 +76,11 @@ export function spawnSluice(args: string[], opts: { env?: NodeJS.ProcessEnv; cwd
           if (i < 0) return;
           waiters.splice(i, 1);
           clearTimeout(timer);
-          reject(new Error(`sluice exited (${code}) before ${re} appeared on ${stream}; stderr:\n${out.stderr.slice(-2000)}`));
+          reject(
+            new Error(
+              `sluice exited (${code}) before ${re} appeared on ${stream}; stderr:\n${out.stderr.slice(-2000)}`,
+            ),
+          );
         });
       });
     },
