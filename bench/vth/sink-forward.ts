@@ -11,10 +11,12 @@ export interface SinkStats {
   frames: number;
   firstAt: number;
   lastAt: number;
+  /** Date.now() of the last event, to compare with other processes' log times */
+  lastWall: number;
   cpuS: number;
 }
 
-const stats: SinkStats = { events: 0, bytes: 0, frames: 0, firstAt: 0, lastAt: 0, cpuS: 0 };
+const stats: SinkStats = { events: 0, bytes: 0, frames: 0, firstAt: 0, lastAt: 0, lastWall: 0, cpuS: 0 };
 const skipper = new Skipper();
 
 function strOrBinBody(buf: Buffer, pos: number): [number, number] | undefined {
@@ -84,6 +86,7 @@ function frame(sock: Socket, buf: Buffer, pos: number, end: number): void {
   stats.events += events;
   stats.frames++;
   stats.lastAt = performance.now();
+  stats.lastWall = Date.now();
 }
 
 const server = createServer((sock) => {
