@@ -234,7 +234,7 @@ try {
       await tcpCase(
         'tcp_to_http (forward -> out_http, ndjson)',
         (p, sp) =>
-          `${forwardIn(p)}<match **>\n  @type http\n  endpoint http://127.0.0.1:${sp}/ingest\n  <buffer>\n    @type memory\n    chunk_limit_size 2m\n    total_limit_size 64m\n    overflow_action block\n    flush_mode interval\n    flush_interval 0.05\n    flush_thread_count 4\n  </buffer>\n</match>\n`,
+          `${forwardIn(p)}<match **>\n  @type http\n  endpoint http://127.0.0.1:${sp}/ingest\n  <buffer>\n    @type memory\n    chunk_limit_size 1m\n    total_limit_size 16m\n    overflow_action block\n    flush_mode interval\n    flush_interval 0.05\n    flush_thread_count 4\n  </buffer>\n</match>\n`,
         'sink-http.ts',
       );
     else if (c === 'regex_parsing') await regexParsing();

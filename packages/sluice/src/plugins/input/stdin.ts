@@ -1,4 +1,5 @@
 import { EventEmitter } from 'node:events';
+import { createReadStream } from 'node:fs';
 import type { Readable } from 'node:stream';
 import type { ConfigElement } from '../../config/ast.ts';
 import { defineParams } from '../../config/schema.ts';
@@ -22,6 +23,15 @@ const params = defineParams({
 /** Emits `end` once standard input is exhausted and every line of it was accepted. */
 export const stdinEvents = new EventEmitter();
 
+/**
+ * Standard input read 1 MiB at a time (process.stdin reads 64 KiB), so a batch holds
+ * thousands of lines; a terminal keeps Node's own stream.
+ */
+function stdinStream(): Readable {
+  if (process.stdin.isTTY) return process.stdin;
+  return createReadStream('', { fd: 0, highWaterMark: 1 << 20, autoClose: false });
+}
+
 const SOURCE: LineSource = { path: '-', tag: '', pathStr: strBytes('-') };
 
 export class StdinInput implements InputPlugin {
@@ -39,7 +49,7 @@ export class StdinInput implements InputPlugin {
     private readonly tag: string,
     private readonly parsing: Parsing,
     private readonly limit: number,
-    private readonly input: () => Readable = () => process.stdin,
+    private input: () => Readable = stdinStream,
   ) {
     this.src = { ...SOURCE, tag };
   }
@@ -49,7 +59,13 @@ export class StdinInput implements InputPlugin {
     this.stream = s;
     s.on('data', (d: Buffer) => this.onData(d));
     s.on('end', () => this.onEnd());
-    s.on('error', (e) => {
+    s.on('error', (e: NodeJS.ErrnoException) => {
+      // A non-blocking descriptor cannot be read from the thread pool: take Node's stdin stream.
+      if (e.code === 'EAGAIN' && this.lines === 0 && !this.carry && s !== process.stdin) {
+        this.input = () => process.stdin;
+        void this.start();
+        return;
+      }
       this.ctx.logger.error({ err: e.message }, 'stdin: read error; no more lines will be read');
       this.onEnd();
     });
@@ -57,23 +73,37 @@ export class StdinInput implements InputPlugin {
 
   private onData(d: Buffer): void {
     if (this.stopped) return;
-    const buf = this.carry ? Buffer.concat([this.carry, d]) : d;
-    this.carry = undefined;
     const eol = this.parsing.eol[0]!;
-    let start = 0;
-    let nl = buf.indexOf(eol, start);
     const now = Date.now();
     const sec = Math.floor(now / 1000);
     const nsec = (now % 1000) * 1_000_000;
-    while (nl >= 0) {
-      this.parsing.encoder.line(this.w, buf, start, nl, this.src, sec, nsec);
-      this.lines++;
+    let start = 0;
+    let nl = d.indexOf(eol);
+    if (this.carry) {
+      // Only the line cut by the previous read is joined; the rest is read in place.
+      if (nl < 0) {
+        this.carry = Buffer.concat([this.carry, d]);
+        return;
+      }
+      const first = Buffer.concat([this.carry, d.subarray(0, nl)]);
+      this.carry = undefined;
+      this.encode(first, 0, first.length, sec, nsec);
       start = nl + 1;
-      if (this.w.count >= this.limit) this.flush();
-      nl = buf.indexOf(eol, start);
+      nl = d.indexOf(eol, start);
     }
-    if (start < buf.length) this.carry = Buffer.from(buf.subarray(start));
+    while (nl >= 0) {
+      this.encode(d, start, nl, sec, nsec);
+      start = nl + 1;
+      nl = d.indexOf(eol, start);
+    }
+    if (start < d.length) this.carry = Buffer.from(d.subarray(start));
     this.flush();
+  }
+
+  private encode(buf: Buffer, start: number, end: number, sec: number, nsec: number): void {
+    this.parsing.encoder.line(this.w, buf, start, end, this.src, sec, nsec);
+    this.lines++;
+    if (this.w.count >= this.limit) this.flush();
   }
 
   /** Hands the lines so far to the router; reading waits until they are accepted. */
