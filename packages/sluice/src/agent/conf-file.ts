@@ -108,7 +108,10 @@ export function parseLogs(logs: string | undefined, tagPrefix: string | undefine
  */
 export function settingsFromConf(
   v: ConfVars,
-  extras: Pick<AgentSettings, 'stateDir' | 'ack' | 'buffer' | 'recoverWaitS' | 'readFromHead' | 'workers'>,
+  extras: Pick<
+    AgentSettings,
+    'stateDir' | 'ack' | 'buffer' | 'recoverWaitS' | 'readFromHead' | 'workers' | 'bufferLimit'
+  >,
   explicit: { stateDir: boolean; ack: boolean },
 ): AgentSettings {
   const logs = parseLogs(v.LOGS, v.TAG_PREFIX);

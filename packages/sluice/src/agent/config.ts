@@ -30,7 +30,10 @@ export function bufferName(s: AgentSettings): string {
 
 /** Chunk size: fluent-agent-lite's read size (-b) is what it sends at once; kept within sane bounds. */
 export function chunkLimit(s: AgentSettings): number {
-  return Math.min(64 * 1024 * 1024, Math.max(256 * 1024, s.readBufferSize));
+  const wanted = Math.min(64 * 1024 * 1024, Math.max(256 * 1024, s.readBufferSize));
+  const budget = s.bufferLimit ?? (s.buffer === 'file' ? 512 * 1024 * 1024 : 64 * 1024 * 1024);
+  // At least two chunks fit in a file's share of the budget (one filling, one sending).
+  return Math.max(256 * 1024, Math.min(wanted, Math.floor(budget / Math.max(1, s.logs.length) / 2)));
 }
 
 function server(a: ServerAddr, standby: boolean): string {
@@ -83,8 +86,10 @@ function ping(s: AgentSettings, log: LogEntry): string {
 
 /** Per-file buffer limit: memory stays bounded however many files there are. */
 export function totalLimit(s: AgentSettings): number {
-  const budget = s.buffer === 'file' ? 512 * 1024 * 1024 : 64 * 1024 * 1024;
-  return Math.max(chunkLimit(s) * 4, Math.floor(budget / Math.max(1, s.logs.length)));
+  const budget = s.bufferLimit ?? (s.buffer === 'file' ? 512 * 1024 * 1024 : 64 * 1024 * 1024);
+  const perFile = Math.floor(budget / Math.max(1, s.logs.length));
+  // A chunk is the unit sent: a small budget makes smaller chunks rather than a larger limit.
+  return Math.max(256 * 1024 * 2, perFile);
 }
 
 function output(s: AgentSettings, log: LogEntry): string {

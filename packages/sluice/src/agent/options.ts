@@ -43,6 +43,8 @@ Options (Sluice's):
                                  else /var/lib/sluice-agent as root, else ~/.local/state/sluice-agent)
      --ack                       wait for the server's ack of each batch (require_ack_response)
      --buffer file|memory        file: batches survive a restart while servers are down (DEFAULT: file)
+     --buffer-limit BYTES        what all files may hold in their buffers together before reading pauses
+                                 (DEFAULT: 64 MiB for memory, 512 MiB for file)
      --workers N                 processes the files are spread over (DEFAULT: one per core, at most one per file)
      --read-from-head            read files met for the first time from their start (DEFAULT: from their end, as tail -n 0)
      --recover-wait SECONDS      healthy heartbeats needed before a failed server is used again (DEFAULT: 10)
@@ -52,7 +54,7 @@ Options (Sluice's):
 /** Options of fluent-agent-lite that take a value (its getopts string f:p:s:b:n:t:i:l:P:S:d:k:w:r:jvFh). */
 const WITH_VALUE = new Set('fpsbntilPSdkwr'.split(''));
 const FLAGS = new Set('jvFh'.split(''));
-const LONG_WITH_VALUE = new Set(['conf', 'state-dir', 'buffer', 'recover-wait', 'workers']);
+const LONG_WITH_VALUE = new Set(['conf', 'state-dir', 'buffer', 'buffer-limit', 'recover-wait', 'workers']);
 const LONG_FLAGS = new Set(['ack', 'print-config', 'help', 'read-from-head']);
 
 export interface ParsedArgs {
@@ -121,7 +123,10 @@ export function defaultStateDir(env: NodeJS.ProcessEnv = process.env): string {
 /** The Sluice-only settings shared by both modes. */
 export function sluiceExtras(
   long: Map<string, string | true>,
-): Pick<AgentSettings, 'stateDir' | 'ack' | 'buffer' | 'recoverWaitS' | 'readFromHead' | 'workers'> {
+): Pick<
+  AgentSettings,
+  'stateDir' | 'ack' | 'buffer' | 'recoverWaitS' | 'readFromHead' | 'workers' | 'bufferLimit'
+> {
   const buffer = (long.get('buffer') as string | undefined) ?? 'file';
   if (buffer !== 'file' && buffer !== 'memory')
     throw new AgentUsageError(`--buffer must be 'file' or 'memory' (got '${buffer}')`);
@@ -132,7 +137,12 @@ export function sluiceExtras(
   const workers = typeof wk === 'string' ? numberOf(wk, '--workers') : undefined;
   if (workers !== undefined && (!Number.isInteger(workers) || workers < 1))
     throw new AgentUsageError('--workers must be a whole number, at least 1');
+  const bl = long.get('buffer-limit');
+  const bufferLimit = typeof bl === 'string' ? numberOf(bl, '--buffer-limit') : undefined;
+  if (bufferLimit !== undefined && bufferLimit < 1024 * 1024)
+    throw new AgentUsageError('--buffer-limit must be at least 1048576 bytes');
   return {
+    bufferLimit,
     workers,
     stateDir: (long.get('state-dir') as string | undefined) ?? defaultStateDir(),
     ack: long.get('ack') === true,

@@ -55,6 +55,8 @@ export interface AgentSettings {
   ack: boolean;
   /** --buffer: file (survives a restart while a server is down) or memory */
   buffer: 'file' | 'memory';
+  /** --buffer-limit: bytes all files may hold in their buffers together (default 64 MiB memory, 512 MiB file) */
+  bufferLimit?: number;
   /** --workers: processes the files are spread over (undefined = one per core, at most one per file) */
   workers?: number;
   /** --read-from-head: files met for the first time are read from their start, not their end */

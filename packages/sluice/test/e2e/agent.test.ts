@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
-import { appendFile, mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { appendFile, mkdtemp, readFile, rm, stat, writeFile } from 'node:fs/promises';
 import { hostname, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
@@ -274,5 +274,121 @@ LOG_VERBOSE=yes
     await writeFile(file, lines(1, 20));
     await until(() => received('force').length >= 20, '20 lines of a file created after start');
     assert.equal(received('force')[0]!.record.message, 'line 1');
+  });
+
+  it('-p/-s list files, -b -n -t -i -l -k -w -r are accepted; -l gets the log; -h prints usage; -j is refused', async () => {
+    const { port } = await startReceiver('more');
+    const file = join(dir, 'more.log');
+    await writeFile(file, '');
+    const plist = join(dir, 'more.primary');
+    const slist = join(dir, 'more.secondary');
+    await writeFile(plist, `127.0.0.1:${port}\n`);
+    await writeFile(slist, '127.0.0.1:1\n');
+    const log = join(dir, 'more-agent.log');
+    const c = spawnSluice([
+      'agent',
+      '-v',
+      '--state-dir',
+      join(dir, 'st-more'),
+      '-p',
+      plist,
+      '-s',
+      slist,
+      '-b',
+      '65536',
+      '-n',
+      '1',
+      '-t',
+      '/usr/bin/tail',
+      '-i',
+      '0.5',
+      '-l',
+      log,
+      '-k',
+      '120',
+      '-w',
+      '2',
+      '-r',
+      '2',
+      'app.more',
+      file,
+    ]);
+    children.push(c);
+    const help = spawnSluice(['agent', '-h']);
+    const json = spawnSluice(['agent', '-j', '--state-dir', join(dir, 'st-j'), 'app', file, '127.0.0.1:1']);
+    children.push(help, json);
+    assert.equal(await help.exited, 0);
+    assert.match(help.stdout(), /Usage: sluice agent \[options\] TAG TARGET_FILE PRIMARY_SERVER\[:PORT\]/);
+    assert.equal(await json.exited, 1);
+    assert.match(json.stderr(), /-j \(JSON transfer\) is not supported/);
+    // -l: the agent logs to the file, not to stderr
+    const started = async () =>
+      (await readFile(log, 'utf8').catch(() => '')).includes('sluice agent started');
+    const deadline = Date.now() + 60_000;
+    while (!(await started())) {
+      assert.ok(Date.now() < deadline, 'the log file names the start');
+      await new Promise((r) => setTimeout(r, 50));
+    }
+    await appendFile(file, lines(1, 50));
+    await until(() => received('more').length >= 50, '50 lines via the primary list');
+    assert.doesNotMatch(c.stderr(), /sluice agent started/);
+  });
+
+  it('pauses reading while no server takes the lines (memory stays bounded), then delivers every line', async () => {
+    const port = await freePort(); // nobody listens yet
+    const file = join(dir, 'outage.log');
+    await writeFile(file, '');
+    const c = await agent([
+      '--state-dir',
+      join(dir, 'st-outage'),
+      '--buffer',
+      'memory',
+      '--buffer-limit',
+      '2097152',
+      '-w',
+      '0.5',
+      'app.outage',
+      file,
+      `127.0.0.1:${port}`,
+    ]);
+    const pad = 'x'.repeat(150);
+    let text = '';
+    for (let i = 1; i <= 100_000; i++) text += `${i} ${pad}\n`;
+    await appendFile(file, text); // ~15 MB, far more than the 2 MiB the buffer may hold
+    const size = (await stat(file)).size;
+    const posFile = async () => {
+      const pos = join(dir, 'st-outage', 'pos');
+      const { readdir } = await import('node:fs/promises');
+      const [name] = await readdir(pos);
+      const line = (await readFile(join(pos, name!), 'utf8')).split('\n')[0]!;
+      return Number.parseInt(line.split('\t')[1]!, 16);
+    };
+    // The committed position stops well short of the end: reading waits for the buffer.
+    let prev = -1;
+    let stableSince = Date.now();
+    await until(
+      () => {
+        void posFile().then((p) => {
+          if (p !== prev) {
+            prev = p;
+            stableSince = Date.now();
+          }
+        });
+        return prev > 0 && Date.now() - stableSince > 1000;
+      },
+      'reading to pause',
+      60_000,
+    );
+    assert.ok(prev < size / 2, `position ${prev} of ${size}: reading paused`);
+    const rss =
+      Number(/VmRSS:\s+(\d+)/.exec(await readFile(`/proc/${c.proc.pid}/status`, 'utf8'))![1]) / 1024;
+    // ~100 MiB is the process at rest (TypeScript sources through tsx); the 2 MiB buffer adds little.
+    assert.ok(rss < 160, `RSS ${rss.toFixed(0)} MiB stays bounded while 15 MB wait in the file`);
+    await startReceiver('outage', port);
+    await until(() => received('outage').length >= 100_000, 'every line once the server is up', 120_000);
+    const got = received('outage').map((r) => Number(String(r.record.message).split(' ')[0]));
+    assert.equal(got.length, 100_000);
+    assert.deepEqual(got.slice(0, 3), [1, 2, 3]);
+    assert.equal(got[99_999], 100_000);
   });
 });
