@@ -5,12 +5,23 @@ import { captured } from '../helpers/capture.ts';
 
 export const logger = pino({ level: process.env.SLUICE_TEST_LOG ?? 'silent' });
 
+const handedOut = new Set<number>();
+
+/**
+ * A port nothing listens on now, never the same twice in this process: concurrent tests
+ * that keep a port unbound for a while (an outage) must not be given each other's.
+ */
 export async function freePort(): Promise<number> {
-  const s = createServer();
-  await new Promise<void>((r) => s.listen(0, '127.0.0.1', r));
-  const port = (s.address() as { port: number }).port;
-  await new Promise<void>((r) => s.close(() => r()));
-  return port;
+  for (;;) {
+    const s = createServer();
+    await new Promise<void>((r) => s.listen(0, '127.0.0.1', r));
+    const port = (s.address() as { port: number }).port;
+    await new Promise<void>((r) => s.close(() => r()));
+    if (!handedOut.has(port)) {
+      handedOut.add(port);
+      return port;
+    }
+  }
 }
 
 /** A forward input on 127.0.0.1:port whose events land in `captured.get(name)`. */

@@ -227,6 +227,7 @@ LOG_VERBOSE=yes
         join(dir, 'st-stdin'),
         '--buffer',
         'memory',
+        '--ack',
         'app.stdin',
         '-',
         `127.0.0.1:${port}`,
@@ -244,6 +245,8 @@ LOG_VERBOSE=yes
       child.stdin!.end(`${lines(1, 5000)}last line without newline`);
       const code = await exited;
       assert.equal(code, 0, stderr);
+      // With --ack the agent exits only once the server acked; the receiver may still be routing.
+      await until(() => received('stdin').length >= 5001, 'every line at the receiver');
       const got = received('stdin').map((r) => r.record.message);
       assert.equal(got.length, 5001);
       assert.equal(got[0], 'line 1');
@@ -390,5 +393,42 @@ LOG_VERBOSE=yes
     assert.equal(got.length, 100_000);
     assert.deepEqual(got.slice(0, 3), [1, 2, 3]);
     assert.equal(got[99_999], 100_000);
+  });
+
+  it('kill -9 during an outage loses nothing: the file buffer sends what was read after the restart', async () => {
+    const port = await freePort(); // nobody listens yet
+    const file = join(dir, 'crash.log');
+    const state = join(dir, 'st-crash');
+    await writeFile(file, '');
+    const args = ['--state-dir', state, '--buffer', 'file', 'app.crash', file, `127.0.0.1:${port}`];
+    const first = await agent(args);
+    await appendFile(file, lines(1, 2000));
+    const size = (await stat(file)).size;
+    const committed = async () => {
+      const { readdir } = await import('node:fs/promises');
+      const pos = join(state, 'pos');
+      const names = await readdir(pos).catch(() => []);
+      if (names.length === 0) return 0;
+      const line = (await readFile(join(pos, names[0]!), 'utf8')).split('\n')[0] ?? '';
+      return Number.parseInt(line.split('\t')[1] ?? '0', 16);
+    };
+    // Every line was read and accepted by the file buffer (the position is at the end).
+    let pos = 0;
+    await until(() => {
+      void committed().then((p) => {
+        pos = p;
+      });
+      return pos === size;
+    }, 'the position to reach the end of the file');
+    first.proc.kill('SIGKILL');
+    await first.exited;
+    await startReceiver('crash', port);
+    await agent(args);
+    await until(
+      () => new Set(received('crash').map((r) => r.record.message)).size >= 2000,
+      'all 2000 lines after the restart',
+    );
+    const got = new Set(received('crash').map((r) => r.record.message));
+    assert.deepEqual([...got].sort(), lines(1, 2000).trimEnd().split('\n').sort(), 'nothing lost');
   });
 });
