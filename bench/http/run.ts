@@ -7,26 +7,41 @@
 //
 //   node --import tsx bench/http/run.ts [seconds per case, default 5]
 import { type ChildProcess, execFileSync, spawn } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import http from 'node:http';
 import net from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { randomBytes } from 'node:crypto';
-import { EventTime, decodeMultiple, encode } from '@sluice/forward';
+import { decodeMultiple, EventTime, encode } from '@sluice/forward';
 import { BatchBuilder } from '../../packages/sluice/src/core/batch.ts';
 
 // autocannon ships no types; this is the part used here.
-type Autocannon = (o: Record<string, unknown>) => Promise<{ requests: { average: number; total: number }; throughput: { average: number }; non2xx: number; errors: number; latency: { p99: number } }>;
+type Autocannon = (o: Record<string, unknown>) => Promise<{
+  requests: { average: number; total: number };
+  throughput: { average: number };
+  non2xx: number;
+  errors: number;
+  latency: { p99: number };
+}>;
 const autocannon = (await import('autocannon' as string)).default as Autocannon;
 
 const seconds = Number(process.argv[2] ?? 5);
 const BIN = fileURLToPath(new URL('../../packages/sluice/bin/sluice.js', import.meta.url));
-const RECORD = { host: 'web-1', level: 'info', method: 'GET', path: '/api/items/42', status: 200, bytes: 5120, message: 'request served' };
+const RECORD = {
+  host: 'web-1',
+  level: 'info',
+  method: 'GET',
+  path: '/api/items/42',
+  status: 200,
+  bytes: 5120,
+  message: 'request served',
+};
 const dir = mkdtempSync(join(tmpdir(), 'sluice-bench-http-'));
 
-const fmt = (n: number) => (n >= 1e6 ? `${(n / 1e6).toFixed(2)}M` : n >= 1e3 ? `${(n / 1e3).toFixed(1)}k` : n.toFixed(0));
+const fmt = (n: number) =>
+  n >= 1e6 ? `${(n / 1e6).toFixed(2)}M` : n >= 1e3 ? `${(n / 1e3).toFixed(1)}k` : n.toFixed(0);
 
 async function freePort(): Promise<number> {
   const s = net.createServer();
@@ -53,7 +68,10 @@ async function waitForPort(port: number): Promise<void> {
 function tree(pid: number): number[] {
   let kids: number[] = [];
   try {
-    kids = execFileSync('pgrep', ['-P', String(pid)], { encoding: 'utf8' }).split('\n').filter(Boolean).map(Number);
+    kids = execFileSync('pgrep', ['-P', String(pid)], { encoding: 'utf8' })
+      .split('\n')
+      .filter(Boolean)
+      .map(Number);
   } catch {
     /* no children */
   }
@@ -85,7 +103,9 @@ function usage(pids: number[]): { cpuSec: number; rssMb: number } {
 function startSluice(conf: string): ChildProcess {
   const file = join(dir, `c${Math.random().toString(16).slice(2)}.conf`);
   writeFileSync(file, conf);
-  return spawn(process.execPath, [BIN, '-c', file, '--log-level', 'error'], { stdio: ['ignore', 'ignore', 'inherit'] });
+  return spawn(process.execPath, [BIN, '-c', file, '--log-level', 'error'], {
+    stdio: ['ignore', 'ignore', 'inherit'],
+  });
 }
 
 async function stopSluice(p: ChildProcess): Promise<void> {
@@ -96,7 +116,9 @@ async function stopSluice(p: ChildProcess): Promise<void> {
 
 async function httpToNull(workers: number): Promise<void> {
   const port = await freePort();
-  const p = startSluice(`<system>\n  workers ${workers}\n</system>\n<source>\n  @type http\n  port ${port}\n  bind 127.0.0.1\n</source>\n<match **>\n  @type null\n</match>\n`);
+  const p = startSluice(
+    `<system>\n  workers ${workers}\n</system>\n<source>\n  @type http\n  port ${port}\n  bind 127.0.0.1\n</source>\n<match **>\n  @type null\n</match>\n`,
+  );
   await waitForPort(port);
   // let every worker bind before measuring
   await new Promise((r) => setTimeout(r, workers > 1 ? 1500 : 200));
@@ -138,7 +160,9 @@ async function forwardToHttp(batch: number): Promise<void> {
   await new Promise<void>((r) => sink.listen(0, '127.0.0.1', r));
   const sinkPort = (sink.address() as net.AddressInfo).port;
   const fwd = await freePort();
-  const p = startSluice(`<source>\n  @type forward\n  port ${fwd}\n  bind 127.0.0.1\n</source>\n<match **>\n  @type http\n  endpoint http://127.0.0.1:${sinkPort}/ingest\n  <buffer>\n    @type memory\n    flush_mode interval\n    flush_interval 0.2s\n    flush_thread_count 4\n    chunk_limit_size 4m\n    total_limit_size 512m\n    overflow_action block\n  </buffer>\n</match>\n`);
+  const p = startSluice(
+    `<source>\n  @type forward\n  port ${fwd}\n  bind 127.0.0.1\n</source>\n<match **>\n  @type http\n  endpoint http://127.0.0.1:${sinkPort}/ingest\n  <buffer>\n    @type memory\n    flush_mode interval\n    flush_interval 0.2s\n    flush_thread_count 4\n    chunk_limit_size 4m\n    total_limit_size 512m\n    overflow_action block\n  </buffer>\n</match>\n`,
+  );
   await waitForPort(fwd);
   const pids = tree(p.pid!);
   const u0 = usage(pids);

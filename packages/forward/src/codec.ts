@@ -6,7 +6,6 @@ import { EventTime } from './event-time.ts';
 // Number object is truthy for that check and still writes and indexes as 0.
 addExtension({
   Class: EventTime,
-  // biome-ignore lint/style/useConsistentBuiltinInstantiation: see above, must be an object
   type: new Number(0) as unknown as number,
   pack: (t: EventTime) => t.toBuffer(),
   unpack: (b: Uint8Array) => EventTime.fromBuffer(b),

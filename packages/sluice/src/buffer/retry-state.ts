@@ -88,14 +88,14 @@ export class RetryState {
     if (o.forever || !o.secondary) {
       const naive = this.naiveNextTime(this.steps);
       if (o.forever) return naive;
-      return naive >= this.timeoutAt ? this.timeoutAt : naive;
+      return Math.min(naive, this.timeoutAt);
     }
     if (this.current === 'primary') {
       const naive = this.naiveNextTime(this.steps);
-      return naive >= this.secondaryTransitionAt! ? this.secondaryTransitionAt! : naive;
+      return Math.min(naive, this.secondaryTransitionAt!);
     }
     const naive = this.naiveNextTime(this.steps - this.secondaryTransitionSteps! + 1);
-    return naive >= this.timeoutAt ? this.timeoutAt : naive;
+    return Math.min(naive, this.timeoutAt);
   }
 
   /** True when the next attempt must go to the secondary output. */

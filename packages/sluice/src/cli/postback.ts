@@ -13,7 +13,9 @@ import { registerRun } from './run.ts';
 export function register(program: Command): void {
   program
     .command('postback')
-    .description('run the post2log postback server from P2L_* variables (P2L_PORT, P2L_ENDPOINT, P2L_WORKERS, P2L_LOGDIR, ...)')
+    .description(
+      'run the post2log postback server from P2L_* variables (P2L_PORT, P2L_ENDPOINT, P2L_WORKERS, P2L_LOGDIR, ...)',
+    )
     .option('--print-config', 'print the generated config and exit')
     .option('-o, --log <path>', "write Sluice's own log to this file instead of stderr")
     .action(async (o: { printConfig?: boolean; log?: string }) => {
@@ -34,7 +36,9 @@ export function register(program: Command): void {
       try {
         mkdirSync(logDir, { recursive: true });
       } catch (e) {
-        process.stderr.write(`sluice postback: cannot create the log directory ${logDir} (P2L_LOGDIR): ${(e as Error).message}\n`);
+        process.stderr.write(
+          `sluice postback: cannot create the log directory ${logDir} (P2L_LOGDIR): ${(e as Error).message}\n`,
+        );
         process.exit(1);
       }
       const file = join(tmpdir(), `sluice-postback-${process.pid}.conf`);

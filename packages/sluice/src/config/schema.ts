@@ -1,6 +1,6 @@
 import { ConfigError, type SourceLocation } from '../core/errors.ts';
 import type { ConfigElement, ConfigParam } from './ast.ts';
-import { parseBool, parseSize, parseTime, parseArray, parseHash } from './values.ts';
+import { parseArray, parseBool, parseHash, parseSize, parseTime } from './values.ts';
 
 export type ParamType =
   | 'string'
@@ -172,7 +172,13 @@ export function closest(name: string, candidates: Iterable<string>): string | un
   return best !== undefined && bestD <= Math.max(2, Math.floor(name.length / 3)) ? best : undefined;
 }
 
-function unknownError(kind: string, name: string, known: Iterable<string>, where: SourceLocation, ctx: string) {
+function unknownError(
+  kind: string,
+  name: string,
+  known: Iterable<string>,
+  where: SourceLocation,
+  ctx: string,
+) {
   const hint = closest(name, known);
   return new ConfigError(
     `unknown ${kind} '${name}' in ${ctx}${hint ? ` (did you mean '${hint}'?)` : ''}`,
@@ -215,11 +221,19 @@ export function resolve(schema: Schema, el: ConfigElement, ctx: string, extraKno
   }
   for (const child of el.elements) {
     const hit = sectionLookup.get(child.name);
-    if (!hit) throw unknownError('section', `<${child.name}>`, [...sectionLookup.keys()].map((k) => `<${k}>`), child.location, ctx);
+    if (!hit)
+      throw unknownError(
+        'section',
+        `<${child.name}>`,
+        [...sectionLookup.keys()].map((k) => `<${k}>`),
+        child.location,
+        ctx,
+      );
     const [name, spec] = hit;
     const r = resolveSection(spec, child, `<${child.name}> in ${ctx}`);
     if (spec.multi) ((sections[name] as Resolved[] | undefined) ??= []).push(r);
-    else if (sections[name]) throw new ConfigError(`section <${child.name}> may appear only once in ${ctx}`, child.location);
+    else if (sections[name])
+      throw new ConfigError(`section <${child.name}> may appear only once in ${ctx}`, child.location);
     else sections[name] = r;
   }
   for (const [name, spec] of Object.entries(specs)) {

@@ -33,7 +33,7 @@ export function globToRegExp(pat: string, where?: SourceLocation): RegExp {
   }
   const stack: string[][] = [];
   const regex: string[] = [''];
-  let escape = false;
+  let escaped = false;
   let dot = false;
   let i = 0;
   const append = (s: string) => {
@@ -46,9 +46,9 @@ export function globToRegExp(pat: string, where?: SourceLocation): RegExp {
   };
   while (i < pat.length) {
     const c = pat[i]!;
-    if (escape) {
+    if (escaped) {
       append(escapeRe(c));
-      escape = false;
+      escaped = false;
       i++;
       continue;
     }
@@ -71,7 +71,7 @@ export function globToRegExp(pat: string, where?: SourceLocation): RegExp {
       append('\\.');
       dot = false;
     }
-    if (c === '\\') escape = true;
+    if (c === '\\') escaped = true;
     else if (c === '.') dot = true;
     else if (c === '*') append('[^\\.]*');
     else if (c === '{') {

@@ -735,6 +735,7 @@ function assemble(p: Parsed, zone: Zone): EventTime | undefined {
       min = nowFields.min;
       if (sec !== undefined) break;
       sec = nowFields.sec;
+      // biome-ignore lint/correctness/noConstantCondition: a block to break out of at the first given field
     } while (false);
   }
   mon ??= 1;

@@ -22,7 +22,10 @@ export function originAllowed(cors: CorsOptions, origin: string | undefined): bo
 }
 
 /** Headers to add to an answer (POST) for an allowed origin; undefined when none apply. */
-export function corsHeaders(cors: CorsOptions, origin: string | undefined): Record<string, string> | undefined {
+export function corsHeaders(
+  cors: CorsOptions,
+  origin: string | undefined,
+): Record<string, string> | undefined {
   if (cors.origins.includes('*')) return { 'Access-Control-Allow-Origin': '*' };
   if (!originAllowed(cors, origin)) return undefined;
   const h: Record<string, string> = { 'Access-Control-Allow-Origin': origin! };
@@ -31,7 +34,10 @@ export function corsHeaders(cors: CorsOptions, origin: string | undefined): Reco
 }
 
 /** The answer to an OPTIONS preflight, as Fluentd gives it: 200 with the allow headers, or 403. */
-export function preflight(cors: CorsOptions | undefined, headers: IncomingHttpHeaders): { status: number; headers: Record<string, string> } {
+export function preflight(
+  cors: CorsOptions | undefined,
+  headers: IncomingHttpHeaders,
+): { status: number; headers: Record<string, string> } {
   if (!cors || headers['access-control-request-method'] !== 'POST') return { status: 403, headers: {} };
   const base = {
     'Access-Control-Allow-Methods': 'POST',

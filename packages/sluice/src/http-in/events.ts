@@ -1,4 +1,4 @@
-import { EventTime, decodeMultiple } from '@sluice/forward';
+import { decodeMultiple, EventTime } from '@sluice/forward';
 import type { BatchBuilder, EventRecord } from '../core/batch.ts';
 import type { ParserPlugin } from '../core/plugin.ts';
 
@@ -40,7 +40,9 @@ export function addDefaultEvents(input: RequestInput, out: BatchBuilder): number
   else if (NDJSON_TYPE.test(contentType)) [source, payload] = ['ndjson', body];
   else {
     if (MULTIPART_TYPE.test(contentType)) {
-      throw new BadRequestError('multipart/form-data bodies are not supported; send application/x-www-form-urlencoded or a JSON body');
+      throw new BadRequestError(
+        'multipart/form-data bodies are not supported; send application/x-www-form-urlencoded or a JSON body',
+      );
     }
     // Fluentd's precedence among fields: msgpack, then json, then ndjson.
     for (const f of ['msgpack', 'json', 'ndjson'] as const) {
@@ -60,7 +62,8 @@ export function addDefaultEvents(input: RequestInput, out: BatchBuilder): number
   const paramTime = queryTime(params);
   const before = out.count;
   if (source === 'msgpack') addMsgpack(payload, input.extra, paramTime, out);
-  else if (source === 'json') addJsonValue(parseJson(payload.toString('utf8'), 'body'), input.extra, paramTime, out, 'body');
+  else if (source === 'json')
+    addJsonValue(parseJson(payload.toString('utf8'), 'body'), input.extra, paramTime, out, 'body');
   else {
     const lines = payload.toString('utf8').split(/\r?\n/);
     for (let i = 0; i < lines.length; i++) {
@@ -94,7 +97,9 @@ export function addParsedEvent(input: RequestInput, parser: BodyParser, out: Bat
     out.add(paramTime ?? parsed.time ?? EventTime.now(), record);
   }
   if (out.count === before) {
-    throw new BadRequestError(`the body does not match the configured <parse> format${parser.lastError ? `: ${parser.lastError}` : ''}`);
+    throw new BadRequestError(
+      `the body does not match the configured <parse> format${parser.lastError ? `: ${parser.lastError}` : ''}`,
+    );
   }
 }
 
@@ -115,17 +120,32 @@ function parseJson(text: string, where: string): unknown {
   }
 }
 
-function addJsonValue(value: unknown, extra: EventRecord | undefined, paramTime: EventTime | undefined, out: BatchBuilder, where: string): void {
+function addJsonValue(
+  value: unknown,
+  extra: EventRecord | undefined,
+  paramTime: EventTime | undefined,
+  out: BatchBuilder,
+  where: string,
+): void {
   if (Array.isArray(value)) {
-    for (let i = 0; i < value.length; i++) addRecord(value[i], extra, paramTime, out, `${where}, element ${i}`);
+    for (let i = 0; i < value.length; i++)
+      addRecord(value[i], extra, paramTime, out, `${where}, element ${i}`);
   } else addRecord(value, extra, paramTime, out, where);
 }
 
-function addRecord(value: unknown, extra: EventRecord | undefined, paramTime: EventTime | undefined, out: BatchBuilder, where: string): void {
+function addRecord(
+  value: unknown,
+  extra: EventRecord | undefined,
+  paramTime: EventTime | undefined,
+  out: BatchBuilder,
+  where: string,
+): void {
   // Fluentd skips a null record without an error.
   if (value === null || value === undefined) return;
   if (typeof value !== 'object' || Array.isArray(value) || Buffer.isBuffer(value)) {
-    throw new BadRequestError(`${where}: a record must be an object (got ${Array.isArray(value) ? 'an array' : typeof value})`);
+    throw new BadRequestError(
+      `${where}: a record must be an object (got ${Array.isArray(value) ? 'an array' : typeof value})`,
+    );
   }
   const record = value as EventRecord;
   if (extra) Object.assign(record, extra);
@@ -138,12 +158,21 @@ function recordTime(record: EventRecord, where: string): EventTime {
   const t = record.time;
   delete record.time;
   if (t === null || t === undefined) return EventTime.now();
-  const time = typeof t === 'string' && t.trim() !== '' && Number.isFinite(Number(t)) ? EventTime.from(Number(t)) : EventTime.from(t);
-  if (!time) throw new BadRequestError(`${where}: field 'time' must be epoch seconds (got ${JSON.stringify(t)})`);
+  const time =
+    typeof t === 'string' && t.trim() !== '' && Number.isFinite(Number(t))
+      ? EventTime.from(Number(t))
+      : EventTime.from(t);
+  if (!time)
+    throw new BadRequestError(`${where}: field 'time' must be epoch seconds (got ${JSON.stringify(t)})`);
   return time;
 }
 
-function addMsgpack(payload: Buffer, extra: EventRecord | undefined, paramTime: EventTime | undefined, out: BatchBuilder): void {
+function addMsgpack(
+  payload: Buffer,
+  extra: EventRecord | undefined,
+  paramTime: EventTime | undefined,
+  out: BatchBuilder,
+): void {
   let values: unknown[];
   try {
     values = decodeMultiple(payload);
@@ -153,7 +182,14 @@ function addMsgpack(payload: Buffer, extra: EventRecord | undefined, paramTime: 
   // One map with nothing to add or take out: its bytes are already the record, no re-encoding.
   if (values.length === 1 && extra === undefined) {
     const v = values[0];
-    if (v !== null && typeof v === 'object' && !Array.isArray(v) && !Buffer.isBuffer(v) && !(v instanceof Uint8Array) && !('time' in v)) {
+    if (
+      v !== null &&
+      typeof v === 'object' &&
+      !Array.isArray(v) &&
+      !Buffer.isBuffer(v) &&
+      !(v instanceof Uint8Array) &&
+      !('time' in v)
+    ) {
       const t = paramTime ?? EventTime.now();
       out.addRaw(t.sec, t.nsec, payload);
       return;

@@ -61,13 +61,17 @@ export class HttpReceiver {
     server.keepAliveTimeout = this.o.keepaliveTimeoutMs;
     // Expect: 100-continue: refuse an announced oversize body before the client sends it.
     server.on('checkContinue', (req, res) => {
-      if (this.tooLarge(req)) return this.reply(res, { status: 413, headers: { ...TEXT, Connection: 'close' }, body: 'Too large' });
+      if (this.tooLarge(req)) {
+        this.reply(res, { status: 413, headers: { ...TEXT, Connection: 'close' }, body: 'Too large' });
+        return;
+      }
       res.writeContinue();
       handler(req, res);
     });
     server.on('clientError', (err, socket) => {
       this.o.logger.debug({ err: err.message }, 'http client error');
-      if (socket.writable) socket.end('HTTP/1.1 400 Bad Request\r\nConnection: close\r\nContent-Length: 0\r\n\r\n');
+      if (socket.writable)
+        socket.end('HTTP/1.1 400 Bad Request\r\nConnection: close\r\nContent-Length: 0\r\n\r\n');
       else socket.destroy();
     });
     this.server = server;
@@ -115,17 +119,24 @@ export class HttpReceiver {
     const head = this.o.onHead?.(req, path);
     if (head) {
       req.resume();
-      return this.reply(res, head);
+      this.reply(res, head);
+      return;
     }
     if (this.tooLarge(req)) {
       req.resume();
-      return this.reply(res, { status: 413, headers: { ...TEXT, Connection: 'close' }, body: 'Too large' });
+      this.reply(res, { status: 413, headers: { ...TEXT, Connection: 'close' }, body: 'Too large' });
+      return;
     }
     this.inFlight++;
     this.read(req, res, path, q < 0 ? '' : url.slice(q + 1))
       .catch((e: unknown) => {
         this.o.logger.error({ err: e }, 'http request failed');
-        if (!res.headersSent) this.reply(res, { status: 500, headers: TEXT, body: `500 Internal Server Error\n${(e as Error).message}\n` });
+        if (!res.headersSent)
+          this.reply(res, {
+            status: 500,
+            headers: TEXT,
+            body: `500 Internal Server Error\n${(e as Error).message}\n`,
+          });
       })
       .finally(() => {
         if (--this.inFlight === 0 && this.drained) this.drained();
@@ -145,13 +156,19 @@ export class HttpReceiver {
       chunks.push(chunk);
     }
     if (over) {
-      return this.reply(res, { status: 413, headers: { ...TEXT, Connection: 'close' }, body: 'Too large' });
+      this.reply(res, { status: 413, headers: { ...TEXT, Connection: 'close' }, body: 'Too large' });
+      return;
     }
     let body = chunks.length === 1 ? chunks[0]! : Buffer.concat(chunks, size);
     try {
       body = await decodeBody(body, req.headers['content-encoding'], this.o.decompressionSizeLimit);
     } catch (e) {
-      if (e instanceof BodyError) return this.reply(res, { status: e.status, headers: TEXT, body: `${e.status} ${http.STATUS_CODES[e.status]}\n${e.message}\n` });
+      if (e instanceof BodyError)
+        return this.reply(res, {
+          status: e.status,
+          headers: TEXT,
+          body: `${e.status} ${http.STATUS_CODES[e.status]}\n${e.message}\n`,
+        });
       throw e;
     }
     const xff = req.headers['x-forwarded-for'];

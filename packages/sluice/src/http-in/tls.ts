@@ -13,13 +13,30 @@ export const transportSection: SectionSpec = {
     cert_path: { type: 'string', description: 'PEM certificate (chain) of the server.', default: null },
     private_key_path: { type: 'string', description: 'PEM private key of the server.', default: null },
     private_key_passphrase: { type: 'secret', description: 'Passphrase of the private key.', default: null },
-    ca_path: { type: 'string', description: 'PEM CA certificates that client certificates must chain to.', default: null },
-    client_cert_auth: { type: 'bool', description: 'Require and verify a client certificate.', default: false },
-    version: { type: 'enum', values: VERSIONS, description: 'Minimum TLS version (Fluentd: version).', default: 'TLSv1_2' },
+    ca_path: {
+      type: 'string',
+      description: 'PEM CA certificates that client certificates must chain to.',
+      default: null,
+    },
+    client_cert_auth: {
+      type: 'bool',
+      description: 'Require and verify a client certificate.',
+      default: false,
+    },
+    version: {
+      type: 'enum',
+      values: VERSIONS,
+      description: 'Minimum TLS version (Fluentd: version).',
+      default: 'TLSv1_2',
+    },
     min_version: { type: 'enum', values: VERSIONS, description: 'Minimum TLS version.', default: null },
     max_version: { type: 'enum', values: VERSIONS, description: 'Maximum TLS version.', default: null },
     ciphers: { type: 'string', description: 'OpenSSL cipher list.', default: null },
-    insecure: { type: 'bool', description: 'Accepted for compatibility; Sluice never lowers the minimum below TLS 1.2.', default: false },
+    insecure: {
+      type: 'bool',
+      description: 'Accepted for compatibility; Sluice never lowers the minimum below TLS 1.2.',
+      default: false,
+    },
   },
 };
 
@@ -32,7 +49,10 @@ function readPem(path: string, what: string, section: Resolved): Buffer {
   try {
     return readFileSync(path);
   } catch (e) {
-    throw new ConfigError(`${what} '${path}' cannot be read: ${(e as Error).message}`, section.element.location);
+    throw new ConfigError(
+      `${what} '${path}' cannot be read: ${(e as Error).message}`,
+      section.element.location,
+    );
   }
 }
 
@@ -41,10 +61,14 @@ export function tlsServerOptions(section: Resolved | undefined): TlsOptions | un
   if (!section) return undefined;
   const proto = (section.arg || 'tcp').trim();
   if (proto === 'tcp') return undefined;
-  if (proto !== 'tls') throw new ConfigError(`<transport ${proto}>: expected 'tcp' or 'tls'`, section.element.location);
+  if (proto !== 'tls')
+    throw new ConfigError(`<transport ${proto}>: expected 'tcp' or 'tls'`, section.element.location);
   const p = section.params as Record<string, string | boolean | undefined>;
   if (!p.cert_path || !p.private_key_path) {
-    throw new ConfigError('<transport tls> needs cert_path and private_key_path (Sluice does not generate certificates)', section.element.location);
+    throw new ConfigError(
+      '<transport tls> needs cert_path and private_key_path (Sluice does not generate certificates)',
+      section.element.location,
+    );
   }
   const opts: TlsOptions = {
     cert: readPem(p.cert_path as string, 'cert_path', section),

@@ -19,7 +19,11 @@ export function jsonLines(): BodyBuilder {
 export function jsonArray(formatter?: FormatterPlugin): BodyBuilder {
   return (chunk) => {
     const tag = chunk.keys.tag ?? '';
-    const parts = chunk.entries().map((e) => (formatter ? String(formatter.format(tag, e.time, e.record)).trimEnd() : JSON.stringify(e.record)));
+    const parts = chunk
+      .entries()
+      .map((e) =>
+        formatter ? String(formatter.format(tag, e.time, e.record)).trimEnd() : JSON.stringify(e.record),
+      );
     return Buffer.from(`[${parts.join(',')}]`);
   };
 }

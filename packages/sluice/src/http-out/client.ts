@@ -12,7 +12,11 @@ function readPem(path: string, param: string, where: SourceLocation | undefined)
   }
 }
 
-const TLS_VERSIONS: Record<string, SecureVersion> = { TLSv1_1: 'TLSv1.1', TLSv1_2: 'TLSv1.2', TLSv1_3: 'TLSv1.3' };
+const TLS_VERSIONS: Record<string, SecureVersion> = {
+  TLSv1_1: 'TLSv1.1',
+  TLSv1_2: 'TLSv1.2',
+  TLSv1_3: 'TLSv1.3',
+};
 
 /**
  * The keep-alive connection pool (undici) every write goes through: one Agent for the
@@ -28,7 +32,8 @@ export function createDispatcher(p: Params, where: SourceLocation | undefined): 
   if (p.tls_private_key_path) tls.key = readPem(p.tls_private_key_path, 'tls_private_key_path', where);
   if (p.tls_private_key_passphrase) tls.passphrase = p.tls_private_key_passphrase;
   if (p.tls_ciphers) tls.ciphers = p.tls_ciphers;
-  const connectTimeout = ((p.open_timeout ?? 10) + (p.endpoint.startsWith('https') ? (p.ssl_timeout ?? 0) : 0)) * 1000;
+  const connectTimeout =
+    ((p.open_timeout ?? 10) + (p.endpoint.startsWith('https') ? (p.ssl_timeout ?? 0) : 0)) * 1000;
   const common = {
     connections: p.connections,
     keepAliveTimeout: 4000,
@@ -42,7 +47,13 @@ export function createDispatcher(p: Params, where: SourceLocation | undefined): 
     } catch {
       throw new ConfigError(`proxy is not a URL: ${proxy}`, where);
     }
-    return new ProxyAgent({ uri: proxy, requestTls: tls, proxyTls: tls, ...common, connect: { timeout: connectTimeout } } as ProxyAgent.Options);
+    return new ProxyAgent({
+      uri: proxy,
+      requestTls: tls,
+      proxyTls: tls,
+      ...common,
+      connect: { timeout: connectTimeout },
+    } as ProxyAgent.Options);
   }
   return new Agent({ ...common, connect: { timeout: connectTimeout, ...tls } });
 }

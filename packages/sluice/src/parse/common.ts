@@ -32,19 +32,71 @@ export interface SluiceParser extends ParserPlugin {
 }
 
 export const COMMON_PARSE_PARAMS = defineParams({
-  types: { type: 'hash', default: null, description: "Value types by field: 'code:integer,ok:bool,at:time:%Y-%m-%d,tags:array:|'. Types: string, integer, float, bool, time[:[timezone:]format], array[:delimiter]." },
-  time_key: { type: 'string', default: null, description: 'Field that holds the event time; it is removed from the record unless keep_time_key.' },
-  time_type: { type: 'enum', values: ['string', 'unixtime', 'float', 'mixed'], default: 'string', description: 'How the time field is read: string (time_format), unixtime (integer seconds), float (seconds.fraction), mixed (time_format then time_format_fallbacks).' },
-  time_format: { type: 'string', default: null, description: "Ruby strptime format of the time field (e.g. '%d/%b/%Y:%H:%M:%S %z'), or %iso8601. Without it, ISO 8601 and RFC 2822 times are recognised." },
-  time_format_fallbacks: { type: 'array', default: [], description: 'With time_type mixed: formats tried after time_format, in order; may include unixtime and float.' },
-  keep_time_key: { type: 'bool', default: false, description: 'Keep the time field in the record after reading the event time from it.' },
-  timezone: { type: 'string', default: null, description: "Zone of times without an offset: '+09:00', '+0900', 'UTC' or an IANA name such as 'Asia/Tokyo'." },
+  types: {
+    type: 'hash',
+    default: null,
+    description:
+      "Value types by field: 'code:integer,ok:bool,at:time:%Y-%m-%d,tags:array:|'. Types: string, integer, float, bool, time[:[timezone:]format], array[:delimiter].",
+  },
+  time_key: {
+    type: 'string',
+    default: null,
+    description: 'Field that holds the event time; it is removed from the record unless keep_time_key.',
+  },
+  time_type: {
+    type: 'enum',
+    values: ['string', 'unixtime', 'float', 'mixed'],
+    default: 'string',
+    description:
+      'How the time field is read: string (time_format), unixtime (integer seconds), float (seconds.fraction), mixed (time_format then time_format_fallbacks).',
+  },
+  time_format: {
+    type: 'string',
+    default: null,
+    description:
+      "Ruby strptime format of the time field (e.g. '%d/%b/%Y:%H:%M:%S %z'), or %iso8601. Without it, ISO 8601 and RFC 2822 times are recognised.",
+  },
+  time_format_fallbacks: {
+    type: 'array',
+    default: [],
+    description:
+      'With time_type mixed: formats tried after time_format, in order; may include unixtime and float.',
+  },
+  keep_time_key: {
+    type: 'bool',
+    default: false,
+    description: 'Keep the time field in the record after reading the event time from it.',
+  },
+  timezone: {
+    type: 'string',
+    default: null,
+    description:
+      "Zone of times without an offset: '+09:00', '+0900', 'UTC' or an IANA name such as 'Asia/Tokyo'.",
+  },
   utc: { type: 'bool', default: false, description: 'Read times without an offset as UTC.' },
-  localtime: { type: 'bool', default: true, description: 'Read times without an offset in the local zone (false = UTC).' },
-  null_value_pattern: { type: 'string', default: null, description: 'String values matching this regexp (unanchored, e.g. /^(-|null)$/) become null.' },
+  localtime: {
+    type: 'bool',
+    default: true,
+    description: 'Read times without an offset in the local zone (false = UTC).',
+  },
+  null_value_pattern: {
+    type: 'string',
+    default: null,
+    description: 'String values matching this regexp (unanchored, e.g. /^(-|null)$/) become null.',
+  },
   null_empty_string: { type: 'bool', default: false, description: 'Empty string values become null.' },
-  estimate_current_event: { type: 'bool', default: true, description: 'Use the current time when the text has no time field.' },
-  timeout: { type: 'time', default: null, deprecated: 'accepted for compatibility; parsing is not interrupted', description: "Fluentd's parse timeout. Accepted and ignored: Sluice's regexps run to completion (a warning is logged)." },
+  estimate_current_event: {
+    type: 'bool',
+    default: true,
+    description: 'Use the current time when the text has no time field.',
+  },
+  timeout: {
+    type: 'time',
+    default: null,
+    deprecated: 'accepted for compatibility; parsing is not interrupted',
+    description:
+      "Fluentd's parse timeout. Accepted and ignored: Sluice's regexps run to completion (a warning is logged).",
+  },
 });
 
 /**
@@ -58,7 +110,10 @@ export function parserSchema(own: Record<string, ParamSpec>, defaults: Record<st
 }
 
 function fail(config: Resolved, key: string, reason: string): never {
-  throw new ConfigError(`parameter '${key}': ${reason}`, param(config.element, key)?.location ?? config.element.location);
+  throw new ConfigError(
+    `parameter '${key}': ${reason}`,
+    param(config.element, key)?.location ?? config.element.location,
+  );
 }
 
 /** Compiles a regexp parameter, turning a bad expression into a ConfigError at its line. */
@@ -80,10 +135,14 @@ export function separatorParam(config: Resolved, key: string): string {
 }
 
 /** Builds a time parser from this section's time_* params (overrides for fixed formats). */
-export function timeParserFrom(config: Resolved, overrides: { type?: TimeType; format?: string } = {}): ValueTimeParser {
+export function timeParserFrom(
+  config: Resolved,
+  overrides: { type?: TimeType; format?: string } = {},
+): ValueTimeParser {
   const p = config.params;
   const given = (k: string) => param(config.element, k) !== undefined;
-  if (given('utc') && given('localtime') && p.utc === p.localtime) fail(config, 'utc', 'both utc and localtime are given; use only one of them');
+  if (given('utc') && given('localtime') && p.utc === p.localtime)
+    fail(config, 'utc', 'both utc and localtime are given; use only one of them');
   const utc = (p.utc as boolean) || (given('localtime') && p.localtime === false);
   try {
     return createTimeParser({
@@ -114,7 +173,11 @@ export class ParserCore {
   /** why the last finish() failed */
   error: string | undefined;
 
-  constructor(config: Resolved, ctx: PluginContext | undefined, timeOverrides?: { type?: TimeType; format?: string }) {
+  constructor(
+    config: Resolved,
+    ctx: PluginContext | undefined,
+    timeOverrides?: { type?: TimeType; format?: string },
+  ) {
     const p = config.params;
     this.timeKey = p.time_key as string | undefined;
     this.keepTimeKey = p.keep_time_key as boolean;
@@ -130,7 +193,8 @@ export class ParserCore {
     this.nullPattern = regexpParam(config, 'null_value_pattern');
     this.nullEmpty = p.null_empty_string as boolean;
     this.convert = this.converters !== undefined || this.nullPattern !== undefined || this.nullEmpty;
-    if (p.timeout !== undefined) ctx?.logger.warn({ plugin: ctx.id }, '<parse> timeout is accepted for compatibility but not enforced');
+    if (p.timeout !== undefined)
+      ctx?.logger.warn({ plugin: ctx.id }, '<parse> timeout is accepted for compatibility but not enforced');
   }
 
   /** The event time of a record without a time field. */
@@ -166,7 +230,7 @@ export class ParserCore {
       const v = record[key];
       // nil and false are left as they are, as in Fluentd
       if (v === null || v === undefined || v === false) continue;
-      if (typeof v === 'string' && ((this.nullEmpty && v === '') || (this.nullPattern !== undefined && this.nullPattern.test(v)))) {
+      if (typeof v === 'string' && ((this.nullEmpty && v === '') || this.nullPattern?.test(v))) {
         record[key] = null;
         continue;
       }

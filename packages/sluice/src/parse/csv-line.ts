@@ -30,7 +30,8 @@ export function parseCsvLine(line: string, sep: string): (string | null)[] | und
       }
       out.push(v);
       if (i === n) return out;
-      if (!text.startsWith(sep, i)) throw new MalformedCsvError(`any value after quoted field isn't allowed in line 1`);
+      if (!text.startsWith(sep, i))
+        throw new MalformedCsvError(`any value after quoted field isn't allowed in line 1`);
       i += sep.length;
     } else {
       const end = text.indexOf(sep, i);

@@ -8,15 +8,34 @@ import { compileStrftime, zoneFor } from '../core/time-format.ts';
 import { formatOffset } from '../core/time-zone.ts';
 
 export const NEWLINE_PARAM = defineParams({
-  newline: { type: 'enum', values: ['lf', 'crlf'], default: 'lf', description: 'Line ending: lf (\\n) or crlf (\\r\\n).' },
+  newline: {
+    type: 'enum',
+    values: ['lf', 'crlf'],
+    default: 'lf',
+    description: 'Line ending: lf (\\n) or crlf (\\r\\n).',
+  },
 });
 
 export const TIME_FORMAT_PARAMS = defineParams({
-  time_type: { type: 'enum', values: ['string', 'unixtime', 'float'], default: 'string', description: 'How the time is written: string (time_format), unixtime (seconds) or float (seconds.nanoseconds).' },
-  time_format: { type: 'string', default: null, description: 'strftime format of the time; default ISO 8601 (2013-02-28T12:00:00+09:00).' },
+  time_type: {
+    type: 'enum',
+    values: ['string', 'unixtime', 'float'],
+    default: 'string',
+    description:
+      'How the time is written: string (time_format), unixtime (seconds) or float (seconds.nanoseconds).',
+  },
+  time_format: {
+    type: 'string',
+    default: null,
+    description: 'strftime format of the time; default ISO 8601 (2013-02-28T12:00:00+09:00).',
+  },
   localtime: { type: 'bool', default: true, description: 'Write times in the local zone (false = UTC).' },
   utc: { type: 'bool', default: false, description: 'Write times in UTC.' },
-  timezone: { type: 'string', default: null, description: "Write times in this zone: '+09:00', 'UTC' or an IANA name." },
+  timezone: {
+    type: 'string',
+    default: null,
+    description: "Write times in this zone: '+09:00', 'UTC' or an IANA name.",
+  },
 });
 
 /** A formatter's schema: its own params, the time params, and `newline` when it writes lines. */
@@ -46,7 +65,10 @@ export function timeFormatterFrom(config: Resolved): (time: EventTime) => string
   try {
     zone = zoneFor({ timezone, utc });
   } catch (e) {
-    throw new ConfigError(`parameter 'timezone': ${(e as Error).message}`, param(config.element, 'timezone')?.location);
+    throw new ConfigError(
+      `parameter 'timezone': ${(e as Error).message}`,
+      param(config.element, 'timezone')?.location,
+    );
   }
   const format = p.time_format as string | undefined;
   if (format !== undefined) return compileStrftime(format, { timezone, utc });
@@ -71,7 +93,8 @@ export function rubyInspect(v: unknown): string {
   if (v instanceof Uint8Array) return JSON.stringify(Buffer.from(v).toString('latin1'));
   if (typeof v === 'object') {
     const parts: string[] = [];
-    for (const [k, x] of Object.entries(v as Record<string, unknown>)) parts.push(`${JSON.stringify(k)} => ${rubyInspect(x)}`);
+    for (const [k, x] of Object.entries(v as Record<string, unknown>))
+      parts.push(`${JSON.stringify(k)} => ${rubyInspect(x)}`);
     return `{${parts.join(', ')}}`;
   }
   return String(v);

@@ -4,13 +4,14 @@ import type { ParamSpec, Resolved, Schema } from '../config/schema.ts';
 import type { EventRecord } from '../core/batch.ts';
 import { ConfigError } from '../core/errors.ts';
 import type { PluginContext } from '../core/plugin.ts';
-import { ParserCore, type ParseResult, parserSchema, regexpParam, type SluiceParser } from './common.ts';
+import { type ParseResult, ParserCore, parserSchema, regexpParam, type SluiceParser } from './common.ts';
 import { compileRubyRegexp, groupNames, splitRubyRegexp } from './ruby-regexp.ts';
 
 export function regexpSchema(defaults: { expression?: string; time_format?: string } = {}): Schema {
   const expression: ParamSpec = {
     type: 'string',
-    description: 'Ruby regular expression with named captures, e.g. /^(?<host>[^ ]*) (?<message>.*)$/ (options i, m, x after the closing slash). Each capture becomes a field.',
+    description:
+      'Ruby regular expression with named captures, e.g. /^(?<host>[^ ]*) (?<message>.*)$/ (options i, m, x after the closing slash). Each capture becomes a field.',
     ...(defaults.expression === undefined ? { required: true } : { default: defaults.expression }),
   };
   const d: Record<string, unknown> = { time_key: 'time' };
@@ -18,8 +19,18 @@ export function regexpSchema(defaults: { expression?: string; time_format?: stri
   return parserSchema(
     {
       expression,
-      ignorecase: { type: 'bool', default: false, deprecated: 'use /pattern/i', description: 'Deprecated: match ignoring case (use /pattern/i).' },
-      multiline: { type: 'bool', default: false, deprecated: 'use /pattern/m', description: "Deprecated: '.' matches newlines too (use /pattern/m)." },
+      ignorecase: {
+        type: 'bool',
+        default: false,
+        deprecated: 'use /pattern/i',
+        description: 'Deprecated: match ignoring case (use /pattern/i).',
+      },
+      multiline: {
+        type: 'bool',
+        default: false,
+        deprecated: 'use /pattern/m',
+        description: "Deprecated: '.' matches newlines too (use /pattern/m).",
+      },
     },
     d,
   );
@@ -47,7 +58,10 @@ export class RegexpParser implements SluiceParser {
     this.regexp = regexp ?? expressionParam(config);
     this.names = groupNames(this.regexp);
     if (this.names.length === 0) {
-      throw new ConfigError("no named captures in 'expression': the regexp needs at least one (?<name>...)", config.element.location);
+      throw new ConfigError(
+        "no named captures in 'expression': the regexp needs at least one (?<name>...)",
+        config.element.location,
+      );
     }
     this.core = new ParserCore(config, ctx);
   }

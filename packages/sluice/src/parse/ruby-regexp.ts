@@ -120,7 +120,10 @@ function translate(src: string): string {
     if (c === '(' && src[i + 1] === '?') {
       const n = src[i + 2];
       if (n === '>') throw new SyntaxError('atomic groups (?>...) are not supported');
-      if (n !== undefined && /[imx-]/.test(n)) throw new SyntaxError('inline option groups (?i:...) are not supported; put the options after the closing slash');
+      if (n !== undefined && /[imx-]/.test(n))
+        throw new SyntaxError(
+          'inline option groups (?i:...) are not supported; put the options after the closing slash',
+        );
     }
     if (c === '+' && /[*+?]/.test(src[i - 1] ?? '') && src[i - 2] !== '\\') {
       throw new SyntaxError('possessive quantifiers (*+, ++, ?+) are not supported');
@@ -150,7 +153,10 @@ export function compileRubyRegexp(source: string, options = '', extraFlags = '')
 /** Parses and compiles a Fluentd regexp parameter value (`/.../i` or a bare body). */
 export function rubyRegexp(text: string, wrapped = false): RegExp {
   const parts = splitRubyRegexp(text, wrapped);
-  if (!parts) throw new SyntaxError(`expected a regexp between slashes, like /^(?<message>.*)$/ (got ${JSON.stringify(text)})`);
+  if (!parts)
+    throw new SyntaxError(
+      `expected a regexp between slashes, like /^(?<message>.*)$/ (got ${JSON.stringify(text)})`,
+    );
   return compileRubyRegexp(parts.source, parts.options);
 }
 
@@ -158,6 +164,7 @@ export function rubyRegexp(text: string, wrapped = false): RegExp {
 export function groupNames(re: RegExp): string[] {
   const names: string[] = [];
   const rx = /\\.|\(\?<([A-Za-z_][A-Za-z0-9_]*)>/g;
-  for (let m = rx.exec(re.source); m; m = rx.exec(re.source)) if (m[1] && !names.includes(m[1])) names.push(m[1]);
+  for (let m = rx.exec(re.source); m; m = rx.exec(re.source))
+    if (m[1] && !names.includes(m[1])) names.push(m[1]);
   return names;
 }

@@ -8,9 +8,11 @@ import type { ValueTimeParser } from './time-parser.ts';
 
 // Ruby's `.` stops only at \n and its `$` before \n; JS's also stop at \r, so the
 // message part is spelled out to keep a mid-line \r in the message as Fluentd does.
-const RFC3164_BODY = /(?<host>[^ ]*) (?<ident>[^ :[]*)(?:\[(?<pid>[0-9]+)\])?(?:[^:]*:)? *(?<message>[^\n]*)(?=\n|(?![\s\S]))/g;
+const RFC3164_BODY =
+  /(?<host>[^ ]*) (?<ident>[^ :[]*)(?:\[(?<pid>[0-9]+)\])?(?:[^:]*:)? *(?<message>[^\n]*)(?=\n|(?![\s\S]))/g;
 const RFC3164_PRI = /^<([0-9]{1,3})>/;
-const RFC5424_BODY = /(?<host>[!-~]{1,255}) (?<ident>[!-~]{1,48}) (?<pid>[!-~]{1,128}) (?<msgid>[!-~]{1,32}) (?<extradata>(?:-|(?:\[.*?(?<!\\)\])))(?: (?<message>.+))?(?![\s\S])/gs;
+const RFC5424_BODY =
+  /(?<host>[!-~]{1,255}) (?<ident>[!-~]{1,48}) (?<pid>[!-~]{1,128}) (?<msgid>[!-~]{1,32}) (?<extradata>(?:-|(?:\[.*?(?<!\\)\])))(?: (?<message>.+))?(?![\s\S])/gs;
 const RFC5424_PRI = /^<(\d{1,3})>\d\d{0,2}\s/;
 const DETECT_5424 = /^<[0-9]{1,3}>[1-9]\d{0,2}/;
 
@@ -78,7 +80,14 @@ export class SyslogParser {
     return this.o.time5424(s) ?? this.o.time5424NoFraction(s);
   }
 
-  private plain(re: RegExp, names: readonly string[], time: EventTime, text: string, idx: number, record: EventRecord): ParseResult | undefined {
+  private plain(
+    re: RegExp,
+    names: readonly string[],
+    time: EventTime,
+    text: string,
+    idx: number,
+    record: EventRecord,
+  ): ParseResult | undefined {
     re.lastIndex = idx;
     const m = re.exec(text);
     if (!m) return this.fail('pattern not matched');
@@ -121,7 +130,14 @@ export class SyslogParser {
     const time = this.time5424(cut[0]);
     if (!time) return this.fail(`invalid time format: value = ${cut[0]}`);
     if (this.o.keepTimeKey) record.time = cut[0];
-    return this.plain(RFC5424_BODY, ['host', 'ident', 'pid', 'msgid', 'extradata', 'message'], time, text, cut[1], record);
+    return this.plain(
+      RFC5424_BODY,
+      ['host', 'ident', 'pid', 'msgid', 'extradata', 'message'],
+      time,
+      text,
+      cut[1],
+      record,
+    );
   }
 
   private priority(text: string): [number, number] | undefined {

@@ -25,7 +25,8 @@ const FLOAT = /^\s*[+-]?(\d+(\.\d*)?|\.\d+)([eE][+-]?\d+)?\s*$/;
 
 /** time_type unixtime: integer seconds (a number, or a string starting with digits). */
 export function parseUnixtime(value: unknown): EventTime | undefined {
-  if (typeof value === 'number') return Number.isFinite(value) ? new EventTime(Math.trunc(value), 0) : undefined;
+  if (typeof value === 'number')
+    return Number.isFinite(value) ? new EventTime(Math.trunc(value), 0) : undefined;
   if (typeof value === 'bigint') return new EventTime(Number(value), 0);
   if (typeof value !== 'string') return undefined;
   const m = INT.exec(value);
@@ -83,7 +84,8 @@ export function parseTimeLoose(text: string, zone: Zone): EventTime | undefined 
   const m = ISO.exec(text);
   if (m) return fromIso(m, zone);
   // The access-log stamp (28/Feb/2013:12:00:00 +0900), which Date.parse does not read.
-  if (/^\s*\[?\d{1,2}\/[A-Za-z]{3}\/\d{4}:/.test(text)) return apacheStamp(text.replace(/^\s*\[|\]\s*$/g, ''));
+  if (/^\s*\[?\d{1,2}\/[A-Za-z]{3}\/\d{4}:/.test(text))
+    return apacheStamp(text.replace(/^\s*\[|\]\s*$/g, ''));
   const ms = Date.parse(text);
   if (Number.isNaN(ms)) return undefined;
   return EventTime.fromMillis(ms);
@@ -91,7 +93,11 @@ export function parseTimeLoose(text: string, zone: Zone): EventTime | undefined 
 
 const apacheStamp = compileStrptime('%d/%b/%Y:%H:%M:%S %z');
 
-function stringParser(format: string | undefined, timezone: string | undefined, utc: boolean | undefined): (v: string) => EventTime | undefined {
+function stringParser(
+  format: string | undefined,
+  timezone: string | undefined,
+  utc: boolean | undefined,
+): (v: string) => EventTime | undefined {
   const zone = zoneFor({ timezone, utc });
   if (format === undefined) return (v) => parseTimeLoose(v, zone);
   if (format === '%iso8601') {
@@ -137,12 +143,15 @@ export function createTimeParser(opts: TimeParserOptions): ValueTimeParser {
     if (f === 'unixtime' || f === 'float') {
       const numeric = f === 'unixtime' ? parseUnixtime : parseFloatTime;
       // Fluentd tries a numeric parser only on values that read as a number as a whole.
-      chain.push((v) => (typeof v === 'number' || (typeof v === 'string' && FLOAT.test(v)) ? numeric(v) : undefined));
+      chain.push((v) =>
+        typeof v === 'number' || (typeof v === 'string' && FLOAT.test(v)) ? numeric(v) : undefined,
+      );
     } else {
       chain.push(cached(stringParser(f, opts.timezone, opts.utc)));
     }
   }
-  if (chain.length === 0) throw new Error('time_type is mixed but time_format and time_format_fallbacks are empty');
+  if (chain.length === 0)
+    throw new Error('time_type is mixed but time_format and time_format_fallbacks are empty');
   return (value) => {
     for (const p of chain) {
       const t = p(value);

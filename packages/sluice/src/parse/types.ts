@@ -94,7 +94,9 @@ export function buildTypeConverters(types: Record<string, string>): Map<string, 
         break;
       }
       default:
-        throw new Error(`unknown value conversion for key '${field}', type '${type}' (use string, integer, float, bool, time or array)`);
+        throw new Error(
+          `unknown value conversion for key '${field}', type '${type}' (use string, integer, float, bool, time or array)`,
+        );
     }
     out.set(field, conv);
   }

@@ -1,6 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import net from 'node:net';
-import { EventTime, decodeMultiple, encode } from '@sluice/forward';
+import { decodeMultiple, EventTime, encode } from '@sluice/forward';
 
 /** A port that was free a moment ago on 127.0.0.1 (for child processes that need a fixed one). */
 export async function freePort(): Promise<number> {

@@ -35,9 +35,15 @@ describe('in_http through the engine', () => {
     );
     await engine.start();
     try {
-      let a = await send(port, '/audit/login', { headers: { 'Content-Type': 'text/plain' }, body: 'ann signin' });
+      let a = await send(port, '/audit/login', {
+        headers: { 'Content-Type': 'text/plain' },
+        body: 'ann signin',
+      });
       assert.equal(a.status, 200);
-      a = await send(port, '/audit/login', { headers: { 'Content-Type': 'text/plain' }, body: 'not matching at all' });
+      a = await send(port, '/audit/login', {
+        headers: { 'Content-Type': 'text/plain' },
+        body: 'not matching at all',
+      });
       assert.equal(a.status, 400);
       await sink.waitFor(1);
       assert.equal(sink.requests[0]!.url, '/audit/login');
@@ -77,7 +83,9 @@ describe('in_http through the engine', () => {
       const body = JSON.stringify({ pad: 'x'.repeat(300) });
       const statuses: number[] = [];
       for (let i = 0; i < 20 && !statuses.includes(503); i++) {
-        statuses.push((await send(port, '/t', { headers: { 'Content-Type': 'application/json' }, body })).status);
+        statuses.push(
+          (await send(port, '/t', { headers: { 'Content-Type': 'application/json' }, body })).status,
+        );
       }
       assert.equal(statuses.at(-1), 503, `statuses: ${statuses.join(',')}`);
       assert.ok(statuses.slice(0, -1).every((s) => s === 200) && statuses.length > 1);

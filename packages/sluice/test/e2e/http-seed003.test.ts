@@ -80,8 +80,10 @@ describe('seed 003: forward -> out_http with a file buffer, guaranteed delivery'
   };
   /** Waits until every event of a phase was delivered; on timeout names the missing ones. */
   const arrived = (prefix: string, n: number, ms: number) => {
-    const seen = () => new Set([...delivered, ...sink!.requests].map((r) => (JSON.parse(r.text) as { id: string }).id));
-    const missing = () => Array.from({ length: n }, (_, i) => `${prefix}${i}`).filter((id) => !seen().has(id));
+    const seen = () =>
+      new Set([...delivered, ...sink!.requests].map((r) => (JSON.parse(r.text) as { id: string }).id));
+    const missing = () =>
+      Array.from({ length: n }, (_, i) => `${prefix}${i}`).filter((id) => !seen().has(id));
     return sink!.waitUntil(
       () => missing().length === 0,
       ms,
@@ -89,10 +91,13 @@ describe('seed 003: forward -> out_http with a file buffer, guaranteed delivery'
     );
   };
   const send = async (prefix: string, n: number) => {
-    for (let i = 0; i < n; i++) await client!.send(i % 2 ? 'api.users' : 'api.orders', { id: `${prefix}${i}`, n: i });
+    for (let i = 0; i < n; i++)
+      await client!.send(i % 2 ? 'api.users' : 'api.orders', { id: `${prefix}${i}`, n: i });
   };
 
-  it('delivers each event in its own request to its ${tag[1]} path, through an outage and a SIGKILL', { timeout: 120_000 }, async () => {
+  it('delivers each event in its own request to its ${tag[1]} path, through an outage and a SIGKILL', {
+    timeout: 120_000,
+  }, async () => {
     await startSink();
     await startSluice();
 
@@ -125,7 +130,11 @@ describe('seed 003: forward -> out_http with a file buffer, guaranteed delivery'
       assert.equal(r.url, rec.n % 2 ? '/api/users/' : '/api/orders/');
       ids.set(rec.id, (ids.get(rec.id) ?? 0) + 1);
     }
-    for (const [prefix, n] of [['a', 6], ['b', 10], ['c', 10]] as const) {
+    for (const [prefix, n] of [
+      ['a', 6],
+      ['b', 10],
+      ['c', 10],
+    ] as const) {
       for (let i = 0; i < n; i++) assert.ok(ids.has(`${prefix}${i}`), `event ${prefix}${i} was delivered`);
     }
     // At-least-once: a chunk in flight when Sluice was killed may arrive twice, nothing else.

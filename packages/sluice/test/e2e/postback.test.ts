@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { existsSync } from 'node:fs';
-import { mkdtemp, readFile, readdir, rm, stat } from 'node:fs/promises';
+import { mkdtemp, readdir, readFile, rm, stat } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
@@ -51,7 +51,9 @@ describe('sluice postback (post2log from P2L_* variables)', () => {
     await rm(dir, { recursive: true, force: true });
   });
 
-  it('answers like post2log, forwards every postback and writes size-rotated files per worker', { timeout: 60_000 }, async () => {
+  it('answers like post2log, forwards every postback and writes size-rotated files per worker', {
+    timeout: 60_000,
+  }, async () => {
     let a = await send(port, '/other?p1=v1', {});
     assert.equal(a.status, 404);
     assert.equal(a.text, '{"detail":"Not Found"}');
@@ -73,7 +75,17 @@ describe('sluice postback (post2log from P2L_* variables)', () => {
     assert.equal(forwarded.size, N);
     const procIds = new Set<string>();
     for (const [i, r] of forwarded) {
-      assert.deepEqual(Object.keys(r), ['p1', 'p2', 'i', '_path', '_postTimestamp', '_postDatetimeGMT', '_nodeName', '_workerPodHash', '_workerProcId']);
+      assert.deepEqual(Object.keys(r), [
+        'p1',
+        'p2',
+        'i',
+        '_path',
+        '_postTimestamp',
+        '_postDatetimeGMT',
+        '_nodeName',
+        '_workerPodHash',
+        '_workerProcId',
+      ]);
       assert.equal(r.p1, 'v1');
       assert.equal(r.p2, 'v2');
       assert.equal(r.i, i);

@@ -1,10 +1,10 @@
 import type { EventTime } from '@sluice/forward';
 import { param } from '../../config/ast.ts';
+import { defineParams, type Resolved } from '../../config/schema.ts';
 import { BatchBuilder, type EventBatch, type EventRecord } from '../../core/batch.ts';
 import type { FilterPlugin, PluginDescriptor } from '../../core/plugin.ts';
 import { createRecordAccessor } from '../../core/record-accessor.ts';
 import type { ParseResult, SluiceParser } from '../../parse/common.ts';
-import { defineParams, type Resolved } from '../../config/schema.ts';
 
 // Fluentd's filter_parser: parses one field of each record with a nested <parse>.
 // Failures follow Fluentd: text the parser does not match goes to @ERROR ("pattern not
@@ -12,14 +12,47 @@ import { defineParams, type Resolved } from '../../config/schema.ts';
 // time) or a missing field sends the record to @ERROR only.
 
 const params = defineParams({
-  key_name: { type: 'string', required: true, description: 'Field to parse (a record accessor such as $.log.text reaches nested fields).' },
-  reserve_data: { type: 'bool', default: false, description: 'Keep the original fields next to the parsed ones.' },
-  reserve_time: { type: 'bool', default: false, description: 'Keep the original event time instead of the parsed one.' },
-  remove_key_name_field: { type: 'bool', default: false, description: 'Remove key_name from the record when parsing succeeded (with reserve_data).' },
-  inject_key_prefix: { type: 'string', default: null, description: 'Prefix added to every parsed field name.' },
-  replace_invalid_sequence: { type: 'bool', default: false, description: 'Accepted for compatibility: Sluice decodes strings with invalid UTF-8 replaced (U+FFFD) before any parser sees them.' },
-  hash_value_field: { type: 'string', default: null, description: 'Put the parsed fields under this one field instead of at the top level.' },
-  emit_invalid_record_to_error: { type: 'bool', default: true, description: 'Send records that fail to parse to the @ERROR label.' },
+  key_name: {
+    type: 'string',
+    required: true,
+    description: 'Field to parse (a record accessor such as $.log.text reaches nested fields).',
+  },
+  reserve_data: {
+    type: 'bool',
+    default: false,
+    description: 'Keep the original fields next to the parsed ones.',
+  },
+  reserve_time: {
+    type: 'bool',
+    default: false,
+    description: 'Keep the original event time instead of the parsed one.',
+  },
+  remove_key_name_field: {
+    type: 'bool',
+    default: false,
+    description: 'Remove key_name from the record when parsing succeeded (with reserve_data).',
+  },
+  inject_key_prefix: {
+    type: 'string',
+    default: null,
+    description: 'Prefix added to every parsed field name.',
+  },
+  replace_invalid_sequence: {
+    type: 'bool',
+    default: false,
+    description:
+      'Accepted for compatibility: Sluice decodes strings with invalid UTF-8 replaced (U+FFFD) before any parser sees them.',
+  },
+  hash_value_field: {
+    type: 'string',
+    default: null,
+    description: 'Put the parsed fields under this one field instead of at the top level.',
+  },
+  emit_invalid_record_to_error: {
+    type: 'bool',
+    default: true,
+    description: 'Send records that fail to parse to the @ERROR label.',
+  },
 });
 
 class ParserFilter implements FilterPlugin {
@@ -32,7 +65,10 @@ class ParserFilter implements FilterPlugin {
     private readonly emitError: (tag: string, time: EventTime, record: EventRecord, error: Error) => void,
   ) {
     this.p = config.params;
-    this.accessor = createRecordAccessor(this.p.key_name as string, param(config.element, 'key_name')?.location);
+    this.accessor = createRecordAccessor(
+      this.p.key_name as string,
+      param(config.element, 'key_name')?.location,
+    );
   }
 
   private shape(record: EventRecord, values: EventRecord | undefined): EventRecord {
@@ -44,7 +80,8 @@ class ParserFilter implements FilterPlugin {
       for (const k in v) o[prefix + k] = v[k];
       v = o;
     }
-    const r: EventRecord | undefined = p.hash_value_field !== undefined ? { [p.hash_value_field as string]: v } : v;
+    const r: EventRecord | undefined =
+      p.hash_value_field !== undefined ? { [p.hash_value_field as string]: v } : v;
     if (p.reserve_data) return r ? { ...record, ...r } : record;
     return r ?? {};
   }
@@ -114,6 +151,8 @@ export default {
   create(config, ctx) {
     const section = config.sections.parse as Resolved;
     const parser = ctx.createNested<SluiceParser>('parser', section.element);
-    return new ParserFilter(config, parser, (tag, time, record, error) => ctx.emitError(tag, time, record, error));
+    return new ParserFilter(config, parser, (tag, time, record, error) =>
+      ctx.emitError(tag, time, record, error),
+    );
   },
 } satisfies PluginDescriptor<ParserFilter>;

@@ -15,7 +15,11 @@ export default {
   description: 'The values of the given fields as one CSV line.',
   schema: formatterSchema(
     {
-      fields: { type: 'array', required: true, description: 'Fields to write, in order; record accessors such as $.a.b reach nested values.' },
+      fields: {
+        type: 'array',
+        required: true,
+        description: 'Fields to write, in order; record accessors such as $.a.b reach nested values.',
+      },
       delimiter: { type: 'string', default: ',', description: 'Column separator; \\t or TAB for a tab.' },
       force_quotes: { type: 'bool', default: true, description: 'Quote every field.' },
       add_newline: { type: 'bool', default: true, description: 'End each line with a newline.' },
@@ -36,7 +40,8 @@ export default {
     const sep = d === '\\t' || d === 'TAB' ? '\t' : d;
     const force = p.force_quotes as boolean;
     const end = p.add_newline ? '\n' : '';
-    const needsQuote = (s: string) => s === '' || s.includes(sep) || s.includes('"') || s.includes('\n') || s.includes('\r');
+    const needsQuote = (s: string) =>
+      s === '' || s.includes(sep) || s.includes('"') || s.includes('\n') || s.includes('\r');
     const quote = (s: string) => `"${s.replaceAll('"', '""')}"`;
     return {
       format(_tag: string, _time: EventTime, record: EventRecord): string {

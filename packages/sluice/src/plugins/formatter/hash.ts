@@ -13,6 +13,8 @@ export default {
   }),
   create(config) {
     const end = config.params.add_newline ? newlineOf(config) : '';
-    return { format: (_tag: string, _time: EventTime, record: EventRecord): string => rubyInspect(record) + end };
+    return {
+      format: (_tag: string, _time: EventTime, record: EventRecord): string => rubyInspect(record) + end,
+    };
   },
 } satisfies PluginDescriptor<FormatterPlugin>;

@@ -1,20 +1,25 @@
 import type { EventTime } from '@sluice/forward';
 import type { EventRecord } from '../../core/batch.ts';
+import { recordJson } from '../../core/json.ts';
 import type { FormatterPlugin, PluginDescriptor } from '../../core/plugin.ts';
 import { formatterSchema, newlineOf } from '../../parse/format-common.ts';
-import { recordJson } from '../../core/json.ts';
 
 export default {
   kind: 'formatter',
   type: 'json',
   description: 'The record as one line of JSON.',
   schema: formatterSchema({
-    json_parser: { type: 'string', default: 'oj', description: "Fluentd's JSON library choice; accepted for compatibility (Sluice uses JSON.stringify)." },
+    json_parser: {
+      type: 'string',
+      default: 'oj',
+      description: "Fluentd's JSON library choice; accepted for compatibility (Sluice uses JSON.stringify).",
+    },
     add_newline: { type: 'bool', default: true, description: 'End each record with a newline.' },
   }),
   create(config) {
     const nl = newlineOf(config);
-    if (!config.params.add_newline) return { format: (_t: string, _time: EventTime, r: EventRecord) => recordJson(r) };
+    if (!config.params.add_newline)
+      return { format: (_t: string, _time: EventTime, r: EventRecord) => recordJson(r) };
     return { format: (_t: string, _time: EventTime, r: EventRecord) => recordJson(r) + nl };
   },
 } satisfies PluginDescriptor<FormatterPlugin>;

@@ -9,8 +9,16 @@ export default {
   description: 'Labeled Tab-Separated Values: label:value pairs.',
   schema: formatterSchema({
     delimiter: { type: 'string', default: '\t', description: 'Separator between pairs.' },
-    label_delimiter: { type: 'string', default: ':', description: 'Separator between a label and its value.' },
-    replacement: { type: 'string', default: ' ', description: 'Replaces the delimiter where it occurs inside a value.' },
+    label_delimiter: {
+      type: 'string',
+      default: ':',
+      description: 'Separator between a label and its value.',
+    },
+    replacement: {
+      type: 'string',
+      default: ' ',
+      description: 'Replaces the delimiter where it occurs inside a value.',
+    },
     add_newline: { type: 'bool', default: true, description: 'End each record with a newline.' },
   }),
   create(config) {

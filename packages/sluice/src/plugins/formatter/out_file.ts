@@ -1,19 +1,23 @@
 import type { EventTime } from '@sluice/forward';
 import type { EventRecord } from '../../core/batch.ts';
+import { recordJson } from '../../core/json.ts';
 import type { FormatterPlugin, PluginDescriptor } from '../../core/plugin.ts';
 import { formatterSchema, newlineOf, timeFormatterFrom } from '../../parse/format-common.ts';
-import { recordJson } from '../../core/json.ts';
 
 // Fluentd's formatter_out_file: `time<delim>tag<delim>json\n`, the time in ISO 8601
 // (local zone) unless time_format says otherwise.
 export default {
   kind: 'formatter',
   type: 'out_file',
-  description: 'time, tag and the record as JSON, separated by tabs (the file output\'s default).',
+  description: "time, tag and the record as JSON, separated by tabs (the file output's default).",
   schema: formatterSchema({
     output_time: { type: 'bool', default: true, description: 'Write the time first.' },
     output_tag: { type: 'bool', default: true, description: 'Write the tag before the record.' },
-    delimiter: { type: 'string', default: 'TAB', description: 'Field separator: TAB, SPACE or COMMA (anything else means TAB, as in Fluentd).' },
+    delimiter: {
+      type: 'string',
+      default: 'TAB',
+      description: 'Field separator: TAB, SPACE or COMMA (anything else means TAB, as in Fluentd).',
+    },
   }),
   create(config) {
     const p = config.params;

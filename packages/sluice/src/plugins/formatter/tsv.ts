@@ -8,7 +8,11 @@ export default {
   type: 'tsv',
   description: 'The values of the given keys, tab-separated.',
   schema: formatterSchema({
-    keys: { type: 'array', required: true, description: 'Fields to write, in order (a missing field is empty).' },
+    keys: {
+      type: 'array',
+      required: true,
+      description: 'Fields to write, in order (a missing field is empty).',
+    },
     delimiter: { type: 'string', default: '\t', description: 'Separator between values.' },
     add_newline: { type: 'bool', default: true, description: 'End each record with a newline.' },
   }),

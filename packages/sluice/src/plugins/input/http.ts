@@ -1,30 +1,79 @@
 import type { IncomingMessage } from 'node:http';
+import type { ConfigElement } from '../../config/ast.ts';
+import { defineParams, type ParamsOf, type Resolved } from '../../config/schema.ts';
 import { BatchBuilder, type EventRecord } from '../../core/batch.ts';
 import { BufferOverflowError, ConfigError } from '../../core/errors.ts';
 import type { InputPlugin, ParserPlugin, PluginContext, PluginDescriptor } from '../../core/plugin.ts';
-import type { ConfigElement } from '../../config/ast.ts';
-import { defineParams, type ParamsOf, type Resolved } from '../../config/schema.ts';
-import { corsHeaders, type CorsOptions, originAllowed, preflight } from '../../http-in/cors.ts';
-import { BadRequestError, addDefaultEvents, addParsedEvent, type RequestInput } from '../../http-in/events.ts';
+import { type CorsOptions, corsHeaders, originAllowed, preflight } from '../../http-in/cors.ts';
+import {
+  addDefaultEvents,
+  addParsedEvent,
+  BadRequestError,
+  type RequestInput,
+} from '../../http-in/events.ts';
 import { parseForm } from '../../http-in/form.ts';
-import { type HttpReply, HttpReceiver, type HttpRequest } from '../../http-in/server.ts';
+import { HttpReceiver, type HttpReply, type HttpRequest } from '../../http-in/server.ts';
 import { tlsServerOptions, transportSection } from '../../http-in/tls.ts';
 
 const params = defineParams({
   port: { type: 'integer', description: 'The port to listen to.', default: 9880 },
   bind: { type: 'string', description: 'The bind address to listen to.', default: '0.0.0.0' },
-  body_size_limit: { type: 'size', description: 'The size limit of a request body (413 above it).', default: 32 * 1024 * 1024 },
-  decompression_size_limit: { type: 'size', description: 'The size limit of a gzip/deflate body once decompressed.', default: 256 * 1024 * 1024 },
-  keepalive_timeout: { type: 'time', description: 'Seconds an idle keep-alive connection stays open.', default: 10 },
+  body_size_limit: {
+    type: 'size',
+    description: 'The size limit of a request body (413 above it).',
+    default: 32 * 1024 * 1024,
+  },
+  decompression_size_limit: {
+    type: 'size',
+    description: 'The size limit of a gzip/deflate body once decompressed.',
+    default: 256 * 1024 * 1024,
+  },
+  keepalive_timeout: {
+    type: 'time',
+    description: 'Seconds an idle keep-alive connection stays open.',
+    default: 10,
+  },
   backlog: { type: 'integer', description: 'The listen backlog.', default: null },
-  add_http_headers: { type: 'bool', description: 'Add every request header to the record as HTTP_<NAME>.', default: false },
-  add_remote_addr: { type: 'bool', description: "Add REMOTE_ADDR (X-Forwarded-For's first address, else the peer) to the record.", default: false },
-  add_query_params: { type: 'bool', description: 'Add every query parameter to the record as QUERY_<NAME>.', default: false },
-  add_tag_prefix: { type: 'string', description: 'Prefix added to the tag taken from the path.', default: null },
-  blocking_timeout: { type: 'time', description: 'Accepted for compatibility (a Fluentd event-loop setting); no effect.', default: 0.5 },
-  cors_allow_origins: { type: 'array', description: "Origins allowed by CORS; '*' allows any, an entry may hold one '*' wildcard.", default: null },
-  cors_allow_credentials: { type: 'bool', description: 'Send Access-Control-Allow-Credentials for allowed origins (needs specific origins).', default: false },
-  respond_with_empty_img: { type: 'bool', description: 'Answer with a 1x1 empty GIF instead of an empty body.', default: false },
+  add_http_headers: {
+    type: 'bool',
+    description: 'Add every request header to the record as HTTP_<NAME>.',
+    default: false,
+  },
+  add_remote_addr: {
+    type: 'bool',
+    description: "Add REMOTE_ADDR (X-Forwarded-For's first address, else the peer) to the record.",
+    default: false,
+  },
+  add_query_params: {
+    type: 'bool',
+    description: 'Add every query parameter to the record as QUERY_<NAME>.',
+    default: false,
+  },
+  add_tag_prefix: {
+    type: 'string',
+    description: 'Prefix added to the tag taken from the path.',
+    default: null,
+  },
+  blocking_timeout: {
+    type: 'time',
+    description: 'Accepted for compatibility (a Fluentd event-loop setting); no effect.',
+    default: 0.5,
+  },
+  cors_allow_origins: {
+    type: 'array',
+    description: "Origins allowed by CORS; '*' allows any, an entry may hold one '*' wildcard.",
+    default: null,
+  },
+  cors_allow_credentials: {
+    type: 'bool',
+    description: 'Send Access-Control-Allow-Credentials for allowed origins (needs specific origins).',
+    default: false,
+  },
+  respond_with_empty_img: {
+    type: 'bool',
+    description: 'Answer with a 1x1 empty GIF instead of an empty body.',
+    default: false,
+  },
   use_204_response: { type: 'bool', description: 'Answer 204 No Content instead of 200.', default: false },
   dump_error_log: { type: 'bool', description: 'Log a line for every refused request.', default: true },
 });
@@ -35,7 +84,11 @@ const EMPTY_GIF = Buffer.from('R0lGODlhAQABAIAAAP///wAAACwAAAAAAQABAAACAkQBADs='
 const TEXT = { 'Content-Type': 'text/plain' };
 const OK: HttpReply = { status: 200, headers: TEXT, body: '' };
 const NO_CONTENT: HttpReply = { status: 204 };
-const IMG: HttpReply = { status: 200, headers: { 'Content-Type': 'image/gif; charset=utf-8' }, body: EMPTY_GIF };
+const IMG: HttpReply = {
+  status: 200,
+  headers: { 'Content-Type': 'image/gif; charset=utf-8' },
+  body: EMPTY_GIF,
+};
 
 /** Fluentd's in_http: POST /<tag> with JSON, msgpack, ndjson, form fields or a `<parse>`d body. */
 export class HttpInput implements InputPlugin {
@@ -50,13 +103,20 @@ export class HttpInput implements InputPlugin {
     config: Resolved,
   ) {
     if (p.cors_allow_credentials && (!p.cors_allow_origins || p.cors_allow_origins.includes('*'))) {
-      throw new ConfigError('cors_allow_credentials needs specific cors_allow_origins (not none, not *)', config.element.location);
+      throw new ConfigError(
+        'cors_allow_credentials needs specific cors_allow_origins (not none, not *)',
+        config.element.location,
+      );
     }
-    if (p.add_tag_prefix === '') throw new ConfigError("'add_tag_prefix' must not be empty", config.element.location);
-    this.cors = p.cors_allow_origins ? { origins: p.cors_allow_origins, credentials: p.cors_allow_credentials } : undefined;
+    if (p.add_tag_prefix === '')
+      throw new ConfigError("'add_tag_prefix' must not be empty", config.element.location);
+    this.cors = p.cors_allow_origins
+      ? { origins: p.cors_allow_origins, credentials: p.cors_allow_credentials }
+      : undefined;
     const parse = config.sections.parse as Resolved | undefined;
     const parseType = parse?.element.params.findLast((x) => x.key === '@type' || x.key === 'type')?.value;
-    if (parse && parseType && parseType !== 'in_http') this.parser = ctx.createNested<ParserPlugin>('parser', parse.element as ConfigElement);
+    if (parse && parseType && parseType !== 'in_http')
+      this.parser = ctx.createNested<ParserPlugin>('parser', parse.element as ConfigElement);
     this.success = p.respond_with_empty_img ? IMG : p.use_204_response ? NO_CONTENT : OK;
     this.receiver = new HttpReceiver({
       bind: p.bind,
@@ -85,7 +145,8 @@ export class HttpInput implements InputPlugin {
     const method = req.method ?? 'POST';
     if (method === 'GET' || method === 'HEAD') {
       // GET /healthz is Sluice's; any other GET gets Fluentd's empty 200 (used by load-balancer probes).
-      if (path === '/healthz') return { status: 200, headers: { 'Content-Type': 'application/json' }, body: '{"status":"ok"}' };
+      if (path === '/healthz')
+        return { status: 200, headers: { 'Content-Type': 'application/json' }, body: '{"status":"ok"}' };
       return { status: 200, headers: { ...TEXT, Connection: 'close' }, body: '' };
     }
     if (method === 'OPTIONS') {
@@ -93,8 +154,17 @@ export class HttpInput implements InputPlugin {
       return { status: r.status, headers: { ...r.headers, Connection: 'close' }, body: '' };
     }
     const origin = req.headers.origin;
-    if (this.cors && origin !== undefined && !this.cors.origins.includes('*') && !originAllowed(this.cors, origin)) {
-      return { status: 403, headers: { ...TEXT, Connection: 'close' }, body: `403 Forbidden\norigin '${origin}' is not in cors_allow_origins\n` };
+    if (
+      this.cors &&
+      origin !== undefined &&
+      !this.cors.origins.includes('*') &&
+      !originAllowed(this.cors, origin)
+    ) {
+      return {
+        status: 403,
+        headers: { ...TEXT, Connection: 'close' },
+        body: `403 Forbidden\norigin '${origin}' is not in cors_allow_origins\n`,
+      };
     }
     return undefined;
   }
@@ -109,20 +179,31 @@ export class HttpInput implements InputPlugin {
   }
 
   private async accept(req: HttpRequest): Promise<HttpReply> {
-    let tag = req.path.slice(1).split('/').filter((s) => s !== '').join('.');
+    let tag = req.path
+      .slice(1)
+      .split('/')
+      .filter((s) => s !== '')
+      .join('.');
     if (this.p.add_tag_prefix) tag = tag ? `${this.p.add_tag_prefix}.${tag}` : this.p.add_tag_prefix;
     const builder = new BatchBuilder(Math.min(64 * 1024, req.body.length + 64));
     try {
       if (!tag) throw new BadRequestError('the request path names the tag: POST /<tag>, e.g. /app.access');
       const contentType = String(req.headers['content-type'] ?? '');
       const fields = parseForm(req.query);
-      if (!this.parser && /^application\/x-www-form-urlencoded/i.test(contentType)) parseForm(req.body, fields);
-      const input: RequestInput = { contentType, body: req.body, params: fields, extra: this.extraFields(req) };
+      if (!this.parser && /^application\/x-www-form-urlencoded/i.test(contentType))
+        parseForm(req.body, fields);
+      const input: RequestInput = {
+        contentType,
+        body: req.body,
+        params: fields,
+        extra: this.extraFields(req),
+      };
       if (this.parser) addParsedEvent(input, this.parser, builder);
       else addDefaultEvents(input, builder);
     } catch (e) {
       if (!(e instanceof BadRequestError)) throw e;
-      if (this.p.dump_error_log) this.ctx.logger.warn({ path: req.path, error: e.message }, 'http request refused');
+      if (this.p.dump_error_log)
+        this.ctx.logger.warn({ path: req.path, error: e.message }, 'http request refused');
       return { status: 400, headers: TEXT, body: `400 Bad Request\n${e.message}\n` };
     }
     if (builder.count === 0) return this.success;
@@ -130,7 +211,11 @@ export class HttpInput implements InputPlugin {
       await this.ctx.emit(builder.take(tag));
     } catch (e) {
       if (e instanceof BufferOverflowError || (e as { code?: string }).code === 'SLUICE_BUFFER_OVERFLOW') {
-        return { status: 503, headers: { ...TEXT, 'Retry-After': '1' }, body: `503 Service Unavailable\n${(e as Error).message}\n` };
+        return {
+          status: 503,
+          headers: { ...TEXT, 'Retry-After': '1' },
+          body: `503 Service Unavailable\n${(e as Error).message}\n`,
+        };
       }
       if (this.p.dump_error_log) this.ctx.logger.error({ err: e }, 'failed to emit data');
       return { status: 500, headers: TEXT, body: `500 Internal Server Error\n${(e as Error).message}\n` };
@@ -143,11 +228,13 @@ export class HttpInput implements InputPlugin {
     const extra: EventRecord = {};
     if (this.p.add_http_headers) {
       for (const [k, v] of Object.entries(req.headers)) {
-        if (v !== undefined) extra[`HTTP_${k.replaceAll('-', '_').toUpperCase()}`] = Array.isArray(v) ? v.join(', ') : v;
+        if (v !== undefined)
+          extra[`HTTP_${k.replaceAll('-', '_').toUpperCase()}`] = Array.isArray(v) ? v.join(', ') : v;
       }
     }
     if (this.p.add_query_params) {
-      for (const [k, v] of parseForm(req.query)) extra[`QUERY_${k.replaceAll('-', '_').toUpperCase()}`] = v.toString('utf8');
+      for (const [k, v] of parseForm(req.query))
+        extra[`QUERY_${k.replaceAll('-', '_').toUpperCase()}`] = v.toString('utf8');
     }
     if (this.p.add_remote_addr) extra.REMOTE_ADDR = req.remoteAddr;
     return extra;
@@ -157,11 +244,16 @@ export class HttpInput implements InputPlugin {
 const descriptor: PluginDescriptor<HttpInput> = {
   kind: 'input',
   type: 'http',
-  description: "Receives events over HTTP as Fluentd's in_http does: POST /<tag> with a JSON, msgpack or ndjson body, json=/msgpack= form fields, or any text with <parse>.",
+  description:
+    "Receives events over HTTP as Fluentd's in_http does: POST /<tag> with a JSON, msgpack or ndjson body, json=/msgpack= form fields, or any text with <parse>.",
   schema: {
     params,
     sections: {
-      parse: { description: "How to read a body other than Fluentd's json/msgpack/form rules (whole body = one text).", plugin: 'parser' },
+      parse: {
+        description:
+          "How to read a body other than Fluentd's json/msgpack/form rules (whole body = one text).",
+        plugin: 'parser',
+      },
       transport: transportSection,
     },
   },

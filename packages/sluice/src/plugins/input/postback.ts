@@ -1,24 +1,48 @@
-import { EventTime } from '@sluice/forward';
 import type { IncomingMessage } from 'node:http';
+import { EventTime } from '@sluice/forward';
+import { defineParams, type ParamsOf, type Resolved } from '../../config/schema.ts';
 import { BatchBuilder, type EventRecord } from '../../core/batch.ts';
 import { BufferOverflowError } from '../../core/errors.ts';
 import type { InputPlugin, PluginContext, PluginDescriptor } from '../../core/plugin.ts';
-import { defineParams, type ParamsOf, type Resolved } from '../../config/schema.ts';
 import { parseForm } from '../../http-in/form.ts';
 import { gmtSeconds, type PostbackIdentity, postbackIdentity } from '../../http-in/postback-meta.ts';
-import { type HttpReply, HttpReceiver, type HttpRequest } from '../../http-in/server.ts';
+import { HttpReceiver, type HttpReply, type HttpRequest } from '../../http-in/server.ts';
 import { tlsServerOptions, transportSection } from '../../http-in/tls.ts';
 
 const params = defineParams({
   port: { type: 'integer', description: 'The port to listen to (P2L_PORT).', default: 80 },
   bind: { type: 'string', description: 'The bind address to listen to.', default: '0.0.0.0' },
-  endpoint: { type: 'string', description: 'The path postbacks are POSTed to (P2L_ENDPOINT); other paths get 404.', default: '/postback' },
+  endpoint: {
+    type: 'string',
+    description: 'The path postbacks are POSTed to (P2L_ENDPOINT); other paths get 404.',
+    default: '/postback',
+  },
   tag: { type: 'string', description: 'The tag of the events.', default: 'post2log' },
-  log_queryparam: { type: 'bool', description: 'Put the query parameters into the record (P2L_LOG_QUERYPARAM).', default: true },
-  node_name: { type: 'string', description: '_nodeName; default: env NODE_NAME, else the host name.', default: null },
-  pod_name: { type: 'string', description: 'The pod name _workerPodHash is derived from; default: env POD_NAME, else HOSTNAME.', default: null },
-  body_size_limit: { type: 'size', description: 'The size limit of a request body (413 above it).', default: 32 * 1024 * 1024 },
-  keepalive_timeout: { type: 'time', description: 'Seconds an idle keep-alive connection stays open (uvicorn: 5).', default: 5 },
+  log_queryparam: {
+    type: 'bool',
+    description: 'Put the query parameters into the record (P2L_LOG_QUERYPARAM).',
+    default: true,
+  },
+  node_name: {
+    type: 'string',
+    description: '_nodeName; default: env NODE_NAME, else the host name.',
+    default: null,
+  },
+  pod_name: {
+    type: 'string',
+    description: 'The pod name _workerPodHash is derived from; default: env POD_NAME, else HOSTNAME.',
+    default: null,
+  },
+  body_size_limit: {
+    type: 'size',
+    description: 'The size limit of a request body (413 above it).',
+    default: 32 * 1024 * 1024,
+  },
+  keepalive_timeout: {
+    type: 'time',
+    description: 'Seconds an idle keep-alive connection stays open (uvicorn: 5).',
+    default: 5,
+  },
   backlog: { type: 'integer', description: 'The listen backlog.', default: null },
 });
 
@@ -27,10 +51,18 @@ type Params = ParamsOf<typeof params>;
 const JSON_HEADERS = { 'Content-Type': 'application/json' };
 const SUCCESS: HttpReply = { status: 200, headers: JSON_HEADERS, body: '{"status":"success"}' };
 const NOT_FOUND: HttpReply = { status: 404, headers: JSON_HEADERS, body: '{"detail":"Not Found"}' };
-const NOT_ALLOWED: HttpReply = { status: 405, headers: { ...JSON_HEADERS, Allow: 'POST' }, body: '{"detail":"Method Not Allowed"}' };
+const NOT_ALLOWED: HttpReply = {
+  status: 405,
+  headers: { ...JSON_HEADERS, Allow: 'POST' },
+  body: '{"detail":"Method Not Allowed"}',
+};
 const HEALTH: HttpReply = { status: 200, headers: JSON_HEADERS, body: '"ok"' };
 
-const error = (status: number, message: string): HttpReply => ({ status, headers: JSON_HEADERS, body: JSON.stringify({ error: message }) });
+const error = (status: number, message: string): HttpReply => ({
+  status,
+  headers: JSON_HEADERS,
+  body: JSON.stringify({ error: message }),
+});
 
 /**
  * post2log's postback receiver: POST <endpoint>?<query> with an optional JSON or form body
@@ -48,7 +80,9 @@ export class PostbackInput implements InputPlugin {
     const base = postbackIdentity();
     this.id = {
       nodeName: p.node_name ?? base.nodeName,
-      workerPodHash: p.pod_name ? postbackIdentity({ POD_NAME: p.pod_name }).workerPodHash : base.workerPodHash,
+      workerPodHash: p.pod_name
+        ? postbackIdentity({ POD_NAME: p.pod_name }).workerPodHash
+        : base.workerPodHash,
       workerProcId: base.workerProcId,
     };
     this.receiver = new HttpReceiver({
@@ -67,7 +101,10 @@ export class PostbackInput implements InputPlugin {
 
   async start(): Promise<void> {
     await this.receiver.start();
-    this.ctx.logger.info({ bind: this.p.bind, port: this.receiver.port, endpoint: this.p.endpoint }, 'listening for postbacks');
+    this.ctx.logger.info(
+      { bind: this.p.bind, port: this.receiver.port, endpoint: this.p.endpoint },
+      'listening for postbacks',
+    );
   }
 
   async stop(): Promise<void> {
@@ -95,7 +132,8 @@ export class PostbackInput implements InputPlugin {
       } catch {
         return error(400, `Invalid JSON data - ${req.body.toString('utf8').slice(0, 200)}`);
       }
-      if (data === null || typeof data !== 'object' || Array.isArray(data)) return error(400, 'the JSON body must be an object');
+      if (data === null || typeof data !== 'object' || Array.isArray(data))
+        return error(400, 'the JSON body must be an object');
       Object.assign(record, data);
     }
     record._path = this.p.endpoint;
@@ -109,9 +147,14 @@ export class PostbackInput implements InputPlugin {
     try {
       await this.ctx.emit(b.take(this.p.tag));
     } catch (e) {
-      const overflow = e instanceof BufferOverflowError || (e as { code?: string }).code === 'SLUICE_BUFFER_OVERFLOW';
+      const overflow =
+        e instanceof BufferOverflowError || (e as { code?: string }).code === 'SLUICE_BUFFER_OVERFLOW';
       if (!overflow) this.ctx.logger.error({ err: e }, 'failed to emit postback');
-      return { status: overflow ? 503 : 500, headers: { ...JSON_HEADERS, ...(overflow ? { 'Retry-After': '1' } : {}) }, body: JSON.stringify({ detail: (e as Error).message }) };
+      return {
+        status: overflow ? 503 : 500,
+        headers: { ...JSON_HEADERS, ...(overflow ? { 'Retry-After': '1' } : {}) },
+        body: JSON.stringify({ detail: (e as Error).message }),
+      };
     }
     return SUCCESS;
   }
@@ -120,7 +163,8 @@ export class PostbackInput implements InputPlugin {
 const descriptor: PluginDescriptor<PostbackInput> = {
   kind: 'input',
   type: 'postback',
-  description: "post2log's HTTP postback receiver: records query parameters, the JSON or form body and post2log's metadata fields; answers {\"status\":\"success\"}.",
+  description:
+    'post2log\'s HTTP postback receiver: records query parameters, the JSON or form body and post2log\'s metadata fields; answers {"status":"success"}.',
   schema: { params, sections: { transport: transportSection } },
   create: (config, ctx) => new PostbackInput(config.params as Params, ctx, config),
 };

@@ -3,6 +3,7 @@ import { parseChunkKeys } from '../../buffer/params.ts';
 import { defineParams } from '../../config/schema.ts';
 import type { EventRecord } from '../../core/batch.ts';
 import { ConfigError, type SourceLocation } from '../../core/errors.ts';
+import { recordJson } from '../../core/json.ts';
 import { checkPlaceholders, expandPlaceholders } from '../../core/placeholders.ts';
 import type {
   Chunk,
@@ -15,7 +16,6 @@ import { compileStrftime } from '../../core/time-format.ts';
 import { parseZone, UTC } from '../../core/time-zone.ts';
 import { assertInside, baseDirOf, escapePathValue, pathTemplate } from '../../file-out/path-template.ts';
 import { writeChunk } from '../../file-out/writer.ts';
-import { recordJson } from '../../core/json.ts';
 
 const params = defineParams({
   path: {

@@ -1,12 +1,25 @@
-import { gzip as gzipCb } from 'node:zlib';
 import { promisify } from 'node:util';
-import { request } from 'undici';
+import { gzip as gzipCb } from 'node:zlib';
 import type { Dispatcher } from 'undici';
+import { request } from 'undici';
 import type { ConfigElement } from '../../config/ast.ts';
 import type { Resolved } from '../../config/schema.ts';
 import { ConfigError, NotImplementedPluginError } from '../../core/errors.ts';
-import type { Chunk, FormatterPlugin, OutputPlugin, PluginContext, PluginDescriptor, WriteResult } from '../../core/plugin.ts';
-import { type BodyBuilder, defaultContentType, formatted, jsonArray, jsonLines } from '../../http-out/body.ts';
+import type {
+  Chunk,
+  FormatterPlugin,
+  OutputPlugin,
+  PluginContext,
+  PluginDescriptor,
+  WriteResult,
+} from '../../core/plugin.ts';
+import {
+  type BodyBuilder,
+  defaultContentType,
+  formatted,
+  jsonArray,
+  jsonLines,
+} from '../../http-out/body.ts';
 import { createDispatcher } from '../../http-out/client.ts';
 import { authSection, type Params, params } from '../../http-out/params.ts';
 
@@ -38,30 +51,44 @@ export class HttpOutput implements OutputPlugin {
     this.retryable = new Set(
       p.retryable_response_codes.map((c) => {
         const n = Number(c);
-        if (!Number.isInteger(n) || n < 100 || n > 599) throw new ConfigError(`retryable_response_codes: '${c}' is not an HTTP status code`, where);
+        if (!Number.isInteger(n) || n < 100 || n > 599)
+          throw new ConfigError(`retryable_response_codes: '${c}' is not an HTTP status code`, where);
         return n;
       }),
     );
 
     const format = config.sections.format as Resolved | undefined;
-    const formatType = format?.element.params.findLast((x) => x.key === '@type' || x.key === 'type')?.value ?? 'json';
+    const formatType =
+      format?.element.params.findLast((x) => x.key === '@type' || x.key === 'type')?.value ?? 'json';
     const plainJson = formatType === 'json' && (format?.element.params.length ?? 0) <= 1;
-    if (p.json_array && formatType !== 'json') throw new ConfigError('json_array option could be used with json formatter only', where);
+    if (p.json_array && formatType !== 'json')
+      throw new ConfigError('json_array option could be used with json formatter only', where);
     if (plainJson) this.body = p.json_array ? jsonArray() : jsonLines();
     else {
-      const el: ConfigElement = format?.element ?? { name: 'format', arg: '', params: [], elements: [], location: config.element.location };
+      const el: ConfigElement = format?.element ?? {
+        name: 'format',
+        arg: '',
+        params: [],
+        elements: [],
+        location: config.element.location,
+      };
       const formatter = ctx.createNested<FormatterPlugin>('formatter', el, 'json');
       this.body = p.json_array ? jsonArray(formatter) : formatted(formatter);
     }
     const ct = p.content_type ?? defaultContentType(formatType, p.json_array);
-    if (!ct) throw new ConfigError(`can't determine Content-Type from formatter type '${formatType}'. Set content_type parameter explicitly`, where);
+    if (!ct)
+      throw new ConfigError(
+        `can't determine Content-Type from formatter type '${formatType}'. Set content_type parameter explicitly`,
+        where,
+      );
 
     this.staticHeaders = { ...p.headers, 'content-type': ct };
     if (p.compress === 'gzip') this.staticHeaders['content-encoding'] = 'gzip';
     const auth = config.sections.auth as Resolved | undefined;
     if (auth) {
       const a = auth.params as Record<string, string | undefined>;
-      if (a.method === 'aws_sigv4') throw new NotImplementedPluginError('auth method', 'aws_sigv4', auth.element.location);
+      if (a.method === 'aws_sigv4')
+        throw new NotImplementedPluginError('auth method', 'aws_sigv4', auth.element.location);
       if (a.method === 'bearer') {
         if (!a.token) throw new ConfigError('<auth> method bearer needs token', auth.element.location);
         this.staticHeaders.authorization = `Bearer ${a.token}`;
@@ -77,10 +104,19 @@ export class HttpOutput implements OutputPlugin {
     try {
       url = new URL(chunk.expand(this.p.endpoint));
     } catch (e) {
-      return { status: 'fatal', error: new Error(`endpoint ${this.p.endpoint} expands to an invalid URL: ${(e as Error).message}`) };
+      return {
+        status: 'fatal',
+        error: new Error(`endpoint ${this.p.endpoint} expands to an invalid URL: ${(e as Error).message}`),
+      };
     }
-    if (url.host !== this.staticHost && !(this.staticHost.includes(MARK) && this.p.allowed_hosts.includes(url.hostname))) {
-      const msg = this.p.allowed_hosts.length === 0 ? 'allowed_hosts is strictly required when using placeholders in the endpoint host' : `Not allowed host: ${url.hostname}`;
+    if (
+      url.host !== this.staticHost &&
+      !(this.staticHost.includes(MARK) && this.p.allowed_hosts.includes(url.hostname))
+    ) {
+      const msg =
+        this.p.allowed_hosts.length === 0
+          ? 'allowed_hosts is strictly required when using placeholders in the endpoint host'
+          : `Not allowed host: ${url.hostname}`;
       return { status: 'fatal', error: new Error(msg) };
     }
     let headers = this.staticHeaders;
@@ -99,13 +135,19 @@ export class HttpOutput implements OutputPlugin {
       text = await res.body.text();
     } catch (e) {
       // Connection refused, reset, timeouts: the service may come back, so the engine retries.
-      return { status: 'retry', error: new Error(`${this.method} ${url.href} failed: ${(e as Error).message}`) };
+      return {
+        status: 'retry',
+        error: new Error(`${this.method} ${url.href} failed: ${(e as Error).message}`),
+      };
     }
     if (status >= 200 && status < 300) return { status: 'ok' };
     const msg = `${this.method} ${url.href}: ${status} ${text.slice(0, 500).trim()}`;
     if (this.retryable.has(status)) return { status: 'retry', error: new Error(msg) };
     if (this.p.error_response_as_unrecoverable) return { status: 'fatal', error: new Error(msg) };
-    this.ctx.logger.error({ status, url: url.href }, `got error response from '${this.method} ${url.href}' : ${msg}`);
+    this.ctx.logger.error(
+      { status, url: url.href },
+      `got error response from '${this.method} ${url.href}' : ${msg}`,
+    );
     return { status: 'ok' };
   }
 
@@ -117,12 +159,16 @@ export class HttpOutput implements OutputPlugin {
 const descriptor: PluginDescriptor<HttpOutput> = {
   kind: 'output',
   type: 'http',
-  description: "Sends chunks to an HTTP endpoint as Fluentd's out_http does (JSON lines by default), over a keep-alive connection pool.",
+  description:
+    "Sends chunks to an HTTP endpoint as Fluentd's out_http does (JSON lines by default), over a keep-alive connection pool.",
   buffered: 'always',
   schema: {
     params,
     sections: {
-      format: { description: 'How events are written into the body (default json: one JSON object per line).', plugin: 'formatter' },
+      format: {
+        description: 'How events are written into the body (default json: one JSON object per line).',
+        plugin: 'formatter',
+      },
       auth: authSection,
     },
   },

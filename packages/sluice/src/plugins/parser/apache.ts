@@ -7,7 +7,8 @@ export default {
   type: 'apache',
   description: 'Apache access log (common/combined), the older regexp; prefer apache2.',
   schema: regexpSchema({
-    expression: '/^(?<host>[^ ]*) [^ ]* (?<user>[^ ]*) \\[(?<time>[^\\]]*)\\] "(?<method>\\S+)(?: +(?<path>[^ ]*) +\\S*)?" (?<code>[^ ]*) (?<size>[^ ]*)(?: "(?<referer>[^\\"]*)" "(?<agent>[^\\"]*)")?$/',
+    expression:
+      '/^(?<host>[^ ]*) [^ ]* (?<user>[^ ]*) \\[(?<time>[^\\]]*)\\] "(?<method>\\S+)(?: +(?<path>[^ ]*) +\\S*)?" (?<code>[^ ]*) (?<size>[^ ]*)(?: "(?<referer>[^\\"]*)" "(?<agent>[^\\"]*)")?$/',
     time_format: '%d/%b/%Y:%H:%M:%S %z',
   }),
   create: (config, ctx) => new RegexpParser(config, ctx),

@@ -13,7 +13,8 @@ const dash = (v: string | undefined) => (v === '-' || v === undefined ? null : v
 export default {
   kind: 'parser',
   type: 'apache2',
-  description: 'Apache access log, common or combined format (fields host, user, method, path, code, size, referer, agent).',
+  description:
+    'Apache access log, common or combined format (fields host, user, method, path, code, size, referer, agent).',
   schema: parserSchema({}),
   create(config) {
     const parseTime = timeParserFrom(config, { type: 'string', format: TIME_FORMAT });

@@ -6,7 +6,8 @@ export default {
   type: 'apache_error',
   description: 'Apache error log: time, level, pid, client and message.',
   schema: regexpSchema({
-    expression: '/^\\[[^ ]* (?<time>[^\\]]*)\\] \\[(?<level>[^\\]]*)\\](?: \\[pid (?<pid>[^\\]]*)\\])?( \\[client (?<client>[^\\]]*)\\])? (?<message>.*)$/',
+    expression:
+      '/^\\[[^ ]* (?<time>[^\\]]*)\\] \\[(?<level>[^\\]]*)\\](?: \\[pid (?<pid>[^\\]]*)\\])?( \\[client (?<client>[^\\]]*)\\])? (?<message>.*)$/',
   }),
   create: (config, ctx) => new RegexpParser(config, ctx),
 } satisfies PluginDescriptor<RegexpParser>;

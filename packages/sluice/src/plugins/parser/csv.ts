@@ -1,5 +1,11 @@
 import type { PluginDescriptor } from '../../core/plugin.ts';
-import { ParserCore, type ParseResult, parserSchema, separatorParam, type SluiceParser } from '../../parse/common.ts';
+import {
+  type ParseResult,
+  ParserCore,
+  parserSchema,
+  type SluiceParser,
+  separatorParam,
+} from '../../parse/common.ts';
 import { parseCsvFast, parseCsvLine } from '../../parse/csv-line.ts';
 
 export default {
@@ -9,7 +15,14 @@ export default {
   schema: parserSchema({
     keys: { type: 'array', required: true, description: 'Field names of the columns, in order.' },
     delimiter: { type: 'string', default: ',', description: 'Column separator (a character or string).' },
-    parser_engine: { type: 'enum', values: ['normal', 'fast'], default: 'normal', aliases: ['parser_type'], description: 'normal: strict RFC 4180 (a malformed line is rejected); fast: split and rejoin quoted columns, lenient.' },
+    parser_engine: {
+      type: 'enum',
+      values: ['normal', 'fast'],
+      default: 'normal',
+      aliases: ['parser_type'],
+      description:
+        'normal: strict RFC 4180 (a malformed line is rejected); fast: split and rejoin quoted columns, lenient.',
+    },
   }),
   create(config, ctx) {
     const core = new ParserCore(config, ctx);

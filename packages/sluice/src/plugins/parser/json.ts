@@ -1,6 +1,6 @@
 import { param } from '../../config/ast.ts';
 import type { PluginDescriptor } from '../../core/plugin.ts';
-import { ParserCore, type ParseResult, parserSchema, type SluiceParser } from '../../parse/common.ts';
+import { type ParseResult, ParserCore, parserSchema, type SluiceParser } from '../../parse/common.ts';
 
 // Fluentd's parser_json. Sluice always uses the runtime's JSON.parse; json_parser is
 // accepted so existing configs load (oj, yajl and json all parse the same text).
@@ -50,11 +50,22 @@ class JsonParser implements SluiceParser {
 export default {
   kind: 'parser',
   type: 'json',
-  description: 'Parses each line as a JSON object; the time comes from time_key (default "time", float seconds).',
+  description:
+    'Parses each line as a JSON object; the time comes from time_key (default "time", float seconds).',
   schema: parserSchema(
     {
-      json_parser: { type: 'enum', values: ['oj', 'yajl', 'json'], default: 'oj', description: "Fluentd's JSON library choice; accepted for compatibility, Sluice always uses JSON.parse." },
-      stream_buffer_size: { type: 'integer', default: 8192, description: "Fluentd's streaming buffer size; accepted for compatibility." },
+      json_parser: {
+        type: 'enum',
+        values: ['oj', 'yajl', 'json'],
+        default: 'oj',
+        description:
+          "Fluentd's JSON library choice; accepted for compatibility, Sluice always uses JSON.parse.",
+      },
+      stream_buffer_size: {
+        type: 'integer',
+        default: 8192,
+        description: "Fluentd's streaming buffer size; accepted for compatibility.",
+      },
     },
     { time_key: 'time', time_type: 'float' },
   ),

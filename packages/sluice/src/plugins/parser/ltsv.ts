@@ -1,5 +1,12 @@
 import type { PluginDescriptor } from '../../core/plugin.ts';
-import { ParserCore, type ParseResult, parserSchema, regexpParam, separatorParam, type SluiceParser } from '../../parse/common.ts';
+import {
+  type ParseResult,
+  ParserCore,
+  parserSchema,
+  regexpParam,
+  type SluiceParser,
+  separatorParam,
+} from '../../parse/common.ts';
 import { rubySplit } from '../../parse/types.ts';
 
 // Fluentd's parser_ltsv: `label:value<TAB>label:value`; a pair without the label
@@ -11,14 +18,22 @@ export default {
   schema: parserSchema(
     {
       delimiter: { type: 'string', default: '\t', description: 'Separator between pairs.' },
-      delimiter_pattern: { type: 'string', default: null, description: 'Regexp separating pairs (overrides delimiter), e.g. /\\s+/.' },
-      label_delimiter: { type: 'string', default: ':', description: 'Separator between a label and its value.' },
+      delimiter_pattern: {
+        type: 'string',
+        default: null,
+        description: 'Regexp separating pairs (overrides delimiter), e.g. /\\s+/.',
+      },
+      label_delimiter: {
+        type: 'string',
+        default: ':',
+        description: 'Separator between a label and its value.',
+      },
     },
     { time_key: 'time' },
   ),
   create(config, ctx) {
     const core = new ParserCore(config, ctx);
-    const delimiter = regexpParam(config, 'delimiter_pattern') ?? (separatorParam(config, 'delimiter'));
+    const delimiter = regexpParam(config, 'delimiter_pattern') ?? separatorParam(config, 'delimiter');
     const label = separatorParam(config, 'label_delimiter');
     const parser: SluiceParser = {
       lastError: undefined,
@@ -30,7 +45,8 @@ export default {
           const key = pair.slice(0, i);
           const value = pair.slice(i + label.length);
           // a label read from data must not reach the prototype setter
-          if (key === '__proto__') Object.defineProperty(r, key, { value, enumerable: true, writable: true, configurable: true });
+          if (key === '__proto__')
+            Object.defineProperty(r, key, { value, enumerable: true, writable: true, configurable: true });
           else r[key] = value;
         }
         const out = core.finish(r);

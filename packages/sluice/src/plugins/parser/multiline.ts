@@ -15,7 +15,11 @@ const FORMAT_MAX = 20;
 
 const formats: Record<string, ParamSpec> = {};
 for (let i = 1; i <= FORMAT_MAX; i++) {
-  formats[`format${i}`] = { type: 'string', default: null, description: `Part ${i} of the event regexp, between slashes; the parts are concatenated.` };
+  formats[`format${i}`] = {
+    type: 'string',
+    default: null,
+    description: `Part ${i} of the event regexp, between slashes; the parts are concatenated.`,
+  };
 }
 
 export interface MultilineParser extends SluiceParser {
@@ -56,12 +60,16 @@ class Multiline implements MultilineParser {
       const m = re.exec(rest);
       if (!m) {
         this.lastError = 'pattern not matched';
-        out.push(this.unmatchedLines ? { time: EventTime.now(), record: { unmatched_line: rest } } : undefined);
+        out.push(
+          this.unmatchedLines ? { time: EventTime.now(), record: { unmatched_line: rest } } : undefined,
+        );
         return out;
       }
       const r = this.inner.fromMatch(m);
       if (!r) this.lastError = this.inner.lastError;
-      out.push(r ?? (this.unmatchedLines ? { time: EventTime.now(), record: { unmatched_line: rest } } : undefined));
+      out.push(
+        r ?? (this.unmatchedLines ? { time: EventTime.now(), record: { unmatched_line: rest } } : undefined),
+      );
       rest = rest.slice(m.index + m[0].length);
       if (rest.startsWith('\n')) rest = rest.slice(1);
       // A zero-length match would never advance.
@@ -77,11 +85,21 @@ class Multiline implements MultilineParser {
 export default {
   kind: 'parser',
   type: 'multiline',
-  description: 'Events spanning several lines (stack traces): format_firstline starts an event, format1..format20 parse it.',
+  description:
+    'Events spanning several lines (stack traces): format_firstline starts an event, format1..format20 parse it.',
   schema: parserSchema(
     {
-      format_firstline: { type: 'string', default: null, description: 'Regexp (between slashes) matching the first line of an event.' },
-      unmatched_lines: { type: 'string', default: null, description: 'When set, text that does not match becomes {"unmatched_line": text} instead of an error.' },
+      format_firstline: {
+        type: 'string',
+        default: null,
+        description: 'Regexp (between slashes) matching the first line of an event.',
+      },
+      unmatched_lines: {
+        type: 'string',
+        default: null,
+        description:
+          'When set, text that does not match becomes {"unmatched_line": text} instead of an error.',
+      },
       ...formats,
     },
     { time_key: 'time' },
@@ -99,15 +117,26 @@ export default {
       const where = param(config.element, key)!.location;
       if (gap) throw new ConfigError(`jump of format index found: ${gap} is missing before ${key}`, where);
       const split = splitRubyRegexp(v, true);
-      if (!split || split.options) throw new ConfigError(`${key} should be a regexp between slashes, like /^(?<time>\\S+) (?<message>.*)/ (got ${JSON.stringify(v)})`, where);
+      if (!split || split.options)
+        throw new ConfigError(
+          `${key} should be a regexp between slashes, like /^(?<time>\\S+) (?<message>.*)/ (got ${JSON.stringify(v)})`,
+          where,
+        );
       parts.push(split.source);
     }
-    if (parts.length === 0) throw new ConfigError('multiline parser needs format1 (and optionally format2..format20)', config.element.location);
+    if (parts.length === 0)
+      throw new ConfigError(
+        'multiline parser needs format1 (and optionally format2..format20)',
+        config.element.location,
+      );
     let regexp: RegExp;
     try {
       regexp = compileRubyRegexp(parts.join(''), 'm');
     } catch (e) {
-      throw new ConfigError(`invalid regexp '${parts.join('')}': ${(e as Error).message}`, config.element.location);
+      throw new ConfigError(
+        `invalid regexp '${parts.join('')}': ${(e as Error).message}`,
+        config.element.location,
+      );
     }
     const inner = new RegexpParser(config, ctx, regexp);
     const firstline = regexpParam(config, 'format_firstline', true);

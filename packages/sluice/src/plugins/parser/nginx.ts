@@ -4,9 +4,11 @@ import { RegexpParser, regexpSchema } from '../../parse/regexp.ts';
 export default {
   kind: 'parser',
   type: 'nginx',
-  description: "Nginx access log in its default 'combined' format, with an optional trailing X-Forwarded-For.",
+  description:
+    "Nginx access log in its default 'combined' format, with an optional trailing X-Forwarded-For.",
   schema: regexpSchema({
-    expression: '/^(?<remote>[^ ]*) (?<host>[^ ]*) (?<user>[^ ]*) \\[(?<time>[^\\]]*)\\] "(?<method>\\S+)(?: +(?<path>[^\\"]*?)(?: +\\S*)?)?" (?<code>[^ ]*) (?<size>[^ ]*)(?: "(?<referer>[^\\"]*)" "(?<agent>[^\\"]*)"(?:\\s+\\"?(?<http_x_forwarded_for>[^\\"]*)\\"?)?)?$/',
+    expression:
+      '/^(?<remote>[^ ]*) (?<host>[^ ]*) (?<user>[^ ]*) \\[(?<time>[^\\]]*)\\] "(?<method>\\S+)(?: +(?<path>[^\\"]*?)(?: +\\S*)?)?" (?<code>[^ ]*) (?<size>[^ ]*)(?: "(?<referer>[^\\"]*)" "(?<agent>[^\\"]*)"(?:\\s+\\"?(?<http_x_forwarded_for>[^\\"]*)\\"?)?)?$/',
     time_format: '%d/%b/%Y:%H:%M:%S %z',
   }),
   create: (config, ctx) => new RegexpParser(config, ctx),

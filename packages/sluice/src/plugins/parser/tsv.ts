@@ -1,5 +1,11 @@
 import type { PluginDescriptor } from '../../core/plugin.ts';
-import { ParserCore, type ParseResult, parserSchema, separatorParam, type SluiceParser } from '../../parse/common.ts';
+import {
+  type ParseResult,
+  ParserCore,
+  parserSchema,
+  type SluiceParser,
+  separatorParam,
+} from '../../parse/common.ts';
 
 // Fluentd's parser_tsv: split into at most keys.length fields (the last keeps the rest
 // of the line, delimiters included); missing columns are null.

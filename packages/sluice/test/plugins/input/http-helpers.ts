@@ -1,7 +1,7 @@
 import { execFileSync } from 'node:child_process';
+import { mkdtempSync, rmSync } from 'node:fs';
 import http from 'node:http';
 import https from 'node:https';
-import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 
@@ -25,31 +25,64 @@ export interface SendOptions {
 export function send(port: number, path: string, o: SendOptions = {}): Promise<Answer> {
   const body = o.body === undefined ? undefined : Buffer.isBuffer(o.body) ? o.body : Buffer.from(o.body);
   const headers: Record<string, string | number> = { ...o.headers };
-  if (body && headers['Content-Length'] === undefined && headers['Transfer-Encoding'] === undefined) headers['Content-Length'] = body.length;
+  if (body && headers['Content-Length'] === undefined && headers['Transfer-Encoding'] === undefined)
+    headers['Content-Length'] = body.length;
   const lib = o.tls ? https : http;
   return new Promise((resolve, reject) => {
-    const req = lib.request({ host: '127.0.0.1', port, path, method: o.method ?? 'POST', headers, agent: o.agent, ...o.tls }, (res) => {
-      const chunks: Buffer[] = [];
-      res.on('data', (c: Buffer) => chunks.push(c));
-      res.on('end', () => {
-        const b = Buffer.concat(chunks);
-        resolve({ status: res.statusCode ?? 0, headers: res.headers, body: b, text: b.toString('utf8'), reusedSocket: req.reusedSocket });
-      });
-      res.on('error', reject);
-    });
+    const req = lib.request(
+      { host: '127.0.0.1', port, path, method: o.method ?? 'POST', headers, agent: o.agent, ...o.tls },
+      (res) => {
+        const chunks: Buffer[] = [];
+        res.on('data', (c: Buffer) => chunks.push(c));
+        res.on('end', () => {
+          const b = Buffer.concat(chunks);
+          resolve({
+            status: res.statusCode ?? 0,
+            headers: res.headers,
+            body: b,
+            text: b.toString('utf8'),
+            reusedSocket: req.reusedSocket,
+          });
+        });
+        res.on('error', reject);
+      },
+    );
     req.on('error', reject);
     req.end(body);
   });
 }
 
 export const json = (port: number, path: string, value: unknown, headers: Record<string, string> = {}) =>
-  send(port, path, { headers: { 'Content-Type': 'application/json', ...headers }, body: JSON.stringify(value) });
+  send(port, path, {
+    headers: { 'Content-Type': 'application/json', ...headers },
+    body: JSON.stringify(value),
+  });
 
 /** A self-signed certificate for 127.0.0.1 in a temp dir; call cleanup() after. */
 export function selfSigned(): { dir: string; cert: string; key: string; cleanup(): void } {
   const dir = mkdtempSync(join(tmpdir(), 'sluice-tls-'));
   const cert = join(dir, 'cert.pem');
   const key = join(dir, 'key.pem');
-  execFileSync('openssl', ['req', '-x509', '-newkey', 'rsa:2048', '-nodes', '-keyout', key, '-out', cert, '-days', '1', '-subj', '/CN=127.0.0.1', '-addext', 'subjectAltName=IP:127.0.0.1'], { stdio: 'ignore' });
+  execFileSync(
+    'openssl',
+    [
+      'req',
+      '-x509',
+      '-newkey',
+      'rsa:2048',
+      '-nodes',
+      '-keyout',
+      key,
+      '-out',
+      cert,
+      '-days',
+      '1',
+      '-subj',
+      '/CN=127.0.0.1',
+      '-addext',
+      'subjectAltName=IP:127.0.0.1',
+    ],
+    { stdio: 'ignore' },
+  );
   return { dir, cert, key, cleanup: () => rmSync(dir, { recursive: true, force: true }) };
 }

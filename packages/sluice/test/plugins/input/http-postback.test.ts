@@ -7,7 +7,11 @@ import { instantiate, testContext } from '../../../src/testing/context.ts';
 import { send } from './http-helpers.ts';
 
 async function start(extra = '', ctx = testContext({ type: 'postback' })) {
-  const r = instantiate(postback, `<source>\n@type postback\nport 0\nbind 127.0.0.1\nnode_name minikube\npod_name post2log-7bcd9d6cdf-7jmsd\n${extra}\n</source>\n`, ctx);
+  const r = instantiate(
+    postback,
+    `<source>\n@type postback\nport 0\nbind 127.0.0.1\nnode_name minikube\npod_name post2log-7bcd9d6cdf-7jmsd\n${extra}\n</source>\n`,
+    ctx,
+  );
   await r.plugin.start();
   return { input: r.plugin, ctx: r.ctx, port: r.plugin.receiver.port };
 }
@@ -25,7 +29,16 @@ describe('postback input (post2log)', () => {
       const b = s.ctx.emitted[0]!;
       assert.equal(b.tag, 'post2log');
       const { time, record: r } = b.entries()[0]!;
-      assert.deepEqual(Object.keys(r), ['p1', 'p2', '_path', '_postTimestamp', '_postDatetimeGMT', '_nodeName', '_workerPodHash', '_workerProcId']);
+      assert.deepEqual(Object.keys(r), [
+        'p1',
+        'p2',
+        '_path',
+        '_postTimestamp',
+        '_postDatetimeGMT',
+        '_nodeName',
+        '_workerPodHash',
+        '_workerProcId',
+      ]);
       assert.equal(r.p1, 'v1');
       assert.equal(r.p2, 'v2');
       assert.equal(r._path, '/postback');
@@ -45,8 +58,14 @@ describe('postback input (post2log)', () => {
   it('merges a JSON or form body over the query; log_queryparam false drops the query', async () => {
     const s = await start();
     try {
-      await send(s.port, '/postback?a=q&b=q', { headers: { 'Content-Type': 'application/json' }, body: '{"b":"body","n":3}' });
-      await send(s.port, '/postback', { headers: { 'Content-Type': 'application/x-www-form-urlencoded' }, body: 'f=1&g=h+i' });
+      await send(s.port, '/postback?a=q&b=q', {
+        headers: { 'Content-Type': 'application/json' },
+        body: '{"b":"body","n":3}',
+      });
+      await send(s.port, '/postback', {
+        headers: { 'Content-Type': 'application/x-www-form-urlencoded' },
+        body: 'f=1&g=h+i',
+      });
       const [r1, r2] = s.ctx.records();
       assert.equal(r1!.a, 'q');
       assert.equal(r1!.b, 'body');
@@ -78,10 +97,16 @@ describe('postback input (post2log)', () => {
       a = await send(s.port, '/healthz', { method: 'GET' });
       assert.equal(a.status, 200);
       assert.equal(a.text, '"ok"');
-      a = await send(s.port, '/postback/airbridge', { headers: { 'Content-Type': 'application/json' }, body: '{oops' });
+      a = await send(s.port, '/postback/airbridge', {
+        headers: { 'Content-Type': 'application/json' },
+        body: '{oops',
+      });
       assert.equal(a.status, 400);
       assert.match(JSON.parse(a.text).error, /^Invalid JSON data - \{oops/);
-      a = await send(s.port, '/postback/airbridge', { headers: { 'Content-Type': 'application/json' }, body: '[1]' });
+      a = await send(s.port, '/postback/airbridge', {
+        headers: { 'Content-Type': 'application/json' },
+        body: '[1]',
+      });
       assert.equal(a.status, 400);
       a = await send(s.port, '/postback/airbridge?ok=1', {});
       assert.equal(a.status, 200);
@@ -93,7 +118,12 @@ describe('postback input (post2log)', () => {
   });
 
   it('503 while the buffer refuses', async () => {
-    const ctx = testContext({ type: 'postback', onEmit: () => { throw new BufferOverflowError('buffer full'); } });
+    const ctx = testContext({
+      type: 'postback',
+      onEmit: () => {
+        throw new BufferOverflowError('buffer full');
+      },
+    });
     const s = await start('', ctx);
     try {
       const a = await send(s.port, '/postback?x=1', {});

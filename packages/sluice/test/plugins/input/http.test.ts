@@ -2,17 +2,20 @@ import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import http from 'node:http';
 import { after, before, describe, it } from 'node:test';
-import { gzipSync, deflateSync } from 'node:zlib';
+import { deflateSync, gzipSync } from 'node:zlib';
 import { EventTime, encode } from '@sluice/forward';
+import type { EventBatch } from '../../../src/core/batch.ts';
 import { BufferOverflowError } from '../../../src/core/errors.ts';
 import type { ParserPlugin } from '../../../src/core/plugin.ts';
-import type { EventBatch } from '../../../src/core/batch.ts';
 import httpInput, { type HttpInput } from '../../../src/plugins/input/http.ts';
 import { loadPlugin } from '../../../src/plugins/registry.ts';
-import { instantiate, testContext, type TestContext } from '../../../src/testing/context.ts';
+import { instantiate, type TestContext, testContext } from '../../../src/testing/context.ts';
 import { json, selfSigned, send } from './http-helpers.ts';
 
-async function startInput(body: string, ctx?: TestContext): Promise<{ input: HttpInput; ctx: TestContext; port: number }> {
+async function startInput(
+  body: string,
+  ctx?: TestContext,
+): Promise<{ input: HttpInput; ctx: TestContext; port: number }> {
   const r = instantiate(httpInput, `<source>\n@type http\nport 0\nbind 127.0.0.1\n${body}\n</source>\n`, ctx);
   await r.plugin.start();
   return { input: r.plugin, ctx: r.ctx, port: r.plugin.receiver.port };
@@ -41,28 +44,55 @@ describe('in_http body types', () => {
     const a = await json(s.port, '/app', [{ a: 1 }, { a: 2 }, { a: 3 }]);
     assert.equal(a.status, 200);
     assert.equal(last().count, 3);
-    assert.deepEqual(last().entries().map((e) => e.record.a), [1, 2, 3]);
+    assert.deepEqual(
+      last()
+        .entries()
+        .map((e) => e.record.a),
+      [1, 2, 3],
+    );
   });
 
   it('application/msgpack map and array', async () => {
-    let a = await send(s.port, '/mp', { headers: { 'Content-Type': 'application/msgpack' }, body: encode({ k: 'v', bin: 7 }) });
+    let a = await send(s.port, '/mp', {
+      headers: { 'Content-Type': 'application/msgpack' },
+      body: encode({ k: 'v', bin: 7 }),
+    });
     assert.equal(a.status, 200);
     assert.deepEqual(last().entries()[0]!.record, { k: 'v', bin: 7 });
-    a = await send(s.port, '/mp', { headers: { 'Content-Type': 'application/msgpack' }, body: encode([{ i: 1 }, { i: 2, time: 1600000000 }]) });
+    a = await send(s.port, '/mp', {
+      headers: { 'Content-Type': 'application/msgpack' },
+      body: encode([{ i: 1 }, { i: 2, time: 1600000000 }]),
+    });
     assert.equal(a.status, 200);
-    assert.deepEqual(last().entries().map((e) => e.record), [{ i: 1 }, { i: 2 }]);
+    assert.deepEqual(
+      last()
+        .entries()
+        .map((e) => e.record),
+      [{ i: 1 }, { i: 2 }],
+    );
     assert.equal(last().entries()[1]!.time.sec, 1600000000);
   });
 
   it('application/x-ndjson: one event per line', async () => {
-    const a = await send(s.port, '/nd', { headers: { 'Content-Type': 'application/x-ndjson' }, body: '{"l":1}\n{"l":2}\r\n\n{"l":3}\n' });
+    const a = await send(s.port, '/nd', {
+      headers: { 'Content-Type': 'application/x-ndjson' },
+      body: '{"l":1}\n{"l":2}\r\n\n{"l":3}\n',
+    });
     assert.equal(a.status, 200);
-    assert.deepEqual(last().entries().map((e) => e.record.l), [1, 2, 3]);
+    assert.deepEqual(
+      last()
+        .entries()
+        .map((e) => e.record.l),
+      [1, 2, 3],
+    );
   });
 
   it('form fields json= and msgpack=, and ?json= in the query', async () => {
     const form = { 'Content-Type': 'application/x-www-form-urlencoded' };
-    let a = await send(s.port, '/form', { headers: form, body: `json=${encodeURIComponent('{"f":"x y+z"}')}` });
+    let a = await send(s.port, '/form', {
+      headers: form,
+      body: `json=${encodeURIComponent('{"f":"x y+z"}')}`,
+    });
     assert.equal(a.status, 200);
     assert.deepEqual(last().entries()[0]!.record, { f: 'x y+z' });
     const mp = encode({ m: 'é', n: 300 });
@@ -87,10 +117,16 @@ describe('in_http body types', () => {
   });
 
   it('gzip and deflate bodies', async () => {
-    let a = await send(s.port, '/z', { headers: { 'Content-Type': 'application/json', 'Content-Encoding': 'gzip' }, body: gzipSync('{"z":"gz"}') });
+    let a = await send(s.port, '/z', {
+      headers: { 'Content-Type': 'application/json', 'Content-Encoding': 'gzip' },
+      body: gzipSync('{"z":"gz"}'),
+    });
     assert.equal(a.status, 200);
     assert.deepEqual(last().entries()[0]!.record, { z: 'gz' });
-    a = await send(s.port, '/z', { headers: { 'Content-Type': 'application/json', 'Content-Encoding': 'deflate' }, body: deflateSync('{"z":"df"}') });
+    a = await send(s.port, '/z', {
+      headers: { 'Content-Type': 'application/json', 'Content-Encoding': 'deflate' },
+      body: deflateSync('{"z":"df"}'),
+    });
     assert.equal(a.status, 200);
     assert.deepEqual(last().entries()[0]!.record, { z: 'df' });
   });
@@ -125,12 +161,18 @@ describe('in_http bad input: a 4xx naming the problem, and the server keeps serv
     assert.match(a.text, /^400 Bad Request\ninvalid JSON in body/);
   });
   it('malformed ndjson line names the line', async () => {
-    const a = await send(s.port, '/x', { headers: { 'Content-Type': 'application/x-ndjson' }, body: '{"a":1}\nnope\n' });
+    const a = await send(s.port, '/x', {
+      headers: { 'Content-Type': 'application/x-ndjson' },
+      body: '{"a":1}\nnope\n',
+    });
     assert.equal(a.status, 400);
     assert.match(a.text, /invalid JSON in line 2/);
   });
   it('truncated msgpack', async () => {
-    const a = await send(s.port, '/x', { headers: { 'Content-Type': 'application/msgpack' }, body: encode({ a: 'long string here' }).subarray(0, 6) });
+    const a = await send(s.port, '/x', {
+      headers: { 'Content-Type': 'application/msgpack' },
+      body: encode({ a: 'long string here' }).subarray(0, 6),
+    });
     assert.equal(a.status, 400);
     assert.match(a.text, /invalid msgpack body/);
   });
@@ -155,21 +197,36 @@ describe('in_http bad input: a 4xx naming the problem, and the server keeps serv
     assert.match(a.text, /the request path names the tag/);
   });
   it('corrupt gzip', async () => {
-    const a = await send(s.port, '/x', { headers: { 'Content-Type': 'application/json', 'Content-Encoding': 'gzip' }, body: 'not gzip' });
+    const a = await send(s.port, '/x', {
+      headers: { 'Content-Type': 'application/json', 'Content-Encoding': 'gzip' },
+      body: 'not gzip',
+    });
     assert.equal(a.status, 400);
     assert.match(a.text, /cannot decode gzip body/);
   });
   it('unknown content encoding', async () => {
-    const a = await send(s.port, '/x', { headers: { 'Content-Type': 'application/json', 'Content-Encoding': 'br' }, body: '{}' });
+    const a = await send(s.port, '/x', {
+      headers: { 'Content-Type': 'application/json', 'Content-Encoding': 'br' },
+      body: '{}',
+    });
     assert.equal(a.status, 415);
     assert.match(a.text, /unsupported Content-Encoding 'br'/);
   });
   it('413 over body_size_limit (Content-Length and chunked) and over decompression_size_limit', async () => {
-    let a = await send(s.port, '/x', { headers: { 'Content-Type': 'application/json' }, body: JSON.stringify({ a: 'x'.repeat(2000) }) });
+    let a = await send(s.port, '/x', {
+      headers: { 'Content-Type': 'application/json' },
+      body: JSON.stringify({ a: 'x'.repeat(2000) }),
+    });
     assert.equal(a.status, 413);
-    a = await send(s.port, '/x', { headers: { 'Content-Type': 'application/json', 'Transfer-Encoding': 'chunked' }, body: JSON.stringify({ a: 'x'.repeat(2000) }) });
+    a = await send(s.port, '/x', {
+      headers: { 'Content-Type': 'application/json', 'Transfer-Encoding': 'chunked' },
+      body: JSON.stringify({ a: 'x'.repeat(2000) }),
+    });
     assert.equal(a.status, 413);
-    a = await send(s.port, '/x', { headers: { 'Content-Type': 'application/json', 'Content-Encoding': 'gzip' }, body: gzipSync(JSON.stringify({ a: 'x'.repeat(5000) })) });
+    a = await send(s.port, '/x', {
+      headers: { 'Content-Type': 'application/json', 'Content-Encoding': 'gzip' },
+      body: gzipSync(JSON.stringify({ a: 'x'.repeat(5000) })),
+    });
     assert.equal(a.status, 413);
     assert.match(a.text, /decompression_size_limit/);
   });
@@ -182,7 +239,9 @@ describe('in_http bad input: a 4xx naming the problem, and the server keeps serv
 
 describe('in_http options', () => {
   it('add_http_headers, add_query_params, add_remote_addr, add_tag_prefix', async () => {
-    const s = await startInput('add_http_headers true\nadd_query_params true\nadd_remote_addr true\nadd_tag_prefix web');
+    const s = await startInput(
+      'add_http_headers true\nadd_query_params true\nadd_remote_addr true\nadd_tag_prefix web',
+    );
     try {
       const a = await json(s.port, '/app?user-id=7&x=a%20b', { m: 1 }, { 'X-Custom-Header': 'yes' });
       assert.equal(a.status, 200);
@@ -223,10 +282,19 @@ describe('in_http options', () => {
   });
 
   it('CORS: preflight, allowed and refused origins, credentials', async () => {
-    const s = await startInput('cors_allow_origins ["https://app.example.com", "https://*.example.org"]\ncors_allow_credentials true');
+    const s = await startInput(
+      'cors_allow_origins ["https://app.example.com", "https://*.example.org"]\ncors_allow_credentials true',
+    );
     try {
       const pre = (origin: string, method = 'POST') =>
-        send(s.port, '/a', { method: 'OPTIONS', headers: { Origin: origin, 'Access-Control-Request-Method': method, 'Access-Control-Request-Headers': 'content-type' } });
+        send(s.port, '/a', {
+          method: 'OPTIONS',
+          headers: {
+            Origin: origin,
+            'Access-Control-Request-Method': method,
+            'Access-Control-Request-Headers': 'content-type',
+          },
+        });
       let a = await pre('https://app.example.com');
       assert.equal(a.status, 200);
       assert.equal(a.headers['access-control-allow-origin'], 'https://app.example.com');
@@ -251,13 +319,23 @@ describe('in_http options', () => {
   });
 
   it('cors_allow_credentials without specific origins is a config error', () => {
-    assert.throws(() => instantiate(httpInput, '<source>\n@type http\ncors_allow_origins ["*"]\ncors_allow_credentials true\n</source>\n'), /cors_allow_credentials needs specific/);
+    assert.throws(
+      () =>
+        instantiate(
+          httpInput,
+          '<source>\n@type http\ncors_allow_origins ["*"]\ncors_allow_credentials true\n</source>\n',
+        ),
+      /cors_allow_credentials needs specific/,
+    );
   });
 
   it('OPTIONS without CORS configured is refused', async () => {
     const s = await startInput('');
     try {
-      const a = await send(s.port, '/a', { method: 'OPTIONS', headers: { Origin: 'https://a', 'Access-Control-Request-Method': 'POST' } });
+      const a = await send(s.port, '/a', {
+        method: 'OPTIONS',
+        headers: { Origin: 'https://a', 'Access-Control-Request-Method': 'POST' },
+      });
       assert.equal(a.status, 403);
     } finally {
       await s.input.stop();
@@ -296,7 +374,10 @@ describe('in_http with a real <parse>', () => {
     await loadPlugin('parser', 'json');
     const s = await startInput('<parse>\n@type json\n</parse>');
     try {
-      let a = await send(s.port, '/p', { headers: { 'Content-Type': 'text/plain' }, body: '[{"a":1},{"a":2}]' });
+      let a = await send(s.port, '/p', {
+        headers: { 'Content-Type': 'text/plain' },
+        body: '[{"a":1},{"a":2}]',
+      });
       assert.equal(a.status, 200);
       assert.deepEqual(s.ctx.records(), [{ a: 1 }, { a: 2 }]);
       a = await send(s.port, '/p', { headers: { 'Content-Type': 'text/plain' }, body: 'plain words' });
@@ -370,7 +451,14 @@ describe('in_http connections', () => {
     try {
       const a1 = await json(s.port, '/k', { i: 1 });
       const reqs = [];
-      for (let i = 2; i <= 5; i++) reqs.push(await send(s.port, '/k', { headers: { 'Content-Type': 'application/json' }, body: `{"i":${i}}`, agent }));
+      for (let i = 2; i <= 5; i++)
+        reqs.push(
+          await send(s.port, '/k', {
+            headers: { 'Content-Type': 'application/json' },
+            body: `{"i":${i}}`,
+            agent,
+          }),
+        );
       assert.equal(a1.status, 200);
       assert.equal(reqs[0]!.reusedSocket, false);
       for (const r of reqs.slice(1)) {
@@ -388,9 +476,15 @@ describe('in_http connections', () => {
   it('TLS via <transport tls>', async () => {
     const c = selfSigned();
     try {
-      const s = await startInput(`<transport tls>\ncert_path ${c.cert}\nprivate_key_path ${c.key}\n</transport>`);
+      const s = await startInput(
+        `<transport tls>\ncert_path ${c.cert}\nprivate_key_path ${c.key}\n</transport>`,
+      );
       try {
-        const a = await send(s.port, '/secure', { headers: { 'Content-Type': 'application/json' }, body: '{"s":1}', tls: { ca: [readFileSync(c.cert)] } });
+        const a = await send(s.port, '/secure', {
+          headers: { 'Content-Type': 'application/json' },
+          body: '{"s":1}',
+          tls: { ca: [readFileSync(c.cert)] },
+        });
         assert.equal(a.status, 200);
         assert.deepEqual(s.ctx.records(), [{ s: 1 }]);
       } finally {
@@ -402,6 +496,9 @@ describe('in_http connections', () => {
   });
 
   it('<transport tls> without a certificate is a config error', () => {
-    assert.throws(() => instantiate(httpInput, '<source>\n@type http\n<transport tls>\n</transport>\n</source>\n'), /needs cert_path and private_key_path/);
+    assert.throws(
+      () => instantiate(httpInput, '<source>\n@type http\n<transport tls>\n</transport>\n</source>\n'),
+      /needs cert_path and private_key_path/,
+    );
   });
 });

@@ -3,8 +3,8 @@ import type { AddressInfo } from 'node:net';
 import { gunzipSync } from 'node:zlib';
 import { EventTime } from '@sluice/forward';
 import { EventBatch, type EventRecord } from '../../../src/core/batch.ts';
-import type { Chunk } from '../../../src/core/plugin.ts';
 import { expandPlaceholders } from '../../../src/core/placeholders.ts';
+import type { Chunk } from '../../../src/core/plugin.ts';
 import { UTC } from '../../../src/core/time-zone.ts';
 
 export interface Received {
@@ -48,7 +48,11 @@ export class Sink {
 
   /** Resolves once `n` requests were accepted (bounded by `ms`). */
   waitFor(n: number, ms = 10_000): Promise<void> {
-    return this.waitUntil(() => this.requests.length >= n, ms, () => `sink got ${this.requests.length} of ${n} requests`);
+    return this.waitUntil(
+      () => this.requests.length >= n,
+      ms,
+      () => `sink got ${this.requests.length} of ${n} requests`,
+    );
   }
 
   /** Resolves once `done()` holds after a request (bounded by `ms`; the message says what is missing). */
@@ -73,7 +77,10 @@ export class Sink {
 
 /** A chunk as the buffer engine hands one to write(), keyed by tag. */
 export function chunkOf(tag: string, records: EventRecord[], time = new EventTime(1700000000, 0)): Chunk {
-  const batch = EventBatch.fromEntries(tag, records.map((record) => ({ time, record })));
+  const batch = EventBatch.fromEntries(
+    tag,
+    records.map((record) => ({ time, record })),
+  );
   const keys = { tag, vars: {} };
   return {
     id: `c${Math.random().toString(16).slice(2)}`,

@@ -1,11 +1,11 @@
 import assert from 'node:assert/strict';
-import { after, before, describe, it } from 'node:test';
-import httpOut, { type HttpOutput } from '../../../src/plugins/output/http.ts';
-import { instantiate } from '../../../src/testing/context.ts';
 import { readFileSync } from 'node:fs';
 import http from 'node:http';
 import https from 'node:https';
 import net from 'node:net';
+import { after, before, describe, it } from 'node:test';
+import httpOut, { type HttpOutput } from '../../../src/plugins/output/http.ts';
+import { instantiate } from '../../../src/testing/context.ts';
 import { selfSigned } from '../input/http-helpers.ts';
 import { chunkOf, Sink } from './http-helpers.ts';
 
@@ -29,8 +29,10 @@ describe('out_http', () => {
     await sink.close();
   });
 
-  it("seed 003: ${tag[1]} in the endpoint, JSON body, application/json, one request per chunk", async () => {
-    const o = out(`endpoint "http://127.0.0.1:${port}/api/\${tag[1]}/"\nopen_timeout 2\nhttp_method post\ncontent_type application/json`);
+  it('seed 003: ${tag[1]} in the endpoint, JSON body, application/json, one request per chunk', async () => {
+    const o = out(
+      `endpoint "http://127.0.0.1:${port}/api/\${tag[1]}/"\nopen_timeout 2\nhttp_method post\ncontent_type application/json`,
+    );
     const n = sink.requests.length;
     assert.deepEqual(await o.write(chunkOf('api.users', [{ id: 1, name: 'ann' }])), { status: 'ok' });
     assert.deepEqual(await o.write(chunkOf('api.orders', [{ id: 2 }])), { status: 'ok' });
@@ -50,7 +52,9 @@ describe('out_http', () => {
     assert.equal(r.headers['content-type'], 'application/x-ndjson');
     assert.equal(r.text, '{"a":1}\n{"a":2}\n');
 
-    o = out(`endpoint http://127.0.0.1:${port}/arr\njson_array true\nhttp_method put\nheaders {"X-Team":"core"}\nheaders_from_placeholders {"X-Tag":"\${tag}"}\ncompress gzip`);
+    o = out(
+      `endpoint http://127.0.0.1:${port}/arr\njson_array true\nhttp_method put\nheaders {"X-Team":"core"}\nheaders_from_placeholders {"X-Tag":"\${tag}"}\ncompress gzip`,
+    );
     n = sink.requests.length;
     await o.write(chunkOf('app.web', [{ a: 1 }, { b: 'x' }]));
     r = sink.requests[n]!;
@@ -63,10 +67,15 @@ describe('out_http', () => {
   });
 
   it('<auth> basic and bearer', async () => {
-    let o = out(`endpoint http://127.0.0.1:${port}/a\n<auth>\nmethod basic\nusername alice\npassword s3cret\n</auth>`);
+    let o = out(
+      `endpoint http://127.0.0.1:${port}/a\n<auth>\nmethod basic\nusername alice\npassword s3cret\n</auth>`,
+    );
     let n = sink.requests.length;
     await o.write(chunkOf('t', [{ a: 1 }]));
-    assert.equal(sink.requests[n]!.headers.authorization, `Basic ${Buffer.from('alice:s3cret').toString('base64')}`);
+    assert.equal(
+      sink.requests[n]!.headers.authorization,
+      `Basic ${Buffer.from('alice:s3cret').toString('base64')}`,
+    );
     o = out(`endpoint http://127.0.0.1:${port}/a\n<auth>\nmethod bearer\ntoken tok123\n</auth>`);
     n = sink.requests.length;
     await o.write(chunkOf('t', [{ a: 1 }]));
@@ -128,23 +137,38 @@ describe('out_http', () => {
 
   it('config errors: bad endpoint, json_array with another format, bad status code, aws_sigv4', () => {
     assert.throws(() => make('endpoint not a url'), /Invalid endpoint URI/);
-    assert.throws(() => make('endpoint http://h/\njson_array true\n<format>\n@type csv\n</format>'), /json_array option could be used with json formatter only/);
-    assert.throws(() => make('endpoint http://h/\nretryable_response_codes abc,503'), /is not an HTTP status code/);
-    assert.throws(() => make('endpoint http://h/\n<auth>\nmethod aws_sigv4\n</auth>'), /aws_sigv4.*not built/);
-    assert.throws(() => make('endpoint http://h/\ntls_ca_cert_path /nonexistent/ca.pem'), /tls_ca_cert_path is wrong/);
+    assert.throws(
+      () => make('endpoint http://h/\njson_array true\n<format>\n@type csv\n</format>'),
+      /json_array option could be used with json formatter only/,
+    );
+    assert.throws(
+      () => make('endpoint http://h/\nretryable_response_codes abc,503'),
+      /is not an HTTP status code/,
+    );
+    assert.throws(
+      () => make('endpoint http://h/\n<auth>\nmethod aws_sigv4\n</auth>'),
+      /aws_sigv4.*not built/,
+    );
+    assert.throws(
+      () => make('endpoint http://h/\ntls_ca_cert_path /nonexistent/ca.pem'),
+      /tls_ca_cert_path is wrong/,
+    );
   });
 
   it('https with tls_ca_cert_path; an unknown CA is a retry; tls_verify_mode none skips verification', async () => {
     const c = selfSigned();
     const bodies: string[] = [];
-    const server = https.createServer({ cert: readFileSync(c.cert), key: readFileSync(c.key) }, (req, res) => {
-      let b = '';
-      req.on('data', (d: Buffer) => (b += d));
-      req.on('end', () => {
-        bodies.push(b);
-        res.end('ok');
-      });
-    });
+    const server = https.createServer(
+      { cert: readFileSync(c.cert), key: readFileSync(c.key) },
+      (req, res) => {
+        let b = '';
+        req.on('data', (d: Buffer) => (b += d));
+        req.on('end', () => {
+          bodies.push(b);
+          res.end('ok');
+        });
+      },
+    );
     await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
     const tlsPort = (server.address() as net.AddressInfo).port;
     try {

@@ -1,13 +1,13 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { EventTime, encode } from '@sluice/forward';
+import type { SluiceParser } from '../../../src/parse/common.ts';
 import csv from '../../../src/plugins/parser/csv.ts';
 import json from '../../../src/plugins/parser/json.ts';
 import ltsv from '../../../src/plugins/parser/ltsv.ts';
 import msgpack from '../../../src/plugins/parser/msgpack.ts';
 import none from '../../../src/plugins/parser/none.ts';
 import tsv from '../../../src/plugins/parser/tsv.ts';
-import type { SluiceParser } from '../../../src/parse/common.ts';
 import { build } from './helpers.ts';
 
 test('none keeps the line under message_key; time is now unless estimate_current_event false', () => {
@@ -31,7 +31,10 @@ test('json reads time as float seconds from "time" by default, keeping nanosecon
 });
 
 test('json with time_format reads string times; types, keep_time_key and null rules apply', () => {
-  const p = build(json, 'time_format %d/%b/%Y:%H:%M:%S %z\nkeep_time_key true\ntypes size:string,ok:bool\nnull_empty_string true');
+  const p = build(
+    json,
+    'time_format %d/%b/%Y:%H:%M:%S %z\nkeep_time_key true\ntypes size:string,ok:bool\nnull_empty_string true',
+  );
   const r = p.parse('{"time":"28/Feb/2013:12:00:00 +0900","size":777,"ok":"yes","empty":""}')!;
   assert.equal(r.time!.sec, 1362020400);
   assert.deepEqual(r.record, { time: '28/Feb/2013:12:00:00 +0900', size: '777', ok: true, empty: null });
@@ -50,7 +53,10 @@ test('json: invalid JSON, non-objects and arrays are refused by parse(); parseAl
     assert.ok(p.lastError);
   }
   const all = p.parseAll!('[{"a":1},2,{"a":3}]');
-  assert.deepEqual(all.map((r) => r?.record), [{ a: 1 }, undefined, { a: 3 }]);
+  assert.deepEqual(
+    all.map((r) => r?.record),
+    [{ a: 1 }, undefined, { a: 3 }],
+  );
 });
 
 test('ltsv: Fluentd examples, custom delimiters, pairs without a label are skipped', () => {
@@ -58,16 +64,38 @@ test('ltsv: Fluentd examples, custom delimiters, pairs without a label are skipp
   const r = p.parse('time:2013/02/28 12:00:00\thost:192.168.0.1\treq_id:111')!;
   assert.deepEqual(r.record, { host: '192.168.0.1', req_id: '111' });
   assert.equal(r.time!.sec, new Date(2013, 1, 28, 12, 0, 0).getTime() / 1000);
-  const custom = build(ltsv, 'time_key mytime\ntime_format %d/%b/%Y:%H:%M:%S %z').parse('mytime:28/Feb/2013:12:00:00 +0900\thost:192.168.0.1\treq_id:111')!;
+  const custom = build(ltsv, 'time_key mytime\ntime_format %d/%b/%Y:%H:%M:%S %z').parse(
+    'mytime:28/Feb/2013:12:00:00 +0900\thost:192.168.0.1\treq_id:111',
+  )!;
   assert.equal(custom.time!.sec, 1362020400);
   assert.deepEqual(custom.record, { host: '192.168.0.1', req_id: '111' });
-  assert.equal(build(ltsv, 'time_format "[%d/%b/%Y:%H:%M:%S %z]"').parse('time:[28/Feb/2013:12:00:00 +0900]\ta:b')!.time!.sec, 1362020400);
-  assert.equal(p.parse('time:[28/Feb/2013:12:00:00 +0900]\ta:b')!.time!.sec, 1362020400, 'without time_format, the access-log stamp is recognised');
+  assert.equal(
+    build(ltsv, 'time_format "[%d/%b/%Y:%H:%M:%S %z]"').parse('time:[28/Feb/2013:12:00:00 +0900]\ta:b')!.time!
+      .sec,
+    1362020400,
+  );
+  assert.equal(
+    p.parse('time:[28/Feb/2013:12:00:00 +0900]\ta:b')!.time!.sec,
+    1362020400,
+    'without time_format, the access-log stamp is recognised',
+  );
   assert.equal(p.parse('time:whenever\ta:b'), undefined);
-  assert.equal(Object.keys(p.parse('__proto__:x\ta:b')!.record).join(), '__proto__,a', 'a __proto__ label is kept as a field');
+  assert.equal(
+    Object.keys(p.parse('__proto__:x\ta:b')!.record).join(),
+    '__proto__,a',
+    'a __proto__ label is kept as a field',
+  );
   assert.match(p.lastError!, /invalid time format/);
-  assert.deepEqual(build(ltsv, 'delimiter ,\nlabel_delimiter =').parse('host=192.168.0.1,req=GET /list HTTP/1.1,junk')!.record, { host: '192.168.0.1', req: 'GET /list HTTP/1.1' });
-  assert.deepEqual(build(ltsv, 'delimiter_pattern /\\s+/\nlabel_delimiter =').parse('a=1  b=2\tc=')!.record, { a: '1', b: '2', c: '' });
+  assert.deepEqual(
+    build(ltsv, 'delimiter ,\nlabel_delimiter =').parse('host=192.168.0.1,req=GET /list HTTP/1.1,junk')!
+      .record,
+    { host: '192.168.0.1', req: 'GET /list HTTP/1.1' },
+  );
+  assert.deepEqual(build(ltsv, 'delimiter_pattern /\\s+/\nlabel_delimiter =').parse('a=1  b=2\tc=')!.record, {
+    a: '1',
+    b: '2',
+    c: '',
+  });
 });
 
 test('csv: quoting as Ruby CSV, missing columns null, malformed lines refused', () => {
@@ -93,7 +121,10 @@ test('tsv: the last key takes the rest of the line; missing columns are null', (
   assert.deepEqual(p.parse('1\t2\t3\t4')!.record, { a: '1', b: '2', c: '3\t4' });
   assert.deepEqual(p.parse('1\t2')!.record, { a: '1', b: '2', c: null });
   assert.deepEqual(p.parse('')!.record, { a: null, b: null, c: null });
-  assert.deepEqual(build(tsv, 'keys a,b\ndelimiter |\ntypes a:integer').parse('7|x')!.record, { a: 7, b: 'x' });
+  assert.deepEqual(build(tsv, 'keys a,b\ndelimiter |\ntypes a:integer').parse('7|x')!.record, {
+    a: 7,
+    b: 'x',
+  });
 });
 
 test('msgpack: maps and arrays of maps, time_key; garbage refused', () => {
@@ -102,7 +133,10 @@ test('msgpack: maps and arrays of maps, time_key; garbage refused', () => {
   assert.equal(one.time!.sec, 1362020400);
   assert.deepEqual(one.record, { a: 'b' });
   const both = Buffer.concat([encode({ a: 1 }), encode([{ a: 2 }, 3])]);
-  assert.deepEqual(p.parseAll!(both as unknown as string).map((r) => r?.record), [{ a: 1 }, { a: 2 }, undefined]);
+  assert.deepEqual(
+    p.parseAll!(both as unknown as string).map((r) => r?.record),
+    [{ a: 1 }, { a: 2 }, undefined],
+  );
   assert.equal(p.parse(Buffer.from([0xc1]) as unknown as string), undefined);
   assert.equal(p.parse(Buffer.from([0x82, 0xa1, 0x61]) as unknown as string), undefined, 'truncated map');
   assert.match(p.lastError!, /invalid msgpack/);
