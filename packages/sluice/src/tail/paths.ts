@@ -1,98 +1,27 @@
 import { accessSync, constants, statSync } from 'node:fs';
+import { EventTime } from '@sluice/forward';
 import fg from 'fast-glob';
 import { ConfigError, type SourceLocation } from '../core/errors.ts';
+import { strftime as formatTime, parseZone } from '../core/time-format.ts';
 
 /** Path expansion as in_tail's expand_paths: strftime placeholders, then globs, minus exclude_path. */
 
-const DAYS = ['Sunday', 'Monday', 'Tuesday', 'Wednesday', 'Thursday', 'Friday', 'Saturday'];
-const MONTHS = [
-  'January',
-  'February',
-  'March',
-  'April',
-  'May',
-  'June',
-  'July',
-  'August',
-  'September',
-  'October',
-  'November',
-  'December',
-];
-
-/** Minutes east of UTC for `UTC`, `Z`, `+09:00`, `-0500`; undefined for anything else. */
-function offsetMinutes(tz: string): number | undefined {
-  if (/^(utc|gmt|z)$/i.test(tz)) return 0;
-  const m = /^([+-])(\d{2}):?(\d{2})$/.exec(tz);
-  if (!m) return undefined;
-  return (m[1] === '-' ? -1 : 1) * (Number(m[2]) * 60 + Number(m[3]));
-}
-
 export function checkTimezone(tz: string, where: SourceLocation): void {
-  if (offsetMinutes(tz) === undefined) {
-    throw new ConfigError(
-      `path_timezone '${tz}': only UTC and fixed offsets such as +09:00 are supported`,
-      where,
-    );
+  try {
+    parseZone(tz);
+  } catch (e) {
+    throw new ConfigError(`path_timezone: ${(e as Error).message}`, where);
   }
 }
 
-const pad = (n: number, w = 2) => String(n).padStart(w, '0');
-
-/** strftime for the directives that appear in log paths; local time unless a fixed offset is given. */
+/** Expands strftime placeholders of a log path at `date`, in local time or `tz`. */
 export function strftime(pattern: string, date: Date, tz?: string): string {
   if (!pattern.includes('%')) return pattern;
-  let d = date;
-  let utc = false;
-  if (tz !== undefined) {
-    d = new Date(date.getTime() + offsetMinutes(tz)! * 60_000);
-    utc = true;
-  }
-  const Y = utc ? d.getUTCFullYear() : d.getFullYear();
-  const M = utc ? d.getUTCMonth() : d.getMonth();
-  const D = utc ? d.getUTCDate() : d.getDate();
-  const h = utc ? d.getUTCHours() : d.getHours();
-  const mi = utc ? d.getUTCMinutes() : d.getMinutes();
-  const s = utc ? d.getUTCSeconds() : d.getSeconds();
-  const wd = utc ? d.getUTCDay() : d.getDay();
-  return pattern.replace(/%([YmdHMSyjeBbAaph%])/g, (_, c: string) => {
-    switch (c) {
-      case 'Y':
-        return String(Y);
-      case 'm':
-        return pad(M + 1);
-      case 'd':
-        return pad(D);
-      case 'e':
-        return String(D).padStart(2, ' ');
-      case 'H':
-        return pad(h);
-      case 'M':
-        return pad(mi);
-      case 'S':
-        return pad(s);
-      case 'y':
-        return pad(Y % 100);
-      case 'j': {
-        const start = utc ? Date.UTC(Y, 0, 1) : new Date(Y, 0, 1).getTime();
-        const now = utc ? Date.UTC(Y, M, D) : new Date(Y, M, D).getTime();
-        return pad(Math.round((now - start) / 86_400_000) + 1, 3);
-      }
-      case 'B':
-        return MONTHS[M]!;
-      case 'b':
-      case 'h':
-        return MONTHS[M]!.slice(0, 3);
-      case 'A':
-        return DAYS[wd]!;
-      case 'a':
-        return DAYS[wd]!.slice(0, 3);
-      case 'p':
-        return h < 12 ? 'AM' : 'PM';
-      default:
-        return '%';
-    }
-  });
+  return formatTime(
+    pattern,
+    EventTime.fromMillis(date.getTime()),
+    tz === undefined ? undefined : { timezone: tz },
+  );
 }
 
 const GLOB_CHARS = /[*?[{]/;
