@@ -1,7 +1,3 @@
-import { execFileSync } from 'node:child_process';
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import type { EventBatch } from '../../src/core/batch.ts';
 import forwardInput, { type ForwardInput } from '../../src/plugins/input/forward.ts';
 import { instantiate, type TestContext, testContext } from '../../src/testing/context.ts';
@@ -57,33 +53,4 @@ export async function startInput(
   const { plugin } = instantiate(forwardInput, snippet, ctx);
   await plugin.start();
   return { input: plugin, ctx, port: plugin.address.port, counter, stop: () => plugin.stop() };
-}
-
-/** A throwaway self-signed certificate for 127.0.0.1/localhost, made with the openssl CLI. */
-export function makeCert(): { dir: string; cert: string; key: string; cleanup(): void } {
-  const dir = mkdtempSync(join(tmpdir(), 'sluice-tls-'));
-  const cert = join(dir, 'cert.pem');
-  const key = join(dir, 'key.pem');
-  execFileSync(
-    'openssl',
-    [
-      'req',
-      '-x509',
-      '-newkey',
-      'rsa:2048',
-      '-nodes',
-      '-keyout',
-      key,
-      '-out',
-      cert,
-      '-subj',
-      '/CN=localhost',
-      '-days',
-      '1',
-      '-addext',
-      'subjectAltName=IP:127.0.0.1,DNS:localhost',
-    ],
-    { stdio: 'ignore' },
-  );
-  return { dir, cert, key, cleanup: () => rmSync(dir, { recursive: true, force: true }) };
 }

@@ -4,7 +4,8 @@ import { after, before, describe, it } from 'node:test';
 import { FluentClient, EventTime as OrgEventTime } from '@fluent-org/logger';
 import { EventTime } from '@sluice/forward';
 import fluentLoggerModule from 'fluent-logger';
-import { makeCert, type Started, startInput } from './forward-helpers.ts';
+import { selfSignedCert } from '../helpers/tls.ts';
+import { type Started, startInput } from './forward-helpers.ts';
 
 // Interop: the two real npm clients send to Sluice's forward input in every mode they
 // offer; records and times are compared field by field.
@@ -157,9 +158,9 @@ describe('forward input + @fluent-org/logger', () => {
 });
 
 describe('forward input over TLS', () => {
-  let cert: ReturnType<typeof makeCert>;
+  let cert: ReturnType<typeof selfSignedCert>;
   before(() => {
-    cert = makeCert();
+    cert = selfSignedCert();
   });
   after(() => cert.cleanup());
 

@@ -18,7 +18,8 @@ import type { Chunk } from '../../src/core/plugin.ts';
 import { FailureDetector } from '../../src/forward-out/failure-detector.ts';
 import forwardOutput, { type ForwardOutput } from '../../src/plugins/output/forward.ts';
 import { instantiate, testContext } from '../../src/testing/context.ts';
-import { makeCert, startInput } from './forward-helpers.ts';
+import { selfSignedCert } from '../helpers/tls.ts';
+import { startInput } from './forward-helpers.ts';
 
 const require = createRequire(import.meta.url);
 const ref = require('@fluent-org/logger/build/src/protocol.js');
@@ -253,7 +254,7 @@ describe('forward output startup and TLS', () => {
   });
 
   it('sends over TLS to a Sluice forward input, acked, verifying the server certificate', async () => {
-    const cert = makeCert();
+    const cert = selfSignedCert();
     const s = await startInput(
       `<transport tls>\ncert_path ${cert.cert}\nprivate_key_path ${cert.key}\n</transport>`,
     );

@@ -1,9 +1,5 @@
-import { execFileSync } from 'node:child_process';
-import { mkdtempSync, rmSync } from 'node:fs';
 import http from 'node:http';
 import https from 'node:https';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 
 export interface Answer {
   status: number;
@@ -57,32 +53,3 @@ export const json = (port: number, path: string, value: unknown, headers: Record
     headers: { 'Content-Type': 'application/json', ...headers },
     body: JSON.stringify(value),
   });
-
-/** A self-signed certificate for 127.0.0.1 in a temp dir; call cleanup() after. */
-export function selfSigned(): { dir: string; cert: string; key: string; cleanup(): void } {
-  const dir = mkdtempSync(join(tmpdir(), 'sluice-tls-'));
-  const cert = join(dir, 'cert.pem');
-  const key = join(dir, 'key.pem');
-  execFileSync(
-    'openssl',
-    [
-      'req',
-      '-x509',
-      '-newkey',
-      'rsa:2048',
-      '-nodes',
-      '-keyout',
-      key,
-      '-out',
-      cert,
-      '-days',
-      '1',
-      '-subj',
-      '/CN=127.0.0.1',
-      '-addext',
-      'subjectAltName=IP:127.0.0.1',
-    ],
-    { stdio: 'ignore' },
-  );
-  return { dir, cert, key, cleanup: () => rmSync(dir, { recursive: true, force: true }) };
-}

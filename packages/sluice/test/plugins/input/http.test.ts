@@ -10,7 +10,8 @@ import type { ParserPlugin } from '../../../src/core/plugin.ts';
 import httpInput, { type HttpInput } from '../../../src/plugins/input/http.ts';
 import { loadPlugin } from '../../../src/plugins/registry.ts';
 import { instantiate, type TestContext, testContext } from '../../../src/testing/context.ts';
-import { json, selfSigned, send } from './http-helpers.ts';
+import { selfSignedCert } from '../../helpers/tls.ts';
+import { json, send } from './http-helpers.ts';
 
 async function startInput(
   body: string,
@@ -474,7 +475,7 @@ describe('in_http connections', () => {
   });
 
   it('TLS via <transport tls>', async () => {
-    const c = selfSigned();
+    const c = selfSignedCert();
     try {
       const s = await startInput(
         `<transport tls>\ncert_path ${c.cert}\nprivate_key_path ${c.key}\n</transport>`,

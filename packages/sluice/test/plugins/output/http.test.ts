@@ -6,7 +6,7 @@ import net from 'node:net';
 import { after, before, describe, it } from 'node:test';
 import httpOut, { type HttpOutput } from '../../../src/plugins/output/http.ts';
 import { instantiate } from '../../../src/testing/context.ts';
-import { selfSigned } from '../input/http-helpers.ts';
+import { selfSignedCert } from '../../helpers/tls.ts';
 import { chunkOf, Sink } from './http-helpers.ts';
 
 const make = (body: string) => instantiate(httpOut, `<match **>\n@type http\n${body}\n</match>\n`).plugin;
@@ -156,7 +156,7 @@ describe('out_http', () => {
   });
 
   it('https with tls_ca_cert_path; an unknown CA is a retry; tls_verify_mode none skips verification', async () => {
-    const c = selfSigned();
+    const c = selfSignedCert();
     const bodies: string[] = [];
     const server = https.createServer(
       { cert: readFileSync(c.cert), key: readFileSync(c.key) },
