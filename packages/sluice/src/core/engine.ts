@@ -3,6 +3,7 @@ import { EventTime } from '@sluice/forward';
 import type { Logger } from 'pino';
 import type { ConfigElement } from '../config/ast.ts';
 import { param } from '../config/ast.ts';
+import { parseConfigText } from '../config/parser.ts';
 import { resolve } from '../config/schema.ts';
 import { loadedPlugin } from '../plugins/registry.ts';
 import { EventBatch, type EventRecord } from './batch.ts';
@@ -11,7 +12,7 @@ import { createLogger, type LogEventSink, type LogLevel } from './logger.ts';
 import { compilePattern } from './match-pattern.ts';
 import { buildOutput, type OutputNode } from './outputs.ts';
 import type { FilterPlugin, InputPlugin, PluginContext, PluginKind } from './plugin.ts';
-import { preloadPlugins, typeOf } from './plugin-loader.ts';
+import { createNestedPlugin, preloadPlugins, typeOf } from './plugin-loader.ts';
 import { Pipeline, type Rule } from './router.ts';
 import { readSystem, type SystemConfig } from './system.ts';
 import { selectWorkerDirectives } from './workers.ts';
@@ -64,7 +65,6 @@ export class Engine {
     text: string,
     opts: EngineOptions & { file?: string; baseDir?: string } = {},
   ): Promise<Engine> {
-    const { parseConfigText } = await import('../config/parser.ts');
     return Engine.create(
       parseConfigText(text, { file: opts.file ?? 'inline.conf', baseDir: opts.baseDir }),
       opts,
@@ -224,13 +224,8 @@ export class Engine {
         }
       },
       emitError: (tag, time, record, error) => this.emitError(tag, time, record, error),
-      createNested: (nestedKind, element, defaultType) => {
-        const t = typeOf(element) ?? defaultType;
-        if (!t) throw new ConfigError(`<${element.name}> needs @type`, element.location);
-        const nd = loadedPlugin(nestedKind, t);
-        if (!nd) throw new ConfigError(`unknown ${nestedKind} plugin '${t}'`, element.location);
-        return nd.create(resolve(nd.schema, element, `<${element.name}> @type ${t}`), ctx) as never;
-      },
+      createNested: (nestedKind, element, defaultType) =>
+        createNestedPlugin(nestedKind, element, defaultType, ctx),
     };
     if (kind !== 'output') this.plugins.push({ id, type, kind, element: el, ctx });
     return ctx;

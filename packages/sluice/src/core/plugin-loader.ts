@@ -1,8 +1,9 @@
 import type { ConfigElement } from '../config/ast.ts';
 import { param } from '../config/ast.ts';
-import { listPlugins, loadPlugin } from '../plugins/registry.ts';
+import { resolve } from '../config/schema.ts';
+import { listPlugins, loadedPlugin, loadPlugin } from '../plugins/registry.ts';
 import { ConfigError } from './errors.ts';
-import type { PluginKind } from './plugin.ts';
+import type { PluginContext, PluginKind } from './plugin.ts';
 
 /** Section names whose element configures a nested plugin of a kind. */
 export const NESTED_KIND: Record<string, PluginKind> = {
@@ -51,4 +52,31 @@ export async function preloadPlugins(directives: ConfigElement[]): Promise<void>
     for (const t of listPlugins(kind)) jobs.push(loadPlugin(kind, t));
   }
   await Promise.all(jobs);
+}
+
+/**
+ * Builds a nested plugin (`<parse>`, `<format>`, ...) from its section. Plugins call this
+ * through `ctx.createNested`, synchronously: `preloadPlugins` imported the types already.
+ */
+export function createNestedPlugin<T>(
+  kind: PluginKind,
+  element: ConfigElement,
+  defaultType: string | undefined,
+  ctx: PluginContext,
+): T {
+  const t = typeOf(element) ?? defaultType;
+  if (!t) throw new ConfigError(`<${element.name}> needs @type`, element.location);
+  const d = loadedPlugin(kind, t);
+  if (!d)
+    throw new ConfigError(
+      `${kind} plugin '${t}' is not loaded (unknown, or not imported yet)`,
+      element.location,
+    );
+  const plugin = d.create(resolve(d.schema, element, `<${element.name}> @type ${t}`), ctx);
+  if (plugin instanceof Promise)
+    throw new ConfigError(
+      `${kind} plugin '${t}' cannot be nested: it is created asynchronously`,
+      element.location,
+    );
+  return plugin as T;
 }

@@ -5,7 +5,7 @@ import { parseConfigText } from '../config/parser.ts';
 import { resolve } from '../config/schema.ts';
 import type { EventBatch, EventRecord } from '../core/batch.ts';
 import type { PluginContext, PluginDescriptor, PluginKind } from '../core/plugin.ts';
-import { loadedPlugin } from '../plugins/registry.ts';
+import { createNestedPlugin } from '../core/plugin-loader.ts';
 
 export interface TestContext extends PluginContext {
   /** every batch the plugin emitted, in order */
@@ -47,12 +47,7 @@ export function testContext(
       errors.push({ tag, time, record, error });
     },
     createNested<T>(kind: PluginKind, element: ConfigElement, defaultType?: string): T {
-      const type =
-        element.params.findLast((p) => p.key === '@type' || p.key === 'type')?.value ?? defaultType;
-      if (!type) throw new Error(`<${element.name}> needs @type`);
-      const d = loadedPlugin(kind, type);
-      if (!d) throw new Error(`${kind} plugin '${type}' is not loaded; import its file in the test first`);
-      return d.create(resolve(d.schema, element, `<${element.name}> @type ${type}`), ctx) as T;
+      return createNestedPlugin<T>(kind, element, defaultType, ctx);
     },
     records() {
       return emitted.flatMap((b) => b.entries().map((e) => e.record));
