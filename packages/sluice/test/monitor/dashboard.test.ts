@@ -1,21 +1,9 @@
 import assert from 'node:assert/strict';
-import { after, beforeEach, test } from 'node:test';
-import { inputs, resetCapture } from '../helpers/capture.ts';
-import {
-  events,
-  getJson,
-  type Running,
-  registerMonitorTestPlugins,
-  startEngine,
-  waitUntil,
-} from './helpers.ts';
+import { test } from 'node:test';
+import { inputs } from '../helpers/capture.ts';
+import { events, getJson, monitorTestFile, waitUntil } from './helpers.ts';
 
-registerMonitorTestPlugins();
-beforeEach(resetCapture);
-const running: Running[] = [];
-after(async () => {
-  for (const r of running) await r.stop();
-});
+const start = monitorTestFile();
 
 const CONF = `
 <source>
@@ -112,8 +100,7 @@ async function readEvents(
 }
 
 test('serves the UI (offline: no external URL), redirects / to it, and refuses other paths', async () => {
-  const r = await startEngine(CONF);
-  running.push(r);
+  const r = await start(CONF);
   const base = r.url();
   const root = await fetch(`${base}/`, { redirect: 'manual' });
   assert.equal(root.status, 302);
@@ -138,8 +125,7 @@ test('serves the UI (offline: no external URL), redirects / to it, and refuses o
 });
 
 test('the graph has inputs, routers, filters, outputs, copy stores and relabel edges, each edge naming its counter', async () => {
-  const r = await startEngine(CONF);
-  running.push(r);
+  const r = await start(CONF);
   const g = (await getJson(`${r.url()}/dashboard/api/graph`)).body;
   assert.deepEqual(g.labels, ['', '@OTHER']);
   const ids = g.nodes.map((n: any) => `${n.kind}:${n.id}`);
@@ -172,8 +158,7 @@ test('the graph has inputs, routers, filters, outputs, copy stores and relabel e
 });
 
 test('the stream sends stats whose rates rise while events flow, and tail lines for the chosen pattern only', async () => {
-  const r = await startEngine(CONF);
-  running.push(r);
+  const r = await start(CONF);
   const emit = inputs.get('app')!;
   let pump: NodeJS.Timeout | undefined;
   const got = await readEvents(
@@ -204,8 +189,7 @@ test('the stream sends stats whose rates rise while events flow, and tail lines 
 });
 
 test('a bad tail pattern is a 400 with the reason', async () => {
-  const r = await startEngine(CONF);
-  running.push(r);
+  const r = await start(CONF);
   const res = await fetch(`${r.url()}/dashboard/api/stream?tail=${encodeURIComponent('/(/')}`);
   assert.equal(res.status, 400);
   assert.match(await res.text(), /bad tag pattern/);

@@ -1,10 +1,11 @@
+import { after, beforeEach } from 'node:test';
 import { EventTime } from '@sluice/forward';
 import pino from 'pino';
 import { EventBatch } from '../../src/core/batch.ts';
 import { Engine } from '../../src/core/engine.ts';
 import type { OutputPlugin, PluginDescriptor } from '../../src/core/plugin.ts';
 import { registerPlugin } from '../../src/plugins/registry.ts';
-import { registerTestPlugins } from '../helpers/capture.ts';
+import { registerTestPlugins, resetCapture } from '../helpers/capture.ts';
 
 /** Names of test_retry outputs that currently fail every write. */
 export const failing = new Set<string>();
@@ -34,6 +35,64 @@ const retryOutput: PluginDescriptor<OutputPlugin> = {
 export function registerMonitorTestPlugins(): void {
   registerTestPlugins();
   registerPlugin(retryOutput as PluginDescriptor);
+}
+
+/**
+ * The app pipeline the monitor tests watch: input `in_app` (tag app), filter `mark` on app.**,
+ * output `out_app` (capture "app") for app.**, and the buffered `out_web` (test_retry "web",
+ * with a secret `token`) for web.**. Put a monitoring `<source>` before it.
+ */
+export const APP_PIPELINE = `
+<source>
+  @type test_input
+  @id in_app
+  tag app
+</source>
+<filter app.**>
+  @type test_mark
+  @id mark
+  mark m
+</filter>
+<match app.**>
+  @type test_capture
+  @id out_app
+  name app
+</match>
+<match web.**>
+  @type test_retry
+  @id out_web
+  name web
+  token s3cr3t
+  <buffer>
+    flush_mode immediate
+    retry_wait 30s
+    chunk_limit_size 1k
+    total_limit_size 10k
+  </buffer>
+</match>
+`;
+
+/**
+ * The setup of a monitor test file: registers the test plugins, clears the captures and the
+ * failing outputs before each test, and returns `start`, which starts an engine
+ * (`startEngine`) that is stopped after the file's tests even when a test failed.
+ */
+export function monitorTestFile(): (conf: string) => Promise<Running> {
+  registerMonitorTestPlugins();
+  beforeEach(() => {
+    resetCapture();
+    failing.clear();
+  });
+  const running: Running[] = [];
+  after(async () => {
+    failing.clear();
+    for (const r of running) await r.stop();
+  });
+  return async (conf) => {
+    const r = await startEngine(conf);
+    running.push(r);
+    return r;
+  };
 }
 
 export interface Running {

@@ -1,16 +1,11 @@
 import assert from 'node:assert/strict';
-import { after, beforeEach, test } from 'node:test';
+import { test } from 'node:test';
 import { EventBatch } from '../../src/core/batch.ts';
 import { LiveTail, type TailLine, type TailViewer } from '../../src/monitor/live-tail.ts';
-import { inputs, recordsOf, resetCapture } from '../helpers/capture.ts';
-import { events, type Running, registerMonitorTestPlugins, startEngine } from './helpers.ts';
+import { inputs, recordsOf } from '../helpers/capture.ts';
+import { events, monitorTestFile } from './helpers.ts';
 
-registerMonitorTestPlugins();
-beforeEach(resetCapture);
-const running: Running[] = [];
-after(async () => {
-  for (const r of running) await r.stop();
-});
+const start = monitorTestFile();
 
 const CONF = `
 <source>
@@ -39,8 +34,7 @@ function viewer(pattern: string, writable = () => true): TailViewer & { lines: T
 }
 
 test('a viewer gets events of its tag pattern only, at most its rate and a few per batch; the rest is counted', async () => {
-  const r = await startEngine(CONF);
-  running.push(r);
+  const r = await start(CONF);
   const tail = new LiveTail(r.engine, { rate: 8, maxRecordChars: 100, perBatch: 3 });
   const v = viewer('app.web.**');
   const remove = tail.add(v);
@@ -66,8 +60,7 @@ test('a viewer gets events of its tag pattern only, at most its rate and a few p
 });
 
 test('every label is tapped; long records are cut; a viewer whose socket is full gets nothing', async () => {
-  const r = await startEngine(CONF);
-  running.push(r);
+  const r = await start(CONF);
   const tail = new LiveTail(r.engine, { rate: 100, maxRecordChars: 20, perBatch: 5 });
   const all = viewer('**');
   const stuck = viewer('**', () => false);
@@ -92,8 +85,7 @@ test('every label is tapped; long records are cut; a viewer whose socket is full
 });
 
 test('a bad tag pattern is refused when the viewer is added', async () => {
-  const r = await startEngine(CONF);
-  running.push(r);
+  const r = await start(CONF);
   const tail = new LiveTail(r.engine, { rate: 1, maxRecordChars: 10, perBatch: 1 });
   assert.throws(() => tail.add(viewer('/[/')), /pattern|regular expression/i);
   assert.equal(tail.size, 0);

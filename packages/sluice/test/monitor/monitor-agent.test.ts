@@ -1,34 +1,11 @@
 import assert from 'node:assert/strict';
-import { after, beforeEach, test } from 'node:test';
+import { test } from 'node:test';
 import pino from 'pino';
 import { Engine } from '../../src/core/engine.ts';
-import { captured, inputs, recordsOf, resetCapture } from '../helpers/capture.ts';
-import {
-  events,
-  failing,
-  getJson,
-  type Running,
-  registerMonitorTestPlugins,
-  startEngine,
-  waitUntil,
-} from './helpers.ts';
+import { captured, inputs, recordsOf } from '../helpers/capture.ts';
+import { APP_PIPELINE, events, failing, getJson, monitorTestFile, waitUntil } from './helpers.ts';
 
-registerMonitorTestPlugins();
-beforeEach(() => {
-  resetCapture();
-  failing.clear();
-});
-
-const running: Running[] = [];
-after(async () => {
-  for (const r of running) await r.stop();
-});
-
-async function start(conf: string): Promise<Running> {
-  const r = await startEngine(conf);
-  running.push(r);
-  return r;
-}
+const start = monitorTestFile();
 
 const PIPELINE = `
 <source>
@@ -37,34 +14,7 @@ const PIPELINE = `
   port 0
   include_retry true
 </source>
-<source>
-  @type test_input
-  @id in_app
-  tag app
-</source>
-<filter app.**>
-  @type test_mark
-  @id mark
-  mark m
-</filter>
-<match app.**>
-  @type test_capture
-  @id out_app
-  name app
-</match>
-<match web.**>
-  @type test_retry
-  @id out_web
-  name web
-  token s3cr3t
-  <buffer>
-    flush_mode immediate
-    retry_wait 30s
-    chunk_limit_size 1k
-    total_limit_size 10k
-  </buffer>
-</match>
-`;
+${APP_PIPELINE}`;
 
 function byId(list: Record<string, unknown>[], id: string): Record<string, any> {
   const p = list.find((x) => x.plugin_id === id);

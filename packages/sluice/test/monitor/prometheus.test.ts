@@ -1,28 +1,11 @@
 import assert from 'node:assert/strict';
-import { after, beforeEach, test } from 'node:test';
+import { test } from 'node:test';
 import pino from 'pino';
 import { Engine } from '../../src/core/engine.ts';
-import { inputs, resetCapture } from '../helpers/capture.ts';
-import {
-  events,
-  failing,
-  getJson,
-  type Running,
-  registerMonitorTestPlugins,
-  startEngine,
-  waitUntil,
-} from './helpers.ts';
+import { inputs } from '../helpers/capture.ts';
+import { APP_PIPELINE, events, failing, getJson, monitorTestFile, waitUntil } from './helpers.ts';
 
-registerMonitorTestPlugins();
-beforeEach(() => {
-  resetCapture();
-  failing.clear();
-});
-const running: Running[] = [];
-after(async () => {
-  failing.clear();
-  for (const r of running) await r.stop();
-});
+const start = monitorTestFile();
 
 const CONF = `
 <source>
@@ -30,31 +13,7 @@ const CONF = `
   port 0
   metrics_path /prom
 </source>
-<source>
-  @type test_input
-  @id in_app
-  tag app
-</source>
-<filter app.**>
-  @type test_mark
-  @id mark
-  mark m
-</filter>
-<match app.**>
-  @type test_capture
-  @id out_app
-  name app
-</match>
-<match web.**>
-  @type test_retry
-  @id out_web
-  name web
-  <buffer>
-    flush_mode immediate
-    retry_wait 30s
-  </buffer>
-</match>
-`;
+${APP_PIPELINE}`;
 
 /** The value of one sample line, e.g. value(text, 'sluice_input_records_total{plugin_id="in_app",type="test_input"}'). */
 function value(text: string, series: string): number | undefined {
@@ -65,8 +24,7 @@ function value(text: string, series: string): number | undefined {
 }
 
 test('/metrics: per-plugin counters move as events flow; Fluentd names, sluice names and process metrics', async () => {
-  const r = await startEngine(CONF);
-  running.push(r);
+  const r = await start(CONF);
   const url = `${r.url('prometheus')}/prom`;
   const first = await fetch(url);
   assert.equal(first.status, 200);
@@ -117,8 +75,7 @@ test('/metrics: per-plugin counters move as events flow; Fluentd names, sluice n
 
 test('/metrics shows the retry state of an output whose receiver is down, and clears it once it recovers', async () => {
   failing.add('web');
-  const r = await startEngine(CONF.replace('retry_wait 30s', 'retry_wait 0.2s\n    retry_randomize false'));
-  running.push(r);
+  const r = await start(CONF.replace('retry_wait 30s', 'retry_wait 0.2s\n    retry_randomize false'));
   const url = `${r.url('prometheus')}/prom`;
   await inputs.get('app')!.emit(events('web.x', 2));
   const down = await waitUntil(async () => {
@@ -155,10 +112,10 @@ test('/metrics shows the retry state of an output whose receiver is down, and cl
 
 test('prometheus and monitor_agent configured on one port share it', async () => {
   // A free port from the OS, so both plugins can name the same one.
-  const probe = await startEngine('<source>\n  @type prometheus\n  port 0\n</source>\n');
+  const probe = await start('<source>\n  @type prometheus\n  port 0\n</source>\n');
   const port = new URL(probe.url('prometheus')).port;
   await probe.stop();
-  const r = await startEngine(`
+  const r = await start(`
 <source>
   @type monitor_agent
   port ${port}
@@ -170,7 +127,6 @@ test('prometheus and monitor_agent configured on one port share it', async () =>
 <match **>
   @type test_capture
 </match>`);
-  running.push(r);
   const base = `http://127.0.0.1:${port}`;
   assert.equal((await fetch(`${base}/metrics`)).status, 200);
   assert.equal((await getJson(`${base}/api/plugins.json`)).body.plugins.length, 3);
