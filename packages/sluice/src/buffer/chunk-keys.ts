@@ -6,6 +6,7 @@
 import type { EventBatch } from '../core/batch.ts';
 import type { ChunkKeySpec } from '../core/placeholders.ts';
 import type { ChunkKeys } from '../core/plugin.ts';
+import { createRecordAccessor, type RecordAccessor } from '../core/record-accessor.ts';
 import type { Zone } from '../core/time-zone.ts';
 import { entrySeconds, scanEntries } from './msgpack-scan.ts';
 import { keyStringOf } from './store.ts';
@@ -21,6 +22,8 @@ export interface Group {
 
 export class ChunkKeyer {
   private readonly needsScan: boolean;
+  /** record-key accessors, parsed once here rather than per record */
+  private readonly accessors: RecordAccessor[];
 
   constructor(
     private readonly spec: ChunkKeySpec,
@@ -28,6 +31,7 @@ export class ChunkKeyer {
     private readonly zone: Zone,
   ) {
     this.needsScan = spec.time || spec.keys.length > 0;
+    this.accessors = spec.keys.map((k) => createRecordAccessor(k));
   }
 
   /** Fluentd's calculate_timekey: aligned to the zone's midnight, not UTC's. */
@@ -56,7 +60,7 @@ export class ChunkKeyer {
       if (this.spec.time) keys.time = this.timekeyOf(entrySeconds(b, starts[i]!));
       if (records) {
         const rec = records[i]!.record;
-        for (const k of this.spec.keys) keys.vars[k] = stringify(lookup(rec, k));
+        for (const a of this.accessors) keys.vars[a.source] = stringify(a.get(rec));
       }
       const ks = keyStringOf(keys);
       let g = groups.get(ks);
@@ -85,20 +89,6 @@ export class ChunkKeyer {
     }
     return out;
   }
-}
-
-/** `key`, or `$.a.b` / `$['a']['b']` record accessor paths. */
-function lookup(rec: Record<string, unknown>, key: string): unknown {
-  if (!key.startsWith('$')) return rec[key];
-  const path: string[] = [];
-  const re = /\.([^.[\]]+)|\[['"]?([^'"\]]+)['"]?\]/g;
-  for (const m of key.slice(1).matchAll(re)) path.push(m[1] ?? m[2]!);
-  let v: unknown = rec;
-  for (const p of path) {
-    if (v === null || typeof v !== 'object') return undefined;
-    v = (v as Record<string, unknown>)[p];
-  }
-  return v;
 }
 
 function stringify(v: unknown): string {
