@@ -3,11 +3,12 @@
 // watches; each viewer has a token bucket (events/s) and at most a few events are decoded
 // per batch; lines are size-capped; a viewer whose socket is not draining gets nothing more
 // until it does (what it missed is counted, not queued).
-import { unpackr } from '@sluice/forward';
+import { type EventTime, unpackr } from '@sluice/forward';
 import type { EventBatch } from '../core/batch.ts';
 import type { Engine } from '../core/engine.ts';
 import { compilePattern } from '../core/match-pattern.ts';
 import type { Tap } from '../core/router.ts';
+import { compileStrftime } from '../core/time-format.ts';
 import { labelNames } from './metrics.ts';
 
 export interface TailLine {
@@ -44,12 +45,10 @@ interface Entry {
   refilledAt: number;
 }
 
+const isoNanos = compileStrftime('%Y-%m-%dT%H:%M:%S.%NZ', { utc: true });
+
 function isoTime(t: unknown): string {
-  if (t && typeof t === 'object' && 'sec' in t && 'nsec' in t) {
-    const { sec, nsec } = t as { sec: number; nsec: number };
-    const ms = new Date(sec * 1000).toISOString();
-    return `${ms.slice(0, 19)}.${String(nsec).padStart(9, '0')}Z`;
-  }
+  if (t && typeof t === 'object' && 'sec' in t && 'nsec' in t) return isoNanos(t as EventTime);
   if (typeof t === 'number') return new Date(t * 1000).toISOString();
   return String(t);
 }

@@ -1,9 +1,11 @@
 // What monitor_agent reports for each plugin, field for field with Fluentd's
 // in_monitor_agent (lib/fluent/plugin/in_monitor_agent.rb, v1.x), read from the running
 // engine's counters and buffer metrics at request time: nothing is kept or polled.
+import { EventTime } from '@sluice/forward';
 import type { ConfigElement } from '../config/ast.ts';
 import type { Engine, RunningPlugin } from '../core/engine.ts';
 import type { PluginKind } from '../core/plugin.ts';
+import { compileStrftime } from '../core/time-format.ts';
 import { loadedPlugin } from '../plugins/registry.ts';
 
 export interface InfoOptions {
@@ -45,12 +47,11 @@ function round2(n: number): number {
   return Math.round(n * 100) / 100;
 }
 
+// Fluentd prints Time#to_s ("2025-05-29 16:05:36 +0900"); Sluice answers in UTC.
+const rubyTimeOf = compileStrftime('%Y-%m-%d %H:%M:%S %z', { utc: true });
+
 function rubyTime(ms: number): string {
-  // Fluentd prints Time#to_s ("2025-05-29 16:05:36 +0900"); Sluice answers in UTC.
-  return `${new Date(ms)
-    .toISOString()
-    .replace('T', ' ')
-    .replace(/\.\d+Z$/, '')} +0000`;
+  return rubyTimeOf(EventTime.fromMillis(ms));
 }
 
 export function pluginInfo(p: RunningPlugin, opts: InfoOptions = {}): PluginInfo {
