@@ -56,8 +56,8 @@ export class AckingClient {
     this.buf = this.buf.subarray(off);
   }
 
-  /** Sends records under one tag; resolves once acked. */
-  send(tag: string, records: Record<string, unknown>[]): Promise<void> {
+  /** Sends records under one tag; resolves once acked (rejects after timeoutMs, if given, without an ack). */
+  send(tag: string, records: Record<string, unknown>[], timeoutMs?: number): Promise<void> {
     const s = this.sock;
     if (!s || s.destroyed) return Promise.reject(new Error('not connected'));
     const b = new BatchBuilder();
@@ -66,7 +66,18 @@ export class AckingClient {
     const chunk = randomBytes(16).toString('base64');
     const msg = encode([tag, b.finish(), { chunk, size: records.length }]);
     return new Promise((resolve, reject) => {
-      this.pending.set(chunk, { resolve, reject });
+      const timer =
+        timeoutMs === undefined
+          ? undefined
+          : setTimeout(() => {
+              this.pending.delete(chunk);
+              reject(new Error(`no ack within ${timeoutMs} ms for ${JSON.stringify(records)}`));
+            }, timeoutMs);
+      const settle = (f: () => void) => () => {
+        clearTimeout(timer);
+        f();
+      };
+      this.pending.set(chunk, { resolve: settle(resolve), reject: (e) => settle(() => reject(e))() });
       s.write(msg);
     });
   }

@@ -1,24 +1,16 @@
 import assert from 'node:assert/strict';
-import { createServer } from 'node:net';
 import { after, before, describe, it } from 'node:test';
 import { FluentClient } from '@fluent-org/logger';
 import pino from 'pino';
 import { Engine } from '../../src/core/engine.ts';
 import { captured, registerTestPlugins, resetCapture } from '../helpers/capture.ts';
+import { freePort } from '../helpers/ports.ts';
 
 // Sluice -> Sluice over the forward protocol, acks on at both hops: the client is acked
 // by the relay's input once its buffer has the events; the relay's out_forward is acked
 // by the aggregator. Events are counted by id at the end: none may be missing.
 
 const logger = pino({ level: process.env.SLUICE_TEST_LOG ?? 'silent' });
-
-async function freePort(): Promise<number> {
-  const s = createServer();
-  await new Promise<void>((r) => s.listen(0, '127.0.0.1', r));
-  const port = (s.address() as { port: number }).port;
-  await new Promise<void>((r) => s.close(() => r()));
-  return port;
-}
 
 function aggregatorConf(port: number, name: string): string {
   return `<source>\n@type forward\nbind 127.0.0.1\nport ${port}\n</source>\n<match **>\n@type test_capture\nname ${name}\n</match>\n`;

@@ -2,9 +2,9 @@ import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import pino from 'pino';
 import { Engine } from '../../src/core/engine.ts';
+import { freePort } from '../helpers/ports.ts';
 import { send } from '../plugins/input/http-helpers.ts';
 import { Sink } from '../plugins/output/http-helpers.ts';
-import { freePort } from './http-e2e-helpers.ts';
 
 const logger = pino({ level: 'silent' });
 

@@ -3,9 +3,10 @@ import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
+import { freePort } from '../helpers/ports.ts';
 import { type SluiceProcess, spawnSluice } from '../helpers/sluice-process.ts';
 import { Sink } from '../plugins/output/http-helpers.ts';
-import { AckingForwardClient, freePort, waitForPort } from './http-e2e-helpers.ts';
+import { AckingClient } from './forward-client.ts';
 
 // Seed 003: Fluentd as an asynchronous HTTP bus. The config is the article's, with the
 // retry interval capped at 1s so the test does not wait minutes for a backoff.
@@ -45,7 +46,7 @@ describe('seed 003: forward -> out_http with a file buffer, guaranteed delivery'
   let httpPort: number;
   let proc: SluiceProcess | undefined;
   let sink: Sink | undefined;
-  let client: AckingForwardClient | undefined;
+  let client: AckingClient | undefined;
   const delivered: { url: string; text: string }[] = [];
 
   before(async () => {
@@ -64,9 +65,8 @@ describe('seed 003: forward -> out_http with a file buffer, guaranteed delivery'
 
   const startSluice = async () => {
     proc = spawnSluice(['-c', conf, '--log-level', 'info']);
-    await waitForPort(fwdPort);
-    client = new AckingForwardClient();
-    await client.connect(fwdPort);
+    client = new AckingClient(fwdPort);
+    await client.connect(); // retries until sluice listens
   };
   const startSink = async () => {
     sink = new Sink();
@@ -92,7 +92,7 @@ describe('seed 003: forward -> out_http with a file buffer, guaranteed delivery'
   };
   const send = async (prefix: string, n: number) => {
     for (let i = 0; i < n; i++)
-      await client!.send(i % 2 ? 'api.users' : 'api.orders', { id: `${prefix}${i}`, n: i });
+      await client!.send(i % 2 ? 'api.users' : 'api.orders', [{ id: `${prefix}${i}`, n: i }], 10_000);
   };
 
   it('delivers each event in its own request to its ${tag[1]} path, through an outage and a SIGKILL', {

@@ -4,10 +4,10 @@ import { mkdtemp, readdir, readFile, rm, stat } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
+import { freePort, waitForPort } from '../helpers/ports.ts';
 import { type SluiceProcess, spawnSluice } from '../helpers/sluice-process.ts';
 import { send } from '../plugins/input/http-helpers.ts';
 import { Sink } from '../plugins/output/http-helpers.ts';
-import { freePort, waitForPort } from './http-e2e-helpers.ts';
 
 const POD = 'post2log-7bcd9d6cdf-7jmsd';
 const ROTBYTES = 600;
