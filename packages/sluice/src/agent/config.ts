@@ -19,21 +19,16 @@ export function stateName(log: LogEntry): string {
   return `${safe}-${h}`;
 }
 
-/** The buffer directory of this set of files: agents reading other files keep theirs apart. */
-export function bufferName(s: AgentSettings): string {
-  const key = s.logs
-    .map((l) => `${l.tag}\0${l.path}`)
-    .sort()
-    .join('\n');
-  return `buffer-${createHash('sha1').update(key).digest('hex').slice(0, 10)}`;
+/** The buffer bytes all files share (-B style budget), by buffer type. */
+function bufferBudget(s: AgentSettings): number {
+  return s.bufferLimit ?? (s.buffer === 'file' ? 512 * 1024 * 1024 : 64 * 1024 * 1024);
 }
 
 /** Chunk size: fluent-agent-lite's read size (-b) is what it sends at once; kept within sane bounds. */
-export function chunkLimit(s: AgentSettings): number {
+function chunkLimit(s: AgentSettings): number {
   const wanted = Math.min(64 * 1024 * 1024, Math.max(256 * 1024, s.readBufferSize));
-  const budget = s.bufferLimit ?? (s.buffer === 'file' ? 512 * 1024 * 1024 : 64 * 1024 * 1024);
   // At least two chunks fit in a file's share of the budget (one filling, one sending).
-  return Math.max(256 * 1024, Math.min(wanted, Math.floor(budget / Math.max(1, s.logs.length) / 2)));
+  return Math.max(256 * 1024, Math.min(wanted, Math.floor(bufferBudget(s) / Math.max(1, s.logs.length) / 2)));
 }
 
 function server(a: ServerAddr, standby: boolean): string {
@@ -85,9 +80,8 @@ function ping(s: AgentSettings, log: LogEntry): string {
 }
 
 /** Per-file buffer limit: memory stays bounded however many files there are. */
-export function totalLimit(s: AgentSettings): number {
-  const budget = s.bufferLimit ?? (s.buffer === 'file' ? 512 * 1024 * 1024 : 64 * 1024 * 1024);
-  const perFile = Math.floor(budget / Math.max(1, s.logs.length));
+function totalLimit(s: AgentSettings): number {
+  const perFile = Math.floor(bufferBudget(s) / Math.max(1, s.logs.length));
   // A chunk is the unit sent: a small budget makes smaller chunks rather than a larger limit.
   return Math.max(256 * 1024 * 2, perFile);
 }
