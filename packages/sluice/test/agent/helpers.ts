@@ -46,9 +46,13 @@ export function received(name: string): Rec[] {
 }
 
 /** Waits (polling every 20 ms, bounded) until `cond` holds. */
-export async function until(cond: () => boolean, what: string, ms = 30_000): Promise<void> {
+export async function until(
+  cond: () => boolean | Promise<boolean>,
+  what: string,
+  ms = 30_000,
+): Promise<void> {
   const deadline = Date.now() + ms;
-  while (!cond()) {
+  while (!(await cond())) {
     if (Date.now() > deadline) throw new Error(`timed out waiting for: ${what}`);
     await new Promise((r) => setTimeout(r, 20));
   }

@@ -327,11 +327,7 @@ LOG_VERBOSE=yes
     // -l: the agent logs to the file, not to stderr
     const started = async () =>
       (await readFile(log, 'utf8').catch(() => '')).includes('sluice agent started');
-    const deadline = Date.now() + 60_000;
-    while (!(await started())) {
-      assert.ok(Date.now() < deadline, 'the log file names the start');
-      await new Promise((r) => setTimeout(r, 50));
-    }
+    await until(started, 'the log file names the start', 60_000);
     await appendFile(file, lines(1, 50));
     await until(() => received('more').length >= 50, '50 lines via the primary list');
     assert.doesNotMatch(c.stderr(), /sluice agent started/);

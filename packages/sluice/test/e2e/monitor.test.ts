@@ -8,6 +8,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, test } from 'node:test';
 import { type SluiceProcess, spawnSluice } from '../helpers/sluice-process.ts';
+import { waitUntil } from '../monitor/helpers.ts';
 
 let dir: string;
 let proc: SluiceProcess | undefined;
@@ -26,16 +27,6 @@ async function closedPort(): Promise<number> {
   const port = (s.address() as { port: number }).port;
   await new Promise<void>((r) => s.close(() => r()));
   return port;
-}
-
-async function poll<T>(f: () => Promise<T | undefined>, what: string, timeoutMs = 15_000): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const v = await f();
-    if (v !== undefined) return v;
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 50));
-  }
 }
 
 function metric(text: string, series: string): number | undefined {
@@ -96,14 +87,22 @@ test('a running sluice reports moving counters and the retry state of an output 
       .plugins;
   const byId = (list: Record<string, any>[], id: string) => list.find((p) => p.plugin_id === id)!;
 
-  const first = await poll(async () => {
-    const l = await plugins();
-    return byId(l, 'gen').emit_records > 0 ? l : undefined;
-  }, 'the sample input to emit');
-  const second = await poll(async () => {
-    const l = await plugins();
-    return byId(l, 'gen').emit_records > byId(first, 'gen').emit_records + 20 ? l : undefined;
-  }, 'more events');
+  const first = await waitUntil(
+    async () => {
+      const l = await plugins();
+      return byId(l, 'gen').emit_records > 0 ? l : undefined;
+    },
+    'the sample input to emit',
+    15_000,
+  );
+  const second = await waitUntil(
+    async () => {
+      const l = await plugins();
+      return byId(l, 'gen').emit_records > byId(first, 'gen').emit_records + 20 ? l : undefined;
+    },
+    'more events',
+    15_000,
+  );
   assert.ok(
     byId(second, 'discard').emit_records > byId(first, 'discard').emit_records,
     'the null output counts more records',
@@ -111,21 +110,29 @@ test('a running sluice reports moving counters and the retry state of an output 
   assert.equal(byId(second, 'gen').plugin_category, 'input');
   assert.equal(byId(second, 'downstream').output_plugin, true);
 
-  const down = await poll(async () => {
-    const d = byId(await plugins(), 'downstream');
-    return d.retry_count >= 2 && d.retry.steps !== undefined ? d : undefined;
-  }, 'the http output to retry');
+  const down = await waitUntil(
+    async () => {
+      const d = byId(await plugins(), 'downstream');
+      return d.retry_count >= 2 && d.retry.steps !== undefined ? d : undefined;
+    },
+    'the http output to retry',
+    15_000,
+  );
   assert.match(down.last_error, /ECONNREFUSED/);
   assert.ok(down.buffer_total_queued_size > 0, 'undelivered events stay queued');
   assert.equal(typeof down.retry.next_time, 'string');
   assert.equal(typeof down.retry.start, 'string');
 
   const m1 = await (await fetch(`${prom}/metrics`)).text();
-  const m2 = await poll(async () => {
-    const t = await (await fetch(`${prom}/metrics`)).text();
-    const a = metric(t, 'sluice_input_records_total{plugin_id="gen",type="sample"}')!;
-    return a > metric(m1, 'sluice_input_records_total{plugin_id="gen",type="sample"}')! ? t : undefined;
-  }, '/metrics counters to move');
+  const m2 = await waitUntil(
+    async () => {
+      const t = await (await fetch(`${prom}/metrics`)).text();
+      const a = metric(t, 'sluice_input_records_total{plugin_id="gen",type="sample"}')!;
+      return a > metric(m1, 'sluice_input_records_total{plugin_id="gen",type="sample"}')! ? t : undefined;
+    },
+    '/metrics counters to move',
+    15_000,
+  );
   assert.ok(metric(m2, 'fluentd_output_status_emit_records{plugin_id="discard",type="null"}')! > 0);
   assert.equal(metric(m2, 'sluice_output_retrying{plugin_id="downstream",type="http"}'), 1);
   assert.ok(metric(m2, 'fluentd_output_status_retry_count{plugin_id="downstream",type="http"}')! >= 2);
