@@ -6,9 +6,9 @@ import { createServer as createTlsServer } from 'node:tls';
 import { defineParams, type Resolved } from '../../config/schema.ts';
 import { ConfigError } from '../../core/errors.ts';
 import type { InputPlugin, PluginContext, PluginDescriptor } from '../../core/plugin.ts';
+import { tlsServerOptions, transportSection } from '../../core/tls-transport.ts';
 import { Connection, type ConnectionOptions } from '../../forward-in/connection.ts';
 import { Security, type SecurityConfig } from '../../forward-in/security.ts';
-import { tlsOptions, tlsParams } from '../../forward-in/tls.ts';
 
 // Fluentd's in_forward (and in_unix through the `unix` alias): the forward protocol over
 // TCP, TLS or a unix socket, with UDP heartbeats answered on the same port.
@@ -97,11 +97,7 @@ const params = defineParams({
 const schema = {
   params,
   sections: {
-    transport: {
-      description: '`<transport tls>`: TLS on the listening socket (`<transport tcp>` is plain).',
-      arg: 'tcp | tls',
-      params: tlsParams,
-    },
+    transport: transportSection,
     security: {
       description: 'Handshake authentication (shared key, users, client rules).',
       params: defineParams({
@@ -227,13 +223,9 @@ export class ForwardInput implements InputPlugin {
 
   async start(): Promise<void> {
     await this.security?.prepare();
-    const transport = this.config.sections.transport as Resolved | undefined;
-    const tls = transport && transport.arg.trim() === 'tls';
-    if (transport && !tls && transport.arg.trim() !== 'tcp' && transport.arg.trim() !== '') {
-      throw new ConfigError(`<transport ${transport.arg}>: expected tcp or tls`, transport.element.location);
-    }
+    const tls = tlsServerOptions(this.config.sections.transport as Resolved | undefined);
     const onSocket = (s: Socket) => this.accept(s);
-    const server = tls ? createTlsServer(tlsOptions(transport, 'server')) : createServer();
+    const server = tls ? createTlsServer(tls) : createServer();
     if (tls) {
       server.on('secureConnection', onSocket);
       server.on('tlsClientError', (e) =>

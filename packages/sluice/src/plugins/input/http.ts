@@ -4,6 +4,7 @@ import { defineParams, type ParamsOf, type Resolved } from '../../config/schema.
 import { BatchBuilder, type EventRecord } from '../../core/batch.ts';
 import { BufferOverflowError, ConfigError } from '../../core/errors.ts';
 import type { InputPlugin, ParserPlugin, PluginContext, PluginDescriptor } from '../../core/plugin.ts';
+import { tlsServerOptions, transportSection } from '../../core/tls-transport.ts';
 import { type CorsOptions, corsHeaders, originAllowed, preflight } from '../../http-in/cors.ts';
 import {
   addDefaultEvents,
@@ -13,7 +14,6 @@ import {
 } from '../../http-in/events.ts';
 import { parseForm } from '../../http-in/form.ts';
 import { HttpReceiver, type HttpReply, type HttpRequest } from '../../http-in/server.ts';
-import { tlsServerOptions, transportSection } from '../../http-in/tls.ts';
 
 const params = defineParams({
   port: { type: 'integer', description: 'The port to listen to.', default: 9880 },

@@ -4,10 +4,10 @@ import { defineParams, type ParamsOf, type Resolved } from '../../config/schema.
 import { BatchBuilder, type EventRecord } from '../../core/batch.ts';
 import { BufferOverflowError } from '../../core/errors.ts';
 import type { InputPlugin, PluginContext, PluginDescriptor } from '../../core/plugin.ts';
+import { tlsServerOptions, transportSection } from '../../core/tls-transport.ts';
 import { parseForm } from '../../http-in/form.ts';
 import { gmtSeconds, type PostbackIdentity, postbackIdentity } from '../../http-in/postback-meta.ts';
 import { HttpReceiver, type HttpReply, type HttpRequest } from '../../http-in/server.ts';
-import { tlsServerOptions, transportSection } from '../../http-in/tls.ts';
 
 const params = defineParams({
   port: { type: 'integer', description: 'The port to listen to (P2L_PORT).', default: 80 },

@@ -5,6 +5,7 @@ import { compressEntries, type ForwardOption, newChunkId } from '@sluice/forward
 import { defineParams, type Resolved } from '../../config/schema.ts';
 import { ConfigError } from '../../core/errors.ts';
 import type { Chunk, OutputPlugin, PluginContext, PluginDescriptor, WriteResult } from '../../core/plugin.ts';
+import { nodeTlsVersion, TLS_VERSIONS } from '../../core/tls-transport.ts';
 import type { ClientAuth } from '../../forward-out/connection.ts';
 import { orderNodes } from '../../forward-out/load-balancer.ts';
 import { ForwardNode, type NodeSettings } from '../../forward-out/node.ts';
@@ -109,7 +110,7 @@ const params = defineParams({
   transport: { type: 'enum', values: ['tcp', 'tls'], default: 'tcp', description: 'tls: connect with TLS.' },
   tls_version: {
     type: 'enum',
-    values: ['TLSv1_1', 'TLSv1_2', 'TLSv1_3'],
+    values: TLS_VERSIONS,
     default: 'TLSv1_2',
     description: 'Minimum TLS version.',
   },
@@ -199,11 +200,6 @@ function tlsFrom(p: P, el: Resolved): TlsConnectOptions | undefined {
     }
   };
   const cas = (p.tls_cert_path as string[]).map((f) => read(f, 'tls_cert_path'));
-  const versions: Record<string, TlsConnectOptions['minVersion']> = {
-    TLSv1_1: 'TLSv1.1',
-    TLSv1_2: 'TLSv1.2',
-    TLSv1_3: 'TLSv1.3',
-  };
   return {
     ca: cas.length > 0 ? cas : undefined,
     cert: p.tls_client_cert_path ? read(p.tls_client_cert_path as string, 'tls_client_cert_path') : undefined,
@@ -211,7 +207,7 @@ function tlsFrom(p: P, el: Resolved): TlsConnectOptions | undefined {
       ? read(p.tls_client_private_key_path as string, 'tls_client_private_key_path')
       : undefined,
     passphrase: p.tls_client_private_key_passphrase as string | undefined,
-    minVersion: versions[p.tls_version as string],
+    minVersion: nodeTlsVersion(p.tls_version as string),
     ciphers: p.tls_ciphers as string | undefined,
     rejectUnauthorized: !p.tls_insecure_mode,
     // Node asserts this is a function when the key is present: set it only to skip the check.
