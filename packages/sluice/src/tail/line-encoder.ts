@@ -20,24 +20,6 @@ type Parsed = NonNullable<ReturnType<ParserPlugin['parse']>>;
 /** Where lines that no parser matched go (emit_unmatched_lines off): the @ERROR route. */
 export type UnmatchedSink = (tag: string, time: EventTime, record: EventRecord, error: Error) => void;
 
-/**
- * Turns one line into one entry. `sec`/`nsec` is the read time used when the parser
- * gives none (one clock read per batch, not per line).
- */
-export interface LineEncoder {
-  line(
-    w: BatchWriter,
-    buf: Buffer,
-    start: number,
-    end: number,
-    src: LineSource,
-    sec: number,
-    nsec: number,
-  ): void;
-  /** a complete (possibly multi-line) text, for the multiline path */
-  text(w: BatchWriter, text: string, src: LineSource, sec: number, nsec: number): void;
-}
-
 export interface EncoderOptions {
   pathKey?: string;
   fromEncoding?: string;
@@ -55,22 +37,13 @@ export function lineText(buf: Buffer, start: number, end: number, fromEncoding?:
 }
 
 /**
- * `<parse> @type none`: `{message: line}` written as msgpack straight from the read
- * buffer. The map header and key are precomputed; the path_key pair is a per-file
- * constant.
+ * Turns one line into one entry. `sec`/`nsec` is the read time used when the parser
+ * gives none (one clock read per batch, not per line). A UTF-8 line goes to `bytes` first
+ * (an encoder that can write it without a JS string); the rest, and lines from a
+ * `from_encoding` file, become a string for `text`.
  */
-export class NoneEncoder implements LineEncoder {
-  private readonly head: Buffer;
-  private readonly pathKeyStr: Buffer | undefined;
-
-  constructor(
-    messageKey: string,
-    private readonly o: EncoderOptions,
-  ) {
-    const withPath = o.pathKey !== undefined && o.pathKey !== messageKey;
-    this.head = Buffer.concat([mapHeader(withPath ? 2 : 1), strBytes(messageKey)]);
-    this.pathKeyStr = withPath ? strBytes(o.pathKey!) : undefined;
-  }
+export abstract class LineEncoder {
+  constructor(protected readonly o: EncoderOptions) {}
 
   line(
     w: BatchWriter,
@@ -81,29 +54,66 @@ export class NoneEncoder implements LineEncoder {
     sec: number,
     nsec: number,
   ): void {
-    if (this.o.fromEncoding) {
-      this.text(w, lineText(buf, start, end, this.o.fromEncoding), src, sec, nsec);
-      return;
+    if (!this.o.fromEncoding) {
+      const e = end > start && buf[end - 1] === 0x0d ? end - 1 : end;
+      if (this.bytes?.(w, buf, start, e, src, sec, nsec)) return;
     }
-    if (end > start && buf[end - 1] === 0x0d) end--;
+    this.text(w, lineText(buf, start, end, this.o.fromEncoding), src, sec, nsec);
+  }
+
+  /** Writes the line's UTF-8 bytes (trailing CR cut) as an entry, if it can; false leaves it to `text`. */
+  protected bytes?(
+    w: BatchWriter,
+    b: Buffer,
+    s: number,
+    e: number,
+    src: LineSource,
+    sec: number,
+    nsec: number,
+  ): boolean;
+
+  /** a complete (possibly multi-line) text, for the multiline path */
+  abstract text(w: BatchWriter, text: string, src: LineSource, sec: number, nsec: number): void;
+}
+
+/**
+ * `<parse> @type none`: `{message: line}` written as msgpack straight from the read
+ * buffer. The map header and key are precomputed; the path_key pair is a per-file
+ * constant.
+ */
+export class NoneEncoder extends LineEncoder {
+  private readonly head: Buffer;
+  private readonly pathKeyStr: Buffer | undefined;
+
+  constructor(messageKey: string, o: EncoderOptions) {
+    super(o);
+    const withPath = o.pathKey !== undefined && o.pathKey !== messageKey;
+    this.head = Buffer.concat([mapHeader(withPath ? 2 : 1), strBytes(messageKey)]);
+    this.pathKeyStr = withPath ? strBytes(o.pathKey!) : undefined;
+  }
+
+  protected override bytes(
+    w: BatchWriter,
+    b: Buffer,
+    s: number,
+    e: number,
+    src: LineSource,
+    sec: number,
+    nsec: number,
+  ) {
     w.beginEntry(sec, nsec);
     w.raw(this.head);
-    w.str(buf, start, end);
+    w.str(b, s, e);
     if (this.pathKeyStr) {
       w.raw(this.pathKeyStr);
       w.raw(src.pathStr);
     }
+    return true;
   }
 
   text(w: BatchWriter, text: string, src: LineSource, sec: number, nsec: number): void {
     const b = Buffer.from(text, 'utf8');
-    w.beginEntry(sec, nsec);
-    w.raw(this.head);
-    w.str(b, 0, b.length);
-    if (this.pathKeyStr) {
-      w.raw(this.pathKeyStr);
-      w.raw(src.pathStr);
-    }
+    this.bytes(w, b, 0, b.length, src, sec, nsec);
   }
 }
 
@@ -111,22 +121,12 @@ export class NoneEncoder implements LineEncoder {
  * Any parser plugin: the line becomes a string, the parser makes a record, msgpackr
  * packs it. Unmatched lines follow emit_unmatched_lines, else go to @ERROR.
  */
-export class ParserEncoder implements LineEncoder {
+export class ParserEncoder extends LineEncoder {
   constructor(
     private readonly parser: () => ParserPlugin,
-    private readonly o: EncoderOptions,
-  ) {}
-
-  line(
-    w: BatchWriter,
-    buf: Buffer,
-    start: number,
-    end: number,
-    src: LineSource,
-    sec: number,
-    nsec: number,
-  ): void {
-    this.text(w, lineText(buf, start, end, this.o.fromEncoding), src, sec, nsec);
+    o: EncoderOptions,
+  ) {
+    super(o);
   }
 
   text(w: BatchWriter, text: string, src: LineSource, sec: number, nsec: number): void {
@@ -156,7 +156,14 @@ export class ParserEncoder implements LineEncoder {
     }
   }
 
-  unmatched(w: BatchWriter, text: string, src: LineSource, sec: number, nsec: number, error?: Error): void {
+  private unmatched(
+    w: BatchWriter,
+    text: string,
+    src: LineSource,
+    sec: number,
+    nsec: number,
+    error?: Error,
+  ): void {
     if (this.o.emitUnmatchedLines) {
       const record: EventRecord = { unmatched_line: text };
       if (this.o.pathKey !== undefined) record[this.o.pathKey] ??= src.path;
@@ -185,15 +192,16 @@ export class ParserEncoder implements LineEncoder {
  * in between. A record that carries the time key (or is not an object) goes to the
  * json parser plugin, which owns time parsing and error reporting.
  */
-export class JsonEncoder implements LineEncoder {
+export class JsonEncoder extends LineEncoder {
   private readonly tc: JsonTranscoder;
   private readonly pathKeyStr: Buffer | undefined;
 
   constructor(
     private readonly timeKey: string,
     private readonly fallback: ParserEncoder,
-    private readonly o: EncoderOptions,
+    o: EncoderOptions,
   ) {
+    super(o);
     this.tc = new JsonTranscoder(
       Buffer.from(timeKey),
       o.pathKey !== undefined ? Buffer.from(o.pathKey) : undefined,
@@ -201,27 +209,23 @@ export class JsonEncoder implements LineEncoder {
     this.pathKeyStr = o.pathKey !== undefined ? strBytes(o.pathKey) : undefined;
   }
 
-  line(
+  protected override bytes(
     w: BatchWriter,
-    buf: Buffer,
-    start: number,
-    end: number,
+    b: Buffer,
+    s: number,
+    e: number,
     src: LineSource,
     sec: number,
     nsec: number,
-  ): void {
-    if (!this.o.fromEncoding) {
-      if (end > start && buf[end - 1] === 0x0d) end--;
-      const len = w.len;
-      const count = w.count;
-      w.beginEntry(sec, nsec);
-      if (this.pathKeyStr && !src.pathPair) src.pathPair = Buffer.concat([this.pathKeyStr, src.pathStr]);
-      const pair = src.pathPair;
-      if (this.tc.transcode(w, buf, start, end, pair)) return;
-      // Not plain JSON the fast way can take (time key, invalid, escapes in a top-level key): slow path.
-      w.rollback(len, count);
-    }
-    this.text(w, lineText(buf, start, end, this.o.fromEncoding), src, sec, nsec);
+  ) {
+    const len = w.len;
+    const count = w.count;
+    w.beginEntry(sec, nsec);
+    if (this.pathKeyStr && !src.pathPair) src.pathPair = Buffer.concat([this.pathKeyStr, src.pathStr]);
+    if (this.tc.transcode(w, b, s, e, src.pathPair)) return true;
+    // Not plain JSON the fast way can take (time key, invalid, escapes in a top-level key): slow path.
+    w.rollback(len, count);
+    return false;
   }
 
   text(w: BatchWriter, text: string, src: LineSource, sec: number, nsec: number): void {
