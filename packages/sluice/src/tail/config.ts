@@ -135,7 +135,8 @@ export const tailParams = defineParams({
   path_timezone: {
     type: 'string',
     default: null,
-    description: 'Time zone for strftime placeholders in `path` (`UTC`, `+09:00`, `Asia/Tokyo`); local time when unset.',
+    description:
+      'Time zone for strftime placeholders in `path` (`UTC`, `+09:00`, `Asia/Tokyo`); local time when unset.',
   },
   follow_inodes: {
     type: 'bool',
