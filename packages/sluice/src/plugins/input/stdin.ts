@@ -146,16 +146,7 @@ export class StdinInput implements InputPlugin {
       const c = this.carry;
       this.carry = undefined;
       const now = Date.now();
-      this.parsing.encoder.line(
-        this.w,
-        c,
-        0,
-        c.length,
-        this.src,
-        Math.floor(now / 1000),
-        (now % 1000) * 1_000_000,
-      );
-      this.lines++;
+      this.encode(c, 0, c.length, Math.floor(now / 1000), (now % 1000) * 1_000_000);
     }
     this.flush();
     void this.pending.then(() => {
