@@ -59,15 +59,47 @@ function cutTime(text: string, idx: number, words: number): [string, number] | u
   return [squeezed ? s.replace(/ +/g, ' ') : s, i + 1];
 }
 
+/** What the regexp engine needs of one RFC. */
+interface RegexpFormat {
+  pri: RegExp;
+  priName: string;
+  /** spaces+1 of the time format */
+  spaces: number;
+  time(s: string): EventTime | undefined;
+  /** global (matched from after the time), named groups */
+  body: RegExp;
+  names: readonly string[];
+}
+
 export class SyslogParser {
   lastError: string | undefined;
-  constructor(private readonly o: SyslogOptions) {}
+  private readonly re3164: RegexpFormat;
+  private readonly re5424: RegexpFormat;
+
+  constructor(private readonly o: SyslogOptions) {
+    this.re3164 = {
+      pri: RFC3164_PRI,
+      priName: '<priority>',
+      spaces: o.spaces3164,
+      time: o.time3164,
+      body: RFC3164_BODY,
+      names: ['host', 'ident', 'pid', 'message'],
+    };
+    this.re5424 = {
+      pri: RFC5424_PRI,
+      priName: '<priority>version',
+      spaces: o.spaces5424,
+      time: (s) => this.time5424(s),
+      body: RFC5424_BODY,
+      names: ['host', 'ident', 'pid', 'msgid', 'extradata', 'message'],
+    };
+  }
 
   parse(text: string): ParseResult | undefined {
     const o = this.o;
     let is5424 = o.format === 'rfc5424';
     if (o.format === 'auto') is5424 = DETECT_5424.test(text);
-    if (o.engine === 'regexp') return is5424 ? this.regexp5424(text) : this.regexp3164(text);
+    if (o.engine === 'regexp') return this.regexp(text, is5424 ? this.re5424 : this.re3164);
     return is5424 ? this.string5424(text) : this.string3164(text);
   }
 
@@ -80,64 +112,30 @@ export class SyslogParser {
     return this.o.time5424(s) ?? this.o.time5424NoFraction(s);
   }
 
-  private plain(
-    re: RegExp,
-    names: readonly string[],
-    time: EventTime,
-    text: string,
-    idx: number,
-    record: EventRecord,
-  ): ParseResult | undefined {
-    re.lastIndex = idx;
-    const m = re.exec(text);
+  /** The regexp engine: optional priority, the time (cut by its word count), then the body pattern. */
+  private regexp(text: string, f: RegexpFormat): ParseResult | undefined {
+    let idx = 0;
+    const record: EventRecord = {};
+    if (this.o.withPriority) {
+      const m = f.pri.exec(text);
+      if (!m) return this.fail(`no ${f.priName} at the start`);
+      record.pri = Number(m[1]);
+      idx = m[0].length;
+    }
+    const cut = cutTime(text, idx, f.spaces);
+    if (!cut) return this.fail('pattern not matched');
+    const time = f.time(cut[0]);
+    if (!time) return this.fail(`invalid time format: value = ${cut[0]}`);
+    if (this.o.keepTimeKey) record.time = cut[0];
+    f.body.lastIndex = cut[1];
+    const m = f.body.exec(text);
     if (!m) return this.fail('pattern not matched');
     const g = m.groups!;
-    for (const name of names) {
+    for (const name of f.names) {
       const v = g[name];
       if (v !== undefined) record[name] = name === 'message' ? chomp(v) : v;
     }
     return { time, record };
-  }
-
-  private regexp3164(text: string): ParseResult | undefined {
-    let idx = 0;
-    const record: EventRecord = {};
-    if (this.o.withPriority) {
-      const m = RFC3164_PRI.exec(text);
-      if (!m) return this.fail('no <priority> at the start');
-      record.pri = Number(m[1]);
-      idx = m[0].length;
-    }
-    const cut = cutTime(text, idx, this.o.spaces3164);
-    if (!cut) return this.fail('pattern not matched');
-    const time = this.o.time3164(cut[0]);
-    if (!time) return this.fail(`invalid time format: value = ${cut[0]}`);
-    if (this.o.keepTimeKey) record.time = cut[0];
-    return this.plain(RFC3164_BODY, ['host', 'ident', 'pid', 'message'], time, text, cut[1], record);
-  }
-
-  private regexp5424(text: string): ParseResult | undefined {
-    let idx = 0;
-    const record: EventRecord = {};
-    if (this.o.withPriority) {
-      const m = RFC5424_PRI.exec(text);
-      if (!m) return this.fail('no <priority>version at the start');
-      record.pri = Number(m[1]);
-      idx = m[0].length;
-    }
-    const cut = cutTime(text, idx, this.o.spaces5424);
-    if (!cut) return this.fail('pattern not matched');
-    const time = this.time5424(cut[0]);
-    if (!time) return this.fail(`invalid time format: value = ${cut[0]}`);
-    if (this.o.keepTimeKey) record.time = cut[0];
-    return this.plain(
-      RFC5424_BODY,
-      ['host', 'ident', 'pid', 'msgid', 'extradata', 'message'],
-      time,
-      text,
-      cut[1],
-      record,
-    );
   }
 
   private priority(text: string): [number, number] | undefined {
