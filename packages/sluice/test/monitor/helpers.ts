@@ -32,7 +32,7 @@ const retryOutput: PluginDescriptor<OutputPlugin> = {
   },
 };
 
-export function registerMonitorTestPlugins(): void {
+function registerMonitorTestPlugins(): void {
   registerTestPlugins();
   registerPlugin(retryOutput as PluginDescriptor);
 }
@@ -104,7 +104,7 @@ export interface Running {
 }
 
 /** Builds and starts an engine in-process, capturing its log to find the monitor's port. */
-export async function startEngine(conf: string): Promise<Running> {
+async function startEngine(conf: string): Promise<Running> {
   const logs: Record<string, unknown>[] = [];
   const logger = pino(
     { level: 'info' },
