@@ -1,3 +1,4 @@
+import { recordJson } from '../core/json.ts';
 import type { Chunk, FormatterPlugin } from '../core/plugin.ts';
 
 /** Turns a chunk's events into one request body. */
@@ -5,12 +6,13 @@ export type BodyBuilder = (chunk: Chunk) => Buffer;
 
 /**
  * Fluentd's default `<format> @type json` is the record as JSON plus a newline; doing it
- * here spares a formatter call per event on the common path.
+ * here spares a formatter call per event on the common path. recordJson, as the json
+ * formatter: a big integer or msgpack bin must not make the chunk unsendable.
  */
 export function jsonLines(): BodyBuilder {
   return (chunk) => {
     let s = '';
-    for (const e of chunk.entries()) s += `${JSON.stringify(e.record)}\n`;
+    for (const e of chunk.entries()) s += `${recordJson(e.record)}\n`;
     return Buffer.from(s);
   };
 }
@@ -22,7 +24,7 @@ export function jsonArray(formatter?: FormatterPlugin): BodyBuilder {
     const parts = chunk
       .entries()
       .map((e) =>
-        formatter ? String(formatter.format(tag, e.time, e.record)).trimEnd() : JSON.stringify(e.record),
+        formatter ? String(formatter.format(tag, e.time, e.record)).trimEnd() : recordJson(e.record),
       );
     return Buffer.from(`[${parts.join(',')}]`);
   };

@@ -44,6 +44,20 @@ describe('out_http', () => {
     assert.equal(b!.url, '/api/orders/');
   });
 
+  it('big integers and msgpack bin in the JSON body as the json formatter writes them (json lines and json_array)', async () => {
+    const rec = { big: 2n ** 64n - 1n, bin: Buffer.from('hi'), n: 1 };
+    const want = '{"big":18446744073709551615,"bin":"hi","n":1}';
+    let n = sink.requests.length;
+    assert.deepEqual(await out(`endpoint http://127.0.0.1:${port}/big`).write(chunkOf('t', [rec])), {
+      status: 'ok',
+    });
+    assert.equal(sink.requests[n]!.text, `${want}\n`);
+    n = sink.requests.length;
+    const arr = out(`endpoint http://127.0.0.1:${port}/big\njson_array true`);
+    assert.deepEqual(await arr.write(chunkOf('t', [rec])), { status: 'ok' });
+    assert.equal(sink.requests[n]!.text, `[${want}]`);
+  });
+
   it('json lines by default (application/x-ndjson); json_array; put; headers; gzip', async () => {
     let o = out(`endpoint http://127.0.0.1:${port}/lines`);
     let n = sink.requests.length;
