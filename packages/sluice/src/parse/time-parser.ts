@@ -1,7 +1,8 @@
 // Fluentd's TimeParser family (lib/fluent/time.rb): how a time value found in a record
 // (`time_key`) becomes an EventTime, by `time_type` string / unixtime / float / mixed.
 import { EventTime } from '@sluice/forward';
-import { compileStrptime, type TimeParser, zoneFor } from '../core/time-format.ts';
+import { compileStrptime, type TimeParser } from '../core/strptime.ts';
+import { zoneFor } from '../core/time-format.ts';
 import { daysFromCivil, offsetForWall, parseOffset, type Zone } from '../core/time-zone.ts';
 
 export type TimeType = 'string' | 'unixtime' | 'float' | 'mixed';
