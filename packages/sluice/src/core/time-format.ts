@@ -296,8 +296,9 @@ export type TimeFormatter = (time: EventTime) => string;
  */
 export function compileStrftime(format: string, opts?: ZoneOptions): TimeFormatter {
   const zone = zoneFor(opts);
-  const pieces = tokenize(format, true).map((t) => (typeof t === 'string' ? t : strftimePiece(t)));
-  const subsecond = tokenize(format, true).some((t) => typeof t !== 'string' && 'LNQ'.includes(t.conv));
+  const tokens = tokenize(format, true);
+  const pieces = tokens.map((t) => (typeof t === 'string' ? t : strftimePiece(t)));
+  const subsecond = tokens.some((t) => typeof t !== 'string' && 'LNQ'.includes(t.conv));
   const f = { epoch: Number.NaN, nsec: 0 } as Fields;
   let lastOut = '';
   const n = pieces.length;
