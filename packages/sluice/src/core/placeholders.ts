@@ -2,9 +2,11 @@
 // Fluentd's Output#extract_placeholders does: strftime first (only when `time` is a chunk
 // key), then `${tag}` / `${tag[N]}`, then `${key}` for record chunk keys.
 
+import { EventTime } from '@sluice/forward';
 import { ConfigError, type SourceLocation } from './errors.ts';
 import type { ChunkKeys } from './plugin.ts';
-import { civilFromDays, type Zone } from './time-zone.ts';
+import { strftime } from './time-format.ts';
+import type { Zone } from './time-zone.ts';
 
 const TAG_RE = /\$\{tag(?:\[(-?\d+)\])?\}/g;
 const KEY_RE = /\$\{([^}[\]]+|\$\.[^}]+)\}/g;
@@ -65,7 +67,10 @@ export function checkPlaceholders(
 export function expandPlaceholders(template: string, keys: ChunkKeys, opts: ExpandOptions): string {
   const esc = opts.escape ?? ((s: string) => s);
   let out = template;
-  if (keys.time !== undefined && out.includes('%')) out = strftime(out, keys.time, opts.zone);
+  if (keys.time !== undefined && out.includes('%')) {
+    // Every zone's name parses back to it (parseZone), so the cached core strftime serves.
+    out = strftime(out, new EventTime(keys.time, 0), { timezone: opts.zone.name });
+  }
   if (keys.tag !== undefined && out.includes('${tag')) {
     const tag = keys.tag;
     const parts = tag.split('.');
@@ -84,92 +89,4 @@ export function expandPlaceholders(template: string, keys: ChunkKeys, opts: Expa
     });
   }
   return out;
-}
-
-const MONTHS = ['Jan', 'Feb', 'Mar', 'Apr', 'May', 'Jun', 'Jul', 'Aug', 'Sep', 'Oct', 'Nov', 'Dec'];
-const DAYS = ['Sun', 'Mon', 'Tue', 'Wed', 'Thu', 'Fri', 'Sat'];
-
-function pad(n: number, w = 2): string {
-  return String(n).padStart(w, '0');
-}
-
-/**
- * A small strftime for timekeys (whole seconds). Private to placeholders because the
- * timekey directives are all it needs; record formatting uses core/time-format.ts.
- */
-export function strftime(format: string, sec: number, zone: Zone): string {
-  const offset = zone.offsetAt(sec);
-  const local = sec + offset;
-  const days = Math.floor(local / 86400);
-  const secOfDay = local - days * 86400;
-  const ymd = [0, 0, 0];
-  civilFromDays(days, ymd);
-  const [y, mo, d] = ymd as [number, number, number];
-  const H = Math.floor(secOfDay / 3600);
-  const M = Math.floor((secOfDay % 3600) / 60);
-  const S = secOfDay % 60;
-  const wday = (((days + 4) % 7) + 7) % 7;
-  return format.replace(/%([A-Za-z%])/g, (m, c: string) => {
-    switch (c) {
-      case 'Y':
-        return String(y);
-      case 'y':
-        return pad(y % 100);
-      case 'C':
-        return pad(Math.floor(y / 100));
-      case 'm':
-        return pad(mo);
-      case 'd':
-        return pad(d);
-      case 'e':
-        return String(d).padStart(2, ' ');
-      case 'H':
-        return pad(H);
-      case 'I':
-        return pad(H % 12 === 0 ? 12 : H % 12);
-      case 'p':
-        return H < 12 ? 'AM' : 'PM';
-      case 'M':
-        return pad(M);
-      case 'S':
-        return pad(S);
-      case 'L':
-        return '000';
-      case 'N':
-        return '000000000';
-      case 'j':
-        return pad(dayOfYear(y, mo, d), 3);
-      case 's':
-        return String(sec);
-      case 'z': {
-        const a = Math.abs(offset);
-        return `${offset < 0 ? '-' : '+'}${pad(Math.floor(a / 3600))}${pad(Math.floor((a % 3600) / 60))}`;
-      }
-      case 'Z':
-        return zone.abbrev(sec);
-      case 'b':
-      case 'h':
-        return MONTHS[mo - 1]!;
-      case 'a':
-        return DAYS[wday]!;
-      case 'u':
-        return String(wday === 0 ? 7 : wday);
-      case 'w':
-        return String(wday);
-      case 'F':
-        return `${y}-${pad(mo)}-${pad(d)}`;
-      case 'T':
-        return `${pad(H)}:${pad(M)}:${pad(S)}`;
-      case '%':
-        return '%';
-      default:
-        return m;
-    }
-  });
-}
-
-const CUM = [0, 31, 59, 90, 120, 151, 181, 212, 243, 273, 304, 334];
-function dayOfYear(y: number, m: number, d: number): number {
-  const leap = (y % 4 === 0 && y % 100 !== 0) || y % 400 === 0;
-  return CUM[m - 1]! + d + (leap && m > 2 ? 1 : 0);
 }
