@@ -1,6 +1,8 @@
 import type { EventTime } from '@sluice/forward';
 import { parseChunkKeys } from '../../buffer/params.ts';
+import type { ConfigElement } from '../../config/ast.ts';
 import { defineParams } from '../../config/schema.ts';
+import { parseBool, parseTime } from '../../config/values.ts';
 import type { EventRecord } from '../../core/batch.ts';
 import { ConfigError, type SourceLocation } from '../../core/errors.ts';
 import { recordJson } from '../../core/json.ts';
@@ -13,7 +15,7 @@ import type {
   WriteResult,
 } from '../../core/plugin.ts';
 import { compileStrftime } from '../../core/time-format.ts';
-import { parseZone, UTC } from '../../core/time-zone.ts';
+import { parseZone, UTC, type Zone } from '../../core/time-zone.ts';
 import { assertInside, baseDirOf, escapePathValue, pathTemplate } from '../../file-out/path-template.ts';
 import { writeChunk } from '../../file-out/writer.ts';
 
@@ -123,9 +125,7 @@ const descriptor: PluginDescriptor<OutputPlugin> & { defaultBufferType: string }
     );
     checkPlaceholders('path', template.replace('_**', ''), keys, where);
     const base = baseDirOf(p.path);
-    const useUtc = bufferEl?.params.findLast((x) => x.key === 'timekey_use_utc')?.value === 'true';
-    const zoneName = bufferEl?.params.findLast((x) => x.key === 'timekey_zone')?.value;
-    const zone = useUtc ? UTC : parseZone(zoneName ?? 'localtime');
+    const zone = timekeyZone(bufferEl, where);
     const formatEl = el.elements.find((e) => e.name === 'format');
     const formatter = formatEl
       ? ctx.createNested<FormatterPlugin>('formatter', formatEl, 'out_file')
@@ -179,12 +179,21 @@ const descriptor: PluginDescriptor<OutputPlugin> & { defaultBufferType: string }
 };
 
 function parseTimekey(v: string, where: SourceLocation): number {
-  const m = /^\s*(\d+(?:\.\d+)?)\s*([smhd]?)\s*$/i.exec(v);
-  if (!m) throw new ConfigError(`invalid timekey ${JSON.stringify(v)}`, where);
-  return (
-    Number(m[1]) *
-    ({ s: 1, m: 60, h: 3600, d: 86400 } as Record<string, number>)[(m[2] || 's').toLowerCase()]!
-  );
+  const t = parseTime(v);
+  if (t === undefined) throw new ConfigError(`invalid timekey ${JSON.stringify(v)}`, where);
+  return t;
+}
+
+/** The zone the buffer formats timekeys in (params.ts toBufferConfig reads the same two parameters). */
+function timekeyZone(bufferEl: ConfigElement | undefined, where: SourceLocation): Zone {
+  const param = (k: string) => bufferEl?.params.findLast((x) => x.key === k)?.value;
+  const utc = param('timekey_use_utc');
+  if (utc !== undefined && parseBool(utc)) return UTC;
+  try {
+    return parseZone(param('timekey_zone') ?? 'localtime');
+  } catch (e) {
+    throw new ConfigError(`timekey_zone: ${(e as Error).message}`, where);
+  }
 }
 
 export default descriptor;

@@ -97,6 +97,21 @@ describe('out_file', () => {
     }
   });
 
+  it('formats path timestamps in the zone the buffer keys by (timekey_use_utc yes wins over timekey_zone)', async () => {
+    const { dir, cleanup } = await tempDir();
+    try {
+      const bo = await make(
+        `<match **>\n@type file\npath ${dir}/app\n<buffer time>\n@type memory\ntimekey 1h\ntimekey_zone +09:00\ntimekey_use_utc yes\n</buffer>\n</match>`,
+      );
+      await bo.emit(events('a', [{ n: 1 }]));
+      await bo.flushAll();
+      await bo.stop();
+      assert.deepEqual(await readdir(dir), ['app.2026112110_0.log']);
+    } finally {
+      await cleanup();
+    }
+  });
+
   it('keeps paths built from tags and record values inside the configured directory', async () => {
     const { dir, cleanup } = await tempDir();
     try {
