@@ -5,11 +5,11 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { packr } from '@sluice/forward';
-import pino from 'pino';
 import { createBufferedOutput } from '../../packages/sluice/src/buffer/buffered-output.ts';
 import { parseConfigText } from '../../packages/sluice/src/config/parser.ts';
 import { BatchBuilder, type EventBatch } from '../../packages/sluice/src/core/batch.ts';
-import type { PluginContext, PluginDescriptor } from '../../packages/sluice/src/core/plugin.ts';
+import type { PluginDescriptor } from '../../packages/sluice/src/core/plugin.ts';
+import { testContext } from '../../packages/sluice/src/testing/context.ts';
 
 const TOTAL = Number(process.argv[2] ?? 2_000_000);
 const PER_BATCH = 1000;
@@ -46,15 +46,7 @@ async function run(type: 'memory' | 'file', chunk: string, batches: EventBatch[]
     { file: 'bench' },
   ).elements[0]!.elements[0]!;
   let written = 0;
-  const ctx = {
-    id: 'bench',
-    type: 'bench',
-    logger: pino({ level: 'warn' }),
-    signal: new AbortController().signal,
-    workerId: 0,
-    workers: 1,
-    metrics: { emitRecords: 0, emitCount: 0 },
-  } as unknown as PluginContext;
+  const ctx = testContext({ id: 'bench', type: 'bench' });
   const descriptor = {
     kind: 'output',
     type: 'null',

@@ -26,10 +26,6 @@ export interface ChunkKeySpec {
   keys: string[];
 }
 
-export function hasPlaceholders(template: string): boolean {
-  return template.includes('${') || TIME_RE.test(template);
-}
-
 /**
  * Fluentd refuses, at configure time, a parameter whose placeholders name something the
  * buffer is not keyed by (the value would be ambiguous within a chunk).
