@@ -14,7 +14,11 @@ function postWithContinue(port: number, body: string): Promise<{ status: number;
       port,
       method: 'POST',
       path: '/app.continue',
-      headers: { 'Content-Type': 'application/json', 'Content-Length': Buffer.byteLength(body), Expect: '100-continue' },
+      headers: {
+        'Content-Type': 'application/json',
+        'Content-Length': Buffer.byteLength(body),
+        Expect: '100-continue',
+      },
     });
     req.on('continue', () => {
       continued = true;
@@ -31,7 +35,10 @@ function postWithContinue(port: number, body: string): Promise<{ status: number;
 }
 
 test('Expect: 100-continue: a body within body_size_limit is accepted, an oversized one refused with 413', async () => {
-  const { plugin, ctx } = instantiate(httpInput, '<source>\n@type http\nport 0\nbind 127.0.0.1\nbody_size_limit 100\n</source>\n');
+  const { plugin, ctx } = instantiate(
+    httpInput,
+    '<source>\n@type http\nport 0\nbind 127.0.0.1\nbody_size_limit 100\n</source>\n',
+  );
   await plugin.start();
   try {
     const ok = await postWithContinue(plugin.receiver.port, '{"a":1}');
