@@ -6,7 +6,7 @@ import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
 export const HERE = dirname(fileURLToPath(import.meta.url));
-export const SLUICE_BIN = join(HERE, '../../packages/sluice/bin/sluice.js');
+export const SLUICE_BIN = process.env.SLUICE_BIN ?? join(HERE, '../../packages/sluice/bin/sluice.js');
 const TICKS = 100; // USER_HZ on Linux
 
 /** A process and its descendants (sluice agent's and sluice's workers), from /proc. */

@@ -1,6 +1,7 @@
 // Ruby's strptime (Fluentd's time_format for parsers): a format compiles once into a list
 // of matchers, one per directive or literal, that read the text left to right.
 import { EventTime } from '@sluice/forward';
+import { ACCESS_LOG_FORMAT, accessLogStamp } from './access-log-time.ts';
 import { cacheKey, DAYS, type Directive, type Fields, fill, MONTHS, tokenize } from './time-format.ts';
 import {
   civilFromDays,
@@ -13,21 +14,33 @@ import {
 
 const civil = [0, 0, 0];
 
-/** What a parse collected; undefined fields were not in the text. */
-interface Parsed {
-  pos: number;
-  year?: number;
-  mon?: number;
-  mday?: number;
-  yday?: number;
-  hour?: number;
-  min?: number;
-  sec?: number;
-  nsec?: number;
-  pm?: boolean;
-  century?: number;
-  epoch?: number;
-  offset?: number;
+/**
+ * What a parse collected; undefined fields were not in the text. Every field is set in
+ * the constructor so all parses share one object shape (V8 keeps the matchers
+ * monomorphic), and a compiled parser reuses one instance: parsing is synchronous.
+ */
+class Parsed {
+  pos = 0;
+  year: number | undefined = undefined;
+  mon: number | undefined = undefined;
+  mday: number | undefined = undefined;
+  yday: number | undefined = undefined;
+  hour: number | undefined = undefined;
+  min: number | undefined = undefined;
+  sec: number | undefined = undefined;
+  nsec: number | undefined = undefined;
+  pm: boolean | undefined = undefined;
+  century: number | undefined = undefined;
+  epoch: number | undefined = undefined;
+  offset: number | undefined = undefined;
+
+  reset(): this {
+    this.pos = 0;
+    this.year = this.mon = this.mday = this.yday = this.hour = this.min = this.sec = undefined;
+    this.nsec = this.century = this.epoch = this.offset = undefined;
+    this.pm = undefined;
+    return this;
+  }
 }
 
 type Matcher = (s: string, p: Parsed) => boolean;
@@ -344,11 +357,13 @@ export function compileStrptime(format: string, opts?: ZoneOptions): TimeParser 
     matchers.push(strptimeMatcher(t, nextNumeric));
   }
   const n = matchers.length;
-  return (text) => {
-    const p: Parsed = { pos: 0 };
+  const p = new Parsed();
+  const general: TimeParser = (text) => {
+    p.reset();
     for (let i = 0; i < n; i++) if (!matchers[i]!(text, p)) return undefined;
     return assemble(p, zone);
   };
+  return format === ACCESS_LOG_FORMAT ? (text) => accessLogStamp(text) ?? general(text) : general;
 }
 
 function assemble(p: Parsed, zone: Zone): EventTime | undefined {

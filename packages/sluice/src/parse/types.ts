@@ -10,6 +10,18 @@ const TRUTHY = new Set(['true', 'yes', '1']);
 /** Ruby's String#to_i: leading integer (underscores allowed between digits), else 0. */
 export function rubyToI(v: unknown): number {
   if (typeof v === 'number') return Number.isFinite(v) ? Math.trunc(v) : 0;
+  // Log fields are nearly always plain digits (status codes, sizes): read those without
+  // a regexp; anything else (sign, spaces, underscores, trailing text) takes Ruby's rules.
+  if (typeof v === 'string' && v.length > 0 && v.length < 16) {
+    let n = 0;
+    let i = 0;
+    for (; i < v.length; i++) {
+      const c = v.charCodeAt(i) - 48;
+      if (c < 0 || c > 9) break;
+      n = n * 10 + c;
+    }
+    if (i === v.length) return n;
+  }
   const m = /^\s*([+-]?\d+(?:_\d+)*)/.exec(String(v));
   return m ? Number(m[1]!.replaceAll('_', '')) : 0;
 }

@@ -1,4 +1,4 @@
-import { EventTime, packr } from '@sluice/forward';
+import { EventTime } from '@sluice/forward';
 import iconv from 'iconv-lite';
 import type { EventRecord } from '../core/batch.ts';
 import type { ParserPlugin } from '../core/plugin.ts';
@@ -152,7 +152,7 @@ export class ParserEncoder extends LineEncoder {
       if (this.o.pathKey !== undefined) record[this.o.pathKey] ??= src.path;
       const t = result.time;
       w.beginEntry(t ? t.sec : sec, t ? t.nsec : nsec);
-      w.raw(packr.pack(record));
+      w.record(record);
     }
   }
 
@@ -168,7 +168,7 @@ export class ParserEncoder extends LineEncoder {
       const record: EventRecord = { unmatched_line: text };
       if (this.o.pathKey !== undefined) record[this.o.pathKey] ??= src.path;
       w.beginEntry(sec, nsec);
-      w.raw(packr.pack(record));
+      w.record(record);
       return;
     }
     this.o.warn('pattern not matched', {
@@ -243,6 +243,6 @@ export class JsonEncoder extends LineEncoder {
     const record = v as EventRecord;
     if (this.o.pathKey !== undefined) record[this.o.pathKey] ??= src.path;
     w.beginEntry(sec, nsec);
-    w.raw(packr.pack(record));
+    w.record(record);
   }
 }

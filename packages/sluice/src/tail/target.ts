@@ -115,6 +115,10 @@ export class Target {
         f.committed = r.commitPos;
         this.savePosition();
         progressed = true;
+        // Reads are synchronous and an accepted emit resolves as a microtask, so a
+        // backlog would otherwise hold the event loop until the buffer is full: outputs
+        // could not flush and other files, sockets and timers would wait.
+        await new Promise(setImmediate);
         break;
       }
       if (progressed) continue;

@@ -125,3 +125,34 @@ test('parseZone accepts offsets, UTC and IANA names and rejects the rest clearly
   assert.equal(parseZone('Asia/Tokyo').offsetAt(T.sec), 32400);
   assert.throws(() => parseZone('Mars/Olympus'), /unknown timezone 'Mars\/Olympus'/);
 });
+
+test('the access-log stamp fast path gives what the general strptime gives, and falls back on other shapes', () => {
+  const fast = compileStrptime('%d/%b/%Y:%H:%M:%S %z');
+  // A trailing space in the format matches nothing extra, but the format is no longer the fast one.
+  const general = compileStrptime('%d/%b/%Y:%H:%M:%S %z ');
+  const texts = [
+    '21/Nov/2026:23:05:07 +0000',
+    '28/Feb/2013:12:00:00 +0900',
+    '01/Jan/1970:00:00:00 -0130',
+    '29/Feb/2024:24:00:60 +0000',
+    '31/Dec/1999:23:59:59 -1200',
+    '1/Mar/2020:01:02:03 +0100', // one-digit day
+    '01/mar/2020:01:02:03 +0100', // lower case month
+    '01/March/2020:01:02:03 +0100',
+    '01/Mar/2020:01:02:03 +01:00',
+    '01/Mar/2020:01:02:03 UTC',
+    '32/Mar/2020:01:02:03 +0100',
+    '01/Xyz/2020:01:02:03 +0100',
+    '01/Mar/20x0:01:02:03 +0100',
+    '01/Mar/2020:01:62:03 +0100',
+    '01/Mar/2020 01:02:03 +0100',
+  ];
+  for (const t of texts) {
+    const a = fast(t);
+    const b = general(t);
+    assert.deepEqual(a && [a.sec, a.nsec], b && [b.sec, b.nsec], t);
+  }
+  assert.equal(fast('21/Nov/2026:23:05:07 +0000')!.sec, Date.UTC(2026, 10, 21, 23, 5, 7) / 1000);
+  assert.equal(fast('01/Mar/2020:01:02:03 UTC')!.sec, Date.UTC(2020, 2, 1, 1, 2, 3) / 1000);
+  assert.equal(fast('01/Mar/2020:01:62:03 +0100'), undefined);
+});
