@@ -15,6 +15,7 @@ import type {
 } from '../../core/plugin.ts';
 import {
   type BodyBuilder,
+  BodyPool,
   defaultContentType,
   formatted,
   jsonArray,
@@ -35,6 +36,8 @@ export class HttpOutput implements OutputPlugin {
   private readonly staticHost: string;
   private readonly staticHeaders: Record<string, string>;
   private readonly method: 'POST' | 'PUT';
+  private readonly pool: BodyPool;
+  private readonly reuseBodies: boolean;
 
   constructor(
     private readonly p: Params,
@@ -48,6 +51,9 @@ export class HttpOutput implements OutputPlugin {
       throw new ConfigError(`Invalid endpoint URI: ${p.endpoint} (${(e as Error).message})`, where);
     }
     this.method = p.http_method === 'put' ? 'PUT' : 'POST';
+    // Only the JSON-lines builder writes into a pooled buffer (and only it allocates bodies
+    // that own their memory, so giving one back cannot hand out shared pool memory).
+    this.pool = new BodyPool(4);
     this.retryable = new Set(
       p.retryable_response_codes.map((c) => {
         const n = Number(c);
@@ -63,6 +69,7 @@ export class HttpOutput implements OutputPlugin {
     const plainJson = formatType === 'json' && (format?.element.params.length ?? 0) <= 1;
     if (p.json_array && formatType !== 'json')
       throw new ConfigError('json_array option could be used with json formatter only', where);
+    this.reuseBodies = plainJson && !p.json_array;
     if (plainJson) this.body = p.json_array ? jsonArray() : jsonLines();
     else {
       const el: ConfigElement = format?.element ?? {
@@ -124,8 +131,8 @@ export class HttpOutput implements OutputPlugin {
       headers = { ...headers };
       for (const [k, v] of Object.entries(this.p.headers_from_placeholders)) headers[k] = chunk.expand(v);
     }
-    let body = this.body(chunk);
-    if (this.p.compress === 'gzip') body = await gzip(body);
+    const raw = this.body(chunk, this.pool.take());
+    const body = this.p.compress === 'gzip' ? await gzip(raw) : raw;
 
     let status: number;
     let text: string;
@@ -140,7 +147,10 @@ export class HttpOutput implements OutputPlugin {
         error: new Error(`${this.method} ${url.href} failed: ${(e as Error).message}`),
       };
     }
-    if (status >= 200 && status < 300) return { status: 'ok' };
+    if (status >= 200 && status < 300) {
+      if (this.reuseBodies) this.pool.give(raw);
+      return { status: 'ok' };
+    }
     const msg = `${this.method} ${url.href}: ${status} ${text.slice(0, 500).trim()}`;
     if (this.retryable.has(status)) return { status: 'retry', error: new Error(msg) };
     if (this.p.error_response_as_unrecoverable) return { status: 'fatal', error: new Error(msg) };
@@ -152,6 +162,7 @@ export class HttpOutput implements OutputPlugin {
   }
 
   async stop(): Promise<void> {
+    this.pool.clear();
     await this.dispatcher.close();
   }
 }
