@@ -6,26 +6,35 @@
 #
 # Drop-in for the fluent/fluentd image layout: the config is /fluentd/etc/${FLUENTD_CONF},
 # output files go to /fluentd/log, FLUENTD_OPT adds command-line options. See docs/deployment.md.
-# Sluice runs its TypeScript sources through tsx (no build step), so the runtime stage keeps
-# the production node_modules, which must include tsx.
+# The build stage compiles the TypeScript to packages/sluice/dist (scripts/build.mjs), then
+# drops the dev dependencies; bin/sluice.js runs dist/. tsx stays installed: it is the
+# fallback bin/sluice.js uses when dist/ is missing or older than the sources.
 
 ARG NODE_IMAGE=node:20-bookworm-slim
 
 FROM ${NODE_IMAGE} AS build
 WORKDIR /app
-ENV NODE_ENV=production
 # Manifests first so the dependency layer is cached across source-only changes.
 COPY package.json package-lock.json ./
 COPY packages/forward/package.json packages/forward/
 COPY packages/sluice/package.json packages/sluice/
-# npm install, not npm ci: see .ci/run (the lock cannot list every platform build of biome)
-RUN npm install --omit=dev --no-audit --no-fund \
- && npm cache clean --force
+# npm install, not npm ci: see .ci/run (the lock cannot list every platform build of biome).
+# Scripts wait until the sources are in (prepare would build an empty tree).
+RUN npm install --no-audit --no-fund --ignore-scripts
+COPY tsconfig.json ./
+COPY scripts/build.mjs scripts/
+COPY packages/forward/tsconfig.build.json packages/forward/
 COPY packages/forward/src packages/forward/src
+COPY packages/sluice/tsconfig.build.json packages/sluice/
 COPY packages/sluice/bin packages/sluice/bin
 COPY packages/sluice/src packages/sluice/src
-# Fail the build here, with a reason, rather than ship an image that cannot start.
+RUN npm run build \
+ && NODE_ENV=production npm install --omit=dev --no-audit --no-fund --ignore-scripts \
+ && npm cache clean --force
+# Fail the build here, with a reason, rather than ship an image that cannot start or that
+# would run the sources through tsx.
 RUN node -e "import('tsx/esm/api').catch(() => { console.error('tsx is missing from the production dependencies of packages/sluice'); process.exit(1); })" \
+ && node --input-type=module -e "const { chooseEntry } = await import('/app/packages/sluice/bin/entry.js'); if (chooseEntry('/app/packages/sluice').mode !== 'dist') { console.error('packages/sluice/dist is not used'); process.exit(1); }" \
  && node packages/sluice/bin/sluice.js --help > /dev/null
 
 FROM ${NODE_IMAGE}

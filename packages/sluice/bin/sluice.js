@@ -1,7 +1,14 @@
 #!/usr/bin/env node
-// Runs the TypeScript sources directly through tsx's loader, so a fresh clone needs no build step.
-import { register } from 'tsx/esm/api';
+// Runs the compiled build (dist/, made by `npm run build`, which `npm install` runs) when it
+// is up to date, else the TypeScript sources through tsx's loader: see entry.js.
+import { fileURLToPath } from 'node:url';
+import { chooseEntry } from './entry.js';
 
-register();
-const { main } = await import('../src/cli/main.ts');
+const entry = chooseEntry(fileURLToPath(new URL('..', import.meta.url)));
+if (entry.mode === 'source') {
+  const { register } = await import('tsx/esm/api');
+  register();
+}
+process.env.SLUICE_RUNNING_FROM = entry.mode;
+const { main } = await import(entry.url);
 await main(process.argv);

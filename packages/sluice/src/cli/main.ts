@@ -2,6 +2,7 @@ import { existsSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { Command } from 'commander';
+import { MODULE_EXT } from '../core/module-ext.ts';
 import { registerCheck } from './check.ts';
 import { registerRun } from './run.ts';
 import { VERSION } from './version.ts';
@@ -19,7 +20,7 @@ export async function main(argv: string[]): Promise<void> {
   registerRun(program);
   registerCheck(program);
   for (const name of OPTIONAL_COMMANDS) {
-    const file = join(here, `${name}.ts`);
+    const file = join(here, `${name}${MODULE_EXT}`);
     if (!existsSync(file)) continue;
     const mod = (await import(file)) as { register?: (p: Command) => void };
     mod.register?.(program);

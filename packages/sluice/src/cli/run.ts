@@ -135,6 +135,6 @@ async function run(o: RunOptions): Promise<void> {
     } catch (e) {
       fail((e as Error).message);
     }
-    logger.info({ config: path, worker: workerId }, 'sluice started');
+    logger.info({ config: path, worker: workerId, code: process.env.SLUICE_RUNNING_FROM }, 'sluice started');
   });
 }

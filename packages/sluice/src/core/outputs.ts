@@ -1,5 +1,3 @@
-import { existsSync } from 'node:fs';
-import { fileURLToPath } from 'node:url';
 import type { ConfigElement } from '../config/ast.ts';
 import { param } from '../config/ast.ts';
 import { resolve, type Schema } from '../config/schema.ts';
@@ -107,7 +105,7 @@ export async function buildOutput(el: ConfigElement, env: OutputBuildEnv): Promi
           secondaryEl.location,
         );
     }
-    const mod = await importBufferEngine(el);
+    const mod = await import('../buffer/buffered-output.ts');
     const buf = await mod.createBufferedOutput({
       descriptor: d,
       output: plugin,
@@ -128,16 +126,6 @@ export async function buildOutput(el: ConfigElement, env: OutputBuildEnv): Promi
     };
   }
   return node;
-}
-
-async function importBufferEngine(el: ConfigElement): Promise<typeof import('../buffer/buffered-output.ts')> {
-  const url = new URL('../buffer/buffered-output.ts', import.meta.url);
-  if (!existsSync(fileURLToPath(url)))
-    throw new ConfigError(
-      'buffered outputs are not built yet (src/buffer/buffered-output.ts is missing)',
-      el.location,
-    );
-  return import(url.href);
 }
 
 async function buildCopy(el: ConfigElement, env: OutputBuildEnv): Promise<OutputNode> {

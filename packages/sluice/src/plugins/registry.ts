@@ -2,6 +2,7 @@ import { existsSync, readdirSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { ConfigError, NotImplementedPluginError, type SourceLocation } from '../core/errors.ts';
+import { MODULE_EXT } from '../core/module-ext.ts';
 import type { PluginDescriptor, PluginKind } from '../core/plugin.ts';
 
 // Plugins live one per file at plugins/<kind>/<type>.ts and default-export their
@@ -51,7 +52,7 @@ export function canonicalType(kind: PluginKind, type: string): string {
 }
 
 function fileFor(kind: PluginKind, type: string): string {
-  return join(here, kind, `${type}.ts`);
+  return join(here, kind, `${type}${MODULE_EXT}`);
 }
 
 export async function loadPlugin(
@@ -86,7 +87,7 @@ export function listPlugins(kind: PluginKind): string[] {
   const dir = join(here, kind);
   if (!existsSync(dir)) return [];
   return readdirSync(dir)
-    .filter((f) => f.endsWith('.ts') && !f.startsWith('_'))
+    .filter((f) => f.endsWith(MODULE_EXT) && !f.startsWith('_'))
     .map((f) => f.slice(0, -3))
     .sort();
 }
