@@ -24,6 +24,9 @@ export interface TargetHost {
 /** Most bytes of entries in one batch. */
 const BATCH_BYTES = 4 * 1024 * 1024;
 const RETRY_MS = 1000;
+/** Longest stretch of reading without letting the event loop run other work. */
+const YIELD_EVERY_MS = 10;
+let lastYield = 0;
 
 /**
  * What one position entry tracks: a path (or, with follow_inodes, an inode) and the
@@ -117,8 +120,12 @@ export class Target {
         progressed = true;
         // Reads are synchronous and an accepted emit resolves as a microtask, so a
         // backlog would otherwise hold the event loop until the buffer is full: outputs
-        // could not flush and other files, sockets and timers would wait.
-        await new Promise(setImmediate);
+        // could not flush and other files, sockets and timers would wait. A turn of the
+        // loop every few milliseconds is enough; one per batch cost a fifth of the speed.
+        if (performance.now() - lastYield > YIELD_EVERY_MS) {
+          await new Promise(setImmediate);
+          lastYield = performance.now();
+        }
         break;
       }
       if (progressed) continue;
