@@ -130,7 +130,8 @@ export class BatchWriter {
     this.buf[this.len++] = x;
   }
 
-  private number(v: number): void {
+  /** A number as the smallest msgpack int, or a float64 when it is not a safe integer. */
+  number(v: number): void {
     this.reserve(9);
     const b = this.buf;
     let o = this.len;
@@ -172,7 +173,7 @@ export class BatchWriter {
         o += 8;
       }
     } else {
-      // Fractions, -0, NaN, Infinity and integers beyond 2^53 stay doubles, as JSON had them.
+      // Fractions, NaN, Infinity and integers beyond 2^53 stay doubles (-0 is written as 0, as msgpackr does).
       b[o++] = 0xcb;
       b.writeDoubleBE(v, o);
       o += 8;

@@ -283,48 +283,9 @@ export class JsonTranscoder {
   }
 
   private int(v: number): boolean {
-    const b = this.w.buf;
-    let o = this.w.len;
-    if (v >= 0) {
-      if (v < 0x80) b[o++] = v;
-      else if (v < 0x100) {
-        b[o++] = 0xcc;
-        b[o++] = v;
-      } else if (v < 0x10000) {
-        b[o++] = 0xcd;
-        b.writeUInt16BE(v, o);
-        o += 2;
-      } else if (v <= 0xffffffff) {
-        b[o++] = 0xce;
-        b.writeUInt32BE(v, o);
-        o += 4;
-      } else {
-        // uint64, as msgpack-ruby writes a large Integer (Fluentd's JSON gives an Integer)
-        b[o++] = 0xcf;
-        b.writeUInt32BE(Math.floor(v / 0x100000000), o);
-        b.writeUInt32BE(v >>> 0, o + 4);
-        o += 8;
-      }
-    } else if (Object.is(v, -0)) {
-      return this.float(v);
-    } else if (v >= -0x20) b[o++] = v & 0xff;
-    else if (v >= -0x80) {
-      b[o++] = 0xd0;
-      b.writeInt8(v, o++);
-    } else if (v >= -0x8000) {
-      b[o++] = 0xd1;
-      b.writeInt16BE(v, o);
-      o += 2;
-    } else if (v >= -0x80000000) {
-      b[o++] = 0xd2;
-      b.writeInt32BE(v, o);
-      o += 4;
-    } else {
-      b[o++] = 0xd3;
-      b.writeBigInt64BE(BigInt(v), o);
-      o += 8;
-    }
-    this.w.len = o;
+    // JSON's -0 stays a float (msgpack integers have no sign of zero).
+    if (Object.is(v, -0)) return this.float(v);
+    this.w.number(v);
     return true;
   }
 
