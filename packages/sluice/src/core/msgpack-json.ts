@@ -90,7 +90,7 @@ function string(out: Out, b: Buffer, s: number, e: number): number {
     if (c >= 0x20 && c !== 0x22 && c !== 0x5c) {
       ob[o++] = c;
       high |= c;
-    } else o = escape(ob, o, c);
+    } else o = writeEscape(ob, o, c);
   }
   ob[o++] = 0x22;
   if (high >= 0x80 && !isUtf8(b.subarray(s, e))) return GIVE_UP;
@@ -118,7 +118,7 @@ function longString(out: Out, b: Buffer, s: number, e: number): number {
     for (let i = s; i < e; i++) {
       const c = b[i]!;
       if (c >= 0x20 && c !== 0x22 && c !== 0x5c) ob[o++] = c;
-      else o = escape(ob, o, c);
+      else o = writeEscape(ob, o, c);
     }
   }
   ob[o++] = 0x22;
@@ -127,7 +127,7 @@ function longString(out: Out, b: Buffer, s: number, e: number): number {
 }
 
 /** JSON.stringify's escape of a control character, quote or backslash. */
-function escape(ob: Buffer, o: number, c: number): number {
+function writeEscape(ob: Buffer, o: number, c: number): number {
   ob[o++] = 0x5c;
   if (c === 0x22 || c === 0x5c) ob[o++] = c;
   else if (c === 0x08) ob[o++] = 0x62;
