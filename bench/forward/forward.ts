@@ -5,7 +5,7 @@
 // hops. The client pre-encodes its frames so the figures measure the receiving side; it
 // runs in the same process (one core is shared by client and server), which understates
 // what a dedicated receiver does. Never pass/fail.
-import { connect, createServer, type Socket } from 'node:net';
+import { connect, type Socket } from 'node:net';
 import {
   EventTime,
   encode,
@@ -19,6 +19,7 @@ import pino from 'pino';
 import { Engine } from '../../packages/sluice/src/core/engine.ts';
 import type { OutputPlugin, PluginDescriptor } from '../../packages/sluice/src/core/plugin.ts';
 import { registerPlugin } from '../../packages/sluice/src/plugins/registry.ts';
+import { freePort } from '../../packages/sluice/test/helpers/ports.ts';
 
 const N = Number(process.argv[2] ?? 200_000);
 const logger = pino({ level: 'silent' });
@@ -46,14 +47,6 @@ const countOutput: PluginDescriptor<OutputPlugin> = {
   }),
 };
 registerPlugin(countOutput);
-
-async function freePort(): Promise<number> {
-  const s = createServer();
-  await new Promise<void>((r) => s.listen(0, '127.0.0.1', r));
-  const port = (s.address() as { port: number }).port;
-  await new Promise<void>((r) => s.close(() => r()));
-  return port;
-}
 
 /** Sends frames (the last one asks for an ack) and resolves when that ack arrives. */
 async function blast(port: number, frames: Buffer[]): Promise<void> {

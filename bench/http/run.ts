@@ -16,6 +16,7 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { decodeMultiple, EventTime, encode } from '@sluice/forward';
 import { BatchBuilder } from '../../packages/sluice/src/core/batch.ts';
+import { freePort } from '../../packages/sluice/test/helpers/ports.ts';
 
 // autocannon ships no types; this is the part used here.
 type Autocannon = (o: Record<string, unknown>) => Promise<{
@@ -42,14 +43,6 @@ const dir = mkdtempSync(join(tmpdir(), 'sluice-bench-http-'));
 
 const fmt = (n: number) =>
   n >= 1e6 ? `${(n / 1e6).toFixed(2)}M` : n >= 1e3 ? `${(n / 1e3).toFixed(1)}k` : n.toFixed(0);
-
-async function freePort(): Promise<number> {
-  const s = net.createServer();
-  await new Promise<void>((r) => s.listen(0, '127.0.0.1', r));
-  const p = (s.address() as net.AddressInfo).port;
-  await new Promise<void>((r) => s.close(() => r()));
-  return p;
-}
 
 async function waitForPort(port: number): Promise<void> {
   for (let i = 0; i < 600; i++) {

@@ -3,8 +3,8 @@
 // node --import tsx bench/tail/encode.ts [apache2|regexp|none|json] [lines]   (default apache2 500000)
 import { parseRaw } from '../../packages/sluice/src/config/parser.ts';
 import { resolve } from '../../packages/sluice/src/config/schema.ts';
+import { BatchBuilder } from '../../packages/sluice/src/core/batch-builder.ts';
 import { preloadPlugins } from '../../packages/sluice/src/core/plugin-loader.ts';
-import { BatchWriter } from '../../packages/sluice/src/tail/batch-writer.ts';
 import { tailOptions, tailSchema } from '../../packages/sluice/src/tail/config.ts';
 import { buildParsing } from '../../packages/sluice/src/tail/parsing.ts';
 import { testContext } from '../../packages/sluice/src/testing/context.ts';
@@ -33,7 +33,7 @@ for (let i = 0; i < N; i++)
   );
 const buf = Buffer.from(`${text.join('\n')}\n`);
 const src = { path: '/var/log/access.log', tag: 't', pathStr: Buffer.alloc(0) };
-const w = new BatchWriter();
+const w = new BatchBuilder();
 for (let round = 0; round < 3; round++) {
   const t0 = performance.now();
   let start = 0;

@@ -7,9 +7,9 @@
 // Environment: SLUICE_BIN (another sluice entry point), SLUICE_NODE_ARGS (extra node flags).
 import { closeSync, openSync, renameSync, statSync, writeSync } from 'node:fs';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
-import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { freePort } from '../../packages/sluice/test/helpers/ports.ts';
 import { type Child, helper, poll, report, sluice, treeCpuSeconds, treePeakRss } from './lib.ts';
 import type { SinkStats } from './sink-forward.ts';
 
@@ -34,14 +34,6 @@ type Autocannon = (o: Record<string, unknown>) => Promise<{
   non2xx: number;
   errors: number;
 }>;
-
-async function freePort(): Promise<number> {
-  const s = createServer();
-  await new Promise<void>((r) => s.listen(0, '127.0.0.1', r));
-  const port = (s.address() as { port: number }).port;
-  await new Promise<void>((r) => s.close(() => r()));
-  return port;
-}
 
 const dir = await mkdtemp(join(tmpdir(), 'sluice-vth-'));
 const system = WORKERS > 1 ? `<system>\n  workers ${WORKERS}\n</system>\n` : '';

@@ -1,4 +1,7 @@
-import { decodeMultiple, EventTime, packr } from '@sluice/forward';
+import { decodeMultiple, EventTime } from '@sluice/forward';
+import { BatchBuilder } from './batch-builder.ts';
+
+export { BatchBuilder };
 
 export type EventRecord = Record<string, unknown>;
 
@@ -72,69 +75,4 @@ export function decodeEntries(bytes: Buffer): Entry[] {
     out[i] = { time, record: record as EventRecord };
   }
   return out;
-}
-
-/**
- * Appends entries into one growing Buffer. Inputs on a hot path (tail, forward) use
- * `addRaw` to write pre-encoded record bytes next to a time without building objects.
- */
-export class BatchBuilder {
-  private buf: Buffer;
-  private len = 0;
-  count = 0;
-
-  constructor(initial = 64 * 1024) {
-    this.buf = Buffer.allocUnsafe(initial);
-  }
-
-  get byteLength(): number {
-    return this.len;
-  }
-
-  private reserve(n: number): void {
-    if (this.len + n <= this.buf.length) return;
-    let size = this.buf.length * 2;
-    while (size < this.len + n) size *= 2;
-    const next = Buffer.allocUnsafe(size);
-    this.buf.copy(next, 0, 0, this.len);
-    this.buf = next;
-  }
-
-  /** Adds an entry from a decoded record. */
-  add(time: EventTime, record: EventRecord): void {
-    const rec = packr.pack(record);
-    this.addRaw(time.sec, time.nsec, rec);
-  }
-
-  /** Adds an entry whose record is already msgpack-encoded. */
-  addRaw(sec: number, nsec: number, recordBytes: Uint8Array): void {
-    this.reserve(11 + recordBytes.length);
-    this.buf[this.len++] = 0x92; // fixarray of 2
-    this.len = EventTime.writeExt(this.buf, this.len, sec, nsec);
-    this.buf.set(recordBytes, this.len);
-    this.len += recordBytes.length;
-    this.count++;
-  }
-
-  /** Adds already-encoded `[time, record]` entries (e.g. a slice of a PackedForward payload). */
-  addEntryBytes(bytes: Uint8Array, count: number): void {
-    this.reserve(bytes.length);
-    this.buf.set(bytes, this.len);
-    this.len += bytes.length;
-    this.count += count;
-  }
-
-  /** Returns the bytes so far (a copy sized to fit) and resets the builder for reuse. */
-  finish(): Buffer {
-    const out = Buffer.allocUnsafe(this.len);
-    this.buf.copy(out, 0, 0, this.len);
-    this.len = 0;
-    this.count = 0;
-    return out;
-  }
-
-  take(tag: string): EventBatch {
-    const count = this.count;
-    return new EventBatch(tag, this.finish(), count);
-  }
 }

@@ -1,4 +1,4 @@
-import type { BatchWriter } from './batch-writer.ts';
+import type { BatchBuilder } from '../core/batch-builder.ts';
 
 /**
  * Transcodes a JSON object (bytes of one line) straight into msgpack, without building a
@@ -17,7 +17,7 @@ export class JsonTranscoder {
   private src!: Buffer;
   private i = 0;
   private end = 0;
-  private w!: BatchWriter;
+  private w!: BatchBuilder;
   /** set when the top-level object had the key `watchKey` */
   sawWatchKey = false;
 
@@ -32,7 +32,7 @@ export class JsonTranscoder {
    * Writes the record map at the writer's end. `extra` is a pre-encoded key/value pair
    * appended to the top-level map unless the object already has `watchKey`.
    */
-  transcode(w: BatchWriter, src: Buffer, start: number, end: number, extra?: Buffer): boolean {
+  transcode(w: BatchBuilder, src: Buffer, start: number, end: number, extra?: Buffer): boolean {
     this.src = src;
     this.i = start;
     this.end = end;
@@ -196,7 +196,7 @@ export class JsonTranscoder {
       if (this.watchKey && n === this.watchKey.length && s.compare(this.watchKey, 0, n, start, j) === 0)
         this.sawWatchKey = true;
     }
-    this.strHeader(n);
+    this.w.strHeader(n);
     const b = this.w.buf;
     let o = this.w.len;
     // Buffer#copy allocates a view per call: for the short strings of a record (keys,
@@ -210,25 +210,6 @@ export class JsonTranscoder {
     return true;
   }
 
-  private strHeader(n: number): void {
-    const b = this.w.buf;
-    let o = this.w.len;
-    if (n < 32) b[o++] = 0xa0 | n;
-    else if (n < 0x100) {
-      b[o++] = 0xd9;
-      b[o++] = n;
-    } else if (n < 0x10000) {
-      b[o++] = 0xda;
-      b[o++] = n >>> 8;
-      b[o++] = n & 0xff;
-    } else {
-      b[o++] = 0xdb;
-      b.writeUInt32BE(n, o);
-      o += 4;
-    }
-    this.w.len = o;
-  }
-
   /** Rare path: decode with JSON.parse (exact escape semantics), then write UTF-8. */
   private escapedString(start: number, end: number): boolean {
     let text: string;
@@ -239,7 +220,7 @@ export class JsonTranscoder {
     }
     const n = Buffer.byteLength(text);
     this.w.reserve(n + 5);
-    this.strHeader(n);
+    this.w.strHeader(n);
     this.w.buf.write(text, this.w.len, 'utf8');
     this.w.len += n;
     return true;

@@ -1,8 +1,8 @@
 import { EventTime } from '@sluice/forward';
 import iconv from 'iconv-lite';
 import type { EventRecord } from '../core/batch.ts';
+import { type BatchBuilder, mapHeader, strBytes } from '../core/batch-builder.ts';
 import type { ParserPlugin } from '../core/plugin.ts';
-import { type BatchWriter, mapHeader, strBytes } from './batch-writer.ts';
 import { JsonTranscoder } from './json-msgpack.ts';
 
 /** What an encoder needs to know about the file a line came from. */
@@ -46,7 +46,7 @@ export abstract class LineEncoder {
   constructor(protected readonly o: EncoderOptions) {}
 
   line(
-    w: BatchWriter,
+    w: BatchBuilder,
     buf: Buffer,
     start: number,
     end: number,
@@ -63,7 +63,7 @@ export abstract class LineEncoder {
 
   /** Writes the line's UTF-8 bytes (trailing CR cut) as an entry, if it can; false leaves it to `text`. */
   protected bytes?(
-    w: BatchWriter,
+    w: BatchBuilder,
     b: Buffer,
     s: number,
     e: number,
@@ -73,7 +73,7 @@ export abstract class LineEncoder {
   ): boolean;
 
   /** a complete (possibly multi-line) text, for the multiline path */
-  abstract text(w: BatchWriter, text: string, src: LineSource, sec: number, nsec: number): void;
+  abstract text(w: BatchBuilder, text: string, src: LineSource, sec: number, nsec: number): void;
 }
 
 /**
@@ -93,7 +93,7 @@ export class NoneEncoder extends LineEncoder {
   }
 
   protected override bytes(
-    w: BatchWriter,
+    w: BatchBuilder,
     b: Buffer,
     s: number,
     e: number,
@@ -111,7 +111,7 @@ export class NoneEncoder extends LineEncoder {
     return true;
   }
 
-  text(w: BatchWriter, text: string, src: LineSource, sec: number, nsec: number): void {
+  text(w: BatchBuilder, text: string, src: LineSource, sec: number, nsec: number): void {
     const b = Buffer.from(text, 'utf8');
     this.bytes(w, b, 0, b.length, src, sec, nsec);
   }
@@ -129,7 +129,7 @@ export class ParserEncoder extends LineEncoder {
     super(o);
   }
 
-  text(w: BatchWriter, text: string, src: LineSource, sec: number, nsec: number): void {
+  text(w: BatchBuilder, text: string, src: LineSource, sec: number, nsec: number): void {
     let results: (Parsed | undefined)[] = [];
     let error: Error | undefined;
     const p = this.parser() as ParserPlugin & {
@@ -157,7 +157,7 @@ export class ParserEncoder extends LineEncoder {
   }
 
   private unmatched(
-    w: BatchWriter,
+    w: BatchBuilder,
     text: string,
     src: LineSource,
     sec: number,
@@ -210,7 +210,7 @@ export class JsonEncoder extends LineEncoder {
   }
 
   protected override bytes(
-    w: BatchWriter,
+    w: BatchBuilder,
     b: Buffer,
     s: number,
     e: number,
@@ -228,7 +228,7 @@ export class JsonEncoder extends LineEncoder {
     return false;
   }
 
-  text(w: BatchWriter, text: string, src: LineSource, sec: number, nsec: number): void {
+  text(w: BatchBuilder, text: string, src: LineSource, sec: number, nsec: number): void {
     let v: unknown;
     try {
       v = JSON.parse(text);

@@ -1,5 +1,5 @@
 import { closeSync, fstatSync, openSync, readSync } from 'node:fs';
-import type { BatchWriter } from './batch-writer.ts';
+import type { BatchBuilder } from '../core/batch-builder.ts';
 import type { LineEncoder, LineSource } from './line-encoder.ts';
 import { lineText } from './line-encoder.ts';
 import type { MultilineAssembler } from './multiline.ts';
@@ -140,7 +140,7 @@ export class TailFile {
    * complete lines. Synchronous: reads of a local file come from the page cache and
    * are cheaper than a thread-pool round trip.
    */
-  read(w: BatchWriter, lim: ReadLimits, sec: number, nsec: number): ReadResult {
+  read(w: BatchBuilder, lim: ReadLimits, sec: number, nsec: number): ReadResult {
     let lines = 0;
     let bytesRead = 0;
     const single = this.eol.length === 1;
@@ -200,7 +200,7 @@ export class TailFile {
    * Emits what is left when the file is let go: a last line without newline and a
    * pending multiline event (the writer is done with this file; they would be lost).
    */
-  drainRest(w: BatchWriter, sec: number, nsec: number): void {
+  drainRest(w: BatchBuilder, sec: number, nsec: number): void {
     if (this.buf !== undefined && this.end > this.start && !this.skipping) {
       const b = this.buf;
       this.emitLine(w, b, this.start, this.end, this.readPos - (this.end - this.start), sec, nsec);
@@ -210,7 +210,7 @@ export class TailFile {
   }
 
   /** Emits a pending multiline event (multiline_flush_interval, shutdown). */
-  flushPending(w: BatchWriter, sec: number, nsec: number): void {
+  flushPending(w: BatchBuilder, sec: number, nsec: number): void {
     const text = this.multiline?.take();
     if (text !== undefined) this.encoder.text(w, text, this.src, sec, nsec);
   }
@@ -223,7 +223,7 @@ export class TailFile {
   }
 
   private emitLine(
-    w: BatchWriter,
+    w: BatchBuilder,
     b: Buffer,
     s: number,
     e: number,

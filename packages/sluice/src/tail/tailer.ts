@@ -12,7 +12,7 @@ import {
 import { basename, dirname, join } from 'node:path';
 import type { Logger } from 'pino';
 import type { EventBatch } from '../core/batch.ts';
-import { BatchWriter, strBytes } from './batch-writer.ts';
+import { BatchBuilder, strBytes } from '../core/batch-builder.ts';
 import type { TailOptions } from './config.ts';
 import type { Parsing } from './parsing.ts';
 import { expandPaths, watchDirs } from './paths.ts';
@@ -45,7 +45,7 @@ const FORGET_AFTER = 10_000;
  * and starts the targets' pumps. See target.ts for the read/emit/commit loop.
  */
 export class Tailer implements TargetHost {
-  readonly writer = new BatchWriter();
+  readonly writer = new BatchBuilder();
   stopping = false;
   readonly readLinesLimit: number;
   readonly maxLineSize: number | undefined;

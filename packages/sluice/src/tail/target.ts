@@ -1,11 +1,11 @@
 import { EventTime } from '@sluice/forward';
 import type { EventBatch } from '../core/batch.ts';
-import type { BatchWriter } from './batch-writer.ts';
+import type { BatchBuilder } from '../core/batch-builder.ts';
 import type { PositionEntry } from './position-file.ts';
 import type { TailFile } from './tail-file.ts';
 
 export interface TargetHost {
-  readonly writer: BatchWriter;
+  readonly writer: BatchBuilder;
   readonly stopping: boolean;
   readonly readLinesLimit: number;
   readonly maxLineSize: number | undefined;

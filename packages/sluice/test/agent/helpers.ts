@@ -3,26 +3,9 @@ import pino from 'pino';
 import { Engine } from '../../src/core/engine.ts';
 import { captured } from '../helpers/capture.ts';
 
+export { freePort } from '../helpers/ports.ts';
+
 export const logger = pino({ level: process.env.SLUICE_TEST_LOG ?? 'silent' });
-
-const handedOut = new Set<number>();
-
-/**
- * A port nothing listens on now, never the same twice in this process: concurrent tests
- * that keep a port unbound for a while (an outage) must not be given each other's.
- */
-export async function freePort(): Promise<number> {
-  for (;;) {
-    const s = createServer();
-    await new Promise<void>((r) => s.listen(0, '127.0.0.1', r));
-    const port = (s.address() as { port: number }).port;
-    await new Promise<void>((r) => s.close(() => r()));
-    if (!handedOut.has(port)) {
-      handedOut.add(port);
-      return port;
-    }
-  }
-}
 
 /** A forward input on 127.0.0.1:port whose events land in `captured.get(name)`. */
 export async function receiver(port: number, name: string): Promise<Engine> {

@@ -6,11 +6,12 @@
 import assert from 'node:assert/strict';
 import { type ChildProcess, spawn } from 'node:child_process';
 import { mkdir, mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
-import { connect, createServer } from 'node:net';
+import { connect } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, describe, it } from 'node:test';
 import { EventTime, packr } from '@sluice/forward';
+import { freePort } from '../helpers/ports.ts';
 import { type SluiceProcess, spawnSluice } from '../helpers/sluice-process.ts';
 import { readRepo, repoPath } from './helpers.ts';
 
@@ -18,14 +19,6 @@ const cleanup: (() => Promise<unknown>)[] = [];
 after(async () => {
   for (const f of cleanup.reverse()) await f().catch(() => undefined);
 });
-
-async function freePort(): Promise<number> {
-  const srv = createServer();
-  await new Promise<void>((r) => srv.listen(0, '127.0.0.1', r));
-  const { port } = srv.address() as { port: number };
-  await new Promise((r) => srv.close(r));
-  return port;
-}
 
 /** A node script of the examples, with a waiter on its stdout. */
 function runScript(file: string, env: Record<string, string>, cwd?: string) {

@@ -4,23 +4,16 @@
 import assert from 'node:assert/strict';
 import { writeFile } from 'node:fs/promises';
 import { createServer, type Server } from 'node:http';
-import { type AddressInfo, createServer as netServer } from 'node:net';
+import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
 import { tempDir } from '../buffer/helpers.ts';
+import { freePort } from '../helpers/ports.ts';
 import { type SluiceProcess, spawnSluice } from '../helpers/sluice-process.ts';
 import { AckingClient } from './forward-client.ts';
 
 // At least 20 by the acceptance criteria; each round restarts Sluice (a few seconds on a busy machine).
 const KILLS = Number(process.env.SLUICE_CRASH_KILLS ?? 20);
-
-async function freePort(): Promise<number> {
-  const s = netServer();
-  await new Promise<void>((r) => s.listen(0, '127.0.0.1', r));
-  const port = (s.address() as AddressInfo).port;
-  await new Promise((r) => s.close(r));
-  return port;
-}
 
 /** HTTP sink: counts every id it receives (JSON lines bodies, as out_http sends them). */
 function sink() {

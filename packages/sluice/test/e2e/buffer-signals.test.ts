@@ -2,20 +2,12 @@
 import assert from 'node:assert/strict';
 import { watch } from 'node:fs';
 import { mkdir, readdir, readFile, writeFile } from 'node:fs/promises';
-import { type AddressInfo, createServer as netServer } from 'node:net';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
 import { tempDir } from '../buffer/helpers.ts';
+import { freePort } from '../helpers/ports.ts';
 import { spawnSluice } from '../helpers/sluice-process.ts';
 import { AckingClient } from './forward-client.ts';
-
-async function freePort(): Promise<number> {
-  const s = netServer();
-  await new Promise<void>((r) => s.listen(0, '127.0.0.1', r));
-  const port = (s.address() as AddressInfo).port;
-  await new Promise((r) => s.close(r));
-  return port;
-}
 
 /** Resolves once the directory holds `n` lines, re-reading on every change event (bounded). */
 function waitLines(dir: string, n: number, timeoutMs: number): Promise<void> {

@@ -8,6 +8,7 @@ import {
   readFileSync,
   rmSync,
   utimesSync,
+  watch,
   writeFileSync,
 } from 'node:fs';
 import { join } from 'node:path';
@@ -94,6 +95,10 @@ describe('the compiled build (scripts/build.mjs)', () => {
         () => /sluice started/.test(err),
         () => `start; stderr: ${err}`,
         exited,
+        (wake) => {
+          proc.stderr.on('data', wake);
+          return () => proc.stderr.off('data', wake);
+        },
       );
       const cat = spawnSync(
         process.execPath,
@@ -111,6 +116,10 @@ describe('the compiled build (scripts/build.mjs)', () => {
           ),
         () => `the event in ${logs}; stderr: ${err}`,
         exited,
+        (wake) => {
+          const w = watch(logs, wake);
+          return () => w.close();
+        },
       );
       const file = readdirSync(logs).find((f) => f.startsWith('app'))!;
       assert.match(readFileSync(join(logs, file), 'utf8'), /\tapp\.test\t\{"hello":"compiled"\}\n/);
@@ -122,15 +131,30 @@ describe('the compiled build (scripts/build.mjs)', () => {
   });
 });
 
-async function waitFor(cond: () => boolean, what: () => string, exited: Promise<unknown>): Promise<void> {
-  let gone = false;
-  void exited.then(() => {
-    gone = true;
+/** Resolves when `cond` holds, checked whenever `subscribe` reports a change (bounded). */
+function waitFor(
+  cond: () => boolean,
+  what: () => string,
+  exited: Promise<unknown>,
+  subscribe: (wake: () => void) => () => void,
+): Promise<void> {
+  return new Promise((resolve, reject) => {
+    let done = false;
+    let unsubscribe = () => {};
+    const finish = (e?: Error) => {
+      if (done) return;
+      done = true;
+      clearTimeout(timer);
+      unsubscribe();
+      if (e) reject(e);
+      else resolve();
+    };
+    const timer = setTimeout(() => finish(new Error(`timed out waiting for ${what()}`)), 30_000);
+    const check = () => {
+      if (cond()) finish();
+    };
+    unsubscribe = subscribe(check);
+    void exited.then(() => finish(new Error(`process exited before ${what()}`)));
+    check();
   });
-  const deadline = Date.now() + 30_000;
-  while (!cond()) {
-    if (gone) throw new Error(`process exited before ${what()}`);
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what()}`);
-    await new Promise((r) => setTimeout(r, 20));
-  }
 }

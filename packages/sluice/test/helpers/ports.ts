@@ -1,12 +1,23 @@
 import net from 'node:net';
 
-/** A port that was free a moment ago on 127.0.0.1 (for child processes and engines that need a fixed one). */
+const handedOut = new Set<number>();
+
+/**
+ * A port nothing listens on now on 127.0.0.1 (for child processes and engines that need a
+ * fixed one), never the same twice in this process: concurrent tests that keep a port
+ * unbound for a while (an outage) must not be given each other's.
+ */
 export async function freePort(): Promise<number> {
-  const s = net.createServer();
-  await new Promise<void>((r) => s.listen(0, '127.0.0.1', r));
-  const port = (s.address() as net.AddressInfo).port;
-  await new Promise<void>((r) => s.close(() => r()));
-  return port;
+  for (;;) {
+    const s = net.createServer();
+    await new Promise<void>((r) => s.listen(0, '127.0.0.1', r));
+    const port = (s.address() as net.AddressInfo).port;
+    await new Promise<void>((r) => s.close(() => r()));
+    if (!handedOut.has(port)) {
+      handedOut.add(port);
+      return port;
+    }
+  }
 }
 
 /** Resolves once something accepts TCP connections on the port (bounded). */

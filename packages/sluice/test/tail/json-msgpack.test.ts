@@ -1,12 +1,12 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { decode } from '@sluice/forward';
-import { BatchWriter, strBytes } from '../../src/tail/batch-writer.ts';
+import { BatchBuilder, strBytes } from '../../src/core/batch-builder.ts';
 import { JsonTranscoder } from '../../src/tail/json-msgpack.ts';
 
 function transcode(json: string, extra?: Buffer, watch?: string): unknown {
   const tc = new JsonTranscoder(Buffer.from('time'), watch ? Buffer.from(watch) : undefined);
-  const w = new BatchWriter(16);
+  const w = new BatchBuilder(16);
   const src = Buffer.from(`xx${json}yy`); // offsets inside a larger buffer, as in the reader
   if (!tc.transcode(w, src, 2, src.length - 2, extra)) return 'REJECTED';
   return decode(w.buf.subarray(0, w.len));

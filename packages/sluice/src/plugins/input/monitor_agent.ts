@@ -1,6 +1,7 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { EventTime } from '@sluice/forward';
 import { VERSION } from '../../cli/version.ts';
+import { param } from '../../config/ast.ts';
 import { defineParams, type ParamsOf } from '../../config/schema.ts';
 import { BatchBuilder } from '../../core/batch.ts';
 import type { Engine } from '../../core/engine.ts';
@@ -255,7 +256,7 @@ const descriptor: PluginDescriptor<MonitorAgent> = {
   create(config, ctx) {
     const p = config.params as Params;
     const el = config.element;
-    const at = (k: string) => el.params.findLast((x) => x.key === k)?.location ?? el.location;
+    const at = (k: string) => param(el, k)?.location ?? el.location;
     if (p.port < 0 || p.port > 65535)
       throw new ConfigError(`parameter 'port' must be 0-65535 (got ${p.port})`, at('port'));
     if (p.emit_interval <= 0)

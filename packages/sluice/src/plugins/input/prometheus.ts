@@ -1,3 +1,4 @@
+import { param } from '../../config/ast.ts';
 import { defineParams, type ParamsOf } from '../../config/schema.ts';
 import { ConfigError } from '../../core/errors.ts';
 import type { InputPlugin, PluginContext, PluginDescriptor } from '../../core/plugin.ts';
@@ -69,7 +70,7 @@ const descriptor: PluginDescriptor<PrometheusInput> = {
   create(config, ctx) {
     const p = config.params as Params;
     const el = config.element;
-    const at = (k: string) => el.params.findLast((x) => x.key === k)?.location ?? el.location;
+    const at = (k: string) => param(el, k)?.location ?? el.location;
     if (p.port < 0 || p.port > 65535)
       throw new ConfigError(`parameter 'port' must be 0-65535 (got ${p.port})`, at('port'));
     if (!p.metrics_path.startsWith('/'))

@@ -3,9 +3,9 @@ import { createReadStream } from 'node:fs';
 import type { Readable } from 'node:stream';
 import type { ConfigElement } from '../../config/ast.ts';
 import { defineParams } from '../../config/schema.ts';
+import { BatchBuilder, strBytes } from '../../core/batch-builder.ts';
 import { ConfigError } from '../../core/errors.ts';
 import type { InputPlugin, PluginContext, PluginDescriptor } from '../../core/plugin.ts';
-import { BatchWriter, strBytes } from '../../tail/batch-writer.ts';
 import type { TailOptions } from '../../tail/config.ts';
 import type { LineSource } from '../../tail/line-encoder.ts';
 import { buildParsing, type Parsing } from '../../tail/parsing.ts';
@@ -35,7 +35,7 @@ function stdinStream(): Readable {
 const SOURCE: LineSource = { path: '-', tag: '', pathStr: strBytes('-') };
 
 export class StdinInput implements InputPlugin {
-  private readonly w = new BatchWriter(1 << 20);
+  private readonly w = new BatchBuilder(1 << 20);
   private carry: Buffer | undefined;
   private stream: Readable | undefined;
   private pending: Promise<void> = Promise.resolve();
@@ -119,7 +119,7 @@ export class StdinInput implements InputPlugin {
     });
   }
 
-  private async emitUntilAccepted(batch: ReturnType<BatchWriter['take']>): Promise<void> {
+  private async emitUntilAccepted(batch: ReturnType<BatchBuilder['take']>): Promise<void> {
     // A refused batch is retried (as the tail input does): lines read from a pipe cannot
     // be read again, so dropping them would lose them.
     for (;;) {

@@ -1,5 +1,6 @@
-import { packr } from '@sluice/forward';
-import { EventBatch } from '../core/batch.ts';
+import { EventTime, packr } from '@sluice/forward';
+// A cycle with batch.ts (it re-exports this class); neither uses the other while loading.
+import { EventBatch, type EventRecord } from './batch.ts';
 
 /** Encoded map keys: parsers give the same few keys on every line. Bounded, for CSV-like key churn. */
 const keyCache = new Map<string, Buffer>();
@@ -7,17 +8,23 @@ const KEY_CACHE_MAX = 4096;
 const TWO_32 = 2 ** 32;
 
 /**
- * Writes `[time, record]` msgpack entries straight into one growing Buffer, so a line
- * becomes entry bytes without a per-line object, string or Buffer: the record's map
- * header and key are precomputed, the line's bytes are copied after a str header.
+ * Writes `[time, record]` msgpack entries straight into one growing Buffer: the one
+ * builder of batch bytes for every input and filter. A line or a request becomes entry
+ * bytes without a per-event object, string or Buffer where the caller can give bytes
+ * (precomputed map headers and keys, `str()` of a slice); decoded records go through
+ * `record()`, which writes flat records itself and only hands nested values to msgpackr.
  */
-export class BatchWriter {
+export class BatchBuilder {
   buf: Buffer;
   len = 0;
   count = 0;
 
-  constructor(initial = 256 * 1024) {
+  constructor(initial = 64 * 1024) {
     this.buf = Buffer.allocUnsafe(initial);
+  }
+
+  get byteLength(): number {
+    return this.len;
   }
 
   reserve(n: number): void {
@@ -32,15 +39,27 @@ export class BatchWriter {
   /** Starts an entry: fixarray(2) + EventTime ext. The caller then writes one record map. */
   beginEntry(sec: number, nsec: number): void {
     this.reserve(11);
-    const b = this.buf;
-    let o = this.len;
-    b[o++] = 0x92;
-    b[o++] = 0xd7;
-    b[o++] = 0x00;
-    b.writeUInt32BE(sec >>> 0, o);
-    b.writeUInt32BE(nsec >>> 0, o + 4);
-    this.len = o + 8;
+    this.buf[this.len] = 0x92;
+    this.len = EventTime.writeExt(this.buf, this.len + 1, sec, nsec);
     this.count++;
+  }
+
+  /** Adds an entry from a decoded record. */
+  add(time: EventTime, record: EventRecord): void {
+    this.beginEntry(time.sec, time.nsec);
+    this.record(record);
+  }
+
+  /** Adds an entry whose record is already msgpack-encoded. */
+  addRaw(sec: number, nsec: number, recordBytes: Uint8Array): void {
+    this.beginEntry(sec, nsec);
+    this.raw(recordBytes);
+  }
+
+  /** Adds already-encoded `[time, record]` entries (e.g. a slice of a PackedForward payload). */
+  addEntryBytes(bytes: Uint8Array, count: number): void {
+    this.raw(bytes);
+    this.count += count;
   }
 
   /** Copies bytes that are already msgpack (a precomputed header, a packed record). */
@@ -55,23 +74,15 @@ export class BatchWriter {
   str(src: Buffer, start: number, end: number): void {
     const n = end - start;
     this.reserve(n + 5);
-    const b = this.buf;
-    let o = this.len;
-    if (n < 32) b[o++] = 0xa0 | n;
-    else if (n < 0x100) {
-      b[o++] = 0xd9;
-      b[o++] = n;
-    } else if (n < 0x10000) {
-      b[o++] = 0xda;
-      b[o++] = n >>> 8;
-      b[o++] = n & 0xff;
-    } else {
-      b[o++] = 0xdb;
-      b.writeUInt32BE(n, o);
-      o += 4;
-    }
-    src.copy(b, o, start, end);
+    const o = strHeaderAt(this.buf, this.len, n);
+    src.copy(this.buf, o, start, end);
     this.len = o + n;
+  }
+
+  /** Writes the header of a msgpack str of `n` bytes; the caller writes the bytes. */
+  strHeader(n: number): void {
+    this.reserve(5);
+    this.len = strHeaderAt(this.buf, this.len, n);
   }
 
   /**
@@ -190,19 +201,9 @@ export class BatchWriter {
     // Room for the header the worst case needs; moved down when the bytes turn out fewer.
     const room = chars < 32 ? 1 : chars * 3 < 0x100 ? 2 : chars * 3 < 0x10000 ? 3 : 5;
     const n = chars < 64 ? utf8Short(s, b, o + room) : b.write(s, o + room);
-    const head = n < 32 ? 1 : n < 0x100 ? 2 : n < 0x10000 ? 3 : 5;
+    const head = strHeaderSize(n);
     if (head !== room) b.copyWithin(o + head, o + room, o + room + n);
-    if (head === 1) b[o] = 0xa0 | n;
-    else if (head === 2) {
-      b[o] = 0xd9;
-      b[o + 1] = n;
-    } else if (head === 3) {
-      b[o] = 0xda;
-      b.writeUInt16BE(n, o + 1);
-    } else {
-      b[o] = 0xdb;
-      b.writeUInt32BE(n, o + 1);
-    }
+    strHeaderAt(b, o, n);
     this.len = o + head + n;
   }
 
@@ -212,15 +213,42 @@ export class BatchWriter {
     this.count = count;
   }
 
-  /** The batch so far, as an EventBatch that owns its bytes; the writer is reset for reuse. */
-  take(tag: string): EventBatch {
+  /** Returns the bytes so far (a copy sized to fit) and resets the builder for reuse. */
+  finish(): Buffer {
     const out = Buffer.allocUnsafe(this.len);
     this.buf.copy(out, 0, 0, this.len);
-    const batch = new EventBatch(tag, out, this.count);
     this.len = 0;
     this.count = 0;
-    return batch;
+    return out;
   }
+
+  /** The batch so far, as an EventBatch that owns its bytes; the builder is reset for reuse. */
+  take(tag: string): EventBatch {
+    const count = this.count;
+    return new EventBatch(tag, this.finish(), count);
+  }
+}
+
+function strHeaderSize(n: number): number {
+  return n < 32 ? 1 : n < 0x100 ? 2 : n < 0x10000 ? 3 : 5;
+}
+
+/** Writes a msgpack str header for `n` bytes at b[o]; returns the offset after it. */
+function strHeaderAt(b: Buffer, o: number, n: number): number {
+  if (n < 32) b[o++] = 0xa0 | n;
+  else if (n < 0x100) {
+    b[o++] = 0xd9;
+    b[o++] = n;
+  } else if (n < 0x10000) {
+    b[o++] = 0xda;
+    b.writeUInt16BE(n, o);
+    o += 2;
+  } else {
+    b[o++] = 0xdb;
+    b.writeUInt32BE(n, o);
+    o += 4;
+  }
+  return o;
 }
 
 /** msgpack header of a map with `n` entries. */
@@ -235,7 +263,7 @@ export function mapHeader(n: number): Buffer {
 /** msgpack str of a JS string (used once per key at setup, never per line). */
 export function strBytes(s: string): Buffer {
   const body = Buffer.from(s, 'utf8');
-  const w = new BatchWriter(body.length + 8);
+  const w = new BatchBuilder(body.length + 8);
   w.str(body, 0, body.length);
   return w.buf.subarray(0, w.len);
 }

@@ -1,10 +1,10 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { decode, decodeMultiple, packr } from '@sluice/forward';
-import { BatchWriter } from '../../src/tail/batch-writer.ts';
+import { BatchBuilder } from '../../src/core/batch-builder.ts';
 
 function viaRecord(rec: Record<string, unknown>): { bytes: Buffer; value: unknown } {
-  const w = new BatchWriter(8); // tiny on purpose: every write has to grow the buffer
+  const w = new BatchBuilder(8); // tiny on purpose: every write has to grow the buffer
   w.record(rec);
   const bytes = Buffer.from(w.buf.subarray(0, w.len));
   return { bytes, value: decode(bytes) };
@@ -75,7 +75,7 @@ test('record(): strings use the smallest str header (fixstr, str8, str16, str32)
 });
 
 test('record() entries after beginEntry() form a batch msgpackr reads back', () => {
-  const w = new BatchWriter(4);
+  const w = new BatchBuilder(4);
   for (let i = 0; i < 100; i++) {
     w.beginEntry(1795000000 + i, i);
     w.record({ i, s: `line ${i}` });
