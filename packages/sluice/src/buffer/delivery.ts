@@ -44,14 +44,14 @@ async function attempt(t: DeliveryTargets, target: OutputPlugin, c: StoredChunk)
   try {
     const write = target.write!(makeChunk(c, bytes, t.config));
     const timeout = new Promise<WriteResult>((res) => {
-      timer = setTimeout(
-        () =>
-          res({
-            status: 'retry',
-            error: new Error(`write() did not finish within delayed_commit_timeout (${limit}s)`),
-          }),
-        limit * 1000,
-      );
+      timer = setTimeout(() => {
+        // The write goes on in the background: its bytes must not be recycled.
+        c.writeAbandoned = true;
+        res({
+          status: 'retry',
+          error: new Error(`write() did not finish within delayed_commit_timeout (${limit}s)`),
+        });
+      }, limit * 1000);
       timer.unref();
     });
     return await Promise.race([write, timeout]);

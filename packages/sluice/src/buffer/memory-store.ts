@@ -1,13 +1,23 @@
 import { mkdir, writeFile } from 'node:fs/promises';
 import { dirname } from 'node:path';
+import { BufferPool, MIN_POOLED } from '../core/buffer-pool.ts';
 import type { ChunkKeys } from '../core/plugin.ts';
 import { type ChunkStore, newChunkId, type StoredChunk } from './store.ts';
 
 interface MemChunk extends StoredChunk {
-  parts: Buffer[];
+  /** the chunk's bytes are data[0, len) */
+  data: Buffer;
+  len: number;
 }
 
-/** Chunks as lists of Buffers (the batches' own bytes: appending copies nothing). */
+const EMPTY = Buffer.alloc(0);
+
+/**
+ * Chunks as one growable Buffer each. append() copies: keeping the batches' own bytes
+ * (views into socket reads and frame buffers) would keep those larger buffers alive as
+ * long as the chunk. The memory of delivered chunks is reused (see BufferPool), so a
+ * steady stream allocates almost no chunk memory.
+ */
 export class MemoryStore implements ChunkStore {
   readonly kind = 'memory';
   readonly defaults = {
@@ -15,6 +25,7 @@ export class MemoryStore implements ChunkStore {
     totalLimitSize: 512 * 1024 * 1024,
     flushAtShutdown: true,
   };
+  private readonly pool = new BufferPool(4);
 
   async open(): Promise<StoredChunk[]> {
     return [];
@@ -29,30 +40,46 @@ export class MemoryStore implements ChunkStore {
       bytes: 0,
       count: 0,
       state: 'staged',
-      parts: [],
+      data: EMPTY,
+      len: 0,
     };
     return c;
   }
 
   append(chunk: StoredChunk, data: Buffer): undefined {
-    (chunk as MemChunk).parts.push(data);
+    const c = chunk as MemChunk;
+    const end = c.len + data.length;
+    if (end > c.data.length) c.data = this.grow(c.data, c.len, end);
+    data.copy(c.data, c.len);
+    c.len = end;
     return undefined;
   }
 
-  markQueued(chunk: StoredChunk): undefined {
-    const c = chunk as MemChunk;
-    // One contiguous buffer per queued chunk: write() gets it as is, possibly many times.
-    if (c.parts.length > 1) c.parts = [Buffer.concat(c.parts)];
+  /** Capacity doubles, so a chunk filled by many small appends is copied O(log n) times. */
+  private grow(old: Buffer, used: number, need: number): Buffer {
+    const size = Math.max(need, old.length * 2, MIN_POOLED);
+    const next = this.pool.take(size) ?? Buffer.allocUnsafeSlow(size);
+    old.copy(next, 0, 0, used);
+    this.pool.give(old);
+    return next;
+  }
+
+  markQueued(): undefined {
     return undefined;
   }
 
   async read(chunk: StoredChunk): Promise<Buffer> {
     const c = chunk as MemChunk;
-    return c.parts.length === 1 ? c.parts[0]! : Buffer.concat(c.parts);
+    return c.data.subarray(0, c.len);
   }
 
   async purge(chunk: StoredChunk): Promise<void> {
-    (chunk as MemChunk).parts = [];
+    const c = chunk as MemChunk;
+    // Every write() of the chunk has ended (see OutputPlugin.write), unless one timed out
+    // and may still be sending these bytes: never reuse them then.
+    if (!c.writeAbandoned) this.pool.give(c.data);
+    c.data = EMPTY;
+    c.len = 0;
   }
 
   async backup(chunk: StoredChunk, file: string): Promise<void> {
@@ -60,5 +87,7 @@ export class MemoryStore implements ChunkStore {
     await writeFile(file, await this.read(chunk));
   }
 
-  async close(): Promise<void> {}
+  async close(): Promise<void> {
+    this.pool.clear();
+  }
 }

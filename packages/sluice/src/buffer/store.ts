@@ -14,6 +14,8 @@ export interface StoredChunk {
   bytes: number;
   count: number;
   state: 'staged' | 'queued';
+  /** a write() of this chunk timed out and may still be reading its bytes */
+  writeAbandoned?: boolean;
 }
 
 export interface ChunkStore {

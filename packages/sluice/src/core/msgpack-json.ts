@@ -268,7 +268,7 @@ function map(out: Out, b: Buffer, off: number, n: number, end: number): number {
  * `sep` (newline for JSON lines, comma for an array: the caller trims the last one).
  * Duplicate keys in one msgpack map are written as they come; the decoded path kept the
  * last value only (JSON readers do the same when they parse it). The result is a view
- * of `scratch` when that is large enough, else of a buffer of its own (see BodyPool).
+ * of `scratch` when that is large enough, else of a buffer of its own (see BufferPool).
  */
 export function recordsJson(bytes: Buffer, sep: number, scratch?: Buffer): Buffer {
   const out = new Out(Math.ceil(bytes.length * 1.3) + 64, scratch);

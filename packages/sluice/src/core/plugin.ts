@@ -88,7 +88,11 @@ export interface ChunkKeys {
 export interface OutputPlugin {
   /** Unbuffered path: handle a batch now. Resolve = accepted. */
   process?(batch: EventBatch): Promise<void> | void;
-  /** Buffered path: deliver a chunk. */
+  /**
+   * Buffered path: deliver a chunk. `chunk.bytes` may be reused for another chunk once the
+   * returned promise settles: an output that hands them to a socket or a file must wait
+   * until they are written (or copy them) before it resolves.
+   */
   write?(chunk: Chunk): Promise<WriteResult>;
   start?(): Promise<void>;
   stop?(): Promise<void>;

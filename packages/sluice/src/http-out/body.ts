@@ -5,41 +5,6 @@ import type { Chunk, FormatterPlugin } from '../core/plugin.ts';
 export type BodyBuilder = (chunk: Chunk, scratch?: Buffer) => Buffer;
 
 /**
- * Body buffers of delivered requests, kept for the next chunks. A chunk's JSON is larger
- * than the chunk, and a new buffer per request is garbage V8 lets pile up to 64 MiB of
- * external memory before it collects: reusing a few keeps the peak RSS down. A buffer
- * comes back only after a 2xx response (the server read the whole body, so the socket no
- * longer holds it); the pool empties itself after a quiet spell.
- */
-export class BodyPool {
-  private readonly free: Buffer[] = [];
-  private timer: NodeJS.Timeout | undefined;
-
-  constructor(
-    private readonly max: number,
-    private readonly idleMs = 10_000,
-  ) {}
-
-  take(): Buffer | undefined {
-    return this.free.pop();
-  }
-
-  /** Returns the whole buffer behind `body` (a view at its start). */
-  give(body: Buffer): void {
-    if (body.byteOffset !== 0 || this.free.length >= this.max) return;
-    this.free.push(Buffer.from(body.buffer, 0, body.buffer.byteLength));
-    clearTimeout(this.timer);
-    this.timer = setTimeout(() => this.clear(), this.idleMs);
-    this.timer.unref();
-  }
-
-  clear(): void {
-    clearTimeout(this.timer);
-    this.free.length = 0;
-  }
-}
-
-/**
  * Fluentd's default `<format> @type json` is the record as JSON plus a newline: written
  * straight from the chunk's msgpack (recordsJson), with the json formatter's rules for
  * big integers and msgpack bin, and no per-event objects.

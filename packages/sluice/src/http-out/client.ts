@@ -1,5 +1,6 @@
 import { readFileSync } from 'node:fs';
 import type { SecureVersion } from 'node:tls';
+import { setFlagsFromString } from 'node:v8';
 import { Agent, type Dispatcher, ProxyAgent } from 'undici';
 import { ConfigError, type SourceLocation } from '../core/errors.ts';
 import type { Params } from './params.ts';
@@ -19,10 +20,26 @@ const TLS_VERSIONS: Record<string, SecureVersion> = {
 };
 
 /**
+ * undici parses responses with llhttp compiled to WebAssembly, on the first connection.
+ * V8 then recompiles its hot parser function with TurboFan in the background, which took
+ * 10-20 MiB of transient memory and set the peak RSS of a forward -> out_http relay
+ * (bench/vth tcp_to_http). The baseline compiler alone parses the small responses of a
+ * log sink just as fast. Must run before the first request; SLUICE_WASM_TIERUP=1 keeps
+ * V8's default. The flag is process-wide: undici is the only WebAssembly Sluice runs.
+ */
+let wasmCompilerLimited = false;
+function limitWasmCompiler(): void {
+  if (wasmCompilerLimited || process.env.SLUICE_WASM_TIERUP === '1') return;
+  wasmCompilerLimited = true;
+  setFlagsFromString('--liftoff-only');
+}
+
+/**
  * The keep-alive connection pool (undici) every write goes through: one Agent for the
  * output, pooled per origin, TLS and proxy options from Fluentd's parameters.
  */
 export function createDispatcher(p: Params, where: SourceLocation | undefined): Dispatcher {
+  limitWasmCompiler();
   const tls: Record<string, unknown> = {
     rejectUnauthorized: p.tls_verify_mode !== 'none',
     minVersion: TLS_VERSIONS[p.tls_version],

@@ -4,6 +4,7 @@ import type { Dispatcher } from 'undici';
 import { request } from 'undici';
 import type { ConfigElement } from '../../config/ast.ts';
 import type { Resolved } from '../../config/schema.ts';
+import { BufferPool } from '../../core/buffer-pool.ts';
 import { ConfigError, NotImplementedPluginError } from '../../core/errors.ts';
 import type {
   Chunk,
@@ -15,7 +16,6 @@ import type {
 } from '../../core/plugin.ts';
 import {
   type BodyBuilder,
-  BodyPool,
   defaultContentType,
   formatted,
   jsonArray,
@@ -36,7 +36,7 @@ export class HttpOutput implements OutputPlugin {
   private readonly staticHost: string;
   private readonly staticHeaders: Record<string, string>;
   private readonly method: 'POST' | 'PUT';
-  private readonly pool: BodyPool;
+  private readonly pool: BufferPool;
   private readonly reuseBodies: boolean;
 
   constructor(
@@ -51,9 +51,10 @@ export class HttpOutput implements OutputPlugin {
       throw new ConfigError(`Invalid endpoint URI: ${p.endpoint} (${(e as Error).message})`, where);
     }
     this.method = p.http_method === 'put' ? 'PUT' : 'POST';
-    // Only the JSON-lines builder writes into a pooled buffer (and only it allocates bodies
-    // that own their memory, so giving one back cannot hand out shared pool memory).
-    this.pool = new BodyPool(4);
+    // Request bodies are larger than their chunks; those of delivered requests are reused.
+    // Only the JSON-lines builder writes into a pooled buffer, and a body comes back only
+    // after a 2xx response (the server read all of it: the socket no longer holds it).
+    this.pool = new BufferPool(4);
     this.retryable = new Set(
       p.retryable_response_codes.map((c) => {
         const n = Number(c);
