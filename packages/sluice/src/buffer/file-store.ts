@@ -14,6 +14,7 @@ import {
   rm,
   stat,
   truncate,
+  unlink,
   writeFile,
 } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
@@ -292,8 +293,8 @@ export class FileStore implements ChunkStore {
     return this.run(c, async () => {
       await c.fh?.close();
       c.fh = undefined;
-      await rm(this.path(c), { force: true });
-      await rm(`${this.path(c)}.meta`, { force: true });
+      await unlinkIfThere(this.path(c));
+      await unlinkIfThere(`${this.path(c)}.meta`);
     });
   }
 
@@ -342,4 +343,13 @@ function remaining(bufs: Buffer[], skip: number): Buffer[] {
     skip = 0;
   }
   return out;
+}
+
+/** rm(force) without its lstat and directory handling: one unlink per delivered chunk file. */
+async function unlinkIfThere(file: string): Promise<void> {
+  try {
+    await unlink(file);
+  } catch (e) {
+    if ((e as NodeJS.ErrnoException).code !== 'ENOENT') throw e;
+  }
 }

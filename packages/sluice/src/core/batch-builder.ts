@@ -75,7 +75,9 @@ export class BatchBuilder {
     const n = end - start;
     this.reserve(n + 5);
     const o = strHeaderAt(this.buf, this.len, n);
-    src.copy(this.buf, o, start, end);
+    // Buffer#copy of a slice wraps it in a new view and checks bounds on every call, which
+    // was 6 % of the tail -> forward profile at one call per line.
+    this.buf.set(new Uint8Array(src.buffer, src.byteOffset + start, n), o);
     this.len = o + n;
   }
 
