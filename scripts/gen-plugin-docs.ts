@@ -5,7 +5,7 @@ import { mkdirSync, readdirSync, readFileSync, unlinkSync, writeFileSync } from 
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { COMMON_BUFFER_PARAMS } from '../packages/sluice/src/buffer/params.ts';
-import type { ParamSpec, SectionSpec } from '../packages/sluice/src/config/schema.ts';
+import { type ParamSpec, rangeText, type SectionSpec } from '../packages/sluice/src/config/schema.ts';
 import type { PluginDescriptor, PluginKind } from '../packages/sluice/src/core/plugin.ts';
 import { listPlugins, loadPlugin } from '../packages/sluice/src/plugins/registry.ts';
 
@@ -41,6 +41,7 @@ function defaultText(spec: ParamSpec): string {
 
 function typeText(spec: ParamSpec): string {
   if (spec.type === 'enum' && spec.values) return `enum: ${spec.values.map(code).join(', ')}`;
+  if (spec.min !== undefined || spec.max !== undefined) return `${spec.type} (${rangeText(spec)})`;
   return spec.type;
 }
 

@@ -22,7 +22,7 @@ import type { Logger } from 'pino';
 import type { ChunkKeys } from '../core/plugin.ts';
 import { acquireLock } from './lock.ts';
 import { scanEntries } from './msgpack-scan.ts';
-import { type ChunkStore, keyStringOf, newChunkId, type StoredChunk } from './store.ts';
+import { type ChunkStore, keyStringOf, newStagedChunk, type StoredChunk } from './store.ts';
 
 interface FileChunk extends StoredChunk {
   /**
@@ -188,13 +188,7 @@ export class FileStore implements ChunkStore {
 
   create(keys: ChunkKeys, keyString: string): StoredChunk {
     const c: FileChunk = {
-      id: newChunkId(),
-      keys,
-      keyString,
-      createdAt: Date.now(),
-      bytes: 0,
-      count: 0,
-      state: 'staged',
+      ...newStagedChunk(keys, keyString),
       onDisk: 'staged',
       durable: 0,
       chain: Promise.resolve(),

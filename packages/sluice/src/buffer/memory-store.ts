@@ -2,7 +2,7 @@ import { mkdir, writeFile } from 'node:fs/promises';
 import { dirname } from 'node:path';
 import { BufferPool, MIN_POOLED } from '../core/buffer-pool.ts';
 import type { ChunkKeys } from '../core/plugin.ts';
-import { type ChunkStore, newChunkId, type StoredChunk } from './store.ts';
+import { type ChunkStore, newStagedChunk, type StoredChunk } from './store.ts';
 
 interface MemChunk extends StoredChunk {
   /** the chunk's bytes are data[0, len) */
@@ -32,17 +32,7 @@ export class MemoryStore implements ChunkStore {
   }
 
   create(keys: ChunkKeys, keyString: string): StoredChunk {
-    const c: MemChunk = {
-      id: newChunkId(),
-      keys,
-      keyString,
-      createdAt: Date.now(),
-      bytes: 0,
-      count: 0,
-      state: 'staged',
-      data: EMPTY,
-      len: 0,
-    };
+    const c: MemChunk = { ...newStagedChunk(keys, keyString), data: EMPTY, len: 0 };
     return c;
   }
 

@@ -35,6 +35,11 @@ export interface ChunkStore {
   close(): Promise<void>;
 }
 
+/** The fields of a new, empty staged chunk (a store adds its own). */
+export function newStagedChunk(keys: ChunkKeys, keyString: string): StoredChunk {
+  return { id: newChunkId(), keys, keyString, createdAt: Date.now(), bytes: 0, count: 0, state: 'staged' };
+}
+
 /** Where undeliverable chunks go when no <system> root_dir is set. */
 export function defaultRootDir(): string {
   return `${process.env.TMPDIR ?? '/tmp'}/sluice`;

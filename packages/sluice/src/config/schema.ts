@@ -22,6 +22,9 @@ export interface ParamSpec {
   required?: boolean;
   /** enum values */
   values?: readonly string[];
+  /** integer: the smallest and largest value accepted */
+  min?: number;
+  max?: number;
   /** other names accepted for this parameter (e.g. a Fluentd spelling) */
   aliases?: readonly string[];
   /** marks a parameter accepted for compatibility that Sluice does not act on */
@@ -96,7 +99,10 @@ export function coerce(spec: ParamSpec, p: ConfigParam): unknown {
       return v;
     case 'integer': {
       if (!/^[-+]?\d+$/.test(v.trim())) fail('expected an integer');
-      return Number.parseInt(v, 10);
+      const n = Number.parseInt(v, 10);
+      if ((spec.min !== undefined && n < spec.min) || (spec.max !== undefined && n > spec.max))
+        throw new ConfigError(`parameter '${p.key}' must be ${rangeText(spec)} (got ${n})`, p.location);
+      return n;
     }
     case 'float': {
       const n = Number(v.trim());
@@ -142,6 +148,13 @@ export function coerce(spec: ParamSpec, p: ConfigParam): unknown {
       }
     }
   }
+}
+
+/** `0-65535`, `at least 1`, `at most 10`: the bounds of an integer parameter, for errors and docs. */
+export function rangeText(spec: ParamSpec): string {
+  if (spec.min !== undefined && spec.max !== undefined) return `${spec.min}-${spec.max}`;
+  if (spec.min !== undefined) return `at least ${spec.min}`;
+  return `at most ${spec.max}`;
 }
 
 /** Levenshtein distance, for "did you mean" hints. */

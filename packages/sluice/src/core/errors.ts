@@ -36,3 +36,13 @@ export class BufferOverflowError extends Error {
     this.name = 'BufferOverflowError';
   }
 }
+
+/**
+ * A buffer refused the batch for lack of space (by class, or by code when the error
+ * crossed a worker boundary): inputs answer "try again later" (HTTP 503, no forward ack).
+ */
+export function isBufferOverflow(e: unknown): boolean {
+  return (
+    e instanceof BufferOverflowError || (e as { code?: unknown } | null)?.code === 'SLUICE_BUFFER_OVERFLOW'
+  );
+}

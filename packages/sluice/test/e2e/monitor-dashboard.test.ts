@@ -4,12 +4,12 @@
 // test-artifacts/ for a person to look at.
 import assert from 'node:assert/strict';
 import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
-import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, test } from 'node:test';
 import { fileURLToPath } from 'node:url';
 import { type BrowserContext, chromium } from 'playwright-core';
+import { freePort } from '../helpers/ports.ts';
 import { type SluiceProcess, spawnSluice } from '../helpers/sluice-process.ts';
 
 const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
@@ -27,17 +27,8 @@ after(async () => {
   await rm(dir, { recursive: true, force: true });
 });
 
-/** A 127.0.0.1 port nothing listens on (taken from the OS, then released). */
-async function closedPort(): Promise<number> {
-  const s = createServer();
-  await new Promise<void>((r) => s.listen(0, '127.0.0.1', r));
-  const port = (s.address() as { port: number }).port;
-  await new Promise<void>((r) => s.close(() => r()));
-  return port;
-}
-
 test('the dashboard shows the graph, a rising rate and live-tail lines of the chosen tag', async () => {
-  const deadPort = await closedPort();
+  const deadPort = await freePort();
   const conf = join(dir, 'dashboard.conf');
   await writeFile(
     conf,

@@ -3,10 +3,10 @@
 // shows while its receiver is down.
 import assert from 'node:assert/strict';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
-import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, test } from 'node:test';
+import { freePort } from '../helpers/ports.ts';
 import { type SluiceProcess, spawnSluice } from '../helpers/sluice-process.ts';
 import { waitUntil } from '../monitor/helpers.ts';
 
@@ -20,22 +20,13 @@ after(async () => {
   await rm(dir, { recursive: true, force: true });
 });
 
-/** A 127.0.0.1 port nothing listens on (taken from the OS, then released). */
-async function closedPort(): Promise<number> {
-  const s = createServer();
-  await new Promise<void>((r) => s.listen(0, '127.0.0.1', r));
-  const port = (s.address() as { port: number }).port;
-  await new Promise<void>((r) => s.close(() => r()));
-  return port;
-}
-
 function metric(text: string, series: string): number | undefined {
   const line = text.split('\n').find((l) => l.startsWith(`${series} `));
   return line === undefined ? undefined : Number(line.slice(series.length + 1));
 }
 
 test('a running sluice reports moving counters and the retry state of an output whose receiver is down', async () => {
-  const deadPort = await closedPort();
+  const deadPort = await freePort();
   const conf = join(dir, 'monitor.conf');
   await writeFile(
     conf,

@@ -1,29 +1,17 @@
 import type { Writable } from 'node:stream';
-import { defineParams, type Resolved } from '../../config/schema.ts';
+import type { Resolved } from '../../config/schema.ts';
 import type { FilterPlugin, FormatterPlugin, PluginContext, PluginDescriptor } from '../../core/plugin.ts';
-import { formatElement, writeWithBackpressure } from '../output/stdout.ts';
+import {
+  formatElement,
+  stdoutFormatParams,
+  stdoutFormatSections,
+  writeWithBackpressure,
+} from '../output/stdout.ts';
 
 // Fluentd's filter_stdout: prints every event (same line format as the stdout output)
 // and passes the batch on unchanged.
 
-const params = defineParams({
-  output_type: {
-    type: 'string',
-    default: null,
-    description:
-      'v0.12 spelling of <format> output_type: the record format after the header (json, hash, ltsv...).',
-  },
-});
-
-const schema = {
-  params,
-  sections: {
-    format: {
-      description: 'How each event is printed (default: @type stdout, output_type json).',
-      plugin: 'formatter' as const,
-    },
-  },
-};
+const schema = { params: stdoutFormatParams, sections: stdoutFormatSections };
 
 /** Builds the filter printing to `sink` (process.stdout in production; tests pass their own stream). */
 export function createStdoutFilter(config: Resolved, ctx: PluginContext, sink: Writable): FilterPlugin {

@@ -16,6 +16,8 @@ import { Security, type SecurityConfig } from '../../forward-in/security.ts';
 const params = defineParams({
   port: {
     type: 'integer',
+    min: 0,
+    max: 65535,
     default: 24224,
     description: 'TCP (and UDP heartbeat) port to listen on; 0 picks a free port.',
   },

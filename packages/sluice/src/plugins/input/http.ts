@@ -2,7 +2,7 @@ import type { IncomingMessage } from 'node:http';
 import type { ConfigElement } from '../../config/ast.ts';
 import { defineParams, type ParamsOf, type Resolved } from '../../config/schema.ts';
 import { BatchBuilder, type EventRecord } from '../../core/batch.ts';
-import { BufferOverflowError, ConfigError } from '../../core/errors.ts';
+import { ConfigError, isBufferOverflow } from '../../core/errors.ts';
 import type { InputPlugin, ParserPlugin, PluginContext, PluginDescriptor } from '../../core/plugin.ts';
 import { tlsServerOptions, transportSection } from '../../core/tls-transport.ts';
 import { type CorsOptions, corsHeaders, originAllowed, preflight } from '../../http-in/cors.ts';
@@ -16,7 +16,7 @@ import { parseForm } from '../../http-in/form.ts';
 import { HttpReceiver, type HttpReply, type HttpRequest } from '../../http-in/server.ts';
 
 const params = defineParams({
-  port: { type: 'integer', description: 'The port to listen to.', default: 9880 },
+  port: { type: 'integer', min: 0, max: 65535, description: 'The port to listen to.', default: 9880 },
   bind: { type: 'string', description: 'The bind address to listen to.', default: '0.0.0.0' },
   body_size_limit: {
     type: 'size',
@@ -210,7 +210,7 @@ export class HttpInput implements InputPlugin {
     try {
       await this.ctx.emit(builder.take(tag));
     } catch (e) {
-      if (e instanceof BufferOverflowError || (e as { code?: string }).code === 'SLUICE_BUFFER_OVERFLOW') {
+      if (isBufferOverflow(e)) {
         return {
           status: 503,
           headers: { ...TEXT, 'Retry-After': '1' },

@@ -34,6 +34,8 @@ const params = defineParams({
   },
   port: {
     type: 'integer',
+    min: 0,
+    max: 65535,
     default: 24220,
     description: 'Port to listen on (worker N of `<system> workers` uses port + N, as in Fluentd).',
   },
@@ -257,8 +259,6 @@ const descriptor: PluginDescriptor<MonitorAgent> = {
     const p = config.params as Params;
     const el = config.element;
     const at = (k: string) => param(el, k)?.location ?? el.location;
-    if (p.port < 0 || p.port > 65535)
-      throw new ConfigError(`parameter 'port' must be 0-65535 (got ${p.port})`, at('port'));
     if (p.emit_interval <= 0)
       throw new ConfigError("parameter 'emit_interval' must be positive", at('emit_interval'));
     if (p.dashboard_tail_rate < 1)

@@ -2,7 +2,7 @@ import type { IncomingMessage } from 'node:http';
 import { EventTime } from '@sluice/forward';
 import { defineParams, type ParamsOf, type Resolved } from '../../config/schema.ts';
 import { BatchBuilder, type EventRecord } from '../../core/batch.ts';
-import { BufferOverflowError } from '../../core/errors.ts';
+import { isBufferOverflow } from '../../core/errors.ts';
 import type { InputPlugin, PluginContext, PluginDescriptor } from '../../core/plugin.ts';
 import { tlsServerOptions, transportSection } from '../../core/tls-transport.ts';
 import { parseForm } from '../../http-in/form.ts';
@@ -10,7 +10,13 @@ import { gmtSeconds, type PostbackIdentity, postbackIdentity } from '../../http-
 import { HttpReceiver, type HttpReply, type HttpRequest } from '../../http-in/server.ts';
 
 const params = defineParams({
-  port: { type: 'integer', description: 'The port to listen to (P2L_PORT).', default: 80 },
+  port: {
+    type: 'integer',
+    min: 0,
+    max: 65535,
+    description: 'The port to listen to (P2L_PORT).',
+    default: 80,
+  },
   bind: { type: 'string', description: 'The bind address to listen to.', default: '0.0.0.0' },
   endpoint: {
     type: 'string',
@@ -147,8 +153,7 @@ export class PostbackInput implements InputPlugin {
     try {
       await this.ctx.emit(b.take(this.p.tag));
     } catch (e) {
-      const overflow =
-        e instanceof BufferOverflowError || (e as { code?: string }).code === 'SLUICE_BUFFER_OVERFLOW';
+      const overflow = isBufferOverflow(e);
       if (!overflow) this.ctx.logger.error({ err: e }, 'failed to emit postback');
       return {
         status: overflow ? 503 : 500,

@@ -15,7 +15,13 @@ const params = defineParams({
     default: '127.0.0.1',
     description: 'Address to listen on (fluent-plugin-prometheus uses 0.0.0.0; Sluice 127.0.0.1 unless set).',
   },
-  port: { type: 'integer', default: 24231, description: 'Port to listen on (worker N uses port + N).' },
+  port: {
+    type: 'integer',
+    min: 0,
+    max: 65535,
+    default: 24231,
+    description: 'Port to listen on (worker N uses port + N).',
+  },
   metrics_path: {
     type: 'string',
     default: '/metrics',
@@ -71,8 +77,6 @@ const descriptor: PluginDescriptor<PrometheusInput> = {
     const p = config.params as Params;
     const el = config.element;
     const at = (k: string) => param(el, k)?.location ?? el.location;
-    if (p.port < 0 || p.port > 65535)
-      throw new ConfigError(`parameter 'port' must be 0-65535 (got ${p.port})`, at('port'));
     if (!p.metrics_path.startsWith('/'))
       throw new ConfigError(
         `parameter 'metrics_path' must start with / (got '${p.metrics_path}')`,

@@ -157,7 +157,7 @@ const schema = {
       required: true,
       params: defineParams({
         host: { type: 'string', required: true, description: 'Host name or IP.' },
-        port: { type: 'integer', default: 24224, description: 'Port.' },
+        port: { type: 'integer', min: 1, max: 65535, default: 24224, description: 'Port.' },
         weight: { type: 'integer', default: 60, description: 'Relative share of chunks (weighted random).' },
         standby: {
           type: 'bool',

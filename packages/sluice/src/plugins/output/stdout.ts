@@ -7,13 +7,8 @@ import type { FormatterPlugin, OutputPlugin, PluginContext, PluginDescriptor } f
 // Fluentd's out_stdout: every event as one line on standard output, by default
 // `2023-04-28 09:57:43.291989606 +0000 tag: {"json"}` (the `stdout` formatter).
 
-const params = defineParams({
-  use_logger: {
-    type: 'bool',
-    default: true,
-    description:
-      'Accepted for Fluentd compatibility. Fluentd writes to its log file when started with -o; Sluice always writes events to standard output, never to its own log.',
-  },
+/** The format parameters the stdout output and filter share (Fluentd's `output_type` and `<format>`). */
+export const stdoutFormatParams = defineParams({
   output_type: {
     type: 'string',
     default: null,
@@ -22,15 +17,24 @@ const params = defineParams({
   },
 });
 
-const schema = {
-  params,
-  sections: {
-    format: {
-      description: 'How each event is rendered (default: @type stdout, output_type json).',
-      plugin: 'formatter' as const,
-    },
+export const stdoutFormatSections = {
+  format: {
+    description: 'How each event is printed (default: @type stdout, output_type json).',
+    plugin: 'formatter' as const,
   },
 };
+
+const params = defineParams({
+  use_logger: {
+    type: 'bool',
+    default: true,
+    description:
+      'Accepted for Fluentd compatibility. Fluentd writes to its log file when started with -o; Sluice always writes events to standard output, never to its own log.',
+  },
+  ...stdoutFormatParams,
+});
+
+const schema = { params, sections: stdoutFormatSections };
 
 /** The `<format>` element to build, with the legacy top-level `output_type` folded in. */
 export function formatElement(config: Resolved): ConfigElement {
