@@ -17,7 +17,8 @@ function cat(args: string[], stdin: Buffer | string): Promise<{ code: number | n
       child.kill('SIGKILL');
       reject(new Error(`sluice cat timed out; stderr: ${stderr}`));
     }, 30_000);
-    child.on('exit', (code) => {
+    // 'close', not 'exit': the assertions read stderr, which may still be in the pipe at exit.
+    child.on('close', (code) => {
       clearTimeout(timer);
       resolve({ code, stderr });
     });

@@ -45,7 +45,24 @@ export function spawnSluice(
     out.stderr += d;
     check();
   });
-  const exited = new Promise<number | null>((resolve) => proc.on('exit', (code) => resolve(code)));
+  // 'exit' can come before the last output was read from the pipes; waiting for both streams
+  // to end keeps a final error message from being missed. Bounded, because a process the
+  // child started could keep a pipe open after the child itself is gone.
+  const ended = (s: NodeJS.ReadableStream) =>
+    new Promise<void>((resolve) => {
+      s.once('close', resolve);
+      s.once('end', resolve);
+    });
+  const streamsEnded = Promise.all([ended(proc.stdout!), ended(proc.stderr!)]);
+  const exited = new Promise<number | null>((resolve) =>
+    proc.on('exit', (code) => {
+      const t = setTimeout(() => resolve(code), 5_000);
+      void streamsEnded.then(() => {
+        clearTimeout(t);
+        resolve(code);
+      });
+    }),
+  );
   return {
     proc,
     stdout: () => out.stdout,
