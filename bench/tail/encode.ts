@@ -1,11 +1,12 @@
 // The tail's line -> entry step alone, in-process: lines/s for one parser, no I/O.
 // Shows what parsing and msgpack encoding cost per line before reading and routing are added.
-// node --import tsx bench/tail/encode.ts [apache2|regexp|none|json] [lines]   (default apache2 500000)
+// node --import tsx bench/tail/encode.ts [apache2|regexp|none|json] [lines] [--per-line]   (default apache2 500000)
 import { parseRaw } from '../../packages/sluice/src/config/parser.ts';
 import { resolve } from '../../packages/sluice/src/config/schema.ts';
 import { BatchBuilder } from '../../packages/sluice/src/core/batch-builder.ts';
 import { preloadPlugins } from '../../packages/sluice/src/core/plugin-loader.ts';
 import { tailOptions, tailSchema } from '../../packages/sluice/src/tail/config.ts';
+import { NoneEncoder } from '../../packages/sluice/src/tail/line-encoder.ts';
 import { buildParsing } from '../../packages/sluice/src/tail/parsing.ts';
 import { testContext } from '../../packages/sluice/src/testing/context.ts';
 
@@ -34,15 +35,28 @@ for (let i = 0; i < N; i++)
 const buf = Buffer.from(`${text.join('\n')}\n`);
 const src = { path: '/var/log/access.log', tag: 't', pathStr: Buffer.alloc(0) };
 const w = new BatchBuilder();
+// --per-line: the general path (one encoder call per line) even where the tail has a loop of its own.
+const batchLines =
+  parsing.encoder instanceof NoneEncoder && !process.argv.includes('--per-line')
+    ? parsing.encoder
+    : undefined;
 for (let round = 0; round < 3; round++) {
   const t0 = performance.now();
   let start = 0;
   let out = 0;
-  for (let i = 0; i < N; i++) {
-    const end = buf.indexOf(10, start);
-    parsing.encoder.line(w, buf, start, end, src, 1795000000, 0);
-    start = end + 1;
-    if (w.count >= 1000) out += w.take('t').bytes.length;
+  if (batchLines) {
+    // What the tail does for `none`: one call per read, up to 1000 lines (read_lines_limit).
+    for (let i = 0; i < N; i += batchLines.encoded) {
+      start = batchLines.lines(w, buf, start, buf.length, src, 1795000000, 0, 1000, 8 << 20, undefined);
+      out += w.take('t').bytes.length;
+    }
+  } else {
+    for (let i = 0; i < N; i++) {
+      const end = buf.indexOf(10, start);
+      parsing.encoder.line(w, buf, start, end, src, 1795000000, 0);
+      start = end + 1;
+      if (w.count >= 1000) out += w.take('t').bytes.length;
+    }
   }
   out += w.take('t').bytes.length;
   const s = (performance.now() - t0) / 1000;

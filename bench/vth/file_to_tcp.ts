@@ -90,8 +90,9 @@ try {
     await idle.kill();
     await rm(idleState, { recursive: true, force: true });
   }
+  // A run lasts about a second: sample every 200 us (default 1 ms) to get enough samples.
   agent = sluice(agentArgs('state'), {
-    nodeArgs: cpuProf ? ['--cpu-prof', `--cpu-prof-dir=${cpuProf}`] : [],
+    nodeArgs: cpuProf ? ['--cpu-prof', '--cpu-prof-interval', '200', `--cpu-prof-dir=${cpuProf}`] : [],
   });
   const pid = agent.proc.pid!;
   await agent.waitStderr(/sluice agent started/);

@@ -235,8 +235,8 @@ function strHeaderSize(n: number): number {
   return n < 32 ? 1 : n < 0x100 ? 2 : n < 0x10000 ? 3 : 5;
 }
 
-/** Writes a msgpack str header for `n` bytes at b[o]; returns the offset after it. */
-function strHeaderAt(b: Buffer, o: number, n: number): number {
+/** Writes a msgpack str header for `n` bytes at b[o] (which must have room); returns the offset after it. */
+export function strHeaderAt(b: Buffer, o: number, n: number): number {
   if (n < 32) b[o++] = 0xa0 | n;
   else if (n < 0x100) {
     b[o++] = 0xd9;

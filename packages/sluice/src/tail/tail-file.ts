@@ -1,7 +1,6 @@
 import { closeSync, fstatSync, openSync, readSync } from 'node:fs';
 import type { BatchBuilder } from '../core/batch-builder.ts';
-import type { LineEncoder, LineSource } from './line-encoder.ts';
-import { lineText } from './line-encoder.ts';
+import { type LineEncoder, type LineSource, lineText, NoneEncoder } from './line-encoder.ts';
 import type { MultilineAssembler } from './multiline.ts';
 
 /** Size of one read; large reads keep syscalls and per-read work rare. */
@@ -57,6 +56,8 @@ export class TailFile {
   eof = false;
   /** no more bytes can come from this file (truncated away, or a drained copy) */
   exhausted = false;
+  /** the encoder's loop over a whole read, for `none` lines (see NoneEncoder.lines) */
+  private readonly fast: NoneEncoder | undefined;
   /** Date.now() when rotation was detected; the file is let go rotate_wait later */
   rotatedAt: number | undefined;
   /** let go as soon as it is read to its end (a copytruncate copy does not grow) */
@@ -79,6 +80,14 @@ export class TailFile {
   ) {
     this.readPos = pos;
     this.committed = pos;
+    if (
+      encoder instanceof NoneEncoder &&
+      !multiline &&
+      !opts.fromEncoding &&
+      eol.length === 1 &&
+      eol[0] === 10
+    )
+      this.fast = encoder;
   }
 
   /** Opens the file and checks it is still the inode this reader is for. */
@@ -151,6 +160,12 @@ export class TailFile {
       if (b !== undefined) {
         let s = this.start;
         const e = this.end;
+        if (this.fast !== undefined && !this.skipping) {
+          s = this.fast.lines(w, b, s, e, this.src, sec, nsec, lim.lines - lines, lim.bytes, lim.maxLineSize);
+          lines += this.fast.encoded;
+        }
+        // The general loop: multiline, other encoders and line ends, and a line the fast
+        // loop stopped before (longer than max_line_size).
         while (lines < lim.lines && w.len < lim.bytes) {
           const nl = single ? b.indexOf(nlByte, s) : b.indexOf(this.eol, s);
           if (nl < 0 || nl >= e) break;
