@@ -1,5 +1,6 @@
 // Throughput of the buffer engine: events/s and MB/s accepted into memory and file
-// buffers (chunk_limit_size 1 MB and 8 MB) and written out to a no-op output, with peak RSS.
+// buffers (chunk_limit_size 1 MB and 8 MB) and written out to a no-op output, with the CPU
+// seconds of the process (thread pool included) and peak RSS.
 // Run: node --import tsx bench/buffer/buffer.ts [events]
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
@@ -67,6 +68,7 @@ async function run(type: 'memory' | 'file', chunk: string, batches: EventBatch[]
   });
   await bo.start();
   peak = process.memoryUsage().rss;
+  const cpu0 = process.cpuUsage();
   const t0 = process.hrtime.bigint();
   let bytes = 0;
   let n = 0;
@@ -79,10 +81,11 @@ async function run(type: 'memory' | 'file', chunk: string, batches: EventBatch[]
   const accepted = Number(process.hrtime.bigint() - t0) / 1e9;
   await bo.flushAll();
   const all = Number(process.hrtime.bigint() - t0) / 1e9;
+  const cpu = process.cpuUsage(cpu0);
   await bo.stop();
   console.log(
     `${type.padEnd(6)} chunk ${chunk.padEnd(3)}  accept: ${Math.round(n / accepted).toLocaleString('en')} events/s, ${(bytes / 1048576 / accepted).toFixed(0)} MB/s` +
-      `  | accept+write: ${Math.round(written / all).toLocaleString('en')} events/s  | peak RSS ${(peak / 1048576).toFixed(0)} MB  (${n} events, ${(bytes / 1048576).toFixed(0)} MB)`,
+      `  | accept+write: ${Math.round(written / all).toLocaleString('en')} events/s, CPU ${((cpu.user + cpu.system) / 1e6).toFixed(2)} s  | peak RSS ${(peak / 1048576).toFixed(0)} MB  (${n} events, ${(bytes / 1048576).toFixed(0)} MB)`,
   );
   await rm(dir, { recursive: true, force: true });
 }

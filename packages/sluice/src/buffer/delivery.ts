@@ -59,6 +59,7 @@ async function attempt(t: DeliveryTargets, target: OutputPlugin, c: StoredChunk)
     return { status: 'retry', error: e instanceof Error ? e : new Error(String(e)) };
   } finally {
     clearTimeout(timer);
+    if (!c.writeAbandoned) t.store.readDone?.(c);
   }
 }
 

@@ -22,6 +22,7 @@ import type { Logger } from 'pino';
 import type { ChunkKeys } from '../core/plugin.ts';
 import { acquireLock } from './lock.ts';
 import { scanEntries } from './msgpack-scan.ts';
+import { BufferPool, MIN_POOLED } from '../core/buffer-pool.ts';
 import { type ChunkStore, keyStringOf, newStagedChunk, type StoredChunk } from './store.ts';
 
 interface FileChunk extends StoredChunk {
@@ -32,7 +33,14 @@ interface FileChunk extends StoredChunk {
   onDisk: 'staged' | 'queued';
   /** bytes known to be in the data file */
   durable: number;
+  /**
+   * The data file, open for appending and reading back: it stays open from creation to
+   * purge (a rename does not affect an open descriptor), which saves the open, stat and
+   * close of reading the file by name for delivery.
+   */
   fh?: FileHandle;
+  /** what read() gave out, until readDone() */
+  readBuf?: Buffer;
   /** serialises this chunk's file operations */
   chain: Promise<void>;
   pending: Buffer[];
@@ -41,6 +49,9 @@ interface FileChunk extends StoredChunk {
   /** an append failed: the file was cut back; further appends are refused */
   broken?: Error;
 }
+
+/** Read buffers up to this size are reused. */
+const MAX_POOLED_READ = 16 * 1024 * 1024;
 
 const NAME = /^buffer\.([bq])([0-9a-f]{32})\.log$/;
 
@@ -60,6 +71,8 @@ export class FileStore implements ChunkStore {
   };
   private release: (() => Promise<void>) | undefined;
   private readonly live = new Set<FileChunk>();
+  /** memory for reading chunks back, reused from delivered chunks (as the memory store does) */
+  private readonly pool = new BufferPool(2);
 
   constructor(private readonly o: FileStoreOptions) {}
 
@@ -200,7 +213,7 @@ export class FileStore implements ChunkStore {
     const meta = JSON.stringify({ v: 1, id: c.id, created: c.createdAt, keys });
     this.run(c, async () => {
       await writeFile(`${this.path(c)}.meta`, meta);
-      c.fh = await open(this.path(c), 'a');
+      c.fh = await open(this.path(c), 'a+');
     });
     return c;
   }
@@ -236,7 +249,7 @@ export class FileStore implements ChunkStore {
     try {
       if (c.broken) throw c.broken;
       // Resumed staged chunks are opened on their first new append.
-      c.fh ??= await open(this.path(c), 'a');
+      c.fh ??= await open(this.path(c), 'a+');
       let total = 0;
       for (const b of bufs) total += b.length;
       let written = 0;
@@ -261,8 +274,6 @@ export class FileStore implements ChunkStore {
   markQueued(chunk: StoredChunk): Promise<void> {
     const c = chunk as FileChunk;
     return this.run(c, async () => {
-      await c.fh?.close();
-      c.fh = undefined;
       const from = this.path(c, 'staged');
       const to = this.path(c, 'queued');
       await rename(from, to);
@@ -271,13 +282,29 @@ export class FileStore implements ChunkStore {
     });
   }
 
+  /**
+   * The chunk's bytes as written (`durable`: a failed append may have been counted into
+   * `bytes`, the file is what gets delivered), read through the chunk's descriptor into
+   * reused memory. A retry reads the file again: what is delivered is always what is on disk.
+   */
   read(chunk: StoredChunk): Promise<Buffer> {
     const c = chunk as FileChunk;
     let data: Buffer | undefined;
     return this.run(c, async () => {
-      data = await readFile(this.path(c));
-      // A failed append may have been counted into bytes; the file is what we deliver.
-      if (data.length > c.durable) data = data.subarray(0, c.durable);
+      // Resumed chunks are opened on their first read.
+      c.fh ??= await open(this.path(c), 'a+');
+      const size = c.durable;
+      // A new buffer each time unless the last one was handed back: the bytes of an
+      // abandoned write() may still be being sent.
+      const buf = this.pool.take(size) ?? Buffer.allocUnsafeSlow(Math.max(size, MIN_POOLED));
+      c.readBuf = buf;
+      let got = 0;
+      while (got < size) {
+        const r = await c.fh.read(buf, got, size - got, got);
+        if (r.bytesRead === 0) throw new Error(`buffer chunk file ${this.path(c)} is shorter than its ${size} bytes`);
+        got += r.bytesRead;
+      }
+      data = buf.subarray(0, size);
     }).then(() => data!);
   }
 
@@ -290,6 +317,14 @@ export class FileStore implements ChunkStore {
       await unlinkIfThere(this.path(c));
       await unlinkIfThere(`${this.path(c)}.meta`);
     });
+  }
+
+  readDone(chunk: StoredChunk): void {
+    const c = chunk as FileChunk;
+    // Small enough to keep: a steady stream reuses the same memory, while one huge
+    // chunk (file chunks may be 256 MiB) is not held after its delivery.
+    if (c.readBuf !== undefined && c.readBuf.length <= MAX_POOLED_READ) this.pool.give(c.readBuf);
+    c.readBuf = undefined;
   }
 
   backup(chunk: StoredChunk, file: string): Promise<void> {
@@ -308,6 +343,7 @@ export class FileStore implements ChunkStore {
       });
     }
     this.live.clear();
+    this.pool.clear();
     const r = this.release;
     this.release = undefined;
     await r?.();

@@ -29,6 +29,11 @@ export interface ChunkStore {
   /** Records the staged -> queued transition (file: renames b -> q). */
   markQueued(chunk: StoredChunk): Promise<void> | undefined;
   read(chunk: StoredChunk): Promise<Buffer>;
+  /**
+   * The bytes read() gave are no longer used (the write() they went to has settled), so a
+   * store may reuse their memory. Not called after a write() that was abandoned.
+   */
+  readDone?(chunk: StoredChunk): void;
   purge(chunk: StoredChunk): Promise<void>;
   /** Copies the chunk's bytes to `file` (for chunks that cannot be delivered). */
   backup(chunk: StoredChunk, file: string): Promise<void>;
