@@ -301,7 +301,8 @@ export class FileStore implements ChunkStore {
       let got = 0;
       while (got < size) {
         const r = await c.fh.read(buf, got, size - got, got);
-        if (r.bytesRead === 0) throw new Error(`buffer chunk file ${this.path(c)} is shorter than its ${size} bytes`);
+        if (r.bytesRead === 0)
+          throw new Error(`buffer chunk file ${this.path(c)} is shorter than its ${size} bytes`);
         got += r.bytesRead;
       }
       data = buf.subarray(0, size);

@@ -231,7 +231,8 @@ export class BatchBuilder {
   }
 }
 
-function strHeaderSize(n: number): number {
+/** Bytes of the msgpack str header for `n` bytes. */
+export function strHeaderSize(n: number): number {
   return n < 32 ? 1 : n < 0x100 ? 2 : n < 0x10000 ? 3 : 5;
 }
 

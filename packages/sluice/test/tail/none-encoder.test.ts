@@ -61,6 +61,19 @@ for (const pathKey of [undefined, 'file']) {
   });
 }
 
+test('none: thousands of lines in one call (more than the loop first makes room for)', () => {
+  const enc = new NoneEncoder('message', opts('path'));
+  const src = source('/b');
+  const body = Buffer.from(
+    Array.from({ length: 3000 }, (_, i) => (i % 7 === 0 ? '' : `line ${i}`)).join('\n') + '\n',
+  );
+  const w = new BatchBuilder(16);
+  const end = enc.lines(w, body, 0, body.length, src, 1795000000, 123456789, 5000, 1 << 30, undefined);
+  assert.equal(end, body.length);
+  assert.equal(enc.encoded, 3000);
+  assert.deepEqual(Buffer.from(w.buf.subarray(0, w.len)), perLine(enc, body, src));
+});
+
 test('none: the loop stops at the line limit, at the byte limit, and before a line over max_line_size', () => {
   const enc = new NoneEncoder('message', opts());
   const src = source('/a');
