@@ -19,10 +19,10 @@ import {
 } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import type { Logger } from 'pino';
+import { BufferPool, MIN_POOLED } from '../core/buffer-pool.ts';
 import type { ChunkKeys } from '../core/plugin.ts';
 import { acquireLock } from './lock.ts';
 import { scanEntries } from './msgpack-scan.ts';
-import { BufferPool, MIN_POOLED } from '../core/buffer-pool.ts';
 import { type ChunkStore, keyStringOf, newStagedChunk, type StoredChunk } from './store.ts';
 
 interface FileChunk extends StoredChunk {
