@@ -3,24 +3,12 @@
 // the chunk keys and creation time (JSON, written once before the first append). The
 // state letter (b = staged, q = queued) is in the name, changed by rename. The data file is
 // the truth for count and size: on start it is scanned, and a torn last entry cut off.
-import {
-  copyFile,
-  type FileHandle,
-  mkdir,
-  open,
-  readdir,
-  readFile,
-  rename,
-  rm,
-  stat,
-  truncate,
-  unlink,
-  writeFile,
-} from 'node:fs/promises';
+import { copyFile, mkdir, readdir, readFile, rename, rm, stat, truncate, writeFile } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import type { Logger } from 'pino';
 import { BufferPool, MIN_POOLED } from '../core/buffer-pool.ts';
 import type { ChunkKeys } from '../core/plugin.ts';
+import { ChunkIo } from './chunk-io.ts';
 import { acquireLock } from './lock.ts';
 import { scanEntries } from './msgpack-scan.ts';
 import { type ChunkStore, keyStringOf, newStagedChunk, type StoredChunk } from './store.ts';
@@ -34,11 +22,11 @@ interface FileChunk extends StoredChunk {
   /** bytes known to be in the data file */
   durable: number;
   /**
-   * The data file, open for appending and reading back: it stays open from creation to
-   * purge (a rename does not affect an open descriptor), which saves the open, stat and
-   * close of reading the file by name for delivery.
+   * The data file's descriptor, open for appending and reading back: it stays open from
+   * creation to purge (a rename does not affect an open descriptor), which saves the open,
+   * stat and close of reading the file by name for delivery.
    */
-  fh?: FileHandle;
+  fd?: number;
   /** what read() gave out, until readDone() */
   readBuf?: Buffer;
   /** serialises this chunk's file operations */
@@ -60,6 +48,8 @@ export interface FileStoreOptions {
   logger: Logger;
   /** fdatasync after each append (durable across power loss, slower) */
   fsync: boolean;
+  /** what counts as a slow file operation (see ChunkIo); tests set 0 */
+  slowOpMs?: number;
 }
 
 export class FileStore implements ChunkStore {
@@ -74,7 +64,16 @@ export class FileStore implements ChunkStore {
   /** memory for reading chunks back, reused from delivered chunks (as the memory store does) */
   private readonly pool = new BufferPool(2);
 
-  constructor(private readonly o: FileStoreOptions) {}
+  private readonly io: ChunkIo;
+
+  constructor(private readonly o: FileStoreOptions) {
+    this.io = new ChunkIo(o.dir, o.logger, o.slowOpMs);
+  }
+
+  /** Whether chunk file metadata operations run synchronously (see ChunkIo). */
+  get synchronousIo(): boolean {
+    return this.io.synchronous;
+  }
 
   private path(c: FileChunk, state = c.onDisk): string {
     return join(this.o.dir, `buffer.${state === 'staged' ? 'b' : 'q'}${c.id}.log`);
@@ -212,10 +211,16 @@ export class FileStore implements ChunkStore {
     this.live.add(c);
     const meta = JSON.stringify({ v: 1, id: c.id, created: c.createdAt, keys });
     this.run(c, async () => {
-      await writeFile(`${this.path(c)}.meta`, meta);
-      c.fh = await open(this.path(c), 'a+');
+      await this.io.writeSmall(`${this.path(c)}.meta`, meta);
+      c.fd = await this.io.open(this.path(c));
     });
     return c;
+  }
+
+  private async closeFd(c: FileChunk): Promise<void> {
+    const fd = c.fd;
+    c.fd = undefined;
+    if (fd !== undefined) await this.io.close(fd);
   }
 
   private run(c: FileChunk, op: () => Promise<void>): Promise<void> {
@@ -249,24 +254,23 @@ export class FileStore implements ChunkStore {
     try {
       if (c.broken) throw c.broken;
       // Resumed staged chunks are opened on their first new append.
-      c.fh ??= await open(this.path(c), 'a+');
+      c.fd ??= await this.io.open(this.path(c));
       let total = 0;
       for (const b of bufs) total += b.length;
       let written = 0;
       let rest = bufs;
       while (written < total) {
-        const r = await c.fh.writev(rest, c.durable + written);
-        written += r.bytesWritten;
+        written += await this.io.writev(c.fd, rest, c.durable + written);
         if (written < total) rest = remaining(bufs, written);
       }
-      if (this.o.fsync) await c.fh.datasync();
+      if (this.o.fsync) await this.io.datasync(c.fd);
       c.durable += total;
       for (const w of waiters) w.resolve();
     } catch (e) {
       const err = e as Error;
       c.broken ??= err;
       // Cut a partial write back so the file stays a sequence of whole entries.
-      await c.fh?.truncate(c.durable).catch(() => {});
+      if (c.fd !== undefined) await this.io.truncate(c.fd, c.durable).catch(() => {});
       for (const w of waiters) w.reject(err);
     }
   }
@@ -276,8 +280,8 @@ export class FileStore implements ChunkStore {
     return this.run(c, async () => {
       const from = this.path(c, 'staged');
       const to = this.path(c, 'queued');
-      await rename(from, to);
-      await rename(`${from}.meta`, `${to}.meta`);
+      await this.io.rename(from, to);
+      await this.io.rename(`${from}.meta`, `${to}.meta`);
       c.onDisk = 'queued';
     });
   }
@@ -292,7 +296,7 @@ export class FileStore implements ChunkStore {
     let data: Buffer | undefined;
     return this.run(c, async () => {
       // Resumed chunks are opened on their first read.
-      c.fh ??= await open(this.path(c), 'a+');
+      c.fd ??= await this.io.open(this.path(c));
       const size = c.durable;
       // A new buffer each time unless the last one was handed back: the bytes of an
       // abandoned write() may still be being sent.
@@ -300,10 +304,9 @@ export class FileStore implements ChunkStore {
       c.readBuf = buf;
       let got = 0;
       while (got < size) {
-        const r = await c.fh.read(buf, got, size - got, got);
-        if (r.bytesRead === 0)
-          throw new Error(`buffer chunk file ${this.path(c)} is shorter than its ${size} bytes`);
-        got += r.bytesRead;
+        const n = await this.io.read(c.fd, buf, got, size - got, got);
+        if (n === 0) throw new Error(`buffer chunk file ${this.path(c)} is shorter than its ${size} bytes`);
+        got += n;
       }
       data = buf.subarray(0, size);
     }).then(() => data!);
@@ -313,10 +316,9 @@ export class FileStore implements ChunkStore {
     const c = chunk as FileChunk;
     this.live.delete(c);
     return this.run(c, async () => {
-      await c.fh?.close();
-      c.fh = undefined;
-      await unlinkIfThere(this.path(c));
-      await unlinkIfThere(`${this.path(c)}.meta`);
+      await this.closeFd(c);
+      await this.io.unlinkIfThere(this.path(c));
+      await this.io.unlinkIfThere(`${this.path(c)}.meta`);
     });
   }
 
@@ -338,10 +340,7 @@ export class FileStore implements ChunkStore {
 
   async close(): Promise<void> {
     for (const c of this.live) {
-      await this.run(c, async () => {
-        await c.fh?.close();
-        c.fh = undefined;
-      });
+      await this.run(c, () => this.closeFd(c));
     }
     this.live.clear();
     this.pool.clear();
@@ -374,13 +373,4 @@ function remaining(bufs: Buffer[], skip: number): Buffer[] {
     skip = 0;
   }
   return out;
-}
-
-/** rm(force) without its lstat and directory handling: one unlink per delivered chunk file. */
-async function unlinkIfThere(file: string): Promise<void> {
-  try {
-    await unlink(file);
-  } catch (e) {
-    if ((e as NodeJS.ErrnoException).code !== 'ENOENT') throw e;
-  }
 }
