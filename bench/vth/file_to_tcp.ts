@@ -125,7 +125,7 @@ try {
     rssSumMiB: rss.sum,
     processes: rss.processes,
     harnessCpuS: s.cpuS - sinkCpu0,
-    extra: `${(bytes / total).toFixed(0)} B/line, ${s.frames} frames; startup CPU ${baseline.toFixed(2)} s not counted`,
+    extra: `${(bytes / total).toFixed(0)} B/line, ${s.frames} frames, first event at the sink after ${s.firstWall - t0} ms; startup CPU ${baseline.toFixed(2)} s not counted`,
   });
 } finally {
   await agent?.kill();

@@ -13,10 +13,21 @@ export interface SinkStats {
   lastAt: number;
   /** Date.now() of the last event, to compare with other processes' log times */
   lastWall: number;
+  /** Date.now() when the first bytes came */
+  firstWall: number;
   cpuS: number;
 }
 
-const stats: SinkStats = { events: 0, bytes: 0, frames: 0, firstAt: 0, lastAt: 0, lastWall: 0, cpuS: 0 };
+const stats: SinkStats = {
+  events: 0,
+  bytes: 0,
+  frames: 0,
+  firstAt: 0,
+  lastAt: 0,
+  lastWall: 0,
+  firstWall: 0,
+  cpuS: 0,
+};
 const skipper = new Skipper();
 
 function strOrBinBody(buf: Buffer, pos: number): [number, number] | undefined {
@@ -94,7 +105,10 @@ const server = createServer((sock) => {
   let pendingLen = 0;
   let need = 1;
   sock.on('data', (d: Buffer) => {
-    if (stats.firstAt === 0) stats.firstAt = performance.now();
+    if (stats.firstAt === 0) {
+      stats.firstAt = performance.now();
+      stats.firstWall = Date.now();
+    }
     stats.bytes += d.length;
     pending.push(d);
     pendingLen += d.length;

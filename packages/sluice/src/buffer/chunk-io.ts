@@ -27,6 +27,7 @@ import {
   writeFileSync,
   writev,
 } from 'node:fs';
+import { performance } from 'node:perf_hooks';
 import type { Logger } from 'pino';
 
 /** A metadata operation slower than this counts as slow (ms). */
