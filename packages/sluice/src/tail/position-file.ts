@@ -63,14 +63,14 @@ export class PositionFile {
   static open(path: string, followInodes: boolean, onWarn: (msg: string) => void = () => {}): PositionFile {
     const pf = new PositionFile(path, followInodes);
     mkdirSync(dirname(path), { recursive: true });
-    let text = '';
+    let text: string | undefined;
     try {
       text = readFileSync(path, 'utf8');
     } catch (e) {
       if ((e as NodeJS.ErrnoException).code !== 'ENOENT') throw e;
     }
     const records = new Map<string, PositionRecord>();
-    for (const line of text.split('\n')) {
+    for (const line of (text ?? '').split('\n')) {
       if (line === '') continue;
       const m = LINE_RE.exec(line);
       if (!m) {
@@ -81,7 +81,7 @@ export class PositionFile {
       const rec = { path: m[1]!, pos: Number.parseInt(m[2]!, 16), ino: BigInt(`0x${m[3]!}`) };
       records.set(pf.keyOf(rec.path, rec.ino), rec);
     }
-    pf.rewrite([...records.values()]);
+    pf.rewrite([...records.values()], text);
     return pf;
   }
 
@@ -132,8 +132,12 @@ export class PositionFile {
     writeSync(this.fd, text, offset, 'utf8');
   }
 
-  /** Writes a new file next to the old one and renames it over, so a crash never leaves a half-written pos file. */
-  private rewrite(records: PositionRecord[]): void {
+  /**
+   * Writes a new file next to the old one and renames it over, so a crash never leaves a
+   * half-written pos file. When the file already reads exactly so (`current`), it is only
+   * opened: a start does not pay for a write and an fsync per pos file.
+   */
+  private rewrite(records: PositionRecord[], current?: string): void {
     const tmp = `${this.path}.tmp`;
     const parts: string[] = [];
     const map = new Map<string, PositionEntry>();
@@ -147,16 +151,20 @@ export class PositionFile {
       off += Buffer.byteLength(line);
       parts.push(line);
     }
-    const fd = openSync(tmp, 'w', 0o644);
-    try {
-      if (parts.length) writeSync(fd, parts.join(''));
-      fsyncSync(fd);
-    } finally {
-      closeSync(fd);
+    const text = parts.join('');
+    if (text !== current) {
+      const fd = openSync(tmp, 'w', 0o644);
+      try {
+        if (text.length) writeSync(fd, text);
+        fsyncSync(fd);
+      } finally {
+        closeSync(fd);
+      }
+      renameSync(tmp, this.path);
+      if (this.fd >= 0) closeSync(this.fd);
+      this.fd = -1;
     }
-    renameSync(tmp, this.path);
-    if (this.fd >= 0) closeSync(this.fd);
-    this.fd = openSync(this.path, 'r+');
+    if (this.fd < 0) this.fd = openSync(this.path, 'r+');
     this.size = off;
     // Entries handed out before keep working: they are re-pointed at their new offsets.
     for (const [key, fresh] of map) {

@@ -107,7 +107,21 @@ test('pos file: entries are updated in place, unwatched ones dropped by compacti
   b.updatePos(11); // entries handed out before compaction still write to the right place
   assert.equal(readFileSync(p, 'utf8'), '/b.log\t000000000000000b\t0000000000000007\n');
   pf.close();
+  // A pos file that is already compact is opened as it is (no rewrite, no fsync at start)...
+  const ino = statSync(p).ino;
   const again = PositionFile.open(p, false);
+  assert.equal(statSync(p).ino, ino);
   assert.equal(again.find('/b.log', 7n)?.pos, 11);
+  again.find('/b.log', 7n)!.updatePos(12);
+  assert.equal(readFileSync(p, 'utf8'), '/b.log\t000000000000000c\t0000000000000007\n');
   again.close();
+  // ...one with a duplicate entry is rewritten with the last one.
+  writeFileSync(
+    p,
+    '/b.log\t0000000000000001\t0000000000000007\n/b.log\t0000000000000002\t0000000000000007\n',
+  );
+  const third = PositionFile.open(p, false);
+  assert.notEqual(statSync(p).ino, ino);
+  assert.equal(readFileSync(p, 'utf8'), '/b.log\t0000000000000002\t0000000000000007\n');
+  third.close();
 });
