@@ -115,6 +115,16 @@ try {
   );
   const t0 = opened.length ? Math.min(...opened) : Number.NaN;
   const s = last!;
+  // The rate between 10 % and 90 % of the events at the sink: the run without its start
+  // (starting the sources, cold code) and its end (the last partial chunks).
+  const { timeline } = await sink.request<{ timeline: number[] }>('timeline');
+  const at = (share: number) => {
+    for (let i = 0; i < timeline.length; i += 2) if (timeline[i + 1]! >= share * total) return i;
+    return -1;
+  };
+  const [a, b] = [at(0.1), at(0.9)];
+  const steady =
+    a >= 0 && b > a ? (timeline[b + 1]! - timeline[a + 1]!) / ((timeline[b]! - timeline[a]!) / 1000) : NaN;
   report({
     name: `file_to_tcp (sluice agent, ${FILES} files x ${LINES} lines, ${buffer} buffer${ack ? ', acks' : ''}${workers ? `, ${workers} workers` : ''})`,
     events: total,
@@ -125,7 +135,7 @@ try {
     rssSumMiB: rss.sum,
     processes: rss.processes,
     harnessCpuS: s.cpuS - sinkCpu0,
-    extra: `${(bytes / total).toFixed(0)} B/line, ${s.frames} frames, first event at the sink after ${s.firstWall - t0} ms; startup CPU ${baseline.toFixed(2)} s not counted`,
+    extra: `${(bytes / total).toFixed(0)} B/line, ${s.frames} frames, first event at the sink after ${s.firstWall - t0} ms, ${Math.round(steady).toLocaleString('en')} events/s from 10 % to 90 % of them; startup CPU ${baseline.toFixed(2)} s not counted`,
   });
 } finally {
   await agent?.kill();

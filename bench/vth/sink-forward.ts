@@ -1,7 +1,8 @@
 // Counting forward sink (a child process of the vth cases): accepts Message, Forward and
 // PackedForward frames, counts events (PackedForward: the `size` option when present, else
 // by walking the entries without decoding them), answers acks. Reports over IPC.
-// Usage (forked): sink-forward.ts  -> sends {port}; answers 'stats' with SinkStats.
+// Usage (forked): sink-forward.ts  -> sends {port}; answers 'stats' with SinkStats and
+// 'timeline' with {timeline: [wall ms, events so far, ...]} (one pair per frame).
 import { createServer, type Socket } from 'node:net';
 import { encodeAck, Skipper, skipOne, unpackr } from '../../packages/forward/src/index.ts';
 
@@ -98,7 +99,12 @@ function frame(sock: Socket, buf: Buffer, pos: number, end: number): void {
   stats.frames++;
   stats.lastAt = performance.now();
   stats.lastWall = Date.now();
+  if (timeline.length < TIMELINE_MAX) timeline.push(stats.lastWall, stats.events);
 }
+
+/** [Date.now(), events so far] after each frame: for rates over a part of a run. */
+const timeline: number[] = [];
+const TIMELINE_MAX = 200_000;
 
 const server = createServer((sock) => {
   let pending: Buffer[] = [];
@@ -141,8 +147,11 @@ process.on('message', (m) => {
     const c = process.cpuUsage();
     stats.cpuS = (c.user + c.system) / 1e6;
     process.send?.({ stats });
+  } else if (m === 'timeline') {
+    process.send?.({ timeline });
   } else if (m === 'reset') {
     Object.assign(stats, { events: 0, bytes: 0, frames: 0, firstAt: 0, lastAt: 0 });
+    timeline.length = 0;
   }
 });
 process.on('disconnect', () => process.exit(0));
