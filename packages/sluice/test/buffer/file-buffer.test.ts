@@ -4,9 +4,8 @@ import { join } from 'node:path';
 import { describe, it } from 'node:test';
 import pino from 'pino';
 import { BufferLockedError } from '../../src/buffer/lock.ts';
-import type { Chunk, WriteResult } from '../../src/core/plugin.ts';
 import { testContext } from '../../src/testing/context.ts';
-import { batch, build, FakeOutput, tempDir } from './helpers.ts';
+import { batch, build, FakeOutput, pastAHangingWrite, tempDir } from './helpers.ts';
 
 function logCapture() {
   const lines: Record<string, unknown>[] = [];
@@ -221,32 +220,8 @@ describe('file buffer', () => {
 
   it('reads chunks back into reused memory, but never into bytes a timed-out write() still holds', async () => {
     const { dir, cleanup } = await tempDir();
-    // The first write hangs past delayed_commit_timeout and keeps its bytes (as a socket
-    // write still in progress would); the retry and 20 later chunks go through.
-    class Hanging extends FakeOutput {
-      held: Buffer | undefined;
-      heldCopy: Buffer | undefined;
-      memories = new Set<ArrayBufferLike>();
-      override async write(chunk: Chunk): Promise<WriteResult> {
-        this.memories.add(chunk.bytes.buffer);
-        if (!this.held) {
-          this.held = chunk.bytes;
-          this.heldCopy = Buffer.from(chunk.bytes);
-          this.attempts++;
-          return new Promise(() => {});
-        }
-        return super.write(chunk);
-      }
-    }
     try {
-      const out = new Hanging();
-      const cfg = `<buffer>\n@type file\npath ${dir}\nflush_mode immediate\ndelayed_commit_timeout 0.05\nretry_wait 0.01\n</buffer>`;
-      const { bo } = await build(cfg, { output: out });
-      await bo.start();
-      await bo.emit(batch('a', 50, 0, 1_700_000_000, 100));
-      await out.waitFor(50);
-      for (let i = 1; i <= 20; i++) await bo.emit(batch('a', 50, i * 50, 1_700_000_000, 100));
-      await out.waitFor(21 * 50);
+      const out = await pastAHangingWrite(`@type file\npath ${dir}\n`);
       assert.deepEqual(out.held, out.heldCopy);
       assert.deepEqual(
         out.records().map((r) => r.n),
@@ -254,7 +229,6 @@ describe('file buffer', () => {
       );
       // 22 reads: the held one, and the rest mostly in reused memory.
       assert.ok(out.memories.size <= 4, `${out.memories.size} buffers for 22 reads`);
-      await bo.stop();
     } finally {
       await cleanup();
     }

@@ -114,3 +114,46 @@ export function batch(tag: string, n: number, start = 0, sec = 1_700_000_000, pa
     });
   return EventBatch.fromEntries(tag, entries);
 }
+
+/**
+ * An output whose first write() never settles and keeps its chunk's bytes, as a socket write
+ * still in progress would; later writes succeed. Notes the memory behind every write.
+ */
+export class HoldsFirstWrite extends FakeOutput {
+  held: Buffer | undefined;
+  heldCopy: Buffer | undefined;
+  memories = new Set<ArrayBufferLike>();
+  override async write(chunk: Chunk): Promise<WriteResult> {
+    this.memories.add(chunk.bytes.buffer);
+    if (!this.held) {
+      this.held = chunk.bytes;
+      this.heldCopy = Buffer.from(chunk.bytes);
+      this.attempts++;
+      return new Promise(() => {});
+    }
+    return super.write(chunk);
+  }
+}
+
+/**
+ * 21 batches of 50 events through `<buffer>` settings (flush_mode immediate,
+ * delayed_commit_timeout 0.05 and retry_wait 0.01 are added) to a HoldsFirstWrite: the first
+ * write times out and is retried while the 20 later chunks go through.
+ */
+export async function pastAHangingWrite(buffer: string): Promise<HoldsFirstWrite> {
+  const out = new HoldsFirstWrite();
+  const { bo } = await build(
+    `<buffer>\n${buffer}flush_mode immediate\ndelayed_commit_timeout 0.05\nretry_wait 0.01\n</buffer>`,
+    { output: out },
+  );
+  await bo.start();
+  try {
+    await bo.emit(batch('a', 50, 0, 1_700_000_000, 100));
+    await out.waitFor(50);
+    for (let i = 1; i <= 20; i++) await bo.emit(batch('a', 50, i * 50, 1_700_000_000, 100));
+    await out.waitFor(21 * 50);
+  } finally {
+    await bo.stop();
+  }
+  return out;
+}

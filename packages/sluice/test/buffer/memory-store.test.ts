@@ -2,8 +2,7 @@ import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { MemoryStore } from '../../src/buffer/memory-store.ts';
 import type { StoredChunk } from '../../src/buffer/store.ts';
-import type { Chunk, WriteResult } from '../../src/core/plugin.ts';
-import { batch, build, FakeOutput } from './helpers.ts';
+import { pastAHangingWrite } from './helpers.ts';
 
 const keys = { tag: 't', vars: {} };
 
@@ -63,32 +62,7 @@ describe('memory buffer store', () => {
   });
 
   it('bytes handed to a write() that timed out are not overwritten by later chunks', async () => {
-    // The first write hangs past delayed_commit_timeout and keeps its chunk's bytes (as a
-    // socket write still in progress would); the retry and later chunks succeed.
-    class Hanging extends FakeOutput {
-      held: Buffer | undefined;
-      heldCopy: Buffer | undefined;
-      override async write(chunk: Chunk): Promise<WriteResult> {
-        if (!this.held) {
-          this.held = chunk.bytes;
-          this.heldCopy = Buffer.from(chunk.bytes);
-          this.attempts++;
-          return new Promise(() => {});
-        }
-        return super.write(chunk);
-      }
-    }
-    const out = new Hanging();
-    const { bo } = await build(
-      '<buffer>\nflush_mode immediate\ndelayed_commit_timeout 0.05\nretry_wait 0.01\n</buffer>',
-      { output: out },
-    );
-    await bo.start();
-    await bo.emit(batch('a', 50, 0, 1_700_000_000, 100));
-    await out.waitFor(50);
-    for (let i = 1; i <= 20; i++) await bo.emit(batch('a', 50, i * 50, 1_700_000_000, 100));
-    await out.waitFor(21 * 50);
+    const out = await pastAHangingWrite('');
     assert.deepEqual(out.held, out.heldCopy);
-    await bo.stop();
   });
 });
