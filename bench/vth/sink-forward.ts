@@ -149,9 +149,6 @@ process.on('message', (m) => {
     process.send?.({ stats });
   } else if (m === 'timeline') {
     process.send?.({ timeline });
-  } else if (m === 'reset') {
-    Object.assign(stats, { events: 0, bytes: 0, frames: 0, firstAt: 0, lastAt: 0 });
-    timeline.length = 0;
   }
 });
 process.on('disconnect', () => process.exit(0));

@@ -183,7 +183,3 @@ export function civilFromDays(days: number, out: number[]): void {
   out[1] = m;
   out[2] = d;
 }
-
-export function isLeap(y: number): boolean {
-  return (y % 4 === 0 && y % 100 !== 0) || y % 400 === 0;
-}

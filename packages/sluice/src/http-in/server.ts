@@ -3,6 +3,8 @@ import https from 'node:https';
 import type { AddressInfo } from 'node:net';
 import type { TlsOptions } from 'node:tls';
 import type { Logger } from 'pino';
+import type { Resolved } from '../config/schema.ts';
+import { tlsServerOptions } from '../core/tls-transport.ts';
 import { BodyError, decodeBody } from './decode.ts';
 
 /** One request with its body read and decompressed. */
@@ -39,6 +41,35 @@ export interface ReceiverOptions {
    */
   onHead?(req: IncomingMessage, path: string): HttpReply | undefined;
   onRequest(req: HttpRequest): Promise<HttpReply> | HttpReply;
+}
+
+/** The listener parameters in_http and postback share (their defaults differ). */
+export interface ListenerParams {
+  bind: string;
+  port: number;
+  backlog?: number;
+  keepalive_timeout: number;
+  body_size_limit: number;
+}
+
+/** Receiver options from the shared listener parameters and a `<transport>` section. */
+export function listenerOptions(
+  p: ListenerParams,
+  transport: Resolved | undefined,
+  logger: Logger,
+): Pick<
+  ReceiverOptions,
+  'bind' | 'port' | 'backlog' | 'keepaliveTimeoutMs' | 'bodySizeLimit' | 'tls' | 'logger'
+> {
+  return {
+    bind: p.bind,
+    port: p.port,
+    backlog: p.backlog,
+    keepaliveTimeoutMs: p.keepalive_timeout * 1000,
+    bodySizeLimit: p.body_size_limit,
+    tls: tlsServerOptions(transport),
+    logger,
+  };
 }
 
 const TEXT = { 'Content-Type': 'text/plain' };

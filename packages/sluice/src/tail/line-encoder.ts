@@ -28,6 +28,12 @@ export interface EncoderOptions {
   warn(msg: string, extra?: Record<string, unknown>): void;
 }
 
+/** The msgpack path_key + path pair of a file, built once per file (`src.pathPair`). */
+function pathPair(src: LineSource, keyStr: Buffer): Buffer {
+  src.pathPair ??= Buffer.concat([keyStr, src.pathStr]);
+  return src.pathPair;
+}
+
 /** Line bytes as a JS string, decoding from the file's encoding when one is set, without the trailing CR. */
 export function lineText(buf: Buffer, start: number, end: number, fromEncoding?: string): string {
   const s = fromEncoding
@@ -104,10 +110,7 @@ export class NoneEncoder extends LineEncoder {
     w.beginEntry(sec, nsec);
     w.raw(this.head);
     w.str(b, s, e);
-    if (this.pathKeyStr) {
-      w.raw(this.pathKeyStr);
-      w.raw(src.pathStr);
-    }
+    if (this.pathKeyStr) w.raw(pathPair(src, this.pathKeyStr));
     return true;
   }
 
@@ -155,7 +158,7 @@ export class NoneEncoder extends LineEncoder {
     const pre = this.prefix(sec, nsec);
     const pl = pre.length;
     let suffix: Buffer | undefined;
-    if (this.pathKeyStr) suffix = src.pathPair ??= Buffer.concat([this.pathKeyStr, src.pathStr]);
+    if (this.pathKeyStr) suffix = pathPair(src, this.pathKeyStr);
     const sl = suffix === undefined ? 0 : suffix.length;
     // Pass 1: where the lines end, and how many bytes their entries take.
     let n = 0;
@@ -329,8 +332,7 @@ export class JsonEncoder extends LineEncoder {
     const len = w.len;
     const count = w.count;
     w.beginEntry(sec, nsec);
-    if (this.pathKeyStr && !src.pathPair) src.pathPair = Buffer.concat([this.pathKeyStr, src.pathStr]);
-    if (this.tc.transcode(w, b, s, e, src.pathPair)) return true;
+    if (this.tc.transcode(w, b, s, e, this.pathKeyStr && pathPair(src, this.pathKeyStr))) return true;
     // Not plain JSON the fast way can take (time key, invalid, escapes in a top-level key): slow path.
     w.rollback(len, count);
     return false;

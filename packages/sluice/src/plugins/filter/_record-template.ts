@@ -34,11 +34,6 @@ const RECORD_KEY = /^record\["(.*)"\]$/s;
 /** Names that v0.12 never resolved to a record field, since they are placeholders themselves. */
 const RESERVED = new Set(['tag', 'tag_parts', 'tag_prefix', 'tag_suffix', 'hostname', 'time', 'record']);
 
-/** True when the compiled templates need `${time}`. */
-export function usesTime(text: string): boolean {
-  return text.includes('${time}');
-}
-
 function pick(list: string[], i: number): string | undefined {
   const j = i < 0 ? list.length + i : i;
   return j >= 0 && j < list.length ? list[j] : undefined;

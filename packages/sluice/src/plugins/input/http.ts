@@ -4,7 +4,7 @@ import { defineParams, type ParamsOf, type Resolved } from '../../config/schema.
 import { BatchBuilder, type EventRecord } from '../../core/batch.ts';
 import { ConfigError, isBufferOverflow } from '../../core/errors.ts';
 import type { InputPlugin, ParserPlugin, PluginContext, PluginDescriptor } from '../../core/plugin.ts';
-import { tlsServerOptions, transportSection } from '../../core/tls-transport.ts';
+import { transportSection } from '../../core/tls-transport.ts';
 import { type CorsOptions, corsHeaders, originAllowed, preflight } from '../../http-in/cors.ts';
 import {
   addDefaultEvents,
@@ -13,7 +13,7 @@ import {
   type RequestInput,
 } from '../../http-in/events.ts';
 import { parseForm } from '../../http-in/form.ts';
-import { HttpReceiver, type HttpReply, type HttpRequest } from '../../http-in/server.ts';
+import { HttpReceiver, type HttpReply, type HttpRequest, listenerOptions } from '../../http-in/server.ts';
 
 const params = defineParams({
   port: { type: 'integer', min: 0, max: 65535, description: 'The port to listen to.', default: 9880 },
@@ -119,14 +119,8 @@ export class HttpInput implements InputPlugin {
       this.parser = ctx.createNested<ParserPlugin>('parser', parse.element as ConfigElement);
     this.success = p.respond_with_empty_img ? IMG : p.use_204_response ? NO_CONTENT : OK;
     this.receiver = new HttpReceiver({
-      bind: p.bind,
-      port: p.port,
-      backlog: p.backlog,
-      keepaliveTimeoutMs: p.keepalive_timeout * 1000,
-      bodySizeLimit: p.body_size_limit,
+      ...listenerOptions(p, config.sections.transport as Resolved | undefined, ctx.logger),
       decompressionSizeLimit: p.decompression_size_limit,
-      tls: tlsServerOptions(config.sections.transport as Resolved | undefined),
-      logger: ctx.logger,
       onHead: (req, path) => this.onHead(req, path),
       onRequest: (req) => this.onRequest(req),
     });

@@ -4,10 +4,10 @@ import { defineParams, type ParamsOf, type Resolved } from '../../config/schema.
 import { BatchBuilder, type EventRecord } from '../../core/batch.ts';
 import { isBufferOverflow } from '../../core/errors.ts';
 import type { InputPlugin, PluginContext, PluginDescriptor } from '../../core/plugin.ts';
-import { tlsServerOptions, transportSection } from '../../core/tls-transport.ts';
+import { transportSection } from '../../core/tls-transport.ts';
 import { parseForm } from '../../http-in/form.ts';
 import { gmtSeconds, type PostbackIdentity, postbackIdentity } from '../../http-in/postback-meta.ts';
-import { HttpReceiver, type HttpReply, type HttpRequest } from '../../http-in/server.ts';
+import { HttpReceiver, type HttpReply, type HttpRequest, listenerOptions } from '../../http-in/server.ts';
 
 const params = defineParams({
   port: {
@@ -92,14 +92,8 @@ export class PostbackInput implements InputPlugin {
       workerProcId: base.workerProcId,
     };
     this.receiver = new HttpReceiver({
-      bind: p.bind,
-      port: p.port,
-      backlog: p.backlog,
-      keepaliveTimeoutMs: p.keepalive_timeout * 1000,
-      bodySizeLimit: p.body_size_limit,
+      ...listenerOptions(p, config.sections.transport as Resolved | undefined, ctx.logger),
       decompressionSizeLimit: p.body_size_limit * 8,
-      tls: tlsServerOptions(config.sections.transport as Resolved | undefined),
-      logger: ctx.logger,
       onHead: (req, path) => this.route(req, path),
       onRequest: (req) => this.accept(req),
     });
