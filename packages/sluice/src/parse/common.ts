@@ -6,6 +6,7 @@ import { EventTime } from '@sluice/forward';
 import { param } from '../config/ast.ts';
 import { defineParams, type ParamSpec, type Resolved, type Schema } from '../config/schema.ts';
 import type { EventRecord } from '../core/batch.ts';
+import type { BatchBuilder } from '../core/batch-builder.ts';
 import { ConfigError } from '../core/errors.ts';
 import type { ParserPlugin, PluginContext } from '../core/plugin.ts';
 import { rubyRegexp } from './ruby-regexp.ts';
@@ -29,6 +30,15 @@ export interface SluiceParser extends ParserPlugin {
   parseAll?(text: string): (ParseResult | undefined)[];
   /** why the last parse returned undefined */
   lastError?: string;
+  /**
+   * A byte path, for parsers that have one: writes the entry for the UTF-8 line
+   * `b[s, e)` straight into `w`, with `extra` (msgpack key and value, the tail's
+   * path_key) appended to the record; false, with nothing written, leaves the line to
+   * `parse`. Entries must be byte for byte what `parse` and BatchBuilder.record give.
+   */
+  entry?(w: BatchBuilder, b: Buffer, s: number, e: number, extra: Buffer | undefined): boolean;
+  /** the keys `entry` may write: a path_key among them keeps the caller off the byte path */
+  entryKeys?: readonly string[];
 }
 
 export const COMMON_PARSE_PARAMS = defineParams({

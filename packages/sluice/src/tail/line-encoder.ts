@@ -3,6 +3,7 @@ import iconv from 'iconv-lite';
 import type { EventRecord } from '../core/batch.ts';
 import { type BatchBuilder, mapHeader, strBytes, strHeaderAt, strHeaderSize } from '../core/batch-builder.ts';
 import type { ParserPlugin } from '../core/plugin.ts';
+import type { SluiceParser } from '../parse/common.ts';
 import { JsonTranscoder } from './json-msgpack.ts';
 
 /** What an encoder needs to know about the file a line came from. */
@@ -233,11 +234,36 @@ export class NoneEncoder extends LineEncoder {
  * packs it. Unmatched lines follow emit_unmatched_lines, else go to @ERROR.
  */
 export class ParserEncoder extends LineEncoder {
+  private readonly pathKeyStr: Buffer | undefined;
+  /** the parser's byte path (SluiceParser.entry), once known to be usable; null: none */
+  private direct: SluiceParser | null | undefined;
+
   constructor(
     private readonly parser: () => ParserPlugin,
     o: EncoderOptions,
   ) {
     super(o);
+    this.pathKeyStr = o.pathKey !== undefined ? strBytes(o.pathKey) : undefined;
+  }
+
+  protected override bytes(
+    w: BatchBuilder,
+    b: Buffer,
+    s: number,
+    e: number,
+    src: LineSource,
+    _sec: number,
+    _nsec: number,
+  ): boolean {
+    if (this.direct === undefined) {
+      const p = this.parser() as SluiceParser;
+      // path_key is added only when the record lacks it (`??=`): with a key the parser
+      // writes itself, only the record path knows.
+      const clash = this.o.pathKey !== undefined && p.entryKeys?.includes(this.o.pathKey);
+      this.direct = p.entry && !clash ? p : null;
+    }
+    if (this.direct === null) return false;
+    return this.direct.entry!(w, b, s, e, this.pathKeyStr && pathPair(src, this.pathKeyStr));
   }
 
   text(w: BatchBuilder, text: string, src: LineSource, sec: number, nsec: number): void {

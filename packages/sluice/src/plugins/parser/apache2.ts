@@ -1,4 +1,5 @@
 import type { PluginDescriptor } from '../../core/plugin.ts';
+import { APACHE2_KEYS, Apache2Bytes } from '../../parse/apache2-bytes.ts';
 import { type ParseResult, parserSchema, type SluiceParser, timeParserFrom } from '../../parse/common.ts';
 import { rubyToI } from '../../parse/types.ts';
 
@@ -19,8 +20,13 @@ export default {
   create(config) {
     const parseTime = timeParserFrom(config, { type: 'string', format: TIME_FORMAT });
     const keep = config.params.keep_time_key as boolean;
+    // The time params cannot change what the byte path reads: the stamp carries its zone
+    // and anything but the exact stamp shape goes to parse().
+    const bytes = new Apache2Bytes(keep);
     const parser: SluiceParser = {
       lastError: undefined,
+      entryKeys: keep ? [...APACHE2_KEYS, 'time'] : APACHE2_KEYS,
+      entry: (w, b, s, e, extra) => bytes.entry(w, b, s, e, extra),
       parse(text: string): ParseResult | undefined {
         const m = REGEXP.exec(text);
         if (!m) {
