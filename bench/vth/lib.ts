@@ -9,6 +9,20 @@ export const HERE = dirname(fileURLToPath(import.meta.url));
 export const SLUICE_BIN = process.env.SLUICE_BIN ?? join(HERE, '../../packages/sluice/bin/sluice.js');
 const TICKS = 100; // USER_HZ on Linux
 
+let checkedBuild = false;
+/** Says so when the sluice under test will run from its sources: its figures would include tsx. */
+async function warnIfSource(): Promise<void> {
+  if (checkedBuild) return;
+  checkedBuild = true;
+  const { chooseEntry } = (await import(join(dirname(SLUICE_BIN), 'entry.js'))) as {
+    chooseEntry(pkgDir: string): { mode: string };
+  };
+  if (chooseEntry(join(dirname(SLUICE_BIN), '..')).mode === 'source')
+    console.error(
+      'bench: sluice runs from its TypeScript sources (dist/ is older than src/): run `npm run build` first, these figures include tsx',
+    );
+}
+
 /** A process and its descendants (sluice agent's and sluice's workers), from /proc. */
 export function processTree(pid: number): number[] {
   const children = new Map<number, number[]>();
@@ -102,6 +116,7 @@ export function sluice(
   args: string[],
   opts: { stdin?: 'pipe'; env?: NodeJS.ProcessEnv; nodeArgs?: string[] } = {},
 ): Child {
+  void warnIfSource();
   const proc = spawn(process.execPath, [...(opts.nodeArgs ?? []), SLUICE_BIN, ...args], {
     stdio: [opts.stdin ?? 'ignore', 'ignore', 'pipe'],
     env: { ...process.env, ...opts.env },
