@@ -123,9 +123,9 @@ export class Apache2Bytes {
   }
 
   /**
-   * Writes the entry for the line b[s, e) (no line terminator) with `extra` (a msgpack
-   * key and value, the tail's path_key) appended to the record. False, with nothing
-   * written, when the line is not one this path takes.
+   * Writes the entry for the line b[s, e) (no line terminator; nothing at or after `e` is
+   * read) with `extra` (a msgpack key and value, the tail's path_key) appended to the
+   * record. False, with nothing written, when the line is not one this path takes.
    */
   entry(w: BatchBuilder, b: Buffer, s: number, e: number, extra: Buffer | undefined): boolean {
     const sp1 = until(b, s, e, SP);
@@ -133,10 +133,11 @@ export class Apache2Bytes {
     const sp2 = until(b, sp1 + 1, e, SP);
     if (sp2 < 0) return false;
     const sp3 = until(b, sp2 + 1, e, SP);
-    if (sp3 < 0 || b[sp3 + 1] !== 0x5b) return false;
+    if (sp3 < 0 || sp3 + 1 >= e || b[sp3 + 1] !== 0x5b) return false;
     const t0 = sp3 + 2;
     const rb = until(b, t0, e, 0x5d);
-    if (rb - t0 !== ACCESS_LOG_STAMP_LENGTH || b[rb + 1] !== SP || b[rb + 2] !== QUOTE) return false;
+    if (rb - t0 !== ACCESS_LOG_STAMP_LENGTH || rb + 3 >= e || b[rb + 1] !== SP || b[rb + 2] !== QUOTE)
+      return false;
     const sec = accessLogStampAt(b, t0);
     if (Number.isNaN(sec)) return false;
     // The request: method, then spaces, then path up to the last run of spaces.
@@ -154,7 +155,7 @@ export class Apache2Bytes {
         if (b[q1 - 1] !== SP) lastRun = q1;
       }
     }
-    if (q1 >= e || firstSp < 0 || b[q1 + 1] !== SP) return false;
+    if (q1 + 1 >= e || firstSp < 0 || b[q1 + 1] !== SP) return false;
     let p0 = firstSp;
     while (b[p0] === SP) p0++;
     const p1 = lastRun > p0 ? lastRun : q1;
@@ -169,9 +170,9 @@ export class Apache2Bytes {
     let q3 = -1;
     let q5 = -1;
     if (z1 < e) {
-      if (b[z1 + 1] !== QUOTE) return false;
+      if (z1 + 1 >= e || b[z1 + 1] !== QUOTE) return false;
       q3 = untilPlain(b, z1 + 2, e, QUOTE);
-      if (q3 < 0 || b[q3 + 1] !== SP || b[q3 + 2] !== QUOTE) return false;
+      if (q3 < 0 || q3 + 2 >= e || b[q3 + 1] !== SP || b[q3 + 2] !== QUOTE) return false;
       q5 = untilPlain(b, q3 + 3, e, QUOTE);
       if (q5 !== e - 1) return false;
     }

@@ -23,9 +23,10 @@ function viaRegexp(p: SluiceParser, line: string, extra?: [string, string]): Buf
 /** The byte path's entry, or undefined when it leaves the line to the regexp (having written nothing). */
 function viaBytes(p: SluiceParser, line: string, extra?: Buffer): Buffer | undefined {
   const w = new BatchBuilder(16);
-  // Inside a larger buffer, as lines are in the tail's reads.
-  const b = Buffer.from(`xx\n${line}\nyy`, 'utf8');
-  const ok = p.entry!(w, b, 3, b.length - 3, extra);
+  // Inside a larger buffer, as lines are in the tail's reads, followed by bytes that would
+  // complete a field if the byte path looked past the line's end.
+  const b = Buffer.from(`xx\n${line} " " "\n`, 'utf8');
+  const ok = p.entry!(w, b, 3, 3 + Buffer.byteLength(line), extra);
   if (!ok) {
     assert.equal(w.len, 0, 'nothing written when the line is left to the regexp');
     return undefined;
