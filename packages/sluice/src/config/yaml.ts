@@ -4,20 +4,9 @@
 // as the Fluentd-syntax parser, with locations taken from the YAML nodes.
 import { readFileSync, realpathSync } from 'node:fs';
 import { dirname, isAbsolute, join } from 'node:path';
-import {
-  type Document,
-  isAlias,
-  isMap,
-  isScalar,
-  isSeq,
-  LineCounter,
-  type Node,
-  type Pair,
-  parseDocument,
-  visit,
-  type YAMLMap,
-} from 'yaml';
+import type { Document, Node, Pair, YAMLMap } from 'yaml';
 import { ConfigError, type SourceLocation } from '../core/errors.ts';
+import { yamlLib } from '../core/lazy-require.ts';
 import { type ConfigElement, newElement } from './ast.ts';
 import { globSync, hasGlob } from './glob.ts';
 import { scanString } from './literal.ts';
@@ -36,7 +25,8 @@ const OUR_TAGS = new Set(['!include', '!fluent/s', '!fluent/json']);
 const MAX_INCLUDE_DEPTH = 32;
 
 class YamlReader {
-  private readonly lc = new LineCounter();
+  private readonly y = yamlLib();
+  private readonly lc = new this.y.LineCounter();
   private readonly doc: Document;
   /** the same text read with YAML's core schema, for values that become JSON (numbers stay numbers) */
   private core: Map<number, Node> | undefined;
@@ -47,7 +37,7 @@ class YamlReader {
     private readonly includeStack: string[],
   ) {
     // failsafe: every scalar stays the text the user wrote (no 010 -> 8, no yes -> true)
-    this.doc = parseDocument(text, {
+    this.doc = this.y.parseDocument(text, {
       lineCounter: this.lc,
       schema: 'failsafe',
       merge: false,
@@ -75,18 +65,18 @@ class YamlReader {
   }
 
   private deref(node: unknown): unknown {
-    return isAlias(node) ? node.resolve(this.doc) : node;
+    return this.y.isAlias(node) ? node.resolve(this.doc) : node;
   }
 
   /** Map pairs with `<<` merge keys expanded (the merged ones first, so later keys win). */
   private pairs(map: YAMLMap): Pair[] {
     const out: Pair[] = [];
     for (const item of map.items) {
-      if (isScalar(item.key) && item.key.value === '<<') {
+      if (this.y.isScalar(item.key) && item.key.value === '<<') {
         const v = this.deref(item.value);
-        const sources = isSeq(v) ? v.items.map((x) => this.deref(x)) : [v];
+        const sources = this.y.isSeq(v) ? v.items.map((x) => this.deref(x)) : [v];
         for (const src of sources) {
-          if (!isMap(src))
+          if (!this.y.isMap(src))
             throw new ConfigError('a << merge key needs a map or an alias of one', this.loc(item.key));
           out.push(...this.pairs(src));
         }
@@ -97,7 +87,7 @@ class YamlReader {
 
   private keyOf(p: Pair): string {
     const k = this.deref(p.key);
-    if (!isScalar(k)) throw new ConfigError('a YAML key must be a plain string', this.loc(p.key));
+    if (!this.y.isScalar(k)) throw new ConfigError('a YAML key must be a plain string', this.loc(p.key));
     return String(k.value);
   }
 
@@ -105,13 +95,13 @@ class YamlReader {
     const root = newElement('', '', { file: this.opts.file, line: 1, column: 1 });
     const top = this.deref(this.doc.contents);
     if (top === null || top === undefined) return root;
-    if (!isMap(top))
+    if (!this.y.isMap(top))
       throw new ConfigError('a YAML config must be a map with `system:` and/or `config:`', this.loc(top));
     for (const p of this.pairs(top)) {
       const key = this.keyOf(p);
       const v = this.deref(p.value);
       if (key === 'system') {
-        if (!isMap(v)) throw new ConfigError('`system:` must be a map', this.loc(p.key));
+        if (!this.y.isMap(v)) throw new ConfigError('`system:` must be a map', this.loc(p.key));
         root.elements.push(this.section('system', v, '', this.loc(p.key)));
       } else if (key === 'config') {
         this.directives(root, v, this.loc(p.key));
@@ -130,16 +120,16 @@ class YamlReader {
 
   /** Reads a list of directives into `into` (the root, a <label> or a <worker>). */
   directives(into: ConfigElement, node: unknown, where: SourceLocation): void {
-    if (node === null || (isScalar(node) && node.value === '')) return;
-    if (!isSeq(node))
+    if (node === null || (this.y.isScalar(node) && node.value === '')) return;
+    if (!this.y.isSeq(node))
       throw new ConfigError('`config:` must be a list of directives (- source: ..., - match: ...)', where);
     for (const raw of node.items) {
       const item = this.deref(raw);
-      if (isScalar(item) && item.tag === '!include') {
+      if (this.y.isScalar(item) && item.tag === '!include') {
         this.include(into, String(item.value), this.loc(item));
         continue;
       }
-      if (!isMap(item))
+      if (!this.y.isMap(item))
         throw new ConfigError(
           'each item of `config:` must be a map such as `source: {...}` or an !include',
           this.loc(item),
@@ -155,7 +145,7 @@ class YamlReader {
             location,
           );
         }
-        if (!isMap(body)) throw new ConfigError(`'${name}:' must be a map of parameters`, location);
+        if (!this.y.isMap(body)) throw new ConfigError(`'${name}:' must be a map of parameters`, location);
         into.elements.push(
           name === 'label' || name === 'worker'
             ? this.container(name, body, location)
@@ -193,7 +183,7 @@ class YamlReader {
       if (key === '$tag' || key === '$arg') {
         // Several patterns / chunk keys: Fluentd joins a list with ','. For $tag Sluice
         // joins with a space, which is how several match patterns are written.
-        el.arg = isSeq(v)
+        el.arg = this.y.isSeq(v)
           ? v.items.map((x) => this.scalar(this.deref(x), key, at)).join(key === '$tag' ? ' ' : ',')
           : this.scalar(v, key, at);
       } else if (key.startsWith('$')) {
@@ -204,12 +194,13 @@ class YamlReader {
             at,
           );
         el.params.push({ key: mapped, value: this.scalar(v, key, at), location: at });
-      } else if (isMap(v) && !v.tag) {
+      } else if (this.y.isMap(v) && !v.tag) {
         el.elements.push(this.section(key, v, '', at));
-      } else if (isSeq(v) && !v.tag && v.items.length > 0 && isMap(this.deref(v.items[0]))) {
+      } else if (this.y.isSeq(v) && !v.tag && v.items.length > 0 && this.y.isMap(this.deref(v.items[0]))) {
         for (const x of v.items) {
           const m = this.deref(x);
-          if (!isMap(m)) throw new ConfigError(`'${key}:' mixes sections and plain values`, this.loc(x));
+          if (!this.y.isMap(m))
+            throw new ConfigError(`'${key}:' mixes sections and plain values`, this.loc(x));
           el.elements.push(this.section(key, m, '', this.loc(x)));
         }
       } else el.params.push({ key, value: this.value(v, key, at), location: at });
@@ -219,7 +210,7 @@ class YamlReader {
 
   private scalar(v: unknown, key: string, at: SourceLocation): string {
     if (v === null || v === undefined) return '';
-    if (!isScalar(v)) throw new ConfigError(`'${key}' must be a single value`, at);
+    if (!this.y.isScalar(v)) throw new ConfigError(`'${key}' must be a single value`, at);
     return this.value(v, key, at);
   }
 
@@ -230,7 +221,7 @@ class YamlReader {
     if (node.tag === '!fluent/json') return JSON.stringify(this.toJS(node));
     if (node.tag === '!include')
       throw new ConfigError('!include is only allowed as an item of a `config:` list', this.loc(v));
-    if (isScalar(node)) {
+    if (this.y.isScalar(node)) {
       const text = String(node.value ?? '');
       if (node.tag === '!fluent/s') return this.fluentString(text, this.loc(node));
       // Psych reads these as nil, which Fluentd turns into an empty value.
@@ -239,15 +230,15 @@ class YamlReader {
         return '';
       return text;
     }
-    if (isSeq(node) || isMap(node)) return JSON.stringify(this.toJS(node));
+    if (this.y.isSeq(node) || this.y.isMap(node)) return JSON.stringify(this.toJS(node));
     throw new ConfigError(`unsupported value for '${key}'`, at);
   }
 
   private toJS(node: Node): unknown {
     if (!this.core) {
-      const coreDoc = parseDocument(this.text, { schema: 'core', merge: true, uniqueKeys: false });
+      const coreDoc = this.y.parseDocument(this.text, { schema: 'core', merge: true, uniqueKeys: false });
       const byStart = new Map<number, Node>();
-      visit(coreDoc, {
+      this.y.visit(coreDoc, {
         Node(_, n) {
           if (n.range && !byStart.has(n.range[0])) byStart.set(n.range[0], n);
         },

@@ -1,6 +1,6 @@
 import { createWriteStream } from 'node:fs';
 import pino, { type Logger } from 'pino';
-import pretty from 'pino-pretty';
+import { pinoPretty } from './lazy-require.ts';
 
 export type LogLevel = 'trace' | 'debug' | 'info' | 'warn' | 'error' | 'fatal';
 export const LOG_LEVELS: readonly LogLevel[] = ['trace', 'debug', 'info', 'warn', 'error', 'fatal'];
@@ -43,7 +43,12 @@ export function createLogger(opts: LoggerOptions = {}): SluiceLogger {
     opts.file !== undefined
       ? createWriteStream(opts.file, { flags: 'a' })
       : (opts.pretty ?? process.stderr.isTTY)
-        ? pretty({ colorize: true, destination: 2, sync: true, translateTime: 'SYS:yyyy-mm-dd HH:MM:ss.l o' })
+        ? pinoPretty()({
+            colorize: true,
+            destination: 2,
+            sync: true,
+            translateTime: 'SYS:yyyy-mm-dd HH:MM:ss.l o',
+          })
         : pino.destination({ dest: 2, sync: true });
   const tee = {
     write(line: string) {

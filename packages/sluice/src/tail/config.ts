@@ -1,7 +1,7 @@
-import iconv from 'iconv-lite';
 import type { ConfigElement, ConfigParam } from '../config/ast.ts';
 import { defineParams, type ParamSpec, type Resolved, type Schema } from '../config/schema.ts';
 import { ConfigError } from '../core/errors.ts';
+import { iconvLite } from '../core/lazy-require.ts';
 import { checkTimezone } from './paths.ts';
 
 const FORMAT_N: Record<string, ParamSpec> = {};
@@ -209,7 +209,7 @@ export interface TailOptions {
 }
 
 function checkEncoding(name: string, where: ConfigElement): string {
-  if (!iconv.encodingExists(name)) throw new ConfigError(`unknown encoding '${name}'`, where.location);
+  if (!iconvLite().encodingExists(name)) throw new ConfigError(`unknown encoding '${name}'`, where.location);
   return name;
 }
 

@@ -1,7 +1,7 @@
 import { EventTime } from '@sluice/forward';
-import iconv from 'iconv-lite';
 import type { EventRecord } from '../core/batch.ts';
 import { type BatchBuilder, mapHeader, strBytes, strHeaderAt, strHeaderSize } from '../core/batch-builder.ts';
+import { iconvLite } from '../core/lazy-require.ts';
 import type { ParserPlugin } from '../core/plugin.ts';
 import type { SluiceParser } from '../parse/common.ts';
 import { JsonTranscoder } from './json-msgpack.ts';
@@ -38,7 +38,7 @@ function pathPair(src: LineSource, keyStr: Buffer): Buffer {
 /** Line bytes as a JS string, decoding from the file's encoding when one is set, without the trailing CR. */
 export function lineText(buf: Buffer, start: number, end: number, fromEncoding?: string): string {
   const s = fromEncoding
-    ? iconv.decode(buf.subarray(start, end), fromEncoding)
+    ? iconvLite().decode(buf.subarray(start, end), fromEncoding)
     : buf.toString('utf8', start, end);
   return s.endsWith('\r') ? s.slice(0, -1) : s;
 }

@@ -1,4 +1,4 @@
-import iconv from 'iconv-lite';
+import { iconvLite } from '../core/lazy-require.ts';
 import type { ParserPlugin, PluginContext } from '../core/plugin.ts';
 import type { TailOptions } from './config.ts';
 import {
@@ -47,7 +47,7 @@ export function buildParsing(opts: TailOptions, ctx: PluginContext): Parsing {
     unmatched: (tag, time, record, error) => ctx.emitError(tag, time, record, error),
     warn: (msg, extra) => ctx.logger.warn(extra ?? {}, msg),
   };
-  const eol = opts.fromEncoding ? iconv.encode('\n', opts.fromEncoding) : Buffer.from('\n');
+  const eol = opts.fromEncoding ? iconvLite().encode('\n', opts.fromEncoding) : Buffer.from('\n');
   const generic = new ParserEncoder(getParser, eo);
 
   if (type === 'multiline') {

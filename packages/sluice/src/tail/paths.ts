@@ -1,7 +1,7 @@
 import { accessSync, constants, statSync } from 'node:fs';
 import { EventTime } from '@sluice/forward';
-import fg from 'fast-glob';
 import { ConfigError, type SourceLocation } from '../core/errors.ts';
+import { fastGlob } from '../core/lazy-require.ts';
 import { strftime as formatTime, parseZone } from '../core/time-format.ts';
 
 /** Path expansion as in_tail's expand_paths: strftime placeholders, then globs, minus exclude_path. */
@@ -47,7 +47,7 @@ export function expandPaths(o: ExpandOptions, now = new Date()): string[] {
       out.add(p);
       continue;
     }
-    for (const hit of fg.sync(p, {
+    for (const hit of fastGlob().sync(p, {
       onlyFiles: true,
       dot: false,
       followSymbolicLinks: true,
@@ -71,7 +71,8 @@ export function expandPaths(o: ExpandOptions, now = new Date()): string[] {
       const p = strftime(pattern, now, o.pathTimezone);
       if (!GLOB_CHARS.test(p)) out.delete(p);
       else
-        for (const hit of fg.sync(p, { onlyFiles: true, dot: true, suppressErrors: true })) out.delete(hit);
+        for (const hit of fastGlob().sync(p, { onlyFiles: true, dot: true, suppressErrors: true }))
+          out.delete(hit);
     }
   }
   return [...out];
