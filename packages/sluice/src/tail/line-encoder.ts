@@ -29,12 +29,6 @@ export interface EncoderOptions {
   warn(msg: string, extra?: Record<string, unknown>): void;
 }
 
-/** The msgpack path_key + path pair of a file, built once per file (`src.pathPair`). */
-function pathPair(src: LineSource, keyStr: Buffer): Buffer {
-  src.pathPair ??= Buffer.concat([keyStr, src.pathStr]);
-  return src.pathPair;
-}
-
 /** Line bytes as a JS string, decoding from the file's encoding when one is set, without the trailing CR. */
 export function lineText(buf: Buffer, start: number, end: number, fromEncoding?: string): string {
   const s = fromEncoding
@@ -50,7 +44,19 @@ export function lineText(buf: Buffer, start: number, end: number, fromEncoding?:
  * `from_encoding` file, become a string for `text`.
  */
 export abstract class LineEncoder {
-  constructor(protected readonly o: EncoderOptions) {}
+  /** msgpack str of path_key, when it is set */
+  private readonly pathKeyStr: Buffer | undefined;
+
+  constructor(protected readonly o: EncoderOptions) {
+    this.pathKeyStr = o.pathKey !== undefined ? strBytes(o.pathKey) : undefined;
+  }
+
+  /** The msgpack path_key + path pair of the line's file (built once per file), or undefined without path_key. */
+  protected pathSuffix(src: LineSource): Buffer | undefined {
+    if (this.pathKeyStr === undefined) return undefined;
+    src.pathPair ??= Buffer.concat([this.pathKeyStr, src.pathStr]);
+    return src.pathPair;
+  }
 
   line(
     w: BatchBuilder,
@@ -90,13 +96,14 @@ export abstract class LineEncoder {
  */
 export class NoneEncoder extends LineEncoder {
   private readonly head: Buffer;
-  private readonly pathKeyStr: Buffer | undefined;
+  /** path_key is set and is not the message key (the line wins there) */
+  private readonly withPath: boolean;
 
   constructor(messageKey: string, o: EncoderOptions) {
     super(o);
     const withPath = o.pathKey !== undefined && o.pathKey !== messageKey;
     this.head = Buffer.concat([mapHeader(withPath ? 2 : 1), strBytes(messageKey)]);
-    this.pathKeyStr = withPath ? strBytes(o.pathKey!) : undefined;
+    this.withPath = withPath;
   }
 
   protected override bytes(
@@ -111,7 +118,7 @@ export class NoneEncoder extends LineEncoder {
     w.beginEntry(sec, nsec);
     w.raw(this.head);
     w.str(b, s, e);
-    if (this.pathKeyStr) w.raw(pathPair(src, this.pathKeyStr));
+    if (this.withPath) w.raw(this.pathSuffix(src)!);
     return true;
   }
 
@@ -159,7 +166,7 @@ export class NoneEncoder extends LineEncoder {
     const pre = this.prefix(sec, nsec);
     const pl = pre.length;
     let suffix: Buffer | undefined;
-    if (this.pathKeyStr) suffix = pathPair(src, this.pathKeyStr);
+    if (this.withPath) suffix = this.pathSuffix(src);
     const sl = suffix === undefined ? 0 : suffix.length;
     // Pass 1: where the lines end, and how many bytes their entries take.
     let n = 0;
@@ -234,7 +241,6 @@ export class NoneEncoder extends LineEncoder {
  * packs it. Unmatched lines follow emit_unmatched_lines, else go to @ERROR.
  */
 export class ParserEncoder extends LineEncoder {
-  private readonly pathKeyStr: Buffer | undefined;
   /** the parser's byte path (SluiceParser.entry), once known to be usable; null: none */
   private direct: SluiceParser | null | undefined;
 
@@ -243,7 +249,6 @@ export class ParserEncoder extends LineEncoder {
     o: EncoderOptions,
   ) {
     super(o);
-    this.pathKeyStr = o.pathKey !== undefined ? strBytes(o.pathKey) : undefined;
   }
 
   protected override bytes(
@@ -263,7 +268,7 @@ export class ParserEncoder extends LineEncoder {
       this.direct = p.entry && !clash ? p : null;
     }
     if (this.direct === null) return false;
-    return this.direct.entry!(w, b, s, e, this.pathKeyStr && pathPair(src, this.pathKeyStr));
+    return this.direct.entry!(w, b, s, e, this.pathSuffix(src));
   }
 
   text(w: BatchBuilder, text: string, src: LineSource, sec: number, nsec: number): void {
@@ -331,7 +336,6 @@ export class ParserEncoder extends LineEncoder {
  */
 export class JsonEncoder extends LineEncoder {
   private readonly tc: JsonTranscoder;
-  private readonly pathKeyStr: Buffer | undefined;
 
   constructor(
     private readonly timeKey: string,
@@ -343,7 +347,6 @@ export class JsonEncoder extends LineEncoder {
       Buffer.from(timeKey),
       o.pathKey !== undefined ? Buffer.from(o.pathKey) : undefined,
     );
-    this.pathKeyStr = o.pathKey !== undefined ? strBytes(o.pathKey) : undefined;
   }
 
   protected override bytes(
@@ -358,7 +361,7 @@ export class JsonEncoder extends LineEncoder {
     const len = w.len;
     const count = w.count;
     w.beginEntry(sec, nsec);
-    if (this.tc.transcode(w, b, s, e, this.pathKeyStr && pathPair(src, this.pathKeyStr))) return true;
+    if (this.tc.transcode(w, b, s, e, this.pathSuffix(src))) return true;
     // Not plain JSON the fast way can take (time key, invalid, escapes in a top-level key): slow path.
     w.rollback(len, count);
     return false;
