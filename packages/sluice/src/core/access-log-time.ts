@@ -34,7 +34,7 @@ for (let m = 0; m < 12; m++) {
 function stampSeconds(
   seps: boolean,
   mday: number,
-  mon: number,
+  mon: number | undefined,
   cent: number,
   yy: number,
   hour: number,
@@ -71,19 +71,23 @@ function stampSeconds(
 /** The stamp in a string, in its usual exact shape; undefined otherwise. */
 export function accessLogStamp(s: string): EventTime | undefined {
   if (s.length !== ACCESS_LOG_STAMP_LENGTH) return undefined;
-  const c = (k: number) => s.charCodeAt(k);
   const t = stampSeconds(
-    c(2) === 47 && c(6) === 47 && c(11) === 58 && c(14) === 58 && c(17) === 58 && c(20) === 32,
-    digits2(c(0), c(1)),
-    MONTHS.get((c(3) << 16) | (c(4) << 8) | c(5))!,
-    digits2(c(7), c(8)),
-    digits2(c(9), c(10)),
-    digits2(c(12), c(13)),
-    digits2(c(15), c(16)),
-    digits2(c(18), c(19)),
-    c(21),
-    digits2(c(22), c(23)),
-    digits2(c(24), c(25)),
+    s.charCodeAt(2) === 47 &&
+      s.charCodeAt(6) === 47 &&
+      s.charCodeAt(11) === 58 &&
+      s.charCodeAt(14) === 58 &&
+      s.charCodeAt(17) === 58 &&
+      s.charCodeAt(20) === 32,
+    digits2(s.charCodeAt(0), s.charCodeAt(1)),
+    MONTHS.get((s.charCodeAt(3) << 16) | (s.charCodeAt(4) << 8) | s.charCodeAt(5)),
+    digits2(s.charCodeAt(7), s.charCodeAt(8)),
+    digits2(s.charCodeAt(9), s.charCodeAt(10)),
+    digits2(s.charCodeAt(12), s.charCodeAt(13)),
+    digits2(s.charCodeAt(15), s.charCodeAt(16)),
+    digits2(s.charCodeAt(18), s.charCodeAt(19)),
+    s.charCodeAt(21),
+    digits2(s.charCodeAt(22), s.charCodeAt(23)),
+    digits2(s.charCodeAt(24), s.charCodeAt(25)),
   );
   return Number.isNaN(t) ? undefined : new EventTime(t, 0);
 }
@@ -98,7 +102,7 @@ export function accessLogStampAt(b: Uint8Array, at: number): number {
       b[at + 17] === 58 &&
       b[at + 20] === 32,
     digits2(b[at]!, b[at + 1]!),
-    MONTHS.get((b[at + 3]! << 16) | (b[at + 4]! << 8) | b[at + 5]!)!,
+    MONTHS.get((b[at + 3]! << 16) | (b[at + 4]! << 8) | b[at + 5]!),
     digits2(b[at + 7]!, b[at + 8]!),
     digits2(b[at + 9]!, b[at + 10]!),
     digits2(b[at + 12]!, b[at + 13]!),

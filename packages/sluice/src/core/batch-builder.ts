@@ -149,26 +149,8 @@ export class BatchBuilder {
     const b = this.buf;
     let o = this.len;
     if (Number.isInteger(v) && Number.isSafeInteger(v)) {
-      if (v >= 0) {
-        if (v < 0x80) b[o++] = v;
-        else if (v < 0x100) {
-          b[o++] = 0xcc;
-          b[o++] = v;
-        } else if (v < 0x10000) {
-          b[o++] = 0xcd;
-          b.writeUInt16BE(v, o);
-          o += 2;
-        } else if (v < TWO_32) {
-          b[o++] = 0xce;
-          b.writeUInt32BE(v, o);
-          o += 4;
-        } else {
-          b[o++] = 0xcf;
-          b.writeUInt32BE(Math.floor(v / TWO_32), o);
-          b.writeUInt32BE(v >>> 0, o + 4);
-          o += 8;
-        }
-      } else if (v >= -32) b[o++] = v & 0xff;
+      if (v >= 0) o = uintAt(b, o, v);
+      else if (v >= -32) b[o++] = v & 0xff;
       else if (v >= -0x80) {
         b[o++] = 0xd0;
         b.writeInt8(v, o++);
@@ -229,6 +211,29 @@ export class BatchBuilder {
     const count = this.count;
     return new EventBatch(tag, this.finish(), count);
   }
+}
+
+/** Writes a non-negative safe integer as the smallest msgpack uint at b[o] (which must have room for 9 bytes); returns the offset after it. */
+export function uintAt(b: Buffer, o: number, v: number): number {
+  if (v < 0x80) b[o++] = v;
+  else if (v < 0x100) {
+    b[o++] = 0xcc;
+    b[o++] = v;
+  } else if (v < 0x10000) {
+    b[o++] = 0xcd;
+    b.writeUInt16BE(v, o);
+    o += 2;
+  } else if (v < TWO_32) {
+    b[o++] = 0xce;
+    b.writeUInt32BE(v, o);
+    o += 4;
+  } else {
+    b[o++] = 0xcf;
+    b.writeUInt32BE(Math.floor(v / TWO_32), o);
+    b.writeUInt32BE(v >>> 0, o + 4);
+    o += 8;
+  }
+  return o;
 }
 
 /** Bytes of the msgpack str header for `n` bytes. */

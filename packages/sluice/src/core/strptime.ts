@@ -2,7 +2,15 @@
 // of matchers, one per directive or literal, that read the text left to right.
 import { EventTime } from '@sluice/forward';
 import { ACCESS_LOG_FORMAT, accessLogStamp } from './access-log-time.ts';
-import { cacheKey, DAYS, type Directive, type Fields, fill, MONTHS, tokenize } from './time-format.ts';
+import {
+  compiledByFormat,
+  DAYS,
+  type Directive,
+  type Fields,
+  fill,
+  MONTHS,
+  tokenize,
+} from './time-format.ts';
 import {
   civilFromDays,
   daysFromCivil,
@@ -431,16 +439,9 @@ function assemble(p: Parsed, zone: Zone): EventTime | undefined {
   return new EventTime(wall - offset, nsec);
 }
 
-const strptimeCache = new Map<string, TimeParser>();
+const strptimeFor = compiledByFormat(compileStrptime);
 
 /** One-off strptime; compiled formats are cached (bounded). */
 export function strptime(format: string, text: string, opts?: ZoneOptions): EventTime | undefined {
-  const key = cacheKey(format, opts);
-  let fn = strptimeCache.get(key);
-  if (!fn) {
-    if (strptimeCache.size > 256) strptimeCache.clear();
-    fn = compileStrptime(format, opts);
-    strptimeCache.set(key, fn);
-  }
-  return fn(text);
+  return strptimeFor(format, opts)(text);
 }

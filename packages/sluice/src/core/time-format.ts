@@ -323,20 +323,29 @@ export function compileStrftime(format: string, opts?: ZoneOptions): TimeFormatt
   };
 }
 
-const strftimeCache = new Map<string, TimeFormatter>();
-
-export function cacheKey(format: string, opts?: ZoneOptions): string {
-  return `${opts?.timezone ?? ''}\u0000${opts?.utc ? 1 : 0}\u0000${format}`;
+/**
+ * `compile`, remembered by format and zone: one-off strftime/strptime calls compile each
+ * format once. Bounded: cleared when it passes 256 formats.
+ */
+export function compiledByFormat<T>(
+  compile: (format: string, opts?: ZoneOptions) => T,
+): (format: string, opts?: ZoneOptions) => T {
+  const cache = new Map<string, T>();
+  return (format, opts) => {
+    const key = `${opts?.timezone ?? ''}\u0000${opts?.utc ? 1 : 0}\u0000${format}`;
+    let fn = cache.get(key);
+    if (fn === undefined) {
+      if (cache.size > 256) cache.clear();
+      fn = compile(format, opts);
+      cache.set(key, fn);
+    }
+    return fn;
+  };
 }
+
+const strftimeFor = compiledByFormat(compileStrftime);
 
 /** One-off strftime; compiled formats are cached (bounded). */
 export function strftime(format: string, time: EventTime, opts?: ZoneOptions): string {
-  const key = cacheKey(format, opts);
-  let fn = strftimeCache.get(key);
-  if (!fn) {
-    if (strftimeCache.size > 256) strftimeCache.clear();
-    fn = compileStrftime(format, opts);
-    strftimeCache.set(key, fn);
-  }
-  return fn(time);
+  return strftimeFor(format, opts)(time);
 }

@@ -22,14 +22,13 @@
 
 import { ACCESS_LOG_STAMP_LENGTH, accessLogStampAt } from '../core/access-log-time.ts';
 import type { BatchBuilder } from '../core/batch-builder.ts';
-import { strBytes, strHeaderAt } from '../core/batch-builder.ts';
+import { strBytes, strHeaderAt, uintAt } from '../core/batch-builder.ts';
 
 const SP = 0x20;
 const QUOTE = 0x22;
 const BACKSLASH = 0x5c;
 const DASH = 0x2d;
 const NIL = 0xc0;
-const TWO_32 = 2 ** 32;
 
 /** The record keys the byte path writes, in the regexp path's order. */
 export const APACHE2_KEYS = ['host', 'user', 'method', 'path', 'code', 'size', 'referer', 'agent'] as const;
@@ -67,29 +66,6 @@ function digits(b: Buffer, s: number, e: number): number {
     n = n * 10 + d;
   }
   return n;
-}
-
-/** Writes a non-negative safe integer as the smallest msgpack uint (BatchBuilder.number's bytes). */
-function uintAt(o: Buffer, at: number, v: number): number {
-  if (v < 0x80) o[at++] = v;
-  else if (v < 0x100) {
-    o[at++] = 0xcc;
-    o[at++] = v;
-  } else if (v < 0x10000) {
-    o[at++] = 0xcd;
-    o[at++] = v >>> 8;
-    o[at++] = v & 0xff;
-  } else if (v < TWO_32) {
-    o[at++] = 0xce;
-    o.writeUInt32BE(v, at);
-    at += 4;
-  } else {
-    o[at++] = 0xcf;
-    o.writeUInt32BE(Math.floor(v / TWO_32), at);
-    o.writeUInt32BE(v >>> 0, at + 4);
-    at += 8;
-  }
-  return at;
 }
 
 function copyAt(o: Buffer, at: number, src: Buffer): number {
