@@ -260,7 +260,7 @@ export class FileStore implements ChunkStore {
       let written = 0;
       let rest = bufs;
       while (written < total) {
-        written += await this.io.writev(c.fd, rest, c.durable + written);
+        written += await this.io.writev(c.fd, rest, c.durable + written, total - written);
         if (written < total) rest = remaining(bufs, written);
       }
       if (this.o.fsync) await this.io.datasync(c.fd);

@@ -2,6 +2,7 @@ import assert from 'node:assert/strict';
 import { readdir } from 'node:fs/promises';
 import { describe, it } from 'node:test';
 import pino from 'pino';
+import { SYNC_DATA_MAX } from '../../src/buffer/chunk-io.ts';
 import { FileStore } from '../../src/buffer/file-store.ts';
 import { tempDir } from './helpers.ts';
 
@@ -69,6 +70,38 @@ describe('file buffer chunk file operations', () => {
       const warned = lines.filter((l) => String(l.msg).includes('file operations took over'));
       assert.equal(warned.length, 1);
       assert.equal(warned[0]!.path, dir);
+    } finally {
+      await store.close();
+      await cleanup();
+    }
+  });
+
+  it('keeps small and large appends in order, and reads a chunk larger than the synchronous limit whole', async () => {
+    const { dir, cleanup } = await tempDir();
+    const store = new FileStore({ dir, logger: pino({ level: 'silent' }), fsync: false });
+    try {
+      await store.open();
+      const c = store.create({ tag: 't', vars: {} }, 't');
+      // bin32 entries of distinct fill bytes: small ones go synchronously, the large one
+      // (over SYNC_DATA_MAX) through the thread pool, all into the same file.
+      const entry = (len: number, fill: number) => {
+        const b = Buffer.alloc(5 + len, fill);
+        b[0] = 0xc6;
+        b.writeUInt32BE(len, 1);
+        return b;
+      };
+      const parts = [entry(1000, 1), entry(SYNC_DATA_MAX + 1024, 2), entry(2000, 3)];
+      for (const d of parts) {
+        c.bytes += d.length;
+        c.count++;
+        await store.append(c, d);
+      }
+      const back = Buffer.from(await store.read(c));
+      store.readDone(c);
+      assert.equal(back.length, c.bytes);
+      assert.ok(back.equals(Buffer.concat(parts)));
+      assert.equal(store.synchronousIo, true);
+      await store.purge(c);
     } finally {
       await store.close();
       await cleanup();
