@@ -129,7 +129,8 @@ export class NoneEncoder extends LineEncoder {
 
   /** Lines encoded by the last `lines()` call. */
   encoded = 0;
-  private pre = Buffer.alloc(0);
+  /** the entry prefix of `lines()`, rewritten in place when the read's time changes */
+  private pre: Buffer | undefined;
   private preSec = -1;
   private preNsec = -1;
   /** `pre` as big-endian 32-bit words (its last length % 4 bytes are not in it) */
@@ -221,18 +222,21 @@ export class NoneEncoder extends LineEncoder {
 
   /** fixarray(2), EventTime ext and the record's map header and key: the same for a whole read. */
   private prefix(sec: number, nsec: number): Buffer {
-    if (sec !== this.preSec || nsec !== this.preNsec) {
-      const p = Buffer.allocUnsafe(11 + this.head.length);
+    let p = this.pre;
+    if (p === undefined) {
+      p = Buffer.alloc(11 + this.head.length);
       p[0] = 0x92;
-      EventTime.writeExt(p, 1, sec, nsec);
       this.head.copy(p, 11);
       this.pre = p;
-      this.preWords = [];
-      for (let j = 0; j + 4 <= p.length; j += 4) this.preWords.push(p.readUInt32BE(j));
-      this.preSec = sec;
-      this.preNsec = nsec;
-    }
-    return this.pre;
+      this.preWords = new Array<number>(p.length >>> 2).fill(0);
+    } else if (sec === this.preSec && nsec === this.preNsec) return p;
+    // Every read has a new time: rewritten in place, no allocation per read.
+    EventTime.writeExt(p, 1, sec, nsec);
+    const words = this.preWords;
+    for (let j = 0; j < words.length; j++) words[j] = p.readUInt32BE(4 * j);
+    this.preSec = sec;
+    this.preNsec = nsec;
+    return p;
   }
 }
 
