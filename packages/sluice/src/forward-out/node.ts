@@ -46,6 +46,10 @@ export class ForwardNode {
   private rr = 0;
   private udp: UdpSocket | undefined;
   private failedAt = 0;
+  /** how many times close() ran: a connection opened across one is closed at once */
+  private closes = 0;
+  /** warm()'s connect while it runs (never rejects) */
+  private warming: Promise<void> | undefined;
 
   constructor(
     readonly s: NodeSettings,
@@ -94,6 +98,8 @@ export class ForwardNode {
   /** A connection to send over: the kept-alive one when usable, else a new one. */
   private async connection(): Promise<{ conn: ForwardConnection; reuse: boolean }> {
     if (!this.s.keepalive) return { conn: await this.open(), reuse: false };
+    // A chunk during warm()'s connect takes that connection; if it failed, connects itself.
+    if (this.warming !== undefined) await this.warming;
     const c = this.conn;
     const expired =
       c &&
@@ -109,6 +115,31 @@ export class ForwardNode {
     const fresh = await this.connecting;
     if (fresh.keepalive) this.conn = fresh;
     return { conn: fresh, reuse: fresh.keepalive };
+  }
+
+  /**
+   * With keepalive, opens the connection now instead of at the first chunk, which then goes
+   * out without waiting for a connect (an agent's first lines arrive that much sooner). A
+   * server that is not up yet is tried again by the first chunk, as without this.
+   */
+  warm(): void {
+    if (!this.s.keepalive || this.conn !== undefined || this.warming !== undefined) return;
+    const closes = this.closes;
+    this.warming = this.open()
+      .then(
+        (conn) => {
+          if (this.closes === closes && conn.keepalive && this.conn === undefined) this.conn = conn;
+          else conn.close();
+        },
+        (e: Error) =>
+          this.log.debug(
+            { server: String(this), err: e.message },
+            'could not connect ahead of the first chunk',
+          ),
+      )
+      .finally(() => {
+        this.warming = undefined;
+      });
   }
 
   /** Sends one chunk's PackedForward message (and waits for its ack when requested). */
@@ -220,6 +251,7 @@ export class ForwardNode {
   }
 
   close(): void {
+    this.closes++;
     this.conn?.close();
     this.conn = undefined;
     this.udp?.close();

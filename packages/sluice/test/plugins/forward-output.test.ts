@@ -220,6 +220,54 @@ describe('forward output on the wire', () => {
     }
   });
 
+  it('keepalive: connects to the active servers at start and sends the chunks over that one connection', async () => {
+    const connected: (() => void)[] = [];
+    const srv = await new RawServer(undefined, () => {
+      for (const w of connected.splice(0)) w();
+    }).listen();
+    const standby = await new RawServer().listen();
+    const out = output(
+      `keepalive true\n<server>\nhost 127.0.0.1\nport ${srv.port}\n</server>\n<server>\nhost 127.0.0.1\nport ${standby.port}\nstandby true\n</server>`,
+    );
+    let timer: NodeJS.Timeout | undefined;
+    const first = new Promise<void>((resolve, reject) => {
+      connected.push(resolve);
+      timer = setTimeout(() => reject(new Error('no connection within 5 s of start')), 5000);
+    }).finally(() => clearTimeout(timer));
+    await out.start();
+    try {
+      await first; // before any chunk
+      assert.equal(srv.frames.length, 0);
+      assert.equal(srv.sockets.length, 1);
+      await out.write(chunkOf('k', [{ a: 1 }]));
+      await out.write(chunkOf('k', [{ a: 2 }]));
+      await waitFrames(srv, 2);
+      assert.equal(srv.sockets.length, 1);
+      assert.equal(standby.sockets.length, 0, 'a standby server is not connected ahead');
+    } finally {
+      await out.stop();
+      await srv.close();
+      await standby.close();
+    }
+  });
+
+  it('keepalive: a server down at start is connected by the first chunk', async () => {
+    const srv = await new RawServer().listen();
+    const port = srv.port;
+    await srv.close();
+    const out = output(`keepalive true\n<server>\nhost 127.0.0.1\nport ${port}\n</server>`);
+    await out.start();
+    const again = new RawServer();
+    try {
+      await new Promise<void>((r) => again.server.listen(port, '127.0.0.1', r));
+      assert.deepEqual(await out.write(chunkOf('k', [{ a: 1 }])), { status: 'ok' });
+      await waitFrames(again, 1);
+    } finally {
+      await out.stop();
+      await again.close();
+    }
+  });
+
   it('a write to no reachable server is a retry with the reasons', async () => {
     const dead = await new RawServer().listen();
     const port = dead.port;

@@ -39,7 +39,8 @@ const params = defineParams({
   keepalive: {
     type: 'bool',
     default: false,
-    description: 'Reuse one connection per server instead of one per chunk.',
+    description:
+      'Reuse one connection per server instead of one per chunk. Sluice opens it at start (standby servers: when first used); a server not up yet is connected by the first chunk.',
   },
   keepalive_timeout: {
     type: 'time',
@@ -282,6 +283,7 @@ export class ForwardOutput implements OutputPlugin {
         this.ctx.logger.warn(msg);
       }
     }
+    for (const n of this.nodes) if (!n.s.standby && n.available) n.warm();
     // Also runs with heartbeat_type none: beat() then brings failed servers back after recover_wait.
     this.timer = setInterval(
       () => {
