@@ -68,7 +68,7 @@ export class ChunkIo {
     private readonly slowMs = SLOW_OP_MS,
   ) {}
 
-  /** Whether metadata operations still run synchronously (for tests and logs). */
+  /** Whether operations still run synchronously (for tests and logs). */
   get synchronous(): boolean {
     return this.sync;
   }

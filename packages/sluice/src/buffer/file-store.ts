@@ -70,7 +70,7 @@ export class FileStore implements ChunkStore {
     this.io = new ChunkIo(o.dir, o.logger, o.slowOpMs);
   }
 
-  /** Whether chunk file metadata operations run synchronously (see ChunkIo). */
+  /** Whether chunk file operations run synchronously (see ChunkIo). */
   get synchronousIo(): boolean {
     return this.io.synchronous;
   }

@@ -23,10 +23,6 @@ export class BatchBuilder {
     this.buf = Buffer.allocUnsafe(initial);
   }
 
-  get byteLength(): number {
-    return this.len;
-  }
-
   reserve(n: number): void {
     if (this.len + n <= this.buf.length) return;
     let size = this.buf.length * 2;

@@ -8,7 +8,7 @@ const handedOut = new Set<number>();
  * unbound for a while (an outage) must not be given each other's.
  */
 export async function freePort(): Promise<number> {
-  for (;;) {
+  for (let attempt = 0; attempt < 1000; attempt++) {
     const s = net.createServer();
     await new Promise<void>((r) => s.listen(0, '127.0.0.1', r));
     const port = (s.address() as net.AddressInfo).port;
@@ -18,6 +18,7 @@ export async function freePort(): Promise<number> {
       return port;
     }
   }
+  throw new Error('no port on 127.0.0.1 that this process has not handed out already');
 }
 
 /** Resolves once something accepts TCP connections on the port (bounded). */

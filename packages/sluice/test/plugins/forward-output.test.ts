@@ -18,6 +18,7 @@ import type { Chunk } from '../../src/core/plugin.ts';
 import { FailureDetector } from '../../src/forward-out/failure-detector.ts';
 import forwardOutput, { type ForwardOutput } from '../../src/plugins/output/forward.ts';
 import { instantiate, testContext } from '../../src/testing/context.ts';
+import { freePort } from '../helpers/ports.ts';
 import { selfSignedCert } from '../helpers/tls.ts';
 import { startInput } from './forward-helpers.ts';
 
@@ -252,9 +253,7 @@ describe('forward output on the wire', () => {
   });
 
   it('keepalive: a server down at start is connected by the first chunk', async () => {
-    const srv = await new RawServer().listen();
-    const port = srv.port;
-    await srv.close();
+    const port = await freePort();
     const out = output(`keepalive true\n<server>\nhost 127.0.0.1\nport ${port}\n</server>`);
     await out.start();
     const again = new RawServer();
