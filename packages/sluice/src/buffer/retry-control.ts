@@ -20,8 +20,12 @@ export class RetryControl {
   /** True when an attempt may start now; otherwise arms the timer for when it may. */
   due(): boolean {
     if (!this.state) return true;
-    const wait = this.state.nextTime * 1000 - this.now();
-    if (wait <= 0) return true;
+    const now = this.now();
+    // Compared in seconds, as RetryState.onFailure() compares: in milliseconds the float
+    // rounding of nextTime could let an attempt start a hair early, and an output failing
+    // at once would then not count as a retry step (retry_max_times would allow one more).
+    if (now / 1000 >= this.state.nextTime) return true;
+    const wait = this.state.nextTime * 1000 - now;
     if (!this.timer) {
       this.timer = setTimeout(() => {
         this.timer = undefined;

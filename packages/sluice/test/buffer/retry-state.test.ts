@@ -1,5 +1,7 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
+import type { BufferConfig } from '../../src/buffer/params.ts';
+import { RetryControl } from '../../src/buffer/retry-control.ts';
 import { type RetryOptions, RetryState } from '../../src/buffer/retry-state.ts';
 
 const base: RetryOptions = {
@@ -112,5 +114,41 @@ describe('retry schedule (Fluentd retry_state.rb)', () => {
     t = 1;
     r.onFailure();
     assert.equal(r.steps, 1);
+  });
+});
+
+describe('RetryControl', () => {
+  it('an attempt it lets start, failing at once, always counts as a retry step', () => {
+    const config = {
+      retryType: 'exponential_backoff',
+      retryWait: 0.005,
+      retryTimeout: 72 * 3600,
+      retryForever: false,
+      retryMaxTimes: 2,
+      retryBase: 2,
+      retryRandomize: false,
+      retrySecondaryThreshold: 0.8,
+    } as BufferConfig;
+    // Millisecond clocks at which nextTime (seconds, a float) rounds differently in ms and
+    // in s: the attempt used to be let start a hair early and its failure did not step.
+    for (const t0 of [1795324197069, 1795324197092, 1795324197194, 1795324197217, 1795324197319]) {
+      let now = t0;
+      const c = new RetryControl(
+        config,
+        false,
+        () => now,
+        undefined,
+        () => undefined,
+      );
+      c.failed(undefined); // the first failure: the schedule starts
+      for (let step = 1; step <= 2; step++) {
+        let waited = 0;
+        while (!c.due() && waited++ < 1000) now++;
+        const s = c.failed(undefined); // fails in the same millisecond it was let start
+        assert.equal(s.steps, step, `clock ${t0}: failure ${step + 1} is retry step ${step}`);
+      }
+      assert.equal(c.state!.limit(), true, `clock ${t0}: retry_max_times 2 reached after 3 attempts`);
+      c.clear();
+    }
   });
 });
