@@ -81,6 +81,7 @@ export async function createBufferedOutput(o: BufferedOutputOptions): Promise<Bu
   const useDefaults = (el?.arg.trim() ?? '') === '';
   const keys = parseChunkKeys(el, o.descriptor.defaultChunkKeys);
   const config = toBufferConfig(type, resolved.params, el, keys, store.defaults, useDefaults);
+  store.chunkLimit?.(config.chunkLimitSize);
   if (o.outputElement) {
     for (const p of o.outputElement.params) {
       if (p.key.startsWith('@')) continue;

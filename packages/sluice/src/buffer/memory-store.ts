@@ -26,6 +26,11 @@ export class MemoryStore implements ChunkStore {
     flushAtShutdown: true,
   };
   private readonly pool = new BufferPool(4);
+  private limit = Number.MAX_SAFE_INTEGER;
+
+  chunkLimit(bytes: number): void {
+    this.limit = bytes;
+  }
 
   async open(): Promise<StoredChunk[]> {
     return [];
@@ -45,9 +50,14 @@ export class MemoryStore implements ChunkStore {
     return undefined;
   }
 
-  /** Capacity doubles, so a chunk filled by many small appends is copied O(log n) times. */
+  /**
+   * Capacity doubles, so a chunk filled by many small appends is copied O(log n) times, but
+   * never past chunk_limit_size: doubling past it made buffers that a chunk taking them from
+   * the pool outgrew again (a 0.7 MiB buffer grown to 1.4 MiB for a 1 MiB chunk, every
+   * chunk, in the agent), while buffers of the limit's size fit every chunk.
+   */
   private grow(old: Buffer, used: number, need: number): Buffer {
-    const size = Math.max(need, old.length * 2, MIN_POOLED);
+    const size = Math.max(need, Math.min(Math.max(old.length * 2, MIN_POOLED), this.limit));
     const next = this.pool.take(size) ?? Buffer.allocUnsafeSlow(size);
     old.copy(next, 0, 0, used);
     this.pool.give(old);

@@ -24,6 +24,11 @@ export interface ChunkStore {
   /** Takes ownership of the storage (file: lock) and returns chunks left by a previous run. */
   open(): Promise<StoredChunk[]>;
   create(keys: ChunkKeys, keyString: string): StoredChunk;
+  /**
+   * The output's chunk_limit_size, told once the buffer's parameters are resolved: no chunk
+   * will hold more (a store that grows chunk memory stops there).
+   */
+  chunkLimit?(bytes: number): void;
   /** Resolves once the bytes are stored (file: written to the chunk file). */
   append(chunk: StoredChunk, data: Buffer): Promise<void> | undefined;
   /** Records the staged -> queued transition (file: renames b -> q). */

@@ -48,6 +48,27 @@ describe('memory buffer store', () => {
     await store.close();
   });
 
+  it('grows a chunk no larger than chunk_limit_size, and the next chunk reuses that memory without growing', async () => {
+    const limit = 1024 * 1024;
+    const store = new MemoryStore();
+    store.chunkLimit(limit);
+    const batch = Buffer.alloc(175_560, 3); // the agent's batch of 1,000 lines
+    const fill = (c: StoredChunk) => {
+      while (c.bytes + batch.length <= limit) add(store, c, batch);
+    };
+    const a = store.create(keys, 't');
+    fill(a);
+    const memory = (await store.read(a)).buffer;
+    assert.ok(memory.byteLength <= limit, `chunk memory ${memory.byteLength} > limit ${limit}`);
+    await store.purge(a);
+    const b = store.create(keys, 't');
+    fill(b);
+    const read = await store.read(b);
+    assert.equal(read.buffer, memory);
+    assert.equal(read.length, 5 * batch.length);
+    await store.close();
+  });
+
   it('never reuses the memory of a chunk whose write() was abandoned', async () => {
     const store = new MemoryStore();
     const a = store.create(keys, 't');
