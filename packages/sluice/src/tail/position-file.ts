@@ -1,4 +1,13 @@
-import { closeSync, fsyncSync, mkdirSync, openSync, readFileSync, renameSync, writeSync } from 'node:fs';
+import {
+  closeSync,
+  constants,
+  fsyncSync,
+  mkdirSync,
+  openSync,
+  readFileSync,
+  renameSync,
+  writeSync,
+} from 'node:fs';
 import { dirname } from 'node:path';
 
 /**
@@ -152,7 +161,12 @@ export class PositionFile {
       parts.push(line);
     }
     const text = parts.join('');
-    if (text !== current) {
+    if (current === undefined && text === '') {
+      // A new, empty pos file has nothing a crash could half-write: created in place, it
+      // saves a first start a temp file, an fsync and a rename per tail input.
+      if (this.fd >= 0) closeSync(this.fd);
+      this.fd = openSync(this.path, constants.O_RDWR | constants.O_CREAT, 0o644);
+    } else if (text !== current) {
       const fd = openSync(tmp, 'w', 0o644);
       try {
         if (text.length) writeSync(fd, text);
