@@ -111,6 +111,7 @@ ${buffer}      chunk_limit_size ${chunkLimit(s)}
       overflow_action block
       flush_mode interval
       flush_interval 0.05
+      flush_when_caught_up true
       flush_thread_count 1
       flush_at_shutdown true
       retry_forever true

@@ -42,6 +42,8 @@ export interface BufferedOutputOptions {
 
 export interface BufferedOutput {
   emit(batch: EventBatch): Promise<void>;
+  /** An input's hint that it has read all it had for `tag` (flush_when_caught_up acts on it). */
+  caughtUp(tag: string): void;
   start(): Promise<void>;
   flushAll(): Promise<void>;
   stop(): Promise<void>;
@@ -165,6 +167,10 @@ class Engine implements BufferedOutput {
     // add() counts the bytes before its first await: the reservation is theirs now.
     this.space.release(need);
     await this.chunks.add(groups);
+  }
+
+  caughtUp(tag: string): void {
+    if (this.config.flushWhenCaughtUp && this.state === 'running') this.chunks.enqueueTag(tag);
   }
 
   /** drop_oldest_chunk: one chunk is not written anywhere. */

@@ -215,6 +215,12 @@ export class ChunkQueue {
     this.onEnqueue();
   }
 
+  /** Enqueues the staged chunks that hold events of `tag` (all of them when tag is not a chunk key). */
+  enqueueTag(tag: string): void {
+    for (const c of [...this.staged.values()])
+      if (c.count > 0 && (c.keys.tag === undefined || c.keys.tag === tag)) this.enqueue(c);
+  }
+
   enqueueAll(): void {
     for (const c of [...this.staged.values()]) if (c.count > 0) this.enqueue(c);
   }

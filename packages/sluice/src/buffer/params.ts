@@ -59,6 +59,12 @@ export const COMMON_BUFFER_PARAMS = defineParams({
     default: 60,
     description: 'interval mode: a chunk is enqueued this long after it was created.',
   },
+  flush_when_caught_up: {
+    type: 'bool',
+    default: false,
+    description:
+      'Sluice only, flush_mode interval: when the input filling a chunk has worked through a backlog and read all there is (in_tail at the end of its file), the staged chunk is sent at once instead of after flush_interval. A trickle of new lines still waits for flush_interval.',
+  },
   flush_thread_count: { type: 'integer', default: 1, description: 'Number of chunks written concurrently.' },
   flush_thread_interval: {
     type: 'time',
@@ -151,6 +157,7 @@ export interface BufferConfig {
   flushAtShutdown: boolean;
   flushMode: 'lazy' | 'interval' | 'immediate';
   flushInterval: number;
+  flushWhenCaughtUp: boolean;
   flushThreadCount: number;
   delayedCommitTimeout: number;
   overflowAction: 'throw_exception' | 'block' | 'drop_oldest_chunk';
@@ -235,6 +242,11 @@ export function toBufferConfig(
   }
   let mode = p.flush_mode as string;
   if (mode === 'default') mode = keys.time ? 'lazy' : 'interval';
+  if (p.flush_when_caught_up === true && mode !== 'interval')
+    throw new ConfigError(
+      `'flush_when_caught_up' needs flush_mode interval (this buffer's is ${mode})`,
+      where,
+    );
   let zone: Zone;
   try {
     zone = p.timekey_use_utc ? UTC : parseZone((p.timekey_zone as string | undefined) ?? 'localtime');
@@ -257,6 +269,7 @@ export function toBufferConfig(
     flushAtShutdown: (p.flush_at_shutdown as boolean | undefined) ?? backend.flushAtShutdown,
     flushMode: mode as BufferConfig['flushMode'],
     flushInterval: p.flush_interval as number,
+    flushWhenCaughtUp: p.flush_when_caught_up as boolean,
     flushThreadCount: p.flush_thread_count as number,
     delayedCommitTimeout: p.delayed_commit_timeout as number,
     overflowAction: p.overflow_action as BufferConfig['overflowAction'],

@@ -104,6 +104,7 @@ export class Engine {
       makeContext: (el: ConfigElement, type: string, kind: 'output') =>
         this.makeContext(el, type, kind, ROOT),
       emitToLabel: (label: string, batch: EventBatch) => this.pipelines.get(label)!.emit(batch),
+      caughtUpInLabel: (label: string, tag: string) => this.pipelines.get(label)!.caughtUp(tag),
       hasLabel: (label: string) => labelNames.has(label),
     };
     await this.buildPipeline(ROOT, directives, env);
@@ -222,6 +223,9 @@ export class Engine {
         } catch (e) {
           return Promise.reject(e);
         }
+      },
+      caughtUp(tag) {
+        engine.pipelines.get(label)!.caughtUp(tag);
       },
       emitError: (tag, time, record, error) => this.emitError(tag, time, record, error),
       createNested: (nestedKind, element, defaultType) =>

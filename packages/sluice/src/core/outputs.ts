@@ -27,6 +27,8 @@ export interface OutputBuildEnv {
   makeContext(el: ConfigElement, type: string, kind: 'output'): PluginContext;
   /** Routes a batch into a label's pipeline (relabel). Checked at build time. */
   emitToLabel(label: string, batch: EventBatch): Promise<void> | void;
+  /** Passes an input's caught-up hint into a label's pipeline (relabel). */
+  caughtUpInLabel(label: string, tag: string): void;
   hasLabel(label: string): boolean;
 }
 
@@ -116,6 +118,7 @@ export async function buildOutput(el: ConfigElement, env: OutputBuildEnv): Promi
     });
     node.buffer = buf;
     node.emit = (batch) => buf.emit(batch);
+    node.caughtUp = (tag) => buf.caughtUp(tag);
   } else {
     if (!plugin.process) throw new ConfigError(`output '${type}' needs a <buffer> section`, el.location);
     const process = plugin.process.bind(plugin);
@@ -185,11 +188,18 @@ async function buildRelabel(el: ConfigElement, env: OutputBuildEnv): Promise<Out
   if (!env.hasLabel(label.value))
     throw new ConfigError(`relabel: no <label ${label.value}> is defined`, label.location);
   const ctx = env.makeContext(el, 'relabel', 'output');
-  return composite(el, 'relabel', ctx, [], (batch) => {
-    ctx.metrics.emitCount++;
-    ctx.metrics.emitRecords += batch.count;
-    return env.emitToLabel(label.value, batch);
-  });
+  return composite(
+    el,
+    'relabel',
+    ctx,
+    [],
+    (batch) => {
+      ctx.metrics.emitCount++;
+      ctx.metrics.emitRecords += batch.count;
+      return env.emitToLabel(label.value, batch);
+    },
+    (tag) => env.caughtUpInLabel(label.value, tag),
+  );
 }
 
 function composite(
@@ -198,6 +208,9 @@ function composite(
   ctx: PluginContext,
   children: OutputNode[],
   emit: OutputSink['emit'],
+  caughtUp: (tag: string) => void = (tag) => {
+    for (const c of children) c.caughtUp?.(tag);
+  },
 ): OutputNode {
   return {
     id: ctx.id,
@@ -206,6 +219,7 @@ function composite(
     ctx,
     children,
     emit,
+    caughtUp,
     start: async () => {
       for (const c of children) await c.start();
     },

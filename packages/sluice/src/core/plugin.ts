@@ -22,6 +22,12 @@ export interface PluginContext {
    * every output it was routed to has accepted it; rejects if one refused.
    */
   emit(batch: EventBatch): Promise<void>;
+  /**
+   * A hint from an input: it has just worked through a backlog for `tag` and read all there
+   * is, so the output's buffer need not wait out flush_interval for more (a buffer with
+   * flush_when_caught_up sends its staged chunk now).
+   */
+  caughtUp?(tag: string): void;
   /** Routes one record to the @ERROR label (or logs it when there is none). */
   emitError(tag: string, time: EventTime, record: EventRecord, error: Error): void;
   /** Builds a nested plugin (parser/formatter/buffer) from a section element. */

@@ -7,6 +7,8 @@ export interface OutputSink {
   id: string;
   /** Resolves when the output accepted the batch. */
   emit(batch: EventBatch): Promise<void> | void;
+  /** The input of `tag` has read all it had (see PluginContext.caughtUp); a hint. */
+  caughtUp?(tag: string): void;
 }
 
 export interface FilterRule {
@@ -85,6 +87,11 @@ export class Pipeline {
     const route = this.route(batch.tag);
     if (route.filters.length === 0) return this.deliver(route, batch);
     return this.runFilters(route, batch, 0);
+  }
+
+  /** Passes an input's caught-up hint to the output its tag is routed to. */
+  caughtUp(tag: string): void {
+    this.route(tag).sink?.caughtUp?.(tag);
   }
 
   private runTaps(batch: EventBatch): void {

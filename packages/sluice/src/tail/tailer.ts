@@ -70,6 +70,7 @@ export class Tailer implements TargetHost {
     private readonly parsing: Parsing,
     private readonly emitFn: (batch: EventBatch) => Promise<void>,
     private readonly log: Logger,
+    private readonly caughtUpFn: (tag: string) => void = () => {},
   ) {
     this.readLinesLimit = o.readLinesLimit;
     this.maxLineSize = o.maxLineSize;
@@ -81,6 +82,10 @@ export class Tailer implements TargetHost {
   // ---- TargetHost ----
   emit(batch: EventBatch): Promise<void> {
     return this.emitFn(batch);
+  }
+
+  caughtUp(tag: string): void {
+    this.caughtUpFn(tag);
   }
 
   sleep(ms: number): Promise<void> {

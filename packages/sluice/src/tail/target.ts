@@ -13,6 +13,8 @@ export interface TargetHost {
   readonly rotateWaitMs: number;
   readonly multilineFlushMs: number | undefined;
   emit(batch: EventBatch): Promise<void>;
+  /** the target has worked through a backlog of lines and reached the end of its files */
+  caughtUp(tag: string): void;
   /** waits `ms` (or less when stopping) */
   sleep(ms: number): Promise<void>;
   /** schedules `target.kick()` after `ms` */
@@ -117,6 +119,10 @@ export class Target {
   private async drain(): Promise<void> {
     const h = this.host;
     const w = h.writer;
+    // Lines emitted by this drain: at least a full batch means a backlog was read, and the
+    // output may send it without waiting out its flush_interval. A trickle gives no hint,
+    // or every few new lines would become a chunk of their own.
+    let emitted = 0;
     while (!h.stopping) {
       let progressed = false;
       let throttled = false;
@@ -133,6 +139,7 @@ export class Target {
         this.windowBytes += r.bytesRead;
         if (budget - r.bytesRead <= 0 && r.lines === 0) throttled = true;
         if (r.lines === 0 && r.bytesRead === 0) continue;
+        emitted += w.count;
         if (w.count > 0) await this.emit(w.take(this.tag));
         f.committed = r.commitPos;
         this.savePosition();
@@ -148,6 +155,7 @@ export class Target {
       if (await this.flushMultiline()) continue;
       if (await this.releaseDone()) continue;
       if (throttled) h.kickLater(this, 1000 - (Date.now() - this.windowStart));
+      else if (emitted >= h.readLinesLimit) h.caughtUp(this.tag);
       return;
     }
   }

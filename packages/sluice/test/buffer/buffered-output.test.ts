@@ -385,4 +385,40 @@ describe('buffered output: retries, secondary, backup', () => {
     await out.waitFor(2);
     await bo.stop();
   });
+
+  it("flush_when_caught_up: an input's caught-up hint sends that tag's staged chunk without waiting for flush_interval", async () => {
+    const { bo, out } = await build('<buffer tag>\nflush_interval 1h\nflush_when_caught_up true\n</buffer>');
+    await bo.start();
+    await bo.emit(batch('a', 2));
+    await bo.emit(batch('b', 1, 2));
+    assert.equal(bo.metrics().stagedChunks, 2);
+    bo.caughtUp('a');
+    assert.equal(bo.metrics().stagedChunks, 1, "only a's chunk left the stage");
+    await out.waitFor(2);
+    assert.deepEqual(
+      out.written.map((w) => w.keys.tag),
+      ['a'],
+    );
+    await bo.stop();
+  });
+
+  it('without flush_when_caught_up, a caught-up hint changes nothing (Fluentd behaviour)', async () => {
+    const { bo, out } = await build('<buffer tag>\nflush_interval 1h\n</buffer>');
+    await bo.start();
+    await bo.emit(batch('a', 2));
+    bo.caughtUp('a');
+    assert.equal(bo.metrics().stagedChunks, 1);
+    assert.equal(bo.metrics().queuedChunks, 0);
+    assert.equal(out.written.length, 0);
+    await bo.stop();
+  });
+
+  it('flush_when_caught_up is refused outside flush_mode interval', async () => {
+    await assert.rejects(
+      build('<buffer time>\ntimekey 1h\nflush_when_caught_up true\n</buffer>'),
+      (e: Error) =>
+        e instanceof ConfigError &&
+        /flush_when_caught_up' needs flush_mode interval \(this buffer's is lazy\)/.test(e.message),
+    );
+  });
 });

@@ -17,7 +17,13 @@ const tail: PluginDescriptor<InputPlugin> = {
   create(config, ctx) {
     const opts = tailOptions(config);
     const parsing = buildParsing(opts, ctx);
-    const tailer = new Tailer(opts, parsing, (batch) => ctx.emit(batch), ctx.logger);
+    const tailer = new Tailer(
+      opts,
+      parsing,
+      (batch) => ctx.emit(batch),
+      ctx.logger,
+      (tag) => ctx.caughtUp?.(tag),
+    );
     return {
       start: () => tailer.start(),
       stop: () => tailer.stop(),
