@@ -48,6 +48,7 @@ for (let round = 0; round < 3; round++) {
     // What the tail does for `none`: one call per read, up to 1000 lines (read_lines_limit).
     for (let i = 0; i < N; i += batchLines.encoded) {
       start = batchLines.lines(w, buf, start, buf.length, src, 1795000000, 0, 1000, 8 << 20, undefined);
+      if (batchLines.encoded === 0) throw new Error(`no line left after ${i} of ${N}`);
       out += w.take('t').bytes.length;
     }
   } else {
