@@ -19,7 +19,8 @@ export interface PluginContext {
   signal: AbortSignal;
   /**
    * Routes a batch from this plugin's position (its label, or the root). Resolves when
-   * every output it was routed to has accepted it; rejects if one refused.
+   * every output it was routed to has accepted it; rejects if one refused. Once it has
+   * resolved the input may reuse the batch's memory: what outputs keep, they copy.
    */
   emit(batch: EventBatch): Promise<void>;
   /**
@@ -92,7 +93,7 @@ export interface ChunkKeys {
 }
 
 export interface OutputPlugin {
-  /** Unbuffered path: handle a batch now. Resolve = accepted. */
+  /** Unbuffered path: handle a batch now. Resolve = accepted; the batch's bytes may be reused after that, so copy what is kept. */
   process?(batch: EventBatch): Promise<void> | void;
   /**
    * Buffered path: deliver a chunk. `chunk.bytes` may be reused for another chunk once the

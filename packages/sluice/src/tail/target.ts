@@ -140,7 +140,7 @@ export class Target {
         if (budget - r.bytesRead <= 0 && r.lines === 0) throttled = true;
         if (r.lines === 0 && r.bytesRead === 0) continue;
         emitted += w.count;
-        if (w.count > 0) await this.emit(w.take(this.tag));
+        if (w.count > 0) await this.emitFrom(w);
         f.committed = r.commitPos;
         this.savePosition();
         progressed = true;
@@ -158,6 +158,17 @@ export class Target {
       else if (emitted >= h.readLinesLimit) h.caughtUp(this.tag);
       return;
     }
+  }
+
+  /**
+   * Emits the writer's lines over the writer's own memory, which it gets back once they
+   * were accepted. A refusal while stopping leaves that memory to the collector: an output
+   * that accepted them before another refused could still be writing them.
+   */
+  private async emitFrom(w: BatchBuilder): Promise<void> {
+    const batch = w.lend(this.tag);
+    await this.emit(batch);
+    w.reclaim(batch);
   }
 
   /** Emits a batch, retrying (in order, holding the file) while outputs refuse it. */
@@ -200,7 +211,7 @@ export class Target {
     const w = this.host.writer;
     const t = EventTime.now();
     f.flushPending(w, t.sec, t.nsec);
-    if (w.count > 0) await this.emit(w.take(this.tag));
+    if (w.count > 0) await this.emitFrom(w);
     f.committed = f.resumePos();
     this.savePosition();
   }
@@ -219,7 +230,7 @@ export class Target {
       const w = this.host.writer;
       const t = EventTime.now();
       f.drainRest(w, t.sec, t.nsec);
-      if (w.count > 0) await this.emit(w.take(this.tag));
+      if (w.count > 0) await this.emitFrom(w);
       f.committed = f.readPos;
       this.files.splice(this.files.indexOf(f), 1);
       f.release();

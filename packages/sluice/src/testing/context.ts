@@ -3,7 +3,7 @@ import pino from 'pino';
 import type { ConfigElement } from '../config/ast.ts';
 import { parseConfigText } from '../config/parser.ts';
 import { resolve } from '../config/schema.ts';
-import type { EventBatch, EventRecord } from '../core/batch.ts';
+import { EventBatch, type EventRecord } from '../core/batch.ts';
 import type { PluginContext, PluginDescriptor, PluginKind } from '../core/plugin.ts';
 import { createNestedPlugin } from '../core/plugin-loader.ts';
 
@@ -39,7 +39,9 @@ export function testContext(
     errors,
     async emit(batch) {
       await opts.onEmit?.(batch);
-      emitted.push(batch);
+      // Kept past the emit, so copied, as every store does: an input may reuse the memory
+      // of a batch once its emit resolved (in_tail does).
+      emitted.push(new EventBatch(batch.tag, Buffer.from(batch.bytes), batch.count));
       ctx.metrics.emitCount++;
       ctx.metrics.emitRecords += batch.count;
     },

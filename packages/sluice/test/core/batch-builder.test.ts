@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { decode, decodeMultiple, packr } from '@sluice/forward';
+import { decode, decodeMultiple, EventTime, packr } from '@sluice/forward';
+import type { EventBatch } from '../../src/core/batch.ts';
 import { BatchBuilder } from '../../src/core/batch-builder.ts';
 
 function viaRecord(rec: Record<string, unknown>): { bytes: Buffer; value: unknown } {
@@ -83,4 +84,25 @@ test('record() entries after beginEntry() form a batch msgpackr reads back', () 
   const entries = decodeMultiple(w.take('t').bytes) as [unknown, Record<string, unknown>][];
   assert.equal(entries.length, 100);
   assert.deepEqual(entries[42]![1], { i: 42, s: 'line 42' });
+});
+
+test('lend(): the batch keeps its bytes while the builder writes on; reclaim() gives its memory to a later batch', () => {
+  const w = new BatchBuilder();
+  const entry = (s: string) => w.add(new EventTime(1, 0), { message: s });
+  const messages = (b: EventBatch) => b.entries().map((e) => e.record.message);
+  entry('first');
+  const lent = w.lend('t');
+  assert.equal(lent.count, 1);
+  entry('second');
+  entry('third');
+  assert.deepEqual(messages(lent), ['first'], 'the lent batch is not overwritten by later writes');
+  // Given back: the builder goes on in the first batch's memory after the next lend.
+  w.reclaim(lent);
+  const next = w.lend('t');
+  assert.notEqual(next.bytes.buffer, lent.bytes.buffer);
+  entry('fourth');
+  const after = w.lend('t');
+  assert.equal(after.bytes.buffer, lent.bytes.buffer, 'the reclaimed memory is used again');
+  assert.deepEqual(messages(next), ['second', 'third']);
+  assert.deepEqual(messages(after), ['fourth']);
 });

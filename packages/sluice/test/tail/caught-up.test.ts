@@ -1,15 +1,12 @@
 import assert from 'node:assert/strict';
-import { appendFileSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
+import { appendFileSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { test } from 'node:test';
 import pino from 'pino';
 import { BatchBuilder, type EventBatch } from '../../src/core/batch.ts';
-import { strBytes } from '../../src/core/batch-builder.ts';
 import { Engine } from '../../src/core/engine.ts';
-import { NoneEncoder } from '../../src/tail/line-encoder.ts';
-import { TailFile } from '../../src/tail/tail-file.ts';
-import { Target, type TargetHost } from '../../src/tail/target.ts';
-import { tempDir, until } from './helpers.ts';
+import type { TargetHost } from '../../src/tail/target.ts';
+import { openTarget, tempDir, until } from './helpers.ts';
 
 const lines = (from: number, n: number) => Array.from({ length: n }, (_, i) => `line ${from + i}\n`).join('');
 
@@ -37,25 +34,8 @@ function setUp(path: string) {
     released: () => {},
     warn: (msg) => assert.fail(msg),
   };
-  const encoder = new NoneEncoder('message', {
-    emitUnmatchedLines: true,
-    unmatched: () => assert.fail('no line is unmatched'),
-    warn: (msg) => assert.fail(msg),
-  });
-  const file = new TailFile(
-    path,
-    BigInt(statSync(path).ino),
-    0,
-    { path, tag: 'app', pathStr: strBytes(path) },
-    encoder,
-    Buffer.from('\n'),
-    undefined,
-    { openOnEveryUpdate: false, warn: (msg) => assert.fail(msg) },
-  );
-  assert.ok(file.open());
-  const target = new Target(path, path, 'app', host, undefined);
-  target.files.push(file);
-  return { target, events, close: () => file.release() };
+  const { target, close } = openTarget(path, 'app', host);
+  return { target, events, close };
 }
 
 test('the tail hints "caught up" after reading a backlog to the end of the file, not after a trickle', async (t) => {

@@ -1,10 +1,16 @@
+import assert from 'node:assert/strict';
+import { statSync } from 'node:fs';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { EventBatch, EventRecord } from '../../src/core/batch.ts';
+import { strBytes } from '../../src/core/batch-builder.ts';
 import type { InputPlugin } from '../../src/core/plugin.ts';
 import tail from '../../src/plugins/input/tail.ts';
 import { loadPlugin } from '../../src/plugins/registry.ts';
+import { NoneEncoder } from '../../src/tail/line-encoder.ts';
+import { TailFile } from '../../src/tail/tail-file.ts';
+import { Target, type TargetHost } from '../../src/tail/target.ts';
 import { instantiate, type TestContext, testContext } from '../../src/testing/context.ts';
 
 export async function tempDir(t: { after(fn: () => Promise<void> | void): void }): Promise<string> {
@@ -56,4 +62,27 @@ export async function startTail(
     messages: () => ctx.records().map((r) => r.message as string),
     stop,
   };
+}
+
+/** A tail target over one real file (read from its start as plain lines), for tests of the read loop itself. */
+export function openTarget(path: string, tag: string, host: TargetHost): { target: Target; close(): void } {
+  const encoder = new NoneEncoder('message', {
+    emitUnmatchedLines: true,
+    unmatched: () => assert.fail('no line is unmatched'),
+    warn: (msg) => assert.fail(msg),
+  });
+  const file = new TailFile(
+    path,
+    BigInt(statSync(path).ino),
+    0,
+    { path, tag, pathStr: strBytes(path) },
+    encoder,
+    Buffer.from('\n'),
+    undefined,
+    { openOnEveryUpdate: false, warn: (msg) => assert.fail(msg) },
+  );
+  assert.ok(file.open());
+  const target = new Target(path, path, tag, host, undefined);
+  target.files.push(file);
+  return { target, close: () => file.release() };
 }

@@ -3,6 +3,7 @@ import { createReadStream } from 'node:fs';
 import type { Readable } from 'node:stream';
 import type { ConfigElement } from '../../config/ast.ts';
 import { defineParams } from '../../config/schema.ts';
+import type { EventBatch } from '../../core/batch.ts';
 import { BatchBuilder, strBytes } from '../../core/batch-builder.ts';
 import { ConfigError } from '../../core/errors.ts';
 import type { InputPlugin, PluginContext, PluginDescriptor } from '../../core/plugin.ts';
@@ -109,30 +110,35 @@ export class StdinInput implements InputPlugin {
   /** Hands the lines so far to the router; reading waits until they are accepted. */
   private flush(): void {
     if (this.w.count === 0) return;
-    const batch = this.w.take(this.tag);
+    // Over the writer's memory, which it takes back once the lines were accepted.
+    const batch = this.w.lend(this.tag);
     this.stream?.pause();
     this.inflight++;
     const accepted = this.emitUntilAccepted(batch);
-    this.pending = this.pending.then(() => accepted);
-    void accepted.then(() => {
+    this.pending = this.pending.then(async () => {
+      await accepted;
+    });
+    void accepted.then((ok) => {
+      if (ok) this.w.reclaim(batch);
       if (--this.inflight === 0 && !this.stopped) this.stream?.resume();
     });
   }
 
-  private async emitUntilAccepted(batch: ReturnType<BatchBuilder['take']>): Promise<void> {
+  /** False when the batch was given up while stopping. */
+  private async emitUntilAccepted(batch: EventBatch): Promise<boolean> {
     // A refused batch is retried (as the tail input does): lines read from a pipe cannot
     // be read again, so dropping them would lose them.
     for (;;) {
       try {
         await this.ctx.emit(batch);
-        return;
+        return true;
       } catch (e) {
         if (this.stopped) {
           this.ctx.logger.error(
             { err: (e as Error).message, lines: batch.count },
             'stdin: batch refused while stopping',
           );
-          return;
+          return false;
         }
         this.ctx.logger.warn({ err: (e as Error).message }, 'stdin: batch refused; retrying in 1s');
         await new Promise((r) => setTimeout(r, 1000));
