@@ -1,6 +1,6 @@
 // File operations of the file buffer's chunks.
 //
-// Metadata operations (open, close, rename, unlink, the small .meta write) run synchronously
+// Metadata operations (open, close, rename, unlink) run synchronously
 // while they are fast. On a local disk each takes about 10 µs of CPU that way, while a round
 // trip through libuv's thread pool costs 45-60 µs on our 2-core machine
 // (bench/buffer/fs-ops.ts); at about ten per chunk, that was a fifth of the agent's CPU in
@@ -26,8 +26,6 @@ import {
   renameSync,
   unlink,
   unlinkSync,
-  writeFile,
-  writeFileSync,
   writev,
   writevSync,
 } from 'node:fs';
@@ -97,12 +95,6 @@ export class ChunkIo {
     } catch (e) {
       if ((e as NodeJS.ErrnoException).code !== 'ENOENT') throw e;
     }
-  }
-
-  /** Writes a small whole file (a chunk's .meta). */
-  writeSmall(path: string, data: string): Promise<void> {
-    if (this.sync) return this.timed('write meta', () => writeFileSync(path, data));
-    return call<void>((cb) => writeFile(path, data, (e) => cb(e, undefined)));
   }
 
   /** Appends `bufs` (`total` bytes together) at `position`. */

@@ -12,7 +12,7 @@ function logCapture() {
   return { logger, lines };
 }
 
-/** chunk data and .meta files (not the lock) */
+/** chunk files (not the lock) */
 async function chunkFiles(dir: string): Promise<string[]> {
   return (await readdir(dir)).filter((n) => /^buffer\.[bq]/.test(n));
 }
@@ -31,7 +31,7 @@ async function lifecycle(store: FileStore, dir: string): Promise<Buffer> {
   await store.markQueued(c);
   assert.deepEqual(
     (await chunkFiles(dir)).map((n) => n[7]),
-    ['q', 'q'],
+    ['q'],
   );
   const bytes = Buffer.from(await store.read(c));
   store.readDone(c);

@@ -1,7 +1,8 @@
 import assert from 'node:assert/strict';
-import { appendFile, mkdir, readdir, readFile, rm, writeFile } from 'node:fs/promises';
+import { appendFile, mkdir, readdir, readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
+import { decodeMultiple } from '@sluice/forward';
 import pino from 'pino';
 import { BufferLockedError } from '../../src/buffer/lock.ts';
 import { testContext } from '../../src/testing/context.ts';
@@ -29,7 +30,15 @@ describe('file buffer', () => {
       const files = await chunkFiles(dir);
       assert.equal(files.length, 2);
       assert.ok(files.every((f) => f.startsWith('buffer.b')));
-      assert.equal((await readdir(dir)).filter((n) => n.endsWith('.log.meta')).length, 2);
+      // One file per chunk: its keys are in a msgpack header before the entries.
+      assert.deepEqual(
+        (await readdir(dir)).filter((n) => n.endsWith('.meta')),
+        [],
+      );
+      const tags = [];
+      for (const f of files)
+        tags.push((decodeMultiple(await readFile(join(dir, f)))[0] as { keys: { tag: string } }).keys.tag);
+      assert.deepEqual(tags.sort(), ['app.a', 'app.b']);
       await first.bo.stop(); // file buffer: flush_at_shutdown false by default -> kept on disk
       assert.equal(first.out.written.length, 0);
       assert.equal((await chunkFiles(dir)).length, 2);
@@ -143,7 +152,7 @@ describe('file buffer', () => {
     }
   });
 
-  it('moves a chunk without metadata aside, keeps the valid part of a garbled one, and still starts', async () => {
+  it('moves a chunk without a header aside, keeps the valid part of a garbled one, and still starts', async () => {
     const { dir, cleanup } = await tempDir();
     try {
       const cfg = `<buffer tag>\n@type file\npath ${dir}\n</buffer>`;
@@ -153,7 +162,9 @@ describe('file buffer', () => {
       await first.bo.emit(batch('b', 3, 10));
       await first.bo.stop();
       const [f1, f2] = await chunkFiles(dir);
-      await rm(join(dir, `${f1}.meta`));
+      // f1 loses its header: the file starts with its first entry.
+      const whole = await readFile(join(dir, f1!));
+      await writeFile(join(dir, f1!), whole.subarray(whole.indexOf(0x92)));
       await appendFile(join(dir, f2!), Buffer.from('not msgpack at all'));
       await writeFile(join(dir, 'buffer.b0123456789abcdef0123456789abcdef.log.meta'), 'garbage');
       const { logger, lines } = logCapture();
@@ -165,13 +176,101 @@ describe('file buffer', () => {
       assert.equal(second.out.written.length, 1);
       assert.equal(second.out.written[0]!.count, 3);
       const aside = await readdir(join(dir, 'corrupt'));
-      assert.ok(aside.includes(f1!), 'chunk without meta moved aside');
+      assert.ok(aside.includes(f1!), 'chunk without a header moved aside');
       assert.ok(
         aside.some((n) => n.endsWith('.log') && n !== f1),
         'garbled original copied aside',
       );
       assert.equal(lines.filter((l) => l.level === 50).length, 2);
       await second.bo.stop();
+    } finally {
+      await cleanup();
+    }
+  });
+
+  it('resumes chunks written with a .meta file (before chunk headers), staged and queued, and deletes both files after delivery', async () => {
+    const { dir, cleanup } = await tempDir();
+    try {
+      // What Sluice 0.1 left on disk: entries only in the data file, the keys in JSON beside it.
+      const staged = '0000018f000000010000000000000001';
+      const queued = '0000018f000000010000000000000002';
+      const meta = (id: string, tag: string) =>
+        JSON.stringify({ v: 1, id, created: 1_700_000_000_000, keys: { tag, vars: {} } });
+      await writeFile(join(dir, `buffer.b${staged}.log`), batch('old.staged', 2).bytes);
+      await writeFile(join(dir, `buffer.b${staged}.log.meta`), meta(staged, 'old.staged'));
+      await writeFile(join(dir, `buffer.q${queued}.log`), batch('old.queued', 3, 10).bytes);
+      await writeFile(join(dir, `buffer.q${queued}.log.meta`), meta(queued, 'old.queued'));
+      const cfg = `<buffer tag>\n@type file\npath ${dir}\nflush_interval 1h\n</buffer>`;
+      const b = await build(cfg);
+      await b.bo.start();
+      assert.equal(b.bo.metrics().stagedChunks, 1);
+      // The old staged chunk takes new events with its keys, after its entries.
+      await b.bo.emit(batch('old.staged', 1, 2));
+      await b.bo.flushAll();
+      const byTag = (tag: string) =>
+        b.out.written.filter((w) => w.keys.tag === tag).flatMap((w) => w.records.map((r) => r.n));
+      assert.deepEqual(byTag('old.staged'), [0, 1, 2]);
+      assert.deepEqual(byTag('old.queued'), [10, 11, 12]);
+      await b.bo.stop();
+      assert.deepEqual(
+        (await readdir(dir)).filter((n) => n.startsWith('buffer.') && n !== 'buffer.lock'),
+        [],
+      );
+    } finally {
+      await cleanup();
+    }
+  });
+
+  it('deletes a chunk file whose header was cut short (the first write never completed: nothing was accepted)', async () => {
+    const { dir, cleanup } = await tempDir();
+    try {
+      const cfg = `<buffer>\n@type file\npath ${dir}\n</buffer>`;
+      const first = await build(cfg);
+      await first.bo.start();
+      await first.bo.emit(batch('t', 2));
+      await first.bo.stop();
+      const [file] = await chunkFiles(dir);
+      const whole = await readFile(join(dir, file!));
+      await writeFile(join(dir, file!), whole.subarray(0, 6));
+      await writeFile(join(dir, 'buffer.b0123456789abcdef0123456789abcdef.log'), '');
+      const { logger, lines } = logCapture();
+      const ctx = testContext({ id: 'out1' });
+      ctx.logger = logger;
+      const second = await build(cfg, { ctx });
+      await second.bo.start();
+      assert.equal(second.bo.metrics().stagedChunks, 0);
+      assert.deepEqual(await chunkFiles(dir), []);
+      assert.deepEqual(
+        lines.filter((l) => (l.level as number) >= 40),
+        [],
+      );
+      await second.bo.stop();
+    } finally {
+      await cleanup();
+    }
+  });
+
+  it('backs a chunk up as its entries only (a plain msgpack stream, without the chunk header)', async () => {
+    const { dir, cleanup } = await tempDir();
+    try {
+      const out = new FakeOutput();
+      out.next = Array.from({ length: 5 }, () => ({ status: 'retry' as const, error: new Error('down') }));
+      const ctx = testContext({ id: 'out1' });
+      ctx.stateDir = dir;
+      const cfg = `<buffer>\n@type file\npath ${join(dir, 'buf')}\nflush_mode immediate\nretry_wait 0.005\nretry_max_times 1\nretry_randomize false\n</buffer>`;
+      const { bo } = await build(cfg, { output: out, ctx });
+      await bo.start();
+      await bo.emit(batch('a', 3));
+      await out.waitFor(2, 'attempts');
+      await bo.flushAll();
+      await bo.stop();
+      const at = join(dir, 'backup', 'worker0', 'out1');
+      const files = await readdir(at);
+      assert.equal(files.length, 1);
+      assert.deepEqual(
+        decodeMultiple(await readFile(join(at, files[0]!))).map((e) => (e as [unknown, { n: number }])[1].n),
+        [0, 1, 2],
+      );
     } finally {
       await cleanup();
     }
