@@ -106,3 +106,19 @@ test('lend(): the batch keeps its bytes while the builder writes on; reclaim() g
   assert.deepEqual(messages(next), ['second', 'third']);
   assert.deepEqual(messages(after), ['fourth']);
 });
+
+test("reclaim() keeps no memory the builder did not own whole (a slice of Node's shared pool)", () => {
+  const w = new BatchBuilder(16); // small: allocated from Node's shared pool
+  assert.notEqual(w.buf.length, w.buf.buffer.byteLength);
+  w.add(new EventTime(1, 0), { message: 'x' });
+  const lent = w.lend('t');
+  w.reclaim(lent);
+  w.add(new EventTime(1, 0), { message: 'y' });
+  w.lend('t');
+  // Had the builder taken the pool's whole memory as a spare, it would write over other slices.
+  assert.notEqual(
+    w.buf.length,
+    w.buf.buffer.byteLength,
+    'the builder did not take the shared pool as its own',
+  );
+});

@@ -3,10 +3,9 @@ import { appendFileSync, readdirSync, readFileSync, writeFileSync } from 'node:f
 import { join } from 'node:path';
 import { test } from 'node:test';
 import pino from 'pino';
-import { BatchBuilder, type EventBatch } from '../../src/core/batch.ts';
+import type { EventBatch } from '../../src/core/batch.ts';
 import { Engine } from '../../src/core/engine.ts';
-import type { TargetHost } from '../../src/tail/target.ts';
-import { openTarget, tempDir, until } from './helpers.ts';
+import { openTarget, targetHost, tempDir, until } from './helpers.ts';
 
 const lines = (from: number, n: number) => Array.from({ length: n }, (_, i) => `line ${from + i}\n`).join('');
 
@@ -14,26 +13,15 @@ const lines = (from: number, n: number) => Array.from({ length: n }, (_, i) => `
 function setUp(path: string) {
   const events: string[] = [];
   let emitted = 0;
-  const host: TargetHost = {
-    writer: new BatchBuilder(),
-    stopping: false,
-    readLinesLimit: 1000,
-    maxLineSize: undefined,
-    bytesPerSecond: undefined,
-    rotateWaitMs: 5000,
-    multilineFlushMs: undefined,
-    async emit(b: EventBatch) {
+  const host = targetHost(
+    async (b: EventBatch) => {
       emitted += b.count;
       events.push(`emit ${b.count}`);
     },
-    caughtUp(tag: string) {
+    (tag: string) => {
       events.push(`caught up ${tag} at ${emitted}`);
     },
-    sleep: async () => {},
-    kickLater: () => {},
-    released: () => {},
-    warn: (msg) => assert.fail(msg),
-  };
+  );
   const { target, close } = openTarget(path, 'app', host);
   return { target, events, close };
 }

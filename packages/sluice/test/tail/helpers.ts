@@ -4,7 +4,7 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { EventBatch, EventRecord } from '../../src/core/batch.ts';
-import { strBytes } from '../../src/core/batch-builder.ts';
+import { BatchBuilder, strBytes } from '../../src/core/batch-builder.ts';
 import type { InputPlugin } from '../../src/core/plugin.ts';
 import tail from '../../src/plugins/input/tail.ts';
 import { loadPlugin } from '../../src/plugins/registry.ts';
@@ -61,6 +61,28 @@ export async function startTail(
     records: () => ctx.records(),
     messages: () => ctx.records().map((r) => r.message as string),
     stop,
+  };
+}
+
+/** A target host for tests of the read loop: limits of a default in_tail, the given emit and hint. */
+export function targetHost(
+  emit: TargetHost['emit'],
+  caughtUp: TargetHost['caughtUp'] = () => {},
+): TargetHost {
+  return {
+    writer: new BatchBuilder(),
+    stopping: false,
+    readLinesLimit: 1000,
+    maxLineSize: undefined,
+    bytesPerSecond: undefined,
+    rotateWaitMs: 5000,
+    multilineFlushMs: undefined,
+    emit,
+    caughtUp,
+    sleep: async () => {},
+    kickLater: () => {},
+    released: () => {},
+    warn: (msg) => assert.fail(msg),
   };
 }
 

@@ -2,9 +2,8 @@ import assert from 'node:assert/strict';
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { test } from 'node:test';
-import { BatchBuilder, type EventBatch } from '../../src/core/batch.ts';
-import type { TargetHost } from '../../src/tail/target.ts';
-import { openTarget, tempDir } from './helpers.ts';
+import type { EventBatch } from '../../src/core/batch.ts';
+import { openTarget, targetHost, tempDir } from './helpers.ts';
 
 const lines = (name: string, n: number) => Array.from({ length: n }, (_, i) => `${name} ${i}\n`).join('');
 
@@ -28,31 +27,17 @@ test('in_tail: a batch waiting for its output keeps its lines while other files 
   const releaseAll = () => {
     for (const r of waiting.splice(0)) r();
   };
-  const host: TargetHost = {
-    writer: new BatchBuilder(),
-    stopping: false,
-    readLinesLimit: 1000,
-    maxLineSize: undefined,
-    bytesPerSecond: undefined,
-    rotateWaitMs: 5000,
-    multilineFlushMs: undefined,
-    // An output that accepts a batch only once the next one has arrived (or a file is done):
-    // every batch is pending while the other file is read.
-    async emit(b: EventBatch) {
-      const accepted = new Promise<void>((resolve) => {
-        releaseAll();
-        waiting.push(resolve);
-      });
-      await accepted;
-      // What an output reads when it accepts: decoded now, before the emit resolves.
-      delivered.get(b.tag)!.push(...b.entries().map((e) => e.record.message as string));
-    },
-    caughtUp: () => {},
-    sleep: async () => {},
-    kickLater: () => {},
-    released: () => {},
-    warn: (msg) => assert.fail(msg),
-  };
+  // An output that accepts a batch only once the next one has arrived (or a file is done):
+  // every batch is pending while the other file is read.
+  const host = targetHost(async (b: EventBatch) => {
+    const accepted = new Promise<void>((resolve) => {
+      releaseAll();
+      waiting.push(resolve);
+    });
+    await accepted;
+    // What an output reads when it accepts: decoded now, before the emit resolves.
+    delivered.get(b.tag)!.push(...b.entries().map((e) => e.record.message as string));
+  });
   const targets = paths.map((p, i) => openTarget(p, ['a', 'b'][i]!, host));
   t.after(() => {
     for (const x of targets) x.close();
