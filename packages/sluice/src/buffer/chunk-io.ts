@@ -1,8 +1,8 @@
 // File operations of the file buffer's chunks.
 //
-// Metadata operations (open, close, rename, unlink) run synchronously
-// while they are fast. On a local disk each takes about 10 µs of CPU that way, while a round
-// trip through libuv's thread pool costs 45-60 µs on our 2-core machine
+// Metadata operations (open, close, rename, unlink) run synchronously while they are fast.
+// On a local disk each takes about 10 µs of CPU that way, while a round trip through
+// libuv's thread pool costs 45-60 µs on our 2-core machine
 // (bench/buffer/fs-ops.ts); at about ten per chunk, that was a fifth of the agent's CPU in
 // file_to_tcp. The same trade the tail makes for its reads, and Fluent Bit makes for its
 // filesystem storage.

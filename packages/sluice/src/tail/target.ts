@@ -140,7 +140,7 @@ export class Target {
         if (budget - r.bytesRead <= 0 && r.lines === 0) throttled = true;
         if (r.lines === 0 && r.bytesRead === 0) continue;
         emitted += w.count;
-        if (w.count > 0) await this.emitFrom(w);
+        await this.emitFrom(w);
         f.committed = r.commitPos;
         this.savePosition();
         progressed = true;
@@ -166,6 +166,7 @@ export class Target {
    * that accepted them before another refused could still be writing them.
    */
   private async emitFrom(w: BatchBuilder): Promise<void> {
+    if (w.count === 0) return;
     const batch = w.lend(this.tag);
     await this.emit(batch);
     w.reclaim(batch);
@@ -211,7 +212,7 @@ export class Target {
     const w = this.host.writer;
     const t = EventTime.now();
     f.flushPending(w, t.sec, t.nsec);
-    if (w.count > 0) await this.emitFrom(w);
+    await this.emitFrom(w);
     f.committed = f.resumePos();
     this.savePosition();
   }
@@ -230,7 +231,7 @@ export class Target {
       const w = this.host.writer;
       const t = EventTime.now();
       f.drainRest(w, t.sec, t.nsec);
-      if (w.count > 0) await this.emitFrom(w);
+      await this.emitFrom(w);
       f.committed = f.readPos;
       this.files.splice(this.files.indexOf(f), 1);
       f.release();

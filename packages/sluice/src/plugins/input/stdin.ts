@@ -114,14 +114,11 @@ export class StdinInput implements InputPlugin {
     const batch = this.w.lend(this.tag);
     this.stream?.pause();
     this.inflight++;
-    const accepted = this.emitUntilAccepted(batch);
-    this.pending = this.pending.then(async () => {
-      await accepted;
-    });
-    void accepted.then((ok) => {
+    const done = this.emitUntilAccepted(batch).then((ok) => {
       if (ok) this.w.reclaim(batch);
       if (--this.inflight === 0 && !this.stopped) this.stream?.resume();
     });
+    this.pending = this.pending.then(() => done);
   }
 
   /** False when the batch was given up while stopping. */
