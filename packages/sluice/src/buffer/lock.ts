@@ -1,7 +1,10 @@
 // One process per buffer directory: two writers appending to the same chunk files would
 // interleave entries and purge each other's chunks. Node has no flock(), so the lock is a
 // file created exclusively holding the owner's pid; a lock whose pid is no longer running
-// (left by a crash) is taken over.
+// (left by a crash) is taken over. A zombie (killed, not yet reaped by its parent or by init)
+// still answers kill(pid, 0) but holds nothing: on Linux, /proc/PID/stat says so (state Z,
+// or X while it is being reaped), and such a lock is taken over too.
+import { readFileSync } from 'node:fs';
 import { open, readFile, rm } from 'node:fs/promises';
 import { resolve } from 'node:path';
 
@@ -15,13 +18,47 @@ export class BufferLockedError extends Error {
   }
 }
 
-function alive(pid: number): boolean {
+/**
+ * The state letter of a /proc/PID/stat line ("R", "S", "Z", ...), or undefined if the text is
+ * not one. The command name in parentheses may hold spaces and ')', so the state is read after
+ * the last ')'.
+ */
+export function procStatState(stat: string): string | undefined {
+  const close = stat.lastIndexOf(')');
+  if (close < 0) return undefined;
+  const m = /^ ([A-Za-z]) /.exec(stat.slice(close + 1));
+  return m?.[1];
+}
+
+/** Whether pid is a process that can still hold a lock: running, and not a zombie. */
+export function processAlive(pid: number): boolean {
   try {
     process.kill(pid, 0);
-    return true;
   } catch (e) {
-    return (e as NodeJS.ErrnoException).code === 'EPERM';
+    if ((e as NodeJS.ErrnoException).code !== 'EPERM') return false;
   }
+  let stat: string;
+  try {
+    stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+  } catch (e) {
+    // No /proc (not Linux): trust kill(). Gone between kill() and here: dead.
+    return (e as NodeJS.ErrnoException).code !== 'ENOENT' || !procMounted();
+  }
+  const state = procStatState(stat);
+  return state !== 'Z' && state !== 'X' && state !== 'x';
+}
+
+let procChecked: boolean | undefined;
+function procMounted(): boolean {
+  if (procChecked === undefined) {
+    try {
+      readFileSync('/proc/self/stat');
+      procChecked = true;
+    } catch {
+      procChecked = false;
+    }
+  }
+  return procChecked;
 }
 
 export async function acquireLock(dir: string): Promise<() => Promise<void>> {
@@ -45,7 +82,7 @@ export async function acquireLock(dir: string): Promise<() => Promise<void>> {
       if ((e as NodeJS.ErrnoException).code !== 'EEXIST') throw e;
       const pid = Number.parseInt(await readFile(file, 'utf8').catch(() => ''), 10);
       // Our own pid in a lock we do not hold: a previous run in a container (pid 1 again).
-      if (Number.isInteger(pid) && pid > 0 && pid !== process.pid && alive(pid)) {
+      if (Number.isInteger(pid) && pid > 0 && pid !== process.pid && processAlive(pid)) {
         throw new BufferLockedError(
           `buffer path ${dir} is locked by running process ${pid} (${file}); two Sluice processes cannot share a buffer path`,
         );
