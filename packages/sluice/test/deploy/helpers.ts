@@ -1,8 +1,8 @@
 // Shared readers for the deployment-file tests: the repository's paths, YAML documents,
-// Kubernetes kustomizations rendered by kubectl's built-in kustomize, and the Sluice
+// Kubernetes kustomizations rendered by kustomize, and the Sluice
 // configs embedded in those files.
 import { execFileSync } from 'node:child_process';
-import { readFileSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseAllDocuments } from 'yaml';
@@ -45,11 +45,20 @@ export type K8sObject = {
   [k: string]: any;
 };
 
+/**
+ * kustomize as `npm test` installs it (scripts/test-deps.d/20-kustomize.sh builds a pinned
+ * one into .cache/tools/bin), else one on PATH.
+ */
+function kustomizeBin(): string {
+  const local = repoPath('.cache/tools/bin/kustomize');
+  return existsSync(local) ? local : 'kustomize';
+}
+
 /** Renders a kustomization the way `kubectl apply -k` would, offline. */
 export function kustomize(dir: string): K8sObject[] {
   let out: string;
   try {
-    out = execFileSync('kubectl', ['kustomize', repoPath(dir)], {
+    out = execFileSync(kustomizeBin(), ['build', repoPath(dir)], {
       encoding: 'utf8',
       stdio: ['ignore', 'pipe', 'pipe'],
     });
@@ -57,9 +66,9 @@ export function kustomize(dir: string): K8sObject[] {
     const err = e as NodeJS.ErrnoException & { stderr?: string };
     if (err.code === 'ENOENT')
       throw new Error(
-        'kubectl is not installed: its built-in kustomize renders examples/k8s (apt-get install kubectl)',
+        'kustomize is not installed: it renders examples/k8s (bash scripts/test-deps.sh builds it, as npm test does)',
       );
-    throw new Error(`kubectl kustomize ${dir} failed: ${err.stderr ?? err.message}`);
+    throw new Error(`kustomize build ${dir} failed: ${err.stderr ?? err.message}`);
   }
   return parseYamlDocs(out, `kustomize ${dir}`) as K8sObject[];
 }

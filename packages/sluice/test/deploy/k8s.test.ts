@@ -1,4 +1,4 @@
-// examples/k8s: every kustomization renders (kubectl's built-in kustomize, offline), every
+// examples/k8s: every kustomization renders (kustomize 5.5, offline, as `kubectl apply -k` would), every
 // object validates against the Kubernetes 1.27 OpenAPI schema (kubernetes-models), and the
 // objects agree with each other and with the Sluice configs they carry: probes, mounts,
 // ConfigMap keys, Service selectors and ports, config ports and writable paths, image name.

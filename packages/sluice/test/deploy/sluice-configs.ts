@@ -17,7 +17,7 @@ export const KUSTOMIZATIONS = [
 ] as const;
 
 const rendered = new Map<string, K8sObject[]>();
-/** kubectl kustomize, once per directory per test process. */
+/** kustomize build, once per directory per test process. */
 export function rendering(dir: string): K8sObject[] {
   let r = rendered.get(dir);
   if (!r) {

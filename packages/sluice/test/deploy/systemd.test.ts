@@ -8,6 +8,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { promisify } from 'node:util';
+import { requireTool } from '../helpers/tools.ts';
 import { readRepo } from './helpers.ts';
 
 const run = promisify(execFile);
@@ -37,6 +38,7 @@ function parseUnit(text: string): Map<string, Map<string, string[]>> {
 let dir: string;
 let stub: string;
 before(async () => {
+  requireTool('systemd-analyze', 'systemd');
   dir = await mkdtemp(join(tmpdir(), 'sluice-systemd-'));
   stub = join(dir, 'sluice');
   await writeFile(stub, '#!/bin/sh\nexit 0\n');

@@ -11,6 +11,7 @@ import { fileURLToPath } from 'node:url';
 import { type BrowserContext, chromium } from 'playwright-core';
 import { freePort } from '../helpers/ports.ts';
 import { type SluiceProcess, spawnSluice } from '../helpers/sluice-process.ts';
+import { requireTool } from '../helpers/tools.ts';
 
 const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
 const ARTIFACTS = fileURLToPath(new URL('../../../../test-artifacts/', import.meta.url));
@@ -94,6 +95,7 @@ test('the dashboard shows the graph, a rising rate and live-tail lines of the ch
   proc = spawnSluice(['-c', conf]);
   const base = (await proc.waitFor('stderr', /monitor_agent listening on (http:\/\/127\.0\.0\.1:\d+)/))[1]!;
 
+  requireTool(CHROMIUM, 'chromium');
   const profile = await mkdtemp(join(dir, 'chromium-'));
   // A fresh profile per run (playwright passes it as --user-data-dir).
   browser = await chromium.launchPersistentContext(profile, {

@@ -2,6 +2,7 @@ import { execFileSync } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { requireTool } from './tools.ts';
 
 export interface TestCert {
   dir: string;
@@ -13,6 +14,7 @@ export interface TestCert {
 
 /** A throwaway self-signed certificate for 127.0.0.1/localhost in a temp dir, made with the openssl CLI. */
 export function selfSignedCert(): TestCert {
+  requireTool('openssl', 'openssl', ['version']);
   const dir = mkdtempSync(join(tmpdir(), 'sluice-tls-'));
   const cert = join(dir, 'cert.pem');
   const key = join(dir, 'key.pem');
