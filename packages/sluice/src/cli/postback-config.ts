@@ -1,8 +1,11 @@
 import { hostname } from 'node:os';
 import { resolve as resolvePath } from 'node:path';
+import { closest } from '../config/schema.ts';
 
 /** post2log's settings, read from its P2L_* variables (defaults as in post2log's README). */
 export interface PostbackSettings {
+  /** the address to listen on (P2L_BIND; post2log: all interfaces) */
+  bind: string;
   port: number;
   endpoint: string;
   logQueryParam: boolean;
@@ -61,7 +64,11 @@ export function readSettings(env: NodeJS.ProcessEnv = process.env): PostbackSett
     );
   }
   const logDir = resolvePath(env.P2L_LOGDIR?.trim() || '/data');
+  const bind = env.P2L_BIND?.trim() || '0.0.0.0';
+  if (/[\s"'<>#]/.test(bind))
+    throw new Error(`P2L_BIND must be a host name or an IP address (got ${JSON.stringify(env.P2L_BIND)})`);
   return {
+    bind,
     port: int(env, 'P2L_PORT', 80, 0),
     endpoint,
     logQueryParam: q === 'true',
@@ -76,6 +83,47 @@ export function readSettings(env: NodeJS.ProcessEnv = process.env): PostbackSett
   };
 }
 
+/** Every P2L_* variable Sluice reads (`readSettings`), or that the deployment files read. */
+export const KNOWN_VARIABLES = [
+  'P2L_BIND',
+  'P2L_PORT',
+  'P2L_ENDPOINT',
+  'P2L_LOG_QUERYPARAM',
+  'P2L_WORKERS',
+  'P2L_ROTBYTES',
+  'P2L_ROTBACKUPS',
+  'P2L_UVICORN_LOGLEVEL',
+  'P2L_FLUENTD_OUTCONF',
+  'P2L_LOGDIR',
+  'P2L_BUFFERDIR',
+  // deployment settings (docs/deployment.md), read by the Kubernetes manifests, not here
+  'P2L_NODEPORT',
+  'P2L_INGRESS_ANNOT',
+  'P2L_REPLICAS',
+  'P2L_STORAGE',
+  'P2L_FLUENTD_STORAGE',
+];
+
+/** The warning code of a P2L_* variable Sluice does not know (docs/postback.md). */
+export const UNKNOWN_VARIABLE = 'P2L_UNKNOWN_VARIABLE';
+
+/**
+ * One message per P2L_* variable of env that Sluice does not know, with the closest known
+ * name: a misspelt variable is otherwise ignored without a word and its default used.
+ */
+export function unknownVariables(env: NodeJS.ProcessEnv = process.env): string[] {
+  const known = new Set(KNOWN_VARIABLES);
+  const out: string[] = [];
+  for (const name of Object.keys(env).sort()) {
+    if (!name.startsWith('P2L_') || known.has(name)) continue;
+    const hint = closest(name, KNOWN_VARIABLES);
+    out.push(
+      `${name} is not a variable Sluice knows and is ignored${hint ? ` (did you mean ${hint}?)` : ''}`,
+    );
+  }
+  return out;
+}
+
 const quote = (s: string) => JSON.stringify(s);
 
 /**
@@ -87,6 +135,7 @@ const quote = (s: string) => JSON.stringify(s);
 export function buildConfig(s: PostbackSettings): string {
   const perWorker = (i: number) => `  <source>
     @type postback
+    bind ${quote(s.bind)}
     port ${s.port}
     endpoint ${quote(s.endpoint)}
     log_queryparam ${s.logQueryParam}

@@ -1,8 +1,9 @@
+import cluster from 'node:cluster';
 import { mkdirSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Command } from 'commander';
-import { buildConfig, readSettings } from './postback-config.ts';
+import { buildConfig, readSettings, UNKNOWN_VARIABLE, unknownVariables } from './postback-config.ts';
 import { registerRun } from './run.ts';
 
 /**
@@ -14,13 +15,17 @@ export function register(program: Command): void {
   program
     .command('postback')
     .description(
-      'run the post2log postback server from P2L_* variables (P2L_PORT, P2L_ENDPOINT, P2L_WORKERS, P2L_LOGDIR, ...)',
+      'run the post2log postback server from P2L_* variables (P2L_BIND, P2L_PORT, P2L_ENDPOINT, P2L_WORKERS, P2L_LOGDIR, ...)',
     )
     .option('--print-config', 'print the generated config and exit')
     .option('-o, --log <path>', "write Sluice's own log to this file instead of stderr")
     .action(async (o: { printConfig?: boolean; log?: string }) => {
       let text: string;
       let logDir: string;
+      // Workers re-enter here with the same environment: the supervisor has warned already.
+      if (cluster.isPrimary)
+        for (const w of unknownVariables())
+          process.stderr.write(`sluice postback: warning ${UNKNOWN_VARIABLE}: ${w}\n`);
       try {
         const s = readSettings();
         text = buildConfig(s);

@@ -17,7 +17,11 @@ const params = defineParams({
     description: 'The port to listen to (P2L_PORT).',
     default: 80,
   },
-  bind: { type: 'string', description: 'The bind address to listen to.', default: '0.0.0.0' },
+  bind: {
+    type: 'string',
+    description: 'The bind address to listen to (P2L_BIND); all interfaces by default, as post2log.',
+    default: '0.0.0.0',
+  },
   endpoint: {
     type: 'string',
     description: 'The path postbacks are POSTed to (P2L_ENDPOINT); other paths get 404.',
