@@ -24,7 +24,8 @@ function makeChunk(c: StoredChunk, bytes: Buffer, config: BufferConfig): Chunk {
     bytes,
     count: c.count,
     entries: () => (entries ??= decodeEntries(bytes)),
-    expand: (template: string) => expandPlaceholders(template, c.keys, { zone }),
+    expand: (template: string, esc?: (value: string) => string) =>
+      expandPlaceholders(template, c.keys, { zone, escape: esc }),
   };
 }
 

@@ -82,8 +82,11 @@ export interface Chunk {
   count: number;
   /** decoded entries (lazy, cached) */
   entries(): import('./batch.ts').Entry[];
-  /** resolves `${tag}`, `${tag[N]}`, `${key}` and strftime placeholders from this chunk's keys */
-  expand(template: string): string;
+  /**
+   * resolves `${tag}`, `${tag[N]}`, `${key}` and strftime placeholders from this chunk's keys;
+   * `esc` is applied to every value taken from the tag or a record (e.g. URL encoding)
+   */
+  expand(template: string, esc?: (value: string) => string): string;
 }
 
 export interface ChunkKeys {

@@ -1,7 +1,6 @@
 import { promisify } from 'node:util';
 import { gzip as gzipCb } from 'node:zlib';
 import type { Dispatcher } from 'undici';
-import { request } from 'undici';
 import type { ConfigElement } from '../../config/ast.ts';
 import type { Resolved } from '../../config/schema.ts';
 import { BufferPool } from '../../core/buffer-pool.ts';
@@ -27,6 +26,25 @@ import { authSection, type Params, params } from '../../http-out/params.ts';
 const gzip = promisify(gzipCb);
 const PLACEHOLDER = /[$%]\{[^}]+\}/g;
 const MARK = 'sluice-placeholder.invalid';
+/** `scheme://authority`, the part of the endpoint before its path. */
+const ORIGIN = /^[a-z][a-z0-9+.-]*:\/\/[^/?#]*/i;
+
+/**
+ * A tag part or record value put into the endpoint's path or query: percent-encoded as a URI
+ * component, so it can add no path segment, query parameter or fragment (`a/b?c=1` ->
+ * `a%2Fb%3Fc%3D1`). A value that is a whole dot segment (`.`, `..`) has its dots encoded and
+ * the request path is sent as expanded, not normalised (a URL parser would resolve even
+ * `%2E%2E` and climb out of the path).
+ */
+export function escapeUrlValue(value: string): string {
+  if (value === '.' || value === '..') return value.replaceAll('.', '%2E');
+  try {
+    return encodeURIComponent(value);
+  } catch {
+    // a lone surrogate: as UTF-8 would carry it (U+FFFD)
+    return encodeURIComponent(Buffer.from(value, 'utf8').toString('utf8'));
+  }
+}
 
 /** Fluentd's out_http: one request per chunk, through a keep-alive pool. */
 export class HttpOutput implements OutputPlugin {
@@ -38,6 +56,9 @@ export class HttpOutput implements OutputPlugin {
   private readonly method: 'POST' | 'PUT';
   private readonly pool: BufferPool;
   private readonly reuseBodies: boolean;
+  /** the endpoint split where its path starts: placeholder values after it are URL-encoded */
+  private readonly originTemplate: string;
+  private readonly pathTemplate: string;
 
   constructor(
     private readonly p: Params,
@@ -50,6 +71,8 @@ export class HttpOutput implements OutputPlugin {
     } catch (e) {
       throw new ConfigError(`Invalid endpoint URI: ${p.endpoint} (${(e as Error).message})`, where);
     }
+    this.originTemplate = ORIGIN.exec(p.endpoint)?.[0] ?? '';
+    this.pathTemplate = p.endpoint.slice(this.originTemplate.length);
     this.method = p.http_method === 'put' ? 'PUT' : 'POST';
     // Request bodies are larger than their chunks; those of delivered requests are reused.
     // Only the JSON-lines builder writes into a pooled buffer, and a body comes back only
@@ -109,8 +132,15 @@ export class HttpOutput implements OutputPlugin {
 
   async write(chunk: Chunk): Promise<WriteResult> {
     let url: URL;
+    // The path and query as expanded (values encoded), without the fragment, the way an HTTP
+    // client sends them; characters a request line cannot hold are encoded.
+    let path = chunk.expand(this.pathTemplate, escapeUrlValue);
+    const hash = path.indexOf('#');
+    if (hash >= 0) path = path.slice(0, hash);
+    if (!path.startsWith('/')) path = `/${path}`;
+    path = path.replace(/[^\x21-\x7e]+/g, (run) => encodeURI(run));
     try {
-      url = new URL(chunk.expand(this.p.endpoint));
+      url = new URL(chunk.expand(this.originTemplate) + path);
     } catch (e) {
       return {
         status: 'fatal',
@@ -138,26 +168,33 @@ export class HttpOutput implements OutputPlugin {
     let status: number;
     let text: string;
     try {
-      const res = await request(url, { method: this.method, headers, body, dispatcher: this.dispatcher });
+      // dispatcher.request sends `path` as it is; undici's request(url) would normalise it.
+      const res = await this.dispatcher.request({
+        origin: url.origin,
+        path,
+        method: this.method,
+        headers,
+        body,
+      });
       status = res.statusCode;
       text = await res.body.text();
     } catch (e) {
       // Connection refused, reset, timeouts: the service may come back, so the engine retries.
       return {
         status: 'retry',
-        error: new Error(`${this.method} ${url.href} failed: ${(e as Error).message}`),
+        error: new Error(`${this.method} ${url.origin}${path} failed: ${(e as Error).message}`),
       };
     }
     if (status >= 200 && status < 300) {
       if (this.reuseBodies) this.pool.give(raw);
       return { status: 'ok' };
     }
-    const msg = `${this.method} ${url.href}: ${status} ${text.slice(0, 500).trim()}`;
+    const msg = `${this.method} ${url.origin}${path}: ${status} ${text.slice(0, 500).trim()}`;
     if (this.retryable.has(status)) return { status: 'retry', error: new Error(msg) };
     if (this.p.error_response_as_unrecoverable) return { status: 'fatal', error: new Error(msg) };
     this.ctx.logger.error(
-      { status, url: url.href },
-      `got error response from '${this.method} ${url.href}' : ${msg}`,
+      { status, url: url.origin + path },
+      `got error response from '${this.method} ${url.origin}${path}' : ${msg}`,
     );
     return { status: 'ok' };
   }

@@ -76,18 +76,24 @@ export class Sink {
 }
 
 /** A chunk as the buffer engine hands one to write(), keyed by tag. */
-export function chunkOf(tag: string, records: EventRecord[], time = new EventTime(1700000000, 0)): Chunk {
+export function chunkOf(
+  tag: string,
+  records: EventRecord[],
+  time = new EventTime(1700000000, 0),
+  vars: Record<string, string> = {},
+): Chunk {
   const batch = EventBatch.fromEntries(
     tag,
     records.map((record) => ({ time, record })),
   );
-  const keys = { tag, vars: {} };
+  const keys = { tag, vars };
   return {
     id: `c${Math.random().toString(16).slice(2)}`,
     keys,
     bytes: batch.bytes,
     count: batch.count,
     entries: () => batch.entries(),
-    expand: (t: string) => expandPlaceholders(t, keys, { zone: UTC }),
+    expand: (t: string, esc?: (value: string) => string) =>
+      expandPlaceholders(t, keys, { zone: UTC, escape: esc }),
   };
 }

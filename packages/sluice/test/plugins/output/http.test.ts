@@ -44,6 +44,23 @@ describe('out_http', () => {
     assert.equal(b!.url, '/api/orders/');
   });
 
+  it('percent-encodes tag parts, tags and record values put into the URL path and query (hostile tags)', async () => {
+    const seed = out(`endpoint "http://127.0.0.1:${port}/api/\${tag[1]}/"`);
+    const whole = out(`endpoint "http://127.0.0.1:${port}/t/\${tag}/x?tag=\${tag}&id=\${id}"`);
+    const sent = async (o: HttpOutput, tag: string, vars: Record<string, string> = {}) => {
+      const n = sink.requests.length;
+      assert.deepEqual(await o.write(chunkOf(tag, [{ a: 1 }], undefined, vars)), { status: 'ok' });
+      return sink.requests[n]!.url;
+    };
+    assert.equal(await sent(seed, 'api.a/b?c=1'), '/api/a%2Fb%3Fc%3D1/');
+    assert.equal(await sent(seed, 'api.x#frag'), '/api/x%23frag/');
+    assert.equal(await sent(seed, 'api.%2e%2e'), '/api/%252e%252e/');
+    assert.equal(await sent(seed, 'api.x y'), '/api/x%20y/');
+    assert.equal(await sent(whole, '..', { id: '..' }), '/t/%2E%2E/x?tag=%2E%2E&id=%2E%2E');
+    assert.equal(await sent(whole, '.', { id: 'a&b=c#d' }), '/t/%2E/x?tag=%2E&id=a%26b%3Dc%23d');
+    assert.equal(await sent(whole, 'é/ü', { id: '1' }), '/t/%C3%A9%2F%C3%BC/x?tag=%C3%A9%2F%C3%BC&id=1');
+  });
+
   it('big integers and msgpack bin in the JSON body as the json formatter writes them (json lines and json_array)', async () => {
     const rec = { big: 2n ** 64n - 1n, bin: Buffer.from('hi'), n: 1 };
     const want = '{"big":18446744073709551615,"bin":"hi","n":1}';
