@@ -142,8 +142,16 @@ export function checkEntries(bytes: Buffer, check: EntryCheck = {}): { bytes: Bu
       const t = bytes[timeAt]!;
       if (!isMapByte(bytes[recordAt]!)) reason = 'has a record that is not a map';
       else if (isTimeByte(bytes, timeAt)) {
-        if ((t === 0x00 || t === 0xc0) && check.now)
+        if (check.now && t !== 0xd7 && isZeroTime(bytes, timeAt))
           fixed = withTime(check.now(), bytes.subarray(recordAt, entryEnd));
+        else if (hlen !== 1 || t === 0xc7) {
+          // Valid but not the canonical form every Sluice batch is written in: an array16/32
+          // entry header (Fluent Bit writes `dd 00 00 00 02`) or an EventTime as ext8. The
+          // entry is rewritten as fixarray + fixext8 (only then, so the common encoding is
+          // kept as it came), because batch readers take fast paths on `0x92 d7 00` (time
+          // keys, JSON bodies, out_forward's time_as_integer) and the buffer counts entries.
+          fixed = canonicalEntry(bytes.subarray(timeAt, timeEnd), bytes.subarray(recordAt, entryEnd));
+        }
       } else if (t === 0xc0) {
         fixed = withTime(check.now ? check.now() : nowTime(), bytes.subarray(recordAt, entryEnd));
       } else if (
@@ -152,11 +160,7 @@ export function checkEntries(bytes: Buffer, check: EntryCheck = {}): { bytes: Bu
       ) {
         const inner = timeAt + arrayHeaderOrNeg(bytes, timeAt)[1];
         const innerEnd = skipOne(bytes, inner, timeEnd);
-        fixed = Buffer.concat([
-          Buffer.from([0x92]),
-          bytes.subarray(inner, innerEnd),
-          bytes.subarray(recordAt, entryEnd),
-        ]);
+        fixed = canonicalEntry(bytes.subarray(inner, innerEnd), bytes.subarray(recordAt, entryEnd));
       } else reason = 'has a time that is not an EventTime, integer or float';
     }
     if (reason !== undefined) {
@@ -192,6 +196,54 @@ function withTime(t: { sec: number; nsec: number }, record: Buffer): Buffer {
   out.writeUInt32BE(t.nsec >>> 0, 7);
   record.copy(out, 11);
   return out;
+}
+
+/** `[time, record]` as fixarray 2, with an EventTime as fixext8 (ext8 of 8 bytes rewritten). */
+function canonicalEntry(time: Buffer, record: Buffer): Buffer {
+  if (time[0] === 0xc7) {
+    const out = Buffer.allocUnsafe(11 + record.length);
+    out[0] = 0x92;
+    out[1] = 0xd7;
+    out[2] = 0x00;
+    time.copy(out, 3, 3, 11);
+    record.copy(out, 11);
+    return out;
+  }
+  const out = Buffer.allocUnsafe(1 + time.length + record.length);
+  out[0] = 0x92;
+  time.copy(out, 1);
+  record.copy(out, 1 + time.length);
+  return out;
+}
+
+/**
+ * Whether a time (integer of any width, float, nil) has 0 whole seconds: Fluentd's in_forward
+ * replaces such a time by now (`time.to_i == 0`). An EventTime is kept as sent.
+ */
+function isZeroTime(b: Buffer, at: number): boolean {
+  const t = b[at]!;
+  if (t === 0x00 || t === 0xc0) return true;
+  if (t <= 0x7f || t >= 0xe0) return false;
+  switch (t) {
+    case 0xcc:
+    case 0xd0:
+      return b[at + 1] === 0;
+    case 0xcd:
+    case 0xd1:
+      return b.readUInt16BE(at + 1) === 0;
+    case 0xce:
+    case 0xd2:
+      return b.readUInt32BE(at + 1) === 0;
+    case 0xcf:
+    case 0xd3:
+      return b.readUInt32BE(at + 1) === 0 && b.readUInt32BE(at + 5) === 0;
+    case 0xca:
+      return Math.trunc(b.readFloatBE(at + 1)) === 0;
+    case 0xcb:
+      return Math.trunc(b.readDoubleBE(at + 1)) === 0;
+    default:
+      return false;
+  }
 }
 
 function isTimeByte(b: Buffer, at: number): boolean {
