@@ -98,6 +98,8 @@ export interface SpawnOptions {
   cwd?: string;
   /** a temp dir made beforehand (e.g. holding a config); default: a new one */
   dir?: string;
+  /** whether stop() removes the dir (default true); false for a short run in another server's dir */
+  ownsDir?: boolean;
 }
 
 /** Makes the temp dir a server keeps its data and log in. */
@@ -147,7 +149,7 @@ export function spawnServer(o: SpawnOptions): ServerProcess {
   };
   const tail = (lines = 40) => log().trimEnd().split('\n').slice(-lines).join('\n');
   let stopping: Promise<void> | undefined;
-  let removed = false;
+  let removed = o.ownsDir === false;
   const killGroup = (sig: NodeJS.Signals) => {
     if (pid <= 0) return;
     try {
@@ -192,8 +194,8 @@ export function spawnServer(o: SpawnOptions): ServerProcess {
         }
         killGroup('SIGKILL'); // anything the server left in its group
         live.delete(server);
+        if (!removed) rmSync(dir, { recursive: true, force: true, maxRetries: 3 });
         removed = true;
-        rmSync(dir, { recursive: true, force: true, maxRetries: 3 });
       })();
       return stopping;
     },
@@ -203,6 +205,7 @@ export function spawnServer(o: SpawnOptions): ServerProcess {
     },
   };
   live.add(server);
+  if (o.ownsDir === false) void exited.then(() => live.delete(server)); // nothing left to clean
   installExitHook();
   return server;
 }
