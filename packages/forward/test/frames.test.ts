@@ -5,6 +5,7 @@ import { gzipSync } from 'node:zlib';
 import {
   checkEntries,
   checkPong,
+  decodeHandshake,
   decodeMultiple,
   decompressEntries,
   EventTime,
@@ -12,6 +13,7 @@ import {
   encodeForward,
   encodeMessage,
   encodePackedForward,
+  encodePing,
   ForwardProtocolError,
   FrameDecoder,
   makePing,
@@ -19,6 +21,9 @@ import {
   parseHelo,
   parsePing,
   passwordDigest,
+  readHelo,
+  readPing,
+  readPong,
   sharedKeyDigest,
 } from '../src/index.ts';
 
@@ -281,6 +286,90 @@ describe('handshake', () => {
         .digest('hex'),
     );
     assert.equal(passwordDigest(auth, 'u', 'p').length, 128);
+  });
+
+  // Fluent Bit writes its salts and nonces as msgpack str holding random bytes, which are
+  // rarely valid UTF-8. Decoded to a JS string they lose bytes and no digest matches.
+  const rawStr = (b: Buffer) => Buffer.concat([Buffer.from([0xa0 | b.length]), b]);
+  const fbSalt = Buffer.from('3b6b45c5e07d49514d94fbedc2600461', 'hex'); // not UTF-8
+  const fbNonce = Buffer.from('e54a8748596ffc76080b83a74e6080b7', 'hex'); // not UTF-8
+
+  it("reads a PING whose salt is a str of non-UTF-8 bytes (Fluent Bit's out_forward) without losing a byte", () => {
+    const digest = sharedKeyDigest(fbSalt, 'fb-client', fbNonce, 's3cret');
+    const frame = Buffer.concat([
+      Buffer.from([0x96]),
+      rawStr(Buffer.from('PING')),
+      rawStr(Buffer.from('fb-client')),
+      rawStr(fbSalt),
+      Buffer.from([0xd9, 128]),
+      Buffer.from(digest),
+      rawStr(Buffer.alloc(0)),
+      rawStr(Buffer.alloc(0)),
+    ]);
+    const ping = readPing(frame);
+    assert.deepEqual(ping.sharedKeySalt, fbSalt);
+    assert.equal(ping.hostname, 'fb-client');
+    assert.equal(sharedKeyDigest(ping.sharedKeySalt, ping.hostname, fbNonce, 's3cret'), digest);
+    // the shared codec replaces the bad bytes: this is what went wrong before
+    const lossy = (decodeMultiple(frame)[0] as unknown[])[2] as string;
+    assert.notDeepEqual(Buffer.from(lossy), fbSalt);
+  });
+
+  it("reads a HELO whose nonce and auth are str of non-UTF-8 bytes (Fluent Bit's in_forward); our PING salt is a hex str", () => {
+    const frame = Buffer.concat([
+      Buffer.from([0x92]),
+      rawStr(Buffer.from('HELO')),
+      Buffer.from([0x82]),
+      rawStr(Buffer.from('nonce')),
+      rawStr(fbNonce),
+      rawStr(Buffer.from('auth')),
+      rawStr(fbSalt),
+    ]);
+    const helo = readHelo(frame);
+    assert.deepEqual(helo.nonce, fbNonce);
+    assert.deepEqual(helo.auth, fbSalt);
+    assert.equal(helo.keepalive, true);
+    const ping = makePing(helo, { hostname: 'sluice', sharedKey: 'k' });
+    assert.match(String(ping.sharedKeySalt), /^[0-9a-f]{32}$/);
+    const bytes = encodePing(ping);
+    // element 2, the salt, is a str8 of 32 characters (Fluent Bit refuses a bin salt)
+    const at = 1 + 5 + 1 + 'sluice'.length;
+    assert.equal(bytes[at], 0xd9);
+    assert.equal(bytes[at + 1], 32);
+    assert.equal(
+      readPing(bytes).sharedKeyDigest,
+      sharedKeyDigest(ping.sharedKeySalt, 'sluice', fbNonce, 'k'),
+    );
+  });
+
+  it('decodeHandshake: str as string when UTF-8, else bytes; bin as bytes; refuses truncation and trailing bytes', () => {
+    assert.deepEqual(decodeHandshake(encode(['PONG', true, '', 'h\u00e9', 'x'])), [
+      'PONG',
+      true,
+      '',
+      'h\u00e9',
+      'x',
+    ]);
+    assert.deepEqual(decodeHandshake(Buffer.from([0x92, 0xc4, 0x01, 0xff, 0xa1, 0xff])), [
+      Buffer.from([0xff]),
+      Buffer.from([0xff]),
+    ]);
+    assert.deepEqual(
+      readPong(encode(['PONG', false, 'shared_key mismatch', '', ''])).reason,
+      'shared_key mismatch',
+    );
+    assert.equal(
+      code(() => decodeHandshake(Buffer.from([0x92, 0xa1]))),
+      'HANDSHAKE',
+    );
+    assert.equal(
+      code(() => decodeHandshake(Buffer.from([0x90, 0x00]))),
+      'HANDSHAKE',
+    );
+    assert.equal(
+      code(() => decodeHandshake(Buffer.from([0xdd, 0xff, 0xff, 0xff, 0xff]))),
+      'HANDSHAKE',
+    );
   });
 
   it('parsePing refuses malformed messages', () => {

@@ -8,8 +8,7 @@ import {
   ForwardProtocolError,
   FrameDecoder,
   parseEventFrame,
-  parsePing,
-  unpackr,
+  readPing,
 } from '@sluice/forward';
 import { BatchBuilder, EventBatch } from '../core/batch.ts';
 import type { PluginContext } from '../core/plugin.ts';
@@ -155,11 +154,11 @@ export class Connection {
   }
 
   private handshake(frame: Buffer): boolean {
-    const ping = parsePing(unpackr.unpack(frame));
+    const ping = readPing(frame);
     const r = this.session!.answer(ping, this.remote);
     if (!r.ok) {
       this.o.ctx.logger.warn(
-        { remote: this.remote, hostname: ping.hostname },
+        { remote: this.remote, hostname: ping.hostname, code: 'HANDSHAKE_REFUSED' },
         `forward handshake refused: ${r.reason}`,
       );
       this.socket.end(r.pong);

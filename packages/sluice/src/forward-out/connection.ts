@@ -8,8 +8,8 @@ import {
   makePing,
   packedForwardParts,
   parseAck,
-  parseHelo,
-  parsePong,
+  readHelo,
+  readPong,
   unpackr,
 } from '@sluice/forward';
 
@@ -31,6 +31,11 @@ export interface ConnectOptions {
   keepAliveProbe?: boolean;
 }
 
+/** A refused or broken handshake: code HANDSHAKE_FAILED in the log line. */
+function handshakeError(reason: string): Error {
+  return Object.assign(new Error(`forward handshake failed: ${reason}`), { code: 'HANDSHAKE_FAILED' });
+}
+
 /**
  * One connection to a forward server: connect (+TLS), the client side of the v1
  * handshake, PackedForward sends, and acks matched by chunk id. Fails every waiter when
@@ -39,7 +44,7 @@ export interface ConnectOptions {
 export class ForwardConnection {
   private readonly decoder = new FrameDecoder({ maxFrameSize: 1 << 20, expect: 'any' });
   private readonly acks = new Map<string, { resolve: () => void; reject: (e: Error) => void }>();
-  private onValue: ((v: unknown) => void) | undefined;
+  private onFrame: ((f: Buffer) => void) | undefined;
   private error: Error | undefined;
   /** the server allowed more than one message (HELO keepalive) */
   keepalive = true;
@@ -89,30 +94,41 @@ export class ForwardConnection {
   }
 
   private async handshake(auth: ClientAuth, timeoutMs: number): Promise<void> {
-    const helo = parseHelo(await this.nextValue(timeoutMs));
+    // Handshake messages are read from their bytes: a peer's nonce may be a str that is
+    // not UTF-8 (Fluent Bit), which a decode to a JS string would damage.
+    const helo = readHelo(await this.nextFrame(timeoutMs));
     this.keepalive = helo.keepalive;
     const ping = makePing(helo, auth);
     this.socket.write(encodePing(ping));
-    const pong = parsePong(await this.nextValue(timeoutMs));
-    const failure = checkPong(pong, ping, helo, auth.sharedKey);
+    let pongFrame: Buffer;
+    try {
+      pongFrame = await this.nextFrame(timeoutMs);
+    } catch (e) {
+      // Fluent Bit's in_forward closes without a PONG when the shared key does not match.
+      throw handshakeError(
+        `no PONG to our PING (${(e as Error).message}); ` +
+          'a Fluent Bit server closes the connection this way when the shared_key does not match',
+      );
+    }
+    const failure = checkPong(readPong(pongFrame), ping, helo, auth.sharedKey);
     if (failure) {
       this.socket.destroy();
-      throw new Error(`forward handshake failed: ${failure}`);
+      throw handshakeError(failure);
     }
   }
 
-  private nextValue(timeoutMs: number): Promise<unknown> {
+  private nextFrame(timeoutMs: number): Promise<Buffer> {
     return new Promise((resolve, reject) => {
       if (this.error) return reject(this.error);
       const timer = setTimeout(() => {
-        this.onValue = undefined;
+        this.onFrame = undefined;
         this.socket.destroy();
         reject(new Error(`no handshake message within ${timeoutMs}ms`));
       }, timeoutMs);
-      this.onValue = (v) => {
+      this.onFrame = (f) => {
         clearTimeout(timer);
-        this.onValue = undefined;
-        resolve(v);
+        this.onFrame = undefined;
+        resolve(f);
       };
       this.acks.set('\0handshake', {
         resolve: () => undefined,
@@ -128,13 +144,12 @@ export class ForwardConnection {
     try {
       this.decoder.push(d);
       for (let f = this.decoder.next(); f; f = this.decoder.next()) {
-        const v = unpackr.unpack(f);
-        if (this.onValue) {
+        if (this.onFrame) {
           this.acks.delete('\0handshake');
-          this.onValue(v);
+          this.onFrame(Buffer.from(f));
           continue;
         }
-        const id = parseAck(v);
+        const id = parseAck(unpackr.unpack(f));
         if (id !== undefined) {
           const w = this.acks.get(id);
           this.acks.delete(id);

@@ -165,7 +165,10 @@ export class ForwardNode {
     this.conn = undefined;
     this.failedAt = now();
     if (this.available)
-      this.log.warn({ server: this.toString(), err: err.message }, 'detached forwarding server');
+      this.log.warn(
+        { server: this.toString(), err: err.message, code: (err as { code?: unknown }).code },
+        'detached forwarding server',
+      );
     this.available = false;
     this.failure.clear(now());
   }
