@@ -6,6 +6,12 @@ export interface DecoderOptions {
   maxFrameSize: number;
   /** 'array': every frame must be a msgpack array (a server reading events or PING) */
   expect?: 'array' | 'any';
+  /**
+   * Called before a buffer of `bytes` is allocated to hold an unfinished frame (it replaces
+   * the one counted by `held`). Throw to refuse: push() then throws that error and keeps
+   * nothing new. Lets a server bound the memory all its connections hold.
+   */
+  reserve?: (bytes: number) => void;
 }
 
 /**
@@ -24,15 +30,29 @@ export class FrameDecoder {
   private readonly skipper = new Skipper();
   private readonly max: number;
   private readonly expectArray: boolean;
+  private readonly reserve: ((bytes: number) => void) | undefined;
 
   constructor(opts: DecoderOptions) {
     this.max = opts.maxFrameSize;
     this.expectArray = (opts.expect ?? 'array') === 'array';
+    this.reserve = opts.reserve;
   }
 
   /** Bytes held that are not yet part of a returned frame. */
   get buffered(): number {
     return this.end - this.start;
+  }
+
+  /** Memory kept for an unfinished frame: the whole buffer it sits in, 0 when none. */
+  get held(): number {
+    return this.start < this.end ? this.buf.length : 0;
+  }
+
+  /** Drops whatever is held (the connection is gone). */
+  reset(): void {
+    this.buf = Buffer.alloc(0);
+    this.start = this.end = 0;
+    this.scanning = false;
   }
 
   push(data: Buffer): void {
@@ -48,9 +68,12 @@ export class FrameDecoder {
       this.end += data.length;
       return;
     }
-    const next = Buffer.allocUnsafe(
-      Math.max(pending + data.length, Math.min(pending * 2, this.max + 16), 16 * 1024),
-    );
+    // When the frame's remaining size is known (a bin32 header has been read), allocate for
+    // it at once: doubling towards a 60 MB frame leaves 60 MB of dead buffers behind.
+    const known = this.scanning ? Math.min(this.skipper.need - this.start, this.max + 16) : 0;
+    const size = Math.max(pending + data.length, known, Math.min(pending * 2, this.max + 16), 16 * 1024);
+    this.reserve?.(size);
+    const next = Buffer.allocUnsafe(size);
     this.buf.copy(next, 0, this.start, this.end);
     data.copy(next, pending);
     this.rebase(next, 0, pending + data.length);

@@ -11,6 +11,7 @@ import {
   readPing,
 } from '@sluice/forward';
 import { BatchBuilder, EventBatch } from '../core/batch.ts';
+import type { BudgetHolder, MemoryBudget } from '../core/memory-budget.ts';
 import type { PluginContext } from '../core/plugin.ts';
 import type { Security, Session } from './security.ts';
 
@@ -26,7 +27,14 @@ export interface ConnectionOptions {
   resolveHostname: boolean;
   denyKeepalive: boolean;
   security: Security | undefined;
+  /** bounds the bytes of unfinished frames across the input's connections */
+  budget: MemoryBudget;
+  /** ms a connection may hold an unfinished frame without sending a byte of it; 0 = no limit */
+  partialFrameTimeoutMs: number;
 }
+
+/** A refused reservation: holding the frame would pass the input's memory bound. */
+class MemoryLimitError extends Error {}
 
 /** What one group of frames read together turns into: a batch per tag, acks to send after. */
 interface Pending {
@@ -41,8 +49,10 @@ interface Pending {
  * the sender instead of this process buffering. A protocol violation closes this
  * connection with a logged reason; other connections are unaffected.
  */
-export class Connection {
+export class Connection implements BudgetHolder {
   private readonly decoder: FrameDecoder;
+  /** a timeout is armed on the socket while an unfinished frame is held */
+  private timing = false;
   private session: Session | undefined;
   private busy = false;
   private closed = false;
@@ -56,7 +66,12 @@ export class Connection {
     private readonly socket: Socket,
     private readonly o: ConnectionOptions,
   ) {
-    this.decoder = new FrameDecoder({ maxFrameSize: o.maxFrameSize });
+    this.decoder = new FrameDecoder({
+      maxFrameSize: o.maxFrameSize,
+      reserve: (bytes) => {
+        if (!o.budget.claim(this, bytes)) throw new MemoryLimitError(String(bytes));
+      },
+    });
     this.remote = socket.remoteAddress ?? 'unix';
     this.check = {
       skipInvalid: o.skipInvalid,
@@ -74,24 +89,91 @@ export class Connection {
     );
     socket.on('close', () => {
       this.closed = true;
+      this.release();
     });
+    if (o.partialFrameTimeoutMs > 0) socket.on('timeout', () => this.onTimeout());
   }
 
   private onData(data: Buffer): void {
     if (this.closed) return;
-    this.decoder.push(data);
+    try {
+      this.decoder.push(data);
+    } catch (e) {
+      if (!(e instanceof MemoryLimitError)) throw e;
+      this.refuseForMemory(Number(e.message));
+      return;
+    }
+    if (!this.account()) return;
     if (!this.busy) this.idle = this.drain();
   }
 
+  /**
+   * Counts what the decoder holds for an unfinished frame against the input's bound (after
+   * a read it kept without copying, or after frames were taken out of it), and arms the
+   * no-progress timeout while it holds one. Returns false when the connection was closed.
+   */
+  private account(): boolean {
+    const held = this.decoder.held;
+    if (!this.o.budget.claim(this, held)) {
+      this.refuseForMemory(held);
+      return false;
+    }
+    const timing = held > 0 && this.o.partialFrameTimeoutMs > 0;
+    if (timing !== this.timing) {
+      this.timing = timing;
+      this.socket.setTimeout(timing ? this.o.partialFrameTimeoutMs : 0);
+    }
+    return true;
+  }
+
+  private refuseForMemory(bytes: number): void {
+    this.fail(
+      `an unfinished frame needs ${bytes} bytes, past the input's bound of ${this.o.budget.limit} bytes for unfinished frames (total_partial_size_limit); not acknowledged`,
+      'INPUT_MEMORY_LIMIT',
+    );
+  }
+
+  private onTimeout(): void {
+    if (this.closed || this.decoder.held === 0) return;
+    if (this.busy) {
+      // Reading is paused while an emit waits: the client is not the one stalling.
+      this.socket.setTimeout(this.o.partialFrameTimeoutMs);
+      return;
+    }
+    this.fail(
+      `an unfinished frame got no byte for ${this.o.partialFrameTimeoutMs / 1000} s (partial_frame_timeout); dropped`,
+      'FRAME_TIMEOUT',
+    );
+  }
+
+  /** BudgetHolder: the input needs the memory this connection holds for a bigger claim. */
+  evict(reason: string): boolean {
+    if (this.closed) return true;
+    this.fail(`closed to free memory: ${reason} (total_partial_size_limit)`, 'INPUT_MEMORY_LIMIT');
+    return true;
+  }
+
+  /** Lets go of the unfinished frame's memory. */
+  private release(): void {
+    this.decoder.reset();
+    this.o.budget.release(this);
+  }
+
   /** For monitoring and tests: is reading paused (an emit waits), how many bytes are held. */
-  stats(): { remote: string; paused: boolean; buffered: number } {
-    return { remote: this.remote, paused: this.socket.isPaused(), buffered: this.decoder.buffered };
+  stats(): { remote: string; paused: boolean; buffered: number; held: number } {
+    return {
+      remote: this.remote,
+      paused: this.socket.isPaused(),
+      buffered: this.decoder.buffered,
+      held: this.decoder.held,
+    };
   }
 
   /** Stops reading and drops the connection; unacked frames will be resent by the client. */
   close(): void {
     this.closed = true;
     this.socket.destroy();
+    this.release();
   }
 
   private fail(reason: string, code?: string): void {
@@ -121,6 +203,7 @@ export class Connection {
             waits.push(w);
           }
         }
+        if (!this.account()) return;
         if (frames === 0) break;
         if (waits || pending.builders.size > 0) {
           this.socket.pause();

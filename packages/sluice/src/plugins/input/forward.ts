@@ -5,6 +5,7 @@ import { dirname } from 'node:path';
 import { createServer as createTlsServer } from 'node:tls';
 import { defineParams, type Resolved } from '../../config/schema.ts';
 import { ConfigError } from '../../core/errors.ts';
+import { MemoryBudget } from '../../core/memory-budget.ts';
 import type { InputPlugin, PluginContext, PluginDescriptor } from '../../core/plugin.ts';
 import { tlsServerOptions, transportSection } from '../../core/tls-transport.ts';
 import { Connection, type ConnectionOptions } from '../../forward-in/connection.ts';
@@ -57,6 +58,18 @@ const params = defineParams({
     default: 64 * 1024 * 1024,
     description:
       'Sluice: hard limit on one frame (and on a decompressed payload) when chunk_size_limit is not set; bounds memory per connection.',
+  },
+  total_partial_size_limit: {
+    type: 'size',
+    default: 256 * 1024 * 1024,
+    description:
+      "Sluice: bound on the memory held by unfinished frames across all of this input's connections (per worker). A frame that would pass it closes the connection holding the most (this one when no other holds more), with error INPUT_MEMORY_LIMIT; nothing is acked, so clients resend.",
+  },
+  partial_frame_timeout: {
+    type: 'time',
+    default: 60,
+    description:
+      'Sluice: a connection whose unfinished frame gets no byte for this long is closed and the frame dropped (error FRAME_TIMEOUT); 0 disables.',
   },
   skip_invalid_event: {
     type: 'bool',
@@ -185,6 +198,8 @@ export class ForwardInput implements InputPlugin {
   private readonly conns = new Set<Connection>();
   private readonly security: Security | undefined;
   private readonly connOptions: ConnectionOptions;
+  /** the memory all connections hold for unfinished frames (total_partial_size_limit) */
+  readonly budget: MemoryBudget;
   /** bound address once started (port 0 resolves to the real port) */
   address: { port: number; path?: string } = { port: 0 };
 
@@ -196,6 +211,7 @@ export class ForwardInput implements InputPlugin {
     const sec = config.sections.security as Resolved | undefined;
     this.security = sec ? new Security(securityConfig(sec)) : undefined;
     const limit = (p.chunk_size_limit as number | undefined) ?? (p.max_frame_size as number);
+    this.budget = new MemoryBudget(p.total_partial_size_limit as number);
     this.connOptions = {
       ctx,
       maxFrameSize: limit,
@@ -207,6 +223,8 @@ export class ForwardInput implements InputPlugin {
       resolveHostname: (p.resolve_hostname as boolean | undefined) ?? Boolean(p.source_hostname_key),
       denyKeepalive: p.deny_keepalive as boolean,
       security: this.security,
+      budget: this.budget,
+      partialFrameTimeoutMs: (p.partial_frame_timeout as number) * 1000,
     };
   }
 
