@@ -5,6 +5,11 @@ export interface ConfigParam {
   key: string;
   value: string;
   location: SourceLocation;
+  /**
+   * Embedded code reached use_default (the parameter takes its default) or use_nil (it is
+   * unset); `value` is then ''. Resolved by config/schema.ts as Fluentd's section.rb does.
+   */
+  special?: 'default' | 'nil';
 }
 
 /**

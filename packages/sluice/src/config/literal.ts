@@ -1,18 +1,28 @@
 // Values of `key value` lines, as Fluentd's LiteralParser reads them
 // (lib/fluent/config/literal_parser.rb): unquoted, 'single', "double" (escapes,
 // several lines, #{...}), and JSON arrays/hashes that run until balanced.
+
+import type { ConfigParam } from './ast.ts';
 import { type EvalContext, evalEmbedded } from './interpolate.ts';
+import type { SpecialValue } from './ruby-eval.ts';
 import { type Scanner, VALUE_BOUNDARY } from './scanner.ts';
 
+/**
+ * A value that embedded code made special: `"#{ENV['X'] || use_default}"` (the parameter
+ * takes its default) or `use_nil` (it is unset), as Fluentd's literal parser returns
+ * :default or nil for the whole string.
+ */
+export type Literal = string | { special: SpecialValue };
+
 /** Reads the value after a key. Returns undefined when there is none (empty value). */
-export function parseLiteral(s: Scanner, ctx: EvalContext): string | undefined {
+export function parseLiteral(s: Scanner, ctx: EvalContext): Literal | undefined {
   const c = s.peek();
   if (c === '[' || c === '{') return scanJson(s);
   return scanString(s, VALUE_BOUNDARY, ctx);
 }
 
 /** A quoted or unquoted string; unquoted text ends where `boundary` matches. */
-export function scanString(s: Scanner, boundary: RegExp, ctx: EvalContext): string | undefined {
+export function scanString(s: Scanner, boundary: RegExp, ctx: EvalContext): Literal | undefined {
   const c = s.peek();
   if (c === '"') return scanDoubleQuoted(s, ctx);
   if (c === "'") return scanSingleQuoted(s);
@@ -44,16 +54,17 @@ const ESCAPES: Record<string, string> = {
   '0': '\0',
 };
 
-function scanDoubleQuoted(s: Scanner, ctx: EvalContext): string {
+function scanDoubleQuoted(s: Scanner, ctx: EvalContext): Literal {
   const open = s.pos;
   s.pos++;
   let out = '';
+  let special: SpecialValue | undefined;
   for (;;) {
     if (s.eof) throw s.error('unterminated double-quoted string (no closing ")', open);
     const c = s.text[s.pos]!;
     if (c === '"') {
       s.pos++;
-      return out;
+      return special ? { special } : out;
     }
     if (c === '\\') {
       const n = s.text[s.pos + 1];
@@ -72,7 +83,10 @@ function scanDoubleQuoted(s: Scanner, ctx: EvalContext): string {
     }
     if (c === '#' && s.text[s.pos + 1] === '{') {
       s.pos += 2;
-      out += evalEmbedded(s, ctx);
+      const v = evalEmbedded(s, ctx);
+      // nil anywhere wins over :default, as in Fluentd's scan_double_quoted_string.
+      if (typeof v === 'string') out += v;
+      else if (special !== 'nil') special = v.special;
       continue;
     }
     out += c;
@@ -150,4 +164,16 @@ function scanJson(s: Scanner): string {
     `unterminated JSON ${what} (no closing '${what === 'array' ? ']' : '}'}' before the end of the file)`,
     open,
   );
+}
+
+/** The param a `key value` line gives. */
+export function paramOf(key: string, v: Literal | undefined, location: ConfigParam['location']): ConfigParam {
+  if (v === undefined || typeof v === 'string') return { key, value: v ?? '', location };
+  return { key, value: '', location, special: v.special };
+}
+
+/** A literal where a special value makes no sense (a key, a path): text or an error. */
+export function textOf(v: Literal | undefined, s: Scanner, at: number, what: string): string | undefined {
+  if (v === undefined || typeof v === 'string') return v;
+  throw s.error(`use_${v.special} is allowed in a parameter value, not in ${what}`, at);
 }

@@ -7,7 +7,7 @@ import { type ConfigElement, newElement } from './ast.ts';
 import { globSync, hasGlob } from './glob.ts';
 import type { EvalContext } from './interpolate.ts';
 import { normalizeLegacy } from './legacy.ts';
-import { parseLiteral, scanString, scanUnquoted } from './literal.ts';
+import { type Literal, paramOf, parseLiteral, scanString, scanUnquoted, textOf } from './literal.ts';
 import { LINE_END, Scanner, SPACING, SPACING_WITHOUT_COMMENT } from './scanner.ts';
 import { validateStructure } from './structure.ts';
 import { parseYamlConfig } from './yaml.ts';
@@ -100,14 +100,15 @@ class V1Parser {
 
   private parseLine(el: ConfigElement, start: number): void {
     const s = this.s;
-    const key = scanString(s, KEY_BOUNDARY, this.opts) ?? '';
+    const key = textOf(scanString(s, KEY_BOUNDARY, this.opts), s, start, 'a key') ?? '';
     const location = s.loc(start);
     const blank = s.match(SPACING_WITHOUT_COMMENT) ?? '';
     const noValue = blank.includes('\n') || s.eof;
     const atRoot = el.name === '';
     if (key === '@include' || (atRoot && key === 'include')) {
       if (noValue) throw new ConfigError(`${key} needs a file path or glob`, location);
-      const target = scanString(s, LINE_END, this.opts) ?? '';
+      const at = s.pos;
+      const target = textOf(scanString(s, LINE_END, this.opts), s, at, `an ${key} path`) ?? '';
       const after = s.pos;
       if (s.match(LINE_END) === undefined) throw s.error(`unexpected text after the ${key} path`, after);
       this.include(el, target, location);
@@ -125,14 +126,14 @@ class V1Parser {
         location,
       );
     }
-    let value = '';
+    let value: Literal | undefined;
     if (!noValue) {
-      value = parseLiteral(s, this.opts) ?? '';
+      value = parseLiteral(s, this.opts);
       const after = s.pos;
       if (s.match(LINE_END) === undefined)
         throw s.error(`unexpected text after the value of '${key}' (expected the end of the line)`, after);
     }
-    el.params.push({ key, value, location });
+    el.params.push(paramOf(key, value, location));
   }
 
   private include(el: ConfigElement, target: string, location: ConfigElement['location']): void {

@@ -215,7 +215,21 @@ export function resolve(schema: Schema, el: ConfigElement, ctx: string, extraKno
     if (SYSTEM_PARAMS.has(p.key) || extraKnown?.has(p.key)) continue;
     const hit = lookup.get(p.key);
     if (!hit) throw unknownError('parameter', p.key, lookup.keys(), p.location, ctx);
-    params[hit[0]] = coerce(hit[1], p);
+    const [name, spec] = hit;
+    if (p.special === 'default') {
+      // As Fluentd's section.rb: the default stands, and a parameter without one is an error.
+      if (spec.required)
+        throw new ConfigError(`parameter '${p.key}' has no default value (use_default)`, p.location);
+      delete params[name];
+      continue;
+    }
+    if (p.special === 'nil') {
+      if (spec.required || (spec.default !== undefined && spec.default !== null))
+        throw new ConfigError(`parameter '${p.key}' is required but nil is specified (use_nil)`, p.location);
+      params[name] = undefined;
+      continue;
+    }
+    params[name] = coerce(spec, p);
   }
   for (const [name, spec] of Object.entries(schema.params)) {
     if (name in params) continue;

@@ -9,7 +9,7 @@ import { ConfigError, type SourceLocation } from '../core/errors.ts';
 import { yamlLib } from '../core/lazy-require.ts';
 import { type ConfigElement, newElement } from './ast.ts';
 import { globSync, hasGlob } from './glob.ts';
-import { scanString } from './literal.ts';
+import { type Literal, paramOf, scanString } from './literal.ts';
 import type { ParseOptions } from './parser.ts';
 import { Scanner, VALUE_BOUNDARY } from './scanner.ts';
 import { closest } from './schema.ts';
@@ -203,7 +203,7 @@ class YamlReader {
             throw new ConfigError(`'${key}:' mixes sections and plain values`, this.loc(x));
           el.elements.push(this.section(key, m, '', this.loc(x)));
         }
-      } else el.params.push({ key, value: this.value(v, key, at), location: at });
+      } else el.params.push(paramOf(key, this.value(v, key, at), at));
     }
     return el;
   }
@@ -211,11 +211,14 @@ class YamlReader {
   private scalar(v: unknown, key: string, at: SourceLocation): string {
     if (v === null || v === undefined) return '';
     if (!this.y.isScalar(v)) throw new ConfigError(`'${key}' must be a single value`, at);
-    return this.value(v, key, at);
+    const text = this.value(v, key, at);
+    if (typeof text !== 'string')
+      throw new ConfigError(`use_${text.special} is allowed in a parameter value, not in '${key}'`, at);
+    return text;
   }
 
   /** A parameter value as text: scalars as written, !fluent/s evaluated, lists/maps and !fluent/json as JSON. */
-  private value(v: unknown, key: string, at: SourceLocation): string {
+  private value(v: unknown, key: string, at: SourceLocation): Literal {
     if (v === null || v === undefined) return '';
     const node = v as Node;
     if (node.tag === '!fluent/json') return JSON.stringify(this.toJS(node));
@@ -252,7 +255,7 @@ class YamlReader {
   private coreDoc: Document | undefined;
 
   /** `!fluent/s` is a Ruby double-quoted string: escapes and `#{...}`. */
-  private fluentString(text: string, at: SourceLocation): string {
+  private fluentString(text: string, at: SourceLocation): Literal {
     const s = new Scanner(`"${text.replace(/(^|[^\\])((?:\\\\)*)"/g, '$1$2\\"')}"`, at.file);
     try {
       return scanString(s, VALUE_BOUNDARY, this.opts) ?? '';

@@ -332,7 +332,7 @@ describe('errors carry file, line and column', () => {
       /unsupported embedded Ruby code '#\{File.read/,
     );
     throwsAt(
-      () => parse('<source>\n  k "#{1 + 1}"\n</source>\n'),
+      () => parse('<source>\n  k "#{`id`}"\n</source>\n'),
       'test.conf',
       2,
       6,
