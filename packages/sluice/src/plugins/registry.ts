@@ -5,7 +5,8 @@ import { ConfigError, NotImplementedPluginError, type SourceLocation } from '../
 import { MODULE_EXT } from '../core/module-ext.ts';
 import type { PluginDescriptor, PluginKind } from '../core/plugin.ts';
 
-// Plugins live one per file at plugins/<kind>/<type>.ts and default-export their
+// Plugins live one per file at plugins/<kind>/<type>.ts, or one per folder at
+// plugins/<kind>/<type>/index.ts when they need collaborators, and default-export their
 // descriptor. Loading by file name keeps startup cheap (only configured plugins are
 // imported) and lets plugins be added without touching a central list.
 const here = dirname(fileURLToPath(import.meta.url));
@@ -52,7 +53,9 @@ export function canonicalType(kind: PluginKind, type: string): string {
 }
 
 function fileFor(kind: PluginKind, type: string): string {
-  return join(here, kind, `${type}${MODULE_EXT}`);
+  const file = join(here, kind, `${type}${MODULE_EXT}`);
+  if (existsSync(file)) return file;
+  return join(here, kind, type, `index${MODULE_EXT}`);
 }
 
 export async function loadPlugin(
@@ -86,10 +89,13 @@ export function loadedPlugin(kind: PluginKind, type: string): PluginDescriptor |
 export function listPlugins(kind: PluginKind): string[] {
   const dir = join(here, kind);
   if (!existsSync(dir)) return [];
-  return readdirSync(dir)
-    .filter((f) => f.endsWith(MODULE_EXT) && !f.startsWith('_'))
-    .map((f) => f.slice(0, -3))
-    .sort();
+  const types: string[] = [];
+  for (const e of readdirSync(dir, { withFileTypes: true })) {
+    if (e.name.startsWith('_')) continue;
+    if (e.isFile() && e.name.endsWith(MODULE_EXT)) types.push(e.name.slice(0, -MODULE_EXT.length));
+    else if (e.isDirectory() && existsSync(join(dir, e.name, `index${MODULE_EXT}`))) types.push(e.name);
+  }
+  return types.sort();
 }
 
 /**
