@@ -29,9 +29,23 @@ export function passwordDigest(authSalt: Bytes, username: string, password: stri
   return createHash('sha512').update(authSalt).update(username).update(password).digest('hex');
 }
 
+let random: (size: number) => Buffer = randomBytes;
+
+/**
+ * Replaces the source of nonces and salts, for tests that replay a recorded handshake
+ * (a recorded PING only matches the nonce it answered). Returns the function that puts
+ * the default (crypto.randomBytes) back.
+ */
+export function setHandshakeRandom(source: (size: number) => Buffer): () => void {
+  random = source;
+  return () => {
+    random = randomBytes;
+  };
+}
+
 /** 16 random bytes: our HELO nonce and user-auth salt (sent as bin, as Fluentd does). */
 export function randomSalt(): Buffer {
-  return randomBytes(16);
+  return random(16);
 }
 
 /**
@@ -39,7 +53,7 @@ export function randomSalt(): Buffer {
  * (SecureRandom.hex(16)). Fluent Bit's in_forward refuses a salt that is not a str.
  */
 export function pingSalt(): string {
-  return randomBytes(16).toString('hex');
+  return random(16).toString('hex');
 }
 
 export interface Helo {
