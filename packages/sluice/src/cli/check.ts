@@ -7,9 +7,14 @@ import { addCommonOptions, type CommonOptions, configPath, logLevel } from './op
 export function registerCheck(program: Command): void {
   addCommonOptions(
     program.command('check').description('parse and validate a config, print the pipeline; exit 1 on error'),
-  ).action(async (o: CommonOptions) => {
-    process.exitCode = await checkConfig(o);
-  });
+  )
+    .option(
+      '--strict',
+      'unknown parameters and sections are errors (by default warned and ignored, as in Fluentd)',
+    )
+    .action(async (o: CommonOptions) => {
+      process.exitCode = await checkConfig(o);
+    });
 }
 
 /** Dry run: everything `run` does before opening ports and files. */
@@ -18,7 +23,7 @@ export async function checkConfig(o: CommonOptions): Promise<number> {
     const path = configPath(o);
     const root = parseConfigFile(path);
     const { logger } = createLogger({ level: logLevel(o, 'warn'), file: o.log });
-    const engine = await Engine.create(root, { logger });
+    const engine = await Engine.create(root, { logger, strict: o.strict });
     process.stdout.write(`${formatGraph(engine.graph())}\nconfiguration OK: ${path}\n`);
     return 0;
   } catch (e) {

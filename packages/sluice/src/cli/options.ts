@@ -11,6 +11,8 @@ export interface CommonOptions {
   verbose: number;
   quiet: number;
   log?: string;
+  /** `run --strict`, `check --strict`: unknown parameters and sections are errors */
+  strict?: boolean;
 }
 
 const count = (_: string, prev: number) => prev + 1;

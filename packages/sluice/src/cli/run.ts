@@ -1,6 +1,7 @@
 import cluster from 'node:cluster';
 import type { Command } from 'commander';
 import type { ConfigElement } from '../config/ast.ts';
+import { withConfigPolicy } from '../config/diagnostics.ts';
 import { parseConfigFile } from '../config/parser.ts';
 import { Engine } from '../core/engine.ts';
 import { createLogger } from '../core/logger.ts';
@@ -21,6 +22,10 @@ export function registerRun(program: Command): void {
     program.command('run', { isDefault: true }).description('run a pipeline (the default command)'),
   )
     .option('--dry-run', 'check the configuration and exit (same as `sluice check`)')
+    .option(
+      '--strict',
+      'unknown parameters and sections are errors (by default warned and ignored, as in Fluentd)',
+    )
     .action(async (o: RunOptions) => {
       if (o.dryRun) {
         process.exitCode = await checkConfig(o);
@@ -43,7 +48,9 @@ async function run(o: RunOptions): Promise<void> {
   try {
     path = configPath(o);
     root = parseConfigFile(path);
-    const sys = readSystem(root);
+    // Only workers and the log level are read here; the engine reads <system> again and
+    // warns about (or, with --strict, refuses) what it does not know.
+    const sys = withConfigPolicy({ strict: false, warn: () => {} }, () => readSystem(root));
     level = logLevel(o, sys.log_level ?? undefined);
     workers = sys.workers;
     if (sys.process_name) process.title = sys.process_name;
@@ -58,7 +65,7 @@ async function run(o: RunOptions): Promise<void> {
   const log = createLogger({ level, file: o.log });
   const logger = workerId > 0 || cluster.isWorker ? log.logger.child({ worker: workerId }) : log.logger;
   const build = (r: ConfigElement) =>
-    Engine.create(r, { logger, setLogSink: log.setEventSink, workerId, workers });
+    Engine.create(r, { logger, setLogSink: log.setEventSink, workerId, workers, strict: o.strict });
 
   let engine: Engine | undefined;
   let stopping = false;

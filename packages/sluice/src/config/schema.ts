@@ -1,5 +1,6 @@
 import { ConfigError, type SourceLocation } from '../core/errors.ts';
 import type { ConfigElement, ConfigParam } from './ast.ts';
+import { reportUnknown } from './diagnostics.ts';
 import { parseArray, parseBool, parseHash, parseSize, parseTime } from './values.ts';
 
 export type ParamType =
@@ -200,8 +201,9 @@ function unknownError(
 }
 
 /**
- * Validates an element against a schema: applies defaults, coerces types, rejects
- * unknown params and sections with the closest known name. `ctx` names the directive
+ * Validates an element against a schema: applies defaults, coerces types, reports
+ * unknown params and sections with the closest known name (an error, or a warning and
+ * ignored under a lenient policy: config/diagnostics.ts). `ctx` names the directive
  * in messages, e.g. "<match app.**> @type file".
  */
 export function resolve(schema: Schema, el: ConfigElement, ctx: string, extraKnown?: Set<string>): Resolved {
@@ -214,7 +216,10 @@ export function resolve(schema: Schema, el: ConfigElement, ctx: string, extraKno
   for (const p of el.params) {
     if (SYSTEM_PARAMS.has(p.key) || extraKnown?.has(p.key)) continue;
     const hit = lookup.get(p.key);
-    if (!hit) throw unknownError('parameter', p.key, lookup.keys(), p.location, ctx);
+    if (!hit) {
+      reportUnknown(unknownError('parameter', p.key, lookup.keys(), p.location, ctx));
+      continue;
+    }
     const [name, spec] = hit;
     if (p.special === 'default') {
       // As Fluentd's section.rb: the default stands, and a parameter without one is an error.
@@ -248,14 +253,18 @@ export function resolve(schema: Schema, el: ConfigElement, ctx: string, extraKno
   }
   for (const child of el.elements) {
     const hit = sectionLookup.get(child.name);
-    if (!hit)
-      throw unknownError(
-        'section',
-        `<${child.name}>`,
-        [...sectionLookup.keys()].map((k) => `<${k}>`),
-        child.location,
-        ctx,
+    if (!hit) {
+      reportUnknown(
+        unknownError(
+          'section',
+          `<${child.name}>`,
+          [...sectionLookup.keys()].map((k) => `<${k}>`),
+          child.location,
+          ctx,
+        ),
       );
+      continue;
+    }
     const [name, spec] = hit;
     const r = resolveSection(spec, child, `<${child.name}> in ${ctx}`);
     if (spec.multi) ((sections[name] as Resolved[] | undefined) ??= []).push(r);

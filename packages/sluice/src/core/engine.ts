@@ -3,6 +3,7 @@ import { EventTime } from '@sluice/forward';
 import type { Logger } from 'pino';
 import type { ConfigElement } from '../config/ast.ts';
 import { param } from '../config/ast.ts';
+import { withConfigPolicy } from '../config/diagnostics.ts';
 import { parseConfigText } from '../config/parser.ts';
 import { resolve } from '../config/schema.ts';
 import { loadedPlugin } from '../plugins/registry.ts';
@@ -24,6 +25,8 @@ export interface EngineOptions {
   workerId?: number;
   /** overrides <system> workers (the CLI passes the real count to each worker) */
   workers?: number;
+  /** unknown parameters and sections are errors (`--strict`); else warned and ignored, as Fluentd does */
+  strict?: boolean;
 }
 
 export interface RunningPlugin {
@@ -36,6 +39,13 @@ export interface RunningPlugin {
 }
 
 const ROOT = '';
+
+function warnUnknown(logger: Logger, e: ConfigError): void {
+  logger.warn(
+    { code: 'CONFIG_UNKNOWN' },
+    `${e.message}: ignored, as Fluentd does (--strict makes it an error)`,
+  );
+}
 
 /**
  * A running pipeline built from a parsed config: inputs, the router of each label,
@@ -72,12 +82,26 @@ export class Engine {
   }
 
   static async create(root: ConfigElement, opts: EngineOptions = {}): Promise<Engine> {
-    const system = readSystem(root);
-    const workers = opts.workers ?? system.workers;
-    const logger = opts.logger ?? createLogger({ level: (system.log_level ?? 'info') as LogLevel }).logger;
-    const engine = new Engine(root, system, logger, opts.workerId ?? 0, workers);
-    await engine.build(opts.setLogSink);
-    return engine;
+    // Unknown names met before the logger exists (in <system>) wait for it. Each worker
+    // builds the same config, so only worker 0 says so.
+    const early: ConfigError[] = [];
+    let log: Logger | undefined;
+    const quiet = (opts.workerId ?? 0) > 0;
+    const warn = (e: ConfigError) => {
+      if (quiet) return;
+      if (log) warnUnknown(log, e);
+      else early.push(e);
+    };
+    return withConfigPolicy({ strict: opts.strict ?? false, warn }, async () => {
+      const system = readSystem(root);
+      const workers = opts.workers ?? system.workers;
+      const logger = opts.logger ?? createLogger({ level: (system.log_level ?? 'info') as LogLevel }).logger;
+      log = logger;
+      for (const e of early) warnUnknown(logger, e);
+      const engine = new Engine(root, system, logger, opts.workerId ?? 0, workers);
+      await engine.build(opts.setLogSink);
+      return engine;
+    });
   }
 
   private async build(setLogSink: EngineOptions['setLogSink']): Promise<void> {
@@ -95,8 +119,14 @@ export class Engine {
     const labels = directives.filter((d) => d.name === 'label');
     const labelNames = new Set<string>();
     for (const l of labels) {
-      if (!l.arg.startsWith('@'))
-        throw new ConfigError(`label name must start with @ (got '${l.arg}')`, l.location);
+      // Any name, as in Fluentd (`<label labelPipeline>` is in published configs); the
+      // @ is a convention. Fluentd keeps @ROOT for the root router.
+      if (l.arg.trim() === '') throw new ConfigError('<label> needs a name, e.g. <label @APP>', l.location);
+      if (l.arg === '@ROOT')
+        throw new ConfigError(
+          '@ROOT is reserved for the root of the pipeline: name the label otherwise',
+          l.location,
+        );
       if (labelNames.has(l.arg)) throw new ConfigError(`label ${l.arg} is defined twice`, l.location);
       labelNames.add(l.arg);
     }

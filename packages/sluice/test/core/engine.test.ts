@@ -235,9 +235,9 @@ test('<worker N> sections only run in their worker; ranges are checked', async (
   );
 });
 
-async function configError(conf: string): Promise<ConfigError> {
+async function configError(conf: string, strict = false): Promise<ConfigError> {
   try {
-    await Engine.fromText(conf, { logger: quiet, file: 'x.conf' });
+    await Engine.fromText(conf, { logger: quiet, file: 'x.conf', strict });
   } catch (e) {
     assert.ok(e instanceof ConfigError, `expected ConfigError, got ${e}`);
     return e;
@@ -246,7 +246,7 @@ async function configError(conf: string): Promise<ConfigError> {
 }
 
 test('config errors name file, line and column and what is wrong', async () => {
-  let e = await configError('<match **>\n  @type test_capture\n  nmae x\n</match>');
+  let e = await configError('<match **>\n  @type test_capture\n  nmae x\n</match>', true);
   assert.match(e.message, /^x\.conf:3:3: unknown parameter 'nmae'.*did you mean 'name'/);
   e = await configError('<source>\n  @type test_input\n  tag a\n  @label @NOPE\n</source>');
   assert.match(e.message, /^x\.conf:4:\d+: @label @NOPE: no such <label>/);
@@ -291,4 +291,30 @@ test("Sluice's own log events reach <label @FLUENT_LOG> as fluent.<level>", asyn
     recordsOf('log').some((r) => String(r.message).includes('no patterns matched tag="unrouted.tag"')),
   );
   await e.stop();
+});
+
+test('unknown parameters and sections are warned with file:line and ignored; strict refuses them', async () => {
+  const lines: { msg: string; code?: string }[] = [];
+  const logger = pino({ level: 'warn' }, { write: (l: string) => lines.push(JSON.parse(l)) });
+  const conf = '<match **>\n  @type test_capture\n  name ok\n  nmae x\n  <bogus>\n  </bogus>\n</match>';
+  const engine = await Engine.fromText(conf, { logger, file: 'x.conf' });
+  await engine.stop();
+  const warned = lines.filter((l) => l.code === 'CONFIG_UNKNOWN').map((l) => l.msg);
+  assert.equal(warned.length, 2, JSON.stringify(lines));
+  assert.match(warned[0]!, /^x\.conf:4:3: unknown parameter 'nmae'.*did you mean 'name'.*ignored/);
+  assert.match(warned[1]!, /^x\.conf:5:3: unknown section '<bogus>'/);
+  const e = await configError(conf, true);
+  assert.match(e.message, /^x\.conf:4:3: unknown parameter 'nmae'/);
+});
+
+test('a label may have any name, as in Fluentd; @ROOT is reserved', async () => {
+  const engine = await Engine.fromText(
+    '<source>\n  @type test_input\n  tag a\n  @label labelPipeline\n</source>\n<label labelPipeline>\n  <match **>\n    @type test_capture\n    name anyname\n  </match>\n</label>',
+    { logger: quiet },
+  );
+  await engine.emit(one('a'), 'labelPipeline');
+  assert.equal(recordsOf('anyname').length, 1);
+  await engine.stop();
+  const e = await configError('<label @ROOT>\n</label>');
+  assert.match(e.message, /@ROOT is reserved/);
 });

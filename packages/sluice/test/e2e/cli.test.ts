@@ -54,18 +54,41 @@ test('check prints the pipeline and exits 0 on a valid config', () => {
 });
 
 test('check exits 1 with file:line:column on an invalid config', () => {
-  const p = conf('bad.conf', '<match **>\n  @type stdout\n  output_tpye json\n</match>\n');
+  const p = conf('bad.conf', '<source>\n  @type sample\n  rate many\n</source>\n');
   const r = sluiceSync(['check', '-c', p]);
   assert.equal(r.status, 1);
   assert.match(
     r.stderr,
-    new RegExp(
-      `${p.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}:3:3: unknown parameter 'output_tpye'.*did you mean 'output_type'`,
-    ),
+    new RegExp(`${p.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}:3:3: parameter 'rate': expected an integer`),
   );
   const missing = sluiceSync(['check', '-c', join(dir, 'nope.conf')]);
   assert.equal(missing.status, 1);
   assert.match(missing.stderr, /nope\.conf/);
+});
+
+test('an unknown parameter is a warning with the closest name, as in Fluentd; --strict makes it an error', () => {
+  // Seed 001's own typo: Fluentd warns about `flusth_interval` and runs.
+  const p = conf(
+    'typo.conf',
+    '<system>\n  Log_Level info\n</system>\n<match **>\n  @type stdout\n  output_tpye json\n  <buffer>\n    flusth_interval 10s\n  </buffer>\n</match>\n',
+  );
+  const file = p.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
+  const r = sluiceSync(['check', '-c', p]);
+  assert.equal(r.status, 0, r.stderr);
+  assert.match(r.stdout, /configuration OK/);
+  assert.match(
+    r.stderr,
+    new RegExp(`${file}:6:3: unknown parameter 'output_tpye'.*did you mean 'output_type'.*ignored`),
+  );
+  assert.match(
+    r.stderr,
+    new RegExp(`${file}:8:5: unknown parameter 'flusth_interval'.*did you mean 'flush_interval'`),
+  );
+  assert.match(r.stderr, new RegExp(`${file}:2:3: unknown parameter 'Log_Level'.*did you mean 'log_level'`));
+  assert.match(r.stderr, /CONFIG_UNKNOWN/);
+  const strict = sluiceSync(['check', '--strict', '-c', p]);
+  assert.equal(strict.status, 1);
+  assert.match(strict.stderr, new RegExp(`${file}:2:3: unknown parameter 'Log_Level'`));
 });
 
 test('run: events flow, SIGHUP with a broken config keeps the pipeline, a good one reloads, SIGTERM stops', async () => {
@@ -74,7 +97,7 @@ test('run: events flow, SIGHUP with a broken config keeps the pipeline, a good o
   const s = spawnSluice(['-c', p, '-o', logFile]);
   try {
     await s.waitFor('stdout', /\+\d{4} first\.tag: \{"message":"hi"\}/);
-    writeFileSync(p, '<match **>\n  @type stdout\n  bogus_param 1\n</match>\n');
+    writeFileSync(p, '<match **>\n  @type stdout\n  output_type bogus_format\n</match>\n');
     s.proc.kill('SIGHUP');
     const seen = s.stdout().length;
     // The old pipeline keeps producing after the failed reload.
@@ -85,7 +108,7 @@ test('run: events flow, SIGHUP with a broken config keeps the pipeline, a good o
     assert.equal(await s.stop(), 0);
     const log = readFileSync(logFile, 'utf8');
     assert.match(log, /the new config is invalid; keeping the running pipeline/);
-    assert.match(log, /bogus_param/);
+    assert.match(log, /bogus_format/);
     assert.match(log, /reloaded/);
   } finally {
     await s.stop();

@@ -1,0 +1,32 @@
+// What a parameter or section no plugin knows does to a config. Fluentd warns ("parameter
+// 'x' in <match> is not used.") and runs, so working configs with a typo or a parameter of
+// another plugin version keep running; `--strict` makes it an error. Outside an engine
+// build (unit tests, embedding) it is an error, which is what a test of a schema wants.
+//
+// The policy reaches config/schema.ts's resolve() through AsyncLocalStorage rather than a
+// parameter: resolve() is called from a dozen places (engine, outputs, buffers, nested
+// parsers built synchronously by plugins) that would all have to pass it along, and
+// only config time reads it, never the event path.
+import { AsyncLocalStorage } from 'node:async_hooks';
+import type { ConfigError } from '../core/errors.ts';
+
+export interface ConfigPolicy {
+  /** unknown parameters and sections are errors */
+  strict: boolean;
+  /** told about each unknown parameter or section when not strict */
+  warn(e: ConfigError): void;
+}
+
+const current = new AsyncLocalStorage<ConfigPolicy>();
+
+/** Runs `fn` (and everything it awaits) under `policy`. */
+export function withConfigPolicy<T>(policy: ConfigPolicy, fn: () => T): T {
+  return current.run(policy, fn);
+}
+
+/** An unknown parameter or section: thrown when strict (the default), else warned and ignored. */
+export function reportUnknown(e: ConfigError): void {
+  const p = current.getStore();
+  if (!p || p.strict) throw e;
+  p.warn(e);
+}
