@@ -53,18 +53,31 @@ export interface BufferedOutput {
 
 /** Builds the buffer of an output from its <buffer> section. Throws ConfigError on bad params. */
 export async function createBufferedOutput(o: BufferedOutputOptions): Promise<BufferedOutput> {
-  const el = o.bufferElement;
+  let el = o.bufferElement;
   const typeParam = el?.params.findLast((p) => p.key === '@type' || p.key === 'type');
-  let type =
-    typeParam?.value ?? (o.descriptor as { defaultBufferType?: string }).defaultBufferType ?? 'memory';
+  const defaults = o.descriptor as {
+    defaultBufferType?: string;
+    defaultBufferPath?: (output: ConfigElement) => string | undefined;
+  };
+  let type = typeParam?.value ?? defaults.defaultBufferType ?? 'memory';
   if (!typeParam && type === 'file' && !o.ctx.stateDir && !el?.params.some((p) => p.key === 'path')) {
-    // Fluentd puts out_file's default file buffer next to the output path; Sluice keeps
-    // buffers under root_dir, and without one falls back to memory rather than refuse.
-    o.ctx.logger.warn(
-      { output: o.ctx.id },
-      "no <buffer> path and no <system> root_dir: this output's buffer is kept in memory (lost on a crash)",
-    );
-    type = 'memory';
+    // Fluentd's out_file keeps its default file buffer at the output's own path
+    // (`buffer_conf['path'] = conf['path']`: /fluentd/log/app.*.log -> app.b<id>.log beside
+    // the output files), so accepted events survive a crash with no <buffer> written.
+    const path = o.outputElement ? defaults.defaultBufferPath?.(o.outputElement) : undefined;
+    if (path) {
+      const at = el?.location ?? o.outputElement!.location;
+      el = {
+        ...(el ?? { name: 'buffer', arg: '', elements: [], location: at }),
+        params: [...(el?.params ?? []), { key: 'path', value: path, location: at }],
+      };
+    } else {
+      o.ctx.logger.warn(
+        { output: o.ctx.id },
+        "no <buffer> path and no <system> root_dir: this output's buffer is kept in memory (lost on a crash)",
+      );
+      type = 'memory';
+    }
   }
   const backend = await loadPlugin('buffer', type, typeParam?.location ?? el?.location);
   const element: ConfigElement = el ?? {

@@ -1,4 +1,5 @@
-// The file buffer. Per chunk one file, `buffer.<b|q><id>.log`: a msgpack map holding the
+// The file buffer. Per chunk one file, `buffer.<b|q><id>.log` (or the name pattern of a
+// Fluentd-style `path .../app.*.log`, the `*` standing for `<b|q><id>`): a msgpack map holding the
 // chunk keys and creation time (the header), then the concatenated msgpack [time, record]
 // entries, appended and never rewritten. The header goes out with the first append, in the
 // same write. The state letter (b = staged, q = queued) is in the name, changed by rename.
@@ -53,7 +54,16 @@ interface FileChunk extends StoredChunk {
 /** Read buffers up to this size are reused. */
 const MAX_POOLED_READ = 16 * 1024 * 1024;
 
-const NAME = /^buffer\.([bq])([0-9a-f]{32})\.log$/;
+/** Chunk file names: `<prefix><b|q><id><suffix>`. */
+export interface ChunkNames {
+  prefix: string;
+  suffix: string;
+}
+const DEFAULT_NAMES: ChunkNames = { prefix: 'buffer.', suffix: '.log' };
+
+function escapeRe(s: string): string {
+  return s.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
+}
 /** The header's format mark; its other fields are `created` (ms) and `keys`. */
 const HEADER_MARK = 'sluice_chunk';
 const HEADER_VERSION = 2;
@@ -70,6 +80,11 @@ export interface FileStoreOptions {
   fsync: boolean;
   /** what counts as a slow file operation (see ChunkIo); tests set 0 */
   slowOpMs?: number;
+  /**
+   * Chunk file names (default `buffer.*.log`). Stores with different prefixes may share a
+   * directory, as Fluentd's `path /var/log/app.*.log` buffers of several outputs do.
+   */
+  names?: ChunkNames;
 }
 
 export class FileStore implements ChunkStore {
@@ -85,9 +100,19 @@ export class FileStore implements ChunkStore {
   private readonly pool = new BufferPool(2);
 
   private readonly io: ChunkIo;
+  private readonly names: ChunkNames;
+  private readonly nameRe: RegExp;
 
   constructor(private readonly o: FileStoreOptions) {
     this.io = new ChunkIo(o.dir, o.logger, o.slowOpMs);
+    this.names = o.names ?? DEFAULT_NAMES;
+    this.nameRe = new RegExp(
+      `^${escapeRe(this.names.prefix)}([bq])([0-9a-f]{32})${escapeRe(this.names.suffix)}$`,
+    );
+  }
+
+  private fileName(letter: 'b' | 'q', id: string): string {
+    return `${this.names.prefix}${letter}${id}${this.names.suffix}`;
   }
 
   /** Whether chunk file operations run synchronously (see ChunkIo). */
@@ -96,12 +121,12 @@ export class FileStore implements ChunkStore {
   }
 
   private path(c: FileChunk, state = c.onDisk): string {
-    return join(this.o.dir, `buffer.${state === 'staged' ? 'b' : 'q'}${c.id}.log`);
+    return join(this.o.dir, this.fileName(state === 'staged' ? 'b' : 'q', c.id));
   }
 
   async open(): Promise<StoredChunk[]> {
     await mkdir(this.o.dir, { recursive: true });
-    this.release = await acquireLock(this.o.dir);
+    this.release = await acquireLock(this.o.dir, this.o.names ? `${this.names.prefix}lock` : undefined);
     try {
       return await this.resume();
     } catch (e) {
@@ -114,21 +139,22 @@ export class FileStore implements ChunkStore {
 
   private async resume(): Promise<StoredChunk[]> {
     const names = await readdir(this.o.dir);
-    const metas = new Set(names.filter((n) => n.endsWith('.log.meta')));
+    // Only this store's: other outputs' chunks may share the directory.
+    const metas = new Set(names.filter((n) => n.endsWith('.meta') && this.nameRe.test(n.slice(0, -5))));
     const out: FileChunk[] = [];
-    for (const name of names.sort((a, b) => a.slice(8).localeCompare(b.slice(8)))) {
-      const m = NAME.exec(name);
+    // Oldest first: ids start with the creation time, after the prefix and the state letter.
+    const at = this.names.prefix.length + 1;
+    for (const name of names.sort((a, b) => a.slice(at).localeCompare(b.slice(at)))) {
+      const m = this.nameRe.exec(name);
       if (!m) continue;
       const id = m[2]!;
       const state = m[1] === 'b' ? 'staged' : 'queued';
       const file = join(this.o.dir, name);
-      const metaName = metas.has(`buffer.b${id}.log.meta`)
-        ? `buffer.b${id}.log.meta`
-        : metas.has(`buffer.q${id}.log.meta`)
-          ? `buffer.q${id}.log.meta`
-          : undefined;
-      metas.delete(`buffer.b${id}.log.meta`);
-      metas.delete(`buffer.q${id}.log.meta`);
+      const staged = `${this.fileName('b', id)}.meta`;
+      const queued = `${this.fileName('q', id)}.meta`;
+      const metaName = metas.has(staged) ? staged : metas.has(queued) ? queued : undefined;
+      metas.delete(staged);
+      metas.delete(queued);
       try {
         const c = await this.resumeOne(id, state, file, metaName);
         if (c) out.push(c);
@@ -173,7 +199,7 @@ export class FileStore implements ChunkStore {
         );
       } else {
         await mkdir(join(this.o.dir, 'corrupt'), { recursive: true });
-        await writeFile(join(this.o.dir, 'corrupt', `buffer.${id}.log`), data);
+        await writeFile(join(this.o.dir, 'corrupt', `${this.names.prefix}${id}${this.names.suffix}`), data);
         this.o.logger.error(
           { chunk: id, file, kept: scan.count, badBytes: rest.length, copy: join(this.o.dir, 'corrupt') },
           'buffer chunk has bytes that are not msgpack entries; kept the entries before them, the original file was copied aside',

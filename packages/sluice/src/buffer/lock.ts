@@ -61,8 +61,9 @@ function procMounted(): boolean {
   return procChecked;
 }
 
-export async function acquireLock(dir: string): Promise<() => Promise<void>> {
-  const file = resolve(dir, 'buffer.lock');
+/** `name`: the lock file, `buffer.lock` unless chunks of several stores share `dir`. */
+export async function acquireLock(dir: string, name = 'buffer.lock'): Promise<() => Promise<void>> {
+  const file = resolve(dir, name);
   if (heldHere.has(file)) {
     throw new BufferLockedError(
       `buffer path ${dir} is already used by another output of this process (each buffered output needs its own path)`,

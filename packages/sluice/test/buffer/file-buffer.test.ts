@@ -332,4 +332,39 @@ describe('file buffer', () => {
       await cleanup();
     }
   });
+
+  it('a Fluentd path pattern (app.*.log) names the chunk files; two outputs share a directory and each resumes only its own', async () => {
+    const { dir, cleanup } = await tempDir();
+    try {
+      const cfg = (name: string) =>
+        `<buffer tag>\n@type file\npath ${join(dir, name)}\nflush_interval 1h\n</buffer>`;
+      const app = await build(cfg('app.*.log'), { ctx: testContext({ id: 'app' }) });
+      const debug = await build(cfg('debug.*'), { ctx: testContext({ id: 'debug' }) });
+      await app.bo.start();
+      await debug.bo.start();
+      await app.bo.emit(batch('app.a', 3));
+      await debug.bo.emit(batch('debug.a', 2));
+      const names = (await readdir(dir)).sort();
+      assert.equal(names.filter((n) => /^app\.b[0-9a-f]{32}\.log$/.test(n)).length, 1, names.join(' '));
+      // A final '*' gets Fluentd's .log suffix.
+      assert.equal(names.filter((n) => /^debug\.b[0-9a-f]{32}\.log$/.test(n)).length, 1, names.join(' '));
+      assert.ok(names.includes('app.lock') && names.includes('debug.lock'), names.join(' '));
+      await app.bo.stop();
+      await debug.bo.stop();
+
+      const again = await build(cfg('app.*.log'), { ctx: testContext({ id: 'app' }) });
+      await again.bo.start();
+      assert.equal(again.bo.metrics().stagedChunks, 1);
+      await again.bo.flushAll();
+      assert.deepEqual(
+        again.out.records().map((r) => r.n),
+        [0, 1, 2],
+      );
+      await again.bo.stop();
+      // The other output's chunk is untouched.
+      assert.equal((await readdir(dir)).filter((n) => n.startsWith('debug.b')).length, 1);
+    } finally {
+      await cleanup();
+    }
+  });
 });

@@ -1,5 +1,5 @@
-import { join, resolve } from 'node:path';
-import { FileStore } from '../../buffer/file-store.ts';
+import { basename, dirname, join, resolve } from 'node:path';
+import { type ChunkNames, FileStore } from '../../buffer/file-store.ts';
 import type { ChunkStore } from '../../buffer/store.ts';
 import { defineParams } from '../../config/schema.ts';
 import { ConfigError } from '../../core/errors.ts';
@@ -10,7 +10,7 @@ const params = defineParams({
     type: 'string',
     default: null,
     description:
-      'Directory of the chunk files (created if missing). Default: <root_dir>/buffer/<plugin @id>. With several workers each uses a worker<N> subdirectory.',
+      "Where the chunk files go, as in Fluentd: a directory (chunks named buffer.*.log, created if missing), or a file pattern with '*' such as /var/log/fluent/app.*.log or app.* ('*' stands for the chunk id; '.log' is added after a final '*'). Default: <root_dir>/buffer/<plugin @id>. With several workers each uses a worker<N> subdirectory.",
   },
   fsync: {
     type: 'bool',
@@ -19,6 +19,23 @@ const params = defineParams({
       'Sluice extension: fdatasync each append before accepting it, so accepted events also survive power loss (a crash of the process is survived without it).',
   },
 });
+
+/**
+ * Fluentd's buf_file reads `path` as a directory unless it holds a `*`, which then stands
+ * for the chunk id in the file names (`app.*.log` -> app.b<id>.log); a final `*` gets
+ * Fluentd's `.log` suffix. Patterns let several outputs keep their chunks in one directory.
+ */
+export function chunkLocation(path: string): { dir: string; names?: ChunkNames } {
+  const abs = resolve(path);
+  const star = basename(abs).indexOf('*');
+  if (star < 0) return { dir: abs };
+  const base = basename(abs);
+  const suffix = base.slice(star + 1);
+  return {
+    dir: dirname(abs),
+    names: { prefix: base.slice(0, star), suffix: suffix === '' ? '.log' : suffix },
+  };
+}
 
 /** `<buffer> @type file`: chunks in files that survive a crash of the process (see docs/buffer.md). */
 const descriptor: PluginDescriptor<ChunkStore> = {
@@ -30,7 +47,8 @@ const descriptor: PluginDescriptor<ChunkStore> = {
   create(config, ctx) {
     const p = config.params as { path?: string; fsync: boolean };
     let dir: string;
-    if (p.path) dir = resolve(p.path);
+    let names: ChunkNames | undefined;
+    if (p.path) ({ dir, names } = chunkLocation(p.path));
     else if (ctx.stateDir) dir = join(ctx.stateDir, 'buffer', ctx.id);
     else
       throw new ConfigError(
@@ -38,7 +56,7 @@ const descriptor: PluginDescriptor<ChunkStore> = {
         config.element.location,
       );
     if (ctx.workers > 1) dir = join(dir, `worker${ctx.workerId}`);
-    return new FileStore({ dir, logger: ctx.logger, fsync: p.fsync });
+    return new FileStore({ dir, logger: ctx.logger, fsync: p.fsync, names });
   },
 };
 export default descriptor;

@@ -1,6 +1,6 @@
 import type { EventTime } from '@sluice/forward';
 import { parseChunkKeys } from '../../buffer/params.ts';
-import type { ConfigElement } from '../../config/ast.ts';
+import { type ConfigElement, param } from '../../config/ast.ts';
 import { defineParams } from '../../config/schema.ts';
 import { parseBool, parseTime } from '../../config/values.ts';
 import type { EventRecord } from '../../core/batch.ts';
@@ -75,7 +75,10 @@ function defaultFormatter(): FormatterPlugin {
   };
 }
 
-const descriptor: PluginDescriptor<OutputPlugin> & { defaultBufferType: string } = {
+const descriptor: PluginDescriptor<OutputPlugin> & {
+  defaultBufferType: string;
+  defaultBufferPath: (output: ConfigElement) => string | undefined;
+} = {
   kind: 'output',
   type: 'file',
   description:
@@ -92,6 +95,9 @@ const descriptor: PluginDescriptor<OutputPlugin> & { defaultBufferType: string }
   buffered: 'always',
   defaultChunkKeys: ['time'],
   defaultBufferType: 'file',
+  // As Fluentd's out_file: with no <buffer> path and no root_dir, the chunks go to the
+  // output's path read as a buffer path (app.*.log -> app.b<id>.log beside the files).
+  defaultBufferPath: (output) => param(output, 'path')?.value,
   create(config, ctx) {
     const p = config.params as {
       path: string;
