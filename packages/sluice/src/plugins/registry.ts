@@ -13,8 +13,13 @@ const here = dirname(fileURLToPath(import.meta.url));
 
 /** Other names a type is known by (Fluentd's old names, aliases). */
 const ALIASES: Record<PluginKind, Record<string, string>> = {
-  input: { dummy: 'sample', unix: 'forward' },
-  output: {},
+  input: {
+    dummy: 'sample',
+    unix: 'forward',
+    prometheus_output_monitor: 'prometheus_monitor',
+    prometheus_tail_monitor: 'prometheus_monitor',
+  },
+  output: { opensearch: 'elasticsearch' },
   filter: {},
   parser: {},
   formatter: {},
@@ -25,8 +30,6 @@ const ALIASES: Record<PluginKind, Record<string, string>> = {
 const KNOWN_ELSEWHERE: Record<PluginKind, string[]> = {
   input: ['syslog', 'exec', 'tcp', 'udp', 'windows_eventlog', 'object_space', 'debug_agent', 'kafka', 's3'],
   output: [
-    'elasticsearch',
-    'opensearch',
     's3',
     'kinesis_firehose',
     'kafka',
