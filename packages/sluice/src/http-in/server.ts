@@ -1,9 +1,10 @@
 import http, { type IncomingMessage, type ServerResponse } from 'node:http';
 import https from 'node:https';
-import type { AddressInfo } from 'node:net';
+import type { AddressInfo, Socket } from 'node:net';
 import type { TlsOptions } from 'node:tls';
 import type { Logger } from 'pino';
 import type { Resolved } from '../config/schema.ts';
+import { type BudgetHolder, MemoryBudget } from '../core/memory-budget.ts';
 import { tlsServerOptions } from '../core/tls-transport.ts';
 import { BodyError, decodeBody } from './decode.ts';
 
@@ -33,6 +34,10 @@ export interface ReceiverOptions {
   keepaliveTimeoutMs: number;
   bodySizeLimit: number;
   decompressionSizeLimit: number;
+  /** bound on the bytes of all request bodies in flight (default 256 MiB) */
+  totalBodySizeLimit?: number;
+  /** ms a request body may go without a byte before the request is closed; 0 = none (default 60 s) */
+  bodyTimeoutMs?: number;
   tls?: TlsOptions;
   logger: Logger;
   /**
@@ -74,6 +79,19 @@ export function listenerOptions(
 
 const TEXT = { 'Content-Type': 'text/plain' };
 
+/** A request whose body is being read or processed, as the memory budget sees it. */
+interface InFlight extends BudgetHolder {
+  /** still reading the body (only then may it be closed to free memory) */
+  reading: boolean;
+  /** the client's address and connection (req.socket is gone once the request is destroyed) */
+  remote: string | undefined;
+  socket: Socket;
+  /** why it was closed before its body was whole */
+  stop: { code: string; reason: string } | undefined;
+}
+const DEFAULT_TOTAL_BODY_SIZE_LIMIT = 256 * 1024 * 1024;
+const DEFAULT_BODY_TIMEOUT_MS = 60_000;
+
 /**
  * The HTTP(S) listener under in_http and postback: node:http with keep-alive, a body
  * size limit enforced before and while reading, gzip/deflate bodies, and a stop that lets
@@ -83,8 +101,12 @@ export class HttpReceiver {
   private server: http.Server | undefined;
   private inFlight = 0;
   private drained: (() => void) | undefined;
+  /** the memory held by request bodies in flight, across all requests (total_body_size_limit) */
+  readonly budget: MemoryBudget;
 
-  constructor(private readonly o: ReceiverOptions) {}
+  constructor(private readonly o: ReceiverOptions) {
+    this.budget = new MemoryBudget(o.totalBodySizeLimit ?? DEFAULT_TOTAL_BODY_SIZE_LIMIT);
+  }
 
   async start(): Promise<void> {
     const handler = (req: IncomingMessage, res: ServerResponse) => this.handle(req, res);
@@ -175,21 +197,83 @@ export class HttpReceiver {
   }
 
   private async read(req: IncomingMessage, res: ServerResponse, path: string, query: string): Promise<void> {
+    // The body's bytes count against the receiver's bound from its first chunk until the
+    // answer is sent. While it is being read, a bigger claim elsewhere may close it, and so
+    // may body_timeout; once read, it is processed and only then let go.
+    const remote = req.socket.remoteAddress;
+    const flight: InFlight = {
+      remote,
+      socket: req.socket,
+      reading: true,
+      stop: undefined,
+      evict: (reason) => {
+        if (!flight.reading) return false;
+        flight.stop ??= {
+          code: 'INPUT_MEMORY_LIMIT',
+          reason: `closed to free memory: ${reason} (total_body_size_limit)`,
+        };
+        req.destroy();
+        flight.socket.destroy();
+        return true;
+      },
+    };
+    try {
+      await this.readHeld(req, res, path, query, flight);
+    } catch (e) {
+      if (!flight.stop) throw e;
+    } finally {
+      this.budget.release(flight);
+    }
+    if (flight.stop)
+      this.o.logger.warn({ code: flight.stop.code, remote }, `http request dropped: ${flight.stop.reason}`);
+  }
+
+  private async readHeld(
+    req: IncomingMessage,
+    res: ServerResponse,
+    path: string,
+    query: string,
+    flight: InFlight,
+  ): Promise<void> {
     const chunks: Buffer[] = [];
     let size = 0;
     let over = false;
-    for await (const chunk of req as AsyncIterable<Buffer>) {
-      size += chunk.length;
-      if (size > this.o.bodySizeLimit) {
-        over = true;
-        break;
+    let refused = false;
+    const timeoutMs = this.o.bodyTimeoutMs ?? DEFAULT_BODY_TIMEOUT_MS;
+    const timer =
+      timeoutMs > 0
+        ? setTimeout(() => {
+            flight.stop ??= {
+              code: 'BODY_TIMEOUT',
+              reason: `the request body got no byte for ${timeoutMs / 1000} s (body_timeout)`,
+            };
+            req.destroy();
+            flight.socket.destroy();
+          }, timeoutMs)
+        : undefined;
+    try {
+      for await (const chunk of req as AsyncIterable<Buffer>) {
+        timer?.refresh();
+        size += chunk.length;
+        if (size > this.o.bodySizeLimit) {
+          over = true;
+          break;
+        }
+        if (!this.budget.claim(flight, size)) {
+          refused = true;
+          break;
+        }
+        chunks.push(chunk);
       }
-      chunks.push(chunk);
+    } finally {
+      clearTimeout(timer);
     }
+    if (flight.stop) return; // closed while reading: the body is not whole
     if (over) {
       this.reply(res, { status: 413, headers: { ...TEXT, Connection: 'close' }, body: 'Too large' });
       return;
     }
+    if (refused) return this.refuseForMemory(flight, res, size);
     let body = chunks.length === 1 ? chunks[0]! : Buffer.concat(chunks, size);
     try {
       body = await decodeBody(body, req.headers['content-encoding'], this.o.decompressionSizeLimit);
@@ -202,6 +286,9 @@ export class HttpReceiver {
         });
       throw e;
     }
+    flight.reading = false;
+    // A decompressed body counts as what it grew to.
+    if (!this.budget.claim(flight, body.length)) return this.refuseForMemory(flight, res, body.length);
     const xff = req.headers['x-forwarded-for'];
     const forwarded = Array.isArray(xff) ? xff[0] : xff;
     const reply = await this.o.onRequest({
@@ -213,6 +300,21 @@ export class HttpReceiver {
       body,
     });
     this.reply(res, reply);
+  }
+
+  /** 503: the body would take the receiver past total_body_size_limit; the client may retry. */
+  /** (The rest of the body is not read; Node closes the connection once the answer is out.) */
+  private refuseForMemory(flight: InFlight, res: ServerResponse, bytes: number): void {
+    const reason = `a request body of ${bytes} bytes would pass the bound of ${this.budget.limit} bytes for bodies in flight (total_body_size_limit)`;
+    this.o.logger.warn(
+      { code: 'INPUT_MEMORY_LIMIT', remote: flight.remote },
+      `http request refused: ${reason}`,
+    );
+    this.reply(res, {
+      status: 503,
+      headers: { ...TEXT, Connection: 'close', 'Retry-After': '1' },
+      body: `503 Service Unavailable\nINPUT_MEMORY_LIMIT: ${reason}\n`,
+    });
   }
 
   private reply(res: ServerResponse, r: HttpReply): void {

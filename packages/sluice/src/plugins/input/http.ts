@@ -28,6 +28,18 @@ const params = defineParams({
     description: 'The size limit of a gzip/deflate body once decompressed.',
     default: 256 * 1024 * 1024,
   },
+  total_body_size_limit: {
+    type: 'size',
+    description:
+      "Sluice: bound on the memory held by request bodies in flight across all of this input's requests (per worker). A body that would pass it is answered 503 (error INPUT_MEMORY_LIMIT), or the request holding the most is closed to make room.",
+    default: 256 * 1024 * 1024,
+  },
+  body_timeout: {
+    type: 'time',
+    description:
+      'Sluice: a request whose body gets no byte for this long is closed (error BODY_TIMEOUT); 0 disables.',
+    default: 60,
+  },
   keepalive_timeout: {
     type: 'time',
     description: 'Seconds an idle keep-alive connection stays open.',
@@ -121,6 +133,8 @@ export class HttpInput implements InputPlugin {
     this.receiver = new HttpReceiver({
       ...listenerOptions(p, config.sections.transport as Resolved | undefined, ctx.logger),
       decompressionSizeLimit: p.decompression_size_limit,
+      totalBodySizeLimit: p.total_body_size_limit,
+      bodyTimeoutMs: p.body_timeout * 1000,
       onHead: (req, path) => this.onHead(req, path),
       onRequest: (req) => this.onRequest(req),
     });
