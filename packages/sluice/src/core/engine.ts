@@ -16,7 +16,7 @@ import type { FilterPlugin, InputPlugin, PluginContext, PluginKind } from './plu
 import { createNestedPlugin, preloadPlugins, typeOf } from './plugin-loader.ts';
 import { Pipeline, type Rule } from './router.ts';
 import { readSystem, type SystemConfig } from './system.ts';
-import { selectWorkerDirectives } from './workers.ts';
+import { selectWorkerDirectives, workersRunning } from './workers.ts';
 
 export interface EngineOptions {
   logger?: Logger;
@@ -219,6 +219,12 @@ export class Engine {
     const labelParam = param(el, '@label');
     if (labelParam && !labelNames.has(labelParam.value)) {
       throw new ConfigError(`@label ${labelParam.value}: no such <label>`, labelParam.location);
+    }
+    if (!d.multiWorkers && workersRunning(this.root, el, this.workers) > 1) {
+      throw new ConfigError(
+        `Plugin '${type}' does not support multi workers configuration: every worker would run it (read the same files, twice the events); put it in a <worker N> section`,
+        el.location,
+      );
     }
     const ctx = this.makeContext(el, type, 'input', labelParam?.value ?? ROOT);
     const plugin = (await d.create(resolve(d.schema, el, `<source> @type ${type}`), ctx)) as InputPlugin;

@@ -129,6 +129,12 @@ export interface PluginDescriptor<I = unknown> {
    * 'optional' = buffered only when the config has a <buffer> section.
    */
   buffered?: 'never' | 'always' | 'optional';
+  /**
+   * Inputs: whether every worker may run it at once (Fluentd's multi_workers_ready?). An
+   * input that reads one shared thing (files, stdin) leaves it unset and must be placed in
+   * a `<worker N>` section when `<system> workers` is more than 1.
+   */
+  multiWorkers?: boolean;
   /** Default chunk keys when <buffer> has no argument (e.g. out_file uses time). */
   defaultChunkKeys?: string[];
   /** Builds the plugin; may be async (e.g. copy builds its stores). Side effects belong in start(). */

@@ -37,3 +37,19 @@ export function selectWorkerDirectives(
   }
   return out;
 }
+
+/**
+ * How many workers run a directive: all of them at the top level, the size of the range
+ * inside `<worker N-M>`. Fluentd refuses a plugin that cannot share its work (in_tail) when
+ * this is more than one; Sluice too, since each worker would read the same files.
+ */
+export function workersRunning(root: ConfigElement, directive: ConfigElement, workers: number): number {
+  for (const el of root.elements) {
+    if (el === directive) return workers;
+    if (el.name === 'worker' && el.elements.includes(directive)) {
+      const m = /^\s*(\d+)(?:\s*-\s*(\d+))?\s*$/.exec(el.arg);
+      return m?.[2] === undefined ? 1 : Number(m[2]) - Number(m[1]) + 1;
+    }
+  }
+  return workers;
+}

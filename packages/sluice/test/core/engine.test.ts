@@ -250,8 +250,8 @@ test('config errors name file, line and column and what is wrong', async () => {
   assert.match(e.message, /^x\.conf:3:3: unknown parameter 'nmae'.*did you mean 'name'/);
   e = await configError('<source>\n  @type test_input\n  tag a\n  @label @NOPE\n</source>');
   assert.match(e.message, /^x\.conf:4:\d+: @label @NOPE: no such <label>/);
-  e = await configError('<match **>\n  @type elasticsearch\n</match>');
-  assert.match(e.message, /output plugin 'elasticsearch' is not built in Sluice yet/);
+  e = await configError('<match **>\n  @type kinesis_firehose\n</match>');
+  assert.match(e.message, /output plugin 'kinesis_firehose' is not built in Sluice yet/);
   e = await configError('<match **>\n  @type no_such_thing\n</match>');
   assert.match(e.message, /unknown output plugin 'no_such_thing'/);
   e = await configError('<sauce>\n</sauce>');
@@ -317,4 +317,31 @@ test('a label may have any name, as in Fluentd; @ROOT is reserved', async () => 
   await engine.stop();
   const e = await configError('<label @ROOT>\n</label>');
   assert.match(e.message, /@ROOT is reserved/);
+});
+
+test('an input that cannot share its work across workers (tail) is refused outside <worker N>, as in Fluentd', async () => {
+  const tail = (extra = '') =>
+    `<source>\n  @type tail\n  path /nonexistent/app.log\n  pos_file /nonexistent/app.pos\n  tag app\n  <parse>\n    @type none\n  </parse>\n${extra}</source>\n`;
+  const system = '<system>\n  workers 2\n</system>\n';
+  const sink = '<match **>\n  @type null\n</match>\n';
+  let e = await configError(system + tail() + sink);
+  assert.match(
+    e.message,
+    /^x\.conf:4:1: Plugin 'tail' does not support multi workers configuration.*<worker N>/,
+  );
+  e = await configError(`${system}<worker 0-1>\n${tail()}</worker>\n${sink}`);
+  assert.match(e.message, /Plugin 'tail' does not support multi workers/);
+  // In one worker's section it is built (and runs only there); forward and sample run in every worker.
+  const conf = `${system}<worker 1>\n${tail()}</worker>\n<source>\n  @type sample\n  tag s\n</source>\n${sink}`;
+  for (const workerId of [0, 1]) {
+    const engine = await Engine.fromText(conf, { logger: quiet, workerId });
+    assert.deepEqual(
+      engine
+        .graph()
+        .inputs.map((i) => i.type)
+        .sort(),
+      workerId === 1 ? ['sample', 'tail'] : ['sample'],
+    );
+    await engine.stop();
+  }
 });

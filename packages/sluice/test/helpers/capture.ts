@@ -77,6 +77,7 @@ const markFilter: PluginDescriptor = {
 
 const testInput: PluginDescriptor<InputPlugin> = {
   kind: 'input',
+  multiWorkers: true,
   type: 'test_input',
   description: 'test-only: exposes its context so a test can emit',
   schema: { params: { tag: { type: 'string', required: true, description: 'key in `inputs`' } } },

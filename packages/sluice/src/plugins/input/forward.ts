@@ -335,6 +335,7 @@ export class ForwardInput implements InputPlugin {
 
 const descriptor: PluginDescriptor<ForwardInput> = {
   kind: 'input',
+  multiWorkers: true,
   type: 'forward',
   aliases: ['unix'],
   description:

@@ -251,6 +251,7 @@ export class HttpInput implements InputPlugin {
 
 const descriptor: PluginDescriptor<HttpInput> = {
   kind: 'input',
+  multiWorkers: true,
   type: 'http',
   description:
     "Receives events over HTTP as Fluentd's in_http does: POST /<tag> with a JSON, msgpack or ndjson body, json=/msgpack= form fields, or any text with <parse>.",

@@ -251,6 +251,7 @@ export class MonitorAgent implements InputPlugin {
 
 const descriptor: PluginDescriptor<MonitorAgent> = {
   kind: 'input',
+  multiWorkers: true,
   type: 'monitor_agent',
   description:
     'Fluentd-compatible monitoring API (/api/plugins.json, /api/config.json), /healthz, /readyz, /metrics and the optional live dashboard.',

@@ -165,6 +165,7 @@ export class PostbackInput implements InputPlugin {
 
 const descriptor: PluginDescriptor<PostbackInput> = {
   kind: 'input',
+  multiWorkers: true,
   type: 'postback',
   description:
     'post2log\'s HTTP postback receiver: records query parameters, the JSON or form body and post2log\'s metadata fields; answers {"status":"success"}.',

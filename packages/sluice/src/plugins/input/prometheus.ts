@@ -69,6 +69,7 @@ class PrometheusInput implements InputPlugin {
 
 const descriptor: PluginDescriptor<PrometheusInput> = {
   kind: 'input',
+  multiWorkers: true,
   type: 'prometheus',
   description:
     'Prometheus metrics endpoint: per-plugin counters and gauges (fluentd_output_status_*, sluice_*), process metrics, /healthz, /readyz.',

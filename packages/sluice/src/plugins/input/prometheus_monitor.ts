@@ -22,6 +22,7 @@ const params = defineParams({
 
 const descriptor: PluginDescriptor<InputPlugin> = {
   kind: 'input',
+  multiWorkers: true,
   type: 'prometheus_monitor',
   description:
     "fluent-plugin-prometheus' prometheus_monitor, prometheus_output_monitor and prometheus_tail_monitor: accepted, their metrics are built into Sluice's prometheus input.",

@@ -174,6 +174,7 @@ export class SampleInput implements InputPlugin {
 
 const descriptor: PluginDescriptor<SampleInput> = {
   kind: 'input',
+  multiWorkers: true,
   type: 'sample',
   aliases: ['dummy'],
   description: 'Generates sample events at a fixed rate (Fluentd in_sample / in_dummy).',
