@@ -225,9 +225,16 @@ function injectSection(el: ConfigElement): void {
   if (inject.params.length > 0) el.elements.push(inject);
 }
 
+/**
+ * Outputs whose own parameters include include_tag_key / tag_key (fluent-plugin-elasticsearch
+ * and -opensearch read them themselves, not through <inject>): left as they are.
+ */
+const OWN_TAG_KEY = new Set(['elasticsearch', 'opensearch']);
+
 function normalizeOutput(el: ConfigElement): void {
   bufferSection(el);
-  injectSection(el);
+  const type = el.params.findLast((p) => p.key === '@type' || p.key === 'type')?.value;
+  if (!OWN_TAG_KEY.has(type ?? '')) injectSection(el);
   formatterSection(el);
   for (const child of el.elements)
     if (child.name === 'store' || child.name === 'secondary') normalizeOutput(child);

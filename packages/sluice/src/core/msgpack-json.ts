@@ -296,3 +296,9 @@ export function recordsJson(bytes: Buffer, sep: number, scratch?: Buffer): Buffe
   }
   return out.buf.subarray(0, out.len);
 }
+
+/**
+ * The walker's pieces, for outputs that write JSON of their own shape from a chunk's msgpack
+ * (out_elasticsearch's bulk body: an action line, then the record with fields added or left out).
+ */
+export { GIVE_UP as JSON_GIVE_UP, Out as JsonOut, string as writeJsonString, value as writeJsonValue };

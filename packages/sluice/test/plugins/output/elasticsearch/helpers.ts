@@ -1,0 +1,226 @@
+// Helpers of the out_elasticsearch tests: chunks as the buffer hands them out, a reader of what
+// the index holds, and a real HTTP proxy on 127.0.0.1 in front of the OpenSearch node that
+// speaks the bulk protocol: it can refuse chosen documents with 429 (passing the others on and
+// merging the node's answers back into one bulk response, items in request order), hold a
+// response past the client's timeout, or answer a whole request with a status.
+import { randomBytes } from 'node:crypto';
+import http from 'node:http';
+import https from 'node:https';
+import type { AddressInfo } from 'node:net';
+import { EventTime } from '@sluice/forward';
+import { EventBatch, type EventRecord } from '../../../../src/core/batch.ts';
+import { expandPlaceholders } from '../../../../src/core/placeholders.ts';
+import type { Chunk } from '../../../../src/core/plugin.ts';
+import { UTC } from '../../../../src/core/time-zone.ts';
+
+/** A chunk as the buffer engine hands one to write(); the id is a fresh 32-hex chunk id unless given. */
+export function chunkOf(
+  tag: string,
+  records: EventRecord[],
+  opts: { time?: EventTime | ((i: number) => EventTime); id?: string; vars?: Record<string, string> } = {},
+): Chunk {
+  const timeOf = (i: number) =>
+    typeof opts.time === 'function' ? opts.time(i) : (opts.time ?? new EventTime(1700000000, 123456789));
+  const batch = EventBatch.fromEntries(
+    tag,
+    records.map((record, i) => ({ time: timeOf(i), record })),
+  );
+  const keys = { tag, vars: opts.vars ?? {} };
+  return {
+    id: opts.id ?? randomBytes(16).toString('hex'),
+    keys,
+    bytes: batch.bytes,
+    count: batch.count,
+    entries: () => batch.entries(),
+    expand: (t: string, esc?: (value: string) => string) =>
+      expandPlaceholders(t, keys, { zone: UTC, escape: esc }),
+  };
+}
+
+export interface Hit {
+  _id: string;
+  _index: string;
+  _routing?: string;
+  _source: Record<string, unknown>;
+}
+
+/** Every document of `index` (a name or pattern), after a refresh. */
+export async function hitsOf(url: string, index: string): Promise<Hit[]> {
+  await fetch(`${url}/${index}/_refresh`, { method: 'POST' });
+  const res = await fetch(`${url}/${index}/_search?size=10000&sort=_doc`, { method: 'GET' });
+  if (res.status === 404) return [];
+  const body = (await res.json()) as { hits?: { hits: Hit[] }; error?: unknown };
+  if (!body.hits) throw new Error(`search ${index}: ${JSON.stringify(body)}`);
+  return body.hits.hits;
+}
+
+export async function json(url: string, path: string, method = 'GET', body?: unknown): Promise<unknown> {
+  const res = await fetch(`${url}${path}`, {
+    method,
+    headers: body === undefined ? {} : { 'content-type': 'application/json' },
+    body: body === undefined ? undefined : JSON.stringify(body),
+  });
+  return res.json();
+}
+
+export interface ProxiedRequest {
+  method: string;
+  url: string;
+  headers: http.IncomingHttpHeaders;
+  /** bulk requests: [action, document] pairs as sent */
+  docs?: { action: Record<string, Record<string, unknown>>; doc: unknown }[];
+}
+
+/** What the proxy does with a bulk request. */
+export interface Plan {
+  /** answer 429 (es_rejected_execution_exception) for these documents, by their place in the request */
+  reject429?: (doc: { action: Record<string, unknown>; doc: unknown; attempt: number }) => boolean;
+  /** hold the node's answer this long (ms) before sending it (the client may time out) */
+  delayMs?: number;
+  /** answer the whole request with this status, node untouched */
+  status?: number;
+}
+
+/** A real HTTP(S) proxy in front of `target` that speaks the bulk protocol (see the top of this file). */
+export class BulkProxy {
+  readonly requests: ProxiedRequest[] = [];
+  /** how many times each _id was sent */
+  readonly attempts = new Map<string, number>();
+  plan: (r: ProxiedRequest) => Plan = () => ({});
+  /** a path prefix the proxy strips (a server behind a reverse proxy at /es) */
+  prefix = '';
+  private server: http.Server;
+  private pending = new Set<NodeJS.Timeout>();
+
+  constructor(
+    private readonly target: string,
+    tls?: { cert: Buffer; key: Buffer },
+  ) {
+    const handler = (req: http.IncomingMessage, res: http.ServerResponse) => {
+      const chunks: Buffer[] = [];
+      req.on('data', (c: Buffer) => chunks.push(c));
+      req.on('end', () => {
+        this.handle(req, Buffer.concat(chunks), res).catch((e: Error) => {
+          res.writeHead(502);
+          res.end(String(e.message));
+        });
+      });
+    };
+    this.server = tls ? https.createServer(tls, handler) : http.createServer(handler);
+  }
+
+  async listen(): Promise<string> {
+    await new Promise<void>((r) => this.server.listen(0, '127.0.0.1', r));
+    return `127.0.0.1:${(this.server.address() as AddressInfo).port}`;
+  }
+
+  private async handle(req: http.IncomingMessage, body: Buffer, res: http.ServerResponse): Promise<void> {
+    let path = req.url ?? '/';
+    if (this.prefix) {
+      if (!path.startsWith(this.prefix)) {
+        res.writeHead(404, { 'content-type': 'application/json' });
+        res.end(JSON.stringify({ error: `not under ${this.prefix}` }));
+        return;
+      }
+      path = path.slice(this.prefix.length) || '/';
+    }
+    const r: ProxiedRequest = { method: req.method ?? 'GET', url: req.url ?? '/', headers: req.headers };
+    const isBulk = /\/_bulk(\?|$)/.test(path);
+    if (isBulk) {
+      const lines = body
+        .toString('utf8')
+        .split('\n')
+        .filter((l) => l.length > 0);
+      r.docs = [];
+      for (let i = 0; i + 1 < lines.length; i += 2)
+        r.docs.push({ action: JSON.parse(lines[i]!), doc: JSON.parse(lines[i + 1]!) });
+    }
+    this.requests.push(r);
+    const plan = this.plan(r);
+    if (plan.status) {
+      res.writeHead(plan.status, { 'content-type': 'application/json' });
+      res.end(
+        JSON.stringify({ error: { type: 'injected', reason: `status ${plan.status} from the test proxy` } }),
+      );
+      return;
+    }
+    let status: number;
+    let text: string;
+    if (isBulk && r.docs) {
+      // decide per document, send the rest to the node, merge the answers in request order
+      const refused: boolean[] = r.docs.map(({ action, doc }) => {
+        const meta = Object.values(action)[0] as Record<string, unknown>;
+        const id = String(meta._id ?? '');
+        const attempt = (this.attempts.get(id) ?? 0) + 1;
+        this.attempts.set(id, attempt);
+        return plan.reject429?.({ action: meta, doc, attempt }) ?? false;
+      });
+      const forward = r.docs.filter((_, i) => !refused[i]);
+      let nodeItems: unknown[] = [];
+      let took = 0;
+      let errors = refused.some(Boolean);
+      if (forward.length > 0) {
+        const ndjson = `${forward.map((d) => `${JSON.stringify(d.action)}\n${JSON.stringify(d.doc)}\n`).join('')}`;
+        const up = await fetch(`${this.target}${path}`, {
+          method: 'POST',
+          headers: { 'content-type': 'application/x-ndjson' },
+          body: ndjson,
+        });
+        const answer = (await up.json()) as { took: number; errors: boolean; items: unknown[] };
+        nodeItems = answer.items;
+        took = answer.took;
+        errors ||= answer.errors;
+      }
+      let k = 0;
+      const items = r.docs.map(({ action }, i) => {
+        if (!refused[i]) return nodeItems[k++];
+        const op = Object.keys(action)[0]!;
+        const meta = Object.values(action)[0] as Record<string, unknown>;
+        return {
+          [op]: {
+            _index: meta._index,
+            _id: meta._id,
+            status: 429,
+            error: {
+              type: 'es_rejected_execution_exception',
+              reason: 'rejected execution of coordinating operation (injected by the test proxy)',
+            },
+          },
+        };
+      });
+      status = 200;
+      text = JSON.stringify({ took, errors, items });
+    } else {
+      const up = await fetch(`${this.target}${path}`, {
+        method: r.method,
+        headers: req.headers['content-type'] ? { 'content-type': String(req.headers['content-type']) } : {},
+        body: r.method === 'GET' || r.method === 'HEAD' ? undefined : body,
+      });
+      status = up.status;
+      text = await up.text();
+    }
+    const send = () => {
+      if (res.destroyed) return;
+      res.writeHead(status, { 'content-type': 'application/json' });
+      res.end(text);
+    };
+    if (plan.delayMs) {
+      const t = setTimeout(() => {
+        this.pending.delete(t);
+        send();
+      }, plan.delayMs);
+      this.pending.add(t);
+    } else send();
+  }
+
+  /** Bulk requests seen so far. */
+  bulks(): ProxiedRequest[] {
+    return this.requests.filter((r) => r.docs);
+  }
+
+  close(): Promise<void> {
+    for (const t of this.pending) clearTimeout(t);
+    this.server.closeAllConnections();
+    return new Promise((r) => this.server.close(() => r()));
+  }
+}
