@@ -5,6 +5,34 @@
 // frame), as long as they hold more than the claimant would; otherwise the claim is refused
 // and the claimant closes itself. So small frames keep being served while attackers are cut
 // off, and no new memory is taken past the bound.
+//
+// Memory let go is only given back to the system when V8 collects the Buffers, and V8 runs
+// that collection when new memory is allocated, not when a process goes quiet: after 30
+// attackers left, 2 GB stayed resident for as long as nothing else happened. So when at least
+// RELEASE_COLLECT bytes were let go, the budget asks for one full collection a moment later
+// (at most one per COLLECT_EVERY_MS); rare by construction, since it takes that many bytes of
+// unfinished frames or bodies to be dropped or finished.
+import { setFlagsFromString } from 'node:v8';
+import { runInNewContext } from 'node:vm';
+
+const RELEASE_COLLECT = 64 * 1024 * 1024;
+const COLLECT_DELAY_MS = 500;
+const COLLECT_EVERY_MS = 5000;
+
+let gcFn: (() => void) | null | undefined;
+/** V8's full collection: global.gc when Node runs with --expose-gc, else exposed once here. */
+function fullGc(): (() => void) | null {
+  if (gcFn !== undefined) return gcFn;
+  const g = (globalThis as { gc?: () => void }).gc;
+  if (g) return (gcFn = g);
+  try {
+    setFlagsFromString('--expose-gc');
+    gcFn = runInNewContext('gc') as () => void;
+  } catch {
+    gcFn = null;
+  }
+  return gcFn;
+}
 
 /** Someone holding memory for a client: a forward connection, an HTTP request. */
 export interface BudgetHolder {
@@ -21,6 +49,12 @@ export class MemoryBudget {
   /** the highest total seen (for tests and metrics) */
   peak = 0;
   private readonly listeners = new Set<(used: number) => void>();
+  /** the highest total since the last collection this budget asked for */
+  private highSinceCollect = 0;
+  private collectTimer: NodeJS.Timeout | undefined;
+  private lastCollect = 0;
+  /** full collections asked for (see the top of this file) */
+  collections = 0;
 
   constructor(readonly limit: number) {}
 
@@ -77,12 +111,28 @@ export class MemoryBudget {
     if (mine !== undefined) this.set(holder, mine, 0);
   }
 
+  private collect(): void {
+    this.collectTimer = undefined;
+    this.lastCollect = Date.now();
+    this.highSinceCollect = this.total;
+    const gc = fullGc();
+    if (!gc) return;
+    this.collections++;
+    gc();
+  }
+
   private set(holder: BudgetHolder, from: number, to: number): void {
     if (to === 0) this.held.delete(holder);
     else this.held.set(holder, to);
     if (from === to) return;
     this.total += to - from;
     if (this.total > this.peak) this.peak = this.total;
+    if (this.total > this.highSinceCollect) this.highSinceCollect = this.total;
+    else if (this.highSinceCollect - this.total >= RELEASE_COLLECT && !this.collectTimer) {
+      const wait = Math.max(COLLECT_DELAY_MS, this.lastCollect + COLLECT_EVERY_MS - Date.now());
+      this.collectTimer = setTimeout(() => this.collect(), wait);
+      this.collectTimer.unref();
+    }
     for (const fn of this.listeners) fn(this.total);
   }
 }
