@@ -1,6 +1,7 @@
 import type { Writable } from 'node:stream';
 import type { Resolved } from '../../config/schema.ts';
 import type { FilterPlugin, FormatterPlugin, PluginContext, PluginDescriptor } from '../../core/plugin.ts';
+import { withInject } from '../../parse/inject.ts';
 import {
   formatElement,
   stdoutFormatParams,
@@ -15,7 +16,11 @@ const schema = { params: stdoutFormatParams, sections: stdoutFormatSections };
 
 /** Builds the filter printing to `sink` (process.stdout in production; tests pass their own stream). */
 export function createStdoutFilter(config: Resolved, ctx: PluginContext, sink: Writable): FilterPlugin {
-  const formatter = ctx.createNested<FormatterPlugin>('formatter', formatElement(config), 'stdout');
+  const formatter = withInject(
+    ctx.createNested<FormatterPlugin>('formatter', formatElement(config), 'stdout'),
+    config.sections.inject as Resolved | undefined,
+    ctx,
+  );
   return {
     async filter(batch) {
       let out = '';

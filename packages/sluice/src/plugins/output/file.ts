@@ -1,7 +1,7 @@
 import type { EventTime } from '@sluice/forward';
 import { parseChunkKeys } from '../../buffer/params.ts';
 import { type ConfigElement, param } from '../../config/ast.ts';
-import { defineParams } from '../../config/schema.ts';
+import { defineParams, type Resolved } from '../../config/schema.ts';
 import { parseBool, parseTime } from '../../config/values.ts';
 import type { EventRecord } from '../../core/batch.ts';
 import { ConfigError, type SourceLocation } from '../../core/errors.ts';
@@ -18,6 +18,7 @@ import { compileStrftime } from '../../core/time-format.ts';
 import { parseZone, UTC, type Zone } from '../../core/time-zone.ts';
 import { assertInside, baseDirOf, escapePathValue, pathTemplate } from '../../file-out/path-template.ts';
 import { writeChunk } from '../../file-out/writer.ts';
+import { INJECT_SECTION, withInject } from '../../parse/inject.ts';
 
 const params = defineParams({
   path: {
@@ -90,6 +91,7 @@ const descriptor: PluginDescriptor<OutputPlugin> & {
         plugin: 'formatter',
         description: 'How each event is written (default out_file: time, tag and JSON separated by tabs).',
       },
+      inject: INJECT_SECTION,
     },
   },
   buffered: 'always',
@@ -133,9 +135,11 @@ const descriptor: PluginDescriptor<OutputPlugin> & {
     const base = baseDirOf(p.path);
     const zone = timekeyZone(bufferEl, where);
     const formatEl = el.elements.find((e) => e.name === 'format');
-    const formatter = formatEl
-      ? ctx.createNested<FormatterPlugin>('formatter', formatEl, 'out_file')
-      : defaultFormatter();
+    const formatter = withInject(
+      formatEl ? ctx.createNested<FormatterPlugin>('formatter', formatEl, 'out_file') : defaultFormatter(),
+      config.sections.inject as Resolved | undefined,
+      ctx,
+    );
     const writerOpts = {
       append: p.append,
       gzip: gz,

@@ -3,6 +3,7 @@ import type { ConfigElement } from '../../config/ast.ts';
 import { defineParams, type Resolved } from '../../config/schema.ts';
 import type { Entry } from '../../core/batch.ts';
 import type { FormatterPlugin, OutputPlugin, PluginContext, PluginDescriptor } from '../../core/plugin.ts';
+import { INJECT_SECTION, withInject } from '../../parse/inject.ts';
 
 // Fluentd's out_stdout: every event as one line on standard output, by default
 // `2023-04-28 09:57:43.291989606 +0000 tag: {"json"}` (the `stdout` formatter).
@@ -22,6 +23,7 @@ export const stdoutFormatSections = {
     description: 'How each event is printed (default: @type stdout, output_type json).',
     plugin: 'formatter' as const,
   },
+  inject: INJECT_SECTION,
 };
 
 const params = defineParams({
@@ -78,7 +80,11 @@ export function writeWithBackpressure(sink: Writable, text: string): Promise<voi
 
 /** Builds the output writing to `sink` (process.stdout in production; tests pass their own stream). */
 export function createStdoutOutput(config: Resolved, ctx: PluginContext, sink: Writable): OutputPlugin {
-  const formatter = ctx.createNested<FormatterPlugin>('formatter', formatElement(config), 'stdout');
+  const formatter = withInject(
+    ctx.createNested<FormatterPlugin>('formatter', formatElement(config), 'stdout'),
+    config.sections.inject as Resolved | undefined,
+    ctx,
+  );
   return {
     async process(batch) {
       await writeWithBackpressure(sink, renderLines(formatter, batch.tag, batch.entries()));

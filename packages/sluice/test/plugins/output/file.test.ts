@@ -51,6 +51,22 @@ function events(tag: string, recs: Record<string, unknown>[], sec = T): EventBat
 }
 
 describe('out_file', () => {
+  it('<inject> adds the tag and the time to each written record', async () => {
+    const { dir, cleanup } = await tempDir();
+    try {
+      const bo = await make(
+        `<match **>\n@type file\npath ${dir}/app\nappend true\n<inject>\ntag_key tag\ntime_key time\ntime_type unixtime\n</inject>\n<buffer>\n@type memory\n</buffer>\n</match>`,
+      );
+      await bo.emit(events('app.web', [{ msg: 'hello' }]));
+      await bo.flushAll();
+      await bo.stop();
+      const text = await readFile(join(dir, 'app.20261121.log'), 'utf8');
+      assert.equal(text, `2026-11-21T10:15:30+00:00\tapp.web\t{"msg":"hello","tag":"app.web","time":${T}}\n`);
+    } finally {
+      await cleanup();
+    }
+  });
+
   it('writes Fluentd out_file lines to <path>.<%Y%m%d>_<N>.log per chunk', async () => {
     const { dir, cleanup } = await tempDir();
     try {
