@@ -1,5 +1,6 @@
-// Replays what a real Fluent Bit 4.2.8 sent and answered (test/fixtures/fluent-bit/*.hex,
-// captured through a TCP proxy; the procedure is in docs/forward-protocol.md) against real
+// Replays what a real Fluent Bit 4.2.8 and a real Fluentd 1.14.6 sent and answered
+// (test/fixtures/{fluent-bit,fluentd}/*.hex, captured through a TCP proxy; the procedure
+// is in docs/forward-protocol.md) against real
 // Sluice sockets on 127.0.0.1, and checks Sluice's side byte for byte where the protocol
 // fixes it: acks, HELO, PONG, PING. Nonces and salts are random on a live run, so the test
 // makes Sluice draw the recorded ones (setHandshakeRandom); digests are also recomputed
@@ -26,8 +27,8 @@ interface Recorded {
 }
 
 /** One .hex fixture: '>' client to server, '<' server to client, one msgpack message a line. */
-function fixture(name: string): Recorded {
-  const text = readFileSync(new URL(`../fixtures/fluent-bit/${name}.hex`, import.meta.url), 'utf8');
+function fixture(dir: string, name: string): Recorded {
+  const text = readFileSync(new URL(`../fixtures/${dir}/${name}.hex`, import.meta.url), 'utf8');
   const lines = text.split('\n');
   return {
     title: lines[0]!.slice(2),
@@ -51,8 +52,55 @@ function hex(b: Uint8Array[]): string[];
 function hex(b: Uint8Array | Uint8Array[]): string | string[] {
   return Array.isArray(b) ? b.map((x) => Buffer.from(x).toString('hex')) : Buffer.from(b).toString('hex');
 }
-const FB_RECORD = { message: 'hello from fluent bit', n: 1 };
 const KEY = 's3cret';
+
+/** What differs between the recorded peers. */
+interface PeerSpec {
+  name: string;
+  dir: string;
+  prefix: string;
+  /** the record each recorded frame carries (three of them) */
+  record: object;
+  clientHost: string;
+  serverHost: string;
+  /** fixtures of the peer as client without a shared key */
+  plain: string[];
+  /** header byte(s) of the salt in the peer's PING, of the nonce in its HELO */
+  pingSalt: number[];
+  heloNonce: number[];
+  /** how Sluice's output reports the peer refusing a wrong key */
+  wrongKeyError: RegExp;
+}
+
+const PEERS: PeerSpec[] = [
+  {
+    name: 'Fluent Bit 4.2.8',
+    dir: 'fluent-bit',
+    prefix: 'fb',
+    record: { message: 'hello from fluent bit', n: 1 },
+    clientHost: 'fb-client',
+    serverHost: 'fb-server',
+    plain: ['plain', 'ack', 'gzip'],
+    // str holding 16 random bytes (not UTF-8): hashed as the bytes sent
+    pingSalt: [0xb0],
+    heloNonce: [0xb0],
+    // Fluent Bit closes without a PONG
+    wrongKeyError: /forward handshake failed: no PONG to our PING .*shared_key does not match/,
+  },
+  {
+    name: 'Fluentd 1.14.6',
+    dir: 'fluentd',
+    prefix: 'fd',
+    record: { message: 'hello from fluentd', n: 1 },
+    clientHost: 'fd-client',
+    serverHost: 'fd-server',
+    plain: ['ack', 'gzip'],
+    // str of 32 hex characters; the nonce a bin of 16 bytes
+    pingSalt: [0xd9, 32],
+    heloNonce: [0xc4, 16],
+    wrongKeyError: /forward handshake failed: authentication failed: shared_key mismatch/,
+  },
+];
 
 /** Log lines of a plugin at warn and above, parsed. */
 function logSink(): { logger: pino.Logger; lines: Record<string, unknown>[] } {
@@ -120,78 +168,87 @@ async function playClient(
   return { answers, closed, socket };
 }
 
-describe('Fluent Bit 4.2.8 out_forward replayed against Sluice in_forward', () => {
-  for (const name of ['fb-client-plain', 'fb-client-ack', 'fb-client-gzip']) {
-    it(`${name}: every event delivered, the acks are the recorded bytes`, async () => {
-      const rec = fixture(name);
-      const s = await sluiceInput('');
+for (const peer of PEERS) {
+  const fx = (variant: string) => fixture(peer.dir, `${peer.prefix}-client-${variant}`);
+  const three = [peer.record, peer.record, peer.record];
+
+  describe(`${peer.name} out_forward replayed against Sluice in_forward`, () => {
+    for (const variant of peer.plain) {
+      it(`${peer.prefix}-client-${variant}: every event delivered, the acks are the recorded bytes`, async () => {
+        const rec = fx(variant);
+        const s = await sluiceInput('');
+        try {
+          const { answers, socket } = await playClient(s.port, rec);
+          await s.counter.waitFor(3);
+          socket.end();
+          assert.deepEqual(hex(answers), hex(sent(rec, '<')), rec.title);
+          assert.deepEqual(s.ctx.records(), three);
+          for (const [i, frame] of sent(rec, '>').entries()) {
+            const option = (unpackr.unpack(frame) as unknown[])[2] as { chunk?: string } | undefined;
+            // the protocol fixes the ack: {ack: <the frame's chunk>}
+            if (option?.chunk) assert.equal(hex(answers[i]!), hex(encodeAck(option.chunk)));
+          }
+          if (variant === 'plain') assert.equal(answers.length, 0, 'no ack without a chunk option');
+        } finally {
+          await s.plugin.stop();
+        }
+      });
+    }
+
+    it(`${peer.prefix}-client-key: Sluice sends the recorded HELO, PONG and ack; digests are sha512(salt + host + nonce + key)`, async () => {
+      const rec = fx('key');
+      const [helo, pong, ack] = sent(rec, '<') as [Buffer, Buffer, Buffer];
+      const [ping] = sent(rec, '>') as [Buffer];
+      const nonce = raw((decodeHandshake(helo) as [string, { nonce: unknown }])[1].nonce);
+      const p = decodeHandshake(ping) as unknown[];
+      const salt = raw(p[2]);
+      const at = 1 + 5 + 1 + peer.clientHost.length;
+      assert.deepEqual(
+        [...ping.subarray(at, at + peer.pingSalt.length)],
+        peer.pingSalt,
+        'type of the PING salt',
+      );
+      assert.equal(p[3], sha512hex(salt, peer.clientHost, nonce, KEY), `${peer.name}'s PING digest`);
+      assert.equal((decodeHandshake(pong) as unknown[])[4], sha512hex(salt, 'sluice-in', nonce, KEY));
+      const restore = setHandshakeRandom(() => Buffer.from(nonce));
+      const s = await sluiceInput(`<security>\nself_hostname sluice-in\nshared_key ${KEY}\n</security>`);
       try {
         const { answers, socket } = await playClient(s.port, rec);
+        assert.equal(hex(answers[0]!), hex(helo), 'HELO');
+        assert.equal(hex(answers[1]!), hex(pong), 'PONG');
+        assert.equal(hex(answers[2]!), hex(ack), 'ack');
         await s.counter.waitFor(3);
         socket.end();
-        assert.deepEqual(hex(answers), hex(sent(rec, '<')), rec.title);
-        assert.deepEqual(s.ctx.records(), [FB_RECORD, FB_RECORD, FB_RECORD]);
-        for (const [i, frame] of sent(rec, '>').entries()) {
-          const option = (unpackr.unpack(frame) as unknown[])[2] as { chunk?: string } | undefined;
-          // the protocol fixes the ack: {ack: <the frame's chunk>}
-          if (option?.chunk) assert.equal(hex(answers[i]!), hex(encodeAck(option.chunk)));
-        }
-        if (name === 'fb-client-plain') assert.equal(answers.length, 0, 'no ack without a chunk option');
+        assert.deepEqual(s.ctx.records(), three);
       } finally {
+        restore();
         await s.plugin.stop();
       }
     });
-  }
 
-  it('fb-client-key: Sluice sends the recorded HELO and PONG and acks; the digests are sha512(salt + host + nonce + key)', async () => {
-    const rec = fixture('fb-client-key');
-    const [helo, pong, ack] = sent(rec, '<') as [Buffer, Buffer, Buffer];
-    const [ping] = sent(rec, '>') as [Buffer];
-    const nonce = raw((decodeHandshake(helo) as [string, { nonce: unknown }])[1].nonce);
-    const p = decodeHandshake(ping) as unknown[];
-    const salt = raw(p[2]);
-    // Fluent Bit's salt: a str of 16 random bytes (not UTF-8), hashed as the bytes sent
-    assert.equal(ping[1 + 5 + 1 + 'fb-client'.length], 0xb0, 'PING salt is a fixstr of 16 bytes');
-    assert.equal(p[3], sha512hex(salt, 'fb-client', nonce, KEY), "Fluent Bit's PING digest");
-    assert.equal((decodeHandshake(pong) as unknown[])[4], sha512hex(salt, 'sluice-in', nonce, KEY));
-    const restore = setHandshakeRandom(() => Buffer.from(nonce));
-    const s = await sluiceInput(`<security>\nself_hostname sluice-in\nshared_key ${KEY}\n</security>`);
-    try {
-      const { answers, socket } = await playClient(s.port, rec);
-      assert.equal(hex(answers[0]!), hex(helo), 'HELO');
-      assert.equal(hex(answers[1]!), hex(pong), 'PONG');
-      assert.equal(hex(answers[2]!), hex(ack), 'ack');
-      await s.counter.waitFor(3);
-      socket.end();
-      assert.deepEqual(s.ctx.records(), [FB_RECORD, FB_RECORD, FB_RECORD]);
-    } finally {
-      restore();
-      await s.plugin.stop();
-    }
+    it(`${peer.prefix}-client-wrongkey: refused with the recorded PONG, closed, HANDSHAKE_REFUSED logged, nothing emitted`, async () => {
+      const rec = fx('wrongkey');
+      const [helo, pong] = sent(rec, '<') as [Buffer, Buffer];
+      const nonce = raw((decodeHandshake(helo) as [string, { nonce: unknown }])[1].nonce);
+      const restore = setHandshakeRandom(() => Buffer.from(nonce));
+      const s = await sluiceInput(`<security>\nself_hostname sluice-in\nshared_key ${KEY}\n</security>`);
+      try {
+        const { answers, closed } = await playClient(s.port, rec);
+        assert.deepEqual(hex(answers), hex([helo, pong]));
+        assert.deepEqual(decodeHandshake(pong), ['PONG', false, 'shared_key mismatch', '', '']);
+        await closed;
+        assert.equal(s.ctx.emitted.length, 0);
+        const line = s.log.lines.find((l) => l.code === 'HANDSHAKE_REFUSED');
+        assert.ok(line, 'a HANDSHAKE_REFUSED log line');
+        assert.equal(line.msg, 'forward handshake refused: shared_key mismatch');
+        assert.equal(line.hostname, peer.clientHost);
+      } finally {
+        restore();
+        await s.plugin.stop();
+      }
+    });
   });
-
-  it('fb-client-wrongkey: refused with the recorded PONG, connection closed, HANDSHAKE_REFUSED logged, nothing emitted', async () => {
-    const rec = fixture('fb-client-wrongkey');
-    const [helo, pong] = sent(rec, '<') as [Buffer, Buffer];
-    const nonce = raw((decodeHandshake(helo) as [string, { nonce: unknown }])[1].nonce);
-    const restore = setHandshakeRandom(() => Buffer.from(nonce));
-    const s = await sluiceInput(`<security>\nself_hostname sluice-in\nshared_key ${KEY}\n</security>`);
-    try {
-      const { answers, closed } = await playClient(s.port, rec);
-      assert.deepEqual(hex(answers), hex([helo, pong]));
-      assert.deepEqual(decodeHandshake(pong), ['PONG', false, 'shared_key mismatch', '', '']);
-      await closed;
-      assert.equal(s.ctx.emitted.length, 0);
-      const line = s.log.lines.find((l) => l.code === 'HANDSHAKE_REFUSED');
-      assert.ok(line, 'a HANDSHAKE_REFUSED log line');
-      assert.equal(line.msg, 'forward handshake refused: shared_key mismatch');
-      assert.equal(line.hostname, 'fb-client');
-    } finally {
-      restore();
-      await s.plugin.stop();
-    }
-  });
-});
+}
 
 /** The recorded Sluice frame as a chunk to write again: tag, entries (gunzipped), size. */
 function chunkFrom(frame: Buffer): Chunk {
@@ -297,85 +354,94 @@ function sameFrame(live: Buffer, recorded: Buffer): void {
   }
 }
 
-describe('Sluice out_forward replayed against Fluent Bit 4.2.8 in_forward', () => {
-  for (const [name, body] of [
-    ['fb-server-ack', ''],
-    ['fb-server-gzip', 'compress gzip'],
-  ] as const) {
-    it(`${name}: the frame is the recorded one and Fluent Bit's ack completes the write`, async () => {
-      const rec = fixture(name);
-      const srv = await playServer(rec, sameFrame);
-      const out = await sluiceOutput(srv.port, body);
+for (const peer of PEERS) {
+  const fx = (variant: string) => fixture(peer.dir, `${peer.prefix}-server-${variant}`);
+
+  describe(`Sluice out_forward replayed against ${peer.name} in_forward`, () => {
+    for (const [variant, body] of [
+      ['ack', ''],
+      ['gzip', 'compress gzip'],
+    ] as const) {
+      it(`${peer.prefix}-server-${variant}: the frame is the recorded one and the peer's ack completes the write`, async () => {
+        const rec = fx(variant);
+        const srv = await playServer(rec, sameFrame);
+        const out = await sluiceOutput(srv.port, body);
+        try {
+          assert.deepEqual(await out.plugin.write(chunkFrom(sent(rec, '>')[0]!)), { status: 'ok' });
+          await srv.finished;
+          assert.deepEqual(srv.errors, []);
+        } finally {
+          await out.plugin.stop();
+          await srv.close();
+        }
+      });
+    }
+
+    it(`${peer.prefix}-server-key: Sluice's PING is the recorded one byte for byte (salt a 32-hex str), the PONG is accepted, the chunk acked`, async () => {
+      const rec = fx('key');
+      const [helo, pong] = sent(rec, '<') as [Buffer, Buffer];
+      const [ping, frame] = sent(rec, '>') as [Buffer, Buffer];
+      const h = decodeHandshake(helo) as [string, { nonce: unknown; auth: unknown }];
+      const nonce = raw(h[1].nonce);
+      const at = 2 + 4 + 1 + 6;
+      assert.deepEqual(
+        [...helo.subarray(at, at + peer.heloNonce.length)],
+        peer.heloNonce,
+        'type of the HELO nonce',
+      );
+      const p = decodeHandshake(ping) as string[];
+      assert.match(p[2]!, /^[0-9a-f]{32}$/);
+      assert.equal(ping[1 + 5 + 1 + 'sluice-out'.length], 0xd9, 'our salt is a str');
+      assert.equal(p[3], sha512hex(p[2]!, 'sluice-out', nonce, KEY), "Sluice's PING digest");
+      assert.equal(
+        (decodeHandshake(pong) as unknown[])[4],
+        sha512hex(p[2]!, peer.serverHost, nonce, KEY),
+        `${peer.name}'s PONG`,
+      );
+      const restore = setHandshakeRandom(() => Buffer.from(p[2]!, 'hex'));
+      const srv = await playServer(rec, (live, recorded) =>
+        recorded === ping ? assert.equal(hex(live), hex(ping), 'PING') : sameFrame(live, recorded),
+      );
+      const out = await sluiceOutput(
+        srv.port,
+        `<security>\nself_hostname sluice-out\nshared_key ${KEY}\n</security>`,
+      );
       try {
-        assert.deepEqual(await out.plugin.write(chunkFrom(sent(rec, '>')[0]!)), { status: 'ok' });
+        assert.deepEqual(await out.plugin.write(chunkFrom(frame)), { status: 'ok' });
         await srv.finished;
         assert.deepEqual(srv.errors, []);
       } finally {
+        restore();
         await out.plugin.stop();
         await srv.close();
       }
     });
-  }
 
-  it("fb-server-key: Sluice's PING is the recorded one byte for byte (salt a 32-hex str), Fluent Bit's PONG is accepted, the chunk acked", async () => {
-    const rec = fixture('fb-server-key');
-    const [helo, pong] = sent(rec, '<') as [Buffer, Buffer];
-    const [ping, frame] = sent(rec, '>') as [Buffer, Buffer];
-    const h = decodeHandshake(helo) as [string, { nonce: unknown; auth: unknown }];
-    const nonce = raw(h[1].nonce);
-    // Fluent Bit's HELO: nonce and auth as fixstr of 16 random bytes
-    assert.equal(helo[2 + 4 + 1 + 6], 0xb0);
-    const p = decodeHandshake(ping) as string[];
-    assert.match(p[2]!, /^[0-9a-f]{32}$/);
-    assert.equal(p[3], sha512hex(p[2]!, 'sluice-out', nonce, KEY), "Sluice's PING digest");
-    assert.equal(
-      (decodeHandshake(pong) as unknown[])[4],
-      sha512hex(p[2]!, 'fb-server', nonce, KEY),
-      "Fluent Bit's PONG",
-    );
-    const restore = setHandshakeRandom(() => Buffer.from(p[2]!, 'hex'));
-    const srv = await playServer(rec, (live, recorded) =>
-      recorded === ping ? assert.equal(hex(live), hex(ping), 'PING') : sameFrame(live, recorded),
-    );
-    const out = await sluiceOutput(
-      srv.port,
-      `<security>\nself_hostname sluice-out\nshared_key ${KEY}\n</security>`,
-    );
-    try {
-      assert.deepEqual(await out.plugin.write(chunkFrom(frame)), { status: 'ok' });
-      await srv.finished;
-      assert.deepEqual(srv.errors, []);
-    } finally {
-      restore();
-      await out.plugin.stop();
-      await srv.close();
-    }
+    it(`${peer.prefix}-server-wrongkey: refused; the write is retried, HANDSHAKE_FAILED logged with the reason`, async () => {
+      const rec = fx('wrongkey');
+      const [ping] = sent(rec, '>') as [Buffer];
+      const salt = (decodeHandshake(ping) as string[])[2]!;
+      const restore = setHandshakeRandom(() => Buffer.from(salt, 'hex'));
+      const srv = await playServer(rec, (live, recorded) => assert.equal(hex(live), hex(recorded), 'PING'));
+      const out = await sluiceOutput(
+        srv.port,
+        '<security>\nself_hostname sluice-out\nshared_key wrong-key\n</security>',
+      );
+      try {
+        const frame = sent(fx('key'), '>')[1]!;
+        const r = await out.plugin.write(chunkFrom(frame));
+        assert.equal(r.status, 'retry');
+        assert.match((r as { error: Error }).error.message, peer.wrongKeyError);
+        await srv.finished;
+        assert.deepEqual(srv.errors, []);
+        const line = out.log.lines.find((l) => l.code === 'HANDSHAKE_FAILED');
+        assert.ok(line, 'a HANDSHAKE_FAILED log line');
+        assert.match(String(line.err), peer.wrongKeyError);
+      } finally {
+        restore();
+        await out.plugin.stop();
+        await srv.close();
+      }
+    });
   });
-
-  it('fb-server-wrongkey: Fluent Bit closes after our PING; the write is retried with HANDSHAKE_FAILED and a clear reason', async () => {
-    const rec = fixture('fb-server-wrongkey');
-    const [ping] = sent(rec, '>') as [Buffer];
-    const salt = (decodeHandshake(ping) as string[])[2]!;
-    const restore = setHandshakeRandom(() => Buffer.from(salt, 'hex'));
-    const srv = await playServer(rec, (live, recorded) => assert.equal(hex(live), hex(recorded), 'PING'));
-    const out = await sluiceOutput(
-      srv.port,
-      '<security>\nself_hostname sluice-out\nshared_key wrong-key\n</security>',
-    );
-    try {
-      const frame = fixture('fb-server-key').messages.filter((m) => m.dir === '>')[1]!.bytes;
-      const r = await out.plugin.write(chunkFrom(frame));
-      assert.equal(r.status, 'retry');
-      assert.match((r as { error: Error }).error.message, /forward handshake failed: no PONG to our PING/);
-      await srv.finished;
-      assert.deepEqual(srv.errors, []);
-      const line = out.log.lines.find((l) => l.code === 'HANDSHAKE_FAILED');
-      assert.ok(line, 'a HANDSHAKE_FAILED log line');
-      assert.match(String(line.err), /shared_key does not match/);
-    } finally {
-      restore();
-      await out.plugin.stop();
-      await srv.close();
-    }
-  });
-});
+}
