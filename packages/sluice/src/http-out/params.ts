@@ -5,7 +5,7 @@ export const params = defineParams({
     type: 'string',
     required: true,
     description:
-      'The URL to send to, e.g. http://example.com/api/${tag[1]}/ (placeholders from the chunk keys).',
+      'The URL to send to, e.g. http://example.com/api/${tag[1]}/ (placeholders from the chunk keys; Sluice percent-encodes the values it puts into the path and query).',
   },
   http_method: { type: 'enum', values: ['post', 'put'], description: 'The HTTP method.', default: 'post' },
   proxy: {
