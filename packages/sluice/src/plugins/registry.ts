@@ -37,7 +37,6 @@ const KNOWN_ELSEWHERE: Record<PluginKind, string[]> = {
     'kafka2',
     'exec',
     'exec_filter',
-    'secondary_file',
     'roundrobin',
     'rewrite_tag_filter',
     'google_cloud',
