@@ -176,6 +176,17 @@ export function engineMetrics(engine: Engine, opts: { processMetrics?: boolean }
     'Records dropped: drop_oldest_chunk, retries exhausted, fatal write errors, oversized records.',
     (set) => eachBuffer((p, m) => set(labelsOf(p), m.dropCount)),
   );
+  counter(
+    'sluice_output_documents_total',
+    'Documents an output sent, by outcome (out_elasticsearch: stored, duplicate = already stored, retried = refused for now and sent again alone, rejected = to @ERROR).',
+    (set) => {
+      for (const p of outputs())
+        for (const [k, v] of Object.entries(p.ctx.metrics))
+          if (k.startsWith('documents_') && typeof v === 'number')
+            set({ ...labelsOf(p), outcome: k.slice('documents_'.length) }, v);
+    },
+    ['plugin_id', 'type', 'outcome'],
+  );
   counter('sluice_output_secondary_writes_total', 'Chunks written to <secondary>.', (set) =>
     eachBuffer((p, m) => set(labelsOf(p), m.secondaryCount)),
   );
