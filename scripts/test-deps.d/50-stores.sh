@@ -27,7 +27,12 @@ if [ ${#missing[@]} -gt 0 ]; then
   apt_install $(printf '%s\n' "${missing[@]}" | sort -u)
 fi
 
-java_bin=$(readlink -f "$(command -v java)")
+# Java 17 when the machine has it (OpenSearch 2.19 and Kafka 4 are built for it; a newer
+# default java, e.g. a Java 25 on PATH, is not what these versions were released against).
+java_bin=$(ls /usr/lib/jvm/java-17-openjdk-*/bin/java 2>/dev/null | head -1)
+[ -n "$java_bin" ] || java_bin=$(readlink -f "$(command -v java)")
+javac_bin="$(dirname "$java_bin")/javac"
+[ -x "$javac_bin" ] || javac_bin=javac
 java_version=$("$java_bin" -XshowSettings:properties -version 2>&1 | sed -n 's/^ *java\.version = //p')
 if [ "${java_version%%.*}" -lt 17 ]; then
   echo "test-deps: the test stores need Java 17 or newer, $java_bin is $java_version" >&2
@@ -66,7 +71,7 @@ if [ ! -f "$launcher/SluiceOpenSearch.class" ] || [ "$launcher_src" -nt "$launch
   [ "$cache/opensearch.classpath" -nt "$launcher/SluiceOpenSearch.class" ]; then
   rm -rf "$launcher"
   mkdir -p "$launcher"
-  javac -nowarn -d "$launcher" -cp "$(cat "$cache/opensearch.classpath")" "$launcher_src"
+  "$javac_bin" -nowarn -d "$launcher" -cp "$(cat "$cache/opensearch.classpath")" "$launcher_src"
 fi
 echo "test-deps: OpenSearch $(pom_version opensearch opensearch.version) ($(jars opensearch) jars, launcher compiled) on Java $java_version"
 

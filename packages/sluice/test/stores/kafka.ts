@@ -26,8 +26,11 @@ export const KAFKA_VERSION = '4.1.1';
 export interface KafkaServer {
   /** host:port of the PLAINTEXT listener, as clients take them */
   brokers: string[];
+  /** false when SLUICE_TEST_KAFKA_BROKERS named a cluster started elsewhere */
   started: boolean;
+  /** ms from the start of the format to a broker accepting connections (0 for an external one) */
   startMs: number;
+  /** VmHWM of the broker's JVM so far, KiB (undefined for an external one) */
   peakRssKiB(): number | undefined;
   stop(): Promise<void>;
 }
@@ -99,6 +102,7 @@ export async function startKafka(opts: KafkaOptions = {}): Promise<KafkaServer> 
 }
 
 async function startKafkaOnce(cp: string, opts: KafkaOptions): Promise<KafkaServer> {
+  const since = performance.now();
   const heap = opts.heapMb ?? 256;
   const timeoutMs = opts.timeoutMs ?? 120_000;
   const deadline = Date.now() + timeoutMs;
@@ -168,6 +172,7 @@ async function startKafkaOnce(cp: string, opts: KafkaOptions): Promise<KafkaServ
     command: javaBin(),
     args: [...jvmArgs(heap, cp), 'kafka.Kafka', propsFile],
     dir,
+    since, // the start counts the format
   });
   return startOrStop(server, async () => {
     await waitForLog(server, /Kafka Server started/, Math.max(1_000, deadline - Date.now()));

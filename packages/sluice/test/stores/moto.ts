@@ -12,8 +12,11 @@ export interface MotoServer {
   /** region and credentials moto accepts (any work; these are what the tests use) */
   region: string;
   credentials: { accessKeyId: string; secretAccessKey: string };
+  /** false when SLUICE_TEST_MOTO_ENDPOINT named a server started elsewhere */
   started: boolean;
+  /** ms from spawn to an answering server (0 for an external one) */
   startMs: number;
+  /** VmHWM of moto's Python process so far, KiB (undefined for an external one) */
   peakRssKiB(): number | undefined;
   stop(): Promise<void>;
 }

@@ -1,6 +1,9 @@
 import assert from 'node:assert/strict';
-import { existsSync } from 'node:fs';
+import { spawn } from 'node:child_process';
+import { once } from 'node:events';
+import { existsSync, readFileSync, rmSync } from 'node:fs';
 import { describe, it } from 'node:test';
+import { fileURLToPath } from 'node:url';
 import { spawnServer, startOrStop, waitForLog } from './process.ts';
 
 // The server harness on its own, with `node -e` standing in for a server: a failure to start
@@ -9,10 +12,11 @@ import { spawnServer, startOrStop, waitForLog } from './process.ts';
 
 const node = process.execPath;
 
+/** Running, not a zombie (a killed process whose parent is gone may wait a while to be reaped). */
 function alive(pid: number): boolean {
   try {
-    process.kill(pid, 0);
-    return true;
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    return !/^\d+ \(.*\) [ZX]/.test(stat);
   } catch {
     return false;
   }
@@ -64,4 +68,40 @@ describe('stores: server processes', () => {
     assert.equal(alive(child), false, 'grandchild killed with the group');
     assert.equal(alive(s.pid), false);
   });
+
+  for (const sig of ['SIGTERM', 'SIGKILL'] as const) {
+    const what = sig === 'SIGTERM' ? 'its servers and their temp dirs' : 'its servers (setpriv --pdeathsig)';
+    it(`a process ended by ${sig} takes ${what} with it`, async () => {
+      const harness = fileURLToPath(new URL('./process.ts', import.meta.url));
+      const script = `
+      import { spawnServer, waitForLog } from ${JSON.stringify(harness)};
+      const s = spawnServer({ name: 'orphan', command: process.execPath, args: ['-e', 'console.log("up"); setInterval(() => {}, 1000)'] });
+      await waitForLog(s, /up/, 20000);
+      console.log(JSON.stringify({ pid: s.pid, dir: s.dir }));
+      setInterval(() => {}, 1000);`;
+      const owner = spawn(process.execPath, ['--import', 'tsx', '--input-type=module', '-e', script], {
+        stdio: ['ignore', 'pipe', 'inherit'],
+      });
+      const exited = once(owner, 'exit');
+      try {
+        const [line] = (await Promise.race([
+          once(owner.stdout!.setEncoding('utf8'), 'data'),
+          new Promise((_, reject) =>
+            setTimeout(() => reject(new Error('the owner process did not start a server')), 30_000),
+          ),
+        ])) as [string];
+        const { pid, dir } = JSON.parse(line) as { pid: number; dir: string };
+        assert.ok(alive(pid) && existsSync(dir));
+        owner.kill(sig);
+        const [, signal] = await exited;
+        assert.equal(signal, sig, 'the owner still dies of the signal');
+        for (let i = 0; i < 50 && alive(pid); i++) await new Promise((r) => setTimeout(r, 20));
+        assert.equal(alive(pid), false, 'server killed');
+        if (sig === 'SIGTERM') assert.equal(existsSync(dir), false, 'temp dir removed');
+        else rmSync(dir, { recursive: true, force: true }); // nothing can clean up after a SIGKILL
+      } finally {
+        owner.kill('SIGKILL');
+      }
+    });
+  }
 });

@@ -6,7 +6,7 @@
 // servers with it (setpriv --pdeathsig).
 
 import { type ChildProcess, spawn } from 'node:child_process';
-import { appendFileSync, existsSync, mkdtempSync, openSync, readFileSync, rmSync } from 'node:fs';
+import { appendFileSync, closeSync, existsSync, mkdtempSync, openSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -82,6 +82,19 @@ function installExitHook(): void {
   process.on('exit', () => {
     for (const s of live) s.kill();
   });
+  // A process ended by SIGTERM/SIGINT (a `timeout` around a benchmark, Ctrl-C) runs no
+  // 'exit' handler: clean up, then die of the signal as it would have.
+  for (const sig of ['SIGTERM', 'SIGINT', 'SIGHUP'] as const) {
+    const onSignal = () => {
+      for (const s of live) s.kill();
+      live.clear();
+      if (process.listenerCount(sig) === 1) {
+        process.removeListener(sig, onSignal);
+        process.kill(process.pid, sig);
+      }
+    };
+    process.on(sig, onSignal);
+  }
 }
 
 let pdeathsig: boolean | undefined;
@@ -100,6 +113,8 @@ export interface SpawnOptions {
   dir?: string;
   /** whether stop() removes the dir (default true); false for a short run in another server's dir */
   ownsDir?: boolean;
+  /** performance.now() its start is measured from (default: the spawn), e.g. before a set-up step */
+  since?: number;
 }
 
 /** Makes the temp dir a server keeps its data and log in. */
@@ -114,7 +129,7 @@ export function spawnServer(o: SpawnOptions): ServerProcess {
   const [cmd, args] = hasSetpriv()
     ? ['/usr/bin/setpriv', ['--pdeathsig', 'SIGKILL', '--', o.command, ...o.args]]
     : [o.command, o.args];
-  const t0 = performance.now();
+  const t0 = o.since ?? performance.now();
   let proc: ChildProcess;
   try {
     proc = spawn(cmd, args, {
@@ -124,9 +139,11 @@ export function spawnServer(o: SpawnOptions): ServerProcess {
       detached: true, // its own process group, killed as a whole
     });
   } catch (err) {
+    closeSync(fd);
     rmSync(dir, { recursive: true, force: true });
     throw err;
   }
+  closeSync(fd); // the child has its own copy
   let done: { code: number | null; signal: NodeJS.Signals | null } | undefined;
   const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) => {
     proc.once('exit', (code, signal) => {
@@ -216,7 +233,7 @@ export function spawnServer(o: SpawnOptions): ServerProcess {
  */
 function recordStats(server: ServerProcess): void {
   const file = process.env.SLUICE_TEST_STORES_STATS;
-  if (!file) return;
+  if (!file || server.startMs === 0) return; // only servers that got ready
   const line = { name: server.name, startMs: Math.round(server.startMs), peakRssKiB: server.peakRssKiB() };
   appendFileSync(file, `${JSON.stringify(line)}\n`);
 }
