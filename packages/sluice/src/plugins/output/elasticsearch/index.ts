@@ -169,7 +169,7 @@ export class ElasticsearchOutput implements OutputPlugin {
       idKey,
       routingKey: p.routing_key ? createRecordAccessor(p.routing_key, at('routing_key')) : undefined,
       parentKey: p.parent_key ? createRecordAccessor(p.parent_key, at('parent_key')) : undefined,
-      idOf: idPolicy(idKey ? 'none' : (p.id_policy as IdPolicy)),
+      idOf: idPolicy(p.id_policy as IdPolicy),
     };
     this.writer = new BulkWriter(this.rules);
     this.servers = new Servers(parseServers(p, where), p.resurrect_after * 1000);

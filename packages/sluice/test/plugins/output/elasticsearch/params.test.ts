@@ -146,7 +146,11 @@ describe('out_elasticsearch: parameters, read back from OpenSearch', () => {
       ),
       { status: 'ok' },
     );
-    const hits = await hitsOf(os.url, index);
+    // a record without the id_key field gets the generated id
+    const noId = chunkOf('t', [{ user: 'cy' }]);
+    assert.deepEqual(await o.write(noId), { status: 'ok' });
+    const hits = (await hitsOf(os.url, index)).filter((h) => h._id !== `${noId.id}-0`);
+    assert.equal((await hitsOf(os.url, index)).length, 3);
     assert.deepEqual(hits.map((h) => [h._id, h._routing, h._source.user]).sort(), [
       ['u-1', 'ann', 'ann'],
       ['u-2', 'bob', 'bob'],
