@@ -8,12 +8,12 @@ import { parseConfigText } from '../config/parser.ts';
 import { resolve } from '../config/schema.ts';
 import { loadedPlugin } from '../plugins/registry.ts';
 import { EventBatch, type EventRecord } from './batch.ts';
-import { ConfigError } from './errors.ts';
+import { ConfigError, ConfigErrors } from './errors.ts';
 import { createLogger, type LogEventSink, type LogLevel } from './logger.ts';
 import { compilePattern } from './match-pattern.ts';
 import { buildOutput, type OutputNode } from './outputs.ts';
 import type { FilterPlugin, InputPlugin, PluginContext, PluginKind } from './plugin.ts';
-import { createNestedPlugin, preloadPlugins, typeOf } from './plugin-loader.ts';
+import { createNestedPlugin, loadable, preloadPlugins, typeOf } from './plugin-loader.ts';
 import { Pipeline, type Rule } from './router.ts';
 import { readSystem, type SystemConfig } from './system.ts';
 import { selectWorkerDirectives, workersRunning } from './workers.ts';
@@ -104,30 +104,52 @@ export class Engine {
     });
   }
 
+  /** Config errors found so far in build(): each directive is tried, the rest still checked. */
+  private readonly errors: ConfigError[] = [];
+
+  /** Runs one step of the build; a ConfigError is kept for the report and the build goes on. */
+  private async attempt(step: () => unknown): Promise<void> {
+    try {
+      await step();
+    } catch (e) {
+      if (!(e instanceof ConfigError)) throw e;
+      if (e instanceof ConfigErrors) this.errors.push(...e.errors);
+      else this.errors.push(e);
+    }
+  }
+
   private async build(setLogSink: EngineOptions['setLogSink']): Promise<void> {
     const directives = selectWorkerDirectives(this.root, this.workerId, this.workers);
-    for (const d of directives) {
-      if (!['source', 'match', 'filter', 'label', 'system'].includes(d.name)) {
-        throw new ConfigError(
+    const known = directives.filter((d) => {
+      if (['source', 'match', 'filter', 'label', 'system'].includes(d.name)) return true;
+      this.errors.push(
+        new ConfigError(
           `unknown directive <${d.name}> (expected <source>, <match>, <filter>, <label>, <system> or <worker>)`,
           d.location,
-        );
-      }
-    }
-    await preloadPlugins(directives);
+        ),
+      );
+      return false;
+    });
+    await this.attempt(() => preloadPlugins(known));
+    // A directive whose plugin could not be loaded is not built: its error is reported once.
+    const built = known.filter((d) => loadable(d));
 
-    const labels = directives.filter((d) => d.name === 'label');
+    const labels = built.filter((d) => d.name === 'label');
     const labelNames = new Set<string>();
     for (const l of labels) {
       // Any name, as in Fluentd (`<label labelPipeline>` is in published configs); the
       // @ is a convention. Fluentd keeps @ROOT for the root router.
-      if (l.arg.trim() === '') throw new ConfigError('<label> needs a name, e.g. <label @APP>', l.location);
-      if (l.arg === '@ROOT')
-        throw new ConfigError(
-          '@ROOT is reserved for the root of the pipeline: name the label otherwise',
-          l.location,
+      if (l.arg.trim() === '')
+        this.errors.push(new ConfigError('<label> needs a name, e.g. <label @APP>', l.location));
+      else if (l.arg === '@ROOT')
+        this.errors.push(
+          new ConfigError(
+            '@ROOT is reserved for the root of the pipeline: name the label otherwise',
+            l.location,
+          ),
         );
-      if (labelNames.has(l.arg)) throw new ConfigError(`label ${l.arg} is defined twice`, l.location);
+      else if (labelNames.has(l.arg))
+        this.errors.push(new ConfigError(`label ${l.arg} is defined twice`, l.location));
       labelNames.add(l.arg);
     }
     const env = {
@@ -137,21 +159,26 @@ export class Engine {
       caughtUpInLabel: (label: string, tag: string) => this.pipelines.get(label)!.caughtUp(tag),
       hasLabel: (label: string) => labelNames.has(label),
     };
-    await this.buildPipeline(ROOT, directives, env);
+    await this.buildPipeline(ROOT, built, env);
     for (const l of labels) {
-      for (const child of l.elements) {
-        if (child.name !== 'match' && child.name !== 'filter') {
-          throw new ConfigError(
+      const rules = l.elements.filter((child) => {
+        if (child.name === 'match' || child.name === 'filter') return loadable(child);
+        this.errors.push(
+          new ConfigError(
             `<${child.name}> is not allowed inside <label> (only <filter> and <match>)`,
             child.location,
-          );
-        }
-      }
-      await this.buildPipeline(l.arg, l.elements, env);
+          ),
+        );
+        return false;
+      });
+      await this.buildPipeline(l.arg, rules, env);
     }
     if (!this.system.without_source) {
-      for (const d of directives) if (d.name === 'source') await this.buildInput(d, labelNames);
+      for (const d of built)
+        if (d.name === 'source') await this.attempt(() => this.buildInput(d, labelNames));
     }
+    if (this.errors.length === 1) throw this.errors[0];
+    if (this.errors.length > 1) throw new ConfigErrors(this.errors);
     this.wireLogEvents(setLogSink);
   }
 
@@ -162,34 +189,7 @@ export class Engine {
   ) {
     const rules: Rule[] = [];
     for (const el of elements) {
-      if (el.name === 'filter') {
-        const type = typeOf(el)!;
-        const d = loadedPlugin('filter', type)!;
-        const ctx = this.makeContext(el, type, 'filter', label);
-        const plugin = (await d.create(
-          resolve(d.schema, el, `<filter ${el.arg}> @type ${type}`),
-          ctx,
-        )) as FilterPlugin;
-        this.filters.push({ plugin, ctx });
-        ctx.metrics.outRecords = 0;
-        rules.push({
-          kind: 'filter',
-          id: ctx.id,
-          match: compilePattern(el.arg || '**', el.location),
-          plugin,
-          metrics: ctx.metrics,
-        });
-      } else if (el.name === 'match') {
-        const node = await buildOutput(el, env);
-        this.outputs.push(node);
-        this.registerOutputs(node);
-        rules.push({
-          kind: 'match',
-          id: node.id,
-          match: compilePattern(el.arg || '**', el.location),
-          sink: node,
-        });
-      }
+      await this.attempt(() => this.buildRule(label, el, env, rules));
     }
     const pipeline = new Pipeline(label, rules, this.logger, (batch, error, filterId) => {
       this.logger.warn(
@@ -199,6 +199,42 @@ export class Engine {
       for (const e of safeEntries(batch)) this.emitError(batch.tag, e.time, e.record, error);
     });
     this.pipelines.set(label, pipeline);
+  }
+
+  private async buildRule(
+    label: string,
+    el: ConfigElement,
+    env: Parameters<typeof buildOutput>[1],
+    rules: Rule[],
+  ): Promise<void> {
+    if (el.name === 'filter') {
+      const type = typeOf(el)!;
+      const d = loadedPlugin('filter', type)!;
+      const ctx = this.makeContext(el, type, 'filter', label);
+      const plugin = (await d.create(
+        resolve(d.schema, el, `<filter ${el.arg}> @type ${type}`),
+        ctx,
+      )) as FilterPlugin;
+      this.filters.push({ plugin, ctx });
+      ctx.metrics.outRecords = 0;
+      rules.push({
+        kind: 'filter',
+        id: ctx.id,
+        match: compilePattern(el.arg || '**', el.location),
+        plugin,
+        metrics: ctx.metrics,
+      });
+    } else if (el.name === 'match') {
+      const node = await buildOutput(el, env);
+      this.outputs.push(node);
+      this.registerOutputs(node);
+      rules.push({
+        kind: 'match',
+        id: node.id,
+        match: compilePattern(el.arg || '**', el.location),
+        sink: node,
+      });
+    }
   }
 
   private registerOutputs(node: OutputNode) {

@@ -21,6 +21,26 @@ export class ConfigError extends Error {
   }
 }
 
+/**
+ * Every error a config build found, in file order (by file, line and column), one per line,
+ * so a user fixes them in one pass rather than one run per typo.
+ */
+export class ConfigErrors extends ConfigError {
+  constructor(readonly errors: ConfigError[]) {
+    const sorted = [...errors].sort(byLocation);
+    // Each message carries its own file:line:column; the whole has no single location.
+    super(sorted.map((e) => e.message).join('\n'));
+    this.name = 'ConfigErrors';
+  }
+}
+
+function byLocation(a: ConfigError, b: ConfigError): number {
+  const x = a.location;
+  const y = b.location;
+  if (!x || !y) return x ? -1 : y ? 1 : 0;
+  return x.file.localeCompare(y.file) || x.line - y.line || x.column - y.column;
+}
+
 /** A plugin type that exists in Fluentd but is not built in Sluice (yet). */
 export class NotImplementedPluginError extends ConfigError {
   constructor(kind: string, type: string, location?: SourceLocation) {

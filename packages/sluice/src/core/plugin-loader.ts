@@ -2,7 +2,7 @@ import type { ConfigElement } from '../config/ast.ts';
 import { param } from '../config/ast.ts';
 import { resolve } from '../config/schema.ts';
 import { listPlugins, loadedPlugin, loadPlugin } from '../plugins/registry.ts';
-import { ConfigError } from './errors.ts';
+import { ConfigError, ConfigErrors } from './errors.ts';
 import type { PluginContext, PluginKind } from './plugin.ts';
 
 /** Section names whose element configures a nested plugin of a kind. */
@@ -20,38 +20,69 @@ export function typeOf(el: ConfigElement): string | undefined {
   return param(el, '@type')?.value ?? param(el, 'type')?.value;
 }
 
+/** Each plugin element under `el` (itself included when `kind` is given), with its kind. */
+function* pluginElements(
+  el: ConfigElement,
+  kind: PluginKind | undefined,
+): Generator<[ConfigElement, PluginKind]> {
+  if (kind) yield [el, kind];
+  for (const child of el.elements) {
+    // Directives inside <label> are plugins like top-level ones; elsewhere only the
+    // known nested-plugin sections are.
+    yield* pluginElements(child, el.name === 'label' ? DIRECTIVE_KIND[child.name] : NESTED_KIND[child.name]);
+  }
+}
+
+function directiveKind(d: ConfigElement): PluginKind | undefined {
+  return d.name === 'label' ? undefined : DIRECTIVE_KIND[d.name];
+}
+
 /**
  * Imports every plugin a config names, so that building the pipeline (and nested
  * plugins created synchronously by their parents) needs no further I/O. Parsers,
  * formatters and buffers are small and are all loaded, since plugins pick defaults.
+ * Every plugin that cannot be loaded is reported, not only the first (ConfigErrors).
  */
 export async function preloadPlugins(directives: ConfigElement[]): Promise<void> {
+  const errors: ConfigError[] = [];
   const jobs: Promise<unknown>[] = [];
-  const visit = (el: ConfigElement, kind: PluginKind | undefined) => {
-    if (kind) {
+  const keep = (e: unknown) => {
+    if (e instanceof ConfigError) errors.push(e);
+    else throw e;
+  };
+  for (const d of directives) {
+    for (const [el, kind] of pluginElements(d, directiveKind(d))) {
       const t = typeOf(el);
       if (t)
         jobs.push(
-          loadPlugin(kind, t, param(el, '@type')?.location ?? param(el, 'type')?.location ?? el.location),
+          loadPlugin(
+            kind,
+            t,
+            param(el, '@type')?.location ?? param(el, 'type')?.location ?? el.location,
+          ).catch(keep),
         );
-      else if (kind === 'input' || kind === 'output' || kind === 'filter') {
-        throw new ConfigError(`<${el.name}${el.arg ? ` ${el.arg}` : ''}> has no @type`, el.location);
-      }
+      else if (kind === 'input' || kind === 'output' || kind === 'filter')
+        errors.push(new ConfigError(`<${el.name}${el.arg ? ` ${el.arg}` : ''}> has no @type`, el.location));
     }
-    for (const child of el.elements) {
-      // Directives inside <label> are plugins like top-level ones; elsewhere only the
-      // known nested-plugin sections are.
-      visit(child, el.name === 'label' ? DIRECTIVE_KIND[child.name] : NESTED_KIND[child.name]);
-    }
-  };
-  for (const d of directives) {
-    if (d.name === 'label') visit(d, undefined);
-    else visit(d, DIRECTIVE_KIND[d.name]);
   }
   for (const kind of ['parser', 'formatter', 'buffer'] as const) {
     for (const t of listPlugins(kind)) jobs.push(loadPlugin(kind, t));
   }
   await Promise.all(jobs);
+  if (errors.length === 1) throw errors[0];
+  if (errors.length > 1) throw new ConfigErrors(errors);
+}
+
+/**
+ * Whether every plugin a directive names was loaded (after preloadPlugins), so building it
+ * cannot fail for that reason again: its load error is reported once.
+ */
+export function loadable(d: ConfigElement): boolean {
+  for (const [el, kind] of pluginElements(d, directiveKind(d))) {
+    const t = typeOf(el);
+    if (t ? !loadedPlugin(kind, t) : kind === 'input' || kind === 'output' || kind === 'filter') return false;
+  }
+  return true;
 }
 
 /**

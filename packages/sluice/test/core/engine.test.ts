@@ -345,3 +345,30 @@ test('an input that cannot share its work across workers (tail) is refused outsi
     await engine.stop();
   }
 });
+
+test('every config error is reported at once, in file order (an output error does not hide an input error above it)', async () => {
+  const conf = [
+    '<source>',
+    '  @type test_input',
+    '</source>',
+    '<source>',
+    '  @type no_such_input',
+    '</source>',
+    '<match a.**>',
+    '  @type test_capture',
+    '  name a',
+    '  nmae typo',
+    '</match>',
+    '<match **>',
+    '  @type kinesis_firehose',
+    '</match>',
+  ].join('\n');
+  const e = await configError(conf, true);
+  assert.deepEqual(
+    e.message.split('\n').map((l) => l.replace(/: .*/, '')),
+    ['x.conf:1:1', 'x.conf:5:3', 'x.conf:10:3', 'x.conf:13:3'],
+  );
+  assert.match(e.message, /x\.conf:1:1: missing required parameter 'tag'/);
+  assert.match(e.message, /x\.conf:5:3: unknown input plugin 'no_such_input'/);
+  assert.match(e.message, /x\.conf:13:3: output plugin 'kinesis_firehose' is not built in Sluice yet/);
+});
