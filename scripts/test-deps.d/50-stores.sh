@@ -14,7 +14,8 @@ set -euo pipefail
 cd "$(dirname "$0")/../.."
 root=$PWD
 src=packages/sluice/test/stores
-cache="${SLUICE_CACHE:-$root/.cache}/stores"
+# SLUICE_STORES_CACHE moves it all elsewhere (the tests read the same variable).
+cache="${SLUICE_STORES_CACHE:-${SLUICE_CACHE:-$root/.cache}/stores}"
 mkdir -p "$cache"
 
 missing=()

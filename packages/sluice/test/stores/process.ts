@@ -12,10 +12,11 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
 export const REPO_ROOT = fileURLToPath(new URL('../../../../', import.meta.url));
-/** Where scripts/test-deps.d/50-stores.sh installs the jars' classpaths, the launcher and the venv. */
-export const STORES_CACHE = process.env.SLUICE_CACHE
-  ? join(process.env.SLUICE_CACHE, 'stores')
-  : join(REPO_ROOT, '.cache', 'stores');
+/**
+ * Where scripts/test-deps.d/50-stores.sh installs the jars' classpaths, the launcher and the
+ * venv: .cache/stores at the repository root, or SLUICE_STORES_CACHE for both sides.
+ */
+export const STORES_CACHE = process.env.SLUICE_STORES_CACHE || join(REPO_ROOT, '.cache', 'stores');
 /** Config files kept in the repository beside these helpers (poms, log4j2.properties, scripts). */
 export const STORES_SRC = fileURLToPath(new URL('.', import.meta.url));
 
