@@ -130,9 +130,11 @@ const quote = (s: string) => JSON.stringify(s);
  * The pipeline post2log ran as uvicorn + RotatingFileHandler + a Fluentd sidecar, as one
  * Sluice config: the postback input, a copy to size-rotated files (one per worker, as
  * post2log's `<pod>_<worker>.txt`) and to the user's `<match post2log>` (kept verbatim in
- * a label, so any Fluentd output block works unchanged).
+ * a label, so any Fluentd output block works unchanged). With `outConfFile`, the label
+ * includes that file instead of the text, so errors in it are reported as
+ * `.../P2L_FLUENTD_OUTCONF:line:col`, against the variable the user wrote.
  */
-export function buildConfig(s: PostbackSettings): string {
+export function buildConfig(s: PostbackSettings, opts: { outConfFile?: string } = {}): string {
   const perWorker = (i: number) => `  <source>
     @type postback
     bind ${quote(s.bind)}
@@ -175,7 +177,7 @@ export function buildConfig(s: PostbackSettings): string {
 </system>
 ${workers}
 <label @P2L_OUT>
-${s.outConf.trim()}
+${opts.outConfFile ? `  @include ${quote(opts.outConfFile)}` : s.outConf.trim()}
 </label>
 `;
 }

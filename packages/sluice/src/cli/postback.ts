@@ -3,7 +3,13 @@ import { mkdirSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Command } from 'commander';
-import { buildConfig, readSettings, UNKNOWN_VARIABLE, unknownVariables } from './postback-config.ts';
+import {
+  buildConfig,
+  type PostbackSettings,
+  readSettings,
+  UNKNOWN_VARIABLE,
+  unknownVariables,
+} from './postback-config.ts';
 import { registerRun } from './run.ts';
 
 /**
@@ -26,10 +32,11 @@ export function register(program: Command): void {
       if (cluster.isPrimary)
         for (const w of unknownVariables())
           process.stderr.write(`sluice postback: warning ${UNKNOWN_VARIABLE}: ${w}\n`);
+      let settings: PostbackSettings;
       try {
-        const s = readSettings();
-        text = buildConfig(s);
-        logDir = s.logDir;
+        settings = readSettings();
+        text = buildConfig(settings);
+        logDir = settings.logDir;
       } catch (e) {
         process.stderr.write(`sluice postback: ${(e as Error).message}\n`);
         process.exit(1);
@@ -46,9 +53,14 @@ export function register(program: Command): void {
         );
         process.exit(1);
       }
-      const file = join(tmpdir(), `sluice-postback-${process.pid}.conf`);
-      writeFileSync(file, text);
-      process.on('exit', () => rmSync(file, { force: true }));
+      // The user's part goes into a file named after its variable, so a config error in it
+      // reads `.../P2L_FLUENTD_OUTCONF:3:5: ...` rather than a line of a generated file.
+      const dir = join(tmpdir(), `sluice-postback-${process.pid}`);
+      mkdirSync(dir, { recursive: true });
+      process.on('exit', () => rmSync(dir, { recursive: true, force: true }));
+      writeFileSync(join(dir, 'P2L_FLUENTD_OUTCONF'), `${settings.outConf.trim()}\n`);
+      const file = join(dir, 'generated-from-P2L-variables.conf');
+      writeFileSync(file, buildConfig(settings, { outConfFile: join(dir, 'P2L_FLUENTD_OUTCONF') }));
       const run = new Command('sluice');
       registerRun(run);
       await run.parseAsync(['run', '-c', file, ...(o.log ? ['-o', o.log] : [])], { from: 'user' });

@@ -107,6 +107,25 @@ describe('sluice postback: P2L_* variables', () => {
     assert.match(p.stderr(), /sluice postback: P2L_PORT must be an integer/);
   });
 
+  it('a config error in P2L_FLUENTD_OUTCONF is reported at that variable, line and column', async () => {
+    const dir = await mkdtemp(join(tmpdir(), 'sluice-p2l-'));
+    try {
+      const p = spawnSluice(['postback'], {
+        env: {
+          P2L_PORT: String(await freePort()),
+          P2L_BIND: '127.0.0.1',
+          P2L_LOGDIR: dir,
+          P2L_FLUENTD_OUTCONF:
+            '<match post2log>\n  @type stdout\n  <buffer>\n    flush_interval soon\n  </buffer>\n</match>',
+        },
+      });
+      assert.equal(await p.exited, 1);
+      assert.match(p.stderr(), /\/P2L_FLUENTD_OUTCONF:4:5: parameter 'flush_interval': expected a duration/);
+    } finally {
+      await rm(dir, { recursive: true, force: true });
+    }
+  });
+
   it('warns at start about a misspelt P2L_* variable, and listens on P2L_BIND', async () => {
     const dir = await mkdtemp(join(tmpdir(), 'sluice-p2l-'));
     const port = await freePort();
