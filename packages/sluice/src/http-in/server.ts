@@ -115,7 +115,7 @@ export class HttpReceiver {
     // Expect: 100-continue: refuse an announced oversize body before the client sends it.
     server.on('checkContinue', (req, res) => {
       if (this.tooLarge(req)) {
-        this.reply(res, { status: 413, headers: { ...TEXT, Connection: 'close' }, body: 'Too large' });
+        this.reply(res, this.tooLargeReply());
         return;
       }
       res.writeContinue();
@@ -177,7 +177,7 @@ export class HttpReceiver {
     }
     if (this.tooLarge(req)) {
       req.resume();
-      this.reply(res, { status: 413, headers: { ...TEXT, Connection: 'close' }, body: 'Too large' });
+      this.reply(res, this.tooLargeReply());
       return;
     }
     this.inFlight++;
@@ -270,7 +270,7 @@ export class HttpReceiver {
     }
     if (flight.stop) return; // closed while reading: the body is not whole
     if (over) {
-      this.reply(res, { status: 413, headers: { ...TEXT, Connection: 'close' }, body: 'Too large' });
+      this.reply(res, this.tooLargeReply());
       return;
     }
     if (refused) return this.refuseForMemory(flight, res, size);
@@ -315,6 +315,15 @@ export class HttpReceiver {
       headers: { ...TEXT, Connection: 'close', 'Retry-After': '1' },
       body: `503 Service Unavailable\nINPUT_MEMORY_LIMIT: ${reason}\n`,
     });
+  }
+
+  /** 413 in the same shape as the other errors: status line, then the reason. */
+  private tooLargeReply(): HttpReply {
+    return {
+      status: 413,
+      headers: { ...TEXT, Connection: 'close' },
+      body: `413 Request Entity Too Large\nthe request body is larger than body_size_limit (${this.o.bodySizeLimit} bytes)\n`,
+    };
   }
 
   private reply(res: ServerResponse, r: HttpReply): void {
