@@ -17,7 +17,7 @@ describe('stores: OpenSearch', () => {
     await os?.stop();
   });
 
-  it('indexes a document and finds it again', async () => {
+  it('indexes a document and finds it again, also through an ingest pipeline', async () => {
     const index = `smoke-${process.pid}-${Date.now()}`;
     await client.indices.create({
       index,
@@ -32,6 +32,33 @@ describe('stores: OpenSearch', () => {
     const hits = found.body.hits.hits;
     assert.equal(hits.length, 1);
     assert.equal(hits[0]!._id, 'doc-1');
+    // an ingest pipeline (ingest-common), as a log output may name one
+    // (the raw request: the client's typings take a set processor's value for an object)
+    await client.transport.request({
+      method: 'PUT',
+      path: `/_ingest/pipeline/${index}-pipeline`,
+      body: {
+        processors: [
+          { set: { field: 'source', value: 'sluice' } },
+          { grok: { field: 'message', patterns: ['%{WORD:first} %{GREEDYDATA:rest}'] } },
+        ],
+      },
+    });
+    await client.index({
+      index,
+      id: 'doc-2',
+      body: { message: 'piped through' },
+      pipeline: `${index}-pipeline`,
+      refresh: true,
+    });
+    const piped = await client.get({ index, id: 'doc-2' });
+    assert.deepEqual(piped.body._source, {
+      message: 'piped through',
+      source: 'sluice',
+      first: 'piped',
+      rest: 'through',
+    });
+
     const info = await client.info();
     assert.match(String(info.body.version.number), /^2\.19\./);
   });

@@ -19,6 +19,7 @@ import org.opensearch.analysis.common.CommonAnalysisPlugin;
 import org.opensearch.common.settings.Settings;
 import org.opensearch.env.Environment;
 import org.opensearch.http.HttpServerTransport;
+import org.opensearch.ingest.common.IngestCommonPlugin;
 import org.opensearch.node.InternalSettingsPreparer;
 import org.opensearch.node.Node;
 import org.opensearch.plugins.Plugin;
@@ -26,7 +27,7 @@ import org.opensearch.transport.Netty4Plugin;
 
 public final class SluiceOpenSearch extends Node {
   private static final Collection<Class<? extends Plugin>> PLUGINS =
-      Arrays.asList(Netty4Plugin.class, CommonAnalysisPlugin.class);
+      Arrays.asList(Netty4Plugin.class, CommonAnalysisPlugin.class, IngestCommonPlugin.class);
 
   private SluiceOpenSearch(Environment environment) {
     // The protected constructor takes plugin classes from the classpath, as the test
