@@ -83,7 +83,7 @@ export function register(program: Command): void {
           process.stdin,
         );
         process.stderr.write(
-          `sluice cat: sent ${r.sent} events${r.invalid ? `, skipped ${r.invalid} invalid input(s)` : ''}\n`,
+          `sluice cat: sent ${r.sent} event${r.sent === 1 ? '' : 's'}${r.invalid ? `, skipped ${r.invalid} invalid input(s)` : ''}\n`,
         );
         process.exitCode = r.invalid > 0 ? 1 : 0;
       } catch (e) {

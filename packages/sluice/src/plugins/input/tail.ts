@@ -16,6 +16,13 @@ const tail: PluginDescriptor<InputPlugin> = {
   schema: tailSchema,
   create(config, ctx) {
     const opts = tailOptions(config);
+    if (!config.params.pos_file)
+      // As Fluentd: without a pos file, a restart reads each file again from its end (or
+      // its head), so lines written while Sluice was down are lost or read twice.
+      ctx.logger.warn(
+        { code: 'TAIL_NO_POS_FILE' },
+        "'pos_file PATH' parameter is not set to a 'tail' source: it is highly recommended, to resume tailing where it stopped after a restart",
+      );
     const parsing = buildParsing(opts, ctx);
     const tailer = new Tailer(
       opts,

@@ -248,3 +248,21 @@ test('json: a line holding a JSON array gives one event per object', async (t) =
   await until(() => tl.records().length === 2, 'two records');
   assert.deepEqual(tl.records(), [{ a: 1 }, { a: 2 }]);
 });
+
+test('without pos_file, in_tail warns at start as Fluentd does (TAIL_NO_POS_FILE)', async () => {
+  const { default: tail } = await import('../../../src/plugins/input/tail.ts');
+  const { instantiate, testContext } = await import('../../../src/testing/context.ts');
+  const { default: pino } = await import('pino');
+  const lines: { code?: string; msg: string }[] = [];
+  const build = (body: string) => {
+    lines.length = 0;
+    const ctx = testContext({ type: 'tail' });
+    ctx.logger = pino({ level: 'warn' }, { write: (l: string) => lines.push(JSON.parse(l)) });
+    instantiate(tail, `<source>\n@type tail\n${body}\n</source>\n`, ctx);
+  };
+  build('path /nonexistent/a.log\ntag a\n<parse>\n@type none\n</parse>');
+  assert.equal(lines.filter((l) => l.code === 'TAIL_NO_POS_FILE').length, 1);
+  assert.match(lines[0]!.msg, /'pos_file PATH' parameter is not set/);
+  build('path /nonexistent/a.log\npos_file /nonexistent/a.pos\ntag a\n<parse>\n@type none\n</parse>');
+  assert.equal(lines.length, 0);
+});
