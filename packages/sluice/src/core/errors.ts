@@ -43,8 +43,11 @@ function byLocation(a: ConfigError, b: ConfigError): number {
 
 /** A plugin type that exists in Fluentd but is not built in Sluice (yet). */
 export class NotImplementedPluginError extends ConfigError {
-  constructor(kind: string, type: string, location?: SourceLocation) {
-    super(`${kind} plugin '${type}' is not built in Sluice yet`, location);
+  constructor(kind: string, type: string, location?: SourceLocation, detail = '') {
+    super(
+      `${kind} plugin '${type}' is not built in Sluice${detail}; docs/migrating-from-fluentd.md lists Fluentd's plugins and what to use instead`,
+      location,
+    );
   }
 }
 

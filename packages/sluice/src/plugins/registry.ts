@@ -1,7 +1,8 @@
 import { existsSync, readdirSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { ConfigError, NotImplementedPluginError, type SourceLocation } from '../core/errors.ts';
+import { closest } from '../config/schema.ts';
+import { NotImplementedPluginError, type SourceLocation } from '../core/errors.ts';
 import { MODULE_EXT } from '../core/module-ext.ts';
 import type { PluginDescriptor, PluginKind } from '../core/plugin.ts';
 
@@ -19,7 +20,7 @@ const ALIASES: Record<PluginKind, Record<string, string>> = {
     prometheus_output_monitor: 'prometheus_monitor',
     prometheus_tail_monitor: 'prometheus_monitor',
   },
-  output: { opensearch: 'elasticsearch' },
+  output: { opensearch: 'elasticsearch', kafka_buffered: 'kafka2', kafka: 'kafka2' },
   filter: {},
   parser: {},
   formatter: {},
@@ -32,9 +33,6 @@ const KNOWN_ELSEWHERE: Record<PluginKind, string[]> = {
   output: [
     's3',
     'kinesis_firehose',
-    'kafka',
-    'kafka_buffered',
-    'kafka2',
     'exec',
     'exec_filter',
     'roundrobin',
@@ -70,10 +68,16 @@ export async function loadPlugin(
   const hit = cache.get(key);
   if (hit) return hit;
   if (!/^[a-z0-9_]+$/.test(canonical) || !existsSync(fileFor(kind, canonical))) {
-    if (KNOWN_ELSEWHERE[kind].includes(canonical))
-      throw new NotImplementedPluginError(kind, canonical, where);
+    // One message whether Fluentd has the type or it is a typo: what is built, the
+    // closest name, and where the migration guide says what to use instead.
     const known = listPlugins(kind);
-    throw new ConfigError(`unknown ${kind} plugin '${type}' (built in: ${known.join(', ')})`, where);
+    const hint = KNOWN_ELSEWHERE[kind].includes(canonical) ? undefined : closest(type, known);
+    throw new NotImplementedPluginError(
+      kind,
+      type,
+      where,
+      ` (${hint ? `did you mean '${hint}'? ` : ''}built in: ${known.join(', ')})`,
+    );
   }
   const mod = (await import(fileFor(kind, canonical))) as { default: PluginDescriptor };
   const d = mod.default;

@@ -147,7 +147,7 @@ describe('buffered output (memory)', () => {
         /test\.conf:3/.test(e.message),
     );
     await assert.rejects(build('<buffer time>\n</buffer>'), /timekey/);
-    await assert.rejects(build('<buffer>\n@type nosuch\n</buffer>'), /unknown buffer plugin 'nosuch'/);
+    await assert.rejects(build('<buffer>\n@type nosuch\n</buffer>'), /buffer plugin 'nosuch' is not built in Sluice/);
     await assert.rejects(build('<buffer>\ncompress gzip\n</buffer>'), /not built/);
     await assert.rejects(build('<buffer>\n@type file\n</buffer>'), /needs 'path'/);
   });

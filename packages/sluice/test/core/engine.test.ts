@@ -251,9 +251,17 @@ test('config errors name file, line and column and what is wrong', async () => {
   e = await configError('<source>\n  @type test_input\n  tag a\n  @label @NOPE\n</source>');
   assert.match(e.message, /^x\.conf:4:\d+: @label @NOPE: no such <label>/);
   e = await configError('<match **>\n  @type kinesis_firehose\n</match>');
-  assert.match(e.message, /output plugin 'kinesis_firehose' is not built in Sluice yet/);
+  assert.match(
+    e.message,
+    /output plugin 'kinesis_firehose' is not built in Sluice \(built in: .*copy.*\); docs\/migrating-from-fluentd\.md/,
+  );
   e = await configError('<match **>\n  @type no_such_thing\n</match>');
-  assert.match(e.message, /unknown output plugin 'no_such_thing'/);
+  assert.match(
+    e.message,
+    /output plugin 'no_such_thing' is not built in Sluice .*docs\/migrating-from-fluentd\.md/,
+  );
+  e = await configError('<match **>\n  @type stdot\n</match>');
+  assert.match(e.message, /output plugin 'stdot' is not built in Sluice \(did you mean 'stdout'\? built in:/);
   e = await configError('<sauce>\n</sauce>');
   assert.match(e.message, /^x\.conf:1:1: .*<sauce>.*did you mean <source>/);
   e = await configError('<label @A>\n</label>\n<label @A>\n</label>');
@@ -369,6 +377,6 @@ test('every config error is reported at once, in file order (an output error doe
     ['x.conf:1:1', 'x.conf:5:3', 'x.conf:10:3', 'x.conf:13:3'],
   );
   assert.match(e.message, /x\.conf:1:1: missing required parameter 'tag'/);
-  assert.match(e.message, /x\.conf:5:3: unknown input plugin 'no_such_input'/);
-  assert.match(e.message, /x\.conf:13:3: output plugin 'kinesis_firehose' is not built in Sluice yet/);
+  assert.match(e.message, /x\.conf:5:3: input plugin 'no_such_input' is not built in Sluice/);
+  assert.match(e.message, /x\.conf:13:3: output plugin 'kinesis_firehose' is not built in Sluice/);
 });

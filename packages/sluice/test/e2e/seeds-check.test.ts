@@ -33,7 +33,7 @@ test('seed 001 Kafka outconf names the plugin that is not built, with its line',
   assert.equal(r.status, 1);
   assert.match(
     r.stderr,
-    /001-outconf-kafka\.conf:\d+:\d+: output plugin 'kafka_buffered' is not built in Sluice yet/,
+    /001-outconf-kafka\.conf:\d+:\d+: output plugin 'kafka_buffered' is not built in Sluice/,
   );
 });
 
