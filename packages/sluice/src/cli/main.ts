@@ -16,7 +16,17 @@ export async function main(argv: string[]): Promise<void> {
   const program = new Command('sluice')
     .description('Log collector, router and shipper that reads fluent.conf and speaks the forward protocol')
     .version(VERSION, '--version', 'print the version')
-    .showHelpAfterError();
+    .showHelpAfterError()
+    // `run` is the default command, so its options (what a Fluentd user types first) are
+    // not in the top-level option list: say them here.
+    .addHelpText(
+      'after',
+      `
+Running a pipeline (the default command, as with fluentd):
+  sluice -c fluent.conf            run it (-c, or SLUICE_CONFIG, or /etc/fluent/fluent.conf)
+  sluice -c fluent.conf --dry-run  check it and print the pipeline (same as sluice check)
+  options: --strict, -v/-vv, -q/-qq, --log-level LEVEL, -o LOGFILE; all of them: sluice run -h`,
+    );
   registerRun(program);
   registerCheck(program);
   for (const name of OPTIONAL_COMMANDS) {

@@ -37,6 +37,13 @@ test('--version prints the package version', () => {
   assert.match(r.stdout.trim(), /^\d+\.\d+\.\d+$/);
 });
 
+test('sluice --help shows how to run a config with -c', () => {
+  const r = sluiceSync(['--help']);
+  assert.equal(r.status, 0);
+  assert.match(r.stdout, /sluice -c fluent\.conf /);
+  assert.match(r.stdout, /--dry-run/);
+});
+
 test('check prints the pipeline and exits 0 on a valid config', () => {
   const p = conf(
     'ok.conf',
