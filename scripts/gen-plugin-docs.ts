@@ -127,6 +127,15 @@ export interface GeneratedDocs {
   failures: string[];
 }
 
+/** The first sentence, for the index: a period ends it unless it closes an abbreviation (e.g., i.e., etc.). */
+export function firstSentence(text: string): string {
+  const re = /\.\s/g;
+  for (let m = re.exec(text); m; m = re.exec(text)) {
+    if (!/(?:\be\.g|\bi\.e|\betc|\bvs)$/i.test(text.slice(0, m.index))) return text.slice(0, m.index + 1);
+  }
+  return text;
+}
+
 /** Loads every plugin descriptor and renders its page, plus the index. */
 export async function generatePluginDocs(): Promise<GeneratedDocs> {
   const pages = new Map<string, string>();
@@ -147,7 +156,7 @@ export async function generatePluginDocs(): Promise<GeneratedDocs> {
       }
       const file = `${kind}-${d.type}.md`;
       pages.set(file, pluginPage(d));
-      rows.push(`| [${code(d.type)}](${file}) | ${cell(d.description.split(/(?<=\.)\s/)[0] ?? '')} |`);
+      rows.push(`| [${code(d.type)}](${file}) | ${cell(firstSentence(d.description))} |`);
     }
     if (rows.length === 0) continue;
     index.push(

@@ -2,6 +2,7 @@ import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 import {
   BUFFER_PAGE,
+  firstSentence,
   generatePluginDocs,
   pluginPage,
   readDocsDir,
@@ -64,5 +65,14 @@ describe('generated plugin reference (docs/plugins)', () => {
     assert.match(page, /^\| `host` \| string \| {2}\| Host name\. \|$/m);
     assert.match(page, /A nested formatter plugin/);
     assert.match(page, /always buffered.*Default chunk keys: `tag`/);
+  });
+
+  test("the index takes a description's first sentence, not the text up to an 'e.g.'", () => {
+    assert.equal(
+      firstSentence('Parses a field (e.g. a JSON line) into fields. More detail.'),
+      'Parses a field (e.g. a JSON line) into fields.',
+    );
+    assert.equal(firstSentence('One value, i.e. the message. Two.'), 'One value, i.e. the message.');
+    assert.equal(firstSentence('No period at all'), 'No period at all');
   });
 });
