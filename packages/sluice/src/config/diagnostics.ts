@@ -13,8 +13,8 @@ import type { ConfigError } from '../core/errors.ts';
 export interface ConfigPolicy {
   /** unknown parameters and sections are errors */
   strict: boolean;
-  /** told about each unknown parameter or section when not strict */
-  warn(e: ConfigError): void;
+  /** told about each unknown parameter or section (or other leniency) when not strict */
+  warn(e: ConfigError, code?: string): void;
 }
 
 const current = new AsyncLocalStorage<ConfigPolicy>();
@@ -29,4 +29,15 @@ export function reportUnknown(e: ConfigError): void {
   const p = current.getStore();
   if (!p || p.strict) throw e;
   p.warn(e);
+}
+
+/**
+ * Something Fluentd accepts without a word that Sluice reads as Fluentd does but says so
+ * (e.g. an empty number read as 0): thrown when strict or outside a build, else warned
+ * with `code`.
+ */
+export function reportLenient(e: ConfigError, code: string): void {
+  const p = current.getStore();
+  if (!p || p.strict) throw e;
+  p.warn(e, code);
 }

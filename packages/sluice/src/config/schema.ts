@@ -1,6 +1,6 @@
 import { ConfigError, type SourceLocation } from '../core/errors.ts';
 import type { ConfigElement, ConfigParam } from './ast.ts';
-import { reportUnknown } from './diagnostics.ts';
+import { reportLenient, reportUnknown } from './diagnostics.ts';
 import { parseArray, parseBool, parseHash, parseSize, parseTime } from './values.ts';
 
 export type ParamType =
@@ -94,6 +94,7 @@ export function coerce(spec: ParamSpec, p: ConfigParam): unknown {
   const fail = (what: string): never => {
     throw new ConfigError(`parameter '${p.key}': ${what} (got ${JSON.stringify(v)})`, p.location);
   };
+  if (NUMERIC.has(spec.type) && v.trim() === '') return emptyNumber(spec, p);
   switch (spec.type) {
     case 'string':
     case 'secret':
@@ -149,6 +150,30 @@ export function coerce(spec: ParamSpec, p: ConfigParam): unknown {
       }
     }
   }
+}
+
+const NUMERIC = new Set<ParamType>(['integer', 'float', 'size', 'time']);
+
+/**
+ * An empty number: Fluentd's conversions (config/types.rb, without --strict-config-value)
+ * read it as 0 ("".to_i, "".to_f), so `port "#{ENV['FLUENT_FOWARD_PORT']}"` with the
+ * variable unset starts (and fails to connect). Sluice reads it the same but says so
+ * (CONFIG_EMPTY_NUMBER); --strict makes it an error, as Fluentd's strict mode does.
+ */
+function emptyNumber(spec: ParamSpec, p: ConfigParam): number {
+  reportLenient(
+    new ConfigError(
+      `parameter '${p.key}' is empty (an unset variable?): read as 0, as Fluentd does`,
+      p.location,
+    ),
+    'CONFIG_EMPTY_NUMBER',
+  );
+  if ((spec.min !== undefined && 0 < spec.min) || (spec.max !== undefined && 0 > spec.max))
+    throw new ConfigError(
+      `parameter '${p.key}' is empty, which Fluentd reads as 0, and must be ${rangeText(spec)}`,
+      p.location,
+    );
+  return 0;
 }
 
 /** `0-65535`, `at least 1`, `at most 10`: the bounds of an integer parameter, for errors and docs. */

@@ -40,10 +40,12 @@ export interface RunningPlugin {
 
 const ROOT = '';
 
-function warnUnknown(logger: Logger, e: ConfigError): void {
+function warnUnknown(logger: Logger, e: ConfigError, code = 'CONFIG_UNKNOWN'): void {
   logger.warn(
-    { code: 'CONFIG_UNKNOWN' },
-    `${e.message}: ignored, as Fluentd does (--strict makes it an error)`,
+    { code },
+    code === 'CONFIG_UNKNOWN'
+      ? `${e.message}: ignored, as Fluentd does (--strict makes it an error)`
+      : `${e.message} (--strict makes it an error)`,
   );
 }
 
@@ -84,20 +86,20 @@ export class Engine {
   static async create(root: ConfigElement, opts: EngineOptions = {}): Promise<Engine> {
     // Unknown names met before the logger exists (in <system>) wait for it. Each worker
     // builds the same config, so only worker 0 says so.
-    const early: ConfigError[] = [];
+    const early: [ConfigError, string | undefined][] = [];
     let log: Logger | undefined;
     const quiet = (opts.workerId ?? 0) > 0;
-    const warn = (e: ConfigError) => {
+    const warn = (e: ConfigError, code?: string) => {
       if (quiet) return;
-      if (log) warnUnknown(log, e);
-      else early.push(e);
+      if (log) warnUnknown(log, e, code);
+      else early.push([e, code]);
     };
     return withConfigPolicy({ strict: opts.strict ?? false, warn }, async () => {
       const system = readSystem(root);
       const workers = opts.workers ?? system.workers;
       const logger = opts.logger ?? createLogger({ level: (system.log_level ?? 'info') as LogLevel }).logger;
       log = logger;
-      for (const e of early) warnUnknown(logger, e);
+      for (const [e, code] of early) warnUnknown(logger, e, code);
       const engine = new Engine(root, system, logger, opts.workerId ?? 0, workers);
       await engine.build(opts.setLogSink);
       return engine;

@@ -248,7 +248,10 @@ export class ForwardNode {
       this.udp = udp;
     }
     this.resolve().then(
-      (host) => this.udp?.send(Buffer.from([0]), this.s.port, host, () => undefined),
+      (host) => {
+        // dgram refuses port 0 (an empty port in the config) at once: the probe is missed.
+        if (this.s.port > 0) this.udp?.send(Buffer.from([0]), this.s.port, host, () => undefined);
+      },
       () => undefined,
     );
   }

@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
-import { resolve } from '../../src/config/schema.ts';
+import { withConfigPolicy } from '../../src/config/diagnostics.ts';
+import { type Resolved, resolve } from '../../src/config/schema.ts';
 import { loadPlugin } from '../../src/plugins/registry.ts';
 import { parse, throwsAt } from './helpers.ts';
 
@@ -23,17 +24,84 @@ describe('parameter ranges', () => {
     }
   });
 
-  test("out_forward's server port must be 1-65535", async () => {
+  test("out_forward's server port is 0-65535: 0 connects nowhere, as in Fluentd", async () => {
     const { schema } = await loadPlugin('output', 'forward');
-    const el = parse(
-      '<match **>\n  @type forward\n  <server>\n    host 127.0.0.1\n    port 0\n  </server>\n</match>\n',
-    ).elements[0]!;
+    const server = (port: string) =>
+      parse(
+        `<match **>\n  @type forward\n  <server>\n    host 127.0.0.1\n    port ${port}\n  </server>\n</match>\n`,
+      ).elements[0]!;
+    const servers = (port: string) =>
+      resolve(schema, server(port), '<match **>').sections.server as Resolved[];
+    assert.equal(servers('0')[0]!.params.port, 0);
     throwsAt(
-      () => resolve(schema, el, '<match **>'),
+      () => resolve(schema, server('65536'), '<match **>'),
       'test.conf',
       5,
       5,
-      /parameter 'port' must be 1-65535 \(got 0\)/,
+      /parameter 'port' must be 0-65535 \(got 65536\)/,
+    );
+  });
+});
+
+describe('an empty number (an unset variable in "#{...}") reads as 0, as in Fluentd', () => {
+  // fluentd-kubernetes-daemonset debian-forward fluent.conf, with FLUENT_FOWARD_HOST/PORT unset.
+  const conf =
+    '<match **>\n  @type forward\n  <server>\n    host "#{ENV[\'FLUENT_FOWARD_HOST\']}"\n    port "#{ENV[\'FLUENT_FOWARD_PORT\']}"\n  </server>\n</match>\n';
+
+  test('warned (CONFIG_EMPTY_NUMBER) and read as 0 in a lenient build; an error when strict', async () => {
+    const { schema } = await loadPlugin('output', 'forward');
+    const el = parse(conf).elements[0]!;
+    const warned: [string, string | undefined][] = [];
+    const r = withConfigPolicy({ strict: false, warn: (e, code) => warned.push([e.message, code]) }, () =>
+      resolve(schema, el, '<match **>'),
+    );
+    const server = (r.sections.server as Resolved[])[0]!;
+    assert.deepEqual(server.params, { ...server.params, host: '', port: 0 });
+    assert.deepEqual(warned, [
+      [
+        "test.conf:5:5: parameter 'port' is empty (an unset variable?): read as 0, as Fluentd does",
+        'CONFIG_EMPTY_NUMBER',
+      ],
+    ]);
+    throwsAt(
+      () => withConfigPolicy({ strict: true, warn: () => {} }, () => resolve(schema, el, '<match **>')),
+      'test.conf',
+      5,
+      5,
+      /parameter 'port' is empty/,
+    );
+  });
+
+  test('sizes, durations and floats too ("".to_i, "".to_f); a range without 0 is an error saying so', async () => {
+    const { schema } = await loadPlugin('output', 'forward');
+    const lenient = <T>(fn: () => T) => withConfigPolicy({ strict: false, warn: () => {} }, fn);
+    const el = parse(
+      '<match **>\n  @type forward\n  connect_timeout ""\n  <server>\n    host h\n  </server>\n</match>\n',
+    ).elements[0]!;
+    assert.equal(lenient(() => resolve(schema, el, '<match **>')).params.connect_timeout, 0);
+    const input = await loadPlugin('input', 'tail');
+    const tail = parse(
+      '<source>\n  @type tail\n  path /x\n  tag t\n  read_bytes_limit_per_second ""\n  <parse>\n    @type none\n  </parse>\n</source>\n',
+    ).elements[0]!;
+    const rp = lenient(() => resolve(input.schema, tail, '<source>'));
+    assert.equal(rp.params.read_bytes_limit_per_second, 0);
+    const weight = parse(
+      '<match **>\n  @type forward\n  <server>\n    host h\n    weight ""\n  </server>\n</match>\n',
+    ).elements[0]!;
+    assert.equal(
+      (lenient(() => resolve(schema, weight, '<match **>')).sections.server as Resolved[])[0]!.params.weight,
+      0,
+    );
+    const ranged = {
+      params: { port: { type: 'integer' as const, min: 1, max: 65535, default: 9200, description: 'p' } },
+    };
+    throwsAt(
+      () =>
+        lenient(() => resolve(ranged, parse('<match **>\n  port ""\n</match>\n').elements[0]!, '<match **>')),
+      'test.conf',
+      2,
+      3,
+      /parameter 'port' is empty, which Fluentd reads as 0, and must be 1-65535/,
     );
   });
 });

@@ -158,7 +158,14 @@ const schema = {
       required: true,
       params: defineParams({
         host: { type: 'string', required: true, description: 'Host name or IP.' },
-        port: { type: 'integer', min: 1, max: 65535, default: 24224, description: 'Port.' },
+        port: {
+          type: 'integer',
+          min: 0,
+          max: 65535,
+          default: 24224,
+          description:
+            'Port. 0, which is what Fluentd reads from an empty value (`port "#{ENV[\'X\']}"` with X unset), connects nowhere: every flush fails and is retried, as in Fluentd.',
+        },
         weight: { type: 'integer', default: 60, description: 'Relative share of chunks (weighted random).' },
         standby: {
           type: 'bool',
