@@ -96,7 +96,10 @@ export class Dashboard {
         connection: 'keep-alive',
         'x-accel-buffering': 'no',
       });
-      res.write(`retry: 2000\nevent: stats\ndata: ${JSON.stringify(this.current ?? this.sample())}\n\n`);
+      // The cached frame is current only while the timer runs for other viewers; a first
+      // viewer gets a fresh sample (rates over a stale window are left out, see sample()).
+      const first = this.timer && this.current ? this.current : this.sample();
+      res.write(`retry: 2000\nevent: stats\ndata: ${JSON.stringify(first)}\n\n`);
       this.clients.add(res);
       this.ensureTimer();
       req.on('close', () => {
@@ -175,7 +178,10 @@ export class Dashboard {
       };
     }
     const rates: Record<string, number> = {};
-    const prev = this.last;
+    // A previous sample from before the last viewer left is too old to give a rate (it was
+    // a 25 s average on a new viewer's first frame): that frame shows 0 and the next tick
+    // has rates again.
+    const prev = this.last && t - this.last.t <= 3 * this.intervalMs ? this.last : undefined;
     for (const [k, v] of Object.entries(totals)) {
       const before = prev?.totals[k];
       const dt = prev ? (t - prev.t) / 1000 : 0;

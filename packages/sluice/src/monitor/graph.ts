@@ -76,23 +76,36 @@ export function buildGraph(engine: Engine): DashboardGraph {
   };
   for (const l of g.labels) {
     const label = l.name === '(root)' ? '' : l.name;
+    // A rule is drawn behind the last filter before it that every one of its tags passes
+    // through, so a filter sits on the path to its outputs instead of hanging off the router.
+    const filters: { id: string; pattern: string }[] = [];
+    const from = (pattern: string) =>
+      filters.findLast((f) => covers(f.pattern, pattern))?.id ?? routerId(label);
     for (const r of l.rules) {
       const p = byId.get(r.id);
       if (!p) continue;
+      const pattern = r.pattern || '**';
       if (p.kind === 'filter') {
-        nodes.push({
-          id: `filter:${p.id}`,
-          kind: 'filter',
-          label,
-          name: p.id,
-          type: p.type,
-          pattern: r.pattern || '**',
-        });
-        edges.push({ from: routerId(label), to: `filter:${p.id}`, counter: `filter:${p.id}` });
+        const id = `filter:${p.id}`;
+        nodes.push({ id, kind: 'filter', label, name: p.id, type: p.type, pattern });
+        edges.push({ from: from(pattern), to: id, counter: id });
+        filters.push({ id, pattern });
       } else if (p.output) {
-        addOutput(p.output, label, routerId(label), 0, r.pattern || '**');
+        addOutput(p.output, label, from(pattern), 0, pattern);
       }
     }
   }
   return { labels, nodes, edges };
+}
+
+/**
+ * Whether every tag matched by `inner` is matched by `outer` too, for the common shapes
+ * (`**`, the same pattern, `a.**` over `a.b` or `a.b.**`); anything else counts as not
+ * covered, which only draws the edge from the router.
+ */
+export function covers(outer: string, inner: string): boolean {
+  if (outer === '**' || outer === inner) return true;
+  if (!outer.endsWith('.**') || /[*{}/ ]/.test(outer.slice(0, -3))) return false;
+  const prefix = outer.slice(0, -2);
+  return inner.startsWith(prefix) && !/[{}/ ]/.test(inner);
 }

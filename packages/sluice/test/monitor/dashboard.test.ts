@@ -148,7 +148,9 @@ test('the graph has inputs, routers, filters, outputs, copy stores and relabel e
   for (const e of [
     'in:in_app>router:@in:in_app',
     'router:>filter:mark@filter:mark',
-    'router:>out:fan@out:fan',
+    // The filter sits on the path to the output behind it (same pattern); ** bypasses it.
+    'filter:mark>out:fan@out:fan',
+    'router:>out:to_other@out:to_other',
     'out:fan>out:web@out:web',
     'out:to_other>router:@OTHER@out:to_other',
     'router:@OTHER>out:other@out:other',
@@ -193,4 +195,16 @@ test('a bad tail pattern is a 400 with the reason', async () => {
   const res = await fetch(`${r.url()}/dashboard/api/stream?tail=${encodeURIComponent('/(/')}`);
   assert.equal(res.status, 400);
   assert.match(await res.text(), /bad tag pattern/);
+});
+
+test('a filter covers the outputs behind it for the usual pattern shapes', async () => {
+  const { covers } = await import('../../src/monitor/graph.ts');
+  assert.ok(covers('**', 'a.b'));
+  assert.ok(covers('app.**', 'app.**'));
+  assert.ok(covers('app.**', 'app.web'));
+  assert.ok(covers('app.**', 'app.web.**'));
+  assert.ok(!covers('app.**', '**'));
+  assert.ok(!covers('app.**', 'other.x'));
+  assert.ok(!covers('app.*', 'app.web.x'));
+  assert.ok(!covers('app.**', '{app.a,b}'));
 });

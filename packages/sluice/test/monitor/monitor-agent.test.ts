@@ -192,7 +192,10 @@ test('bad settings are config errors with the location; a busy port fails start 
     /inline\.conf:3:3: parameter 'port' must be 0-65535/,
   );
   await assert.rejects(
-    Engine.fromText('<source>\n  @type monitor_agent\n  dashbord true\n</source>\n', { logger: quiet }),
+    Engine.fromText('<source>\n  @type monitor_agent\n  dashbord true\n</source>\n', {
+      logger: quiet,
+      strict: true,
+    }),
     /dashbord.*dashboard/s,
   );
   const r = await start('<source>\n  @type monitor_agent\n  port 0\n</source>\n');

@@ -55,11 +55,20 @@ function layout(graph) {
       prevDepth = o.depth;
       pos.set(o.id, { x: (3 + o.depth) * COL_W, y: top + 20 + outRow * ROW_H });
     }
-    const rows = Math.max(1, inputs.length, outRow + 1 + filters.length);
+    // A filter sits on the row of the first output it feeds (it is on that output's path);
+    // one that feeds none, or whose row is taken, goes below the outputs, so that router ->
+    // match edges do not run under it.
+    const taken = new Set();
+    let below = outRow + 1;
+    for (const n of filters) {
+      const first = graph.edges.find((e) => e.from === n.id && pos.has(e.to) && e.to.startsWith('out:'));
+      const row = first ? Math.round((pos.get(first.to).y - top - 20) / ROW_H) : -1;
+      const r = row >= 0 && !taken.has(row) ? row : below++;
+      taken.add(r);
+      pos.set(n.id, { x: 2 * COL_W, y: top + 20 + r * ROW_H });
+    }
+    const rows = Math.max(1, inputs.length, below);
     for (const [i, n] of inputs.entries()) pos.set(n.id, { x: 0, y: top + 20 + i * ROW_H });
-    // Filters go below the outputs, so that router -> match edges do not run under them.
-    for (const [i, n] of filters.entries())
-      pos.set(n.id, { x: 2 * COL_W, y: top + 20 + (outRow + 1 + i) * ROW_H });
     pos.set(`router:${label}`, { x: COL_W, y: top + 20 + ((rows - 1) * ROW_H) / 2 });
     bands.push({ label, top });
     top += 20 + rows * ROW_H + BAND_GAP;
