@@ -5,6 +5,7 @@ import type { EventRecord } from '../core/batch.ts';
 import { ConfigError } from '../core/errors.ts';
 import type { PluginContext } from '../core/plugin.ts';
 import { type ParseResult, ParserCore, parserSchema, regexpParam, type SluiceParser } from './common.ts';
+import { type RubyCaptures, rubyCaptures } from './ruby-captures.ts';
 import { compileRubyRegexp, groupNames, splitRubyRegexp } from './ruby-regexp.ts';
 
 export function regexpSchema(defaults: { expression?: string; time_format?: string } = {}): Schema {
@@ -54,9 +55,14 @@ export class RegexpParser implements SluiceParser {
   readonly core: ParserCore;
   lastError: string | undefined;
 
+  /** Ruby's values for named captures in repeated groups (parse/ruby-captures.ts) */
+  private readonly captures: RubyCaptures | undefined;
+
   constructor(config: Resolved, ctx: PluginContext | undefined, regexp?: RegExp) {
-    this.regexp = regexp ?? expressionParam(config);
-    this.names = groupNames(this.regexp);
+    const re = regexp ?? expressionParam(config);
+    this.names = groupNames(re);
+    this.captures = rubyCaptures(re);
+    this.regexp = this.captures?.regexp ?? re;
     if (this.names.length === 0) {
       throw new ConfigError(
         "no named captures in 'expression': the regexp needs at least one (?<name>...)",
@@ -68,6 +74,7 @@ export class RegexpParser implements SluiceParser {
 
   /** Builds the record from a match; exposed for multiline, which continues after it. */
   fromMatch(m: RegExpExecArray): ParseResult | undefined {
+    this.captures?.fix(m);
     const groups = m.groups!;
     const r: EventRecord = {};
     const names = this.names;
