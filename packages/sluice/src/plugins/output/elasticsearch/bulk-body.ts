@@ -355,8 +355,23 @@ export class BulkWriter {
   }
 }
 
-/** A JS string as a JSON string. */
+/** A JS string as a JSON string: printable ASCII without quote or backslash (ids, index names) as it is. */
 function text(out: JsonOut, s: string): void {
+  let plain = true;
+  for (let i = 0; i < s.length; i++) {
+    const c = s.charCodeAt(i);
+    if (c < 0x20 || c > 0x7e || c === 0x22 || c === 0x5c) {
+      plain = false;
+      break;
+    }
+  }
+  if (plain) {
+    out.reserve(s.length + 2);
+    out.byte(0x22);
+    out.ascii(s);
+    out.byte(0x22);
+    return;
+  }
   const bytes = Buffer.from(JSON.stringify(s));
   out.reserve(bytes.length);
   bytes.copy(out.buf, out.len);

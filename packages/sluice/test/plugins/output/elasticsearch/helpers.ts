@@ -54,6 +54,32 @@ export async function hitsOf(url: string, index: string): Promise<Hit[]> {
   return body.hits.hits;
 }
 
+/** Every document of `index`, however many (the scroll API), after a refresh. */
+export async function allHits(url: string, index: string): Promise<Hit[]> {
+  await fetch(`${url}/${index}/_refresh`, { method: 'POST' });
+  const out: Hit[] = [];
+  let res = (await json(url, `/${index}/_search?scroll=1m&size=5000&sort=_doc`)) as {
+    _scroll_id?: string;
+    hits?: { hits: Hit[] };
+  };
+  while (res.hits && res.hits.hits.length > 0) {
+    out.push(...res.hits.hits);
+    res = (await json(url, '/_search/scroll', 'POST', {
+      scroll: '1m',
+      scroll_id: res._scroll_id,
+    })) as typeof res;
+  }
+  if (res._scroll_id) await json(url, '/_search/scroll', 'DELETE', { scroll_id: res._scroll_id });
+  return out;
+}
+
+/** The number of documents in `index`, after a refresh (0 when it does not exist). */
+export async function countOf(url: string, index: string): Promise<number> {
+  await fetch(`${url}/${index}/_refresh`, { method: 'POST' });
+  const body = (await json(url, `/${index}/_count`)) as { count?: number };
+  return body.count ?? 0;
+}
+
 export async function json(url: string, path: string, method = 'GET', body?: unknown): Promise<unknown> {
   const res = await fetch(`${url}${path}`, {
     method,
@@ -89,8 +115,11 @@ export class BulkProxy {
   plan: (r: ProxiedRequest) => Plan = () => ({});
   /** a path prefix the proxy strips (a server behind a reverse proxy at /es) */
   prefix = '';
+  /** documents passed on to the node so far */
+  forwarded = 0;
   private server: http.Server;
   private pending = new Set<NodeJS.Timeout>();
+  private bulkWaiters: (() => void)[] = [];
 
   constructor(
     private readonly target: string,
@@ -167,6 +196,7 @@ export class BulkProxy {
           body: ndjson,
         });
         const answer = (await up.json()) as { took: number; errors: boolean; items: unknown[] };
+        this.forwarded += forward.length;
         nodeItems = answer.items;
         took = answer.took;
         errors ||= answer.errors;
@@ -200,9 +230,11 @@ export class BulkProxy {
       text = await up.text();
     }
     const send = () => {
-      if (res.destroyed) return;
-      res.writeHead(status, { 'content-type': 'application/json' });
-      res.end(text);
+      if (!res.destroyed) {
+        res.writeHead(status, { 'content-type': 'application/json' });
+        res.end(text);
+      }
+      if (isBulk) for (const w of this.bulkWaiters.splice(0)) w();
     };
     if (plan.delayMs) {
       const t = setTimeout(() => {
@@ -211,6 +243,31 @@ export class BulkProxy {
       }, plan.delayMs);
       this.pending.add(t);
     } else send();
+  }
+
+  /** Resolves true once the next bulk request has been answered, false after `ms` without one. */
+  nextBulk(ms: number): Promise<boolean> {
+    return new Promise((resolve) => {
+      const t = setTimeout(() => {
+        this.bulkWaiters = this.bulkWaiters.filter((w) => w !== done);
+        resolve(false);
+      }, ms);
+      const done = () => {
+        clearTimeout(t);
+        resolve(true);
+      };
+      this.bulkWaiters.push(done);
+    });
+  }
+
+  /** Resolves once `cond()` holds after some bulk request was answered (checked at once too); bounded. */
+  async until(cond: () => boolean | Promise<boolean>, what: string, ms: number): Promise<void> {
+    const deadline = Date.now() + ms;
+    while (!(await cond())) {
+      const left = deadline - Date.now();
+      if (left <= 0) throw new Error(`timed out after ${ms} ms waiting for ${what}`);
+      await this.nextBulk(Math.min(left, 2_000));
+    }
   }
 
   /** Bulk requests seen so far. */

@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { after, before, describe, it } from 'node:test';
-import { EventTime } from '@sluice/forward';
+import { EventTime, encode } from '@sluice/forward';
 import { parseConfigText } from '../../../../src/config/parser.ts';
 import { resolve } from '../../../../src/config/schema.ts';
 import es, { type ElasticsearchOutput } from '../../../../src/plugins/output/elasticsearch/index.ts';
@@ -167,6 +167,50 @@ describe('out_elasticsearch: parameters, read back from OpenSearch', () => {
     assert.deepEqual(await withParent.write(chunkOf('t', [{ p: 'x', a: 1 }])), { status: 'ok' });
     const child = await hitsOf(os.url, `${index}-parent`);
     assert.equal(child[0]!._routing, 'x');
+  });
+
+  it('entries the msgpack walker leaves to the decoder (integer time, big integer, bin, invalid UTF-8) are written by the same rules', async () => {
+    const index = uniq('slow');
+    const { o, ctx } = make(
+      `hosts ${hostPort}\nindex_name ${index}\ninclude_tag_key true\nremove_keys drop\ninclude_timestamp true`,
+    );
+    // [1700000000, {...}] with an integer time: the fast path takes EventTime entries only
+    const slow = Buffer.concat([
+      encode([1700000000, { kind: 'slow', big: 2n ** 60n, bin: Buffer.from('hi'), drop: 1 }]),
+      // a string that is not UTF-8 (0xff): written as the decoder reads it
+      Buffer.from([0x92, 0xd7, 0x00, 0x65, 0x53, 0xf1, 0x00, 0x00, 0x00, 0x00, 0x00]),
+      Buffer.from([
+        0x82,
+        0xa4,
+        ...Buffer.from('kind'),
+        0xa3,
+        ...Buffer.from('bad'),
+        0xa1,
+        0x73,
+        0xa2,
+        0x61,
+        0xff,
+      ]),
+    ]);
+    const fast = chunkOf('t', [{ kind: 'fast', drop: 1 }]);
+    assert.deepEqual(await o.write({ ...fast, bytes: Buffer.concat([fast.bytes, slow]), count: 3 }), {
+      status: 'ok',
+    });
+    assert.deepEqual(ctx.errors, []);
+    const byKind = new Map((await hitsOf(os.url, index)).map((h) => [h._source.kind, h._source]));
+    assert.deepEqual(byKind.get('fast'), {
+      kind: 'fast',
+      '@timestamp': '2023-11-14T22:13:20.123456789+00:00',
+      tag: 't',
+    });
+    assert.deepEqual(byKind.get('slow'), {
+      kind: 'slow',
+      big: 2 ** 60,
+      bin: 'hi',
+      '@timestamp': '2023-11-14T22:13:20.000000000+00:00',
+      tag: 't',
+    });
+    assert.equal(byKind.get('bad')!.s, 'a\ufffd');
   });
 
   it('write_operation index, create, update, upsert', async () => {
