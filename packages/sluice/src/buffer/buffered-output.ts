@@ -98,9 +98,11 @@ export async function createBufferedOutput(o: BufferedOutputOptions): Promise<Bu
   const config = toBufferConfig(type, resolved.params, el, keys, store.defaults, useDefaults);
   store.chunkLimit?.(config.chunkLimitSize);
   if (o.outputElement) {
+    const specs = Object.entries(o.descriptor.schema.params);
+    const spec = (key: string) => specs.find(([n, s]) => n === key || s.aliases?.includes(key))?.[1];
     for (const p of o.outputElement.params) {
       if (p.key.startsWith('@')) continue;
-      checkPlaceholders(p.key, p.value, keys, p.location);
+      checkPlaceholders(p.key, p.value, keys, p.location, { time: !spec(p.key)?.eventTimeFormat });
     }
   }
   if (!o.output.write)

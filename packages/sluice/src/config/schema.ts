@@ -30,6 +30,13 @@ export interface ParamSpec {
   aliases?: readonly string[];
   /** marks a parameter accepted for compatibility that Sluice does not act on */
   deprecated?: string;
+  /**
+   * The value is a strftime format applied to each event's own time (e.g.
+   * fluent-plugin-elasticsearch's logstash_dateformat), not a chunk placeholder: a buffered
+   * output does not check its `%` directives against the chunk keys (Fluentd checks only
+   * the parameters a plugin names, out_file's path).
+   */
+  eventTimeFormat?: boolean;
 }
 
 export interface SectionSpec {

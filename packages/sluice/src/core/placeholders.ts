@@ -35,6 +35,8 @@ export function checkPlaceholders(
   template: string,
   spec: ChunkKeySpec,
   where?: SourceLocation,
+  /** time: false leaves `%` directives alone (a per-event strftime format, not a placeholder) */
+  check: { time?: boolean } = {},
 ): void {
   const bad = (what: string) => {
     throw new ConfigError(`parameter '${name}' (${JSON.stringify(template)}) has ${what}`, where);
@@ -42,7 +44,7 @@ export function checkPlaceholders(
   TAG_RE.lastIndex = 0;
   if (TAG_RE.test(template) && !spec.tag)
     bad("tag placeholders, but chunk key 'tag' is not configured (add it to <buffer tag,...>)");
-  if (TIME_RE.test(template.replace(/%%/g, '')) && !spec.time) {
+  if (check.time !== false && TIME_RE.test(template.replace(/%%/g, '')) && !spec.time) {
     bad(
       "timestamp placeholders, but chunk key 'time' is not configured (add it to <buffer time,...> with timekey)",
     );

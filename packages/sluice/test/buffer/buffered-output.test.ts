@@ -138,6 +138,37 @@ describe('buffered output (memory)', () => {
     });
   });
 
+  it("leaves a per-event strftime format alone (the official DaemonSet's logstash_dateformat)", async () => {
+    // fluentd-kubernetes-daemonset debian-elasticsearch7 fluent.conf, with the variable unset:
+    //   logstash_dateformat "#{ENV['FLUENT_ELASTICSEARCH_LOGSTASH_DATEFORMAT'] || '%Y.%m.%d'}"
+    // Each event's own time picks its index; Fluentd checks no placeholder there.
+    const { descriptor } = await import('./helpers.ts');
+    const withFormat = {
+      ...descriptor,
+      schema: {
+        params: {
+          logstash_dateformat: {
+            type: 'string' as const,
+            default: '%Y.%m.%d',
+            eventTimeFormat: true,
+            description: 'index date of each event',
+          },
+        },
+      },
+    };
+    const conf = `<match **>\n@type fake\nlogstash_dateformat "#{ENV['FLUENT_ELASTICSEARCH_LOGSTASH_DATEFORMAT'] || '%Y.%m.%d'}"\n</match>`;
+    const { bo } = await build('<buffer>\n</buffer>', {
+      descriptor: withFormat,
+      outputElement: outputElement(conf),
+    });
+    await bo.stop();
+    // Unmarked, the same value is still taken for a placeholder and refused without `time`.
+    await assert.rejects(
+      build('<buffer>\n</buffer>', { outputElement: outputElement(conf) }),
+      /'logstash_dateformat' \("%Y\.%m\.%d"\) has timestamp placeholders/,
+    );
+  });
+
   it('rejects unknown and invalid buffer parameters with location and hint', async () => {
     await assert.rejects(
       build('<buffer>\nchunk_limit_szie 1m\n</buffer>'),
@@ -147,7 +178,10 @@ describe('buffered output (memory)', () => {
         /test\.conf:3/.test(e.message),
     );
     await assert.rejects(build('<buffer time>\n</buffer>'), /timekey/);
-    await assert.rejects(build('<buffer>\n@type nosuch\n</buffer>'), /buffer plugin 'nosuch' is not built in Sluice/);
+    await assert.rejects(
+      build('<buffer>\n@type nosuch\n</buffer>'),
+      /buffer plugin 'nosuch' is not built in Sluice/,
+    );
     await assert.rejects(build('<buffer>\ncompress gzip\n</buffer>'), /not built/);
     await assert.rejects(build('<buffer>\n@type file\n</buffer>'), /needs 'path'/);
   });
