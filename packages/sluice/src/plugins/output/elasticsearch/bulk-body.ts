@@ -56,16 +56,13 @@ export interface BulkRequest {
 }
 
 const TIMESTAMP = '@timestamp';
+const EMPTY: Record<string, unknown> = Object.freeze({}) as Record<string, unknown>;
 
-/** Where a top-level field of the record is: key and value byte ranges. */
-interface Field {
-  ks: number;
-  ke: number;
-  ve: number;
-}
-
-/** The fields of the record map at b[off], or undefined when it is not a map with string keys. */
-function fieldsOf(b: Buffer, off: number, end: number): Field[] | undefined {
+/**
+ * The fields of the record map at b[off] into `into` (3 numbers per field: key start, key end =
+ * value start, value end); their number, or -1 when it is not a map with string keys.
+ */
+function fieldsOf(b: Buffer, off: number, end: number, into: { a: Int32Array }): number {
   const t = b[off]!;
   let n: number;
   let p: number;
@@ -78,8 +75,9 @@ function fieldsOf(b: Buffer, off: number, end: number): Field[] | undefined {
   } else if (t === 0xdf) {
     n = b.readUInt32BE(off + 1);
     p = off + 5;
-  } else return undefined;
-  const out: Field[] = [];
+  } else return -1;
+  if (into.a.length < n * 3) into.a = new Int32Array(n * 3 + 48);
+  const a = into.a;
   for (let i = 0; i < n; i++) {
     const k = b[p]!;
     let ks: number;
@@ -93,14 +91,16 @@ function fieldsOf(b: Buffer, off: number, end: number): Field[] | undefined {
     } else if (k === 0xda) {
       ks = p + 3;
       klen = b.readUInt16BE(p + 1);
-    } else return undefined;
+    } else return -1;
     const ke = ks + klen;
     const ve = skipValue(b, ke, end);
-    if (ve < 0) return undefined;
-    out.push({ ks, ke, ve });
+    if (ve < 0) return -1;
+    a[i * 3] = ks;
+    a[i * 3 + 1] = ke;
+    a[i * 3 + 2] = ve;
     p = ve;
   }
-  return out;
+  return n;
 }
 
 /** A value put into the action line: strings as they are, others as their JSON text. */
@@ -129,6 +129,11 @@ interface DocumentMeta {
 
 export class BulkWriter {
   private readonly special: Map<string, Buffer>;
+  /** field offsets of the record being written, reused */
+  private readonly fields = { a: new Int32Array(96) };
+  private lastSec = Number.NaN;
+  private lastPrefix: string | undefined;
+  private lastName = '';
 
   constructor(private readonly r: DocumentRules) {
     // The top-level keys the fast path must look at, as bytes.
@@ -190,41 +195,62 @@ export class BulkWriter {
     if (b[off] !== 0x92 || b[off + 1] !== 0xd7 || b[off + 2] !== 0) return false;
     const eventTime = new EventTime(b.readUInt32BE(off + 3), b.readUInt32BE(off + 7));
     const recOff = off + 11;
-    const fields = fieldsOf(b, recOff, end);
-    if (!fields) return false;
     const r = this.r;
     const special = this.special;
+    const update = r.op === 'update' || r.op === 'upsert';
+    if (special.size === 0) {
+      // Nothing to read or leave out: the record is written whole, the added fields (none
+      // without include_timestamp/include_tag_key) in place of its closing brace.
+      const t = b[recOff]!;
+      if (!((t >= 0x80 && t <= 0x8f) || t === 0xde || t === 0xdf)) return false;
+      const meta = this.meta(chunk, i, b, off, end, eventTime, EMPTY, false, undefined);
+      this.action(out, index, meta);
+      if (update) out.ascii('{"doc":');
+      const mark = out.len;
+      if (writeJsonValue(out, b, recOff, end) !== end) return false;
+      out.len--;
+      this.added(out, chunk, meta, out.len - mark > 1 ? 1 : 0);
+      out.byte(0x7d);
+      if (r.op === 'upsert') out.ascii(',"doc_as_upsert":true}');
+      else if (r.op === 'update') out.byte(0x7d);
+      out.byte(0x0a);
+      return true;
+    }
+    const count = fieldsOf(b, recOff, end, this.fields);
+    if (count < 0) return false;
+    const a = this.fields.a;
     // Read what the action line needs; note which fields are left out of the document.
     let skip: boolean[] | undefined;
     let hasTimestamp = false;
     let timeValue: unknown;
     let top: Record<string, unknown> | undefined;
-    if (special.size > 0) {
-      for (let f = 0; f < fields.length; f++) {
-        const { ks, ke, ve } = fields[f]!;
-        const len = ke - ks;
-        for (const [name, bytes] of special) {
-          if (bytes.length !== len || b.compare(bytes, 0, len, ks, ke) !== 0) continue;
-          if (r.removeKeys.has(name) || name === r.tagKey) (skip ??= [])[f] = true;
-          if (name === TIMESTAMP && r.timestamp) {
-            hasTimestamp = true;
-            timeValue = decode(b.subarray(ke, ve));
-          } else if (name === r.timeKey && r.timestamp && !hasTimestamp)
-            timeValue = decode(b.subarray(ke, ve));
-          if (name === r.idKey?.path[0] || name === r.routingKey?.path[0] || name === r.parentKey?.path[0])
-            (top ??= {})[name] = decode(b.subarray(ke, ve));
-          break;
-        }
+    for (let f = 0; f < count; f++) {
+      const ks = a[f * 3]!;
+      const ke = a[f * 3 + 1]!;
+      const ve = a[f * 3 + 2]!;
+      const len = ke - ks;
+      for (const [name, bytes] of special) {
+        if (bytes.length !== len || b.compare(bytes, 0, len, ks, ke) !== 0) continue;
+        if (r.removeKeys.has(name) || name === r.tagKey) (skip ??= [])[f] = true;
+        if (name === TIMESTAMP && r.timestamp) {
+          hasTimestamp = true;
+          timeValue = decode(b.subarray(ke, ve));
+        } else if (name === r.timeKey && r.timestamp && !hasTimestamp) timeValue = decode(b.subarray(ke, ve));
+        if (name === r.idKey?.path[0] || name === r.routingKey?.path[0] || name === r.parentKey?.path[0])
+          (top ??= {})[name] = decode(b.subarray(ke, ve));
+        break;
       }
     }
-    const meta = this.meta(chunk, i, b.subarray(off, end), eventTime, top ?? {}, hasTimestamp, timeValue);
+    const meta = this.meta(chunk, i, b, off, end, eventTime, top ?? EMPTY, hasTimestamp, timeValue);
     this.action(out, index, meta);
-    if (r.op === 'update' || r.op === 'upsert') out.ascii('{"doc":');
+    if (update) out.ascii('{"doc":');
     out.byte(0x7b);
     let n = 0;
-    for (let f = 0; f < fields.length; f++) {
+    for (let f = 0; f < count; f++) {
       if (skip?.[f]) continue;
-      const { ks, ke, ve } = fields[f]!;
+      const ks = a[f * 3]!;
+      const ke = a[f * 3 + 1]!;
+      const ve = a[f * 3 + 2]!;
       if (n++ > 0) out.byte(0x2c);
       if (writeJsonString(out, b, ks, ke) < 0) return false;
       out.byte(0x3a);
@@ -264,7 +290,7 @@ export class BulkWriter {
         : r.timeKey
           ? record[r.timeKey]
           : undefined;
-    const meta = this.meta(chunk, i, b.subarray(off, end), eventTime, record, hasTimestamp, timeValue);
+    const meta = this.meta(chunk, i, b, off, end, eventTime, record, hasTimestamp, timeValue);
     this.action(out, index, meta);
     for (const k of r.removeKeys) delete record[k];
     if (r.tagKey) delete record[r.tagKey];
@@ -285,7 +311,9 @@ export class BulkWriter {
   private meta(
     chunk: Chunk,
     i: number,
-    entry: Buffer,
+    b: Buffer,
+    off: number,
+    end: number,
     eventTime: EventTime,
     record: Record<string, unknown>,
     hasTimestamp: boolean,
@@ -302,7 +330,7 @@ export class BulkWriter {
     const parent = accessed(r.parentKey, record);
     const routing = accessed(r.routingKey, record);
     return {
-      id: accessed(r.idKey, record) ?? r.idOf(chunk, i, entry),
+      id: accessed(r.idKey, record) ?? r.idOf(chunk, i, b, off, end),
       routing: routing ?? (r.parentAsRouting ? parent : undefined),
       parent: r.parentAsRouting ? undefined : parent,
       time,
@@ -312,7 +340,16 @@ export class BulkWriter {
 
   private action(out: JsonOut, index: ChunkIndex, m: DocumentMeta): void {
     const r = this.r;
-    const name = index.fixed ?? `${index.prefix}${r.indexDate ? r.indexDate(m.time) : ''}`.toLowerCase();
+    let name = index.fixed;
+    if (name === undefined) {
+      // logstash_format: the name changes with the date only; remembered for the last second seen
+      if (m.time.sec !== this.lastSec || index.prefix !== this.lastPrefix) {
+        this.lastSec = m.time.sec;
+        this.lastPrefix = index.prefix;
+        this.lastName = `${index.prefix}${r.indexDate ? r.indexDate(m.time) : ''}`.toLowerCase();
+      }
+      name = this.lastName;
+    }
     out.ascii(r.op === 'upsert' ? '{"update":{"_index":' : `{"${r.op}":{"_index":`);
     text(out, name);
     if (r.typeName !== undefined) {

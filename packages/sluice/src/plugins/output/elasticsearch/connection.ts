@@ -56,10 +56,13 @@ export function parseServers(p: Params, where: SourceLocation | undefined): Serv
     try {
       url = /^[a-z][a-z0-9+.-]*:\/\//i.test(s) ? new URL(s) : new URL(`${p.scheme}://${s}`);
     } catch (e) {
-      throw new ConfigError(`hosts: '${s}' is not host:port or a URL (${(e as Error).message})`, where);
+      throw new ConfigError(
+        `ES_BAD_HOSTS: hosts: '${s}' is not host:port or a URL (${(e as Error).message})`,
+        where,
+      );
     }
     if (url.protocol !== 'http:' && url.protocol !== 'https:')
-      throw new ConfigError(`hosts: '${s}': the scheme must be http or https`, where);
+      throw new ConfigError(`ES_BAD_HOSTS: hosts: '${s}': the scheme must be http or https`, where);
     const port = url.port || String(p.port);
     const user = url.username ? decodeURIComponent(url.username) : p.user;
     const password = url.password ? decodeURIComponent(url.password) : p.password;
@@ -70,7 +73,7 @@ export function parseServers(p: Params, where: SourceLocation | undefined): Serv
       deadUntil: 0,
     });
   }
-  if (servers.length === 0) throw new ConfigError('hosts names no server', where);
+  if (servers.length === 0) throw new ConfigError('ES_BAD_HOSTS: hosts names no server', where);
   return servers;
 }
 
@@ -81,7 +84,10 @@ export function createAgent(p: Params, where: SourceLocation | undefined): Dispa
     try {
       tls.ca = readFileSync(p.ca_file);
     } catch (e) {
-      throw new ConfigError(`ca_file is wrong: ${p.ca_file} (${(e as Error).message})`, where);
+      throw new ConfigError(
+        `ES_CA_FILE: ca_file cannot be read: ${p.ca_file} (${(e as Error).message})`,
+        where,
+      );
     }
   }
   const timeout = Math.max(1, Math.round(p.request_timeout * 1000));

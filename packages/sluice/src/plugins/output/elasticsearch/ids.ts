@@ -5,8 +5,14 @@ import type { Chunk } from '../../../core/plugin.ts';
 
 export type IdPolicy = 'chunk' | 'hash' | 'none';
 
-/** The _id of entry `index` of `chunk` (bytes `entry`), or undefined to let the server make one. */
-export type IdOf = (chunk: Chunk, index: number, entry: Buffer) => string | undefined;
+/** The _id of entry `index` of `chunk` (bytes[start, end)), or undefined to let the server make one. */
+export type IdOf = (
+  chunk: Chunk,
+  index: number,
+  bytes: Buffer,
+  start: number,
+  end: number,
+) => string | undefined;
 
 /**
  * chunk (the default): `<chunk id>-<entry index>`. The chunk id is the buffer chunk's (32 hex
@@ -26,8 +32,12 @@ export function idPolicy(policy: IdPolicy): IdOf {
     case 'hash':
       // SHA-256 of the entry's msgpack ([time, record], as the buffer holds it), first 20 bytes
       // in base64url: 27 characters.
-      return (_chunk, _index, entry) =>
-        createHash('sha256').update(entry).digest().subarray(0, 20).toString('base64url');
+      return (_chunk, _index, bytes, start, end) =>
+        createHash('sha256')
+          .update(bytes.subarray(start, end))
+          .digest()
+          .subarray(0, 20)
+          .toString('base64url');
     case 'none':
       return () => undefined;
   }

@@ -79,6 +79,16 @@ function isoTime(value: string): EventTime | undefined {
   return new EventTime(Math.floor(ms / 1000), nsec);
 }
 
+/**
+ * @timestamp as Ruby's DateTime#iso8601(precision) in UTC. The seconds part is formatted once
+ * per second; only the fraction is written per event.
+ */
+function timestampFormatter(precision: number): (time: EventTime) => string {
+  const seconds = compileStrftime('%Y-%m-%dT%H:%M:%S', { utc: true });
+  if (precision === 0) return (time) => `${seconds(time)}+00:00`;
+  return (time) => `${seconds(time)}.${String(time.nsec).padStart(9, '0').slice(0, precision)}+00:00`;
+}
+
 export class ElasticsearchOutput implements OutputPlugin {
   private agent: Dispatcher;
   private readonly servers: Servers;
@@ -137,7 +147,7 @@ export class ElasticsearchOutput implements OutputPlugin {
     this.limit = threshold === '-1' ? -1 : (parseSize(threshold) ?? Number.NaN);
     if (Number.isNaN(this.limit))
       throw new ConfigError(
-        `parameter 'bulk_message_request_threshold': expected a size such as 20MB, or -1 (got "${threshold}")`,
+        `ES_BAD_THRESHOLD: parameter 'bulk_message_request_threshold': expected a size such as 20MB, or -1 (got "${threshold}")`,
         at('bulk_message_request_threshold'),
       );
     const timeParser = p.time_key_format ? compileStrptime(p.time_key_format, { utc: true }) : undefined;
@@ -158,9 +168,7 @@ export class ElasticsearchOutput implements OutputPlugin {
         if (typeof v !== 'string') return undefined;
         return (timeParser ? timeParser(v) : undefined) ?? isoTime(v);
       },
-      formatTimestamp: compileStrftime(`%Y-%m-%dT%H:%M:%S${precision > 0 ? `.%${precision}N` : ''}+00:00`, {
-        utc: true,
-      }),
+      formatTimestamp: timestampFormatter(precision),
       indexDate:
         p.logstash_format && !p.data_stream_name
           ? compileStrftime(p.logstash_dateformat, { utc: p.utc_index })
@@ -298,7 +306,13 @@ export class ElasticsearchOutput implements OutputPlugin {
       return { status: 'retry', error: new Error(`ES_SERVER_UNAVAILABLE: ${(e as Error).message}`) };
     }
     let done = this.partial.get(chunk.id);
-    const requests = this.writer.build(chunk, index, done, this.limit);
+    let requests: BulkRequest[];
+    try {
+      requests = this.writer.build(chunk, index, done, this.limit);
+    } catch (e) {
+      // bytes the buffer accepted but that are not msgpack entries: no retry can help
+      return { status: 'fatal', error: new Error(`ES_BROKEN_CHUNK: ${(e as Error).message}`) };
+    }
     let retried = 0;
     let firstRetry: ItemResult | undefined;
     let failure: Error | undefined;
