@@ -63,7 +63,9 @@ export class ForwardNode {
   }
 
   async resolve(): Promise<string> {
-    const host = this.s.host;
+    // An empty host (`host "#{ENV['X']}"` with X unset) is Ruby's INADDR_ANY: Fluentd's
+    // getaddrinfo("") gives 0.0.0.0, which a connect reaches as this machine.
+    const host = this.s.host === '' ? '0.0.0.0' : this.s.host;
     if (isIP(host)) return host;
     const fresh =
       this.addrs.length > 0 &&

@@ -284,6 +284,19 @@ describe('forward output on the wire', () => {
 });
 
 describe('forward output startup and TLS', () => {
+  it("an empty host and port 0 (the DaemonSet's FLUENT_FOWARD_HOST/PORT unset) start as in Fluentd; writes are retried", async () => {
+    // Fluentd resolves host "" as Ruby's getaddrinfo does, to 0.0.0.0 (INADDR_ANY), and
+    // reads the empty port as 0: it starts, and nothing answers there.
+    const out = output('connect_timeout 1\n<server>\nhost ""\nport 0\n</server>');
+    await out.start();
+    try {
+      const r = await out.write(chunkOf('t', [{ a: 1 }]));
+      assert.equal(r.status, 'retry');
+    } finally {
+      await out.stop();
+    }
+  });
+
   it('verify_connection_at_startup fails start for an unreachable server unless ignore_network_errors_at_startup', async () => {
     const dead = await new RawServer().listen();
     const port = dead.port;
