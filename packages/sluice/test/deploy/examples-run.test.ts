@@ -125,7 +125,10 @@ describe('compose examples, run without Docker', () => {
     // out_file keeps a day's chunk open (timekey 1d, as Fluentd): SIGUSR1 flushes it now.
     const lines = await until('the aggregated file has every line', async () => {
       collector.proc.kill('SIGUSR1');
-      const files = (await readdir(outDir)).filter((f) => /^app\..+\.log$/.test(f));
+      // Not the buffer's chunk files beside them (app.b<id>.log, out_file's default buffer at its path, as in Fluentd).
+      const files = (await readdir(outDir)).filter(
+        (f) => /^app\..+\.log$/.test(f) && !/^app\.[bq][0-9a-f]{32}\.log$/.test(f),
+      );
       if (files.length === 0) return undefined;
       const text = (await Promise.all(files.map((f) => readFile(join(outDir, f), 'utf8')))).join('');
       const got = text.trim().split('\n');

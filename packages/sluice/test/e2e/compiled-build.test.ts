@@ -111,8 +111,12 @@ describe('the compiled build (scripts/build.mjs)', () => {
       assert.equal(cat.status, 0, cat.stderr);
       await waitFor(
         () =>
-          readdirSync(logs).some(
-            (f) => f.startsWith('app') && readFileSync(join(logs, f), 'utf8').includes('compiled'),
+          readdirSync(logs, { withFileTypes: true }).some(
+            // out_file's default buffer is a directory at its path (as in Fluentd): files only.
+            (f) =>
+              f.isFile() &&
+              f.name.startsWith('app') &&
+              readFileSync(join(logs, f.name), 'utf8').includes('compiled'),
           ),
         () => `the event in ${logs}; stderr: ${err}`,
         exited,
@@ -121,8 +125,10 @@ describe('the compiled build (scripts/build.mjs)', () => {
           return () => w.close();
         },
       );
-      const file = readdirSync(logs).find((f) => f.startsWith('app'))!;
-      assert.match(readFileSync(join(logs, file), 'utf8'), /\tapp\.test\t\{"hello":"compiled"\}\n/);
+      const file = readdirSync(logs, { withFileTypes: true }).find(
+        (f) => f.isFile() && f.name.startsWith('app'),
+      )!;
+      assert.match(readFileSync(join(logs, file.name), 'utf8'), /\tapp\.test\t\{"hello":"compiled"\}\n/);
       assert.doesNotMatch(err, /tsx/);
     } finally {
       proc.kill('SIGTERM');
