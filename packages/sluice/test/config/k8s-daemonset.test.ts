@@ -353,12 +353,13 @@ describe('debian-forward, run end to end by the sluice binary', () => {
 
     const { conf, varlog, logFile } = nodeOnDisk(join(tmp, 'set'));
 
+    const promPort = await freePort();
     const sluice = spawnSluice(['-c', join(conf, 'fluent.conf')], {
       env: {
         FLUENT_FOWARD_HOST: '127.0.0.1',
         FLUENT_FOWARD_PORT: String(fwdPort),
         FLUENTD_PROMETHEUS_BIND: '127.0.0.1',
-        FLUENTD_PROMETHEUS_PORT: String(await freePort()),
+        FLUENTD_PROMETHEUS_PORT: String(promPort),
       },
     });
     try {
@@ -372,6 +373,15 @@ describe('debian-forward, run end to end by the sluice binary', () => {
       assert.deepEqual(entry!.record, { log: 'GET /healthz 200\n', stream: 'stdout' });
       assert.equal(entry!.time.sec, Date.UTC(2026, 11, 6, 20, 15, 30) / 1000);
       assert.equal(entry!.time.nsec, 123456789);
+      // prometheus.conf's endpoint, with prometheus_output_monitor's metrics of out_fwd.
+      // The write is counted when out_fwd's write settles, which may be just after the
+      // receiver has the event: scrape again (each scrape waits on a response) until it is.
+      const written = /^fluentd_output_status_write_count\{[^}]*plugin_id="out_fwd"[^}]*\} [1-9]/m;
+      let metrics = '';
+      for (let i = 0; i < 100 && !written.test(metrics); i++)
+        metrics = await (await fetch(`http://127.0.0.1:${promPort}/metrics`)).text();
+      assert.match(metrics, written);
+      assert.match(metrics, /^fluentd_output_status_emit_records\{[^}]*plugin_id="out_fwd"[^}]*\} [1-9]/m);
     } finally {
       assert.equal(await sluice.stop(), 0, sluice.stderr().slice(-3000));
       await receiver.stop();
