@@ -388,6 +388,122 @@ describe('debian-forward, run end to end by the sluice binary', () => {
     }
   });
 
+  test("the node's other logs, each through its source's own <parse>, arrive as Fluentd parses them", async () => {
+    registerTestPlugins();
+    const fwdPort = await freePort();
+    const receiver = await Engine.fromText(
+      `<source>\n@type forward\nbind 127.0.0.1\nport ${fwdPort}\n</source>\n<match **>\n@type test_capture\nname k8s-nodes\n</match>\n`,
+      { logger: pino({ level: 'silent' }) },
+    );
+    await receiver.start();
+    const byTag = new Map<string, EventBatch[]>();
+    const waiting = new Map<string, () => void>();
+    gates.set('k8s-nodes', (b) => {
+      byTag.set(b.tag, [...(byTag.get(b.tag) ?? []), b]);
+      waiting.get(b.tag)?.();
+    });
+    const arrival = (tag: string) =>
+      new Promise<void>((res) => (byTag.has(tag) ? res() : waiting.set(tag, res)));
+    const record = (tag: string) => byTag.get(tag)![0]!.entries()[0]!.record;
+
+    const { conf, varlog } = nodeOnDisk(join(tmp, 'node-logs'));
+    const sluice = spawnSluice(['-c', join(conf, 'fluent.conf')], {
+      env: {
+        FLUENT_FOWARD_HOST: '127.0.0.1',
+        FLUENT_FOWARD_PORT: String(fwdPort),
+        FLUENTD_PROMETHEUS_BIND: '127.0.0.1',
+        FLUENTD_PROMETHEUS_PORT: String(await freePort()),
+      },
+    });
+    try {
+      // These sources have no read_from_head: files that appear once the tail runs are read
+      // from their start (files already there would be read from their end, as in Fluentd).
+      await sluice.waitFor('stderr', /"msg":"sluice started"/);
+      const lines: [string, string, string][] = [
+        // [file under /var/log, pos file, text], the lines from kubelet, kube-apiserver's
+        // audit log (the two examples of kube-apiserver-audit.conf), docker, salt, the
+        // startup script and etcd.
+        [
+          'kubelet.log',
+          'fluentd-kubelet.log.pos',
+          'I0204 06:55:31.872680       4 server.go:400] Started kubelet v1.5.2\n',
+        ],
+        [
+          'kubernetes/kube-apiserver-audit.log',
+          'kube-apiserver-audit.log.pos',
+          '2017-02-09T00:15:57.992775796Z AUDIT: id="90c73c7c-97d6-4b65-9461-f94606ff825f" ip="104.132.1.72" method="GET" user="kubecfg" as="<self>" asgroups="<lookup>" namespace="default" uri="/api/v1/namespaces/default/pods"\n' +
+            '2017-02-09T00:15:57.993528822Z AUDIT: id="90c73c7c-97d6-4b65-9461-f94606ff825f" response="200"\n',
+        ],
+        [
+          'docker.log',
+          'fluentd-docker.log.pos',
+          'time="2016-02-04T06:51:03.053580605Z" level=info msg="GET /containers/json" err="none"\n',
+        ],
+        [
+          'salt/minion',
+          'fluentd-salt.pos',
+          '2017-01-26 13:02:52,123 [salt.minion      ][INFO    ] Starting up the Salt Minion\n',
+        ],
+        [
+          'startupscript.log',
+          'fluentd-startupscript.log.pos',
+          'Feb  4 06:51:03 node-1 startupscript: Finished running startup script\n',
+        ],
+        ['etcd.log', 'fluentd-etcd.log.pos', '2017-02-04 06:51:03.000000 I | etcdserver: published\n'],
+      ];
+      for (const [file, , text] of lines) {
+        mkdirSync(join(varlog, file, '..'), { recursive: true });
+        writeFileSync(join(varlog, file), text);
+      }
+      for (const [file, pos] of lines)
+        await waitForFile(join(varlog, pos), (t) => t.includes(join(varlog, file)) && !/\t0{16}\t/.test(t));
+      sluice.proc.kill('SIGUSR1');
+      const tags = ['kubelet', 'kube-apiserver-audit', 'docker', 'salt', 'startupscript', 'etcd'];
+      await Promise.all(tags.map(arrival));
+
+      // kubelet.conf: the image's `kubernetes` parser (a regexp, written out in the fixture).
+      assert.deepEqual(record('kubelet'), {
+        severity: 'I',
+        pid: '4',
+        source: 'server.go:400',
+        message: 'Started kubelet v1.5.2',
+      });
+      // kube-apiserver-audit.conf: multiline, every field of the repeated group; the first
+      // event ends where the second line (a new first line) starts.
+      assert.deepEqual(record('kube-apiserver-audit'), {
+        id: '90c73c7c-97d6-4b65-9461-f94606ff825f',
+        ip: '104.132.1.72',
+        method: 'GET',
+        user: 'kubecfg',
+        as: '<self>',
+        asgroups: '<lookup>',
+        namespace: 'default',
+        uri: '/api/v1/namespaces/default/pods',
+      });
+      assert.equal(
+        byTag.get('kube-apiserver-audit')![0]!.entries()[0]!.time.sec,
+        Date.UTC(2017, 1, 9, 0, 15, 57) / 1000,
+      );
+      // docker.conf: the ($<status_code>...) group is Ruby's `$` then `<`, never matched, in
+      // Fluentd too; the optional err group is.
+      assert.deepEqual(record('docker'), {
+        severity: 'info',
+        message: 'GET /containers/json',
+        error: 'none',
+      });
+      assert.deepEqual(record('salt'), { severity: 'INFO', message: 'Starting up the Salt Minion' });
+      assert.deepEqual(record('startupscript'), {
+        host: 'node-1',
+        ident: 'startupscript',
+        message: 'Finished running startup script',
+      });
+      assert.deepEqual(record('etcd'), { message: '2017-02-04 06:51:03.000000 I | etcdserver: published' });
+    } finally {
+      assert.equal(await sluice.stop(), 0, sluice.stderr().slice(-3000));
+      await receiver.stop();
+    }
+  });
+
   test('with FLUENT_FOWARD_HOST/PORT unset it runs as Fluentd does: tails, fails to connect, retries, stops cleanly', async () => {
     const { conf, varlog, logFile } = nodeOnDisk(join(tmp, 'unset'));
     // Only the prometheus port is set, so that the test does not take 24231 on 0.0.0.0.
