@@ -2,9 +2,11 @@
 // images (debian-forward and debian-elasticsearch7, Fluentd 1.14.6), with only the plugins
 // Sluice does not build taken out (test/fixtures/k8s-daemonset/README.md says which and why),
 // pass the engine build as `sluice check` does, lenient as Fluentd (strict: false), with
-// their ENV variables unset and set; every warning they leave is listed here. The last test
-// runs the debian-forward config with the sluice binary: a container log line written under
-// the tailed path arrives at a forward server on 127.0.0.1.
+// their ENV variables unset and set; every warning they leave is listed here. The last
+// tests run the debian-forward config with the sluice binary (absolute /var/log paths moved
+// under a temporary directory in a copy): a container log line and the node's other logs
+// arrive, parsed, at a forward server on 127.0.0.1; with the forward variables unset it
+// runs, fails to connect and retries, as Fluentd does.
 import assert from 'node:assert/strict';
 import {
   cpSync,
