@@ -8,6 +8,7 @@
 // arrive, parsed, at a forward server on 127.0.0.1; with the forward variables unset it
 // runs, fails to connect and retries, as Fluentd does.
 import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
 import {
   cpSync,
   mkdirSync,
@@ -33,7 +34,7 @@ import { NOT_BUILT as ES_NOT_BUILT } from '../../src/plugins/output/elasticsearc
 import { listPlugins, loadPlugin } from '../../src/plugins/registry.ts';
 import { gates, registerTestPlugins, resetCapture } from '../helpers/capture.ts';
 import { freePort } from '../helpers/ports.ts';
-import { spawnSluice } from '../helpers/sluice-process.ts';
+import { SLUICE_BIN, spawnSluice } from '../helpers/sluice-process.ts';
 
 const FIXTURES = fileURLToPath(new URL('../fixtures/k8s-daemonset/', import.meta.url));
 const HOST = 'node-1';
@@ -160,6 +161,25 @@ describe('fluentd-kubernetes-daemonset debian-forward (v1.14)', () => {
       rel(strict.error?.message ?? ''),
       /^debian-forward\/fluent\.conf:16:5: parameter 'port' is empty/,
     );
+  });
+
+  test('`sluice check` itself: exit 0 with the variables unset, 1 with --strict (the empty port)', () => {
+    const env = { ...process.env };
+    for (const k of Object.keys(env)) if (/^(FLUENT|K8S_|KUBERNETES_)/.test(k)) delete env[k];
+    const check = (...extra: string[]) =>
+      spawnSync(process.execPath, [SLUICE_BIN, 'check', ...extra, '-c', image('debian-forward')], {
+        encoding: 'utf8',
+        env,
+        timeout: 60_000,
+      });
+    const ok = check();
+    assert.equal(ok.status, 0, ok.stderr);
+    assert.match(ok.stdout, /in_tail_container_logs \(@type tail\) -> \(root\)/);
+    assert.match(ok.stdout, /match {2}\*\* -> out_fwd \(@type forward\)/);
+    assert.match(ok.stderr, /CONFIG_EMPTY_NUMBER/);
+    const strict = check('--strict');
+    assert.equal(strict.status, 1);
+    assert.match(strict.stderr, /debian-forward\/fluent\.conf:16:5: parameter 'port' is empty/);
   });
 
   test('ENV set: builds with no warning, strict too; the values reach the plugins', async () => {
