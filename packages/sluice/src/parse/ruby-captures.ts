@@ -7,8 +7,8 @@
 // iteration's survive (ip=b, id undefined). The official fluentd-kubernetes-daemonset's
 // kube-apiserver-audit.conf parses audit lines that way, and lost every field but the last.
 //
-// For an expression with such a group (a `*`, `+` or `{n,m}` group, m > 1, holding named
-// captures), the match runs on a copy where the group is wrapped in a capture of its own,
+// For an expression with such a group (a `*`, `+`, `{n}` or `{n,m}` group, n or m > 1,
+// holding named captures), the match runs on a copy where the group is wrapped in a capture of its own,
 // which gives the text all its iterations matched. That text is then walked one iteration
 // at a time with the group alone (sticky), each step constrained by a lookahead to leave
 // a rest the group can still consume to the end, as the whole match did; a name keeps the
@@ -59,9 +59,12 @@ function repeatedGroups(src: string): { start: number; close: number; end: numbe
     if (c !== ')') continue;
     const g = stack.pop();
     if (!g?.named) continue;
-    const q = /^(?:[*+]|\{(\d*),(\d*)\})\??/.exec(src.slice(i + 1));
+    const q = /^(?:[*+]|\{(\d+)(,(\d*))?\})\??/.exec(src.slice(i + 1));
     if (!q) continue;
-    if (q[0].startsWith('{') && q[2] !== '' && Number(q[2]) <= 1) continue;
+    // {n} repeats n times, {n,m} up to m, {n,} without bound: once at most changes nothing.
+    const most =
+      q[1] === undefined ? Infinity : q[2] === undefined ? Number(q[1]) : q[3] ? Number(q[3]) : Infinity;
+    if (most <= 1) continue;
     // Only the outermost: a repeated group inside one already found is walked with it.
     while (found.length && found[found.length - 1]!.start > g.start) found.pop();
     found.push({ start: g.start, close: i + 1, end: i + 1 + q[0].length });

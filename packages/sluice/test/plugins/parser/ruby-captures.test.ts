@@ -71,6 +71,11 @@ test('the iterations are the ones the whole match took (a lazy or backtracking s
   const n = d.regexp.exec('abc pq')!;
   d.fix(n);
   assert.deepEqual({ ...n.groups }, { w: 'c', p: 'p', q: 'q' });
+  // An exact count repeats too.
+  const e = rubyCaptures(compileRubyRegexp('^(?:(?<a>a)|(?<b>b)){2}$'))!;
+  const o = e.regexp.exec('ab')!;
+  e.fix(o);
+  assert.deepEqual({ ...o.groups }, { a: 'a', b: 'b' });
 });
 
 test('expressions whose captures mean the same in JavaScript are left as they are', () => {
