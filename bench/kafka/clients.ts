@@ -73,7 +73,6 @@ async function platformatic(brokers: string[]): Promise<void> {
 }
 
 async function kafkajs(brokers: string[], dir: string): Promise<void> {
-  // biome-ignore lint/suspicious/noExplicitAny: an optional module without types here
   const { Kafka, logLevel } = (await import(dir)) as any;
   const kafka = new Kafka({ clientId: 'bench', brokers, logLevel: logLevel.NOTHING });
   const topic = `bench-kjs-${Date.now()}`;

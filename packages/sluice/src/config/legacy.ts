@@ -155,8 +155,21 @@ function parserSection(el: ConfigElement): void {
   el.elements.push(parse);
 }
 
+/**
+ * v0.12 outputs that Fluentd still runs through its compat layer (Fluent::BufferedOutput
+ * declares the v0.12 buffer parameters), so their buffer parameters beside a <buffer>
+ * section are accepted and not used, without a warning (seed 001's kafka_buffered with
+ * flush_interval and <buffer>).
+ */
+const COMPAT_BUFFERED_TYPES = new Set(['kafka_buffered', 'kafka']);
+
 function bufferSection(el: ConfigElement): void {
-  if (hasSection(el, 'buffer')) return;
+  if (hasSection(el, 'buffer')) {
+    const type = el.params.findLast((p) => p.key === '@type' || p.key === 'type')?.value;
+    if (type && COMPAT_BUFFERED_TYPES.has(type))
+      for (const k of [...Object.keys(BUFFER_PARAMS), 'time_slice_format']) take(el, k);
+    return;
+  }
   const keys = [...Object.keys(BUFFER_PARAMS), 'time_slice_format'];
   if (!keys.some((k) => has(el, k))) return;
   const first = el.params.find((p) => keys.includes(p.key))!;

@@ -1,0 +1,226 @@
+// Delivery of a chunk's messages through one idempotent producer, with the rules that make
+// "written" mean "acknowledged by the broker" without loss or needless duplicates:
+// - one produce request at a time per output: @platformatic/kafka takes a partition's
+//   sequence number when it builds a request and advances it on the answer, so two requests
+//   in flight to one partition would carry the same numbers, and the broker would take the
+//   second for a duplicate of the first;
+// - a chunk goes in requests of at most max_batch_bytes, cut the same way on every attempt;
+//   the requests a chunk already had acknowledged are remembered (by chunk id) and not sent
+//   again when the buffer retries it;
+// - a request that failed may still have been written. Its retry carries the same sequence
+//   numbers, so the broker acknowledges it without writing it twice. Anything else sent
+//   after such a failure first takes a new producer id (sequences restart), since reusing
+//   the numbers for other messages would make the broker drop them as duplicates;
+// - MESSAGE_TOO_LARGE / RECORD_LIST_TOO_LARGE: the broker wrote nothing; the request is
+//   split in halves until the single message it refuses is found, which is rejected alone.
+import { type MessageToProduce, Producer, type ProducerOptions } from '@platformatic/kafka';
+import type { KafkaMessage, MessageMeta } from './encode.ts';
+
+type Opts = ProducerOptions<Buffer, Buffer, Buffer, Buffer>;
+
+export interface DeliveryOptions {
+  producer: Opts;
+  /**
+   * The longest one produce request may take, retries included. The client was seen waiting
+   * without end for a broker whose connections were cut; past this the request counts as
+   * failed and the producer is replaced (new connections, new producer id).
+   */
+  sendTimeoutMs: number;
+  idempotent: boolean;
+  maxBatchBytes: number;
+  maxBatchMessages?: number;
+  partitionHash: (key: Buffer) => number;
+}
+
+export interface DeliveryResult {
+  /** messages the broker refused as too large (each alone) */
+  tooLarge: KafkaMessage[];
+  /** the failure that stopped the delivery; the chunk is to be retried */
+  error?: Error;
+}
+
+const TOO_LARGE = new Set(['MESSAGE_TOO_LARGE', 'RECORD_LIST_TOO_LARGE']);
+
+/** The broker's error id (e.g. MESSAGE_TOO_LARGE) anywhere in a client error. */
+export function brokerErrorIds(e: unknown): string[] {
+  const ids: string[] = [];
+  const walk = (x: unknown, depth: number) => {
+    if (!x || typeof x !== 'object' || depth > 6) return;
+    const o = x as { apiId?: unknown; errors?: unknown; cause?: unknown };
+    if (typeof o.apiId === 'string') ids.push(o.apiId);
+    if (Array.isArray(o.errors)) for (const c of o.errors) walk(c, depth + 1);
+    if (o.cause) walk(o.cause, depth + 1);
+  };
+  walk(e, 0);
+  return ids;
+}
+
+/** The client's error message with the causes it wraps (MultipleErrors hides them). */
+export function describe(e: unknown): string {
+  const parts: string[] = [];
+  const walk = (x: unknown, depth: number) => {
+    if (!x || typeof x !== 'object' || depth > 4) return;
+    const o = x as { message?: unknown; errors?: unknown; cause?: unknown };
+    if (typeof o.message === 'string' && !parts.includes(o.message)) parts.push(o.message);
+    if (Array.isArray(o.errors)) for (const c of o.errors.slice(0, 3)) walk(c, depth + 1);
+    if (o.cause) walk(o.cause, depth + 1);
+  };
+  walk(e, 0);
+  return parts.join(': ') || String(e);
+}
+
+export class KafkaDelivery {
+  producer: Producer<Buffer, Buffer, Buffer, Buffer>;
+  /** the end of the last request handed to the client: requests go one at a time */
+  private tail: Promise<unknown> = Promise.resolve();
+  /** `chunk:request` of a request that failed and may have been written */
+  private suspect: string | undefined;
+  /** chunk id -> requests of it already acknowledged */
+  private readonly acked = new Map<string, number>();
+
+  constructor(private readonly o: DeliveryOptions) {
+    this.producer = this.newProducer();
+  }
+
+  private newProducer(): Producer<Buffer, Buffer, Buffer, Buffer> {
+    const hash = this.o.partitionHash;
+    return new Producer<Buffer, Buffer, Buffer, Buffer>({
+      ...this.o.producer,
+      idempotent: this.o.idempotent,
+      autocreateTopics: true,
+      partitioner: (message: MessageToProduce<Buffer, Buffer, Buffer, Buffer>, key: Buffer | undefined) => {
+        const m = message.metadata as MessageMeta;
+        if (m.pkey) return hash(m.pkey);
+        if (key) return hash(key);
+        return m.seed;
+      },
+    });
+  }
+
+  /** Replaces a producer that stopped answering; the old one is closed in the background. */
+  private replaceProducer(): void {
+    const old = this.producer;
+    this.producer = this.newProducer();
+    this.suspect = undefined; // a new producer id: no sequence number is shared with the old one
+    old.close(true, () => {});
+  }
+
+  /** The client's promise, or a timeout error once sendTimeoutMs passed. */
+  private async bounded<T>(p: Promise<T>, what: string): Promise<T> {
+    let timer: NodeJS.Timeout | undefined;
+    const timeout = new Promise<never>((_, reject) => {
+      timer = setTimeout(() => {
+        reject(
+          Object.assign(new Error(`${what}: no answer in ${this.o.sendTimeoutMs} ms`), { watchdog: true }),
+        );
+      }, this.o.sendTimeoutMs);
+    });
+    try {
+      return await Promise.race([p, timeout]);
+    } finally {
+      clearTimeout(timer);
+    }
+  }
+
+  /** The chunk's requests, cut at max_batch_bytes (and kafka_agg_max_messages). */
+  private requests(messages: KafkaMessage[], sizes: number[]): KafkaMessage[][] {
+    const out: KafkaMessage[][] = [];
+    let cur: KafkaMessage[] = [];
+    let bytes = 0;
+    for (let i = 0; i < messages.length; i++) {
+      const size = sizes[i]! + 70; // a record's overhead in a v2 batch, at most
+      if (
+        cur.length > 0 &&
+        (bytes + size > this.o.maxBatchBytes ||
+          (this.o.maxBatchMessages !== undefined && cur.length >= this.o.maxBatchMessages))
+      ) {
+        out.push(cur);
+        cur = [];
+        bytes = 0;
+      }
+      cur.push(messages[i]!);
+      bytes += size;
+    }
+    if (cur.length > 0) out.push(cur);
+    return out;
+  }
+
+  async deliver(chunkId: string, messages: KafkaMessage[], sizes: number[]): Promise<DeliveryResult> {
+    const tooLarge: KafkaMessage[] = [];
+    const requests = this.requests(messages, sizes);
+    for (let r = this.acked.get(chunkId) ?? 0; r < requests.length; r++) {
+      const error = await this.sendSplitting(`${chunkId}:${r}`, requests[r]!, tooLarge);
+      if (error) return { tooLarge, error };
+      this.remember(chunkId, r + 1);
+    }
+    this.acked.delete(chunkId);
+    return { tooLarge };
+  }
+
+  private remember(chunkId: string, requests: number): void {
+    this.acked.set(chunkId, requests);
+    // chunks given up by the buffer are never seen again: keep the newest few hundred
+    if (this.acked.size > 512) this.acked.delete(this.acked.keys().next().value!);
+  }
+
+  /** The buffer gave the chunk up (or delivered it some other way): forget its progress. */
+  forget(chunkId: string): void {
+    this.acked.delete(chunkId);
+  }
+
+  private async sendSplitting(
+    id: string,
+    messages: KafkaMessage[],
+    tooLarge: KafkaMessage[],
+  ): Promise<Error | undefined> {
+    const error = await this.send(id, messages);
+    if (!error) return undefined;
+    if (!brokerErrorIds(error).some((x) => TOO_LARGE.has(x))) return error;
+    // Nothing of the request was written: find the message the broker refuses.
+    if (messages.length === 1) {
+      tooLarge.push(messages[0]!);
+      return undefined;
+    }
+    const half = Math.ceil(messages.length / 2);
+    return (
+      (await this.sendSplitting(`${id}/a`, messages.slice(0, half), tooLarge)) ??
+      (await this.sendSplitting(`${id}/b`, messages.slice(half), tooLarge))
+    );
+  }
+
+  /** One produce request, after those before it; resolves with its error, if any. */
+  private send(id: string, messages: KafkaMessage[]): Promise<Error | undefined> {
+    const run = async (): Promise<Error | undefined> => {
+      if (this.o.idempotent && this.suspect !== undefined && this.suspect !== id) {
+        try {
+          await this.bounded(this.producer.initIdempotentProducer({}), 'InitProducerId');
+        } catch (e) {
+          if ((e as { watchdog?: boolean }).watchdog) this.replaceProducer();
+          return e as Error;
+        }
+        this.suspect = undefined;
+      }
+      try {
+        await this.bounded(this.producer.send({ messages }), 'Produce');
+        this.suspect = undefined;
+        return undefined;
+      } catch (e) {
+        if ((e as { watchdog?: boolean }).watchdog) {
+          this.replaceProducer();
+          return e as Error;
+        }
+        // refused as too large: nothing written, the numbers are free again
+        if (!brokerErrorIds(e).some((x) => TOO_LARGE.has(x))) this.suspect = id;
+        return e as Error;
+      }
+    };
+    const p = this.tail.then(run);
+    this.tail = p.catch(() => {});
+    return p;
+  }
+
+  async close(): Promise<void> {
+    await this.tail;
+    await this.producer.close();
+  }
+}
