@@ -8,12 +8,35 @@ export interface MultilineParser extends ParserPlugin {
 }
 
 /**
+ * Joins a file's lines into the texts the parser reads (a multiline event, a CRI line
+ * made of its partials). While it holds lines, `pendingStart` is the file offset of the
+ * first line held, so the position committed never passes a line not yet emitted.
+ */
+export interface LineAssembler {
+  readonly hasPending: boolean;
+  /** file offset of the first line held (-1: none) */
+  readonly pendingStart: number;
+  /** Date.now() when the last line was added (for multiline_flush_interval) */
+  readonly lastLineAt: number;
+  /**
+   * At shutdown: true emits what is held (multiline, as Fluentd does); false leaves it
+   * unread, so the next start reads its lines again from the committed position.
+   */
+  readonly flushAtStop: boolean;
+  /** Adds a line that starts at file offset `offset`; returns a completed text, if any. */
+  add(line: string, offset: number, now: number): string | undefined;
+  /** Everything held, as texts to parse, clearing it (flush interval, rotation, shutdown). */
+  takeAll(): string[];
+}
+
+/**
  * Groups lines into events, as in_tail's parse_multilines: with a first-line pattern a
  * new event starts at each matching line; without one, lines accumulate until the
  * parser matches the text so far. The file offset where the pending event starts is
  * kept so the position committed never passes a line that was not emitted yet.
  */
-export class MultilineAssembler {
+export class MultilineAssembler implements LineAssembler {
+  readonly flushAtStop = true;
   private pending: string[] = [];
   /** file offset of the first pending line */
   pendingStart = -1;
@@ -59,6 +82,11 @@ export class MultilineAssembler {
       return text;
     }
     return undefined;
+  }
+
+  takeAll(): string[] {
+    const t = this.take();
+    return t === undefined ? [] : [t];
   }
 
   /** The pending event text (flush interval, rotation, shutdown), clearing it. */

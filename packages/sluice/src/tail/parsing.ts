@@ -1,6 +1,8 @@
 import { iconvLite } from '../core/lazy-require.ts';
 import type { ParserPlugin, PluginContext } from '../core/plugin.ts';
+import type { CriParser } from '../plugins/parser/cri.ts';
 import type { TailOptions } from './config.ts';
+import { CriAssembler } from './cri.ts';
 import {
   type EncoderOptions,
   JsonEncoder,
@@ -8,16 +10,16 @@ import {
   NoneEncoder,
   ParserEncoder,
 } from './line-encoder.ts';
-import { MultilineAssembler, type MultilineParser } from './multiline.ts';
+import { type LineAssembler, MultilineAssembler, type MultilineParser } from './multiline.ts';
 
 export interface Parsing {
   encoder: LineEncoder;
   /** the line terminator in the file's encoding */
   eol: Buffer;
-  /** a new assembler per file, when the parser is multiline */
-  multiline?: () => MultilineAssembler;
+  /** a new assembler per file, when lines are joined before parsing (multiline, CRI partials) */
+  multiline?: () => LineAssembler;
   /** which path lines take, for logs and the benchmark */
-  mode: 'none-fast' | 'json-fast' | 'parser' | 'multiline';
+  mode: 'none-fast' | 'json-fast' | 'parser' | 'multiline' | 'cri';
 }
 
 /** Params of a `<parse>` element other than @type. */
@@ -59,6 +61,12 @@ export function buildParsing(opts: TailOptions, ctx: PluginContext): Parsing {
       mode: 'multiline',
       multiline: () => new MultilineAssembler(() => p, opts.emitUnmatchedLines, eo.warn),
     };
+  }
+  if (type === 'cri') {
+    // P partial lines are joined per file and stream before the parser sees the line.
+    const p = getParser() as CriParser;
+    if (p.joinPartials) return { encoder: generic, eol, mode: 'cri', multiline: () => new CriAssembler() };
+    return { encoder: generic, eol, mode: 'parser' };
   }
   if (type === 'none' && [...extra.keys()].every((k) => k === 'message_key')) {
     return { encoder: new NoneEncoder(extra.get('message_key') ?? 'message', eo), eol, mode: 'none-fast' };

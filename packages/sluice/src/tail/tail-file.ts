@@ -1,7 +1,7 @@
 import { closeSync, fstatSync, openSync, readSync } from 'node:fs';
 import type { BatchBuilder } from '../core/batch-builder.ts';
 import { type LineEncoder, type LineSource, lineText, NoneEncoder } from './line-encoder.ts';
-import type { MultilineAssembler } from './multiline.ts';
+import type { LineAssembler } from './multiline.ts';
 
 /** Size of one read; large reads keep syscalls and per-read work rare. */
 export const READ_SIZE = 1024 * 1024;
@@ -71,7 +71,7 @@ export class TailFile {
     readonly src: LineSource,
     private readonly encoder: LineEncoder,
     private readonly eol: Buffer,
-    private readonly multiline: MultilineAssembler | undefined,
+    private readonly multiline: LineAssembler | undefined,
     private readonly opts: {
       fromEncoding?: string;
       openOnEveryUpdate: boolean;
@@ -137,6 +137,11 @@ export class TailFile {
 
   get hasPendingEvent(): boolean {
     return this.multiline?.hasPending ?? false;
+  }
+
+  /** whether a held event is emitted at shutdown (multiline) or left to be read again (CRI partials) */
+  get flushesAtStop(): boolean {
+    return this.multiline?.flushAtStop ?? false;
   }
 
   /** Date.now() of the last line added to the pending multiline event */
@@ -224,10 +229,10 @@ export class TailFile {
     this.flushPending(w, sec, nsec);
   }
 
-  /** Emits a pending multiline event (multiline_flush_interval, shutdown). */
+  /** Emits a pending multiline event or held CRI partials (multiline_flush_interval, shutdown, release). */
   flushPending(w: BatchBuilder, sec: number, nsec: number): void {
-    const text = this.multiline?.take();
-    if (text !== undefined) this.encoder.text(w, text, this.src, sec, nsec);
+    if (this.multiline === undefined) return;
+    for (const text of this.multiline.takeAll()) this.encoder.text(w, text, this.src, sec, nsec);
   }
 
   release(): void {

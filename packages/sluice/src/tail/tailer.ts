@@ -162,11 +162,12 @@ export class Tailer implements TargetHost {
     );
     if (!settled)
       this.log.warn('an emit was still waiting at shutdown; its lines will be read again at the next start');
-    // Pending multiline events are emitted at shutdown, as Fluentd does.
+    // Pending multiline events are emitted at shutdown, as Fluentd does. Held CRI partials
+    // are not: their position was not committed, the next start reads and joins them whole.
     const flushes: Promise<void>[] = [];
     for (const t of this.targets.values()) {
       if (!t.idle) continue;
-      for (const f of t.files) if (f.hasPendingEvent) flushes.push(t.flushPending(f));
+      for (const f of t.files) if (f.hasPendingEvent && f.flushesAtStop) flushes.push(t.flushPending(f));
     }
     if (!(await this.within(Promise.allSettled(flushes), STOP_WAIT_MS))) {
       this.log.warn('could not emit a pending multiline event at shutdown; it will be read again');

@@ -1,0 +1,119 @@
+import type { EventTime } from '@sluice/forward';
+import type { Resolved } from '../../config/schema.ts';
+import type { PluginDescriptor } from '../../core/plugin.ts';
+import { type ParseResult, parserSchema, type SluiceParser, timeParserFrom } from '../../parse/common.ts';
+import { parseRfc3339, splitCri } from '../../parse/cri.ts';
+
+// fluent-plugin-parser-cri: `TIME STREAM LOGTAG MESSAGE` lines as containerd and CRI-O
+// write them, split as Ruby's `text.split(/\s/, 4)`. Without a nested <parse> the record
+// is {stream, logtag, message} plus the time field (keep_time_key defaults to true here);
+// with one, MESSAGE is parsed by it and stream/logtag are added (merge_cri_fields).
+// Joining `P` partial lines up to their `F` line needs state per file and stream, so it
+// is done by in_tail before the line reaches this parser (tail/cri.ts, docs/parsers.md).
+
+/** The formats of the cri parser's time that are RFC 3339: read by a fast exact reader first. */
+const RFC3339_FORMATS = new Set([
+  '%Y-%m-%dT%H:%M:%S.%L%z',
+  '%Y-%m-%dT%H:%M:%S.%N%z',
+  '%Y-%m-%dT%H:%M:%S.%NZ',
+  '%Y-%m-%dT%H:%M:%S.%LZ',
+  '%Y-%m-%dT%H:%M:%S.%N%:z',
+  '%Y-%m-%dT%H:%M:%S%z',
+  '%iso8601',
+]);
+
+export interface CriParser extends SluiceParser {
+  /** in_tail joins P partial lines into one line before parsing (join_partials) */
+  readonly joinPartials: boolean;
+}
+
+class Cri implements CriParser {
+  lastError: string | undefined;
+  constructor(
+    private readonly sub: SluiceParser | undefined,
+    private readonly merge: boolean,
+    private readonly timeKey: string,
+    private readonly keepTimeKey: boolean,
+    private readonly time: (text: string) => EventTime | undefined,
+    readonly joinPartials: boolean,
+  ) {}
+
+  parse(text: string): ParseResult | undefined {
+    const f = splitCri(text);
+    if (!f) {
+      this.lastError = 'not a CRI log line (TIME STREAM P|F MESSAGE)';
+      return undefined;
+    }
+    const [t, stream, logtag, message] = f;
+    if (this.sub) {
+      const r = this.sub.parse(message);
+      if (!r) {
+        this.lastError = this.sub.lastError ?? 'the nested <parse> did not match the message';
+        return undefined;
+      }
+      if (this.merge) {
+        r.record.stream = stream;
+        r.record.logtag = logtag;
+      }
+      return r;
+    }
+    const time = this.time(t);
+    if (time === undefined) {
+      this.lastError = `invalid time format: value = ${t}`;
+      return undefined;
+    }
+    const record: Record<string, unknown> = { stream, logtag, message };
+    if (this.keepTimeKey) record[this.timeKey] = t;
+    return { time, record };
+  }
+}
+
+export default {
+  kind: 'parser',
+  type: 'cri',
+  description:
+    'CRI container logs (containerd, CRI-O): TIME STREAM P|F MESSAGE lines; in_tail joins P partial lines up to their F line.',
+  schema: {
+    ...parserSchema(
+      {
+        merge_cri_fields: {
+          type: 'bool',
+          default: true,
+          description: 'With a nested <parse>: add the stream and logtag fields to the record it gives.',
+        },
+        join_partials: {
+          type: 'bool',
+          default: true,
+          description:
+            "Sluice: in_tail joins the P (partial) lines of a stream into one record up to its F line, per file, and never commits the tail position past a partial it holds. Fluentd's cri parser leaves that to the concat filter (use_partial_cri_logtag); false emits each part as its own record, as Fluentd does.",
+        },
+      },
+      { time_key: 'time', time_format: '%Y-%m-%dT%H:%M:%S.%L%z', keep_time_key: true },
+    ),
+    sections: {
+      parse: {
+        plugin: 'parser',
+        description:
+          'Parser of the MESSAGE part (e.g. @type json); its time and record replace the CRI ones.',
+      },
+    },
+  },
+  create(config: Resolved, ctx) {
+    const p = config.params;
+    const section = config.sections.parse as Resolved | undefined;
+    const sub = section ? ctx.createNested<SluiceParser>('parser', section.element) : undefined;
+    const configured = timeParserFrom(config);
+    const format = p.time_format as string | undefined;
+    const fast =
+      (p.time_type as string) === 'string' && (format === undefined || RFC3339_FORMATS.has(format));
+    const time = fast ? (t: string) => parseRfc3339(t) ?? configured(t) : (t: string) => configured(t);
+    return new Cri(
+      sub,
+      p.merge_cri_fields as boolean,
+      p.time_key as string,
+      p.keep_time_key as boolean,
+      time,
+      p.join_partials as boolean,
+    );
+  },
+} satisfies PluginDescriptor<CriParser>;
