@@ -1,0 +1,69 @@
+// fluent-plugin-multi-format-parser: its README examples and tests, as Sluice's multi_format.
+import assert from 'node:assert/strict';
+import { before, test } from 'node:test';
+import type { SluiceParser } from '../../../src/parse/common.ts';
+import multiFormat from '../../../src/plugins/parser/multi_format.ts';
+import { loadPlugin } from '../../../src/plugins/registry.ts';
+import { build } from './helpers.ts';
+
+before(async () => {
+  for (const p of ['apache', 'json', 'none', 'regexp']) await loadPlugin('parser', p);
+});
+
+const README = `
+<pattern>
+  format apache
+</pattern>
+<pattern>
+  format json
+  time_key timestamp
+</pattern>
+<pattern>
+  format none
+</pattern>`;
+
+test('README: apache, then json (time_key timestamp), then none; the first match wins', () => {
+  const p = build(multiFormat, README) as SluiceParser;
+  assert.deepEqual(p.parse('{"k":"v"}')!.record, { k: 'v' });
+  assert.deepEqual(p.parse('hello')!.record, { message: 'hello' });
+  const j = p.parse('{"k":"v","timestamp":1602288600.5}')!;
+  assert.equal(j.time!.sec, Date.UTC(2020, 9, 10, 0, 10, 0) / 1000);
+  assert.deepEqual(j.record, { k: 'v' });
+  const a = p.parse('192.168.0.1 - - [28/Feb/2013:12:00:00 +0900] "GET / HTTP/1.1" 200 777')!;
+  assert.equal(a.record.host, '192.168.0.1');
+  assert.equal(a.record.path, '/');
+});
+
+test("README: format_key with format_name, else 'FORMAT#INDEX'", () => {
+  const p = build(
+    multiFormat,
+    `format_key 'format'
+<pattern>
+  format json
+  format_name 'json'
+</pattern>
+<pattern>
+  format regexp
+  format_name 'MyRegex'
+  expression /^(?<a>\\d+) (?<b>\\w+)$/
+</pattern>
+<pattern>
+  format none
+</pattern>`,
+  ) as SluiceParser;
+  assert.deepEqual(p.parse('{"x":1}')!.record, { x: 1, format: 'json' });
+  assert.deepEqual(p.parse('12 ab')!.record, { a: '12', b: 'ab', format: 'MyRegex' });
+  assert.deepEqual(p.parse('other')!.record, { message: 'other', format: 'none#2' });
+});
+
+test('format /regexp/ in a <pattern> is a regexp parser (the v0.12 spelling)', () => {
+  const p = build(multiFormat, '<pattern>\nformat /^(?<word>\\w+)$/\n</pattern>') as SluiceParser;
+  assert.deepEqual(p.parse('abc')!.record, { word: 'abc' });
+  assert.equal(p.parse('a b'), undefined);
+  assert.match(p.lastError!, /no <pattern> matched/);
+});
+
+test('a <pattern> without format, or no <pattern>, is a configuration error', () => {
+  assert.throws(() => build(multiFormat, '<pattern>\nkeys a\n</pattern>'), /<pattern> needs format/);
+  assert.throws(() => build(multiFormat, ''), /at least one <pattern>/);
+});
