@@ -12,7 +12,7 @@ import { ConfigError, ConfigErrors } from './errors.ts';
 import { createLogger, type LogEventSink, type LogLevel } from './logger.ts';
 import { compilePattern } from './match-pattern.ts';
 import { buildOutput, type OutputNode } from './outputs.ts';
-import type { FilterPlugin, InputPlugin, PluginContext, PluginKind } from './plugin.ts';
+import type { FilterPlugin, InputPlugin, OutputRouter, PluginContext, PluginKind } from './plugin.ts';
 import { createNestedPlugin, loadable, preloadPlugins, typeOf } from './plugin-loader.ts';
 import { Pipeline, type Rule } from './router.ts';
 import { readSystem, type SystemConfig } from './system.ts';
@@ -61,6 +61,9 @@ export class Engine {
   private readonly filters: { plugin: FilterPlugin; ctx: PluginContext }[] = [];
   private readonly outputs: OutputNode[] = [];
   private readonly ids = new Set<string>();
+  /** each label's <match> elements in config order ('' = root) */
+  private readonly matchElements = new Map<string, ConfigElement[]>();
+  private readonly matchPatterns = new Map<ConfigElement, (tag: string) => boolean>();
   private readonly abort = new AbortController();
   private started = false;
   private inputsStarted = false;
@@ -154,6 +157,16 @@ export class Engine {
         this.errors.push(new ConfigError(`label ${l.arg} is defined twice`, l.location));
       labelNames.add(l.arg);
     }
+    // The <match> elements of each label in config order, for OutputRouter.matchFor.
+    this.matchElements.set(
+      ROOT,
+      built.filter((d) => d.name === 'match'),
+    );
+    for (const l of labels)
+      this.matchElements.set(
+        l.arg,
+        l.elements.filter((c) => c.name === 'match'),
+      );
     const env = {
       makeContext: (el: ConfigElement, type: string, kind: 'output') =>
         this.makeContext(el, type, kind, ROOT),
@@ -227,7 +240,13 @@ export class Engine {
         metrics: ctx.metrics,
       });
     } else if (el.name === 'match') {
-      const node = await buildOutput(el, env);
+      // An output's ctx.emit routes from its own label (or its @label), as Fluentd's
+      // event_emitter router does for a plugin inside a <label>.
+      const node = await buildOutput(el, {
+        ...env,
+        makeContext: (e: ConfigElement, type: string, kind: 'output') =>
+          this.makeContext(e, type, kind, param(e, '@label')?.value ?? label),
+      });
       this.outputs.push(node);
       this.registerOutputs(node);
       rules.push({
@@ -305,8 +324,36 @@ export class Engine {
       createNested: (nestedKind, element, defaultType) =>
         createNestedPlugin(nestedKind, element, defaultType, ctx),
     };
+    if (kind === 'output') ctx.router = this.outputRouter(label);
     if (kind !== 'output') this.plugins.push({ id, type, kind, element: el, ctx });
     return ctx;
+  }
+
+  private outputRouter(label: string): OutputRouter {
+    return {
+      label,
+      emitToLabel: (to, batch) => {
+        const p = this.pipelines.get(to);
+        if (!p) return Promise.reject(new Error(`no such label ${to || '(root)'}`));
+        try {
+          return Promise.resolve(p.emit(batch));
+        } catch (e) {
+          return Promise.reject(e);
+        }
+      },
+      hasLabel: (to) => to === ROOT || this.matchElements.has(to),
+      matchFor: (tag, to) => {
+        for (const el of this.matchElements.get(to) ?? []) {
+          let m = this.matchPatterns.get(el);
+          if (!m) {
+            m = compilePattern(el.arg || '**', el.location);
+            this.matchPatterns.set(el, m);
+          }
+          if (m(tag)) return el;
+        }
+        return undefined;
+      },
+    };
   }
 
   /** Routes a rejected record to <label @ERROR>, or logs it as Fluentd does without one. */

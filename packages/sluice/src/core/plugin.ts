@@ -43,6 +43,28 @@ export interface PluginContext {
   metrics: PluginMetrics;
   /** The running engine, for plugins that report on the pipeline (monitor_agent, prometheus). */
   engine?: import('./engine.ts').Engine;
+  /**
+   * Outputs only: the router, for outputs that send events back into the pipeline with
+   * another tag or label (rewrite_tag_filter), as Fluentd's event_emitter helper does.
+   */
+  router?: OutputRouter;
+}
+
+/**
+ * What an output that re-emits events gets from the engine. `ctx.emit` of an output routes
+ * from the label its `<match>` sits in, or from its `@label` when it has one.
+ */
+export interface OutputRouter {
+  /** the label `ctx.emit` routes from ('' = the root) */
+  readonly label: string;
+  /** Routes a batch from the start of a label's pipeline ('' = the root); resolves on acceptance. */
+  emitToLabel(label: string, batch: EventBatch): Promise<void>;
+  hasLabel(label: string): boolean;
+  /**
+   * The first `<match>` of a label's pipeline whose pattern matches `tag`, from the config:
+   * usable while the pipeline is built, for loop checks.
+   */
+  matchFor(tag: string, label: string): ConfigElement | undefined;
 }
 
 export interface PluginMetrics {
