@@ -1,0 +1,55 @@
+import type { SluiceParser } from '../parse/common.ts';
+import type { Reporter } from './report.ts';
+import type { MessageSink } from './stream-server.ts';
+
+export interface ParsedSinkOptions {
+  name: string;
+  tag: string;
+  parser: SluiceParser;
+  sourceAddressKey?: string;
+  sourceHostnameKey?: string;
+  reporter: Reporter;
+}
+
+/** Longest part of a message a log line quotes. */
+export const QUOTE = 200;
+
+export function quote(text: string): string {
+  return text.length > QUOTE ? `${text.slice(0, QUOTE)}...` : text;
+}
+
+/**
+ * in_tcp / in_udp: each message through the `<parse>` parser (every record it holds, e.g.
+ * a JSON array), with the client's address and name added. A message the parser does not
+ * match, or that gives no time (estimate_current_event false), is dropped with a warning,
+ * as Fluentd's "pattern not matched".
+ */
+export function parsedSink(o: ParsedSinkOptions): MessageSink {
+  const { parser, tag, sourceAddressKey: addrKey, sourceHostnameKey: hostKey } = o;
+  return (b, s, e, peer, out) => {
+    const text = b.toString('utf8', s, e);
+    let results: ReturnType<SluiceParser['parse']>[];
+    let error: string | undefined;
+    try {
+      results = parser.parseAll ? parser.parseAll(text) : [parser.parse(text)];
+    } catch (err) {
+      results = [undefined];
+      error = (err as Error).message;
+    }
+    if (results.length === 0) results = [undefined];
+    for (const r of results) {
+      if (!r?.time) {
+        o.reporter.problem('INPUT_UNMATCHED', 'warn', `${o.name}: pattern not matched`, {
+          message: quote(text),
+          error: error ?? parser.lastError,
+          remote: peer.address,
+        });
+        continue;
+      }
+      const record = r.record;
+      if (addrKey) record[addrKey] = peer.address;
+      if (hostKey) record[hostKey] = peer.hostname ?? peer.address;
+      out.add(tag, r.time.sec, r.time.nsec, record);
+    }
+  };
+}

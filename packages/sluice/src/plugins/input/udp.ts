@@ -1,0 +1,132 @@
+import type { ConfigElement } from '../../config/ast.ts';
+import { defineParams, type Resolved } from '../../config/schema.ts';
+import { MemoryBudget } from '../../core/memory-budget.ts';
+import type { InputPlugin, PluginContext, PluginDescriptor } from '../../core/plugin.ts';
+import { listenParams, QUEUE_LIMIT } from '../../net-in/params.ts';
+import { parsedSink } from '../../net-in/parsed-sink.ts';
+import { HostnameCache } from '../../net-in/peer.ts';
+import { Reporter } from '../../net-in/report.ts';
+import { UdpReceiver } from '../../net-in/udp-receiver.ts';
+import type { SluiceParser } from '../../parse/common.ts';
+
+// Fluentd's in_udp: each datagram is one message, parsed by <parse>, emitted under one tag.
+
+const params = defineParams({
+  tag: { type: 'string', required: true, description: 'Tag of the events.' },
+  ...listenParams(5160),
+  source_host_key: {
+    type: 'string',
+    default: null,
+    description: 'Old name of source_hostname_key.',
+    deprecated: 'use source_hostname_key',
+  },
+  message_length_limit: {
+    type: 'size',
+    default: 4096,
+    description:
+      'Most bytes read of one datagram; a longer one is cut to it, as in Fluentd, and reported (error UDP_TRUNCATED).',
+  },
+  body_size_limit: {
+    type: 'size',
+    default: null,
+    description: 'Old name of message_length_limit (overrides it when set).',
+    deprecated: 'use message_length_limit',
+  },
+  remove_newline: {
+    type: 'bool',
+    default: true,
+    description: 'Remove one trailing newline ("\\n", "\\r\\n" or "\\r") from each datagram.',
+  },
+  receive_buffer_size: {
+    type: 'size',
+    default: null,
+    description:
+      "The socket's receive buffer (SO_RCVBUF); the system default when unset. Raise it for bursts: the kernel drops what does not fit.",
+  },
+  queue_size_limit: QUEUE_LIMIT,
+});
+
+export class UdpInput implements InputPlugin {
+  private receiver: UdpReceiver | undefined;
+  readonly budget: MemoryBudget;
+  private readonly reporter: Reporter;
+  private readonly parser: SluiceParser;
+  port = 0;
+
+  constructor(
+    private readonly config: Resolved,
+    private readonly ctx: PluginContext,
+  ) {
+    this.budget = new MemoryBudget(config.params.queue_size_limit as number);
+    this.reporter = new Reporter(ctx);
+    const parse = (config.sections.parse as Resolved).element as ConfigElement;
+    this.parser = ctx.createNested<SluiceParser>('parser', parse);
+  }
+
+  async start(): Promise<void> {
+    const p = this.config.params;
+    const hostKey = (p.source_hostname_key ?? p.source_host_key) as string | undefined;
+    const receiver = new UdpReceiver({
+      ctx: this.ctx,
+      name: 'udp',
+      port: p.port as number,
+      bind: p.bind as string,
+      maxBytes: (p.body_size_limit ?? p.message_length_limit) as number,
+      receiveBufferSize: p.receive_buffer_size as number | undefined,
+      chomp: p.remove_newline as boolean,
+      sink: parsedSink({
+        name: 'udp',
+        tag: p.tag as string,
+        parser: this.parser,
+        sourceAddressKey: p.source_address_key as string | undefined,
+        sourceHostnameKey: hostKey,
+        reporter: this.reporter,
+      }),
+      budget: this.budget,
+      reporter: this.reporter,
+      hostnames: hostKey ? new HostnameCache() : undefined,
+    });
+    await receiver.start();
+    this.receiver = receiver;
+    this.port = receiver.port;
+    this.ctx.logger.info({ bind: p.bind, port: this.port }, 'listening udp socket');
+  }
+
+  /** Calls fn after each datagram read (queued or dropped); returns how many were read so far. */
+  onDatagram(fn: () => void): () => number {
+    this.receiver?.watchers.add(fn);
+    return () => this.receiver?.received ?? 0;
+  }
+
+  /** Settles once the datagrams received so far were emitted (tests). */
+  get idle(): Promise<void> {
+    return this.receiver?.idle ?? Promise.resolve();
+  }
+
+  async stop(): Promise<void> {
+    const r = this.receiver;
+    this.receiver = undefined;
+    await r?.stop();
+  }
+}
+
+const descriptor: PluginDescriptor<UdpInput> = {
+  kind: 'input',
+  type: 'udp',
+  multiWorkers: true,
+  description:
+    'Receives one message per UDP datagram, parsed by <parse>, with a bounded queue for bursts (Fluentd in_udp).',
+  schema: {
+    params,
+    sections: {
+      parse: {
+        description: 'How each datagram becomes a record (required).',
+        plugin: 'parser',
+        required: true,
+      },
+    },
+  },
+  create: (config, ctx) => new UdpInput(config, ctx),
+};
+
+export default descriptor;
