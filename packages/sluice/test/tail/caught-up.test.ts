@@ -70,8 +70,10 @@ test('in_tail -> buffer with flush_when_caught_up: a backlog is written out with
   t.after(() => engine.stop());
   const written = () => {
     try {
-      return readdirSync(out)
-        .map((f) => readFileSync(join(out, f), 'utf8'))
+      // Files only: out_file's default buffer is a directory at its path (as in Fluentd).
+      return readdirSync(out, { withFileTypes: true })
+        .filter((f) => f.isFile())
+        .map((f) => readFileSync(join(out, f.name), 'utf8'))
         .join('');
     } catch {
       return '';
