@@ -324,7 +324,7 @@ export class Engine {
       createNested: (nestedKind, element, defaultType) =>
         createNestedPlugin(nestedKind, element, defaultType, ctx),
     };
-    if (kind === 'output') ctx.router = this.outputRouter(label);
+    if (kind === 'output' || kind === 'filter') ctx.router = this.outputRouter(label);
     if (kind !== 'output') this.plugins.push({ id, type, kind, element: el, ctx });
     return ctx;
   }

@@ -44,8 +44,9 @@ export interface PluginContext {
   /** The running engine, for plugins that report on the pipeline (monitor_agent, prometheus). */
   engine?: import('./engine.ts').Engine;
   /**
-   * Outputs only: the router, for outputs that send events back into the pipeline with
-   * another tag or label (rewrite_tag_filter), as Fluentd's event_emitter helper does.
+   * Outputs and filters: the router, for plugins that send events back into the pipeline
+   * with another tag or label (rewrite_tag_filter) or to a label (concat's timeout_label),
+   * as Fluentd's event_emitter helper does.
    */
   router?: OutputRouter;
 }

@@ -1,0 +1,44 @@
+import { AsyncLocalStorage } from 'node:async_hooks';
+
+/**
+ * Holds: how a filter that keeps events past the emit that brought them (concat waiting
+ * for the rest of a multiline event) tells the input that emitted them. An input that
+ * commits positions (in_tail) runs each emit inside a scope; a filter that keeps an event
+ * calls `hold()` on the scope current while it filters, and calls the release it gets
+ * once the event has gone on (inside a later batch that the outputs accepted, or emitted
+ * by a timer and accepted). The input does not commit past a batch with holds not yet
+ * released. Inputs without a scope (forward, http) are not told: their acks already mean
+ * "accepted", as in Fluentd.
+ */
+export interface HoldScope {
+  /** One event of the current emit is kept; call the result when it has gone on. */
+  hold(): () => void;
+}
+
+const current = new AsyncLocalStorage<HoldScope>();
+
+/** The scope of the emit being filtered now, if its input asked to know about holds. */
+export function holdScope(): HoldScope | undefined {
+  return current.getStore();
+}
+
+/** Runs `fn` (an emit) with `scope` as the scope its filters see. */
+export function withHoldScope<T>(scope: HoldScope, fn: () => T): T {
+  return current.run(scope, fn);
+}
+
+/** Counts the holds taken in one emit and calls `onClear` when the last is released. */
+export class HoldCounter implements HoldScope {
+  pending = 0;
+  constructor(private readonly onClear: () => void = () => {}) {}
+
+  hold(): () => void {
+    this.pending++;
+    let done = false;
+    return () => {
+      if (done) return;
+      done = true;
+      if (--this.pending === 0) this.onClear();
+    };
+  }
+}
