@@ -95,6 +95,11 @@ export class SyslogParser {
     };
   }
 
+  /** Lines start with a <priority> the parser reads (in_syslog then leaves it to the parser). */
+  get withPriority(): boolean {
+    return this.o.withPriority;
+  }
+
   parse(text: string): ParseResult | undefined {
     const o = this.o;
     let is5424 = o.format === 'rfc5424';

@@ -29,7 +29,7 @@ const ALIASES: Record<PluginKind, Record<string, string>> = {
 
 /** Fluentd types a user may have in a config that Sluice does not build: a clear message, not "unknown". */
 const KNOWN_ELSEWHERE: Record<PluginKind, string[]> = {
-  input: ['syslog', 'exec', 'windows_eventlog', 'object_space', 'debug_agent', 'kafka', 's3'],
+  input: ['exec', 'windows_eventlog', 'object_space', 'debug_agent', 'kafka', 's3'],
   output: [
     's3',
     'kinesis_firehose',
