@@ -1,5 +1,6 @@
 import { closeSync, fstatSync, openSync, readSync } from 'node:fs';
 import type { BatchBuilder } from '../core/batch-builder.ts';
+import type { HoldCounter } from '../core/holds.ts';
 import { type LineEncoder, type LineSource, lineText, NoneEncoder } from './line-encoder.ts';
 import type { LineAssembler } from './multiline.ts';
 
@@ -45,6 +46,10 @@ export class TailFile {
   fd = -1;
   readPos: number;
   committed: number;
+  /** the position the outputs accepted; `committed` stays behind it while a filter holds lines */
+  accepted: number;
+  /** batches of this file with lines a filter (concat) still holds: where each began */
+  holds: { from: number; counter: HoldCounter }[] = [];
   private buf: Buffer | undefined;
   private start = 0;
   private end = 0;
@@ -80,6 +85,7 @@ export class TailFile {
   ) {
     this.readPos = pos;
     this.committed = pos;
+    this.accepted = pos;
     if (
       encoder instanceof NoneEncoder &&
       !multiline &&
@@ -133,6 +139,11 @@ export class TailFile {
   /** Bytes read from the file but not yet consumed as lines (a partial line, or lines past a batch limit). */
   get buffered(): number {
     return this.end - this.start;
+  }
+
+  /** a filter still holds lines of this file: the position stays before them */
+  get held(): boolean {
+    return this.holds.some((h) => h.counter.pending > 0);
   }
 
   get hasPendingEvent(): boolean {

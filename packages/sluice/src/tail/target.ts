@@ -1,6 +1,7 @@
 import { EventTime } from '@sluice/forward';
 import type { EventBatch } from '../core/batch.ts';
 import type { BatchBuilder } from '../core/batch-builder.ts';
+import { HoldCounter, withHoldScope } from '../core/holds.ts';
 import type { PositionEntry } from './position-file.ts';
 import type { TailFile } from './tail-file.ts';
 
@@ -140,9 +141,8 @@ export class Target {
         if (budget - r.bytesRead <= 0 && r.lines === 0) throttled = true;
         if (r.lines === 0 && r.bytesRead === 0) continue;
         emitted += w.count;
-        await this.emitFrom(w);
-        f.committed = r.commitPos;
-        this.savePosition();
+        await this.emitHeld(f, w);
+        this.accept(f, r.commitPos);
         progressed = true;
         // Reads are synchronous and an accepted emit resolves as a microtask, so a
         // backlog would otherwise hold the event loop until the buffer is full: outputs
@@ -158,6 +158,37 @@ export class Target {
       else if (emitted >= h.readLinesLimit) h.caughtUp(this.tag);
       return;
     }
+  }
+
+  /**
+   * Emits the writer's lines in a hold scope (core/holds.ts): when a filter keeps some of
+   * them (concat waiting for the rest of an event), the batch is remembered from where its
+   * lines began, and the position is not committed past it until every hold is released.
+   */
+  private async emitHeld(f: TailFile, w: BatchBuilder): Promise<void> {
+    if (w.count === 0) return;
+    const counter = new HoldCounter(() => {
+      this.recommit(f);
+      // A rotated file waits for its holds before it is let go.
+      if (f.rotatedAt !== undefined) this.host.kickLater(this, 1);
+    });
+    const from = f.accepted;
+    await withHoldScope(counter, () => this.emitFrom(w));
+    if (counter.pending > 0) f.holds.push({ from, counter });
+  }
+
+  /** The outputs accepted the file up to `pos`: commit it, or up to the oldest batch still held. */
+  private accept(f: TailFile, pos: number): void {
+    f.accepted = pos;
+    this.recommit(f);
+  }
+
+  private recommit(f: TailFile): void {
+    if (f.holds.length > 0) f.holds = f.holds.filter((h) => h.counter.pending > 0);
+    let pos = f.accepted;
+    for (const h of f.holds) if (h.from < pos) pos = h.from;
+    f.committed = pos;
+    this.savePosition();
   }
 
   /**
@@ -212,9 +243,8 @@ export class Target {
     const w = this.host.writer;
     const t = EventTime.now();
     f.flushPending(w, t.sec, t.nsec);
-    await this.emitFrom(w);
-    f.committed = f.resumePos();
-    this.savePosition();
+    await this.emitHeld(f, w);
+    this.accept(f, f.resumePos());
   }
 
   /** Lets go of rotated files that are read to their end and past rotate_wait. */
@@ -228,11 +258,14 @@ export class Target {
         if (f.eof) this.host.kickLater(this, this.host.rotateWaitMs - (now - f.rotatedAt));
         continue;
       }
+      // Lines a filter still holds keep the file (and its position) until they have gone on.
+      if (f.held) continue;
       const w = this.host.writer;
       const t = EventTime.now();
       f.drainRest(w, t.sec, t.nsec);
-      await this.emitFrom(w);
-      f.committed = f.readPos;
+      await this.emitHeld(f, w);
+      this.accept(f, f.readPos);
+      if (f.held) return true;
       this.files.splice(this.files.indexOf(f), 1);
       f.release();
       this.savePosition();
