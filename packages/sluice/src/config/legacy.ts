@@ -123,8 +123,16 @@ function timekeyFor(p: ConfigParam): string {
   );
 }
 
+/**
+ * Inputs whose own `format` parameter is not the v0.12 parser spelling: in_kafka_group
+ * declares `format` (json, ltsv, msgpack, text) and `message_key` itself, as Fluentd runs it.
+ */
+const OWN_FORMAT_INPUTS = new Set(['kafka_group']);
+
 function parserSection(el: ConfigElement): void {
   if (hasSection(el, 'parse') || !has(el, 'format')) return;
+  const type = el.params.findLast((p) => p.key === '@type' || p.key === 'type')?.value;
+  if (type && OWN_FORMAT_INPUTS.has(type)) return;
   const format = take(el, 'format')!;
   const parse = newElement('parse', '', format.location);
   const f = format.value;

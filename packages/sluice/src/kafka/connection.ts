@@ -205,3 +205,8 @@ export function clientConnection(p: ConnectionParams, where?: SourceLocation): C
   }
   return out;
 }
+
+/** The object without its undefined values: the client's option validation reads an explicit undefined as a value. */
+export function defined<T extends object>(o: T): T {
+  return Object.fromEntries(Object.entries(o).filter(([, v]) => v !== undefined)) as T;
+}

@@ -14,6 +14,7 @@
 // - MESSAGE_TOO_LARGE / RECORD_LIST_TOO_LARGE: the broker wrote nothing; the request is
 //   split in halves until the single message it refuses is found, which is rejected alone.
 import { type MessageToProduce, Producer, type ProducerOptions } from '@platformatic/kafka';
+import { defined } from '../../../kafka/connection.ts';
 import type { KafkaMessage, MessageMeta } from './encode.ts';
 
 type Opts = ProducerOptions<Buffer, Buffer, Buffer, Buffer>;
@@ -85,7 +86,7 @@ export class KafkaDelivery {
   private newProducer(): Producer<Buffer, Buffer, Buffer, Buffer> {
     const hash = this.o.partitionHash;
     return new Producer<Buffer, Buffer, Buffer, Buffer>({
-      ...this.o.producer,
+      ...defined(this.o.producer),
       idempotent: this.o.idempotent,
       autocreateTopics: true,
       partitioner: (message: MessageToProduce<Buffer, Buffer, Buffer, Buffer>, key: Buffer | undefined) => {
