@@ -53,6 +53,15 @@ export interface ChunkIndex {
 export interface BulkRequest {
   body: Buffer;
   entries: number[];
+  /** the _index and _id of each document, as sent (for the reason of a rejected one) */
+  indices: string[];
+  ids: (string | undefined)[];
+}
+
+/** The requests of a chunk, all slices of one buffer (`memory`, to give back to a pool when they are sent). */
+export interface BulkBody {
+  requests: BulkRequest[];
+  memory: Buffer;
 }
 
 const TIMESTAMP = '@timestamp';
@@ -134,6 +143,8 @@ export class BulkWriter {
   private lastSec = Number.NaN;
   private lastPrefix: string | undefined;
   private lastName = '';
+  /** the request being built: action() notes each document's index and id in it */
+  private sent: { indices: string[]; ids: (string | undefined)[] } = { indices: [], ids: [] };
 
   constructor(private readonly r: DocumentRules) {
     // The top-level keys the fast path must look at, as bytes.
@@ -149,11 +160,28 @@ export class BulkWriter {
    * The bulk requests for the entries of `chunk` not marked 1 in `done` (all when undefined),
    * each body at most `limit` bytes unless one document alone is larger (-1: no limit).
    */
-  build(chunk: Chunk, index: ChunkIndex, done: Uint8Array | undefined, limit: number): BulkRequest[] {
+  build(
+    chunk: Chunk,
+    index: ChunkIndex,
+    done: Uint8Array | undefined,
+    limit: number,
+    scratch?: Buffer,
+  ): BulkBody {
     const b = chunk.bytes;
-    const out = new JsonOut(Math.ceil(b.length * 1.4) + 256);
-    const requests: { start: number; end: number; entries: number[] }[] = [];
-    let current = { start: 0, end: 0, entries: [] as number[] };
+    // JSON of the records (about 1.3 times their msgpack) and an action line per document
+    // (about 100 bytes): sized once, so the body is not copied as it grows
+    const out = new JsonOut(Math.ceil(b.length * 1.3) + chunk.count * 128 + 256, scratch);
+    type Range = {
+      start: number;
+      end: number;
+      entries: number[];
+      indices: string[];
+      ids: (string | undefined)[];
+    };
+    const requests: Range[] = [];
+    const fresh = (start: number): Range => ({ start, end: 0, entries: [], indices: [], ids: [] });
+    let current = fresh(0);
+    this.sent = current;
     let off = 0;
     let i = 0;
     while (off < b.length) {
@@ -161,15 +189,23 @@ export class BulkWriter {
       if (end < 0) throw new Error(`chunk ${chunk.id} holds a broken msgpack entry at byte ${off}`);
       if (done?.[i] !== 1) {
         const mark = out.len;
+        const noted = current.ids.length;
         if (!this.fast(out, chunk, index, b, off, end, i)) {
           out.len = mark;
+          current.ids.length = noted;
+          current.indices.length = noted;
           this.slow(out, chunk, index, b, off, end, i);
         }
         if (limit > 0 && current.entries.length > 0 && out.len - current.start > limit) {
           // this document starts the next request
           current.end = mark;
+          const name = current.indices.pop()!;
+          const id = current.ids.pop();
           requests.push(current);
-          current = { start: mark, end: 0, entries: [] };
+          current = fresh(mark);
+          current.indices.push(name);
+          current.ids.push(id);
+          this.sent = current;
         }
         current.entries.push(i);
       }
@@ -178,7 +214,15 @@ export class BulkWriter {
     }
     current.end = out.len;
     if (current.entries.length > 0) requests.push(current);
-    return requests.map((q) => ({ body: out.buf.subarray(q.start, q.end), entries: q.entries }));
+    return {
+      requests: requests.map((q) => ({
+        body: out.buf.subarray(q.start, q.end),
+        entries: q.entries,
+        indices: q.indices,
+        ids: q.ids,
+      })),
+      memory: out.buf,
+    };
   }
 
   /** Writes the action and document of the entry at b[off, end) from its bytes; false: not this way. */
@@ -350,6 +394,8 @@ export class BulkWriter {
       }
       name = this.lastName;
     }
+    this.sent.indices.push(name);
+    this.sent.ids.push(m.id);
     out.ascii(r.op === 'upsert' ? '{"update":{"_index":' : `{"${r.op}":{"_index":`);
     text(out, name);
     if (r.typeName !== undefined) {

@@ -8,6 +8,7 @@ import { scanEntries } from '../../../buffer/msgpack-scan.ts';
 import type { Resolved } from '../../../config/schema.ts';
 import { parseSize } from '../../../config/values.ts';
 import type { EventRecord } from '../../../core/batch.ts';
+import { BufferPool } from '../../../core/buffer-pool.ts';
 import { ConfigError } from '../../../core/errors.ts';
 import type {
   Chunk,
@@ -30,6 +31,8 @@ import { createAgent, parseServers, type Server, Servers } from './connection.ts
 import { type IdPolicy, idPolicy } from './ids.ts';
 import { type ItemResult, readBulkResponse } from './outcome.ts';
 import { NOT_BUILT, type Params, schemaParams } from './params.ts';
+
+const BULK_PATH = '/_bulk?filter_path=took,errors,items.*.status,items.*.error';
 
 /** Chunks whose documents were partly delivered, remembered at most (the oldest is forgotten first). */
 const MAX_PARTIAL = 10_000;
@@ -102,6 +105,8 @@ export class ElasticsearchOutput implements OutputPlugin {
   /** data streams known to exist or to have their template */
   private readonly streams = new Set<string>();
   private readonly templateName: string | undefined;
+  /** request bodies of finished writes, reused (two: flush_thread_count writes at a time reuse them in turn) */
+  private readonly pool = new BufferPool(2);
 
   constructor(
     private readonly p: Params,
@@ -307,8 +312,9 @@ export class ElasticsearchOutput implements OutputPlugin {
     }
     let done = this.partial.get(chunk.id);
     let requests: BulkRequest[];
+    let memory: Buffer;
     try {
-      requests = this.writer.build(chunk, index, done, this.limit);
+      ({ requests, memory } = this.writer.build(chunk, index, done, this.limit, this.pool.take()));
     } catch (e) {
       // bytes the buffer accepted but that are not msgpack entries: no retry can help
       return { status: 'fatal', error: new Error(`ES_BROKEN_CHUNK: ${(e as Error).message}`) };
@@ -361,6 +367,10 @@ export class ElasticsearchOutput implements OutputPlugin {
         }
       }
     }
+    // Every request of this write has been answered (or failed): the server no longer reads the
+    // body, so its memory can serve the next write (see core/buffer-pool.ts). Not after a
+    // transport failure, where the socket may still hold a view of it.
+    if (!failure) this.pool.give(memory);
     if (rejected.length > 0) this.routeRejected(chunk, rejected);
     const left = done ? chunk.count - done.reduce((a, b) => a + b, 0) : chunk.count;
     if (left === 0) {
@@ -391,18 +401,35 @@ export class ElasticsearchOutput implements OutputPlugin {
     req: BulkRequest,
   ): Promise<ItemResult[] | 'all-stored'> {
     try {
-      const text = await this.request('POST', '/_bulk', req.body);
-      return readBulkResponse(this.rules.op, text, req.entries.length);
+      // Only what is read of each item: a whole answer repeats index, id, version, shards and
+      // sequence numbers for every document (about 190 bytes each; this, about 25).
+      const text = await this.request('POST', BULK_PATH, req.body);
+      const results = readBulkResponse(this.rules.op, text, req.entries.length);
+      if (results !== 'all-stored')
+        for (let k = 0; k < results.length; k++) {
+          results[k]!.index ??= req.indices[k];
+          results[k]!.id ??= req.ids[k];
+        }
+      return results;
     } catch (e) {
       if (!(e instanceof HttpError) || (e.status !== 400 && e.status !== 413)) throw e;
       if (req.entries.length === 1) {
         const { type, reason } = requestError(e.body);
-        return [{ outcome: 'rejected', status: e.status, type, reason: reason ?? e.message }];
+        return [
+          {
+            outcome: 'rejected',
+            status: e.status,
+            type,
+            reason: reason ?? e.message,
+            index: req.indices[0],
+            id: req.ids[0],
+          },
+        ];
       }
       const only = new Uint8Array(chunk.count).fill(1);
       for (const i of req.entries) only[i] = 0;
       const results: ItemResult[] = [];
-      for (const single of this.writer.build(chunk, index, only, 1)) {
+      for (const single of this.writer.build(chunk, index, only, 1).requests) {
         this.count('bulk_requests');
         const r = await this.send(chunk, index, single);
         if (r === 'all-stored') results.push({ outcome: 'stored', status: 200 });
@@ -463,6 +490,7 @@ export class ElasticsearchOutput implements OutputPlugin {
   }
 
   async stop(): Promise<void> {
+    this.pool.clear();
     await this.agent.close();
   }
 }

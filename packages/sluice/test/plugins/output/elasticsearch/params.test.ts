@@ -310,7 +310,7 @@ describe('out_elasticsearch: parameters, read back from OpenSearch', () => {
       bulks.reduce((a, r) => a + r.docs!.length, 0),
       6,
     );
-    assert.ok(bulks.every((r) => r.url === '/es/_bulk'));
+    assert.ok(bulks.every((r) => r.url.startsWith('/es/_bulk?filter_path=')));
     assert.equal(bulks[0]!.headers.authorization, `Basic ${Buffer.from('alice:s3cret').toString('base64')}`);
     assert.equal((await hitsOf(os.url, index)).length, 6);
 
