@@ -54,7 +54,10 @@ describe('out_elasticsearch: parameters, read back from OpenSearch', () => {
     assert.throws(() => make('write_operation upsert'), /ES_UPDATE_NEEDS_ID_KEY/);
     assert.throws(() => make('data_stream_name Logs'), /ES_DATA_STREAM_NAME: .*lowercase/);
     assert.throws(() => make('data_stream_name logs\nwrite_operation index'), /ES_DATA_STREAM_CREATE_ONLY/);
-    assert.throws(() => make('bulk_message_request_threshold lots'), /bulk_message_request_threshold/);
+    assert.throws(() => make('bulk_message_request_threshold lots'), /ES_BAD_THRESHOLD/);
+    assert.throws(() => make('hosts ftp://x:1'), /ES_BAD_HOSTS: .*http or https/);
+    assert.throws(() => make('hosts " , "'), /ES_BAD_HOSTS: hosts names no server/);
+    assert.throws(() => make('ca_file /nonexistent/ca.pem'), /ES_CA_FILE/);
     // accepted for compatibility
     const root = parseConfigText(
       '<match **>\n@type opensearch\nreload_connections false\nreload_on_failure true\nreconnect_on_error true\nhttp_backend typhoeus\nsuppress_type_name true\ntype_name _doc\n</match>\n',
@@ -129,11 +132,8 @@ describe('out_elasticsearch: parameters, read back from OpenSearch', () => {
 
   it('id_key (nested), routing_key, pipeline, parent_key (as routing on OpenSearch)', async () => {
     const index = uniq('ids');
-    // The test node has no ingest-common module (no processors): a pipeline without processors
-    // exists and lets documents through; a pipeline that does not exist rejects them, naming it.
     const made = (await json(os.url, `/_ingest/pipeline/${index}-p`, 'PUT', {
-      description: 'empty',
-      processors: [],
+      processors: [{ set: { field: 'piped', value: 'yes' } }],
     })) as { acknowledged?: boolean };
     assert.equal(made.acknowledged, true, JSON.stringify(made));
     const o = out(`index_name ${index}\nid_key $.meta.uid\nrouting_key user\npipeline ${index}-p`);
@@ -151,9 +151,9 @@ describe('out_elasticsearch: parameters, read back from OpenSearch', () => {
     assert.deepEqual(await o.write(noId), { status: 'ok' });
     const hits = (await hitsOf(os.url, index)).filter((h) => h._id !== `${noId.id}-0`);
     assert.equal((await hitsOf(os.url, index)).length, 3);
-    assert.deepEqual(hits.map((h) => [h._id, h._routing, h._source.user]).sort(), [
-      ['u-1', 'ann', 'ann'],
-      ['u-2', 'bob', 'bob'],
+    assert.deepEqual(hits.map((h) => [h._id, h._routing, h._source.user, h._source.piped]).sort(), [
+      ['u-1', 'ann', 'ann', 'yes'],
+      ['u-2', 'bob', 'bob', 'yes'],
     ]);
     const { o: missing, ctx: mctx } = make(`hosts ${hostPort}\nindex_name ${index}\npipeline ${index}-none`);
     assert.deepEqual(await missing.write(chunkOf('t', [{ a: 1 }])), { status: 'ok' });
