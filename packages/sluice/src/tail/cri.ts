@@ -18,7 +18,9 @@ interface Held {
  * with nothing held, pass through unchanged.
  *
  * The position: `pendingStart` is the offset of the oldest part held, so the tail
- * commits no further; after a restart the parts are read again and joined whole. Held
+ * commits no further; after a restart the parts are read again and joined whole. A line
+ * whose parts straddle a rotation (P in the renamed file, F in the new one) is joined
+ * too: the new file's assembler takes over the parts its predecessor holds (`follow`). Held
  * parts are not emitted at shutdown (flushAtStop false); they are emitted as they are
  * (logtag `P`) only when their file is let go after rotation (the writer is done with
  * it) or after multiline_flush_interval, when set.
@@ -38,11 +40,34 @@ export class CriAssembler implements LineAssembler {
     return min;
   }
 
+  /** the assembler of the rotated file before this one (same path), while it is read */
+  private prev: CriAssembler | undefined;
+
+  follow(prev: LineAssembler | undefined): void {
+    this.prev = prev instanceof CriAssembler && prev !== this ? prev : undefined;
+  }
+
+  /**
+   * The parts held for `stream`: this file's, else those the rotated file before it holds
+   * (the writer was reopened between a line's P and its F), taken over from the line at
+   * `offset`: this file commits no further than that line until the F.
+   */
+  private heldFor(stream: string, offset: number): Held | undefined {
+    const own = this.held.get(stream);
+    if (own) return own;
+    const p = this.prev?.held.get(stream);
+    if (!p) return undefined;
+    this.prev!.held.delete(stream);
+    const h = { time: p.time, parts: p.parts, start: offset };
+    this.held.set(stream, h);
+    return h;
+  }
+
   add(line: string, offset: number, now: number): string | undefined {
     const f = splitCri(line);
     if (!f) return line;
     const [time, stream, logtag, message] = f;
-    const h = this.held.get(stream);
+    const h = this.heldFor(stream, offset);
     if (isPartialTag(logtag)) {
       this.lastLineAt = now;
       if (h) h.parts.push(message);

@@ -27,6 +27,11 @@ export interface LineAssembler {
   add(line: string, offset: number, now: number): string | undefined;
   /** Everything held, as texts to parse, clearing it (flush interval, rotation, shutdown). */
   takeAll(): string[];
+  /**
+   * The assembler of the file read before this one for the same path (a rotated file not
+   * yet let go), or undefined: an assembler may continue what that one holds.
+   */
+  follow?(prev: LineAssembler | undefined): void;
 }
 
 /**

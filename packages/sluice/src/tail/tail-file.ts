@@ -141,6 +141,11 @@ export class TailFile {
     return this.end - this.start;
   }
 
+  /** Links this file's line assembler to that of the file read before it for the same path. */
+  follow(prev: TailFile | undefined): void {
+    this.multiline?.follow?.(prev?.multiline);
+  }
+
   /** a filter still holds lines of this file: the position stays before them */
   get held(): boolean {
     return this.holds.some((h) => h.counter.pending > 0);

@@ -127,6 +127,8 @@ export class Target {
     while (!h.stopping) {
       let progressed = false;
       let throttled = false;
+      // A line's parts may straddle a rotation: each file's assembler may continue the previous one's.
+      for (let i = 0; i < this.files.length; i++) this.files[i]!.follow(this.files[i - 1]);
       for (const f of this.files) {
         const now = Date.now();
         const budget = this.budget(now);

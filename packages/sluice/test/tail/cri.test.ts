@@ -1,7 +1,7 @@
 // in_tail with <parse> @type cri: P partial lines are joined per file and stream up to
 // their F line, and the position is never committed past a partial still held.
 import assert from 'node:assert/strict';
-import { appendFileSync, readFileSync, writeFileSync } from 'node:fs';
+import { appendFileSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { test } from 'node:test';
 import { loadPlugin } from '../../src/plugins/registry.ts';
@@ -102,6 +102,50 @@ test('join_partials false emits each part, as Fluentd does', async (t) => {
     [
       ['P', 'a'],
       ['F', 'b'],
+    ],
+  );
+});
+
+test('a line whose parts straddle a rotation (P in the renamed file, F in the new one) is joined whole', async (t) => {
+  await loadPlugin('parser', 'cri');
+  const dir = await tempDir(t);
+  const log = join(dir, '0.log');
+  writeFileSync(log, '2026-12-06T10:00:00Z stderr F before\n2026-12-06T10:00:01Z stdout P first half, \n');
+  const tl = await startTail(`path ${log}\ntag k8s\nread_from_head true\nrotate_wait 0.2s\n${cri}`, { t });
+  await until(() => tl.records().length === 1, 'the stderr line');
+  // The kubelet renames the file; containerd reopens it and writes the rest of the line.
+  renameSync(log, `${log}.20261206-100002`);
+  writeFileSync(log, '2026-12-06T10:00:02Z stdout F second half\n2026-12-06T10:00:03Z stdout F next\n');
+  await until(() => tl.records().length === 3, 'the joined line and the next');
+  assert.deepEqual(
+    tl.records().map((r) => [r.logtag, r.message, r.time]),
+    [
+      ['F', 'before', '2026-12-06T10:00:00Z'],
+      ['F', 'first half, second half', '2026-12-06T10:00:01Z'],
+      ['F', 'next', '2026-12-06T10:00:03Z'],
+    ],
+  );
+});
+
+test('parts still held when their rotated file is let go are emitted as they are (logtag P), not lost', async (t) => {
+  await loadPlugin('parser', 'cri');
+  const dir = await tempDir(t);
+  const log = join(dir, '0.log');
+  writeFileSync(log, '2026-12-06T10:00:00Z stderr F before\n2026-12-06T10:00:01Z stdout P orphaned part\n');
+  const tl = await startTail(`path ${log}\ntag k8s\nread_from_head true\nrotate_wait 0.1s\n${cri}`, { t });
+  await until(() => tl.records().length === 1, 'the stderr line');
+  renameSync(log, `${log}.1`);
+  writeFileSync(log, '2026-12-06T10:00:02Z stderr F after\n');
+  await until(() => tl.records().length === 3, 'the part, when the old file is let go');
+  assert.deepEqual(
+    tl
+      .records()
+      .map((r) => [r.logtag, r.message])
+      .sort(),
+    [
+      ['F', 'after'],
+      ['F', 'before'],
+      ['P', 'orphaned part'],
     ],
   );
 });
