@@ -34,7 +34,11 @@ function defaultText(spec: ParamSpec): string {
   if (spec.required) return '(required)';
   const d = spec.default;
   if (d === undefined || d === null) return '';
-  if (typeof d === 'string') return d === '' ? '`""`' : code(d);
+  if (typeof d === 'string') {
+    if (d === '') return '`""`';
+    // A newline or a tab would break the table (or not show): written as in a config, "\n".
+    return /[\x00-\x1f]/.test(d) ? code(JSON.stringify(d)) : code(d);
+  }
   if (d instanceof RegExp) return code(`/${d.source}/`);
   return code(typeof d === 'object' ? JSON.stringify(d) : String(d));
 }
