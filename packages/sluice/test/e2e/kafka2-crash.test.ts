@@ -1,0 +1,136 @@
+// Acceptance (issue 24): forward (acknowledged) -> kafka2 with a file buffer, Sluice
+// SIGKILLed again and again under load; every event the generator got an ack for must be
+// in the topic (read back with a Kafka client). Duplicates are counted and reported: a chunk
+// whose produce request was answered but not yet marked delivered when the process died is
+// sent again by the next process, under a new producer id, which the broker cannot match.
+import assert from 'node:assert/strict';
+import { writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { after, before, describe, it } from 'node:test';
+import { Consumer, MessagesStreamModes } from '@platformatic/kafka';
+import { tempDir } from '../buffer/helpers.ts';
+import { freePort } from '../helpers/ports.ts';
+import { type SluiceProcess, spawnSluice } from '../helpers/sluice-process.ts';
+import { createTopic, topicName } from '../plugins/output/kafka-helpers.ts';
+import { type KafkaServer, startKafka } from '../stores/kafka.ts';
+import { AckingClient } from './forward-client.ts';
+
+const KILLS = Number(process.env.SLUICE_CRASH_KILLS ?? 20);
+
+/** Reads the topic from its start until every id in `ids` was seen (bounded); counts each id. */
+async function readIds(brokers: string[], topic: string, ids: Set<number>, timeoutMs: number) {
+  const seen = new Map<number, number>();
+  const consumer = new Consumer({
+    clientId: 'crash-reader',
+    groupId: `crash-${topic}`,
+    bootstrapBrokers: brokers,
+  });
+  const stream = await consumer.consume({
+    topics: [topic],
+    mode: MessagesStreamModes.EARLIEST,
+    autocommit: false,
+  });
+  const missing = () => [...ids].filter((i) => !seen.has(i));
+  try {
+    await new Promise<void>((resolve) => {
+      const t = setTimeout(resolve, timeoutMs);
+      stream.on('data', (m: { value: Buffer }) => {
+        const id = (JSON.parse(m.value.toString()) as { id: number }).id;
+        seen.set(id, (seen.get(id) ?? 0) + 1);
+        if (seen.size >= ids.size && missing().length === 0) {
+          clearTimeout(t);
+          resolve();
+        }
+      });
+    });
+  } finally {
+    await stream.close();
+    await consumer.close(true);
+  }
+  return { seen, missing: missing() };
+}
+
+describe('kafka2 with a file buffer survives SIGKILL (e2e)', () => {
+  let kafka: KafkaServer;
+  before(async () => {
+    kafka = await startKafka();
+  });
+  after(async () => {
+    await kafka?.stop();
+  });
+
+  it(`every acknowledged event is in the topic across ${KILLS} kills`, { timeout: 900_000 }, async (t) => {
+    const { dir, cleanup } = await tempDir();
+    const topic = topicName('crash');
+    await createTopic(kafka.brokers, topic, 2);
+    const fwdPort = await freePort();
+    const conf = join(dir, 'sluice.conf');
+    await writeFile(
+      conf,
+      `<source>\n  @type forward\n  bind 127.0.0.1\n  port ${fwdPort}\n</source>\n` +
+        `<match crash.**>\n  @type kafka2\n  brokers ${kafka.brokers.join(',')}\n  default_topic ${topic}\n  <buffer>\n    @type file\n    path ${join(dir, 'buffer')}\n` +
+        '    flush_mode interval\n    flush_interval 0.1\n    chunk_limit_records 200\n    flush_thread_count 2\n    retry_forever true\n    retry_wait 0.1\n    retry_max_interval 0.5\n  </buffer>\n</match>\n',
+    );
+    const acked = new Set<number>();
+    let nextId = 0;
+    let proc: SluiceProcess | undefined;
+    try {
+      for (let round = 0; round <= KILLS; round++) {
+        proc = spawnSluice(['-c', conf]);
+        const client = new AckingClient(fwdPort);
+        await client.connect(90_000);
+        const target = acked.size + 20 + Math.floor(Math.random() * 100);
+        const inflight = new Set<Promise<void>>();
+        let dead = false;
+        const killAt = new Promise<void>((resolve) => {
+          const pump = () => {
+            while (!dead && inflight.size < 4) {
+              const ids = Array.from({ length: 10 }, () => nextId++);
+              const p: Promise<void> = client
+                .send(
+                  'crash.test',
+                  ids.map((id) => ({ id, payload: 'x'.repeat(64) })),
+                )
+                .then(
+                  () => {
+                    for (const id of ids) acked.add(id);
+                    inflight.delete(p);
+                    if (acked.size >= target) resolve();
+                    pump();
+                  },
+                  () => void inflight.delete(p),
+                );
+              inflight.add(p);
+            }
+          };
+          pump();
+        });
+        await killAt;
+        if (round === KILLS) {
+          dead = true;
+          break;
+        }
+        // land the kill at a random point of the next writes, not right on an ack
+        await new Promise((r) => setTimeout(r, Math.floor(Math.random() * 30)));
+        dead = true;
+        proc.proc.kill('SIGKILL');
+        await proc.exited;
+        client.close();
+        await Promise.allSettled([...inflight]);
+      }
+      const { seen, missing } = await readIds(kafka.brokers, topic, acked, 120_000);
+      const dups = [...seen.values()].reduce((n, c) => n + (c - 1), 0);
+      t.diagnostic(
+        `kills: ${KILLS}, acked events: ${acked.size}, in the topic: ${seen.size} distinct, duplicates: ${dups}, missing: ${missing.length}`,
+      );
+      assert.equal(
+        missing.length,
+        0,
+        `acknowledged events not in the topic: ${missing.slice(0, 20).join(',')}`,
+      );
+    } finally {
+      await proc?.stop(10_000);
+      await cleanup();
+    }
+  });
+});
