@@ -245,7 +245,7 @@ export class Engine {
       const node = await buildOutput(el, {
         ...env,
         makeContext: (e: ConfigElement, type: string, kind: 'output') =>
-          this.makeContext(e, type, kind, param(e, '@label')?.value ?? label),
+          this.makeContext(e, type, kind, param(e, '@label')?.value ?? label, el),
       });
       this.outputs.push(node);
       this.registerOutputs(node);
@@ -288,7 +288,14 @@ export class Engine {
     this.inputs.push({ plugin, ctx });
   }
 
-  private makeContext(el: ConfigElement, type: string, kind: PluginKind, label: string): PluginContext {
+  private makeContext(
+    el: ConfigElement,
+    type: string,
+    kind: PluginKind,
+    label: string,
+    /** for outputs: the <match> they are under (themselves, or the copy holding their <store>) */
+    match?: ConfigElement,
+  ): PluginContext {
     const explicit = param(el, '@id');
     let id = explicit?.value ?? `${type}.${this.plugins.length + this.inputs.length + this.filters.length}`;
     if (explicit && this.ids.has(id)) throw new ConfigError(`@id ${id} is used twice`, explicit.location);
@@ -324,14 +331,15 @@ export class Engine {
       createNested: (nestedKind, element, defaultType) =>
         createNestedPlugin(nestedKind, element, defaultType, ctx),
     };
-    if (kind === 'output' || kind === 'filter') ctx.router = this.outputRouter(label);
+    if (kind === 'output' || kind === 'filter') ctx.router = this.outputRouter(label, match);
     if (kind !== 'output') this.plugins.push({ id, type, kind, element: el, ctx });
     return ctx;
   }
 
-  private outputRouter(label: string): OutputRouter {
+  private outputRouter(label: string, match: ConfigElement | undefined): OutputRouter {
     return {
       label,
+      match,
       emitToLabel: (to, batch) => {
         const p = this.pipelines.get(to);
         if (!p) return Promise.reject(new Error(`no such label ${to || '(root)'}`));

@@ -58,6 +58,8 @@ export interface PluginContext {
 export interface OutputRouter {
   /** the label `ctx.emit` routes from ('' = the root) */
   readonly label: string;
+  /** for an output: the <match> it is under (its own, or the copy whose <store> it is) */
+  readonly match?: ConfigElement;
   /** Routes a batch from the start of a label's pipeline ('' = the root); resolves on acceptance. */
   emitToLabel(label: string, batch: EventBatch): Promise<void>;
   hasLabel(label: string): boolean;

@@ -152,7 +152,8 @@ function sampleTag(pattern: string): string | undefined {
  * Refuses a rule whose rewritten events would come back to this same <match>: the record
  * is unchanged, so the same rule applies again; a tag that grows each time (`foo.${tag}`
  * under `<match **>`) loops for ever. Checked on a sample tag of the match pattern, with
- * `x` for the groups: what cannot be seen from the config is not refused. A tag that
+ * `x` for the groups (inside a copy <store>, the copy's <match>): what cannot be seen
+ * from the config is not refused. A tag that
  * comes back unchanged is dropped there (Fluentd skips an unchanged tag): warned.
  */
 function checkLoops(
@@ -361,7 +362,7 @@ export default {
       router,
       ctx,
     );
-    checkLoops(plugin, rules, el, router, ctx);
+    checkLoops(plugin, rules, router.match ?? el, router, ctx);
     return plugin;
   },
 } satisfies PluginDescriptor<OutputPlugin>;

@@ -412,3 +412,13 @@ test('a rule whose events would come back to the same <match> and be rewritten f
     logs.join('\n'),
   );
 });
+
+test('the loop check sees through copy: a rule in a <store> of the same <match>', async () => {
+  await assert.rejects(
+    Engine.fromText(
+      '<match **>\n@type copy\n<store>\n@type rewrite_tag_filter\n<rule>\nkey level\npattern ^(.+)$\ntag $1.${tag}\n</rule>\n</store>\n<store>\n@type null\n</store>\n</match>\n',
+      { logger: pino({ level: 'silent' }) },
+    ),
+    /loops/,
+  );
+});
