@@ -174,6 +174,8 @@ export function syslogSink(s: SyslogSettings): MessageSink {
       remote: peer.address,
     });
   };
+  /** TAG.FACILITY.SEVERITY by priority, made once each */
+  const tags: string[] = [];
   return (b, start, end, peer, out) => {
     const data = b.toString('utf8', start, end);
     let pri: number | undefined;
@@ -198,10 +200,13 @@ export function syslogSink(s: SyslogSettings): MessageSink {
       unmatched(data, peer, out, 'failed to parse message', s.parser.lastError);
       return;
     }
-    const record = r.record;
+    let record = r.record;
     if (pri === undefined) {
       pri = record.pri as number | undefined;
-      delete record.pri;
+      // `delete` of the first key would turn the record into a slow dictionary object.
+      const rest: EventRecord = {};
+      for (const k in record) if (k !== 'pri') rest[k] = record[k];
+      record = rest;
     }
     if (typeof pri !== 'number') {
       unmatched(data, peer, out, 'invalid input', 'the parser gave no priority');
@@ -213,7 +218,9 @@ export function syslogSink(s: SyslogSettings): MessageSink {
     // A priority past local7 has no facility: Fluentd writes nil, and an empty tag part.
     if (s.facilityKey) record[s.facilityKey] = facility ?? null;
     addSource(record, peer);
-    out.add(`${s.tag}.${facility ?? ''}.${severity}`, r.time.sec, r.time.nsec, record);
+    const tag =
+      pri < 256 ? (tags[pri] ??= `${s.tag}.${facility ?? ''}.${severity}`) : `${s.tag}..${severity}`;
+    out.add(tag, r.time.sec, r.time.nsec, record);
   };
 }
 
