@@ -151,7 +151,7 @@ export class ConcatFilter implements FilterPlugin {
       }
       changed = true;
       try {
-        for (const f of this.process(tag, e.time, record, scope)) {
+        for (const f of this.processOne(tag, e.time, record, scope)) {
           const merged: EventRecord = { ...record, ...f.record };
           if (o.mode === 'partial' && !o.keepPartialKey) delete merged[o.partialKey!];
           else if (o.mode === 'partial_metadata' && !o.keepPartialMetadata) {
@@ -213,14 +213,28 @@ export class ConcatFilter implements FilterPlugin {
     return { time: first.time, record };
   }
 
+  /** process(), then an emptied stream is forgotten (with use_partial_metadata every message has its own). */
+  private processOne(
+    tag: string,
+    time: EventTime,
+    record: EventRecord,
+    scope: ReturnType<typeof holdScope>,
+  ): { time: EventTime; record: EventRecord }[] {
+    const id = this.identity(tag, record);
+    const s = this.stream(id, tag);
+    const out = this.process(s, tag, time, record, scope);
+    if (s.items.length === 0) this.streams.delete(id);
+    return out;
+  }
+
   private process(
+    s: Stream,
     tag: string,
     time: EventTime,
     record: EventRecord,
     scope: ReturnType<typeof holdScope>,
   ): { time: EventTime; record: EventRecord }[] {
     const o = this.o;
-    const s = this.stream(this.identity(tag, record), tag);
     s.last = Date.now();
     const held = (): Held => ({ tag, time, record, release: scope?.hold() });
     const out: { time: EventTime; record: EventRecord }[] = [];

@@ -325,3 +325,39 @@ test('configuration errors, as the plugin words them', async () => {
     );
   }
 });
+
+test("buffer_overflow_method ignore, truncate, drop and new (the plugin's own overflow tests)", async () => {
+  const messages = [
+    ['start', 'true'],
+    [' message 1', 'true'],
+    [' message 2', 'true'],
+    ['end', 'false'],
+    ['start', 'true'],
+    [' message 3', 'true'],
+    [' message 4', 'true'],
+    ['end', 'false'],
+  ].map(([message, partial]) => ({ container_id: '1', message, partial_message: partial }));
+  const cases: [string, number, string[]][] = [
+    ['ignore', 10, ['start\n message 1\n message 2\nend', 'start\n message 3\n message 4\nend']],
+    ['truncate', 60, ['start', ' message 2', 'start', ' message 4']],
+    ['drop', 100, ['end', 'end']],
+    ['new', 90, ['start', ' message 1', ' message 2', 'end', 'start', ' message 3', ' message 4', 'end']],
+  ];
+  for (const [method, limit, want] of cases) {
+    const e = await engine(
+      `key message\npartial_key partial_message\npartial_value true\nkeep_partial_key false\nbuffer_limit_size ${limit}\nbuffer_overflow_method ${method}`,
+    );
+    try {
+      await send(e, 'docker', messages);
+      assert.deepEqual(
+        recordsOf('out'),
+        want.map((message) => ({ container_id: '1', message })),
+        method,
+      );
+    } finally {
+      await e.stop();
+      resetCapture();
+      registerTestPlugins();
+    }
+  }
+});
