@@ -7,6 +7,8 @@ interface Held {
   parts: string[];
   /** file offset of the first part's line */
   start: number;
+  /** UTF-8 bytes of the parts (for max_line_size) */
+  bytes: number;
 }
 
 /**
@@ -29,6 +31,14 @@ export class CriAssembler implements LineAssembler {
   readonly flushAtStop = false;
   lastLineAt = 0;
   private readonly held = new Map<string, Held>();
+  /** streams whose current line went past max_line_size: its parts are skipped up to its F */
+  private readonly skipping = new Set<string>();
+
+  constructor(
+    /** in_tail's max_line_size: a joined line longer than this is skipped, as a long line is */
+    private readonly maxLineSize?: number,
+    private readonly warn?: (msg: string, extra: Record<string, unknown>) => void,
+  ) {}
 
   get hasPending(): boolean {
     return this.held.size > 0;
@@ -58,7 +68,7 @@ export class CriAssembler implements LineAssembler {
     const p = this.prev?.held.get(stream);
     if (!p) return undefined;
     this.prev!.held.delete(stream);
-    const h = { time: p.time, parts: p.parts, start: offset };
+    const h = { time: p.time, parts: p.parts, start: offset, bytes: p.bytes };
     this.held.set(stream, h);
     return h;
   }
@@ -67,17 +77,39 @@ export class CriAssembler implements LineAssembler {
     const f = splitCri(line);
     if (!f) return line;
     const [time, stream, logtag, message] = f;
+    const partial = isPartialTag(logtag);
+    if (this.skipping.has(stream)) {
+      if (!partial) this.skipping.delete(stream);
+      return undefined;
+    }
     const h = this.heldFor(stream, offset);
-    if (isPartialTag(logtag)) {
+    if (partial) {
       this.lastLineAt = now;
-      if (h) h.parts.push(message);
-      else this.held.set(stream, { time, parts: [message], start: offset });
+      const bytes = this.maxLineSize === undefined ? 0 : Buffer.byteLength(message);
+      if (h) {
+        h.parts.push(message);
+        h.bytes += bytes;
+      } else this.held.set(stream, { time, parts: [message], start: offset, bytes });
+      if (this.maxLineSize !== undefined) this.bound(stream, this.held.get(stream)!);
       return undefined;
     }
     if (!h) return line;
     this.held.delete(stream);
     h.parts.push(message);
     return `${h.time} ${stream} ${logtag} ${h.parts.join('')}`;
+  }
+
+  /** Drops a line whose parts held add up to more than max_line_size, and skips its other parts. */
+  private bound(stream: string, h: Held): void {
+    const n = h.bytes;
+    if (n <= this.maxLineSize!) return;
+    this.held.delete(stream);
+    this.skipping.add(stream);
+    this.warn?.('skipped a CRI line whose parts are longer than max_line_size', {
+      stream,
+      bytes: n,
+      time: h.time,
+    });
   }
 
   takeAll(): string[] {

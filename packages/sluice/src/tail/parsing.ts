@@ -65,7 +65,13 @@ export function buildParsing(opts: TailOptions, ctx: PluginContext): Parsing {
   if (type === 'cri') {
     // P partial lines are joined per file and stream before the parser sees the line.
     const p = getParser() as CriParser;
-    if (p.joinPartials) return { encoder: generic, eol, mode: 'cri', multiline: () => new CriAssembler() };
+    if (p.joinPartials)
+      return {
+        encoder: generic,
+        eol,
+        mode: 'cri',
+        multiline: () => new CriAssembler(opts.maxLineSize, eo.warn),
+      };
     return { encoder: generic, eol, mode: 'parser' };
   }
   if (type === 'none' && [...extra.keys()].every((k) => k === 'message_key')) {

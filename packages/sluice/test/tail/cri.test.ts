@@ -149,3 +149,28 @@ test('parts still held when their rotated file is let go are emitted as they are
     ],
   );
 });
+
+test('max_line_size bounds a joined line: one longer is skipped (with a warning), the next is read', async (t) => {
+  await loadPlugin('parser', 'cri');
+  const dir = await tempDir(t);
+  const log = join(dir, '0.log');
+  const part = 'x'.repeat(60);
+  writeFileSync(
+    log,
+    [
+      `2026-12-06T10:00:00Z stdout P ${part}`,
+      `2026-12-06T10:00:00Z stdout P ${part}`,
+      `2026-12-06T10:00:00Z stdout P ${part}`,
+      `2026-12-06T10:00:00Z stdout F end`,
+      `2026-12-06T10:00:01Z stdout P short `,
+      `2026-12-06T10:00:01Z stdout F line`,
+      '',
+    ].join('\n'),
+  );
+  const tl = await startTail(`path ${log}\ntag k8s\nread_from_head true\nmax_line_size 150\n${cri}`, { t });
+  await until(() => tl.records().length === 1, 'the short line');
+  assert.deepEqual(
+    tl.records().map((r) => r.message),
+    ['short line'],
+  );
+});
