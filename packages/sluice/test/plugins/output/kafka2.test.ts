@@ -150,6 +150,56 @@ describe('out_kafka2 against Kafka 4', () => {
     await assert.rejects(out('default_topic x\nrequired_acks 1\nidempotent true'), /KAFKA_IDEMPOTENT_ACKS/);
   });
 
+  it('default_message_key, default_partition_key, default_partition; partitioner_hash_function murmur2', async () => {
+    const topic = topicName('defaults');
+    await createTopic(brokers, topic, 8);
+    const { plugin } = await out(
+      `default_topic ${topic}\ndefault_message_key dk\ndefault_partition_key dpk\npartitioner_hash_function murmur2`,
+    );
+    assert.deepEqual(await plugin.write(chunkOf('t', [{ n: 1 }, { n: 2, message_key: 'own' }])), ok);
+    const got = (await readTopic(brokers, topic, 2)).sort((a, b) => text(a).localeCompare(text(b)));
+    const { murmur2 } = await import('@platformatic/kafka');
+    assert.equal(got[0]!.key.toString(), 'dk');
+    assert.equal(got[1]!.key.toString(), 'own');
+    // the partition key wins over the message key; murmur2's positive part, as the Java client
+    for (const m of got) assert.equal(m.partition, (murmur2(Buffer.from('dpk')) & 0x7fffffff) % 8);
+    const t2 = topicName('defpart');
+    await createTopic(brokers, t2, 4);
+    const { plugin: p2 } = await out(`default_topic ${t2}\ndefault_partition 2`);
+    assert.deepEqual(await p2.write(chunkOf('t', [{ n: 1 }, { n: 2, partition: 1 }])), ok);
+    const parts = (await readTopic(brokers, t2, 2)).map((m) => [JSON.parse(text(m)).n, m.partition]);
+    assert.deepEqual(parts.sort(), [
+      [1, 2],
+      [2, 1],
+    ]);
+  });
+
+  it('kafka_buffered: topic per record, output_data_type attr: with field_separator, output_include_tag/time, kafka_agg_max_messages', async () => {
+    const a = topicName('legacy-a');
+    const dflt = topicName('legacy-d');
+    const r = await build(
+      kafka2,
+      `<match **>\n@type kafka_buffered\nbrokers ${brokers.join(',')}\ndefault_topic ${dflt}\noutput_data_type attr:n,v\nfield_separator COMMA\noutput_include_tag true\noutput_include_time true\ntime_format %Y\nkafka_agg_max_messages 1\nexclude_topic_key true\n<buffer tag>\n</buffer>\n</match>\n`,
+    );
+    outs.push(r.plugin);
+    const res = await r.plugin.write(
+      chunkOf('app.x', [
+        { n: 1, v: 'x', topic: a },
+        { n: 2, v: null },
+      ]),
+    );
+    assert.deepEqual(res, ok);
+    assert.deepEqual((await readTopic(brokers, a, 1)).map(text), ['app.x,2023,1,x']);
+    assert.deepEqual((await readTopic(brokers, dflt, 1)).map(text), ['app.x,2023,2,']);
+    const json = await build(
+      kafka2,
+      `<match **>\n@type kafka_buffered\nbrokers ${brokers.join(',')}\ndefault_topic ${dflt}-j\noutput_include_tag true\n</match>\n`,
+    );
+    outs.push(json.plugin);
+    assert.deepEqual(await json.plugin.write(chunkOf('app.y', [{ n: 3 }])), ok);
+    assert.deepEqual((await readTopic(brokers, `${dflt}-j`, 1)).map(text), ['{"n":3,"tag":"app.y"}']);
+  });
+
   it('a record over max_send_limit_bytes goes to @ERROR, the rest of the chunk is delivered', async () => {
     const topic = topicName('limit');
     const { plugin, ctx } = await out(`default_topic ${topic}\nmax_send_limit_bytes 1k`);
