@@ -27,7 +27,11 @@ const seconds = Number(process.argv[2] ?? 10);
 const batch = Number(process.argv[3] ?? 1000);
 const totalLimit = process.argv[4] ?? '32m';
 const chunkLimit = process.argv[5] ?? '8m';
-const BIN = fileURLToPath(new URL('../../packages/sluice/bin/sluice.js', import.meta.url));
+// SLUICE_BENCH_BIN: another entry point, e.g. the run.js of a compiled tree built with
+// `node scripts/build.mjs --out DIR` (bin/sluice.js runs the sources while they are newer than dist/)
+const BIN =
+  process.env.SLUICE_BENCH_BIN ??
+  fileURLToPath(new URL('../../packages/sluice/bin/sluice.js', import.meta.url));
 // a typical access-log record, 9 fields
 const RECORD = {
   host: 'web-1',

@@ -40,6 +40,8 @@ export interface DocumentRules {
   /** parent_key's value is sent as routing (Elasticsearch 7+, OpenSearch), not _parent */
   parentAsRouting?: boolean;
   idOf: IdOf;
+  /** id_policy chunk without id_key: ids written straight from the chunk id and the entry index */
+  chunkIds: boolean;
 }
 
 /** The index of a chunk: fixed (index_name, data stream), or per event (logstash_format). */
@@ -66,6 +68,7 @@ export interface BulkBody {
 
 const TIMESTAMP = '@timestamp';
 const EMPTY: Record<string, unknown> = Object.freeze({}) as Record<string, unknown>;
+const NO_TIME = new EventTime(0, 0);
 
 /**
  * The fields of the record map at b[off] into `into` (3 numbers per field: key start, key end =
@@ -128,6 +131,9 @@ function accessed(a: RecordAccessor | undefined, record: Record<string, unknown>
 /** What the action line and the added fields of one document need. */
 interface DocumentMeta {
   id?: string;
+  /** id_policy chunk: the _id is `<chunkId>-<entry>`, written without making the string */
+  chunkId?: string;
+  entry: number;
   routing?: string;
   parent?: string;
   /** the time for the index date and @timestamp */
@@ -143,6 +149,7 @@ export class BulkWriter {
   private lastSec = Number.NaN;
   private lastPrefix: string | undefined;
   private lastName = '';
+  private readonly m: DocumentMeta = { entry: 0, time: NO_TIME };
   /** the request being built: action() notes each document's index and id in it */
   private sent: { indices: string[]; ids: (string | undefined)[] } = { indices: [], ids: [] };
 
@@ -237,7 +244,11 @@ export class BulkWriter {
   ): boolean {
     // [time, record] with the time as EventTime (fixext8): what the buffer holds for every input
     if (b[off] !== 0x92 || b[off + 1] !== 0xd7 || b[off + 2] !== 0) return false;
-    const eventTime = new EventTime(b.readUInt32BE(off + 3), b.readUInt32BE(off + 7));
+    // the time is read only when it is written (@timestamp) or names the index (logstash_format)
+    const eventTime =
+      this.r.timestamp || this.r.indexDate
+        ? new EventTime(b.readUInt32BE(off + 3), b.readUInt32BE(off + 7))
+        : NO_TIME;
     const recOff = off + 11;
     const r = this.r;
     const special = this.special;
@@ -373,13 +384,21 @@ export class BulkWriter {
     }
     const parent = accessed(r.parentKey, record);
     const routing = accessed(r.routingKey, record);
-    return {
-      id: accessed(r.idKey, record) ?? r.idOf(chunk, i, b, off, end),
-      routing: routing ?? (r.parentAsRouting ? parent : undefined),
-      parent: r.parentAsRouting ? undefined : parent,
-      time,
-      timestamp,
-    };
+    // one object, reused: the meta of a document is used before the next one is made
+    const m = this.m;
+    m.id = accessed(r.idKey, record);
+    m.chunkId = undefined;
+    if (m.id === undefined) {
+      if (r.chunkIds) {
+        m.chunkId = chunk.id;
+        m.entry = i;
+      } else m.id = r.idOf(chunk, i, b, off, end);
+    }
+    m.routing = routing ?? (r.parentAsRouting ? parent : undefined);
+    m.parent = r.parentAsRouting ? undefined : parent;
+    m.time = time;
+    m.timestamp = timestamp;
+    return m;
   }
 
   private action(out: JsonOut, index: ChunkIndex, m: DocumentMeta): void {
@@ -395,6 +414,7 @@ export class BulkWriter {
       name = this.lastName;
     }
     this.sent.indices.push(name);
+    // chunk ids are made again from the entry when a document is rejected
     this.sent.ids.push(m.id);
     out.ascii(r.op === 'upsert' ? '{"update":{"_index":' : `{"${r.op}":{"_index":`);
     text(out, name);
@@ -402,7 +422,13 @@ export class BulkWriter {
       out.ascii(',"_type":');
       text(out, r.typeName);
     }
-    if (m.id !== undefined) {
+    if (m.chunkId !== undefined) {
+      out.ascii(',"_id":"');
+      out.ascii(m.chunkId);
+      out.byte(0x2d);
+      out.digits(m.entry);
+      out.byte(0x22);
+    } else if (m.id !== undefined) {
       out.ascii(',"_id":');
       text(out, m.id);
     }

@@ -183,6 +183,7 @@ export class ElasticsearchOutput implements OutputPlugin {
       routingKey: p.routing_key ? createRecordAccessor(p.routing_key, at('routing_key')) : undefined,
       parentKey: p.parent_key ? createRecordAccessor(p.parent_key, at('parent_key')) : undefined,
       idOf: idPolicy(p.id_policy as IdPolicy),
+      chunkIds: p.id_policy === 'chunk' && !idKey,
     };
     this.writer = new BulkWriter(this.rules);
     this.servers = new Servers(parseServers(p, where), p.resurrect_after * 1000);
@@ -408,7 +409,7 @@ export class ElasticsearchOutput implements OutputPlugin {
       if (results !== 'all-stored')
         for (let k = 0; k < results.length; k++) {
           results[k]!.index ??= req.indices[k];
-          results[k]!.id ??= req.ids[k];
+          results[k]!.id ??= req.ids[k] ?? this.chunkIdOf(chunk, req.entries[k]!);
         }
       return results;
     } catch (e) {
@@ -422,7 +423,7 @@ export class ElasticsearchOutput implements OutputPlugin {
             type,
             reason: reason ?? e.message,
             index: req.indices[0],
-            id: req.ids[0],
+            id: req.ids[0] ?? this.chunkIdOf(chunk, req.entries[0]!),
           },
         ];
       }
@@ -437,6 +438,11 @@ export class ElasticsearchOutput implements OutputPlugin {
       }
       return results;
     }
+  }
+
+  /** The _id a document got under id_policy chunk (written without making it; made here for a rejected one). */
+  private chunkIdOf(chunk: Chunk, entry: number): string | undefined {
+    return this.rules.chunkIds && this.rules.idKey === undefined ? `${chunk.id}-${entry}` : undefined;
   }
 
   private remember(id: string, done: Uint8Array): void {
