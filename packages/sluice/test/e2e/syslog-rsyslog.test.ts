@@ -89,7 +89,6 @@ describe('syslog: logger -> rsyslogd -> sluice -> file', () => {
   </transport>
   <parse>
     message_format auto
-    with_priority true
   </parse>
 </source>
 <source>

@@ -271,8 +271,8 @@ export class SyslogInput implements InputPlugin {
       (this.protocol === 'udp' ? p.queue_size_limit : p.total_partial_size_limit) as number,
     );
     this.reporter = new Reporter(ctx);
-    const parseEl = (config.sections.parse as Resolved | undefined)?.element ?? emptyParse(el);
-    this.parser = ctx.createNested<SluiceParser>('parser', parseEl as ConfigElement, 'syslog');
+    const parseEl = parseElement((config.sections.parse as Resolved | undefined)?.element, el);
+    this.parser = ctx.createNested<SluiceParser>('parser', parseEl, 'syslog');
     const withPriority = (this.parser as { withPriority?: boolean }).withPriority;
     this.parserParsesPriority = withPriority === true;
     const format = param(parseEl, 'message_format')?.value;
@@ -281,7 +281,7 @@ export class SyslogInput implements InputPlugin {
       // `<PRI>VERSION` that marks RFC 5424, so RFC 5424 messages fail to parse.
       ctx.logger.warn(
         { code: 'SYSLOG_5424_WITHOUT_PRIORITY' },
-        `<parse> message_format ${format} without with_priority true cannot read RFC 5424 messages (as in Fluentd): add 'with_priority true' to <parse>`,
+        `<parse> message_format ${format} with with_priority false cannot read RFC 5424 messages (as in Fluentd): remove 'with_priority false'`,
       );
     }
   }
@@ -352,8 +352,16 @@ export class SyslogInput implements InputPlugin {
   }
 }
 
-function emptyParse(parent: ConfigElement): ConfigElement {
-  return { name: 'parse', arg: '', params: [], elements: [], location: parent.location };
+/**
+ * in_syslog's <parse>: the syslog parser by default, and `with_priority true` unless the
+ * section says otherwise (in_syslog's section default, which Fluentd's syslog parser sees:
+ * checked against Fluentd 1.14.6, where `<parse> message_format auto </parse>` reads RFC 5424).
+ */
+function parseElement(given: ConfigElement | undefined, parent: ConfigElement): ConfigElement {
+  const el = given ?? { name: 'parse', arg: '', params: [], elements: [], location: parent.location };
+  const type = param(el, '@type')?.value ?? param(el, 'type')?.value ?? 'syslog';
+  if (type !== 'syslog' || param(el, 'with_priority')) return el;
+  return { ...el, params: [...el.params, { key: 'with_priority', value: 'true', location: el.location }] };
 }
 
 const descriptor: PluginDescriptor<SyslogInput> = {
@@ -367,7 +375,7 @@ const descriptor: PluginDescriptor<SyslogInput> = {
     sections: {
       parse: {
         description:
-          'How each message is parsed (default: the syslog parser, message_format rfc3164). The <priority> is read by in_syslog unless the syslog parser has with_priority true.',
+          'How each message is parsed (default: the syslog parser, message_format rfc3164, with_priority true: the parser reads the <priority>). With another parser, or with_priority false, in_syslog reads the <priority> and hands the parser the rest.',
         plugin: 'parser',
       },
       transport,

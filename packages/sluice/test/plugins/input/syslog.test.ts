@@ -145,7 +145,7 @@ describe('syslog input', () => {
   it('TCP, octet counting, from logger --tcp --octet-count, RFC 5424 and RFC 3164 (message_format auto)', async () => {
     const t = await startInput(
       syslogInput,
-      `tag sys\n${KEYS}\nframe_type octet_count\n<transport tcp>\n</transport>\n<parse>\nmessage_format auto\nwith_priority true\n</parse>`,
+      `tag sys\n${KEYS}\nframe_type octet_count\n<transport tcp>\n</transport>\n<parse>\nmessage_format auto\n</parse>`,
     );
     try {
       const port = String(t.input.port);
@@ -291,16 +291,40 @@ describe('syslog input', () => {
       );
       assert.deepEqual(ev[0]!.record, { unmatched_line: 'no priority here', addr: '127.0.0.1' });
       assert.equal(ev[1]!.record.unmatched_line, '<13>not a time at all');
+      // The default parser reads the priority: a message without one fails to parse, as in Fluentd.
       const line = await t.untilLog('INPUT_UNMATCHED');
-      assert.match(line.msg, /invalid syslog message: no <priority>/);
+      assert.match(line.msg, /failed to parse message/);
       assert.equal(t.ctx.metrics.unmatchedMessages, 2);
     } finally {
       await t.input.stop();
     }
   });
 
-  it('message_format auto without with_priority: warned at start; RFC 5424 messages fail as in Fluentd, RFC 3164 ones pass', async () => {
+  it('message_format auto reads both formats with the default parse (with_priority true, as Fluentd 1.14.6 does)', async () => {
     const t = await startInput(syslogInput, 'tag s\n<parse>\nmessage_format auto\n</parse>');
+    try {
+      await sendUdp(t.input.port, [
+        '<13>1 2026-12-06T12:00:00.123Z h app 1 - - five',
+        '<13>Dec  6 12:00:00 h a: three',
+      ]);
+      await t.untilEvents(2);
+      assert.deepEqual(
+        t.events().map((e) => e.record.message),
+        ['five', 'three'],
+      );
+      assert.equal(t.events()[0]!.record.msgid, '-');
+      assert.equal(t.events()[0]!.time.nsec, 123_000_000);
+      assert.ok(!t.lines.some((l) => l.code === 'SYSLOG_5424_WITHOUT_PRIORITY'));
+    } finally {
+      await t.input.stop();
+    }
+  });
+
+  it('message_format auto with with_priority false: warned at start; RFC 5424 messages fail as in Fluentd, RFC 3164 ones pass', async () => {
+    const t = await startInput(
+      syslogInput,
+      'tag s\n<parse>\nmessage_format auto\nwith_priority false\n</parse>',
+    );
     try {
       await t.untilLog('SYSLOG_5424_WITHOUT_PRIORITY');
       await sendUdp(t.input.port, [
@@ -321,10 +345,12 @@ describe('syslog input', () => {
   it('another <parse> (none): in_syslog reads the priority itself', async () => {
     const t = await startInput(syslogInput, 'tag s\nseverity_key sev\n<parse>\n@type none\n</parse>');
     try {
-      await sendUdp(t.input.port, ['<11>anything at all']);
+      await sendUdp(t.input.port, ['<11>anything at all', 'no priority']);
       await t.untilEvents(1);
       assert.equal(t.events()[0]!.tag, 's.user.err');
       assert.deepEqual(t.events()[0]!.record, { message: 'anything at all', sev: 'err' });
+      const line = await t.untilLog('INPUT_UNMATCHED');
+      assert.match(line.msg, /invalid syslog message: no <priority>/);
     } finally {
       await t.input.stop();
     }
