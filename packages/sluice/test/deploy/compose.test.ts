@@ -17,7 +17,11 @@ import {
   repoPath,
 } from './helpers.ts';
 
-const EXAMPLES = ['examples/compose/tail-to-files', 'examples/compose/http-bus'];
+const EXAMPLES = [
+  'examples/compose/tail-to-files',
+  'examples/compose/http-bus',
+  'examples/compose/kafka-scale-out',
+];
 /** Folders the image creates for its user (Dockerfile: mkdir -p + chown). */
 const IMAGE_WRITABLE = ['/fluentd/log', '/fluentd/buffer', '/fluentd/state', '/tmp'];
 

@@ -14,6 +14,7 @@ export const KUSTOMIZATIONS = [
   'examples/k8s/postback/base',
   'examples/k8s/postback/overlays/nodeport',
   'examples/k8s/postback/overlays/ingress',
+  'examples/k8s/kafka-scale-out',
 ] as const;
 
 const rendered = new Map<string, K8sObject[]>();
