@@ -13,6 +13,13 @@ import { Agent, type Dispatcher } from 'undici';
 import { ConfigError, type SourceLocation } from '../../../core/errors.ts';
 import type { Params } from './params.ts';
 
+const TLS_VERSIONS: Record<string, string> = {
+  TLSv1: 'TLSv1',
+  TLSv1_1: 'TLSv1.1',
+  TLSv1_2: 'TLSv1.2',
+  TLSv1_3: 'TLSv1.3',
+};
+
 export interface Server {
   /** scheme://host:port */
   origin: string;
@@ -80,6 +87,9 @@ export function parseServers(p: Params, where: SourceLocation | undefined): Serv
 /** The keep-alive pool every request goes through; timeouts from request_timeout. */
 export function createAgent(p: Params, where: SourceLocation | undefined): Dispatcher {
   const tls: Record<string, unknown> = { rejectUnauthorized: p.ssl_verify };
+  const min = p.ssl_min_version ?? (p.ssl_version === 'SSLv23' ? undefined : p.ssl_version);
+  if (min) tls.minVersion = TLS_VERSIONS[min];
+  if (p.ssl_max_version) tls.maxVersion = TLS_VERSIONS[p.ssl_max_version];
   if (p.ca_file) {
     try {
       tls.ca = readFileSync(p.ca_file);

@@ -30,7 +30,7 @@ import {
 import { createAgent, parseServers, type Server, Servers } from './connection.ts';
 import { type IdPolicy, idPolicy } from './ids.ts';
 import { type ItemResult, readBulkResponse } from './outcome.ts';
-import { NOT_BUILT, type Params, schemaParams } from './params.ts';
+import { harmless, NOT_BUILT, type Params, schemaParams } from './params.ts';
 
 const BULK_PATH = '/_bulk?filter_path=took,errors,items.*.status,items.*.error';
 
@@ -116,7 +116,8 @@ export class ElasticsearchOutput implements OutputPlugin {
     const where = config.element.location;
     const at = (key: string) => config.element.params.find((x) => x.key === key)?.location ?? where;
     for (const name of NOT_BUILT) {
-      if (config.params[name] != null)
+      const value = config.params[name];
+      if (value != null && !harmless(name, String(value)))
         throw new ConfigError(
           `ES_PARAM_NOT_BUILT: parameter '${name}' of fluent-plugin-elasticsearch/opensearch is not built in Sluice (see docs/outputs/elasticsearch.md)`,
           at(name),

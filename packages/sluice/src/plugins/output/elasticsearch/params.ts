@@ -10,7 +10,14 @@ export const params = defineParams({
     description: 'The server to send to when hosts is not set.',
     default: 'localhost',
   },
-  port: { type: 'integer', min: 1, max: 65535, description: 'Its port.', default: 9200 },
+  port: {
+    type: 'integer',
+    min: 0,
+    max: 65535,
+    description:
+      'Its port. 0 (an empty value, as an unset variable gives in the official DaemonSet config) passes the check, as in Fluentd, and fails to connect.',
+    default: 9200,
+  },
   hosts: {
     type: 'string',
     description:
@@ -34,6 +41,25 @@ export const params = defineParams({
     type: 'bool',
     description: 'Verify the server certificate (https). false accepts any certificate.',
     default: true,
+  },
+  ssl_version: {
+    type: 'enum',
+    values: ['SSLv23', 'TLSv1', 'TLSv1_1', 'TLSv1_2', 'TLSv1_3'],
+    description:
+      'The lowest TLS version accepted (the Ruby plugins pin this version; Sluice also takes newer ones). SSLv23: any TLS version Node allows.',
+    default: 'TLSv1_2',
+  },
+  ssl_min_version: {
+    type: 'enum',
+    values: ['TLSv1', 'TLSv1_1', 'TLSv1_2', 'TLSv1_3'],
+    description: 'The lowest TLS version accepted (overrides ssl_version).',
+    default: null,
+  },
+  ssl_max_version: {
+    type: 'enum',
+    values: ['TLSv1', 'TLSv1_1', 'TLSv1_2', 'TLSv1_3'],
+    description: 'The highest TLS version offered.',
+    default: null,
   },
   ca_file: {
     type: 'string',
@@ -64,6 +90,7 @@ export const params = defineParams({
   },
   logstash_dateformat: {
     type: 'string',
+    eventTimeFormat: true,
     description: 'strftime format of the date part of the index name.',
     default: '%Y.%m.%d',
   },
@@ -91,6 +118,7 @@ export const params = defineParams({
   },
   time_key_format: {
     type: 'string',
+    eventTimeFormat: true,
     description:
       'strptime format of the time_key field (and of @timestamp); without it ISO 8601 and numbers (epoch seconds) are read.',
     default: null,
@@ -247,74 +275,94 @@ export const params = defineParams({
   },
 });
 
-/** What fluent-plugin-elasticsearch / -opensearch offer and Sluice does not build: refused by name. */
-export const NOT_BUILT = [
-  'cloud_id',
-  'cloud_auth',
-  'api_key',
-  'target_index_key',
-  'target_type_key',
-  'time_key_exclude_timestamp',
-  'client_key',
-  'client_cert',
-  'client_key_pass',
-  'ssl_version',
-  'ssl_min_version',
-  'ssl_max_version',
-  'remove_keys_on_update',
-  'remove_keys_on_update_key',
-  'flatten_hashes',
-  'flatten_hashes_separator',
-  'template_name',
-  'template_file',
-  'template_overwrite',
-  'customize_template',
-  'templates',
-  'rollover_index',
-  'index_date_pattern',
-  'deflector_alias',
-  'index_prefix',
-  'application_name',
-  'enable_ilm',
-  'ilm_policy_id',
-  'ilm_policy',
-  'ilm_policies',
-  'ilm_policy_overwrite',
-  'retry_tag',
-  'emit_error_for_missing_id',
-  'sniffer_class_name',
-  'selector_class_name',
-  'include_index_in_url',
-  'prefer_oj_serializer',
-  'unrecoverable_error_types',
-  'unrecoverable_record_types',
-  'suppress_doc_wrap',
-  'ignore_exceptions',
-  'exception_backup',
-  'compression_level',
-  'target_index_affinity',
-  'use_legacy_template',
-  'truncate_caches_interval',
-  'catch_transport_exception_on_retry',
-  'with_transporter_log',
-  'validate_client_version',
-  'max_retry_putting_template',
-  'fail_on_putting_template_retry_exceed',
-  'max_retry_get_es_version',
-  'fail_on_detecting_es_version_retry_exceed',
-  'time_parse_error_tag',
-  'include_chunk_id',
-  'data_stream_ilm_name',
-  'data_stream_ilm_policy',
-  'data_stream_ilm_policy_overwrite',
-  'data_stream_template_use_index_patterns',
-] as const;
+/**
+ * What fluent-plugin-elasticsearch / -opensearch offer and Sluice does not build, with the values
+ * that ask for nothing Sluice lacks (the Ruby default, or the feature off): a config that sets
+ * one to another value is refused by name (ES_PARAM_NOT_BUILT). `'*'`: any value is harmless
+ * (the parameter tunes something Sluice does not have, such as template retries). The
+ * official fluentd-kubernetes-daemonset config sets many of them to such values.
+ */
+export const NOT_BUILT_VALUES: Record<string, readonly string[]> = {
+  cloud_id: [],
+  cloud_auth: [],
+  api_key: [],
+  target_index_key: [],
+  target_type_key: [],
+  time_key_exclude_timestamp: ['false'],
+  client_key: [],
+  client_cert: [],
+  client_key_pass: [],
+  remove_keys_on_update: [''],
+  remove_keys_on_update_key: [],
+  flatten_hashes: ['false'],
+  flatten_hashes_separator: ['*'],
+  template_name: [],
+  template_file: [],
+  template_overwrite: ['false'],
+  customize_template: [],
+  templates: [],
+  rollover_index: ['false'],
+  index_date_pattern: ['*'],
+  deflector_alias: [],
+  index_prefix: ['*'],
+  application_name: ['default'],
+  enable_ilm: ['false'],
+  ilm_policy_id: ['*'],
+  ilm_policy: ['{}'],
+  ilm_policies: ['{}'],
+  ilm_policy_overwrite: ['false'],
+  retry_tag: [],
+  emit_error_for_missing_id: ['false'],
+  // the simple sniffers hand back the configured hosts: what Sluice does
+  sniffer_class_name: [
+    'Fluent::Plugin::ElasticsearchSimpleSniffer',
+    'Fluent::Plugin::OpenSearchSimpleSniffer',
+  ],
+  selector_class_name: [],
+  include_index_in_url: ['false'],
+  prefer_oj_serializer: ['*'],
+  unrecoverable_error_types: [],
+  unrecoverable_record_types: [],
+  suppress_doc_wrap: ['false'],
+  ignore_exceptions: ['[]', ''],
+  exception_backup: ['true'],
+  compression_level: ['no_compression'],
+  target_index_affinity: ['false'],
+  use_legacy_template: ['*'],
+  truncate_caches_interval: [],
+  catch_transport_exception_on_retry: ['*'],
+  with_transporter_log: ['false'],
+  validate_client_version: ['*'],
+  max_retry_putting_template: ['*'],
+  fail_on_putting_template_retry_exceed: ['*'],
+  max_retry_get_es_version: ['*'],
+  fail_on_detecting_es_version_retry_exceed: ['*'],
+  time_parse_error_tag: ['*'],
+  data_stream_ilm_name: [],
+  data_stream_ilm_policy: [],
+  data_stream_ilm_policy_overwrite: ['false'],
+  data_stream_template_use_index_patterns: ['true'],
+};
+
+/** The names of the parameters of NOT_BUILT_VALUES. */
+export const NOT_BUILT: readonly string[] = Object.keys(NOT_BUILT_VALUES);
+
+/** Whether `value` of a not-built parameter asks for nothing Sluice lacks. */
+export function harmless(name: string, value: string): boolean {
+  const ok = NOT_BUILT_VALUES[name] ?? [];
+  return ok.includes('*') || ok.includes(value.trim());
+}
 
 const notBuilt: Record<string, ParamSpec> = {};
-for (const name of NOT_BUILT)
+for (const [name, ok] of Object.entries(NOT_BUILT_VALUES))
   notBuilt[name] = {
     type: 'string',
-    description: 'Not built in Sluice: a config that sets it is refused (ES_PARAM_NOT_BUILT).',
+    description:
+      ok.length === 0
+        ? 'Not built in Sluice: a config that sets it is refused (ES_PARAM_NOT_BUILT).'
+        : ok.includes('*')
+          ? 'Not built in Sluice (it tunes a feature Sluice does not have): accepted, no effect.'
+          : `Not built in Sluice: accepted when ${ok.map((v) => (v === '' ? 'empty' : `\`${v}\``)).join(' or ')} (nothing asked for), else refused (ES_PARAM_NOT_BUILT).`,
     default: null,
   };
 

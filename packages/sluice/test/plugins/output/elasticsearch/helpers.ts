@@ -123,7 +123,7 @@ export class BulkProxy {
 
   constructor(
     private readonly target: string,
-    tls?: { cert: Buffer; key: Buffer },
+    tls?: { cert: Buffer; key: Buffer; minVersion?: 'TLSv1.3' },
   ) {
     const handler = (req: http.IncomingMessage, res: http.ServerResponse) => {
       const chunks: Buffer[] = [];

@@ -28,7 +28,7 @@ describe('out_elasticsearch: parameters, read back from OpenSearch', () => {
     return { o: plugin, ctx };
   };
   const out = (body: string) => make(`hosts ${hostPort}\n${body}`).o;
-  const proxy = async (tls?: { cert: Buffer; key: Buffer }) => {
+  const proxy = async (tls?: { cert: Buffer; key: Buffer; minVersion?: 'TLSv1.3' }) => {
     const p = new BulkProxy(os.url, tls);
     proxies.push(p);
     return { p, at: await p.listen() };
@@ -58,6 +58,15 @@ describe('out_elasticsearch: parameters, read back from OpenSearch', () => {
     assert.throws(() => make('hosts ftp://x:1'), /ES_BAD_HOSTS: .*http or https/);
     assert.throws(() => make('hosts " , "'), /ES_BAD_HOSTS: hosts names no server/);
     assert.throws(() => make('ca_file /nonexistent/ca.pem'), /ES_CA_FILE/);
+    // a not-built parameter set to what asks for nothing (its Ruby default, the feature off) is accepted,
+    // as the official fluentd-kubernetes-daemonset config sets them
+    make(
+      'enable_ilm false\nilm_policy_overwrite false\nsniffer_class_name Fluent::Plugin::ElasticsearchSimpleSniffer\ntemplate_overwrite false\nmax_retry_putting_template 3',
+    );
+    assert.throws(
+      () => make('sniffer_class_name My::Sniffer'),
+      /ES_PARAM_NOT_BUILT: parameter 'sniffer_class_name'/,
+    );
     // accepted for compatibility
     const root = parseConfigText(
       '<match **>\n@type opensearch\nreload_connections false\nreload_on_failure true\nreconnect_on_error true\nhttp_backend typhoeus\nsuppress_type_name true\ntype_name _doc\n</match>\n',
@@ -328,7 +337,7 @@ describe('out_elasticsearch: parameters, read back from OpenSearch', () => {
     assert.equal((await hitsOf(os.url, index2)).length, 3);
   });
 
-  it('https: ca_file verifies the server; ssl_verify false accepts any certificate', async () => {
+  it('https: ca_file verifies the server; ssl_verify false accepts any certificate; ssl_min_version, ssl_max_version', async () => {
     cert = selfSignedCert();
     const { at } = await proxy({ cert: readFileSync(cert.cert), key: readFileSync(cert.key) });
     const index = uniq('tls');
@@ -336,6 +345,25 @@ describe('out_elasticsearch: parameters, read back from OpenSearch', () => {
     assert.deepEqual(await verified.write(chunkOf('t', [{ a: 1 }])), { status: 'ok' });
     const unverified = make(`hosts ${at}\nscheme https\nssl_verify false\nindex_name ${index}`).o;
     assert.deepEqual(await unverified.write(chunkOf('t', [{ a: 2 }])), { status: 'ok' });
+    // ssl_max_version below what the server accepts: no handshake
+    const tls13 = await proxy({
+      cert: readFileSync(cert.cert),
+      key: readFileSync(cert.key),
+      minVersion: 'TLSv1.3',
+    });
+    const capped = make(
+      `hosts https://${tls13.at}\nca_file ${cert.cert}\nssl_max_version TLSv1_2\nindex_name ${index}`,
+    ).o;
+    const refused = await capped.write(chunkOf('t', [{ a: 4 }]));
+    assert.equal(refused.status, 'retry');
+    assert.match(
+      (refused as { error: Error }).error.message,
+      /ES_SERVER_UNAVAILABLE.*(version|protocol|alert)/i,
+    );
+    const modern = make(
+      `hosts https://${tls13.at}\nca_file ${cert.cert}\nssl_min_version TLSv1_3\nindex_name ${index}`,
+    ).o;
+    assert.deepEqual(await modern.write(chunkOf('t', [{ a: 5 }])), { status: 'ok' });
     const strict = make(`hosts https://${at}\nindex_name ${index}`).o;
     const res = await strict.write(chunkOf('t', [{ a: 3 }]));
     assert.equal(res.status, 'retry');
@@ -343,6 +371,6 @@ describe('out_elasticsearch: parameters, read back from OpenSearch', () => {
       (res as { error: Error }).error.message,
       /ES_SERVER_UNAVAILABLE.*(self.signed|certificate)/i,
     );
-    assert.equal((await hitsOf(os.url, index)).length, 2);
+    assert.equal((await hitsOf(os.url, index)).length, 3);
   });
 });
