@@ -60,11 +60,13 @@ export interface BulkRequest {
   ids: (string | undefined)[];
 }
 
-/** The requests of a chunk, all slices of one buffer (`memory`, to give back to a pool when they are sent). */
+/** The requests of a chunk, made one at a time in one buffer (`memory()`, to give back to a pool when they are sent). */
 export interface BulkBody {
-  requests: BulkRequest[];
-  memory: Buffer;
+  requests: Iterable<BulkRequest>;
+  memory(): Buffer;
 }
+
+const EMPTY_BODY = Buffer.alloc(0);
 
 const TIMESTAMP = '@timestamp';
 const EMPTY: Record<string, unknown> = Object.freeze({}) as Record<string, unknown>;
@@ -151,7 +153,7 @@ export class BulkWriter {
   private lastName = '';
   private readonly m: DocumentMeta = { entry: 0, time: NO_TIME };
   /** the request being built: action() notes each document's index and id in it */
-  private sent: { indices: string[]; ids: (string | undefined)[] } = { indices: [], ids: [] };
+  sent: { indices: string[]; ids: (string | undefined)[] } = { indices: [], ids: [] };
 
   constructor(private readonly r: DocumentRules) {
     // The top-level keys the fast path must look at, as bytes.
@@ -165,7 +167,11 @@ export class BulkWriter {
 
   /**
    * The bulk requests for the entries of `chunk` not marked 1 in `done` (all when undefined),
-   * each body at most `limit` bytes unless one document alone is larger (-1: no limit).
+   * each body at most `limit` bytes unless one document alone is larger (-1: one request).
+   * Made one at a time, in one buffer: a request's body is valid until the next is asked for,
+   * so a write holds one body at a time (for a 256 MB file-buffer chunk, a body of
+   * bulk_message_request_threshold, not the JSON of the whole chunk). `memory()`: the buffer
+   * they were written in, to give back to a pool once the last one was sent.
    */
   build(
     chunk: Chunk,
@@ -176,64 +182,54 @@ export class BulkWriter {
   ): BulkBody {
     const b = chunk.bytes;
     // JSON of the records (about 1.3 times their msgpack) and an action line per document
-    // (about 100 bytes): sized once, so the body is not copied as it grows
-    const out = new JsonOut(Math.ceil(b.length * 1.3) + chunk.count * 128 + 256, scratch);
-    type Range = {
-      start: number;
-      end: number;
-      entries: number[];
-      indices: string[];
-      ids: (string | undefined)[];
-    };
-    const requests: Range[] = [];
-    const fresh = (start: number): Range => ({ start, end: 0, entries: [], indices: [], ids: [] });
-    let current = fresh(0);
-    this.sent = current;
-    let off = 0;
-    let i = 0;
-    while (off < b.length) {
-      const end = skipValue(b, off, b.length);
-      if (end < 0) throw new Error(`chunk ${chunk.id} holds a broken msgpack entry at byte ${off}`);
-      if (done?.[i] !== 1) {
-        const mark = out.len;
-        const noted = current.ids.length;
-        if (!this.fast(out, chunk, index, b, off, end, i)) {
-          out.len = mark;
-          current.ids.length = noted;
-          current.indices.length = noted;
-          this.slow(out, chunk, index, b, off, end, i);
+    // (about 100 bytes), up to the limit: sized once, so the body is not copied as it grows
+    const whole = Math.ceil(b.length * 1.3) + chunk.count * 128 + 256;
+    const out = new JsonOut(limit > 0 ? Math.min(whole, limit + (limit >> 2) + 4096) : whole, scratch);
+    const writer = this;
+    function* requests(): Generator<BulkRequest> {
+      let current: BulkRequest = { body: EMPTY_BODY, entries: [], indices: [], ids: [] };
+      let off = 0;
+      let i = 0;
+      while (off < b.length) {
+        const end = skipValue(b, off, b.length);
+        if (end < 0) throw new Error(`chunk ${chunk.id} holds a broken msgpack entry at byte ${off}`);
+        if (done?.[i] !== 1) {
+          const mark = out.len;
+          // the writer notes each document's index and id here (another build may have run in between)
+          writer.sent = current;
+          const noted = current.ids.length;
+          if (!writer.fast(out, chunk, index, b, off, end, i)) {
+            out.len = mark;
+            current.ids.length = noted;
+            current.indices.length = noted;
+            writer.slow(out, chunk, index, b, off, end, i);
+          }
+          if (limit > 0 && current.entries.length > 0 && out.len > limit) {
+            // this document starts the next request: the ones before it go now, then it is
+            // moved to the start of the buffer
+            const name = current.indices.pop()!;
+            const id = current.ids.pop();
+            current.body = out.buf.subarray(0, mark);
+            yield current;
+            out.buf.copy(out.buf, 0, mark, out.len);
+            out.len -= mark;
+            current = { body: EMPTY_BODY, entries: [], indices: [name], ids: [id] };
+          }
+          current.entries.push(i);
         }
-        if (limit > 0 && current.entries.length > 0 && out.len - current.start > limit) {
-          // this document starts the next request
-          current.end = mark;
-          const name = current.indices.pop()!;
-          const id = current.ids.pop();
-          requests.push(current);
-          current = fresh(mark);
-          current.indices.push(name);
-          current.ids.push(id);
-          this.sent = current;
-        }
-        current.entries.push(i);
+        off = end;
+        i++;
       }
-      off = end;
-      i++;
+      if (current.entries.length > 0) {
+        current.body = out.buf.subarray(0, out.len);
+        yield current;
+      }
     }
-    current.end = out.len;
-    if (current.entries.length > 0) requests.push(current);
-    return {
-      requests: requests.map((q) => ({
-        body: out.buf.subarray(q.start, q.end),
-        entries: q.entries,
-        indices: q.indices,
-        ids: q.ids,
-      })),
-      memory: out.buf,
-    };
+    return { requests: requests(), memory: () => out.buf };
   }
 
   /** Writes the action and document of the entry at b[off, end) from its bytes; false: not this way. */
-  private fast(
+  fast(
     out: JsonOut,
     chunk: Chunk,
     index: ChunkIndex,
@@ -320,15 +316,7 @@ export class BulkWriter {
   }
 
   /** The same from the decoded entry. */
-  private slow(
-    out: JsonOut,
-    chunk: Chunk,
-    index: ChunkIndex,
-    b: Buffer,
-    off: number,
-    end: number,
-    i: number,
-  ): void {
+  slow(out: JsonOut, chunk: Chunk, index: ChunkIndex, b: Buffer, off: number, end: number, i: number): void {
     const entry = decode(b.subarray(off, end)) as unknown[];
     const eventTime = EventTime.from(entry[0]) ?? new EventTime(0, 0);
     const raw = entry[1];

@@ -313,19 +313,22 @@ export class ElasticsearchOutput implements OutputPlugin {
       return { status: 'retry', error: new Error(`ES_SERVER_UNAVAILABLE: ${(e as Error).message}`) };
     }
     let done = this.partial.get(chunk.id);
-    let requests: BulkRequest[];
-    let memory: Buffer;
-    try {
-      ({ requests, memory } = this.writer.build(chunk, index, done, this.limit, this.pool.take()));
-    } catch (e) {
-      // bytes the buffer accepted but that are not msgpack entries: no retry can help
-      return { status: 'fatal', error: new Error(`ES_BROKEN_CHUNK: ${(e as Error).message}`) };
-    }
+    const body = this.writer.build(chunk, index, done, this.limit, this.pool.take());
+    const requests = body.requests[Symbol.iterator]();
     let retried = 0;
     let firstRetry: ItemResult | undefined;
     let failure: Error | undefined;
     const rejected: { entry: number; item: ItemResult }[] = [];
-    for (const req of requests) {
+    for (;;) {
+      let next: IteratorResult<BulkRequest>;
+      try {
+        next = requests.next();
+      } catch (e) {
+        // bytes the buffer accepted but that are not msgpack entries: no retry can help
+        return { status: 'fatal', error: new Error(`ES_BROKEN_CHUNK: ${(e as Error).message}`) };
+      }
+      if (next.done) break;
+      const req = next.value;
       this.count('bulk_requests');
       let results: ItemResult[] | 'all-stored';
       try {
@@ -372,7 +375,7 @@ export class ElasticsearchOutput implements OutputPlugin {
     // Every request of this write has been answered (or failed): the server no longer reads the
     // body, so its memory can serve the next write (see core/buffer-pool.ts). Not after a
     // transport failure, where the socket may still hold a view of it.
-    if (!failure) this.pool.give(memory);
+    if (!failure) this.pool.give(body.memory());
     if (rejected.length > 0) this.routeRejected(chunk, rejected);
     const left = done ? chunk.count - done.reduce((a, b) => a + b, 0) : chunk.count;
     if (left === 0) {
@@ -431,6 +434,7 @@ export class ElasticsearchOutput implements OutputPlugin {
       const only = new Uint8Array(chunk.count).fill(1);
       for (const i of req.entries) only[i] = 0;
       const results: ItemResult[] = [];
+      // (the bodies of this build are written in a buffer of their own)
       for (const single of this.writer.build(chunk, index, only, 1).requests) {
         this.count('bulk_requests');
         const r = await this.send(chunk, index, single);

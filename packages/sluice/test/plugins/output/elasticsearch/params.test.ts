@@ -311,17 +311,20 @@ describe('out_elasticsearch: parameters, read back from OpenSearch', () => {
     const o = make(
       `host ${h}\nport ${port}\nscheme http\npath /es/\nuser alice\npassword s3cret\nindex_name ${index}\nbulk_message_request_threshold 300`,
     ).o;
-    const recs = Array.from({ length: 6 }, (_, i) => ({ i, pad: 'x'.repeat(60) }));
+    // one document larger than the threshold goes alone
+    const recs = Array.from({ length: 7 }, (_, i) => ({ i, pad: 'x'.repeat(i === 3 ? 1000 : 60) }));
     assert.deepEqual(await o.write(chunkOf('t', recs)), { status: 'ok' });
     const bulks = p.bulks();
-    assert.ok(bulks.length >= 3, `threshold splits the chunk (got ${bulks.length} requests)`);
-    assert.equal(
-      bulks.reduce((a, r) => a + r.docs!.length, 0),
-      6,
+    assert.ok(bulks.length >= 4, `threshold splits the chunk (got ${bulks.length} requests)`);
+    assert.deepEqual(
+      bulks.flatMap((r) => r.docs!.map((d) => (d.doc as { i: number }).i)),
+      [0, 1, 2, 3, 4, 5, 6],
+      'in order, each once',
     );
+    assert.ok(bulks.some((r) => r.docs!.length === 1 && (r.docs![0]!.doc as { i: number }).i === 3));
     assert.ok(bulks.every((r) => r.url.startsWith('/es/_bulk?filter_path=')));
     assert.equal(bulks[0]!.headers.authorization, `Basic ${Buffer.from('alice:s3cret').toString('base64')}`);
-    assert.equal((await hitsOf(os.url, index)).length, 6);
+    assert.equal((await hitsOf(os.url, index)).length, 7);
 
     // hosts: a port nothing listens on, then the node; every write lands
     const dead = await proxy();
