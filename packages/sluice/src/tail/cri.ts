@@ -19,8 +19,9 @@ interface Held {
  * the cri parser then reads as any line. Lines that are not CRI lines, and `F` lines
  * with nothing held, pass through unchanged.
  *
- * The position: `pendingStart` is the offset of the oldest part held, so the tail
- * commits no further; after a restart the parts are read again and joined whole. A line
+ * The position: `pendingStart` is where the current stretch with a stream inside a line
+ * began, so the tail commits no further; after a restart the parts are read again and
+ * joined whole, and no line is resumed in its middle. A line
  * whose parts straddle a rotation (P in the renamed file, F in the new one) is joined
  * too: the new file's assembler takes over the parts its predecessor holds (`follow`). Held
  * parts are not emitted at shutdown (flushAtStop false); they are emitted as they are
@@ -40,18 +41,31 @@ export class CriAssembler implements LineAssembler {
     private readonly warn?: (msg: string, extra: Record<string, unknown>) => void,
   ) {}
 
+  /** where the current stretch began in which some stream was inside a line (-1: none) */
+  private busySince = -1;
+
+  /** some stream is inside a line: parts held, or the rest of an over-long line being skipped */
   get hasPending(): boolean {
-    return this.held.size > 0;
+    return this.held.size > 0 || this.skipping.size > 0;
   }
 
+  /**
+   * Where a restart must resume: the last point at which no stream was inside a line.
+   * Not the oldest part held: the other stream may have been inside a line there too (its
+   * P before, its F after), and resuming between would read that F alone, a fragment.
+   */
   get pendingStart(): number {
-    let min = -1;
-    for (const h of this.held.values()) if (min < 0 || h.start < min) min = h.start;
-    return min;
+    return this.hasPending ? this.busySince : -1;
   }
 
   /** the assembler of the rotated file before this one (same path), while it is read */
   private prev: CriAssembler | undefined;
+  /**
+   * Inside a line whose first parts came from the file before (taken over): that file is
+   * kept (not let go) until this one is past such lines, so that a restart resumes there
+   * and joins them again instead of reading their last parts alone.
+   */
+  continuesPrevious = false;
 
   follow(prev: LineAssembler | undefined): void {
     this.prev = prev instanceof CriAssembler && prev !== this ? prev : undefined;
@@ -68,6 +82,7 @@ export class CriAssembler implements LineAssembler {
     const p = this.prev?.held.get(stream);
     if (!p) return undefined;
     this.prev!.held.delete(stream);
+    this.continuesPrevious = true;
     const h = { time: p.time, parts: p.parts, start: offset, bytes: p.bytes };
     this.held.set(stream, h);
     return h;
@@ -77,6 +92,24 @@ export class CriAssembler implements LineAssembler {
     const f = splitCri(line);
     if (!f) return line;
     const [time, stream, logtag, message] = f;
+    const wasBusy = this.hasPending;
+    const out = this.addParsed(time, stream, logtag, message, line, offset, now);
+    if (!this.hasPending) {
+      this.busySince = -1;
+      this.continuesPrevious = false;
+    } else if (!wasBusy) this.busySince = offset;
+    return out;
+  }
+
+  private addParsed(
+    time: string,
+    stream: string,
+    logtag: string,
+    message: string,
+    line: string,
+    offset: number,
+    now: number,
+  ): string | undefined {
     const partial = isPartialTag(logtag);
     if (this.skipping.has(stream)) {
       if (!partial) this.skipping.delete(stream);
@@ -118,6 +151,10 @@ export class CriAssembler implements LineAssembler {
     const held = [...this.held.entries()].sort((a, b) => a[1].start - b[1].start);
     for (const [stream, h] of held) out.push(`${h.time} ${stream} P ${h.parts.join('')}`);
     this.held.clear();
+    // Given up on (flush interval, file let go): what follows of a skipped line passes as it is.
+    this.skipping.clear();
+    this.busySince = -1;
+    this.continuesPrevious = false;
     return out;
   }
 }

@@ -32,6 +32,8 @@ export interface LineAssembler {
    * yet let go), or undefined: an assembler may continue what that one holds.
    */
   follow?(prev: LineAssembler | undefined): void;
+  /** inside what it took over from the previous file's assembler: that file must not be let go yet */
+  readonly continuesPrevious?: boolean;
 }
 
 /**

@@ -146,6 +146,11 @@ export class TailFile {
     this.multiline?.follow?.(prev?.multiline);
   }
 
+  /** inside a line begun in the file before it (CRI parts): that file is not let go yet */
+  get continuesPrevious(): boolean {
+    return this.multiline?.continuesPrevious ?? false;
+  }
+
   /** a filter still holds lines of this file: the position stays before them */
   get held(): boolean {
     return this.holds.some((h) => h.counter.pending > 0);

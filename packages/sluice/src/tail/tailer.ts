@@ -6,6 +6,7 @@ import {
   openSync,
   readdirSync,
   readSync,
+  realpathSync,
   statSync,
   watch,
 } from 'node:fs';
@@ -311,7 +312,7 @@ export class Tailer implements TargetHost {
     if (!st) return t;
     if (saved && saved.ino !== 0n && saved.ino !== st.ino) {
       // Rotated while Sluice was down: finish the old file first if it is still next to the path.
-      const old = this.findByInode(dirname(path), saved.ino, basename(path));
+      const old = this.findRotated(path, saved.ino);
       if (old) {
         const f = this.newFile(old, saved.ino, saved.pos, t);
         f.rotatedAt = Date.now();
@@ -351,6 +352,23 @@ export class Tailer implements TargetHost {
 
   private isGone(t: Target): boolean {
     return statPath(t.path) === undefined && !this.o.paths.includes(t.path);
+  }
+
+  /**
+   * The file with inode `ino` rotated away from `path`: next to it, or, when `path` is a
+   * symlink (the kubelet's /var/log/containers/*.log), next to the file it points at
+   * (/var/log/pods/.../0.log.20261206-...), where the kubelet renames it.
+   */
+  private findRotated(path: string, ino: bigint): string | undefined {
+    const here = this.findByInode(dirname(path), ino, basename(path));
+    if (here) return here;
+    let target: string;
+    try {
+      target = realpathSync(path);
+    } catch {
+      return undefined;
+    }
+    return target === path ? undefined : this.findByInode(dirname(target), ino, basename(target));
   }
 
   /** A file in `dir` with inode `ino` whose name starts like the original's (app.log.1, app.log-2026...). */

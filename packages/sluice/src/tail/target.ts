@@ -260,8 +260,9 @@ export class Target {
         if (f.eof) this.host.kickLater(this, this.host.rotateWaitMs - (now - f.rotatedAt));
         continue;
       }
-      // Lines a filter still holds keep the file (and its position) until they have gone on.
-      if (f.held) continue;
+      // Lines a filter still holds keep the file (and its position) until they have gone on;
+      // so does the next file while inside a line whose first parts are in this one.
+      if (f.held || this.files[i + 1]?.continuesPrevious) continue;
       const w = this.host.writer;
       const t = EventTime.now();
       f.drainRest(w, t.sec, t.nsec);
