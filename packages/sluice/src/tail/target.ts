@@ -1,7 +1,7 @@
 import { EventTime } from '@sluice/forward';
 import type { EventBatch } from '../core/batch.ts';
 import type { BatchBuilder } from '../core/batch-builder.ts';
-import { HoldCounter, withHoldScope } from '../core/holds.ts';
+import { HoldCounter, holdsInUse, withHoldScope } from '../core/holds.ts';
 import type { PositionEntry } from './position-file.ts';
 import type { TailFile } from './tail-file.ts';
 
@@ -169,6 +169,7 @@ export class Target {
    */
   private async emitHeld(f: TailFile, w: BatchBuilder): Promise<void> {
     if (w.count === 0) return;
+    if (!holdsInUse()) return this.emitFrom(w);
     const counter = new HoldCounter(() => {
       this.recommit(f);
       // A rotated file waits for its holds before it is let go.

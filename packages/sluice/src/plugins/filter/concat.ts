@@ -3,7 +3,7 @@ import { param } from '../../config/ast.ts';
 import type { Resolved } from '../../config/schema.ts';
 import { type Entry, EventBatch, type EventRecord } from '../../core/batch.ts';
 import { ConfigError } from '../../core/errors.ts';
-import { holdScope } from '../../core/holds.ts';
+import { holdScope, useHolds } from '../../core/holds.ts';
 import type { FilterPlugin, PluginContext, PluginDescriptor } from '../../core/plugin.ts';
 import { compileRubyRegexp } from '../../parse/ruby-regexp.ts';
 import { rubyToS } from './grep.ts';
@@ -593,6 +593,8 @@ export default {
       throw new ConfigError('n_lines must be at least 1', param(config.element, 'n_lines')!.location);
     if (mode === 'partial_cri' && !has('partial_cri_logtag_key'))
       throw new ConfigError('partial_cri_logtag_key is required with use_partial_cri_logtag', where);
+    // Inputs that commit positions (in_tail) learn which records this filter keeps.
+    useHolds();
     const timeoutLabel = p.timeout_label as string | undefined;
     if (timeoutLabel !== undefined && !ctx.router?.hasLabel(timeoutLabel))
       throw new ConfigError(
