@@ -284,6 +284,11 @@ export default {
     const router = ctx.router;
     if (!router)
       throw new ConfigError('rewrite_tag_filter needs the engine router (it is an output)', el.location);
+    if (!router.hasLabel(router.label))
+      throw new ConfigError(
+        `@label ${router.label}: no such <label>`,
+        param(el, '@label')?.location ?? el.location,
+      );
     const sections = (config.sections.rule as Resolved[] | undefined) ?? [];
     if (sections.length === 0) throw new ConfigError('missing rewriterules', el.location);
     const seen = new Set<string>();

@@ -422,3 +422,46 @@ test('the loop check sees through copy: a rule in a <store> of the same <match>'
     /loops/,
   );
 });
+
+test('@label on the <match> sends the rewritten events to that label; emit_mode record emits them one by one', async () => {
+  const e = await engine(`
+<match in>
+  @type rewrite_tag_filter
+  @label @OUT
+  emit_mode record
+  <rule>
+    key k
+    pattern ^(\\w+)$
+    tag out.$1
+  </rule>
+</match>
+<label @OUT>
+  <match out.**>
+    @type test_capture
+    name out
+  </match>
+</label>
+`);
+  try {
+    await send(e, 'in', { k: 'a' }, { k: 'a' }, { k: 'b' });
+    assert.deepEqual(
+      (captured.get('out') ?? []).map((b) => [b.tag, b.count]),
+      [
+        ['out.a', 1],
+        ['out.a', 1],
+        ['out.b', 1],
+      ],
+    );
+  } finally {
+    await e.stop();
+  }
+  await assert.rejects(
+    Engine.fromText(
+      '<match in>\n@type rewrite_tag_filter\n@label @NOPE\n<rule>\nkey a\npattern b\ntag c\n</rule>\n</match>\n',
+      {
+        logger: pino({ level: 'silent' }),
+      },
+    ),
+    /@label @NOPE: no such <label>/,
+  );
+});

@@ -67,3 +67,19 @@ test('a <pattern> without format, or no <pattern>, is a configuration error', ()
   assert.throws(() => build(multiFormat, '<pattern>\nkeys a\n</pattern>'), /<pattern> needs format/);
   assert.throws(() => build(multiFormat, ''), /at least one <pattern>/);
 });
+
+test('in a tail <parse>: each line by the first pattern that reads it', async (t) => {
+  const { startTail, tempDir, until } = await import('../../tail/helpers.ts');
+  const { writeFileSync } = await import('node:fs');
+  const { join } = await import('node:path');
+  await loadPlugin('parser', 'multi_format');
+  const dir = await tempDir(t);
+  const log = join(dir, 'app.log');
+  writeFileSync(log, '{"a":1}\nplain text\n');
+  const tl = await startTail(
+    `path ${log}\ntag app\nread_from_head true\n<parse>\n@type multi_format\n<pattern>\nformat json\n</pattern>\n<pattern>\nformat none\n</pattern>\n</parse>`,
+    { t },
+  );
+  await until(() => tl.records().length === 2, 'both lines');
+  assert.deepEqual(tl.records(), [{ a: 1 }, { message: 'plain text' }]);
+});
