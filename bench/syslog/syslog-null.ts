@@ -1,0 +1,183 @@
+// bench/syslog: a real `sluice run` with `syslog` over TCP -> `null`, fed by a load
+// generator in this process on 127.0.0.1. Prints events/s and MB/s (first byte sent to last
+// event counted by the input), Sluice's CPU per event (utime+stime of its process from
+// /proc) and its peak RSS (VmHWM).
+//   node --import tsx bench/syslog/syslog-null.ts [events=1000000] [conns=4] [frame=traditional|octet_count] [format=rfc3164|rfc5424]
+// With FLUENTD_BIN (Fluentd 1.14.6's bin/fluentd) set, the same config and load run against
+// Fluentd too (one process, --no-supervisor), for comparison. (Fluent Bit is not compared: the
+// build at hand has no syslog input.)
+// The generator pre-builds its messages (1000 distinct ones, repeated) and writes them as fast
+// as the connections take them; it shares the machine with Sluice. Completion is read from
+// monitor_agent (/api/plugins.json) every 20 ms once everything was written. Never pass/fail.
+import { spawn } from 'node:child_process';
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { connect } from 'node:net';
+import { cpus, tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { freePort, waitForPort } from '../../packages/sluice/test/helpers/ports.ts';
+import { spawnSluice } from '../../packages/sluice/test/helpers/sluice-process.ts';
+
+const N = Number(process.argv[2] ?? 1_000_000);
+const CONNS = Number(process.argv[3] ?? 4);
+const FRAME = (process.argv[4] ?? 'traditional') as 'traditional' | 'octet_count';
+const FORMAT = (process.argv[5] ?? 'rfc3164') as 'rfc3164' | 'rfc5424';
+const MiB = 1024 * 1024;
+const TICK = 100; // USER_HZ: /proc/PID/stat times are in 1/100 s
+
+function status(pid: number): { rss: number; hwm: number } {
+  const s = readFileSync(`/proc/${pid}/status`, 'utf8');
+  const kb = (k: string) => Number(new RegExp(`${k}:\\s+(\\d+)`).exec(s)?.[1] ?? 0) * 1024;
+  return { rss: kb('VmRSS'), hwm: kb('VmHWM') };
+}
+
+/** CPU seconds (user + system) the process has used. */
+function cpuSeconds(pid: number): number {
+  const f = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]!.split(' ');
+  return (Number(f[11]) + Number(f[12])) / TICK;
+}
+
+function message(i: number): string {
+  const pri = 8 * (16 + (i % 8)) + (i % 8); // local0..local7, emerg..debug
+  const path = `/api/v1/items?id=${100000 + i}`;
+  const text = `10.0.${i % 256}.${(i * 7) % 256} - - "GET ${path} HTTP/1.1" 200 ${512 + (i % 1000)} "-" "curl/8.0"`;
+  if (FORMAT === 'rfc5424')
+    return `<${pri}>1 2026-12-06T12:34:56.${String(i % 1000).padStart(3, '0')}Z web-01 nginx 4242 ID${i % 100} [meta seq="${i}"] ${text}`;
+  return `<${pri}>Dec  6 12:34:56 web-01 nginx[4242]: ${text}`;
+}
+
+/** 1000 distinct framed messages, in one block. */
+function block(): Buffer {
+  const parts: Buffer[] = [];
+  for (let i = 0; i < 1000; i++) {
+    const m = Buffer.from(message(i));
+    parts.push(
+      FRAME === 'octet_count' ? Buffer.concat([Buffer.from(`${m.length} `), m]) : Buffer.from(`${m}\n`),
+    );
+  }
+  return Buffer.concat(parts);
+}
+
+/** Events the null output was given (both Sluice and Fluentd count them there), and the input's counters (Sluice). */
+async function counts(monitorPort: number): Promise<Record<string, unknown>> {
+  const r = await fetch(`http://127.0.0.1:${monitorPort}/api/plugins.json?debug=1`);
+  const j = (await r.json()) as {
+    plugins: { type: string; emit_records?: number; instance_variables?: Record<string, unknown> }[];
+  };
+  const input = j.plugins.find((x) => x.type === 'syslog');
+  const out = j.plugins.find((x) => x.type === 'null');
+  return { ...(input?.instance_variables ?? {}), emit_records: out?.emit_records ?? 0 };
+}
+
+interface Server {
+  pid: number;
+  stop(): Promise<unknown>;
+}
+
+async function bench(name: string, start: (conf: string) => Server): Promise<void> {
+  const port = await freePort();
+  const monitorPort = await freePort();
+  const dir = mkdtempSync(join(tmpdir(), 'sluice-bench-syslog-'));
+  const conf = join(dir, 'sluice.conf');
+  writeFileSync(
+    conf,
+    `<source>
+  @type syslog
+  tag bench
+  bind 127.0.0.1
+  port ${port}
+  frame_type ${FRAME}
+  <transport tcp>
+  </transport>
+  <parse>
+    message_format ${FORMAT}
+    with_priority true
+  </parse>
+</source>
+<source>
+  @type monitor_agent
+  bind 127.0.0.1
+  port ${monitorPort}
+  include_debug_info true
+</source>
+<match bench.**>
+  @type null
+</match>
+`,
+  );
+  const server = start(conf);
+  const pid = server.pid;
+  try {
+    await waitForPort(port, 60_000);
+    await waitForPort(monitorPort, 60_000);
+    const blk = block();
+    const perBlock = 1000;
+    const blocks = Math.ceil(N / perBlock);
+    const total = blocks * perBlock;
+    const before = status(pid);
+    const cpu0 = cpuSeconds(pid);
+    const t0 = performance.now();
+    let sent = 0;
+    await Promise.all(
+      Array.from({ length: CONNS }, async (_, c) => {
+        const s = connect(port, '127.0.0.1');
+        // Fluentd closes with SO_LINGER 0: a reset once the client has ended is expected.
+        let ended = false;
+        s.on('error', (e) => ended || console.error(`${name}: connection ${c}: ${e.message}`));
+        await new Promise<void>((r) => s.once('connect', () => r()));
+        for (let b = c; b < blocks; b += CONNS) {
+          sent += blk.length;
+          if (!s.write(blk)) await new Promise((r) => s.once('drain', r));
+        }
+        ended = true;
+        await new Promise<void>((r) => s.end(() => r()));
+      }),
+    );
+    const tSent = performance.now();
+    let stats = await counts(monitorPort);
+    while ((stats.emit_records as number) < total) {
+      await new Promise((r) => setTimeout(r, 20)); // pacing of the completion poll
+      stats = await counts(monitorPort);
+      if (performance.now() - tSent > 120_000)
+        throw new Error(`only ${stats.emit_records} of ${total} counted`);
+    }
+    const ms = performance.now() - t0;
+    const cpu = cpuSeconds(pid) - cpu0;
+    const after = status(pid);
+    console.log(
+      `${name}: syslog ${FORMAT} ${FRAME} over TCP -> null: ${total.toLocaleString('en-US')} events, ${CONNS} connections, ` +
+        `${(sent / total).toFixed(0)} bytes per message; machine: ${cpus().length} cores`,
+    );
+    console.log(
+      `  ${Math.round((total / ms) * 1000).toLocaleString('en-US')} events/s, ${((sent / MiB / ms) * 1000).toFixed(1)} MB/s, ` +
+        `CPU ${((cpu / total) * 1e6).toFixed(2)} us/event (${((cpu / (ms / 1000)) * 100).toFixed(0)}% of one core), ` +
+        `RSS before ${(before.rss / MiB).toFixed(0)} MiB, peak ${(after.hwm / MiB).toFixed(0)} MiB; ` +
+        `unmatched ${stats.unmatchedMessages ?? '?'}, dropped ${stats.droppedMessages ?? '?'}`,
+    );
+  } catch (e) {
+    const log = `${conf}.log`;
+    console.error(
+      `${name}: ${(e as Error).message}${existsSync(log) ? `\n${readFileSync(log, 'utf8').slice(-2000)}` : ''}`,
+    );
+  } finally {
+    await server.stop();
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+await bench('sluice', (conf) => {
+  const p = spawnSluice(['run', '-c', conf, '-q']);
+  return { pid: p.proc.pid!, stop: () => p.stop(10_000) };
+});
+const fluentd = process.env.FLUENTD_BIN;
+if (fluentd)
+  await bench('fluentd', (conf) => {
+    const p = spawn(fluentd, ['-c', conf, '-q', '--no-supervisor', '-o', `${conf}.log`], { stdio: 'ignore' });
+    const exited = new Promise((r) => p.once('exit', r));
+    return {
+      pid: p.pid!,
+      stop: () => {
+        p.kill('SIGTERM');
+        return exited;
+      },
+    };
+  });
