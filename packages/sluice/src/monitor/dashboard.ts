@@ -30,6 +30,16 @@ export interface OutputState {
   lastError: string | null;
   dropped: number;
   written: number;
+  /** per-document outcomes, for outputs that count them (out_elasticsearch: stored, duplicate, retried, rejected) */
+  documents?: Record<string, number>;
+}
+
+/** The `documents_<outcome>` counters of an output's metrics, or undefined when it has none. */
+function documentsOf(metrics: Record<string, unknown>): Record<string, number> | undefined {
+  let out: Record<string, number> | undefined;
+  for (const [k, v] of Object.entries(metrics))
+    if (k.startsWith('documents_') && typeof v === 'number') (out ??= {})[k.slice('documents_'.length)] = v;
+  return out;
 }
 
 export interface Stats {
@@ -176,6 +186,8 @@ export class Dashboard {
         dropped: m.dropCount,
         written: m.writeRecords,
       };
+      const documents = documentsOf(p.ctx.metrics);
+      if (documents) outputs[p.id]!.documents = documents;
     }
     const rates: Record<string, number> = {};
     // A previous sample from before the last viewer left is too old to give a rate (it was

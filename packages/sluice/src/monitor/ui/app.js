@@ -195,7 +195,12 @@ function renderOutputs(stats) {
       id,
       retry,
       buf,
-      written: o.written,
+      // outputs that count per-document outcomes (out_elasticsearch) show them beside the events written
+      written: o.documents
+        ? `${o.written} (${Object.entries(o.documents)
+            .map(([k, v]) => `${k} ${v}`)
+            .join(', ')})`
+        : o.written,
       dropped: o.dropped,
       err: o.lastError || '',
       retrying: o.retrying,

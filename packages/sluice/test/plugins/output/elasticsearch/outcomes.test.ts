@@ -4,6 +4,7 @@ import { EventTime } from '@sluice/forward';
 import pino from 'pino';
 import { EventBatch, type EventRecord } from '../../../../src/core/batch.ts';
 import { Engine } from '../../../../src/core/engine.ts';
+import { Dashboard } from '../../../../src/monitor/dashboard.ts';
 import { engineMetrics } from '../../../../src/monitor/metrics.ts';
 import es, { type ElasticsearchOutput } from '../../../../src/plugins/output/elasticsearch/index.ts';
 import { instantiate, type TestContext } from '../../../../src/testing/context.ts';
@@ -140,6 +141,14 @@ describe('out_elasticsearch: per-document outcomes and ids, against OpenSearch',
         text,
         /sluice_output_documents_total\{plugin_id="es_out",type="opensearch",outcome="rejected"\} 4/,
       );
+      const dashboard = new Dashboard(engine, { rate: 1, maxRecordChars: 100, perBatch: 1 });
+      assert.deepEqual(dashboard.sample().outputs.es_out?.documents, {
+        stored: 16,
+        duplicate: 0,
+        retried: 0,
+        rejected: 4,
+      });
+      dashboard.close();
     } finally {
       await engine.stop();
       captured.delete('es_errors');
