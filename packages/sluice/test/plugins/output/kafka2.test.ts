@@ -67,19 +67,23 @@ describe('out_kafka2 against Kafka 4', () => {
           { n: 2, partition: 3 },
           { n: 3, partition_key: 'pk' },
           { n: 4, s: 'é"\n', big: 2n ** 64n - 1n },
+          // the key field second and last: the in-place key scan must see it
+          { n: 5, message_key: 'k5' },
         ],
         t,
       ),
     );
     assert.deepEqual(res, ok);
-    const got = (await readTopic(brokers, topic, 4)).sort((a, b) => text(a).localeCompare(text(b)));
+    const got = (await readTopic(brokers, topic, 5)).sort((a, b) => text(a).localeCompare(text(b)));
     assert.deepEqual(got.map(text), [
       '{"n":1,"meta":{"host":"web-1"}}',
       '{"n":2}',
       '{"n":3}',
       '{"n":4,"s":"é\\"\\n","big":18446744073709551615}',
+      '{"n":5}',
     ]);
     assert.equal(got[0]!.key.toString(), 'k1');
+    assert.equal(got[4]!.key.toString(), 'k5');
     assert.equal(header(got[0]!, 'h'), 'web-1');
     assert.equal(header(got[1]!, 'a'), '1');
     assert.equal(header(got[3]!, 'b'), '2');

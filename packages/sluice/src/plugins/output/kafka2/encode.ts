@@ -118,9 +118,8 @@ function hasAnyKey(b: Buffer, off: number, end: number, wanted: Buffer[]): boole
     } else return true;
     for (const w of wanted)
       if (w.length === len && b.compare(w, 0, len, start, start + len) === 0) return true;
+    // past the key, then past its value
     off = skipValue(b, start + len, end);
-    if (off < 0) return true;
-    off = skipValue(b, off, end);
     if (off < 0) return true;
   }
   return false;
