@@ -58,6 +58,8 @@ export async function createBufferedOutput(o: BufferedOutputOptions): Promise<Bu
   const defaults = o.descriptor as {
     defaultBufferType?: string;
     defaultBufferPath?: (output: ConfigElement) => string | undefined;
+    /** <buffer> parameters the output's Fluentd plugin defaults differently (config_set_default) */
+    defaultBufferParams?: Record<string, string>;
   };
   let type = typeParam?.value ?? defaults.defaultBufferType ?? 'memory';
   if (!typeParam && type === 'file' && !o.ctx.stateDir && !el?.params.some((p) => p.key === 'path')) {
@@ -80,13 +82,21 @@ export async function createBufferedOutput(o: BufferedOutputOptions): Promise<Bu
     }
   }
   const backend = await loadPlugin('buffer', type, typeParam?.location ?? el?.location);
-  const element: ConfigElement = el ?? {
+  let element: ConfigElement = el ?? {
     name: 'buffer',
     arg: '',
     params: [],
     elements: [],
     location: { file: '<default>', line: 0, column: 0 },
   };
+  const own = Object.entries(defaults.defaultBufferParams ?? {}).filter(
+    ([k]) => !element.params.some((p) => p.key === k),
+  );
+  if (own.length > 0)
+    element = {
+      ...element,
+      params: [...own.map(([key, value]) => ({ key, value, location: element.location })), ...element.params],
+    };
   const resolved = resolve(
     { params: { ...COMMON_BUFFER_PARAMS, ...backend.schema.params } },
     element,

@@ -522,7 +522,7 @@ function validStreamName(name: string, where: Resolved['element']['location']): 
   if (Buffer.byteLength(name) > 255) throw fail('must not be longer than 255 bytes');
 }
 
-const descriptor: PluginDescriptor<ElasticsearchOutput> = {
+const descriptor: PluginDescriptor<ElasticsearchOutput> & { defaultBufferParams: Record<string, string> } = {
   kind: 'output',
   type: 'elasticsearch',
   aliases: ['opensearch'],
@@ -530,6 +530,8 @@ const descriptor: PluginDescriptor<ElasticsearchOutput> = {
     "Sends chunks to Elasticsearch or OpenSearch through the bulk API (fluent-plugin-elasticsearch's and fluent-plugin-opensearch's parameters; @type opensearch is the same plugin). Each document has its own outcome: stored, already there, retried alone, or routed to <label @ERROR> with the server's reason.",
   buffered: 'always',
   defaultChunkKeys: ['tag'],
+  // fluent-plugin-elasticsearch's config_set_default in its <buffer> section
+  defaultBufferParams: { timekey_use_utc: 'true' },
   schema: { params: schemaParams },
   create: (config, ctx) => new ElasticsearchOutput(config.params as Params, ctx, config),
 };

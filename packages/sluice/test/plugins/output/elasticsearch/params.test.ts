@@ -2,8 +2,11 @@ import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { after, before, describe, it } from 'node:test';
 import { EventTime, encode } from '@sluice/forward';
+import pino from 'pino';
 import { parseConfigText } from '../../../../src/config/parser.ts';
 import { resolve } from '../../../../src/config/schema.ts';
+import { Engine } from '../../../../src/core/engine.ts';
+import { UTC } from '../../../../src/core/time-zone.ts';
 import es, { type ElasticsearchOutput } from '../../../../src/plugins/output/elasticsearch/index.ts';
 import { loadPlugin } from '../../../../src/plugins/registry.ts';
 import { instantiate, type TestContext } from '../../../../src/testing/context.ts';
@@ -73,6 +76,25 @@ describe('out_elasticsearch: parameters, read back from OpenSearch', () => {
       { file: 't.conf' },
     );
     resolve(es.schema, root.elements[0]!, 'opensearch');
+  });
+
+  it('<buffer> defaults as the plugin: chunk key tag, timekey_use_utc true (unless the config says otherwise)', async () => {
+    const zoneOf = async (buffer: string) => {
+      const engine = await Engine.fromText(
+        `<match **>\n  @type elasticsearch\n  @id es\n  hosts ${hostPort}\n  ${buffer}\n</match>\n`,
+        { logger: pino({ level: 'silent' }) },
+      );
+      try {
+        return engine.plugins.find((p) => p.id === 'es')!.output!.buffer!.config.zone;
+      } finally {
+        await engine.stop();
+      }
+    };
+    assert.equal(await zoneOf('<buffer tag, time>\n    timekey 1d\n  </buffer>'), UTC);
+    assert.notEqual(
+      await zoneOf('<buffer tag, time>\n    timekey 1d\n    timekey_use_utc false\n  </buffer>'),
+      UTC,
+    );
   });
 
   it('index_name with placeholders, include_tag_key/tag_key, remove_keys, type_name accepted (no _type to OpenSearch 2)', async () => {
