@@ -56,3 +56,91 @@ export function parseRfc3339(text: string): EventTime | undefined {
   const nsec = frac === '' ? 0 : Number(frac.padEnd(9, '0'));
   return new EventTime(sec, nsec);
 }
+
+/** Ruby's \s as a byte: space, \t, \n, \v, \f, \r. */
+function isSpaceByte(c: number): boolean {
+  return c === 32 || (c >= 9 && c <= 13);
+}
+
+/** The byte offsets of the three separators of a CRI line in `b[s, e)`, or false. */
+export function criFields(b: Buffer, s: number, e: number, out: Int32Array): boolean {
+  let n = 0;
+  for (let i = s; i < e && n < 3; i++) if (isSpaceByte(b[i]!)) out[n++] = i;
+  return n === 3;
+}
+
+/**
+ * RFC 3339 times read from bytes, as parseRfc3339 reads them from text: `sec`/`nsec` of
+ * the last successful read. The seconds of the date and time before the fraction are
+ * cached: containerd's stamps of one second share those 19 bytes.
+ */
+export class Rfc3339Bytes {
+  sec = 0;
+  nsec = 0;
+  private readonly prefix = Buffer.alloc(19);
+  private prefixSec = Number.NaN;
+
+  read(b: Buffer, s: number, e: number): boolean {
+    if (e - s < 20) return false;
+    let base: number;
+    if (b.compare(this.prefix, 0, 19, s, s + 19) === 0 && !Number.isNaN(this.prefixSec))
+      base = this.prefixSec;
+    else {
+      const d = (i: number) => b[s + i]! - 48;
+      for (const i of [0, 1, 2, 3, 5, 6, 8, 9, 11, 12, 14, 15, 17, 18])
+        if (d(i) < 0 || d(i) > 9) return false;
+      const t = b[s + 10];
+      if (
+        b[s + 4] !== 45 ||
+        b[s + 7] !== 45 ||
+        (t !== 84 && t !== 116 && t !== 32) ||
+        b[s + 13] !== 58 ||
+        b[s + 16] !== 58
+      )
+        return false;
+      const ms = Date.UTC(
+        d(0) * 1000 + d(1) * 100 + d(2) * 10 + d(3),
+        d(5) * 10 + d(6) - 1,
+        d(8) * 10 + d(9),
+        d(11) * 10 + d(12),
+        d(14) * 10 + d(15),
+        d(17) * 10 + d(18),
+      );
+      if (Number.isNaN(ms)) return false;
+      base = ms / 1000;
+      b.copy(this.prefix, 0, s, s + 19);
+      this.prefixSec = base;
+    }
+    let i = s + 19;
+    let nsec = 0;
+    if (b[i] === 46) {
+      i++;
+      let digits = 0;
+      while (i < e && b[i]! >= 48 && b[i]! <= 57) {
+        if (digits < 9) {
+          nsec = nsec * 10 + (b[i]! - 48);
+          digits++;
+        }
+        i++;
+      }
+      if (digits === 0) return false;
+      for (; digits < 9; digits++) nsec *= 10;
+    }
+    let sec = base;
+    const z = b[i];
+    if ((z === 90 || z === 122) && i + 1 === e) {
+      // Z
+    } else if ((z === 43 || z === 45) && (i + 6 === e || i + 5 === e)) {
+      const n = (k: number) => b[k]! - 48;
+      const colon = i + 6 === e;
+      if (colon && b[i + 3] !== 58) return false;
+      const mm = colon ? i + 4 : i + 3;
+      for (const k of [i + 1, i + 2, mm, mm + 1]) if (n(k) < 0 || n(k) > 9) return false;
+      const off = ((n(i + 1) * 10 + n(i + 2)) * 60 + n(mm) * 10 + n(mm + 1)) * 60;
+      sec += z === 45 ? off : -off;
+    } else return false;
+    this.sec = sec;
+    this.nsec = nsec;
+    return true;
+  }
+}

@@ -1,4 +1,4 @@
-import { isPartialTag, splitCri } from '../parse/cri.ts';
+import { criFields, isPartialTag, splitCri } from '../parse/cri.ts';
 import type { LineAssembler } from './multiline.ts';
 
 interface Held {
@@ -86,6 +86,19 @@ export class CriAssembler implements LineAssembler {
     const h = { time: p.time, parts: p.parts, start: offset, bytes: p.bytes };
     this.held.set(stream, h);
     return h;
+  }
+
+  private readonly fields = new Int32Array(3);
+
+  /** An F line while no stream of this file (or of the one before) is inside a line: the usual line. */
+  passes(b: Buffer, s: number, e: number): boolean {
+    if (this.held.size > 0 || this.skipping.size > 0 || (this.prev !== undefined && this.prev.held.size > 0))
+      return false;
+    const f = this.fields;
+    if (!criFields(b, s, e, f)) return false;
+    const l0 = f[1]! + 1;
+    // P, or P: with attributes
+    return !(b[l0] === 0x50 && (f[2]! - l0 === 1 || b[l0 + 1] === 0x3a));
   }
 
   add(line: string, offset: number, now: number): string | undefined {

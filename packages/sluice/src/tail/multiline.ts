@@ -34,6 +34,11 @@ export interface LineAssembler {
   follow?(prev: LineAssembler | undefined): void;
   /** inside what it took over from the previous file's assembler: that file must not be let go yet */
   readonly continuesPrevious?: boolean;
+  /**
+   * Whether the UTF-8 line `b[s, e)` would come back from `add` unchanged, with nothing
+   * held before or after: the caller may then encode it from its bytes without a string.
+   */
+  passes?(b: Buffer, s: number, e: number): boolean;
 }
 
 /**

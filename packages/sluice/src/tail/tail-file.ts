@@ -272,7 +272,10 @@ export class TailFile {
     sec: number,
     nsec: number,
   ): void {
-    if (this.multiline === undefined) {
+    if (
+      this.multiline === undefined ||
+      (this.opts.fromEncoding === undefined && this.multiline.passes?.(b, s, e) === true)
+    ) {
       this.encoder.line(w, b, s, e, this.src, sec, nsec);
       return;
     }

@@ -1,8 +1,9 @@
 import type { EventTime } from '@sluice/forward';
 import type { Resolved } from '../../config/schema.ts';
+import { type BatchBuilder, strBytes } from '../../core/batch-builder.ts';
 import type { PluginDescriptor } from '../../core/plugin.ts';
 import { type ParseResult, parserSchema, type SluiceParser, timeParserFrom } from '../../parse/common.ts';
-import { parseRfc3339, splitCri } from '../../parse/cri.ts';
+import { criFields, parseRfc3339, Rfc3339Bytes, splitCri } from '../../parse/cri.ts';
 
 // fluent-plugin-parser-cri: `TIME STREAM LOGTAG MESSAGE` lines as containerd and CRI-O
 // write them, split as Ruby's `text.split(/\s/, 4)`. Without a nested <parse> the record
@@ -27,8 +28,18 @@ export interface CriParser extends SluiceParser {
   readonly joinPartials: boolean;
 }
 
+const STREAM = strBytes('stream');
+const LOGTAG = strBytes('logtag');
+const MESSAGE = strBytes('message');
+
 class Cri implements CriParser {
   lastError: string | undefined;
+  /** the keys `entry` writes (a tail path_key among them keeps lines off the byte path) */
+  readonly entryKeys: readonly string[];
+  private readonly timeKeyStr: Buffer;
+  private readonly fields = new Int32Array(3);
+  private readonly stamp = new Rfc3339Bytes();
+
   constructor(
     private readonly sub: SluiceParser | undefined,
     private readonly merge: boolean,
@@ -36,7 +47,42 @@ class Cri implements CriParser {
     private readonly keepTimeKey: boolean,
     private readonly time: (text: string) => EventTime | undefined,
     readonly joinPartials: boolean,
-  ) {}
+    /** the time is read as RFC 3339 first: lines may take the byte path */
+    private readonly bytePath: boolean,
+  ) {
+    this.entryKeys = keepTimeKey ? ['stream', 'logtag', 'message', timeKey] : ['stream', 'logtag', 'message'];
+    this.timeKeyStr = strBytes(timeKey);
+  }
+
+  /**
+   * The byte path (in_tail): the entry that `parse` and BatchBuilder.record give, written
+   * from the line's bytes, for lines without a nested <parse> whose time reads as RFC 3339;
+   * false (nothing written) leaves the line to `parse`.
+   */
+  entry(w: BatchBuilder, b: Buffer, s: number, e: number, extra: Buffer | undefined): boolean {
+    if (this.sub !== undefined || !this.bytePath) return false;
+    const f = this.fields;
+    if (!criFields(b, s, e, f)) return false;
+    const t1 = f[0]!;
+    const t2 = f[1]!;
+    const t3 = f[2]!;
+    if (!this.stamp.read(b, s, t1)) return false;
+    w.beginEntry(this.stamp.sec, this.stamp.nsec);
+    w.reserve(1);
+    w.buf[w.len++] = 0x80 | (3 + (this.keepTimeKey ? 1 : 0) + (extra === undefined ? 0 : 1));
+    w.raw(STREAM);
+    w.str(b, t1 + 1, t2);
+    w.raw(LOGTAG);
+    w.str(b, t2 + 1, t3);
+    w.raw(MESSAGE);
+    w.str(b, t3 + 1, e);
+    if (this.keepTimeKey) {
+      w.raw(this.timeKeyStr);
+      w.str(b, s, t1);
+    }
+    if (extra !== undefined) w.raw(extra);
+    return true;
+  }
 
   parse(text: string): ParseResult | undefined {
     const f = splitCri(text);
@@ -114,6 +160,7 @@ export default {
       p.keep_time_key as boolean,
       time,
       p.join_partials as boolean,
+      fast,
     );
   },
 } satisfies PluginDescriptor<CriParser>;

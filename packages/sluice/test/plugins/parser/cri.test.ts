@@ -87,3 +87,52 @@ test('splitCri is Ruby split(/\\s/, 4): exactly four fields or none', () => {
   assert.deepEqual(splitCri('a  b c'), ['a', '', 'b', 'c']);
   assert.equal(splitCri('a b c'), undefined);
 });
+
+test('the byte path (in_tail) writes exactly the entry parse() and the record encoder give, or leaves the line', async () => {
+  const { BatchBuilder, strBytes } = await import('../../../src/core/batch-builder.ts');
+  const lines = [
+    '2020-10-10T00:10:00.333333333Z stdout F Hello Fluentd',
+    '2020-10-10T00:10:00Z stderr F    leading spaces',
+    '2020-10-10T00:10:00.5Z stdout F ',
+    '2020-10-10T09:10:00.123+09:00 stdout F offset with colon',
+    '2020-10-10T09:10:00.123-0130 stdout F offset without colon',
+    '2020-10-10T00:10:00.1234567891Z stdout F ten digits of fraction',
+    '2020-10-10T00:10:00.000000001Z\tstdout\tP:x tabs and a P with attributes',
+    '2020-10-10T00:10:00Z stdout F ünïcödé ✓',
+  ];
+  for (const body of ['', 'keep_time_key false', 'time_key ts']) {
+    const p = build(cri, body) as CriParser & Required<Pick<SluiceParser, 'entry'>>;
+    for (const line of lines) {
+      for (const extra of [undefined, Buffer.concat([strBytes('path'), strBytes('/var/log/x.log')])]) {
+        const b = Buffer.from(`##${line}##`);
+        const direct = new BatchBuilder();
+        assert.equal(p.entry(direct, b, 2, b.length - 2, extra), true, line);
+        const r = p.parse(line)!;
+        const viaRecord = new BatchBuilder();
+        viaRecord.beginEntry(r.time!.sec, r.time!.nsec);
+        if (extra) r.record.path = '/var/log/x.log';
+        viaRecord.record(r.record);
+        assert.deepEqual(direct.finish(), viaRecord.finish(), `${body}: ${line}`);
+      }
+    }
+    // Left to parse(): times that are not RFC 3339, lines that are not CRI lines.
+    for (const line of [
+      '2020-10-10 stdout F x',
+      '2020-10-10T00:10:00 stdout F no zone',
+      'stdout F',
+      '2020-10-10T00:10:00.Z stdout F x',
+    ]) {
+      const w = new BatchBuilder();
+      assert.equal(p.entry(w, Buffer.from(line), 0, Buffer.byteLength(line), undefined), false, line);
+      assert.equal(w.len, 0);
+    }
+  }
+  // A nested <parse>, or a time format that is not RFC 3339: never the byte path.
+  await loadPlugin('parser', 'json');
+  const nested = build(cri, '<parse>\n@type json\n</parse>') as CriParser &
+    Required<Pick<SluiceParser, 'entry'>>;
+  const other = build(cri, 'time_format %d/%m/%Y') as CriParser & Required<Pick<SluiceParser, 'entry'>>;
+  const line = Buffer.from('2020-10-10T00:10:00Z stdout F {}');
+  assert.equal(nested.entry(new BatchBuilder(), line, 0, line.length, undefined), false);
+  assert.equal(other.entry(new BatchBuilder(), line, 0, line.length, undefined), false);
+});
