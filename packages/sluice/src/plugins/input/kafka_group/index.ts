@@ -129,7 +129,7 @@ const params = defineParams({
   fetcher_max_queue_size: {
     type: 'integer',
     description:
-      'Messages fetched ahead of the emits at most (the stream buffer; fetching stops when it is full).',
+      'Messages fetched ahead of the emits at most (the stream buffer; fetching stops when it is full). Default 8192.',
     default: null,
   },
   start_from_beginning: {
@@ -351,7 +351,7 @@ export class KafkaGroupInput implements InputPlugin {
           maxBytesPerPartition: p.max_bytes,
           maxWaitTime: maxWait,
           minBytes: p.min_bytes,
-          highWaterMark: p.fetcher_max_queue_size,
+          highWaterMark: p.fetcher_max_queue_size ?? 8192,
         }),
       );
       this.stream = stream;
