@@ -3,7 +3,7 @@
 // bytes, 10% are 20-50 KB, split into 16 KiB P parts ended by an F line; stdout and stderr
 // alternate part by part. `<parse> @type cri` (parts joined in the tail), out_forward with a
 // memory buffer flushed at once (64 MiB, overflow_action block), and the receiver (in_forward -> null) in this process.
-// Usage: node --import tsx bench/tail/cri-forward.ts [logical lines=200000] [join|nojoin]
+// Usage: node --import tsx bench/tail/cri-forward.ts [logical lines=200000] [join|nojoin] [long %=10]
 // Prints logical lines/s, MB/s of file, peak RSS and CPU of the process; never pass/fail.
 import { closeSync, openSync, statSync, writeSync } from 'node:fs';
 import { mkdtemp, rm } from 'node:fs/promises';
@@ -16,6 +16,8 @@ import { freePort } from '../../packages/sluice/test/helpers/ports.ts';
 const LINES = Number(process.argv[2] ?? 200_000);
 /** `nojoin`: join_partials false, one record per CRI line (Fluentd's parser) */
 const JOIN = process.argv[3] !== 'nojoin';
+/** share of long (20-50 KB, split into parts) lines, in percent */
+const LONG = Number(process.argv[4] ?? 10) / 100;
 const PART = 16 * 1024;
 
 /** Writes the file; returns its size and how many physical (part) lines it has. */
@@ -41,7 +43,7 @@ function writeFile(path: string): { bytes: number; parts: number } {
     for (const stream of ['stdout', 'stderr']) {
       let q = pending[stream]!;
       if (q.length === 0 && made < LINES) {
-        const long = rand() < 0.1;
+        const long = rand() < LONG;
         const len = long ? 20_000 + Math.floor(rand() * 30_000) : 100 + Math.floor(rand() * 200);
         const msg = `${stream} line ${made++} ${filler.slice(0, len)}`;
         q = [];
@@ -108,7 +110,7 @@ try {
   await receiver.stop();
   peakRss = Math.max(peakRss, process.memoryUsage.rss());
   console.log(
-    `tail (cri, ${JOIN ? 'partials joined' : 'join_partials false'}) -> forward -> forward -> null: ${LINES.toLocaleString('en')} logical lines ` +
+    `tail (cri, ${JOIN ? 'partials joined' : 'join_partials false'}) -> forward -> forward -> null: ${LINES.toLocaleString('en')} logical lines, ${LONG * 100}% long ` +
       `(${parts.toLocaleString('en')} CRI lines, ${(bytes / 1e6).toFixed(0)} MB) in ${secs.toFixed(2)} s = ` +
       `${Math.round(LINES / secs).toLocaleString('en')} lines/s, ${(bytes / 1e6 / secs).toFixed(1)} MB/s, ` +
       `peak RSS ${(peakRss / 1048576).toFixed(0)} MiB, CPU ${(((cpu.user + cpu.system) / 1e6 / secs) * 100).toFixed(0)}% of one core ` +
