@@ -1,4 +1,4 @@
-import type { ParamSpec } from '../config/schema.ts';
+import type { ParamSpec, Resolved, SectionSpec } from '../config/schema.ts';
 
 /** Parameters the tcp, udp and syslog inputs share, with Fluentd's names. */
 export function listenParams(defaultPort: number): Record<string, ParamSpec> {
@@ -46,3 +46,70 @@ export const QUEUE_LIMIT: ParamSpec = {
   description:
     'Sluice: bound on the bytes of UDP datagrams received while the outputs have not yet accepted the previous ones (per worker). Datagrams past it are dropped and counted (error UDP_QUEUE_FULL): UDP cannot push back on a sender.',
 };
+
+/**
+ * `<extract>` of in_tcp / in_udp (Fluentd's extract helper). Only the tag is ever taken: both
+ * inputs read a record's time from the parser and treat a record without one as unmatched, so
+ * Fluentd never reaches its time extraction; its parameters are accepted for compatibility.
+ */
+export const extractSection: SectionSpec = {
+  description: "Take each event's tag from a record field (tag_key), as Fluentd's extract helper.",
+  params: {
+    tag_key: {
+      type: 'string',
+      default: null,
+      description: "The field whose value becomes the event's tag (the input's tag when a record lacks it).",
+    },
+    keep_tag_key: { type: 'bool', default: false, description: 'Keep tag_key in the record.' },
+    time_key: {
+      type: 'string',
+      default: null,
+      description:
+        'Accepted for compatibility: in_tcp and in_udp never use it in Fluentd (the parser gives the time).',
+      deprecated: 'no effect',
+    },
+    keep_time_key: {
+      type: 'bool',
+      default: false,
+      description: 'Accepted for compatibility.',
+      deprecated: 'no effect',
+    },
+    time_type: {
+      type: 'enum',
+      values: ['float', 'unixtime', 'string'],
+      default: 'float',
+      description: 'Accepted for compatibility.',
+      deprecated: 'no effect',
+    },
+    time_format: {
+      type: 'string',
+      default: null,
+      description: 'Accepted for compatibility.',
+      deprecated: 'no effect',
+    },
+    timezone: {
+      type: 'string',
+      default: null,
+      description: 'Accepted for compatibility.',
+      deprecated: 'no effect',
+    },
+    utc: {
+      type: 'bool',
+      default: false,
+      description: 'Accepted for compatibility.',
+      deprecated: 'no effect',
+    },
+    localtime: {
+      type: 'bool',
+      default: true,
+      description: 'Accepted for compatibility.',
+      deprecated: 'no effect',
+    },
+  },
+};
+
+/** tag_key / keep_tag_key of a resolved `<extract>`. */
+export function extractTag(section: Resolved | undefined): { key: string; keep: boolean } | undefined {
+  const key = section?.params.tag_key as string | undefined;
+  return key ? { key, keep: section!.params.keep_tag_key as boolean } : undefined;
+}

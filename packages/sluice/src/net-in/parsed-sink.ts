@@ -8,6 +8,8 @@ export interface ParsedSinkOptions {
   parser: SluiceParser;
   sourceAddressKey?: string;
   sourceHostnameKey?: string;
+  /** <extract> tag_key: the event's tag from this field (removed unless keep) */
+  tagKey?: { key: string; keep: boolean };
   reporter: Reporter;
 }
 
@@ -47,9 +49,16 @@ export function parsedSink(o: ParsedSinkOptions): MessageSink {
         continue;
       }
       const record = r.record;
+      let t = tag;
+      if (o.tagKey && Object.hasOwn(record, o.tagKey.key)) {
+        const v = record[o.tagKey.key];
+        // Ruby's to_s: nil is "", a number its digits.
+        t = v === null || v === undefined ? '' : typeof v === 'object' ? JSON.stringify(v) : String(v);
+        if (!o.tagKey.keep) delete record[o.tagKey.key];
+      }
       if (addrKey) record[addrKey] = peer.address;
       if (hostKey) record[hostKey] = peer.hostname ?? peer.address;
-      out.add(tag, r.time.sec, r.time.nsec, record);
+      out.add(t, r.time.sec, r.time.nsec, record);
     }
   };
 }

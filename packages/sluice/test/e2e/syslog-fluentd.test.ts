@@ -107,6 +107,15 @@ const SOURCES: Source[] = [
     last: jsonLast,
   },
   {
+    name: 'tcpext',
+    type: 'tcp',
+    framing: 'lines',
+    timesNow: true,
+    body: '<extract>\ntag_key route\n</extract>\n<parse>\n@type json\n</parse>',
+    messages: ['{"route":"tcpext.routed","a":1}', '{"route":"tcpext.kept","a":2}', ...JSON_MESSAGES],
+    last: jsonLast,
+  },
+  {
     name: 'udpjson',
     type: 'udp',
     framing: 'udp',

@@ -7,7 +7,7 @@ import { MemoryBudget } from '../../core/memory-budget.ts';
 import type { InputPlugin, PluginContext, PluginDescriptor } from '../../core/plugin.ts';
 import { tlsServerOptions, transportSection } from '../../core/tls-transport.ts';
 import { DelimiterFramer } from '../../net-in/framing.ts';
-import { listenParams, PARTIAL_LIMIT } from '../../net-in/params.ts';
+import { extractSection, extractTag, listenParams, PARTIAL_LIMIT } from '../../net-in/params.ts';
 import { parsedSink } from '../../net-in/parsed-sink.ts';
 import { HostnameCache } from '../../net-in/peer.ts';
 import { Reporter } from '../../net-in/report.ts';
@@ -148,6 +148,7 @@ export class TcpInput implements InputPlugin {
         parser: this.parser,
         sourceAddressKey: p.source_address_key as string | undefined,
         sourceHostnameKey: hostKey,
+        tagKey: extractTag(this.config.sections.extract as Resolved | undefined),
         reporter: this.reporter,
       }),
       budget: this.budget,
@@ -186,6 +187,7 @@ const descriptor: PluginDescriptor<TcpInput> = {
         plugin: 'parser',
         required: true,
       },
+      extract: extractSection,
       transport: transportSection,
       security: securitySection,
     },

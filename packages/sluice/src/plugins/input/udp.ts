@@ -2,7 +2,7 @@ import type { ConfigElement } from '../../config/ast.ts';
 import { defineParams, type Resolved } from '../../config/schema.ts';
 import { MemoryBudget } from '../../core/memory-budget.ts';
 import type { InputPlugin, PluginContext, PluginDescriptor } from '../../core/plugin.ts';
-import { listenParams, QUEUE_LIMIT } from '../../net-in/params.ts';
+import { extractSection, extractTag, listenParams, QUEUE_LIMIT } from '../../net-in/params.ts';
 import { parsedSink } from '../../net-in/parsed-sink.ts';
 import { HostnameCache } from '../../net-in/peer.ts';
 import { Reporter } from '../../net-in/report.ts';
@@ -80,6 +80,7 @@ export class UdpInput implements InputPlugin {
         parser: this.parser,
         sourceAddressKey: p.source_address_key as string | undefined,
         sourceHostnameKey: hostKey,
+        tagKey: extractTag(this.config.sections.extract as Resolved | undefined),
         reporter: this.reporter,
       }),
       budget: this.budget,
@@ -124,6 +125,7 @@ const descriptor: PluginDescriptor<UdpInput> = {
         plugin: 'parser',
         required: true,
       },
+      extract: extractSection,
     },
   },
   create: (config, ctx) => new UdpInput(config, ctx),

@@ -38,6 +38,29 @@ describe('tcp input', () => {
     }
   });
 
+  it('<extract> tag_key: the tag from a record field, removed unless keep_tag_key', async () => {
+    const t = await startInput(
+      tcpInput,
+      'tag dflt\n<extract>\ntag_key route\n</extract>\n<parse>\n@type json\n</parse>',
+    );
+    try {
+      const c = await tcpClient(t.input.port);
+      c.write('{"route":"app.audit","a":1}\n{"a":2}\n{"route":7,"a":3}\n');
+      await t.untilEvents(3);
+      assert.deepEqual(
+        t.events().map((e) => [e.tag, e.record]),
+        [
+          ['app.audit', { a: 1 }],
+          ['dflt', { a: 2 }],
+          ['7', { a: 3 }],
+        ],
+      );
+      c.end();
+    } finally {
+      await t.input.stop();
+    }
+  });
+
   it('splits on a multi-byte delimiter split across reads', async () => {
     const t = await startInput(tcpInput, 'tag t\ndelimiter "<EOM>"\n<parse>\n@type none\n</parse>');
     try {
