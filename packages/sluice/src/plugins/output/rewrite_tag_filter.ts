@@ -153,8 +153,8 @@ function sampleTag(pattern: string): string | undefined {
  * is unchanged, so the same rule applies again; a tag that grows each time (`foo.${tag}`
  * under `<match **>`) loops for ever. Checked on a sample tag of the match pattern, with
  * `x` for the groups (inside a copy <store>, the copy's <match>): what cannot be seen
- * from the config is not refused. A tag that
- * comes back unchanged is dropped there (Fluentd skips an unchanged tag): warned.
+ * from the config is not refused. A tag that comes back unchanged is dropped there
+ * (Fluentd skips an unchanged tag): warned.
  */
 function checkLoops(
   p: RewriteTagFilter,
