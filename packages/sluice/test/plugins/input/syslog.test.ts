@@ -275,6 +275,30 @@ describe('syslog input', () => {
     }
   });
 
+  it('TCP: unfinished messages across connections are bounded (total_partial_size_limit); the one holding the most is closed', async () => {
+    const t = await startInput(
+      syslogInput,
+      'tag s\ntotal_partial_size_limit 64k\n<transport tcp>\n</transport>',
+    );
+    try {
+      const big = await tcpClient(t.input.port);
+      const bigClosed = closed(big);
+      big.write(`<13>Dec  6 12:00:00 h a: ${'x'.repeat(50 * 1024)}`);
+      await t.until(() => t.input.budget.used >= 50 * 1024, 'the first connection holding 50 KiB');
+      const other = await tcpClient(t.input.port);
+      other.write(`<13>Dec  6 12:00:00 h a: ${'y'.repeat(20 * 1024)}`);
+      await bigClosed;
+      await t.untilLog('INPUT_MEMORY_LIMIT');
+      assert.ok(t.input.budget.peak <= 64 * 1024);
+      other.write('\n');
+      await t.untilEvents(1);
+      assert.equal((t.events()[0]!.record.message as string).length, 20 * 1024);
+      other.end();
+    } finally {
+      await t.input.stop();
+    }
+  });
+
   it('unmatched messages: logged and counted (INPUT_UNMATCHED); with emit_unmatched_lines emitted as TAG.unmatched', async () => {
     const t = await startInput(syslogInput, 'tag s\nemit_unmatched_lines true\nsource_address_key addr');
     try {

@@ -33,6 +33,19 @@ describe('udp input', () => {
     }
   });
 
+  it('source_hostname_key: the name of the sender (looked up once, cached)', async () => {
+    const t = await startInput(udpInput, 'tag t\nsource_hostname_key host\n<parse>\n@type none\n</parse>');
+    try {
+      await sendUdp(t.input.port, ['a', 'b']);
+      await t.untilEvents(2);
+      const hosts = t.events().map((e) => e.record.host as string);
+      assert.ok(hosts[0]!.length > 0);
+      assert.equal(hosts[0], hosts[1]);
+    } finally {
+      await t.input.stop();
+    }
+  });
+
   it('keeps the newline with remove_newline false', async () => {
     const t = await startInput(udpInput, 'tag t\nremove_newline false\n<parse>\n@type none\n</parse>');
     try {
