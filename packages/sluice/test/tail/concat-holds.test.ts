@@ -1,7 +1,15 @@
 // in_tail with a concat filter behind it: the position is not committed past lines concat
 // still holds (core/holds.ts), so a crash or a stop never skips them.
 import assert from 'node:assert/strict';
-import { appendFileSync, readFileSync, writeFileSync } from 'node:fs';
+import {
+  appendFileSync,
+  readdirSync,
+  readFileSync,
+  readlinkSync,
+  renameSync,
+  statSync,
+  writeFileSync,
+} from 'node:fs';
 import { join } from 'node:path';
 import { test } from 'node:test';
 import pino from 'pino';
@@ -61,4 +69,68 @@ test('the tail position stays before the lines of a group concat still holds', a
   // the position still stands before it, so a restart reads it again.
   assert.deepEqual(recordsOf('error'), [{ message: 'Start c' }]);
   assert.equal(committed(), first.length);
+});
+
+/** Whether this process has `path` open: Linux's /proc/self/fd. */
+function opened(path: string): boolean {
+  return readdirSync('/proc/self/fd').some((fd) => {
+    try {
+      return readlinkSync(`/proc/self/fd/${fd}`) === path;
+    } catch {
+      return false;
+    }
+  });
+}
+
+test('a rotated file whose lines concat still holds is let go only once they have gone on', async (t) => {
+  registerTestPlugins();
+  t.after(() => resetCapture());
+  const dir = await tempDir(t);
+  const log = join(dir, 'app.log');
+  const pos = join(dir, 'app.pos');
+  writeFileSync(log, 'Start a\n  b\n');
+  const e = await Engine.fromText(
+    `<source>
+  @type tail
+  path ${log}
+  pos_file ${pos}
+  tag app
+  read_from_head true
+  rotate_wait 0s
+  <parse>
+    @type none
+  </parse>
+</source>
+<filter app>
+  @type concat
+  key message
+  multiline_start_regexp /^Start/
+</filter>
+<match app>
+  @type test_capture
+  name out
+</match>
+`,
+    { logger: pino({ level: 'silent' }) },
+  );
+  await e.start();
+  try {
+    await until(() => opened(log), 'the tail to open the file');
+    const oldIno = statSync(log).ino;
+    renameSync(log, `${log}.1`);
+    writeFileSync(log, '  c\n');
+    await until(() => opened(log), 'the tail to open the new file');
+    // The old file is read and rotate_wait (0 s) has passed, but "Start a" and "  b" are still held.
+    const posIno = () => Number.parseInt(readFileSync(pos, 'utf8').split('\t')[2] ?? '0', 16);
+    assert.equal(posIno(), oldIno, 'the pos file still names the old file');
+    assert.equal(opened(`${log}.1`), true, 'the old file is kept');
+    assert.deepEqual(recordsOf('out'), []);
+    appendFileSync(log, 'Start d\n');
+    await until(() => recordsOf('out').length === 1, 'the group, once the next start came');
+    assert.deepEqual(recordsOf('out'), [{ message: 'Start a\n  b\n  c' }]);
+    await until(() => !opened(`${log}.1`), 'the old file let go');
+    await until(() => posIno() === statSync(log).ino, 'the pos file on the new file');
+  } finally {
+    await e.stop();
+  }
 });

@@ -174,3 +174,24 @@ test('max_line_size bounds a joined line: one longer is skipped (with a warning)
     ['short line'],
   );
 });
+
+test('multiline_flush_interval emits parts held that long as they are (logtag P); the F then comes alone', async (t) => {
+  await loadPlugin('parser', 'cri');
+  const dir = await tempDir(t);
+  const log = join(dir, '0.log');
+  writeFileSync(log, '2026-12-06T10:00:00Z stdout P waited for\n');
+  const tl = await startTail(
+    `path ${log}\ntag k8s\nread_from_head true\nmultiline_flush_interval 0.2s\n${cri}`,
+    { t },
+  );
+  await until(() => tl.records().length === 1, 'the held part, after the flush interval');
+  appendFileSync(log, '2026-12-06T10:00:05Z stdout F  too long\n');
+  await until(() => tl.records().length === 2, 'the F line');
+  assert.deepEqual(
+    tl.records().map((r) => [r.logtag, r.message]),
+    [
+      ['P', 'waited for'],
+      ['F', ' too long'],
+    ],
+  );
+});
