@@ -128,7 +128,22 @@ class StreamConnection implements BudgetHolder {
   ) {
     this.framer = o.framer();
     this.peer = { address };
-    this.onMessage = (b, s, e) => o.sink(b, s, e, this.peer, this.out);
+    this.onMessage = (b, s, e) => {
+      try {
+        o.sink(b, s, e, this.peer, this.out);
+      } catch (err) {
+        // A message must not take the connection (or the process) down with it.
+        o.reporter.problem(
+          'INPUT_UNMATCHED',
+          'error',
+          `${o.name}: invalid input: ${(err as Error).message}`,
+          {
+            remote: address,
+            head: b.toString('utf8', s, Math.min(e, s + 32)),
+          },
+        );
+      }
+    };
     this.onProblem = (p) => {
       o.reporter.problem(p.code, 'warn', `${o.name}: ${p.reason}${p.fatal ? '; connection closed' : ''}`, {
         remote: address,
@@ -160,7 +175,17 @@ class StreamConnection implements BudgetHolder {
 
   private onData(d: Buffer): void {
     if (this.closed) return;
-    this.framer.push(d, this.onMessage, this.onProblem);
+    try {
+      this.framer.push(d, this.onMessage, this.onProblem);
+    } catch (err) {
+      this.onProblem({
+        code: 'SYSLOG_BAD_FRAME',
+        reason: `the stream could not be read: ${(err as Error).message}`,
+        head: d.toString('utf8', 0, 32),
+        fatal: true,
+      });
+      return;
+    }
     if (this.closed) return;
     const held = this.framer.held;
     if (!this.o.budget.claim(this, held)) {

@@ -48,7 +48,7 @@ export class UdpReceiver implements BudgetHolder {
   private queued = 0;
   private draining = false;
   private stopped = false;
-  private readonly out = new TagBatches(64 * 1024);
+  private readonly out = new TagBatches(16 * 1024);
   /** settles when the queue has been worked through (for stop and tests) */
   idle: Promise<void> = Promise.resolve();
   port = 0;
@@ -133,7 +133,19 @@ export class UdpReceiver implements BudgetHolder {
             if (e > 0 && d.data[e - 1] === 0x0a) e--;
             if (e > 0 && d.data[e - 1] === 0x0d) e--;
           }
-          o.sink(d.data, 0, e, peer, this.out);
+          try {
+            o.sink(d.data, 0, e, peer, this.out);
+          } catch (err) {
+            o.reporter.problem(
+              'INPUT_UNMATCHED',
+              'error',
+              `${o.name}: invalid input: ${(err as Error).message}`,
+              {
+                remote: address,
+                head: d.data.toString('utf8', 0, Math.min(e, 32)),
+              },
+            );
+          }
         }
         const r = await this.out.emit(o.ctx);
         if (r.error) {
