@@ -361,3 +361,145 @@ test("buffer_overflow_method ignore, truncate, drop and new (the plugin's own ov
     }
   }
 });
+
+test("the plugin's own regexp-mode and CRI-O tests", async () => {
+  const c1 = (message: string | null) => ({ container_id: '1', message });
+  const c2 = (message: string) => ({ container_id: '2', message });
+  const h = (message: string) => ({ host: 'example.com', message });
+  const cases: [string, string, EventRecord[], EventRecord[]][] = [
+    [
+      'multiline_end_regexp',
+      'stream_identity_key container_id\nmultiline_start_regexp /^start/\nmultiline_end_regexp /^end/',
+      [
+        c1('start'),
+        c2('start'),
+        c1('  message 1'),
+        c2('  message 3'),
+        c1('  message 2'),
+        c2('  message 4'),
+        c1('end'),
+        c2('end'),
+      ],
+      [c1('start\n  message 1\n  message 2\nend'), c2('start\n  message 3\n  message 4\nend')],
+    ],
+    [
+      'multiline with single line logs',
+      'stream_identity_key container_id\nmultiline_start_regexp /^start/\nmultiline_end_regexp /^end/',
+      [
+        c1('single1'),
+        c2('single2'),
+        c1('start'),
+        c2('start'),
+        c1('  message 1'),
+        c2('  message 3'),
+        c1('  message 2'),
+        c2('  message 4'),
+        c1('end'),
+        c2('end'),
+        c1('single3'),
+        c2('single4'),
+      ],
+      [
+        c1('single1'),
+        c2('single2'),
+        c1('start\n  message 1\n  message 2\nend'),
+        c2('start\n  message 3\n  message 4\nend'),
+        c1('single3'),
+        c2('single4'),
+      ],
+    ],
+    [
+      'multiline_start_regexp and multiline_end_regexp',
+      'stream_identity_key container_id\nmultiline_start_regexp /^start/\nmultiline_end_regexp /end$/',
+      [c1('start message end'), c1('start'), c1(' message1'), c1(' message2'), c1('end')],
+      [c1('start message end'), c1('start\n message1\n message2\nend')],
+    ],
+    [
+      'multiline_end_regexp only',
+      'stream_identity_key container_id\nmultiline_end_regexp /\\n$/',
+      [
+        h('{"key1": "value1","key2": "value2"}\n'),
+        h('{"key3": "value3","key4": "value4",'),
+        h('"key5": "value5","key6": "value6",'),
+        h('"key7": "value7","key8": "value8"}\n'),
+        h('{"key9": "value9","key0": "value0",'),
+        h('"key1": "value1","key2": "value2"}\n'),
+      ],
+      [
+        h('{"key1": "value1","key2": "value2"}\n'),
+        h(
+          '{"key3": "value3","key4": "value4",\n"key5": "value5","key6": "value6",\n"key7": "value7","key8": "value8"}\n',
+        ),
+        h('{"key9": "value9","key0": "value0",\n"key1": "value1","key2": "value2"}\n'),
+      ],
+    ],
+    [
+      'multiline_start_regexp and multiline_end_regexp #14',
+      'stream_identity_key container_id\nmultiline_start_regexp /^start/\nmultiline_end_regexp /end$/',
+      [
+        c1('start message1 end'),
+        c1('start'),
+        c1(' message3'),
+        c1('start message2 end'),
+        c1('start'),
+        c1(' message4'),
+        c1('end'),
+      ],
+      [
+        c1('start message1 end'),
+        c1('start\n message3'),
+        c1('start message2 end'),
+        c1('start\n message4\nend'),
+      ],
+    ],
+    [
+      'value is nil',
+      'stream_identity_key container_id\nmultiline_start_regexp /^start/\ncontinuous_line_regexp /^ /\nflush_interval 1s',
+      [
+        c1('start'),
+        c1('  message 1'),
+        c1('  message 2'),
+        c1(null),
+        c1('single line message 1'),
+        c1('start'),
+        c1('  message 3'),
+        c1('  message 4'),
+        c1('single line message 2'),
+      ],
+      [
+        c1('start\n  message 1\n  message 2'),
+        c1(null),
+        c1('single line message 1'),
+        c1('start\n  message 3\n  message 4'),
+        c1('single line message 2'),
+      ],
+    ],
+    [
+      'CRI-O style events',
+      'use_partial_cri_logtag true\npartial_cri_logtag_key logtag',
+      [
+        { stream: 'stdout', logtag: 'F', message: 'The content of the log entry 1' },
+        { stream: 'stdout', logtag: 'P', message: 'First line of log entry 2' },
+        { stream: 'stdout', logtag: 'P', message: 'Second line of the log entry 2' },
+        { stream: 'stderr', logtag: 'F', message: 'Last line of the log entry 2' },
+      ],
+      [
+        { message: 'The content of the log entry 1' },
+        {
+          message: 'First line of log entry 2\nSecond line of the log entry 2\nLast line of the log entry 2',
+        },
+      ],
+    ],
+  ];
+  for (const [name, conf, input, want] of cases) {
+    const e = await engine(`key message\n${conf}`);
+    try {
+      await send(e, 'app', input);
+      assert.deepEqual(recordsOf('out'), want, name);
+    } finally {
+      await e.stop();
+      resetCapture();
+      registerTestPlugins();
+    }
+  }
+});
