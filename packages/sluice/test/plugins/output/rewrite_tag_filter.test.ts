@@ -465,3 +465,132 @@ test('@label on the <match> sends the rewritten events to that label; emit_mode 
     /@label @NOPE: no such <label>/,
   );
 });
+
+test("the plugin's own tests: simple, remove_tag_prefix with a dot, remove_tag_regexp, non matching, split by tag, short hostname", async () => {
+  const { execSync } = await import('node:child_process');
+  const cases: [string, string, [string, EventRecord][], string[]][] = [
+    [
+      'simple',
+      `<rule>\nkey domain\npattern ^www\\.google\\.com$\ntag site.Google\n</rule>
+<rule>\nkey domain\npattern ^news\\.google\\.com$\ntag site.GoogleNews\n</rule>
+<rule>\nkey agent\npattern .* Mac OS X .*\ntag agent.MacOSX\n</rule>
+<rule>\nkey agent\npattern (Googlebot|CustomBot)-([a-zA-Z]+)\ntag agent.$1-$2\n</rule>
+<rule>\nkey domain\npattern ^(tagtest)\\.google\\.com$\ntag site.\${tag}.$1\n</rule>`,
+      [
+        [
+          'input.access',
+          {
+            domain: 'www.google.com',
+            path: '/foo/bar?key=value',
+            agent: 'Googlebot',
+            response_time: 1000000,
+          },
+        ],
+        [
+          'input.access',
+          { domain: 'news.google.com', path: '/', agent: 'Googlebot-Mobile', response_time: 900000 },
+        ],
+        [
+          'input.access',
+          {
+            domain: 'map.google.com',
+            path: '/',
+            agent: 'Macintosh; Intel Mac OS X 10_7_4',
+            response_time: 900000,
+          },
+        ],
+        [
+          'input.access',
+          {
+            domain: 'labs.google.com',
+            path: '/',
+            agent: 'Mozilla/5.0 Googlebot-FooBar/2.1',
+            response_time: 900000,
+          },
+        ],
+        [
+          'input.access',
+          { domain: 'tagtest.google.com', path: '/', agent: 'Googlebot', response_time: 900000 },
+        ],
+        ['input.access', { domain: 'noop.example.com' }],
+      ],
+      [
+        'site.Google',
+        'site.GoogleNews',
+        'agent.MacOSX',
+        'agent.Googlebot-FooBar',
+        'site.input.access.tagtest',
+      ],
+    ],
+    [
+      'remove_tag_prefix with dot',
+      'remove_tag_prefix input.\n<rule>\nkey domain\npattern ^www\\.google\\.com$\ntag ${tag}\n</rule>',
+      [['input.access', { domain: 'www.google.com' }]],
+      ['access'],
+    ],
+    [
+      'remove_tag_regexp',
+      'remove_tag_regexp /^input\\.(apache|nginx)\\./\n<rule>\nkey domain\npattern ^www\\.google\\.com$\ntag rewritten.${tag}\n</rule>',
+      [
+        ['input.apache.access', { domain: 'www.google.com' }],
+        ['input.nginx.access', { domain: 'www.google.com' }],
+        ['input.tomcat.access', { domain: 'www.google.com' }],
+      ],
+      ['rewritten.access', 'rewritten.access', 'rewritten.input.tomcat.access'],
+    ],
+    [
+      'non matching',
+      '<rule>\nkey domain\npattern ^www\\..+$\ntag not_start_with_www\ninvert true\n</rule>\n<rule>\nkey domain\npattern ^www\\..+$\ntag start_with_www\n</rule>',
+      [
+        ['input.access', { domain: 'www.google.com' }],
+        ['input.access', { path: '/' }],
+        ['input.access', { domain: 'maps.google.com' }],
+      ],
+      ['start_with_www', 'not_start_with_www', 'not_start_with_www'],
+    ],
+    [
+      'split by tag',
+      `<rule>\nkey user_name\npattern ^Lynn Minmay$\ntag vip.\${tag_parts[1]}.remember_love\n</rule>
+<rule>\nkey user_name\npattern ^Harlock$\ntag \${tag_parts[2]}.\${tag_parts[0]}.\${tag_parts[1]}\n</rule>
+<rule>\nkey world\npattern ^(alice|chaos)$\ntag application.\${tag_parts[0]}.$1_server\n</rule>
+<rule>\nkey world\npattern ^[a-z]+$\ntag application.\${tag_parts[1]}.future_server\n</rule>`,
+      [
+        ['game.production.api', { user_id: '10000', world: 'chaos', user_name: 'gamagoori' }],
+        ['game.production.api', { user_id: '10001', world: 'chaos', user_name: 'sanageyama' }],
+        ['game.production.api', { user_id: '10002', world: 'nehan', user_name: 'inumuta' }],
+        ['game.production.api', { user_id: '77777', world: 'space', user_name: 'Lynn Minmay' }],
+        ['game.production.api', { user_id: '99999', world: 'space', user_name: 'Harlock' }],
+      ],
+      [
+        'application.game.chaos_server',
+        'application.game.chaos_server',
+        'application.production.future_server',
+        'vip.production.remember_love',
+        'api.game.production',
+      ],
+    ],
+    [
+      'short hostname',
+      'remove_tag_prefix input\nhostname_command hostname -s\n<rule>\nkey domain\npattern ^www\\.google\\.com$\ntag ${hostname}\n</rule>',
+      [['input.access', { domain: 'www.google.com' }]],
+      [execSync('hostname -s', { encoding: 'utf8' }).trim()],
+    ],
+  ];
+  for (const [name, rules, events, want] of cases) {
+    const e = await engine(
+      `<match input.** game.**>\n@type rewrite_tag_filter\n${rules}\n</match>\n<match **>\n@type test_capture\nname all\n</match>\n`,
+    );
+    try {
+      for (const [tag, record] of events) await send(e, tag, record);
+      assert.deepEqual(
+        got('all').map(([t]) => t),
+        want,
+        name,
+      );
+    } finally {
+      await e.stop();
+      resetCapture();
+      registerTestPlugins();
+    }
+  }
+});
