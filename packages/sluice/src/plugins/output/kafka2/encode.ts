@@ -210,6 +210,7 @@ export class MessageEncoder {
                 // a msgpack value is a view of the chunk: sent before write() settles
                 value: value ?? EMPTY,
                 key: this.defaultKey,
+                partition: o.defaultPartition,
                 headers: o.headers,
                 timestamp: time ? timestamp(time) : undefined,
                 metadata: { pkey: this.defaultPkey, seed: (seed + i) >>> 0, index: i },

@@ -4,9 +4,10 @@
 //   sequence number when it builds a request and advances it on the answer, so two requests
 //   in flight to one partition would carry the same numbers, and the broker would take the
 //   second for a duplicate of the first;
-// - a chunk goes in requests of at most max_batch_bytes, cut the same way on every attempt;
-//   the requests a chunk already had acknowledged are remembered (by chunk id) and not sent
-//   again when the buffer retries it;
+// - a chunk goes in requests holding at most max_batch_bytes for each partition, cut the
+//   same way on every attempt (while the topic keeps its partition count); how many of a
+//   chunk's messages were acknowledged is remembered (by chunk id), and a retry of the chunk
+//   sends only the rest;
 // - a request that failed may still have been written. Its retry carries the same sequence
 //   numbers, so the broker acknowledges it without writing it twice. Anything else sent
 //   after such a failure first takes a new producer id (sequences restart), since reusing
@@ -39,6 +40,9 @@ export interface DeliveryResult {
   /** the failure that stopped the delivery; the chunk is to be retried */
   error?: Error;
 }
+
+/** A produce request's size at most (the broker's socket.request.max.bytes is 100 MiB). */
+const MAX_REQUEST_BYTES = 16 * 1024 * 1024;
 
 const TOO_LARGE = new Set(['MESSAGE_TOO_LARGE', 'RECORD_LIST_TOO_LARGE']);
 
@@ -76,7 +80,7 @@ export class KafkaDelivery {
   private tail: Promise<unknown> = Promise.resolve();
   /** `chunk:request` of a request that failed and may have been written */
   private suspect: string | undefined;
-  /** chunk id -> requests of it already acknowledged */
+  /** chunk id -> messages of it already acknowledged (a prefix) */
   private readonly acked = new Map<string, number>();
 
   constructor(private readonly o: DeliveryOptions) {
@@ -123,43 +127,83 @@ export class KafkaDelivery {
     }
   }
 
-  /** The chunk's requests, cut at max_batch_bytes (and kafka_agg_max_messages). */
-  private requests(messages: KafkaMessage[], sizes: number[]): KafkaMessage[][] {
+  /**
+   * The requests for `messages`, in order: a request ends before any partition's share of it
+   * would pass max_batch_bytes (the broker's limit applies to each partition's batch), or at
+   * kafka_agg_max_messages. With messages spread over P partitions a request holds about P
+   * times max_batch_bytes, at most MAX_REQUEST_BYTES.
+   */
+  private requests(
+    messages: KafkaMessage[],
+    sizes: number[],
+    partitionOf: (m: KafkaMessage) => number,
+  ): KafkaMessage[][] {
     const out: KafkaMessage[][] = [];
     let cur: KafkaMessage[] = [];
-    let bytes = 0;
+    let total = 0;
+    const perPartition = new Map<number, number>();
     for (let i = 0; i < messages.length; i++) {
+      const m = messages[i]!;
       const size = sizes[i]! + 70; // a record's overhead in a v2 batch, at most
+      const part = partitionOf(m);
       if (
         cur.length > 0 &&
-        (bytes + size > this.o.maxBatchBytes ||
+        ((perPartition.get(part) ?? 0) + size > this.o.maxBatchBytes ||
+          total + size > MAX_REQUEST_BYTES ||
           (this.o.maxBatchMessages !== undefined && cur.length >= this.o.maxBatchMessages))
       ) {
         out.push(cur);
         cur = [];
-        bytes = 0;
+        total = 0;
+        perPartition.clear();
       }
-      cur.push(messages[i]!);
-      bytes += size;
+      cur.push(m);
+      total += size;
+      perPartition.set(part, (perPartition.get(part) ?? 0) + size);
     }
     if (cur.length > 0) out.push(cur);
     return out;
   }
 
+  /** Where the client will put a message: the partitioner's choice modulo the topic's partitions. */
+  private async partitioner(topic: string): Promise<(m: KafkaMessage) => number> {
+    let count = 1;
+    try {
+      const md = await this.bounded(
+        this.producer.metadata({ topics: [topic], autocreateTopics: true }),
+        'Metadata',
+      );
+      count = md.topics.get(topic)?.partitionsCount ?? 1;
+    } catch {
+      // unknown: requests are cut as if the topic had one partition (smaller, still right)
+    }
+    const hash = this.o.partitionHash;
+    return (m) => {
+      const p =
+        m.partition ?? (m.metadata.pkey ? hash(m.metadata.pkey) : m.key ? hash(m.key) : m.metadata.seed);
+      return p % count;
+    };
+  }
+
   async deliver(chunkId: string, messages: KafkaMessage[], sizes: number[]): Promise<DeliveryResult> {
     const tooLarge: KafkaMessage[] = [];
-    const requests = this.requests(messages, sizes);
-    for (let r = this.acked.get(chunkId) ?? 0; r < requests.length; r++) {
-      const error = await this.sendSplitting(`${chunkId}:${r}`, requests[r]!, tooLarge);
+    // Progress is counted in messages, not requests: a retry cuts what is left anew (the
+    // partition count may have changed) and never skips a message not acknowledged.
+    let done = this.acked.get(chunkId) ?? 0;
+    const topic = messages[0]?.topic;
+    const partitionOf = topic !== undefined ? await this.partitioner(topic) : () => 0;
+    for (const request of this.requests(messages.slice(done), sizes.slice(done), partitionOf)) {
+      const error = await this.sendSplitting(`${chunkId}:${done}:${request.length}`, request, tooLarge);
       if (error) return { tooLarge, error };
-      this.remember(chunkId, r + 1);
+      done += request.length;
+      this.remember(chunkId, done);
     }
     this.acked.delete(chunkId);
     return { tooLarge };
   }
 
-  private remember(chunkId: string, requests: number): void {
-    this.acked.set(chunkId, requests);
+  private remember(chunkId: string, messages: number): void {
+    this.acked.set(chunkId, messages);
     // chunks given up by the buffer are never seen again: keep the newest few hundred
     if (this.acked.size > 512) this.acked.delete(this.acked.keys().next().value!);
   }
