@@ -204,6 +204,17 @@ describe('out_kafka2 against Kafka 4', () => {
     assert.deepEqual((await readTopic(brokers, `${dflt}-j`, 1)).map(text), ['{"n":3,"tag":"app.y"}']);
   });
 
+  it('<inject> adds its fields before the key fields are read (tag_key message_key makes the tag the key)', async () => {
+    const topic = topicName('inject');
+    const { plugin } = await out(
+      `default_topic ${topic}\n<inject>\ntag_key message_key\ntime_key t\ntime_type unixtime\nhostname_key h\nhostname web-9\n</inject>`,
+    );
+    assert.deepEqual(await plugin.write(chunkOf('app.k', [{ n: 1 }], new EventTime(1700000000, 5))), ok);
+    const [m] = await readTopic(brokers, topic, 1);
+    assert.equal(m!.key.toString(), 'app.k');
+    assert.deepEqual(JSON.parse(text(m!)), { n: 1, message_key: 'app.k', t: 1700000000, h: 'web-9' });
+  });
+
   it('a record over max_send_limit_bytes goes to @ERROR, the rest of the chunk is delivered', async () => {
     const topic = topicName('limit');
     const { plugin, ctx } = await out(`default_topic ${topic}\nmax_send_limit_bytes 1k`);

@@ -61,6 +61,8 @@ export interface EncodeOptions {
   /** kafka_buffered/kafka: output_include_tag / output_include_time (with time_format) */
   includeTag: boolean;
   includeTime?: (time: EventTime) => unknown;
+  /** `<inject>`: the record with the section's fields added (a copy) */
+  inject?: (tag: string, time: EventTime, record: EventRecord) => EventRecord;
 }
 
 export interface Rejected {
@@ -151,7 +153,8 @@ export class MessageEncoder {
       o.excludeFields.length === 0 &&
       !o.recordKey &&
       !o.includeTag &&
-      !o.includeTime;
+      !o.includeTime &&
+      !o.inject;
     if (o.defaultMessageKey !== undefined) this.defaultKey = Buffer.from(o.defaultMessageKey);
     if (o.defaultPartitionKey !== undefined) this.defaultPkey = Buffer.from(o.defaultPartitionKey);
   }
@@ -250,7 +253,8 @@ export class MessageEncoder {
     rejected: Rejected[],
   ): KafkaMessage | undefined {
     const o = this.o;
-    const record: EventRecord = { ...original };
+    // out_kafka2.rb: inject_values_to_record first
+    const record: EventRecord = o.inject ? o.inject(tag, time, original) : { ...original };
     try {
       if (o.includeTime) record.time = o.includeTime(time);
       if (o.includeTag) record.tag = tag;

@@ -19,6 +19,7 @@ import { typeOf } from '../../../core/plugin-loader.ts';
 import { createRecordAccessor } from '../../../core/record-accessor.ts';
 import { compileStrftime } from '../../../core/time-format.ts';
 import { type ConnectionParams, clientConnection } from '../../../kafka/connection.ts';
+import { INJECT_SECTION, withInject } from '../../../parse/inject.ts';
 import { loadPlugin } from '../../registry.ts';
 import {
   type EncodeOptions,
@@ -130,6 +131,25 @@ export class Kafka2Output implements OutputPlugin {
             : (t: EventTime) => t.sec
           : undefined,
     };
+    const injectSection = config.sections.inject as Resolved | undefined;
+    if (injectSection) {
+      // withInject adds the fields to a copy and hands it to a formatter: this one keeps it
+      let injected: EventRecord = {};
+      const capture = withInject(
+        {
+          format: (_tag, _time, r) => {
+            injected = r;
+            return '';
+          },
+        },
+        injectSection,
+        ctx,
+      );
+      opts.inject = (tag, time, record) => {
+        capture.format(tag, time, record);
+        return injected === record ? { ...record } : injected;
+      };
+    }
     this.encoder = new MessageEncoder(opts);
     const ackMs = ackTimeout !== undefined ? Math.round(ackTimeout * 1000) : undefined;
     // the socket waits for an answer a little longer than the broker waits for its acks
@@ -308,6 +328,7 @@ const descriptor: PluginDescriptor<Kafka2Output> = {
           'How each record becomes a message value: json (default), msgpack, ltsv, single_value, any formatter.',
         plugin: 'formatter',
       },
+      inject: INJECT_SECTION,
     },
   },
   create: async (config, ctx) => {
