@@ -53,6 +53,8 @@ export function checkPlaceholders(
   for (const m of template.matchAll(KEY_RE)) {
     const k = m[1]!;
     if (k === 'tag' || /^tag\[-?\d+\]$/.test(k)) continue;
+    // Fluentd's extract_placeholders resolves ${chunk_id} for every output (secondary_file, out_s3)
+    if (k === 'chunk_id') continue;
     if (!spec.keys.includes(k)) missing.push(k);
   }
   if (missing.length > 0)

@@ -1,0 +1,114 @@
+// The bytes of an object: the chunk formatted into one Buffer, then gzipped for store_as gzip.
+// The two common formats are written straight from the chunk's msgpack (core/msgpack-json.ts),
+// without an object per event: `<format> @type json` (JSON lines) and the default out_file
+// format (`<time ISO 8601 local>\t<tag>\t<json>\n`, out_file's own default). Any other
+// <format> (or an <inject>) goes through the formatter, event by event.
+import { promisify } from 'node:util';
+import { gzip as gzipCb } from 'node:zlib';
+import { decode, EventTime } from '@sluice/forward';
+import { skipValue } from '../../../buffer/msgpack-scan.ts';
+import type { EventRecord } from '../../../core/batch.ts';
+import { recordJson } from '../../../core/json.ts';
+import { JSON_GIVE_UP, JsonOut, recordsJson, writeJsonValue } from '../../../core/msgpack-json.ts';
+import type { Chunk, FormatterPlugin } from '../../../core/plugin.ts';
+import { compileStrftime } from '../../../core/time-format.ts';
+
+const gzipAsync = promisify(gzipCb);
+
+/** Turns a chunk's events into the object's uncompressed bytes. */
+export type Formatter = (chunk: Chunk) => Buffer;
+
+/** `<format> @type json` without other parameters: the records as JSON lines. */
+export function jsonLines(): Formatter {
+  return (chunk) => recordsJson(chunk.bytes, 0x0a);
+}
+
+/** The seconds of the time at `off` (an EventTime ext or an integer/float), and its nanoseconds. */
+function readTime(b: Buffer, off: number): EventTime | undefined {
+  const t = b[off]!;
+  if (t === 0xd7 && b[off + 1] === 0) return new EventTime(b.readUInt32BE(off + 2), b.readUInt32BE(off + 6));
+  return EventTime.from(decode(b.subarray(off, skipValue(b, off))));
+}
+
+/**
+ * out_file's default format, Fluentd's: the time in ISO 8601 in local time (formatted once per
+ * second), the tag, the record as JSON, separated by tabs.
+ */
+export function outFileLines(): Formatter {
+  const fmt = compileStrftime('%Y-%m-%dT%H:%M:%S%:z');
+  let lastSec = Number.NaN;
+  let lastText = Buffer.alloc(0);
+  return (chunk) => {
+    const b = chunk.bytes;
+    const end = b.length;
+    const tag = Buffer.from(`\t${chunk.keys.tag ?? ''}\t`);
+    const out = new JsonOut(Math.ceil(end * 1.3) + chunk.count * (32 + tag.length) + 64);
+    let off = 0;
+    while (off < end) {
+      const entryEnd = skipValue(b, off, end);
+      if (entryEnd < 0) throw new Error(`chunk holds a broken msgpack entry at byte ${off}`);
+      const mark = out.len;
+      let next = JSON_GIVE_UP;
+      if (b[off] === 0x92) {
+        const time = readTime(b, off + 1);
+        const rec = skipValue(b, off + 1, entryEnd);
+        if (time && rec > 0) {
+          if (time.sec !== lastSec) {
+            lastSec = time.sec;
+            lastText = Buffer.from(fmt(time));
+          }
+          out.reserve(lastText.length + tag.length);
+          lastText.copy(out.buf, out.len);
+          out.len += lastText.length;
+          tag.copy(out.buf, out.len);
+          out.len += tag.length;
+          next = writeJsonValue(out, b, rec, entryEnd);
+        }
+      }
+      if (next !== entryEnd) {
+        out.len = mark;
+        const entry = decode(b.subarray(off, entryEnd)) as unknown[];
+        const time = EventTime.from(entry[0]) ?? new EventTime(0, 0);
+        const text = Buffer.from(`${fmt(time)}${tag.toString()}${recordJson(entry[1] as EventRecord)}`);
+        out.reserve(text.length);
+        text.copy(out.buf, out.len);
+        out.len += text.length;
+      }
+      out.byte(0x0a);
+      off = entryEnd;
+    }
+    return out.buf.subarray(0, out.len);
+  };
+}
+
+/** Any formatter: its output per event, in one Buffer. */
+export function formatted(formatter: FormatterPlugin): Formatter {
+  return (chunk) => {
+    const tag = chunk.keys.tag ?? '';
+    const out: Buffer[] = [];
+    for (const e of chunk.entries()) {
+      const v = formatter.format(tag, e.time, e.record);
+      out.push(typeof v === 'string' ? Buffer.from(v) : v);
+    }
+    return Buffer.concat(out);
+  };
+}
+
+export interface Storage {
+  extension: string;
+  contentType: string;
+  /** the stored bytes of formatted ones (gzip runs in libuv's thread pool) */
+  encode(data: Buffer): Promise<Buffer> | Buffer;
+}
+
+/** fluent-plugin-s3's compressors gzip, json and text. */
+export function storage(storeAs: string): Storage {
+  switch (storeAs) {
+    case 'gzip':
+      return { extension: 'gz', contentType: 'application/x-gzip', encode: (d) => gzipAsync(d) };
+    case 'json':
+      return { extension: 'json', contentType: 'application/json', encode: (d) => d };
+    default:
+      return { extension: 'txt', contentType: 'text/plain', encode: (d) => d };
+  }
+}

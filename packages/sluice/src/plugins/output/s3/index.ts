@@ -1,0 +1,381 @@
+// out_s3: fluent-plugin-s3's parameters, one object per chunk under a key made from the chunk
+// (key.ts), so keys never collide across threads, workers and hosts without a HEAD request and
+// a chunk uploaded again after a crash overwrites its own object. Large objects go up in parts
+// (upload.ts). docs/outputs/s3.md says what is guaranteed and how.
+import type * as S3 from '@aws-sdk/client-s3';
+import { parseChunkKeys } from '../../../buffer/params.ts';
+import type { ConfigElement } from '../../../config/ast.ts';
+import type { Resolved } from '../../../config/schema.ts';
+import { parseBool, parseTime } from '../../../config/values.ts';
+import { ConfigError, type SourceLocation } from '../../../core/errors.ts';
+import type {
+  Chunk,
+  FormatterPlugin,
+  OutputPlugin,
+  PluginContext,
+  PluginDescriptor,
+  WriteResult,
+} from '../../../core/plugin.ts';
+import { parseZone, UTC, type Zone } from '../../../core/time-zone.ts';
+import { INJECT_SECTION, withInject } from '../../../parse/inject.ts';
+import { type Formatter, formatted, jsonLines, outFileLines, type Storage, storage } from './body.ts';
+import { compileKey, timekeyFormat, uniqueFormat } from './key.ts';
+import { harmless, NOT_BUILT, NOT_BUILT_SECTIONS, type Params, schemaParams } from './params.ts';
+import { type ObjectOptions, s3Sdk, upload } from './upload.ts';
+
+/** The object metadata (x-amz-meta-sluice-chunk) naming the chunk an object was made from. */
+const CHUNK_META = 'sluice-chunk';
+
+function httpStatus(e: unknown): number | undefined {
+  return (e as { $metadata?: { httpStatusCode?: number } }).$metadata?.httpStatusCode;
+}
+
+/** fluent-plugin-s3's reject_s3_endpoint?: AWS's own endpoints are chosen by s3_region. */
+function rejectedEndpoint(endpoint: string): boolean {
+  const host = endpoint.replace(/\/+$/, '');
+  return (
+    !host.endsWith('vpce.amazonaws.com') &&
+    host.endsWith('amazonaws.com') &&
+    !['fips', 'gov'].some((x) => host.includes(x))
+  );
+}
+
+export class S3Output implements OutputPlugin {
+  private client: S3.S3Client | undefined;
+  private readonly keyOf: (chunk: Chunk) => string;
+  private readonly format: Formatter;
+  private readonly store: Storage;
+  private readonly object: ObjectOptions;
+  /** the key format has no per-chunk placeholder: check_object's HEAD request applies */
+  private readonly shared: boolean;
+  private readonly region: string;
+
+  constructor(
+    private readonly p: Params,
+    private readonly ctx: PluginContext,
+    config: Resolved,
+  ) {
+    const el = config.element;
+    const at = (key: string) => el.params.find((x) => x.key === key)?.location ?? el.location;
+    for (const name of NOT_BUILT) {
+      const value = config.params[name];
+      if (value != null && !harmless(name, String(value)))
+        throw new ConfigError(
+          `S3_PARAM_NOT_BUILT: parameter '${name}' of fluent-plugin-s3 is not built in Sluice (see docs/outputs/s3.md)`,
+          at(name),
+        );
+    }
+    for (const name of NOT_BUILT_SECTIONS) {
+      const section = el.elements.find((e) => e.name === name);
+      if (section)
+        throw new ConfigError(
+          `S3_PARAM_NOT_BUILT: section <${name}> of fluent-plugin-s3 is not built in Sluice; the AWS SDK's default credential chain reads the environment (AWS_ROLE_ARN, AWS_WEB_IDENTITY_TOKEN_FILE...), shared files and instance metadata (see docs/outputs/s3.md)`,
+          section.location,
+        );
+    }
+    if (p.s3_endpoint && rejectedEndpoint(p.s3_endpoint))
+      throw new ConfigError(
+        'S3_ENDPOINT: s3_endpoint parameter is not supported for S3, use s3_region instead. This parameter is for S3 compatible services',
+        at('s3_endpoint'),
+      );
+    if ((p.aws_key_id == null) !== (p.aws_sec_key == null))
+      throw new ConfigError(
+        'S3_CREDENTIALS: aws_key_id and aws_sec_key go together (set both, or neither for the default credential chain)',
+        at(p.aws_key_id == null ? 'aws_sec_key' : 'aws_key_id'),
+      );
+    if (p.index_format !== '%d')
+      ctx.logger.warn(
+        { output: ctx.id, index_format: p.index_format },
+        'index_format has no effect in Sluice: %{index} is the chunk id (see docs/outputs/s3.md)',
+      );
+    this.region = p.s3_region ?? process.env.AWS_REGION ?? 'us-east-1';
+    this.store = storage(p.store_as);
+
+    // %{time_slice}: the timekey in time_slice_format, or fluent-plugin-s3 v1's format for the timekey
+    const bufferEl = el.elements.find((e) => e.name === 'buffer');
+    const keys = parseChunkKeys(bufferEl, ['time']);
+    const timekeyParam = bufferEl?.params.findLast((x) => x.key === 'timekey')?.value;
+    const timekey = keys.time ? (timekeyParam ? (parseTime(timekeyParam) ?? 86400) : 86400) : undefined;
+    const zone = timekeyZone(bufferEl, el.location);
+    const format = p.s3_object_key_format;
+    this.keyOf = compileKey({
+      format,
+      path: p.path,
+      extension: this.store.extension,
+      timeSliceFormat: keys.time ? (p.time_slice_format ?? timekeyFormat(timekey)) : '',
+      zone,
+      hexRandomLength: p.hex_random_length,
+      where: at('s3_object_key_format'),
+    });
+    this.shared = !uniqueFormat(format);
+    if (this.shared)
+      ctx.logger.warn(
+        { output: ctx.id, s3_object_key_format: format, check_object: p.check_object },
+        p.check_object
+          ? "no %{index}, ${chunk_id}, %{uuid_flush} or %{hex_random} in s3_object_key_format: chunks may share a key; a HEAD request before each upload refuses to overwrite another chunk's object (S3_OBJECT_EXISTS)"
+          : 'no %{index}, ${chunk_id}, %{uuid_flush} or %{hex_random} in s3_object_key_format and check_object false: a chunk overwrites any object of another chunk under the same key',
+      );
+
+    const formatEl = el.elements.find((e) => e.name === 'format');
+    const formatType =
+      formatEl?.params.findLast((x) => x.key === '@type' || x.key === 'type')?.value ?? 'out_file';
+    const inject = config.sections.inject as Resolved | undefined;
+    const plain = !inject && (formatEl?.params.length ?? 0) <= 1 && (formatEl?.elements.length ?? 0) === 0;
+    if (plain && formatType === 'json') this.format = jsonLines();
+    else if (plain && formatType === 'out_file') this.format = outFileLines();
+    else {
+      const f = formatEl
+        ? ctx.createNested<FormatterPlugin>('formatter', formatEl, 'out_file')
+        : ctx.createNested<FormatterPlugin>(
+            'formatter',
+            { name: 'format', arg: '', params: [], elements: [], location: el.location } as ConfigElement,
+            'out_file',
+          );
+      this.format = formatted(withInject(f, inject, ctx));
+    }
+
+    const storageClass = p.reduced_redundancy ? 'REDUCED_REDUNDANCY' : p.storage_class;
+    this.object = {
+      Bucket: p.s3_bucket,
+      ContentType: this.store.contentType,
+      StorageClass: storageClass as S3.StorageClass,
+      ...(p.acl ? { ACL: p.acl as S3.ObjectCannedACL } : {}),
+      ...(p.grant_full_control ? { GrantFullControl: p.grant_full_control } : {}),
+      ...(p.grant_read ? { GrantRead: p.grant_read } : {}),
+      ...(p.grant_read_acp ? { GrantReadACP: p.grant_read_acp } : {}),
+      ...(p.grant_write_acp ? { GrantWriteACP: p.grant_write_acp } : {}),
+      ...(p.use_server_side_encryption
+        ? { ServerSideEncryption: p.use_server_side_encryption as S3.ServerSideEncryption }
+        : {}),
+      ...(p.ssekms_key_id ? { SSEKMSKeyId: p.ssekms_key_id } : {}),
+      ...(p.tagging ? { Tagging: p.tagging } : {}),
+    };
+    for (const k of ['objects_uploaded', 'multipart_uploads', 'bytes_uploaded', 'upload_failures'])
+      ctx.metrics[k] = 0;
+  }
+
+  private count(key: string, n = 1): void {
+    this.ctx.metrics[key] = ((this.ctx.metrics[key] as number | undefined) ?? 0) + n;
+  }
+
+  /** The client, made on first use (the SDK is loaded then). */
+  private s3(): S3.S3Client {
+    if (this.client) return this.client;
+    const p = this.p;
+    process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= 'true';
+    const sdk = s3Sdk();
+    this.client = new sdk.S3Client({
+      region: this.region,
+      ...(p.s3_endpoint ? { endpoint: p.s3_endpoint } : {}),
+      forcePathStyle: p.force_path_style,
+      useAccelerateEndpoint: p.enable_transfer_acceleration,
+      useDualstackEndpoint: p.enable_dual_stack,
+      ...(p.aws_key_id && p.aws_sec_key
+        ? { credentials: { accessKeyId: p.aws_key_id, secretAccessKey: p.aws_sec_key } }
+        : {}),
+      ...(p.aws_profile ? { profile: p.aws_profile } : {}),
+      // S3-compatible servers (MinIO, Ceph, moto...) do not all take the SDK's default CRC32 trailers
+      requestChecksumCalculation: 'WHEN_REQUIRED',
+      responseChecksumValidation: 'WHEN_REQUIRED',
+      // retries are the buffer's (retry_wait, exponential backoff, retry_timeout)
+      maxAttempts: 1,
+    });
+    return this.client;
+  }
+
+  async start(): Promise<void> {
+    const p = this.p;
+    const sdk = s3Sdk();
+    const client = this.s3();
+    const timeout = () => ({ abortSignal: AbortSignal.timeout(p.request_timeout * 1000) });
+    const fail = (what: string, e: unknown) =>
+      new Error(
+        `S3_START_FAILED: ${what} (bucket ${p.s3_bucket}, region ${this.region}${p.s3_endpoint ? `, endpoint ${p.s3_endpoint}` : ''}): ${(e as Error).name}: ${(e as Error).message}`,
+      );
+    if (p.check_apikey_on_start) {
+      // the part of path before any placeholder, as a listing prefix
+      const prefix = p.path.split(/\$\{|%/)[0] ?? '';
+      try {
+        await client.send(
+          new sdk.ListObjectsV2Command({ Bucket: p.s3_bucket, Prefix: prefix, MaxKeys: 1 }),
+          timeout(),
+        );
+      } catch (e) {
+        // a missing bucket is check_bucket's business
+        if ((e as Error).name !== 'NoSuchBucket')
+          throw fail("can't call S3 API. Please check your credentials or s3_region configuration", e);
+      }
+    }
+    if (p.check_bucket) {
+      let exists = true;
+      try {
+        await client.send(new sdk.HeadBucketCommand({ Bucket: p.s3_bucket }), timeout());
+      } catch (e) {
+        if (httpStatus(e) !== 404 && (e as Error).name !== 'NotFound' && (e as Error).name !== 'NoSuchBucket')
+          throw fail('HeadBucket failed', e);
+        exists = false;
+      }
+      if (!exists) {
+        if (!p.auto_create_bucket)
+          throw new Error(`S3_NO_BUCKET: The specified bucket does not exist: bucket = ${p.s3_bucket}`);
+        this.ctx.logger.info({ output: this.ctx.id, bucket: p.s3_bucket }, 'creating the bucket');
+        try {
+          await client.send(
+            new sdk.CreateBucketCommand({
+              Bucket: p.s3_bucket,
+              ...(this.region !== 'us-east-1'
+                ? {
+                    CreateBucketConfiguration: {
+                      LocationConstraint: this.region as S3.BucketLocationConstraint,
+                    },
+                  }
+                : {}),
+            }),
+            timeout(),
+          );
+        } catch (e) {
+          // another worker or host made it meanwhile
+          const name = (e as Error).name;
+          if (name !== 'BucketAlreadyOwnedByYou' && name !== 'BucketAlreadyExists')
+            throw fail('CreateBucket failed', e);
+        }
+      }
+    }
+  }
+
+  /** The object key a chunk is uploaded under (the same on every attempt). */
+  key(chunk: Chunk): string {
+    return this.keyOf(chunk);
+  }
+
+  async write(chunk: Chunk): Promise<WriteResult> {
+    const p = this.p;
+    const key = this.keyOf(chunk);
+    let body: Buffer;
+    try {
+      body = this.format(chunk);
+    } catch (e) {
+      return {
+        status: 'fatal',
+        error: new Error(`S3_BROKEN_CHUNK: chunk ${chunk.id}: ${(e as Error).message}`),
+      };
+    }
+    // the chunk's bytes are not read after this point
+    body = await this.store.encode(body);
+    const client = this.s3();
+    if (this.shared && p.check_object) {
+      const sdk = s3Sdk();
+      try {
+        const head = await client.send(new sdk.HeadObjectCommand({ Bucket: p.s3_bucket, Key: key }), {
+          abortSignal: AbortSignal.timeout(p.request_timeout * 1000),
+        });
+        const owner = head.Metadata?.[CHUNK_META];
+        if (owner !== chunk.id) {
+          const what = `s3://${p.s3_bucket}/${key} already exists${owner ? ` (from chunk ${owner})` : ''}`;
+          if (!p.overwrite)
+            return {
+              status: 'fatal',
+              error: new Error(
+                `S3_OBJECT_EXISTS: ${what}; use %{index} in s3_object_key_format, or overwrite true (chunk ${chunk.id})`,
+              ),
+            };
+          this.ctx.logger.warn({ output: this.ctx.id, key }, `${what}, but will overwrite`);
+        }
+      } catch (e) {
+        if (httpStatus(e) !== 404 && (e as Error).name !== 'NotFound') {
+          this.count('upload_failures');
+          return {
+            status: 'retry',
+            error: new Error(
+              `S3_UPLOAD_FAILED: HeadObject ${key}: ${(e as Error).name}: ${(e as Error).message}`,
+            ),
+          };
+        }
+      }
+    }
+    try {
+      const r = await upload(
+        client,
+        key,
+        body,
+        { ...this.object, Metadata: { [CHUNK_META]: chunk.id } },
+        {
+          threshold: p.multipart_threshold,
+          partSize: p.multipart_chunk_size,
+          timeoutMs: p.request_timeout * 1000,
+        },
+      );
+      this.count('objects_uploaded');
+      this.count('bytes_uploaded', body.length);
+      if (r.parts > 1) this.count('multipart_uploads');
+      this.ctx.logger.debug(
+        { output: this.ctx.id, chunk: chunk.id, key, bytes: body.length, parts: r.parts },
+        'chunk uploaded',
+      );
+    } catch (e) {
+      this.count('upload_failures');
+      return {
+        status: 'retry',
+        error: new Error(
+          `S3_UPLOAD_FAILED: s3://${p.s3_bucket}/${key} (chunk ${chunk.id}, ${body.length} bytes): ${(e as Error).name}: ${(e as Error).message}`,
+        ),
+      };
+    }
+    if (p.warn_for_delay !== undefined && chunk.keys.time !== undefined) {
+      if (chunk.keys.time * 1000 < Date.now() - p.warn_for_delay * 1000)
+        this.ctx.logger.warn(
+          { output: this.ctx.id, key },
+          `out_s3: delayed events were put to s3://${p.s3_bucket}/${key}`,
+        );
+    }
+    return { status: 'ok' };
+  }
+
+  async stop(): Promise<void> {
+    this.client?.destroy();
+    this.client = undefined;
+  }
+}
+
+/** The zone the buffer formats timekeys in (buffer/params.ts reads the same two parameters). */
+function timekeyZone(bufferEl: ConfigElement | undefined, where: SourceLocation): Zone {
+  const param = (k: string) => bufferEl?.params.findLast((x) => x.key === k)?.value;
+  const utc = param('timekey_use_utc');
+  if (utc !== undefined && parseBool(utc)) return UTC;
+  try {
+    return parseZone(param('timekey_zone') ?? 'localtime');
+  } catch (e) {
+    throw new ConfigError(`timekey_zone: ${(e as Error).message}`, where);
+  }
+}
+
+const notBuiltSections = Object.fromEntries(
+  NOT_BUILT_SECTIONS.map((name) => [
+    name,
+    { description: 'Not built in Sluice: a config that has it is refused (S3_PARAM_NOT_BUILT).', open: true },
+  ]),
+);
+
+const descriptor: PluginDescriptor<S3Output> = {
+  kind: 'output',
+  type: 's3',
+  description:
+    "Uploads each chunk as one object to Amazon S3 or an S3-compatible server (fluent-plugin-s3's parameters). Keys are made from the chunk: unique across threads, workers and hosts without HEAD requests, and the same when a chunk is uploaded again, so a retry or a replay after a crash overwrites instead of duplicating. Large objects go up in parts.",
+  buffered: 'always',
+  // fluent-plugin-s3's <buffer> defaults: chunk key time, timekey 1 day
+  defaultChunkKeys: ['time'],
+  schema: {
+    params: schemaParams,
+    sections: {
+      format: {
+        plugin: 'formatter',
+        description: 'How each event is written (default out_file: time, tag and JSON separated by tabs).',
+      },
+      inject: INJECT_SECTION,
+      ...notBuiltSections,
+    },
+  },
+  create: (config, ctx) => new S3Output(config.params as Params, ctx, config),
+};
+
+export default descriptor;
