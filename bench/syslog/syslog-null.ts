@@ -2,7 +2,9 @@
 // generator in this process on 127.0.0.1. Prints events/s and MB/s (first byte sent to last
 // event counted by the input), Sluice's CPU per event (utime+stime of its process from
 // /proc) and its peak RSS (VmHWM).
-//   node --import tsx bench/syslog/syslog-null.ts [events=1000000] [conns=4] [frame=traditional|octet_count] [format=rfc3164|rfc5424]
+//   node --import tsx bench/syslog/syslog-null.ts [events=1000000] [conns=4] [frame=traditional|octet_count|udp] [format=rfc3164|rfc5424] [receive_buffer_size]
+// frame `udp`: a flood of datagrams from `conns` sockets, sent as fast as the kernel takes them;
+// prints what was emitted, dropped by queue_size_limit (UDP_QUEUE_FULL) and lost in the kernel.
 // With FLUENTD_BIN (Fluentd 1.14.6's bin/fluentd) set, the same config and load run against
 // Fluentd too (one process, --no-supervisor), for comparison. (Fluent Bit is not compared: the
 // build at hand has no syslog input.)
@@ -10,6 +12,7 @@
 // as the connections take them; it shares the machine with Sluice. Completion is read from
 // monitor_agent (/api/plugins.json) every 20 ms once everything was written. Never pass/fail.
 import { spawn } from 'node:child_process';
+import { createSocket } from 'node:dgram';
 import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { connect } from 'node:net';
 import { cpus, tmpdir } from 'node:os';
@@ -19,7 +22,10 @@ import { spawnSluice } from '../../packages/sluice/test/helpers/sluice-process.t
 
 const N = Number(process.argv[2] ?? 1_000_000);
 const CONNS = Number(process.argv[3] ?? 4);
-const FRAME = (process.argv[4] ?? 'traditional') as 'traditional' | 'octet_count';
+const FRAME = (process.argv[4] ?? 'traditional') as 'traditional' | 'octet_count' | 'udp';
+const UDP = FRAME === 'udp';
+/** UDP: the input's receive_buffer_size (e.g. 4m), else the system default */
+const RCVBUF = process.argv[6];
 const FORMAT = (process.argv[5] ?? 'rfc3164') as 'rfc3164' | 'rfc5424';
 const MiB = 1024 * 1024;
 const TICK = 100; // USER_HZ: /proc/PID/stat times are in 1/100 s
@@ -34,6 +40,15 @@ function status(pid: number): { rss: number; hwm: number } {
 function cpuSeconds(pid: number): number {
   const f = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]!.split(' ');
   return (Number(f[11]) + Number(f[12])) / TICK;
+}
+
+/** The system's UDP receive-buffer drops so far (/proc/net/snmp, all sockets). */
+function udpRcvbufErrors(): number {
+  const lines = readFileSync('/proc/net/snmp', 'utf8')
+    .split('\n')
+    .filter((l) => l.startsWith('Udp:'));
+  const [head, vals] = [lines[0]!.split(/\s+/), lines[1]!.split(/\s+/)];
+  return Number(vals[head.indexOf('RcvbufErrors')] ?? 0);
 }
 
 function message(i: number): string {
@@ -59,7 +74,9 @@ function block(): Buffer {
 
 /** Events the null output was given (both Sluice and Fluentd count them there), and the input's counters (Sluice). */
 async function counts(monitorPort: number): Promise<Record<string, unknown>> {
-  const r = await fetch(`http://127.0.0.1:${monitorPort}/api/plugins.json?debug=1`);
+  const r = await fetch(
+    `http://127.0.0.1:${monitorPort}/api/plugins.json?with_ivars=unmatchedMessages,droppedMessages`,
+  );
   const j = (await r.json()) as {
     plugins: { type: string; emit_records?: number; instance_variables?: Record<string, unknown> }[];
   };
@@ -85,8 +102,7 @@ async function bench(name: string, start: (conf: string) => Server): Promise<voi
   tag bench
   bind 127.0.0.1
   port ${port}
-  frame_type ${FRAME}
-  <transport tcp>
+  ${UDP ? `${RCVBUF ? `receive_buffer_size ${RCVBUF}\n  ` : ''}<transport udp>` : `frame_type ${FRAME}\n  <transport tcp>`}
   </transport>
   <parse>
     message_format ${FORMAT}
@@ -107,7 +123,8 @@ async function bench(name: string, start: (conf: string) => Server): Promise<voi
   const server = start(conf);
   const pid = server.pid;
   try {
-    await waitForPort(port, 60_000);
+    // Inputs start in config order: once monitor_agent listens, the syslog socket is bound.
+    if (!UDP) await waitForPort(port, 60_000);
     await waitForPort(monitorPort, 60_000);
     const blk = block();
     const perBlock = 1000;
@@ -117,39 +134,83 @@ async function bench(name: string, start: (conf: string) => Server): Promise<voi
     const cpu0 = cpuSeconds(pid);
     const t0 = performance.now();
     let sent = 0;
-    await Promise.all(
-      Array.from({ length: CONNS }, async (_, c) => {
-        const s = connect(port, '127.0.0.1');
-        // Fluentd closes with SO_LINGER 0: a reset once the client has ended is expected.
-        let ended = false;
-        s.on('error', (e) => ended || console.error(`${name}: connection ${c}: ${e.message}`));
-        await new Promise<void>((r) => s.once('connect', () => r()));
-        for (let b = c; b < blocks; b += CONNS) {
-          sent += blk.length;
-          if (!s.write(blk)) await new Promise((r) => s.once('drain', r));
-        }
-        ended = true;
-        await new Promise<void>((r) => s.end(() => r()));
-      }),
-    );
+    const rcvbuf0 = UDP ? udpRcvbufErrors() : 0;
+    if (UDP) {
+      const msgs = Array.from({ length: perBlock }, (_, i) => Buffer.from(message(i)));
+      await Promise.all(
+        Array.from({ length: CONNS }, async (_, c) => {
+          const u = createSocket('udp4');
+          for (let i = c; i < total; i += CONNS) {
+            const m = msgs[i % perBlock]!;
+            sent += m.length;
+            // Unawaited sends; every 1000 the loop is let run so they leave the process.
+            u.send(m, port, '127.0.0.1');
+            if (i % 1000 < CONNS) await new Promise((r) => setImmediate(r));
+          }
+          // Sends complete in order: once a last one's callback ran, all have left.
+          await new Promise<void>((r) => u.send(msgs[0]!, port, '127.0.0.1', () => r()));
+          sent += msgs[0]!.length;
+          u.close();
+        }),
+      );
+    } else {
+      await Promise.all(
+        Array.from({ length: CONNS }, async (_, c) => {
+          const s = connect(port, '127.0.0.1');
+          // Fluentd closes with SO_LINGER 0: a reset once the client has ended is expected.
+          let ended = false;
+          s.on('error', (e) => ended || console.error(`${name}: connection ${c}: ${e.message}`));
+          await new Promise<void>((r) => s.once('connect', () => r()));
+          for (let b = c; b < blocks; b += CONNS) {
+            sent += blk.length;
+            if (!s.write(blk)) await new Promise((r) => s.once('drain', r));
+          }
+          ended = true;
+          await new Promise<void>((r) => s.end(() => r()));
+        }),
+      );
+    }
     const tSent = performance.now();
     let stats = await counts(monitorPort);
-    while ((stats.emit_records as number) < total) {
+    // UDP: done once every datagram is counted as emitted or dropped, or nothing changed for a
+    // second (the rest was lost in the kernel).
+    let last = -1;
+    let lastChange = performance.now();
+    const expected = UDP ? total + CONNS : total;
+    const seen = () => (stats.emit_records as number) + ((stats.droppedMessages as number | undefined) ?? 0);
+    while ((UDP ? seen() : (stats.emit_records as number)) < expected) {
       await new Promise((r) => setTimeout(r, 20)); // pacing of the completion poll
       stats = await counts(monitorPort);
+      if (seen() !== last) {
+        last = seen();
+        lastChange = performance.now();
+      } else if (UDP && performance.now() - lastChange > 1000) break;
       if (performance.now() - tSent > 120_000)
         throw new Error(`only ${stats.emit_records} of ${total} counted`);
     }
-    const ms = performance.now() - t0;
+    if (UDP) {
+      const emitted = stats.emit_records as number;
+      const dropped = (stats.droppedMessages as number | undefined) ?? 0;
+      console.log(
+        `${name}: syslog ${FORMAT} over UDP: ${expected.toLocaleString('en-US')} datagrams sent from ${CONNS} sockets in ${(tSent - t0).toFixed(0)} ms; ` +
+          `emitted ${emitted.toLocaleString('en-US')}, dropped by queue_size_limit ${dropped.toLocaleString('en-US')}, ` +
+          `lost before ${name} read them ${(expected - emitted - dropped).toLocaleString('en-US')} (kernel RcvbufErrors +${udpRcvbufErrors() - rcvbuf0})`,
+      );
+    }
+    // UDP: up to the last datagram counted, not the second of quiet after it.
+    const ms = (UDP ? lastChange : performance.now()) - t0;
     const cpu = cpuSeconds(pid) - cpu0;
+    // UDP: rates over what was emitted (the rest never reached Sluice or was dropped).
+    const done = UDP ? (stats.emit_records as number) : total;
+    if (UDP) sent = (sent / expected) * done;
     const after = status(pid);
     console.log(
-      `${name}: syslog ${FORMAT} ${FRAME} over TCP -> null: ${total.toLocaleString('en-US')} events, ${CONNS} connections, ` +
-        `${(sent / total).toFixed(0)} bytes per message; machine: ${cpus().length} cores`,
+      `${name}: syslog ${FORMAT} ${FRAME}${UDP ? '' : ' over TCP'} -> null: ${total.toLocaleString('en-US')} events, ${CONNS} connections, ` +
+        `${(sent / done).toFixed(0)} bytes per message; machine: ${cpus().length} cores`,
     );
     console.log(
-      `  ${Math.round((total / ms) * 1000).toLocaleString('en-US')} events/s, ${((sent / MiB / ms) * 1000).toFixed(1)} MB/s, ` +
-        `CPU ${((cpu / total) * 1e6).toFixed(2)} us/event (${((cpu / (ms / 1000)) * 100).toFixed(0)}% of one core), ` +
+      `  ${Math.round((done / ms) * 1000).toLocaleString('en-US')} events/s, ${((sent / MiB / ms) * 1000).toFixed(1)} MB/s, ` +
+        `CPU ${((cpu / done) * 1e6).toFixed(2)} us/event (${((cpu / (ms / 1000)) * 100).toFixed(0)}% of one core), ` +
         `RSS before ${(before.rss / MiB).toFixed(0)} MiB, peak ${(after.hwm / MiB).toFixed(0)} MiB; ` +
         `unmatched ${stats.unmatchedMessages ?? '?'}, dropped ${stats.droppedMessages ?? '?'}`,
     );

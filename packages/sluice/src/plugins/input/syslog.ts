@@ -125,6 +125,12 @@ const params = defineParams({
     default: '\n',
     description: 'With frame_type traditional over TCP: the string that ends each message.',
   },
+  receive_buffer_size: {
+    type: 'size',
+    default: null,
+    description:
+      "Sluice (in_udp's parameter): the UDP socket's receive buffer (SO_RCVBUF); the system default when unset. Raise it for bursts: the kernel drops what does not fit (capped by net.core.rmem_max).",
+  },
   total_partial_size_limit: PARTIAL_LIMIT,
   queue_size_limit: QUEUE_LIMIT,
 });
@@ -312,7 +318,12 @@ export class SyslogInput implements InputPlugin {
       hostnames,
     };
     if (this.protocol === 'udp') {
-      const r = new UdpReceiver({ ...common, maxBytes: p.message_length_limit as number, chomp: true });
+      const r = new UdpReceiver({
+        ...common,
+        maxBytes: p.message_length_limit as number,
+        receiveBufferSize: p.receive_buffer_size as number | undefined,
+        chomp: true,
+      });
       await r.start();
       this.server = r;
       this.port = r.port;
