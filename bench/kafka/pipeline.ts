@@ -3,12 +3,17 @@
 // offsets reach the end of the topic, reading what the first case wrote). Prints events/s,
 // MB/s (forward wire bytes), Sluice's CPU per event and peak RSS; never pass/fail.
 // Usage: node --import tsx bench/kafka/pipeline.ts [--events N] [--partitions P] [forward_to_kafka] [kafka_to_null]
-// Environment: SLUICE_BIN (another sluice entry point). FLUENT_BIT_BIN is not used yet.
+// Environment: SLUICE_BIN (another sluice entry point); FLUENT_BIT_BIN (a Fluent Bit built
+// with its kafka output, FLB_OUT_KAFKA) adds the same forward -> kafka case through Fluent
+// Bit (in_forward -> out_kafka, acks all, idempotent) into a topic of its own. The Fluent Bit
+// at hand was built without it, so that case has not been run here.
+
+import { spawn } from 'node:child_process';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Admin, Consumer } from '@platformatic/kafka';
-import { freePort } from '../../packages/sluice/test/helpers/ports.ts';
+import { freePort, waitForPort } from '../../packages/sluice/test/helpers/ports.ts';
 import { startKafka } from '../../packages/sluice/test/stores/index.ts';
 import { type Child, helper, poll, report, sluice, treeCpuSeconds, treePeakRss } from '../vth/lib.ts';
 
@@ -27,7 +32,7 @@ const cases = argv.length ? argv : ['forward_to_kafka', 'kafka_to_null'];
 const dir = await mkdtemp(join(tmpdir(), 'sluice-kafka-bench-'));
 const kafka = await startKafka({ heapMb: 512 });
 const brokers = kafka.brokers;
-const topic = `bench-${Date.now()}`;
+let topic = `bench-${Date.now()}`;
 let wireBytes = 0;
 
 async function endOffsets(): Promise<bigint> {
@@ -99,6 +104,66 @@ async function forwardToKafka(): Promise<void> {
   }
 }
 
+/** The same load into Fluent Bit's in_forward -> out_kafka (librdkafka), counted in the topic. */
+async function fluentBitToKafka(bin: string): Promise<void> {
+  const port = await freePort();
+  const file = join(dir, 'fluent-bit.conf');
+  await writeFile(
+    file,
+    `[SERVICE]\n    Flush 0.05\n    Log_Level warn\n\n[INPUT]\n    Name forward\n    Listen 127.0.0.1\n    Port ${port}\n\n` +
+      `[OUTPUT]\n    Name kafka\n    Match *\n    Brokers ${brokers.join(',')}\n    Topics ${topic}\n    Format json\n` +
+      '    rdkafka.request.required.acks -1\n    rdkafka.enable.idempotence true\n',
+  );
+  const proc = spawn(bin, ['-c', file], { stdio: ['ignore', 'ignore', 'pipe'] });
+  let err = '';
+  proc.stderr?.on('data', (d) => {
+    err = (err + d).slice(-4000);
+  });
+  const alive = () => {
+    if (proc.exitCode !== null || proc.signalCode !== null)
+      throw new Error(`fluent-bit exited (${proc.exitCode ?? proc.signalCode}): ${err}`);
+  };
+  const exited = new Promise<void>((r) => proc.on('exit', () => r()));
+  try {
+    // listening, or the reason it is not
+    await Promise.race([waitForPort(port, 30_000), exited.then(alive)]);
+  } catch (e) {
+    proc.kill('SIGKILL');
+    throw e;
+  }
+  const gen = helper('gen-forward.ts', [String(port), String(EVENTS), '1000', '2', '8']);
+  try {
+    await gen.ready;
+    const pid = proc.pid!;
+    const cpu0 = treeCpuSeconds(pid);
+    const t0 = performance.now();
+    gen.proc.send('start');
+    await poll(
+      async () => (await endOffsets()) >= BigInt(EVENTS),
+      `${EVENTS} events in ${topic}`,
+      600_000,
+      100,
+    );
+    const seconds = (performance.now() - t0) / 1000;
+    const gs = await gen.request<{ cpuS: number; bytes: number }>('stats');
+    const cpu = treeCpuSeconds(pid) - cpu0;
+    report({
+      name: 'fluent-bit forward -> kafka (librdkafka, acks all, idempotent)',
+      events: EVENTS,
+      bytes: gs.bytes,
+      seconds,
+      sluiceCpuS: cpu,
+      peakRssMiB: treePeakRss(pid).max,
+      harnessCpuS: 0,
+      extra: `${((cpu / EVENTS) * 1e6).toFixed(2)} µs CPU per event (the "sluice CPU" above is Fluent Bit's)`,
+    });
+  } finally {
+    await gen.kill();
+    proc.kill('SIGTERM');
+    await exited;
+  }
+}
+
 async function kafkaToNull(): Promise<void> {
   const group = `bench-null-${Date.now()}`;
   const s = await startSluice(
@@ -144,6 +209,13 @@ try {
     if (!cases.includes('forward_to_kafka'))
       throw new Error('kafka_to_null reads what forward_to_kafka wrote: run both');
     await kafkaToNull();
+  }
+  if (process.env.FLUENT_BIT_BIN) {
+    topic = `bench-fb-${Date.now()}`;
+    const admin = new Admin({ clientId: 'bench-admin', bootstrapBrokers: brokers });
+    await admin.createTopics({ topics: [topic], partitions: PARTITIONS, replicas: 1 });
+    await admin.close();
+    await fluentBitToKafka(process.env.FLUENT_BIT_BIN);
   }
 } finally {
   await kafka.stop();
