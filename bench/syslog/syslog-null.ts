@@ -6,8 +6,8 @@
 // frame `udp`: a flood of datagrams from `conns` sockets, sent as fast as the kernel takes them;
 // prints what was emitted, dropped by queue_size_limit (UDP_QUEUE_FULL) and lost in the kernel.
 // With FLUENTD_BIN (Fluentd 1.14.6's bin/fluentd) set, the same config and load run against
-// Fluentd too (one process, --no-supervisor), for comparison. (Fluent Bit is not compared: the
-// build at hand has no syslog input.)
+// Fluentd too (one process, --no-supervisor); with FLUENT_BIT_BIN, against Fluent Bit's syslog
+// input (tcp or udp, its own syslog-rfc3164/5424 parsers), if that build has one.
 // The generator pre-builds its messages (1000 distinct ones, repeated) and writes them as fast
 // as the connections take them; it shares the machine with Sluice. Completion is read from
 // monitor_agent (/api/plugins.json) every 20 ms once everything was written. Never pass/fail.
@@ -88,9 +88,19 @@ async function counts(monitorPort: number): Promise<Record<string, unknown>> {
 interface Server {
   pid: number;
   stop(): Promise<unknown>;
+  /** events counted so far (and the input's counters); monitor_agent's by default */
+  counts?: () => Promise<Record<string, unknown>>;
 }
 
-async function bench(name: string, start: (conf: string) => Server): Promise<void> {
+interface Setup {
+  /** the Fluentd-syntax config (Sluice and Fluentd run it) */
+  conf: string;
+  dir: string;
+  port: number;
+  monitorPort: number;
+}
+
+async function bench(name: string, start: (s: Setup) => Server): Promise<void> {
   const port = await freePort();
   const monitorPort = await freePort();
   const dir = mkdtempSync(join(tmpdir(), 'sluice-bench-syslog-'));
@@ -120,8 +130,9 @@ async function bench(name: string, start: (conf: string) => Server): Promise<voi
 </match>
 `,
   );
-  const server = start(conf);
+  const server = start({ conf, dir, port, monitorPort });
   const pid = server.pid;
+  const count = server.counts ?? (() => counts(monitorPort));
   try {
     // Inputs start in config order: once monitor_agent listens, the syslog socket is bound.
     if (!UDP) await waitForPort(port, 60_000);
@@ -171,7 +182,7 @@ async function bench(name: string, start: (conf: string) => Server): Promise<voi
       );
     }
     const tSent = performance.now();
-    let stats = await counts(monitorPort);
+    let stats = await count();
     // UDP: done once every datagram is counted as emitted or dropped, or nothing changed for a
     // second (the rest was lost in the kernel).
     let last = -1;
@@ -180,7 +191,7 @@ async function bench(name: string, start: (conf: string) => Server): Promise<voi
     const seen = () => (stats.emit_records as number) + ((stats.droppedMessages as number | undefined) ?? 0);
     while ((UDP ? seen() : (stats.emit_records as number)) < expected) {
       await new Promise((r) => setTimeout(r, 20)); // pacing of the completion poll
-      stats = await counts(monitorPort);
+      stats = await count();
       if (seen() !== last) {
         last = seen();
         lastChange = performance.now();
@@ -225,13 +236,13 @@ async function bench(name: string, start: (conf: string) => Server): Promise<voi
   }
 }
 
-await bench('sluice', (conf) => {
+await bench('sluice', ({ conf }) => {
   const p = spawnSluice(['run', '-c', conf, '-q']);
   return { pid: p.proc.pid!, stop: () => p.stop(10_000) };
 });
 const fluentd = process.env.FLUENTD_BIN;
 if (fluentd)
-  await bench('fluentd', (conf) => {
+  await bench('fluentd', ({ conf }) => {
     const p = spawn(fluentd, ['-c', conf, '-q', '--no-supervisor', '-o', `${conf}.log`], { stdio: 'ignore' });
     const exited = new Promise((r) => p.once('exit', r));
     return {
@@ -242,3 +253,84 @@ if (fluentd)
       },
     };
   });
+
+// Fluent Bit's syslog input (Mode tcp: newline framing; udp), with Fluent Bit's own
+// syslog-rfc3164 / syslog-rfc5424 parsers (from its conf/parsers.conf), counted by its HTTP
+// server's input metrics.
+const fluentBit = process.env.FLUENT_BIT_BIN;
+if (fluentBit) {
+  const help = await new Promise<string>((resolve) => {
+    const p = spawn(fluentBit, ['-h'], { stdio: ['ignore', 'pipe', 'pipe'] });
+    let out = '';
+    p.stdout!.on('data', (d) => (out += d));
+    p.stderr!.on('data', (d) => (out += d));
+    p.on('close', () => resolve(out));
+  });
+  const inputs = help.slice(
+    help.indexOf('Inputs'),
+    help.indexOf('Processors') > 0 ? help.indexOf('Processors') : undefined,
+  );
+  if (!/^\s+syslog\s/m.test(inputs))
+    console.log(`fluent-bit: ${fluentBit} has no syslog input: not compared`);
+  else if (FRAME === 'octet_count')
+    console.log('fluent-bit: its syslog input has no octet counting: not compared');
+  else
+    await bench('fluent-bit', ({ dir, port, monitorPort }) => {
+      const parsers = join(dir, 'parsers.conf');
+      writeFileSync(
+        parsers,
+        `[PARSER]
+    Name        syslog-rfc5424
+    Format      regex
+    Regex       ^\\<(?<pri>[0-9]{1,5})\\>1 (?<time>[^ ]+) (?<host>[^ ]+) (?<ident>[^ ]+) (?<pid>[-0-9]+) (?<msgid>[^ ]+) (?<extradata>(\\[(.*?)\\]|-)) (?<message>.+)$
+    Time_Key    time
+    Time_Format %Y-%m-%dT%H:%M:%S.%L%z
+    Time_Keep   On
+
+[PARSER]
+    Name        syslog-rfc3164
+    Format      regex
+    Regex       /^\\<(?<pri>[0-9]+)\\>(?<time>[^ ]* {1,2}[^ ]* [^ ]*) (?<host>[^ ]*) (?<ident>[a-zA-Z0-9_\\/\\.\\-]*)(?:\\[(?<pid>[0-9]+)\\])?(?:[^\\:]*\\:)? *(?<message>.*)$/
+    Time_Key    time
+    Time_Format %b %d %H:%M:%S
+    Time_Keep   On
+`,
+      );
+      const conf = join(dir, 'fluent-bit.conf');
+      writeFileSync(
+        conf,
+        `[SERVICE]
+    Flush        1
+    Log_Level    warn
+    Parsers_File ${parsers}
+    HTTP_Server  On
+    HTTP_Listen  127.0.0.1
+    HTTP_Port    ${monitorPort}
+[INPUT]
+    Name     syslog
+    Mode     ${UDP ? 'udp' : 'tcp'}
+    Listen   127.0.0.1
+    Port     ${port}
+    Parser   syslog-${FORMAT}
+${UDP && RCVBUF ? `    Receive_Buffer_Size ${RCVBUF}\n` : ''}[OUTPUT]
+    Name  null
+    Match *
+`,
+      );
+      const p = spawn(fluentBit, ['-c', conf], { stdio: 'ignore' });
+      const exited = new Promise((r) => p.once('exit', r));
+      return {
+        pid: p.pid!,
+        stop: () => {
+          p.kill('SIGTERM');
+          return exited;
+        },
+        counts: async () => {
+          const r = await fetch(`http://127.0.0.1:${monitorPort}/api/v1/metrics`);
+          const j = (await r.json()) as { input?: Record<string, { records?: number }> };
+          const input = Object.entries(j.input ?? {}).find(([k]) => k.startsWith('syslog'))?.[1];
+          return { emit_records: input?.records ?? 0 };
+        },
+      };
+    });
+}
