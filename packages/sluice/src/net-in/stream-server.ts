@@ -175,6 +175,13 @@ class StreamConnection implements BudgetHolder {
 
   private onData(d: Buffer): void {
     if (this.closed) return;
+    this.read(d);
+    // The messages read before a problem closed the connection are still emitted, as
+    // Fluentd's handler has emitted each one by then.
+    if (this.out.count > 0 && !this.busy) this.idle = this.emit();
+  }
+
+  private read(d: Buffer): void {
     try {
       this.framer.push(d, this.onMessage, this.onProblem);
     } catch (err) {
@@ -196,9 +203,7 @@ class StreamConnection implements BudgetHolder {
         { remote: this.peer.address },
       );
       this.close();
-      return;
     }
-    if (this.out.count > 0 && !this.busy) this.idle = this.emit();
   }
 
   private async emit(): Promise<void> {
