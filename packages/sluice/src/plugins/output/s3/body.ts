@@ -15,12 +15,15 @@ import { compileStrftime } from '../../../core/time-format.ts';
 
 const gzipAsync = promisify(gzipCb);
 
-/** Turns a chunk's events into the object's uncompressed bytes. */
-export type Formatter = (chunk: Chunk) => Buffer;
+/**
+ * Turns a chunk's events into the object's uncompressed bytes, in `scratch` when it is large
+ * enough (memory reused from chunk to chunk, core/buffer-pool.ts).
+ */
+export type Formatter = (chunk: Chunk, scratch?: Buffer) => Buffer;
 
 /** `<format> @type json` without other parameters: the records as JSON lines. */
 export function jsonLines(): Formatter {
-  return (chunk) => recordsJson(chunk.bytes, 0x0a);
+  return (chunk, scratch) => recordsJson(chunk.bytes, 0x0a, scratch);
 }
 
 /** The seconds of the time at `off` (an EventTime ext or an integer/float), and its nanoseconds. */
@@ -38,11 +41,11 @@ export function outFileLines(): Formatter {
   const fmt = compileStrftime('%Y-%m-%dT%H:%M:%S%:z');
   let lastSec = Number.NaN;
   let lastText = Buffer.alloc(0);
-  return (chunk) => {
+  return (chunk, scratch) => {
     const b = chunk.bytes;
     const end = b.length;
     const tag = Buffer.from(`\t${chunk.keys.tag ?? ''}\t`);
-    const out = new JsonOut(Math.ceil(end * 1.3) + chunk.count * (32 + tag.length) + 64);
+    const out = new JsonOut(Math.ceil(end * 1.3) + chunk.count * (32 + tag.length) + 64, scratch);
     let off = 0;
     while (off < end) {
       const entryEnd = skipValue(b, off, end);

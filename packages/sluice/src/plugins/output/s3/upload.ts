@@ -1,5 +1,5 @@
 // Uploads through the AWS SDK for JavaScript v3 (@aws-sdk/client-s3), loaded on first use
-// (core/lazy-require.ts): about 100 ms of module loading that configs without s3 never pay.
+// (core/lazy-require.ts): about 140 ms of module loading on our 2-core machine, which configs without s3 never pay.
 // One PutObject up to multipart_threshold; above it a multipart upload of
 // multipart_chunk_size parts, up to PARALLEL_PARTS at a time, aborted when any step fails so
 // no incomplete upload is left to be billed (the chunk is retried whole, under the same key).
