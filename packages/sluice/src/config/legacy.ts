@@ -171,6 +171,9 @@ function parserSection(el: ConfigElement): void {
  */
 const COMPAT_BUFFERED_TYPES = new Set(['kafka_buffered', 'kafka']);
 
+/** Outputs that keep time_slice_format as a parameter of their own besides the timekey made from it. */
+const OWN_TIME_SLICE = new Set(['s3']);
+
 function bufferSection(el: ConfigElement): void {
   if (hasSection(el, 'buffer')) {
     const type = el.params.findLast((p) => p.key === '@type' || p.key === 'type')?.value;
@@ -192,7 +195,12 @@ function bufferSection(el: ConfigElement): void {
       from === 'buffer_queue_full_action' && p.value === 'exception' ? 'throw_exception' : p.value,
     );
   }
-  const slice = take(el, 'time_slice_format');
+  // out_s3 reads time_slice_format itself too (%{time_slice} of its keys), as fluent-plugin-s3
+  // reads conf['time_slice_format'] after compat_parameters made the timekey from it
+  const type = el.params.findLast((p) => p.key === '@type' || p.key === 'type')?.value;
+  const slice = OWN_TIME_SLICE.has(type ?? '')
+    ? el.params.findLast((p) => p.key === 'time_slice_format')
+    : take(el, 'time_slice_format');
   if (slice) {
     buffer.arg = 'time';
     set(buffer, 'timekey', slice, timekeyFor(slice));

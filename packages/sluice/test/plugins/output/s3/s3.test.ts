@@ -300,6 +300,14 @@ describe('out_s3 check-time errors', () => {
     refuse('s3_object_key_format %{path}%{uuid}.gz', /^S3_KEY_FORMAT: /);
     instantiate(s3, `${base}s3_endpoint https://bucket.vpce-1.s3.us-east-1.vpce.amazonaws.com\n</match>\n`);
   });
+  it('a v0.12 config: time_slice_format makes the timekey and is the format of %{time_slice}, utc its zone', () => {
+    const { plugin } = instantiate(
+      s3,
+      `${base}path logs/\ntime_slice_format %Y%m%d-%H\ntime_slice_wait 10m\nutc\n</match>\n`,
+    );
+    const chunk = chunkOf('t', [{ x: 1 }], { timekey: 1700000000 - (1700000000 % 3600) });
+    assert.equal(plugin.key(chunk), `logs/20231114-22_${chunk.id}.gz`);
+  });
   it('keys are the same for the same chunk and differ between chunks, with no request made', () => {
     const { plugin } = instantiate(
       s3,
