@@ -1,10 +1,10 @@
-// The bytes of an object: the chunk formatted into one Buffer, then gzipped for store_as gzip.
-// The two common formats are written straight from the chunk's msgpack (core/msgpack-json.ts),
+// The bytes of an object: the chunk formatted a slice of entries at a time into one reused
+// Buffer, then gzipped (one gzip member) for store_as gzip. The two common formats are written straight from the chunk's msgpack (core/msgpack-json.ts),
 // without an object per event: `<format> @type json` (JSON lines) and the default out_file
 // format (`<time ISO 8601 local>\t<tag>\t<json>\n`, out_file's own default). Any other
 // <format> (or an <inject>) goes through the formatter, event by event.
-import { promisify } from 'node:util';
-import { gzip as gzipCb } from 'node:zlib';
+import { once } from 'node:events';
+import { createGzip, type Gzip } from 'node:zlib';
 import { decode, EventTime } from '@sluice/forward';
 import { skipValue } from '../../../buffer/msgpack-scan.ts';
 import type { EventRecord } from '../../../core/batch.ts';
@@ -13,7 +13,43 @@ import { JSON_GIVE_UP, JsonOut, recordsJson, writeJsonValue } from '../../../cor
 import type { Chunk, FormatterPlugin } from '../../../core/plugin.ts';
 import { compileStrftime } from '../../../core/time-format.ts';
 
-const gzipAsync = promisify(gzipCb);
+/** msgpack bytes of the chunk formatted at a time (the formatted slice is about 1.3 times this). */
+export const SLICE_BYTES = 4 * 1024 * 1024;
+
+/**
+ * The chunk cut at entry boundaries into parts of about `target` bytes, each as a chunk of its
+ * own (same id and keys) for a Formatter. One part when the chunk is smaller.
+ */
+export function* slices(chunk: Chunk, target = SLICE_BYTES): Generator<Chunk> {
+  const b = chunk.bytes;
+  if (b.length <= target) {
+    yield chunk;
+    return;
+  }
+  let start = 0;
+  let first = 0;
+  let off = 0;
+  let n = 0;
+  while (off < b.length) {
+    const next = skipValue(b, off, b.length);
+    if (next < 0) throw new Error(`chunk holds a broken msgpack entry at byte ${off}`);
+    off = next;
+    n++;
+    if (off - start >= target || off >= b.length) {
+      const from = first;
+      const to = first + n;
+      yield {
+        ...chunk,
+        bytes: b.subarray(start, off),
+        count: n,
+        entries: () => chunk.entries().slice(from, to),
+      };
+      start = off;
+      first = to;
+      n = 0;
+    }
+  }
+}
 
 /**
  * Turns a chunk's events into the object's uncompressed bytes, in `scratch` when it is large
@@ -100,18 +136,53 @@ export function formatted(formatter: FormatterPlugin): Formatter {
 export interface Storage {
   extension: string;
   contentType: string;
-  /** the stored bytes of formatted ones (gzip runs in libuv's thread pool) */
-  encode(data: Buffer): Promise<Buffer> | Buffer;
+  gzip: boolean;
 }
 
 /** fluent-plugin-s3's compressors gzip, json and text. */
 export function storage(storeAs: string): Storage {
   switch (storeAs) {
     case 'gzip':
-      return { extension: 'gz', contentType: 'application/x-gzip', encode: (d) => gzipAsync(d) };
+      return { extension: 'gz', contentType: 'application/x-gzip', gzip: true };
     case 'json':
-      return { extension: 'json', contentType: 'application/json', encode: (d) => d };
+      return { extension: 'json', contentType: 'application/json', gzip: false };
     default:
-      return { extension: 'txt', contentType: 'text/plain', encode: (d) => d };
+      return { extension: 'txt', contentType: 'text/plain', gzip: false };
+  }
+}
+
+/**
+ * One gzip member made of the slices written to it (node:zlib, in libuv's thread pool); what it
+ * makes goes to `sink` as it comes. A slice's memory may be reused once write() resolves.
+ */
+export class GzipPipe {
+  private readonly gz: Gzip = createGzip();
+  private out: Buffer[] = [];
+
+  constructor(private readonly sink: (b: Buffer) => Promise<void>) {
+    this.gz.on('data', (b: Buffer) => this.out.push(b));
+  }
+
+  async write(slice: Buffer): Promise<void> {
+    await new Promise<void>((resolve, reject) => this.gz.write(slice, (e) => (e ? reject(e) : resolve())));
+    await this.drain();
+  }
+
+  async end(): Promise<void> {
+    const ended = once(this.gz, 'end');
+    this.gz.end();
+    await ended;
+    await this.drain();
+  }
+
+  destroy(): void {
+    this.gz.destroy();
+  }
+
+  private async drain(): Promise<void> {
+    while (this.out.length > 0) {
+      const b = this.out.shift()!;
+      await this.sink(b);
+    }
   }
 }

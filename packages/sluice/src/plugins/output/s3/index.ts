@@ -19,10 +19,22 @@ import type {
 } from '../../../core/plugin.ts';
 import { parseZone, UTC, type Zone } from '../../../core/time-zone.ts';
 import { INJECT_SECTION, withInject } from '../../../parse/inject.ts';
-import { type Formatter, formatted, jsonLines, outFileLines, type Storage, storage } from './body.ts';
+import {
+  type Formatter,
+  formatted,
+  GzipPipe,
+  jsonLines,
+  outFileLines,
+  type Storage,
+  slices,
+  storage,
+} from './body.ts';
 import { compileKey, timekeyFormat, uniqueFormat } from './key.ts';
 import { harmless, NOT_BUILT, NOT_BUILT_SECTIONS, type Params, schemaParams } from './params.ts';
-import { type ObjectOptions, s3Sdk, upload } from './upload.ts';
+import { type ObjectOptions, ObjectWriter, s3Sdk } from './upload.ts';
+
+/** The chunk's bytes are not msgpack entries. */
+class BrokenChunk extends Error {}
 
 /** The object metadata (x-amz-meta-sluice-chunk) naming the chunk an object was made from. */
 const CHUNK_META = 'sluice-chunk';
@@ -257,80 +269,63 @@ export class S3Output implements OutputPlugin {
   async write(chunk: Chunk): Promise<WriteResult> {
     const p = this.p;
     const key = this.keyOf(chunk);
-    let formatted: Buffer;
-    try {
-      formatted = this.format(chunk, this.pool.take());
-    } catch (e) {
-      return {
-        status: 'fatal',
-        error: new Error(`S3_BROKEN_CHUNK: chunk ${chunk.id}: ${(e as Error).message}`),
-      };
-    }
-    // the chunk's bytes are not read after this point
-    const body = await this.store.encode(formatted);
-    // gzip made a copy: the formatted bytes can serve the next chunk now; stored as they are,
-    // only once their upload has been answered (a request that failed may still be writing them)
-    if (body !== formatted) this.pool.give(formatted);
     const client = this.s3();
     if (this.shared && p.check_object) {
-      const sdk = s3Sdk();
-      try {
-        const head = await client.send(new sdk.HeadObjectCommand({ Bucket: p.s3_bucket, Key: key }), {
-          abortSignal: AbortSignal.timeout(p.request_timeout * 1000),
-        });
-        const owner = head.Metadata?.[CHUNK_META];
-        if (owner !== chunk.id) {
-          const what = `s3://${p.s3_bucket}/${key} already exists${owner ? ` (from chunk ${owner})` : ''}`;
-          if (!p.overwrite)
-            return {
-              status: 'fatal',
-              error: new Error(
-                `S3_OBJECT_EXISTS: ${what}; use %{index} in s3_object_key_format, or overwrite true (chunk ${chunk.id})`,
-              ),
-            };
-          this.ctx.logger.warn({ output: this.ctx.id, key }, `${what}, but will overwrite`);
-        }
-      } catch (e) {
-        if (httpStatus(e) !== 404 && (e as Error).name !== 'NotFound') {
-          this.count('upload_failures');
-          return {
-            status: 'retry',
-            error: new Error(
-              `S3_UPLOAD_FAILED: HeadObject ${key}: ${(e as Error).name}: ${(e as Error).message}`,
-            ),
-          };
-        }
-      }
+      const refused = await this.checkObject(client, key, chunk);
+      if (refused) return refused;
     }
+    const writer = new ObjectWriter(
+      client,
+      key,
+      { ...this.object, Metadata: { [CHUNK_META]: chunk.id } },
+      {
+        threshold: p.multipart_threshold,
+        partSize: p.multipart_chunk_size,
+        timeoutMs: p.request_timeout * 1000,
+      },
+    );
+    // gzip's output is fresh memory, handed over; formatted slices are copied (their memory is reused)
+    const gzip = this.store.gzip ? new GzipPipe((b) => writer.write(b, true)) : undefined;
+    let scratch = this.pool.take();
     try {
-      const r = await upload(
-        client,
-        key,
-        body,
-        { ...this.object, Metadata: { [CHUNK_META]: chunk.id } },
-        {
-          threshold: p.multipart_threshold,
-          partSize: p.multipart_chunk_size,
-          timeoutMs: p.request_timeout * 1000,
-        },
-      );
-      if (body === formatted) this.pool.give(formatted);
-      this.count('objects_uploaded');
-      this.count('bytes_uploaded', body.length);
-      if (r.parts > 1) this.count('multipart_uploads');
-      this.ctx.logger.debug(
-        { output: this.ctx.id, chunk: chunk.id, key, bytes: body.length, parts: r.parts },
-        'chunk uploaded',
-      );
+      for (const part of slices(chunk)) {
+        let formatted: Buffer;
+        try {
+          formatted = this.format(part, scratch);
+        } catch (e) {
+          throw new BrokenChunk((e as Error).message);
+        }
+        // the next slice reuses the memory of this one (the larger, when it had to grow)
+        if (formatted.byteOffset === 0)
+          scratch = Buffer.from(formatted.buffer, 0, formatted.buffer.byteLength);
+        if (gzip) await gzip.write(formatted);
+        else await writer.write(formatted);
+      }
+      if (gzip) await gzip.end();
+      await writer.end();
     } catch (e) {
+      gzip?.destroy();
+      const aborted = await writer.abort();
+      if (e instanceof BrokenChunk)
+        return { status: 'fatal', error: new Error(`S3_BROKEN_CHUNK: chunk ${chunk.id}: ${e.message}`) };
       this.count('upload_failures');
       return {
         status: 'retry',
         error: new Error(
-          `S3_UPLOAD_FAILED: s3://${p.s3_bucket}/${key} (chunk ${chunk.id}, ${body.length} bytes): ${(e as Error).name}: ${(e as Error).message}`,
+          `S3_UPLOAD_FAILED: s3://${p.s3_bucket}/${key} (chunk ${chunk.id}, ${writer.bytes} bytes made): ${(e as Error).name}: ${(e as Error).message}${aborted ? ` (${aborted})` : ''}`,
         ),
       };
+    } finally {
+      // every slice has been copied or gzipped by now
+      if (scratch) this.pool.give(scratch);
     }
+    this.count('objects_uploaded');
+    this.count('bytes_uploaded', writer.bytes);
+    if (writer.parts > 0) this.count('multipart_uploads');
+    this.ctx.logger.debug(
+      { output: this.ctx.id, chunk: chunk.id, key, bytes: writer.bytes, parts: writer.parts || 1 },
+      'chunk uploaded',
+    );
     if (p.warn_for_delay !== undefined && chunk.keys.time !== undefined) {
       if (chunk.keys.time * 1000 < Date.now() - p.warn_for_delay * 1000)
         this.ctx.logger.warn(
@@ -339,6 +334,44 @@ export class S3Output implements OutputPlugin {
         );
     }
     return { status: 'ok' };
+  }
+
+  /**
+   * check_object for a key format without a per-chunk placeholder: a HEAD request; an object of
+   * another chunk under the key refuses the write (unless overwrite). undefined: go on.
+   */
+  private async checkObject(
+    client: S3.S3Client,
+    key: string,
+    chunk: Chunk,
+  ): Promise<WriteResult | undefined> {
+    const p = this.p;
+    try {
+      const head = await client.send(new (s3Sdk().HeadObjectCommand)({ Bucket: p.s3_bucket, Key: key }), {
+        abortSignal: AbortSignal.timeout(p.request_timeout * 1000),
+      });
+      const owner = head.Metadata?.[CHUNK_META];
+      if (owner === chunk.id) return undefined;
+      const what = `s3://${p.s3_bucket}/${key} already exists${owner ? ` (from chunk ${owner})` : ''}`;
+      if (!p.overwrite)
+        return {
+          status: 'fatal',
+          error: new Error(
+            `S3_OBJECT_EXISTS: ${what}; use %{index} in s3_object_key_format, or overwrite true (chunk ${chunk.id})`,
+          ),
+        };
+      this.ctx.logger.warn({ output: this.ctx.id, key }, `${what}, but will overwrite`);
+      return undefined;
+    } catch (e) {
+      if (httpStatus(e) === 404 || (e as Error).name === 'NotFound') return undefined;
+      this.count('upload_failures');
+      return {
+        status: 'retry',
+        error: new Error(
+          `S3_UPLOAD_FAILED: HeadObject ${key}: ${(e as Error).name}: ${(e as Error).message}`,
+        ),
+      };
+    }
   }
 
   async stop(): Promise<void> {

@@ -1,8 +1,14 @@
 // Uploads through the AWS SDK for JavaScript v3 (@aws-sdk/client-s3), loaded on first use
-// (core/lazy-require.ts): about 140 ms of module loading on our 2-core machine, which configs without s3 never pay.
-// One PutObject up to multipart_threshold; above it a multipart upload of
-// multipart_chunk_size parts, up to PARALLEL_PARTS at a time, aborted when any step fails so
-// no incomplete upload is left to be billed (the chunk is retried whole, under the same key).
+// (core/lazy-require.ts): about 140 ms of module loading on our 2-core machine, which configs
+// without s3 never pay.
+//
+// An ObjectWriter takes an object's bytes as they are made (a chunk is formatted and gzipped a
+// slice at a time): up to multipart_threshold they are kept and sent with one PutObject; past it
+// a multipart upload starts and parts of multipart_chunk_size go up as they fill, up to
+// PARALLEL_PARTS at a time. So a write holds about the threshold plus the parts in flight, not
+// the whole object (a 256 MB file-buffer chunk made a 330 MB body). Any failure aborts the
+// multipart upload, so no incomplete upload is left to be billed; the chunk is retried whole,
+// under the same key.
 import type * as S3 from '@aws-sdk/client-s3';
 import { lazyRequire } from '../../../core/lazy-require.ts';
 
@@ -20,80 +26,134 @@ export interface UploadOptions {
   timeoutMs: number;
 }
 
-export interface UploadResult {
-  parts: number;
-}
-
 /** One request with its own timeout. */
 function send<O>(client: S3.S3Client, cmd: unknown, timeoutMs: number): Promise<O> {
-  return (client as any).send(cmd, { abortSignal: AbortSignal.timeout(timeoutMs) }) as Promise<O>;
+  // the SDK's send is generic over each command's input and output types
+  const c = client as unknown as { send(cmd: unknown, o: { abortSignal: AbortSignal }): Promise<O> };
+  return c.send(cmd, { abortSignal: AbortSignal.timeout(timeoutMs) });
 }
 
-export async function upload(
-  client: S3.S3Client,
-  key: string,
-  body: Buffer,
-  object: ObjectOptions,
-  o: UploadOptions,
-): Promise<UploadResult> {
-  const sdk = s3Sdk();
-  if (body.length <= o.threshold) {
-    await send(client, new sdk.PutObjectCommand({ ...object, Key: key, Body: body }), o.timeoutMs);
-    return { parts: 1 };
+export class ObjectWriter {
+  private pending: Buffer[] = [];
+  private pendingLen = 0;
+  private uploadId: string | undefined;
+  private readonly etags: string[] = [];
+  private readonly inflight = new Set<Promise<void>>();
+  private failure: unknown;
+  /** bytes written so far */
+  bytes = 0;
+  /** parts cut so far (0 until a multipart upload starts) */
+  parts = 0;
+
+  constructor(
+    private readonly client: S3.S3Client,
+    private readonly key: string,
+    private readonly object: ObjectOptions,
+    private readonly o: UploadOptions,
+  ) {}
+
+  /** The next bytes of the object; copied unless `owned` (the caller reuses its memory after this resolves). */
+  async write(b: Buffer, owned = false): Promise<void> {
+    if (b.length === 0) return;
+    this.pending.push(owned ? b : Buffer.from(b));
+    this.pendingLen += b.length;
+    this.bytes += b.length;
+    if (this.uploadId === undefined && this.pendingLen > this.o.threshold) await this.start();
+    if (this.uploadId !== undefined)
+      while (this.pendingLen >= this.o.partSize) await this.part(this.take(this.o.partSize));
   }
-  const created = await send<S3.CreateMultipartUploadCommandOutput>(
-    client,
-    new sdk.CreateMultipartUploadCommand({ ...object, Key: key }),
-    o.timeoutMs,
-  );
-  const uploadId = created.UploadId;
-  if (!uploadId) throw new Error('CreateMultipartUpload answered without an UploadId');
-  const count = Math.ceil(body.length / o.partSize);
-  const etags: string[] = new Array(count);
-  try {
-    let next = 0;
-    const worker = async () => {
-      while (next < count) {
-        const i = next++;
-        const part = body.subarray(i * o.partSize, Math.min(body.length, (i + 1) * o.partSize));
-        const r = await send<S3.UploadPartCommandOutput>(
-          client,
-          new sdk.UploadPartCommand({
-            Bucket: object.Bucket,
-            Key: key,
-            UploadId: uploadId,
-            PartNumber: i + 1,
-            Body: part,
-          }),
-          o.timeoutMs,
-        );
-        if (!r.ETag) throw new Error(`UploadPart ${i + 1} answered without an ETag`);
-        etags[i] = r.ETag;
-      }
-    };
-    await Promise.all(Array.from({ length: Math.min(PARALLEL_PARTS, count) }, worker));
+
+  /** Sends what is left and completes the object; resolves once S3 has it. */
+  async end(): Promise<void> {
+    const sdk = s3Sdk();
+    if (this.uploadId === undefined) {
+      const body = Buffer.concat(this.pending, this.pendingLen);
+      await send(
+        this.client,
+        new sdk.PutObjectCommand({ ...this.object, Key: this.key, Body: body }),
+        this.o.timeoutMs,
+      );
+      return;
+    }
+    if (this.pendingLen > 0 || this.parts === 0) await this.part(this.take(this.pendingLen));
+    await Promise.all(this.inflight);
+    if (this.failure) throw this.failure;
     await send(
-      client,
+      this.client,
       new sdk.CompleteMultipartUploadCommand({
-        Bucket: object.Bucket,
-        Key: key,
-        UploadId: uploadId,
-        MultipartUpload: { Parts: etags.map((ETag, i) => ({ ETag, PartNumber: i + 1 })) },
+        Bucket: this.object.Bucket,
+        Key: this.key,
+        UploadId: this.uploadId,
+        MultipartUpload: { Parts: this.etags.map((ETag, i) => ({ ETag, PartNumber: i + 1 })) },
       }),
-      o.timeoutMs,
+      this.o.timeoutMs,
     );
-    return { parts: count };
-  } catch (e) {
+  }
+
+  /** After a failure: aborts the multipart upload, if one was started. Returns why that failed, if it did. */
+  async abort(): Promise<string | undefined> {
+    this.pending = [];
+    this.pendingLen = 0;
+    if (this.uploadId === undefined) return undefined;
+    await Promise.allSettled(this.inflight);
     try {
       await send(
-        client,
-        new sdk.AbortMultipartUploadCommand({ Bucket: object.Bucket, Key: key, UploadId: uploadId }),
-        o.timeoutMs,
+        this.client,
+        new (s3Sdk().AbortMultipartUploadCommand)({
+          Bucket: this.object.Bucket,
+          Key: this.key,
+          UploadId: this.uploadId,
+        }),
+        this.o.timeoutMs,
       );
-    } catch (abortError) {
-      (e as Error).message +=
-        ` (and AbortMultipartUpload ${uploadId} failed: ${(abortError as Error).message}; a bucket lifecycle rule AbortIncompleteMultipartUpload removes it)`;
+      return undefined;
+    } catch (e) {
+      return `AbortMultipartUpload ${this.uploadId} failed: ${(e as Error).message}; a bucket lifecycle rule AbortIncompleteMultipartUpload removes it`;
     }
-    throw e;
+  }
+
+  private async start(): Promise<void> {
+    const created = await send<S3.CreateMultipartUploadCommandOutput>(
+      this.client,
+      new (s3Sdk().CreateMultipartUploadCommand)({ ...this.object, Key: this.key }),
+      this.o.timeoutMs,
+    );
+    if (!created.UploadId) throw new Error('CreateMultipartUpload answered without an UploadId');
+    this.uploadId = created.UploadId;
+  }
+
+  /** The first `n` pending bytes, in a buffer of their own. */
+  private take(n: number): Buffer {
+    const all = this.pending.length === 1 ? this.pending[0]! : Buffer.concat(this.pending, this.pendingLen);
+    const rest = all.subarray(n);
+    this.pending = rest.length > 0 ? [rest] : [];
+    this.pendingLen = rest.length;
+    return all.subarray(0, n);
+  }
+
+  private async part(body: Buffer): Promise<void> {
+    while (this.inflight.size >= PARALLEL_PARTS) await Promise.race(this.inflight);
+    if (this.failure) throw this.failure;
+    const n = ++this.parts;
+    const p: Promise<void> = send<S3.UploadPartCommandOutput>(
+      this.client,
+      new (s3Sdk().UploadPartCommand)({
+        Bucket: this.object.Bucket,
+        Key: this.key,
+        UploadId: this.uploadId,
+        PartNumber: n,
+        Body: body,
+      }),
+      this.o.timeoutMs,
+    )
+      .then((r) => {
+        if (!r.ETag) throw new Error(`UploadPart ${n} answered without an ETag`);
+        this.etags[n - 1] = r.ETag;
+      })
+      .catch((e: unknown) => {
+        this.failure ??= e;
+      })
+      .finally(() => this.inflight.delete(p));
+    this.inflight.add(p);
   }
 }

@@ -171,6 +171,26 @@ describe('out_s3 against moto', () => {
     assert.equal(ctx.metrics.multipart_uploads, 1);
   });
 
+  it('a gzip object over 16 MiB: formatted and gzipped a slice at a time, one gzip member across the parts', async () => {
+    const bucket = bucketName();
+    const { o, ctx } = await make(bucket, `<format>\n@type json\n</format>\n${UTC_BUFFER}`);
+    // random text compresses to about three quarters: about 20 MB stored
+    const records = Array.from({ length: 26_000 }, (_, i) => ({ i, r: randomBytes(750).toString('base64') }));
+    const chunk = chunkOf('big', records);
+    assert.ok(chunk.bytes.length > 4 * 4 * 1024 * 1024, 'more than four slices');
+    assert.deepEqual(await o.write(chunk), { status: 'ok' });
+    const key = `20231114_${chunk.id}.gz`;
+    const h = await head(s3c, bucket, key);
+    assert.ok(h.ContentLength! > 16 * 1024 * 1024, `${h.ContentLength}`);
+    assert.match(h.ETag ?? '', /-3"?$/, 'three parts');
+    const got = await getObject(s3c, bucket, key);
+    const lines = gunzipSync(got.body).toString().split('\n');
+    assert.equal(lines.length, 26_001);
+    for (const k of [0, 9_999, 25_999]) assert.deepEqual(JSON.parse(lines[k]!), records[k]);
+    assert.equal(ctx.metrics.multipart_uploads, 1);
+    assert.equal(ctx.metrics.bytes_uploaded, got.body.length);
+  });
+
   it('a multipart upload that fails is aborted (no incomplete upload left) and the chunk is retried', async () => {
     const bucket = bucketName();
     // parts of 1 MiB: S3 (and moto) refuse parts under 5 MiB but the last at CompleteMultipartUpload
