@@ -21,6 +21,8 @@ import {
 
 export interface RestartableKafka {
   brokers: string[];
+  /** with `sasl`: host:port of a SASL_PLAINTEXT listener (PLAIN and SCRAM-SHA-256) */
+  saslBrokers: string[];
   /** SIGTERM (a clean broker shutdown), the data kept */
   stopBroker(): Promise<void>;
   /** the broker again, same data and ports; resolves once it serves */
@@ -50,19 +52,33 @@ function portOpen(port: number): Promise<boolean> {
   });
 }
 
-export async function startRestartableKafka(): Promise<RestartableKafka> {
+/** The users of the SASL listener: PLAIN and SCRAM-SHA-256 alike. */
+export const SASL_USERS = { alice: 'alice-secret', bob: 'bob-secret' } as const;
+
+export async function startRestartableKafka(opts: { sasl?: boolean } = {}): Promise<RestartableKafka> {
   const cp = classpath('kafka', `Kafka ${KAFKA_VERSION}`);
-  const [port, controllerPort] = [await freePort(), await freePort()];
+  const [port, controllerPort, saslPort] = [await freePort(), await freePort(), await freePort()];
   const dir = serverDir('kafka-restartable');
+  const sasl = opts.sasl === true;
+  const users = Object.entries(SASL_USERS);
+  const saslProps: Record<string, string> = sasl
+    ? {
+        'sasl.enabled.mechanisms': 'PLAIN,SCRAM-SHA-256',
+        'listener.name.sasl_plaintext.plain.sasl.jaas.config': `org.apache.kafka.common.security.plain.PlainLoginModule required ${users.map(([u, pw]) => `user_${u}="${pw}"`).join(' ')};`,
+        'listener.name.sasl_plaintext.scram-sha-256.sasl.jaas.config':
+          'org.apache.kafka.common.security.scram.ScramLoginModule required;',
+      }
+    : {};
   const props = {
     'process.roles': 'broker,controller',
     'node.id': '1',
     'controller.quorum.voters': `1@127.0.0.1:${controllerPort}`,
-    listeners: `PLAINTEXT://127.0.0.1:${port},CONTROLLER://127.0.0.1:${controllerPort}`,
-    'advertised.listeners': `PLAINTEXT://127.0.0.1:${port}`,
+    listeners: `PLAINTEXT://127.0.0.1:${port},CONTROLLER://127.0.0.1:${controllerPort}${sasl ? `,SASL_PLAINTEXT://127.0.0.1:${saslPort}` : ''}`,
+    'advertised.listeners': `PLAINTEXT://127.0.0.1:${port}${sasl ? `,SASL_PLAINTEXT://127.0.0.1:${saslPort}` : ''}`,
     'controller.listener.names': 'CONTROLLER',
     'inter.broker.listener.name': 'PLAINTEXT',
-    'listener.security.protocol.map': 'CONTROLLER:PLAINTEXT,PLAINTEXT:PLAINTEXT',
+    'listener.security.protocol.map': `CONTROLLER:PLAINTEXT,PLAINTEXT:PLAINTEXT${sasl ? ',SASL_PLAINTEXT:SASL_PLAINTEXT' : ''}`,
+    ...saslProps,
     'log.dirs': join(dir, 'data'),
     'num.partitions': '1',
     'offsets.topic.replication.factor': '1',
@@ -89,7 +105,19 @@ export async function startRestartableKafka(): Promise<RestartableKafka> {
   const format = spawnServer({
     name: 'kafka-format',
     command: javaBin(),
-    args: [...jvm(128, cp), 'kafka.tools.StorageTool', 'format', '-t', id, '-c', propsFile],
+    args: [
+      ...jvm(128, cp),
+      'kafka.tools.StorageTool',
+      'format',
+      '-t',
+      id,
+      '-c',
+      propsFile,
+      // SCRAM credentials live in the cluster metadata: written at format time
+      ...(sasl
+        ? users.flatMap(([u, pw]) => ['--add-scram', `SCRAM-SHA-256=[name=${u},password=${pw}]`])
+        : []),
+    ],
     dir,
     ownsDir: false,
   });
@@ -121,6 +149,7 @@ export async function startRestartableKafka(): Promise<RestartableKafka> {
   await startBroker();
   return {
     brokers: [`127.0.0.1:${port}`],
+    saslBrokers: sasl ? [`127.0.0.1:${saslPort}`] : [],
     startBroker,
     async stopBroker() {
       await broker?.stop(30_000);
