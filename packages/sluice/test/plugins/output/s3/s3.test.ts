@@ -191,6 +191,32 @@ describe('out_s3 against moto', () => {
     assert.equal(ctx.metrics.bytes_uploaded, got.body.length);
   });
 
+  it('a chunk of several slices through a formatter (single_value) and <inject>: every event once, in order', async () => {
+    const bucket = bucketName();
+    const { o } = await make(
+      bucket,
+      `store_as text\n<format>\n@type single_value\nmessage_key line\nadd_newline true\n</format>\n<inject>\ntag_key t\n</inject>\n${UTC_BUFFER}`,
+    );
+    const records = Array.from({ length: 12_000 }, (_, i) => ({ line: `${i} ${'z'.repeat(1000)}` }));
+    const chunk = chunkOf('sv', records);
+    assert.ok(chunk.bytes.length > 2 * 4 * 1024 * 1024, 'more than two slices');
+    assert.deepEqual(await o.write(chunk), { status: 'ok' });
+    const lines = (await getObject(s3c, bucket, `20231114_${chunk.id}.txt`)).body.toString().split('\n');
+    assert.equal(lines.length, 12_001);
+    for (let i = 0; i < 12_000; i++) assert.equal(lines[i]!.slice(0, String(i).length + 1), `${i} `);
+  });
+
+  it('an endpoint that does not answer stops the start (S3_START_FAILED)', async () => {
+    const ctx = testContext({ type: 's3' });
+    const { plugin } = instantiate(
+      s3,
+      `<match **>\n@type s3\ns3_bucket b\ns3_endpoint http://127.0.0.1:1\nforce_path_style true\naws_key_id a\naws_sec_key b\nrequest_timeout 5s\n</match>\n`,
+      ctx,
+    );
+    outs.push(plugin);
+    await assert.rejects(plugin.start(), /^Error: S3_START_FAILED: /);
+  });
+
   it('a multipart upload that fails is aborted (no incomplete upload left) and the chunk is retried', async () => {
     const bucket = bucketName();
     // parts of 1 MiB: S3 (and moto) refuse parts under 5 MiB but the last at CompleteMultipartUpload
