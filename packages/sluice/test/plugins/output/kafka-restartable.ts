@@ -3,7 +3,7 @@
 // (test/stores/process.ts: the jars' classpath, the process harness, log waits); its data
 // dir is removed by stop(). Used by kafka2-restart.test.ts.
 import { randomBytes } from 'node:crypto';
-import { rmSync, writeFileSync } from 'node:fs';
+import { readFileSync, rmSync, writeFileSync } from 'node:fs';
 import net from 'node:net';
 import { join } from 'node:path';
 import { freePort } from '../../helpers/ports.ts';
@@ -23,6 +23,8 @@ export interface RestartableKafka {
   brokers: string[];
   /** with `sasl`: host:port of a SASL_PLAINTEXT listener (PLAIN and SCRAM-SHA-256) */
   saslBrokers: string[];
+  /** with `tls`: host:port of an SSL listener serving that certificate */
+  tlsBrokers: string[];
   /** SIGTERM (a clean broker shutdown), the data kept */
   stopBroker(): Promise<void>;
   /** the broker again, same data and ports; resolves once it serves */
@@ -55,9 +57,31 @@ function portOpen(port: number): Promise<boolean> {
 /** The users of the SASL listener: PLAIN and SCRAM-SHA-256 alike. */
 export const SASL_USERS = { alice: 'alice-secret', bob: 'bob-secret' } as const;
 
-export async function startRestartableKafka(opts: { sasl?: boolean } = {}): Promise<RestartableKafka> {
+export async function startRestartableKafka(
+  opts: { sasl?: boolean; tls?: { cert: string; key: string } } = {},
+): Promise<RestartableKafka> {
   const cp = classpath('kafka', `Kafka ${KAFKA_VERSION}`);
-  const [port, controllerPort, saslPort] = [await freePort(), await freePort(), await freePort()];
+  const [port, controllerPort, saslPort, tlsPort] = [
+    await freePort(),
+    await freePort(),
+    await freePort(),
+    await freePort(),
+  ];
+  // PEM in a properties file: one line, newlines escaped (java.util.Properties reads \n)
+  const pemProp = (file: string) => readFileSync(file, 'utf8').trim().replaceAll('\n', '\\n');
+  const tlsProps: Record<string, string> = opts.tls
+    ? {
+        'listener.name.ssl.ssl.keystore.type': 'PEM',
+        'listener.name.ssl.ssl.keystore.certificate.chain': pemProp(opts.tls.cert),
+        'listener.name.ssl.ssl.keystore.key': pemProp(opts.tls.key),
+      }
+    : {};
+  const extra = [
+    ...(opts.sasl ? [`SASL_PLAINTEXT://127.0.0.1:${saslPort}`] : []),
+    ...(opts.tls ? [`SSL://127.0.0.1:${tlsPort}`] : []),
+  ]
+    .map((l) => `,${l}`)
+    .join('');
   const dir = serverDir('kafka-restartable');
   const sasl = opts.sasl === true;
   const users = Object.entries(SASL_USERS);
@@ -73,12 +97,14 @@ export async function startRestartableKafka(opts: { sasl?: boolean } = {}): Prom
     'process.roles': 'broker,controller',
     'node.id': '1',
     'controller.quorum.voters': `1@127.0.0.1:${controllerPort}`,
-    listeners: `PLAINTEXT://127.0.0.1:${port},CONTROLLER://127.0.0.1:${controllerPort}${sasl ? `,SASL_PLAINTEXT://127.0.0.1:${saslPort}` : ''}`,
-    'advertised.listeners': `PLAINTEXT://127.0.0.1:${port}${sasl ? `,SASL_PLAINTEXT://127.0.0.1:${saslPort}` : ''}`,
+    listeners: `PLAINTEXT://127.0.0.1:${port},CONTROLLER://127.0.0.1:${controllerPort}${extra}`,
+    'advertised.listeners': `PLAINTEXT://127.0.0.1:${port}${extra}`,
     'controller.listener.names': 'CONTROLLER',
     'inter.broker.listener.name': 'PLAINTEXT',
-    'listener.security.protocol.map': `CONTROLLER:PLAINTEXT,PLAINTEXT:PLAINTEXT${sasl ? ',SASL_PLAINTEXT:SASL_PLAINTEXT' : ''}`,
+    'listener.security.protocol.map':
+      'CONTROLLER:PLAINTEXT,PLAINTEXT:PLAINTEXT,SASL_PLAINTEXT:SASL_PLAINTEXT,SSL:SSL',
     ...saslProps,
+    ...tlsProps,
     'log.dirs': join(dir, 'data'),
     'num.partitions': '1',
     'offsets.topic.replication.factor': '1',
@@ -150,6 +176,7 @@ export async function startRestartableKafka(opts: { sasl?: boolean } = {}): Prom
   return {
     brokers: [`127.0.0.1:${port}`],
     saslBrokers: sasl ? [`127.0.0.1:${saslPort}`] : [],
+    tlsBrokers: opts.tls ? [`127.0.0.1:${tlsPort}`] : [],
     startBroker,
     async stopBroker() {
       await broker?.stop(30_000);

@@ -3,22 +3,50 @@ import { after, before, describe, it } from 'node:test';
 import kafkaGroup from '../../../src/plugins/input/kafka_group/index.ts';
 import kafka2, { type Kafka2Output } from '../../../src/plugins/output/kafka2/index.ts';
 import { testContext } from '../../../src/testing/context.ts';
+import { selfSignedCert, type TestCert } from '../../helpers/tls.ts';
 import { chunkOf } from './http-helpers.ts';
 import { build, readTopic, topicName } from './kafka-helpers.ts';
 import { type RestartableKafka, SASL_USERS, startRestartableKafka } from './kafka-restartable.ts';
 
-// kafka2 and kafka_group through a SASL_PLAINTEXT listener of a real Kafka 4.1.1: PLAIN and
-// SCRAM-SHA-256 (sasl_over_ssl false; TLS listeners are not tested).
+// kafka2 and kafka_group through a SASL_PLAINTEXT listener of a real Kafka 4.1.1 (PLAIN and
+// SCRAM-SHA-256, sasl_over_ssl false) and kafka2 through its SSL listener (a self-signed
+// certificate for 127.0.0.1, given to the client as ssl_ca_cert).
 
-describe('Kafka SASL (PLAIN, SCRAM-SHA-256)', () => {
+describe('Kafka SASL (PLAIN, SCRAM-SHA-256) and TLS', () => {
   let kafka: RestartableKafka;
+  let cert: TestCert;
+  let otherCert: TestCert;
   const outs: Kafka2Output[] = [];
   before(async () => {
-    kafka = await startRestartableKafka({ sasl: true });
+    cert = selfSignedCert();
+    otherCert = selfSignedCert();
+    kafka = await startRestartableKafka({ sasl: true, tls: { cert: cert.cert, key: cert.key } });
   });
   after(async () => {
     for (const o of outs) await o.stop().catch(() => {});
     await kafka?.stop();
+    cert?.cleanup();
+    otherCert?.cleanup();
+  });
+
+  it('TLS: ssl_ca_cert verifies the broker (host name included) and kafka2 writes; another CA is refused and retried', async () => {
+    const topic = topicName('tls');
+    const { plugin } = await build(
+      kafka2,
+      `<match **>\n@type kafka2\nbrokers ${kafka.tlsBrokers.join(',')}\nssl_ca_cert ${cert.cert}\ndefault_topic ${topic}\n</match>\n`,
+    );
+    outs.push(plugin);
+    assert.deepEqual(await plugin.write(chunkOf('t', [{ n: 1 }])), { status: 'ok' });
+    assert.deepEqual(
+      (await readTopic(kafka.brokers, topic, 1)).map((m) => m.value.toString()),
+      ['{"n":1}'],
+    );
+    const bad = await build(
+      kafka2,
+      `<match **>\n@type kafka2\nbrokers ${kafka.tlsBrokers.join(',')}\nssl_ca_cert ${otherCert.cert}\ndefault_topic ${topic}\nmax_send_retries 0\nack_timeout 2s\nconnect_timeout 1\n</match>\n`,
+    );
+    outs.push(bad.plugin);
+    assert.equal((await bad.plugin.write(chunkOf('t', [{ n: 2 }]))).status, 'retry');
   });
 
   for (const [mech, extra] of [
