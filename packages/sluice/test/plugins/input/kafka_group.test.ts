@@ -154,6 +154,43 @@ describe('in_kafka_group against Kafka 4', () => {
     await plugin.stop();
   });
 
+  it('start_from_beginning false starts a new group at the end; max_wait_time, max_bytes, min_bytes, session_timeout, use_record_time', async () => {
+    const topic = topicName('latest');
+    await createTopic(brokers, topic);
+    await produce(brokers, [{ topic, value: '{"old":true}' }]);
+    const ctx = testContext({ type: 'kafka_group' });
+    let first!: () => void;
+    const arrived = new Promise<void>((r) => {
+      first = r;
+    });
+    const orig = ctx.emit.bind(ctx);
+    ctx.emit = async (b) => {
+      await orig(b);
+      first();
+    };
+    const { plugin } = await input(
+      `consumer_group g-${topic}\ntopics ${topic}\nstart_from_beginning false\nmax_wait_time 1\nmax_bytes 4096\nmin_bytes 1\nsession_timeout 10\nuse_record_time true`,
+      ctx,
+    );
+    await plugin.start();
+    // the group takes its position when it joins: new messages until one is read (bounded)
+    let sent = 0;
+    let done = false;
+    void arrived.then(() => {
+      done = true;
+    });
+    while (!done && sent < 200) {
+      await produce(brokers, [{ topic, value: JSON.stringify({ n: sent++, time: 1700000000.5 }) }]);
+    }
+    await arrived;
+    await plugin.stop();
+    const recs = ctx.records();
+    assert.ok(recs.length > 0);
+    assert.ok(!recs.some((r) => r.old), 'the message from before the group joined is not read');
+    assert.equal(ctx.emitted[0]!.entries()[0]!.time.sec, 1700000000);
+    assert.equal(ctx.emitted[0]!.entries()[0]!.time.nsec, 500_000_000);
+  });
+
   it('backpressure: while an emit waits nothing more is emitted; a refused emit is not committed and a new member reads it again', async () => {
     const topic = topicName('bp');
     await createTopic(brokers, topic);
