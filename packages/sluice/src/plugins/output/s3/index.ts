@@ -107,6 +107,11 @@ export class S3Output implements OutputPlugin {
         'index_format has no effect in Sluice: %{index} is the chunk id (see docs/outputs/s3.md)',
       );
     this.region = p.s3_region ?? process.env.AWS_REGION ?? 'us-east-1';
+    if (!['gzip', 'json', 'text'].includes(p.store_as))
+      throw new ConfigError(
+        `S3_PARAM_NOT_BUILT: store_as ${p.store_as} is not built in Sluice (gzip, json or text; fluent-plugin-s3 runs external commands for lzo, lzma2, zstd and parquet; see docs/outputs/s3.md)`,
+        at('store_as'),
+      );
     this.store = storage(p.store_as);
 
     // %{time_slice}: the timekey in time_slice_format, or fluent-plugin-s3 v1's format for the timekey

@@ -66,10 +66,9 @@ export const params = defineParams({
     eventTimeFormat: true,
   },
   store_as: {
-    type: 'enum',
-    values: ['gzip', 'json', 'text'],
+    type: 'string',
     description:
-      'How the formatted chunk is stored: gzip (one gzip member, .gz, application/x-gzip), json (.json, application/json) or text (.txt, text/plain). json and text store the bytes as formatted: json does not change the format (use <format> @type json).',
+      "How the formatted chunk is stored: gzip (one gzip member, .gz, application/x-gzip), json (.json, application/json) or text (.txt, text/plain). json and text store the bytes as formatted: json does not change the format (use <format> @type json). fluent-plugin-s3's lzo, lzma2, zstd and parquet are refused (S3_PARAM_NOT_BUILT).",
     default: 'gzip',
   },
   storage_class: {

@@ -333,6 +333,7 @@ describe('out_s3 check-time errors', () => {
   it('a parameter or section of fluent-plugin-s3 that is not built is refused by name', () => {
     refuse('aws_credential_process /bin/creds', /^S3_PARAM_NOT_BUILT: parameter 'aws_credential_process'/);
     refuse('s3_metadata {"a":"b"}', /^S3_PARAM_NOT_BUILT: parameter 's3_metadata'/);
+    refuse('store_as zstd', /^S3_PARAM_NOT_BUILT: store_as zstd /);
     refuse(
       '<assume_role_credentials>\nrole_arn x\n</assume_role_credentials>',
       /^S3_PARAM_NOT_BUILT: section <assume_role_credentials>/,
