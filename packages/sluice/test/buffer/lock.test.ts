@@ -22,14 +22,25 @@ describe('buffer lock', () => {
     skip: !linux,
   }, async () => {
     const { dir, cleanup } = await tempDir();
-    // sh starts a child that exits at once, then becomes `sleep`, which never reaps it: the
-    // child stays a zombie as long as sleep runs. Its stderr (the pipe) closes when it exits.
-    const parent = spawn('sh', ['-c', 'sh -c "exit 0" & echo $!; exec sleep 600 2>/dev/null'], {
-      stdio: ['ignore', 'pipe', 'pipe'],
-    });
+    // sh starts a child, then becomes `sleep`, which never reaps it. The child exits only
+    // when the test writes a line, after the exec: had it exited before, sh itself could
+    // have reaped it (it did on a loaded machine). Its stderr (the pipe) closes when it
+    // exits; a background job's stdin is /dev/null, hence fd 3.
+    const parent = spawn(
+      'sh',
+      ['-c', 'exec 3<&0; (read x <&3; exit 0) & echo $!; exec sleep 600 2>/dev/null'],
+      { stdio: ['pipe', 'pipe', 'pipe'] },
+    );
     try {
       const [line] = (await once(parent.stdout, 'data')) as [Buffer];
       const zombie = Number.parseInt(line.toString(), 10);
+      for (let i = 0; i < 10_000; i++) {
+        const comm = await readFile(`/proc/${parent.pid}/comm`, 'utf8').catch(() => '');
+        if (comm.trim() === 'sleep') break;
+        await new Promise((r) => setImmediate(r));
+      }
+      assert.equal((await readFile(`/proc/${parent.pid}/comm`, 'utf8')).trim(), 'sleep');
+      parent.stdin.write('go\n');
       await once(parent.stderr, 'close');
       // The exit closes the files a moment before the state becomes Z: bounded wait for it.
       for (let i = 0; i < 10_000; i++) {
