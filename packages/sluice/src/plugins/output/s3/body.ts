@@ -13,6 +13,9 @@ import { JSON_GIVE_UP, JsonOut, recordsJson, writeJsonValue } from '../../../cor
 import type { Chunk, FormatterPlugin } from '../../../core/plugin.ts';
 import { compileStrftime } from '../../../core/time-format.ts';
 
+/** The chunk's bytes are not msgpack entries (no retry can help). */
+export class BrokenChunk extends Error {}
+
 /** msgpack bytes of the chunk formatted at a time (the formatted slice is about 1.3 times this). */
 export const SLICE_BYTES = 4 * 1024 * 1024;
 
@@ -32,7 +35,7 @@ export function* slices(chunk: Chunk, target = SLICE_BYTES): Generator<Chunk> {
   let n = 0;
   while (off < b.length) {
     const next = skipValue(b, off, b.length);
-    if (next < 0) throw new Error(`chunk holds a broken msgpack entry at byte ${off}`);
+    if (next < 0) throw new BrokenChunk(`chunk holds a broken msgpack entry at byte ${off}`);
     off = next;
     n++;
     if (off - start >= target || off >= b.length) {

@@ -20,6 +20,7 @@ import type {
 import { parseZone, UTC, type Zone } from '../../../core/time-zone.ts';
 import { INJECT_SECTION, withInject } from '../../../parse/inject.ts';
 import {
+  BrokenChunk,
   type Formatter,
   formatted,
   GzipPipe,
@@ -32,9 +33,6 @@ import {
 import { compileKey, timekeyFormat, uniqueFormat } from './key.ts';
 import { harmless, NOT_BUILT, NOT_BUILT_SECTIONS, type Params, schemaParams } from './params.ts';
 import { type ObjectOptions, ObjectWriter, s3Sdk } from './upload.ts';
-
-/** The chunk's bytes are not msgpack entries. */
-class BrokenChunk extends Error {}
 
 /** The object metadata (x-amz-meta-sluice-chunk) naming the chunk an object was made from. */
 const CHUNK_META = 'sluice-chunk';
@@ -67,6 +65,8 @@ export class S3Output implements OutputPlugin {
    * memory: a fresh one per chunk set the peak RSS). Two: flush_thread_count writes take turns.
    */
   private readonly pool = new BufferPool(2);
+  /** the format writes into reused memory (the msgpack paths) */
+  private readonly reuses: boolean;
 
   constructor(
     private readonly p: Params,
@@ -144,6 +144,7 @@ export class S3Output implements OutputPlugin {
       formatEl?.params.findLast((x) => x.key === '@type' || x.key === 'type')?.value ?? 'out_file';
     const inject = config.sections.inject as Resolved | undefined;
     const plain = !inject && (formatEl?.params.length ?? 0) <= 1 && (formatEl?.elements.length ?? 0) === 0;
+    this.reuses = plain && (formatType === 'json' || formatType === 'out_file');
     if (plain && formatType === 'json') this.format = jsonLines();
     else if (plain && formatType === 'out_file') this.format = outFileLines();
     else {
@@ -300,8 +301,9 @@ export class S3Output implements OutputPlugin {
         } catch (e) {
           throw new BrokenChunk((e as Error).message);
         }
-        // the next slice reuses the memory of this one (the larger, when it had to grow)
-        if (formatted.byteOffset === 0)
+        // the next slice reuses the memory of this one (the larger, when it had to grow); only
+        // the msgpack paths write into it (a formatter's Buffer.concat may be Node's shared pool)
+        if (this.reuses && formatted.byteOffset === 0)
           scratch = Buffer.from(formatted.buffer, 0, formatted.buffer.byteLength);
         if (gzip) await gzip.write(formatted);
         else await writer.write(formatted);

@@ -217,6 +217,23 @@ describe('out_s3 against moto', () => {
     await assert.rejects(plugin.start(), /^Error: S3_START_FAILED: /);
   });
 
+  it('bytes that are not msgpack entries fail the chunk for good (S3_BROKEN_CHUNK), small or sliced; nothing uploaded', async () => {
+    const bucket = bucketName();
+    const { o } = await make(bucket, `store_as text\n<format>\n@type json\n</format>\n${UTC_BUFFER}`);
+    const small = chunkOf('t', [{ a: 1 }]);
+    const big = chunkOf(
+      't',
+      Array.from({ length: 6000 }, (_, i) => ({ i, f: 'q'.repeat(1000) })),
+    );
+    for (const c of [small, big]) {
+      const broken = { ...c, bytes: Buffer.concat([c.bytes, Buffer.from([0x92, 0xc1])]) };
+      const r = await o.write(broken);
+      assert.equal(r.status, 'fatal');
+      assert.match((r as { error: Error }).error.message, /^S3_BROKEN_CHUNK: /);
+    }
+    assert.deepEqual(await keys(s3c, bucket), []);
+  });
+
   it('a multipart upload that fails is aborted (no incomplete upload left) and the chunk is retried', async () => {
     const bucket = bucketName();
     // parts of 1 MiB: S3 (and moto) refuse parts under 5 MiB but the last at CompleteMultipartUpload
