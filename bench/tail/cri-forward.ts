@@ -5,7 +5,10 @@
 // memory buffer flushed at once (64 MiB, overflow_action block), and the receiver (in_forward -> null) in this process.
 // Usage: node --import tsx bench/tail/cri-forward.ts [logical lines=200000] [join|nojoin] [long %=10]
 // Prints logical lines/s, MB/s of file, peak RSS and CPU of the process; never pass/fail.
-import { closeSync, openSync, statSync, writeSync } from 'node:fs';
+// With FLUENT_BIT_BIN set, the same file is then read by Fluent Bit (in_tail with
+// `multiline.parser cri`, out_forward) into the same receiver, in the same sitting.
+import { spawn } from 'node:child_process';
+import { closeSync, openSync, readFileSync, statSync, writeFileSync, writeSync } from 'node:fs';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -116,7 +119,76 @@ try {
       `peak RSS ${(peakRss / 1048576).toFixed(0)} MiB, CPU ${(((cpu.user + cpu.system) / 1e6 / secs) * 100).toFixed(0)}% of one core ` +
       `(${Math.round(LINES / ((cpu.user + cpu.system) / 1e6)).toLocaleString('en')} lines per CPU-second, sender and receiver); received ${got}`,
   );
+  if (process.env.FLUENT_BIT_BIN) await fluentBit(process.env.FLUENT_BIT_BIN, file, bytes, parts);
 } finally {
   clearInterval(sampler);
   await rm(dir, { recursive: true, force: true });
+}
+
+/** CPU seconds and peak RSS (bytes) of a process, from /proc. */
+function procUsage(pid: number): { cpu: number; hwm: number } {
+  const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+  const f = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+  const ticks = Number(f[11]) + Number(f[12]);
+  const hwm = Number(/VmHWM:\s+(\d+)/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'))?.[1] ?? 0) * 1024;
+  return { cpu: ticks / 100, hwm };
+}
+
+/** The same file through Fluent Bit's in_tail (multiline.parser cri) -> out_forward into a fresh receiver. */
+async function fluentBit(bin: string, file: string, bytes: number, parts: number): Promise<void> {
+  const port = await freePort();
+  const receiver = await Engine.fromText(
+    `<source>\n@type forward\nbind 127.0.0.1\nport ${port}\n</source>\n<match **>\n@type null\n</match>\n`,
+    { logger },
+  );
+  await receiver.start();
+  const input = receiver.plugins.find((p) => p.kind === 'input')!;
+  const conf = join(dir, 'fluent-bit.conf');
+  writeFileSync(
+    conf,
+    `[SERVICE]\n    Flush 0.2\n    Log_Level warn\n[INPUT]\n    Name tail\n    Path ${file}\n    Tag k8s\n    Read_from_Head true\n    multiline.parser cri\n    Mem_Buf_Limit 64MB\n    DB ${join(dir, 'fb.db')}\n` +
+      `[OUTPUT]\n    Name forward\n    Match *\n    Host 127.0.0.1\n    Port ${port}\n`,
+  );
+  const cpu0 = process.cpuUsage();
+  const t0 = process.hrtime.bigint();
+  const fb = spawn(bin, ['-c', conf], { stdio: ['ignore', 'ignore', 'inherit'] });
+  let usage = { cpu: 0, hwm: 0 };
+  const sample = setInterval(() => {
+    try {
+      usage = procUsage(fb.pid!);
+    } catch {
+      // exited
+    }
+  }, 50);
+  try {
+    // Bounded: Fluent Bit's cri parser joins the parts, so the receiver counts logical lines.
+    await new Promise<void>((resolve, reject) => {
+      const limit = setTimeout(
+        () => reject(new Error(`fluent-bit: ${input.ctx.metrics.emitRecords} of ${LINES} in 600 s`)),
+        600_000,
+      );
+      const poll = setInterval(() => {
+        if (input.ctx.metrics.emitRecords >= LINES) {
+          clearInterval(poll);
+          clearTimeout(limit);
+          resolve();
+        }
+      }, 5);
+      fb.once('exit', (code) => reject(new Error(`fluent-bit exited (${code})`)));
+    });
+    const secs = Number(process.hrtime.bigint() - t0) / 1e9;
+    usage = procUsage(fb.pid!);
+    const recv = process.cpuUsage(cpu0);
+    console.log(
+      `fluent-bit (tail, multiline.parser cri) -> forward -> forward -> null: ${LINES.toLocaleString('en')} logical lines ` +
+        `(${parts.toLocaleString('en')} CRI lines, ${(bytes / 1e6).toFixed(0)} MB) in ${secs.toFixed(2)} s = ` +
+        `${Math.round(LINES / secs).toLocaleString('en')} lines/s, ${(bytes / 1e6 / secs).toFixed(1)} MB/s, ` +
+        `Fluent Bit peak RSS ${(usage.hwm / 1048576).toFixed(0)} MiB, CPU ${((usage.cpu / secs) * 100).toFixed(0)}% of one core ` +
+        `(${Math.round(LINES / usage.cpu).toLocaleString('en')} lines per CPU-second; the receiver took ${((recv.user + recv.system) / 1e6).toFixed(1)} s more); received ${input.ctx.metrics.emitRecords}`,
+    );
+  } finally {
+    clearInterval(sample);
+    fb.kill('SIGKILL');
+    await receiver.stop();
+  }
 }
