@@ -96,8 +96,9 @@ describe('out_s3: two workers on one path (e2e)', () => {
     let proc: SluiceProcess | undefined = spawnSluice(['-c', conf]);
     t.after(() => proc?.stop(5_000));
     await waitForPort(port, 60_000);
-    // both workers listening (the supervisor hands connections to them in turn)
-    await new Promise((r) => setTimeout(r, 2000));
+    // both workers started, so both are listening (the supervisor hands connections to them in turn)
+    for (const w of [0, 1])
+      await proc.waitFor('stderr', new RegExp(`"worker":${w}[^\n]*sluice started`), 60_000);
     const conns = 8;
     const batches = 25;
     const size = 100;
