@@ -1,4 +1,6 @@
+import type { Resolved } from '../config/schema.ts';
 import type { SluiceParser } from '../parse/common.ts';
+import { extractTag } from './params.ts';
 import type { Reporter } from './report.ts';
 import type { MessageSink } from './stream-server.ts';
 
@@ -61,4 +63,28 @@ export function parsedSink(o: ParsedSinkOptions): MessageSink {
       out.add(t, r.time.sec, r.time.nsec, record);
     }
   };
+}
+
+/** The source hostname key of in_tcp / in_udp (`source_host_key` is its old name). */
+export function hostnameKeyOf(config: Resolved): string | undefined {
+  const p = config.params;
+  return (p.source_hostname_key ?? p.source_host_key) as string | undefined;
+}
+
+/** parsedSink from an in_tcp / in_udp config: tag, source keys and `<extract>` as resolved. */
+export function parsedSinkFor(
+  name: string,
+  config: Resolved,
+  parser: SluiceParser,
+  reporter: Reporter,
+): MessageSink {
+  return parsedSink({
+    name,
+    tag: config.params.tag as string,
+    parser,
+    sourceAddressKey: config.params.source_address_key as string | undefined,
+    sourceHostnameKey: hostnameKeyOf(config),
+    tagKey: extractTag(config.sections.extract as Resolved | undefined),
+    reporter,
+  });
 }

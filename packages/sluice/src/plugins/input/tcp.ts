@@ -7,8 +7,8 @@ import { MemoryBudget } from '../../core/memory-budget.ts';
 import type { InputPlugin, PluginContext, PluginDescriptor } from '../../core/plugin.ts';
 import { tlsServerOptions, transportSection } from '../../core/tls-transport.ts';
 import { DelimiterFramer } from '../../net-in/framing.ts';
-import { extractSection, extractTag, listenParams, PARTIAL_LIMIT } from '../../net-in/params.ts';
-import { parsedSink } from '../../net-in/parsed-sink.ts';
+import { extractSection, listenParams, PARTIAL_LIMIT } from '../../net-in/params.ts';
+import { hostnameKeyOf, parsedSinkFor } from '../../net-in/parsed-sink.ts';
 import { HostnameCache } from '../../net-in/peer.ts';
 import { Reporter } from '../../net-in/report.ts';
 import { StreamServer } from '../../net-in/stream-server.ts';
@@ -129,7 +129,7 @@ export class TcpInput implements InputPlugin {
   async start(): Promise<void> {
     const p = this.config.params;
     const allowed = await compileClients(this.config.sections.security as Resolved | undefined);
-    const hostKey = (p.source_hostname_key ?? p.source_host_key) as string | undefined;
+    const hostKey = hostnameKeyOf(this.config);
     const delimiter = Buffer.from(p.delimiter as string, 'utf8');
     const limit = p.message_length_limit as number | undefined;
     const tls = tlsServerOptions(this.config.sections.transport as Resolved | undefined);
@@ -142,15 +142,7 @@ export class TcpInput implements InputPlugin {
       tls,
       keepalive: p.send_keepalive_packet as boolean,
       framer: () => new DelimiterFramer(delimiter, limit),
-      sink: parsedSink({
-        name: 'tcp',
-        tag: p.tag as string,
-        parser: this.parser,
-        sourceAddressKey: p.source_address_key as string | undefined,
-        sourceHostnameKey: hostKey,
-        tagKey: extractTag(this.config.sections.extract as Resolved | undefined),
-        reporter: this.reporter,
-      }),
+      sink: parsedSinkFor('tcp', this.config, this.parser, this.reporter),
       budget: this.budget,
       reporter: this.reporter,
       hostnames: hostKey ? new HostnameCache() : undefined,

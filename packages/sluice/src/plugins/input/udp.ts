@@ -2,8 +2,8 @@ import type { ConfigElement } from '../../config/ast.ts';
 import { defineParams, type Resolved } from '../../config/schema.ts';
 import { MemoryBudget } from '../../core/memory-budget.ts';
 import type { InputPlugin, PluginContext, PluginDescriptor } from '../../core/plugin.ts';
-import { extractSection, extractTag, listenParams, QUEUE_LIMIT } from '../../net-in/params.ts';
-import { parsedSink } from '../../net-in/parsed-sink.ts';
+import { extractSection, listenParams, QUEUE_LIMIT } from '../../net-in/params.ts';
+import { hostnameKeyOf, parsedSinkFor } from '../../net-in/parsed-sink.ts';
 import { HostnameCache } from '../../net-in/peer.ts';
 import { Reporter } from '../../net-in/report.ts';
 import { UdpReceiver } from '../../net-in/udp-receiver.ts';
@@ -65,7 +65,7 @@ export class UdpInput implements InputPlugin {
 
   async start(): Promise<void> {
     const p = this.config.params;
-    const hostKey = (p.source_hostname_key ?? p.source_host_key) as string | undefined;
+    const hostKey = hostnameKeyOf(this.config);
     const receiver = new UdpReceiver({
       ctx: this.ctx,
       name: 'udp',
@@ -74,15 +74,7 @@ export class UdpInput implements InputPlugin {
       maxBytes: (p.body_size_limit ?? p.message_length_limit) as number,
       receiveBufferSize: p.receive_buffer_size as number | undefined,
       chomp: p.remove_newline as boolean,
-      sink: parsedSink({
-        name: 'udp',
-        tag: p.tag as string,
-        parser: this.parser,
-        sourceAddressKey: p.source_address_key as string | undefined,
-        sourceHostnameKey: hostKey,
-        tagKey: extractTag(this.config.sections.extract as Resolved | undefined),
-        reporter: this.reporter,
-      }),
+      sink: parsedSinkFor('udp', this.config, this.parser, this.reporter),
       budget: this.budget,
       reporter: this.reporter,
       hostnames: hostKey ? new HostnameCache() : undefined,
