@@ -11,9 +11,9 @@
 // object back (gunzipped for gzip) in this process, so the end-to-end time includes that.
 // SLUICE_TEST_MOTO_ENDPOINT points it at a server of your own instead; SLUICE_BENCH_BIN at a
 // compiled tree (see bench/elasticsearch/forward.ts).
-import { type ChildProcess, execFileSync, spawn } from 'node:child_process';
+import { type ChildProcess, spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import net from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -24,6 +24,7 @@ import { decodeMultiple, EventTime, encode } from '@sluice/forward';
 import { BatchBuilder } from '../../packages/sluice/src/core/batch-builder.ts';
 import { freePort, waitForPort } from '../../packages/sluice/test/helpers/ports.ts';
 import { startMoto } from '../../packages/sluice/test/stores/moto.ts';
+import { fmt, JSON_BYTES, RECORD, tree, usage } from '../lib/store-bench.ts';
 
 const seconds = Number(process.argv[2] ?? 10);
 const batch = Number(process.argv[3] ?? 1000);
@@ -33,49 +34,6 @@ const totalLimit = process.argv[6] ?? '64m';
 const BIN =
   process.env.SLUICE_BENCH_BIN ??
   fileURLToPath(new URL('../../packages/sluice/bin/sluice.js', import.meta.url));
-// a typical access-log record, 9 fields (as bench/elasticsearch)
-const RECORD = {
-  host: 'web-1',
-  level: 'info',
-  method: 'GET',
-  path: '/api/items/42',
-  status: 200,
-  bytes: 5120,
-  duration_ms: 12.5,
-  user_agent: 'Mozilla/5.0 (X11; Linux x86_64) bench',
-  message: 'request served',
-};
-const JSON_BYTES = JSON.stringify(RECORD).length + 1;
-
-const fmt = (n: number) =>
-  n >= 1e6 ? `${(n / 1e6).toFixed(2)}M` : n >= 1e3 ? `${(n / 1e3).toFixed(1)}k` : n.toFixed(0);
-
-function tree(pid: number): number[] {
-  try {
-    const kids = execFileSync('pgrep', ['-P', String(pid)], { encoding: 'utf8' })
-      .split('\n')
-      .filter(Boolean);
-    return [pid, ...kids.map(Number)];
-  } catch {
-    return [pid];
-  }
-}
-
-function usage(pids: number[]): { cpuSec: number; hwmMb: number } {
-  let cpuSec = 0;
-  let kb = 0;
-  for (const pid of pids) {
-    try {
-      const stat = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]!.split(' ');
-      cpuSec += (Number(stat[11]) + Number(stat[12])) / 100;
-      const hwm = /VmHWM:\s+(\d+)/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'));
-      kb += hwm ? Number(hwm[1]) : 0;
-    } catch {
-      /* gone */
-    }
-  }
-  return { cpuSec, hwmMb: kb / 1024 };
-}
 
 const dir = mkdtempSync(join(tmpdir(), 'sluice-bench-s3-'));
 const moto = await startMoto();
