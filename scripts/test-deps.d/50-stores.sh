@@ -93,5 +93,11 @@ if [ ! -x "$venv/bin/python" ] || ! "$venv/bin/python" -c '' 2>/dev/null ||
   "$venv/bin/pip" install -q --disable-pip-version-check --no-input -r "$req"
   echo "$want" >"$venv/.requirements.hash"
 fi
+# Seed 004's logging config names pythonjsonlogger's JsonFormatter (test/e2e/seed004-firehose).
+# Added to the venv in place, not to requirements.txt, so a venv other tests use is not rebuilt.
+pyjsonlogger=4.2.0
+if ! "$venv/bin/python" -c "import importlib.metadata as m, sys; sys.exit(m.version('python-json-logger') != '$pyjsonlogger')" 2>/dev/null; then
+  "$venv/bin/pip" install -q --disable-pip-version-check --no-input "python-json-logger==$pyjsonlogger"
+fi
 pkg_version() { "$venv/bin/python" -c "import importlib.metadata as m; print(m.version('$1'))"; }
 echo "test-deps: moto $(pkg_version moto), boto3 $(pkg_version boto3), fluent-logger $(pkg_version fluent-logger) ($("$venv/bin/python" -c 'import platform; print("Python", platform.python_version())'), $venv)"
