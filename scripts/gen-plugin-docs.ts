@@ -7,7 +7,7 @@ import { fileURLToPath } from 'node:url';
 import { COMMON_BUFFER_PARAMS } from '../packages/sluice/src/buffer/params.ts';
 import { type ParamSpec, rangeText, type SectionSpec } from '../packages/sluice/src/config/schema.ts';
 import type { PluginDescriptor, PluginKind } from '../packages/sluice/src/core/plugin.ts';
-import { listPlugins, loadPlugin } from '../packages/sluice/src/plugins/registry.ts';
+import { listPlugins, loadPlugin } from '../packages/sluice/src/engine/registry.ts';
 
 export const DOCS_DIR = join(dirname(fileURLToPath(import.meta.url)), '../docs/plugins');
 const KINDS: PluginKind[] = ['input', 'output', 'filter', 'parser', 'formatter', 'buffer'];

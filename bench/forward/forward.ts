@@ -16,9 +16,9 @@ import {
   unpackr,
 } from '@sluice/forward';
 import pino from 'pino';
-import { Engine } from '../../packages/sluice/src/core/engine.ts';
+import { Engine } from '../../packages/sluice/src/engine/engine.ts';
 import type { OutputPlugin, PluginDescriptor } from '../../packages/sluice/src/core/plugin.ts';
-import { registerPlugin } from '../../packages/sluice/src/plugins/registry.ts';
+import { registerPlugin } from '../../packages/sluice/src/engine/registry.ts';
 import { freePort } from '../../packages/sluice/test/helpers/ports.ts';
 
 const N = Number(process.argv[2] ?? 200_000);

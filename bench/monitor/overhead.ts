@@ -5,7 +5,7 @@
 import { EventTime } from '@sluice/forward';
 import pino from 'pino';
 import { EventBatch } from '../../packages/sluice/src/core/batch.ts';
-import { Engine } from '../../packages/sluice/src/core/engine.ts';
+import { Engine } from '../../packages/sluice/src/engine/engine.ts';
 import { LiveTail } from '../../packages/sluice/src/monitor/live-tail.ts';
 import { engineMetrics } from '../../packages/sluice/src/monitor/metrics.ts';
 import { allPluginInfo } from '../../packages/sluice/src/monitor/plugin-info.ts';

@@ -4,7 +4,7 @@ import { EventTime } from '@sluice/forward';
 import { parseRaw } from '../../packages/sluice/src/config/parser.ts';
 import { resolve } from '../../packages/sluice/src/config/schema.ts';
 import type { FormatterPlugin, PluginDescriptor } from '../../packages/sluice/src/core/plugin.ts';
-import type { SluiceParser } from '../../packages/sluice/src/parse/common.ts';
+import type { SluiceParser } from '../../packages/sluice/src/shared/parse/common.ts';
 import { testContext } from '../../packages/sluice/src/testing/context.ts';
 
 const N = Number(process.argv[2] ?? 200_000);

@@ -6,9 +6,9 @@
 import { encode } from '@sluice/forward';
 import pino from 'pino';
 import { BatchBuilder } from '../../packages/sluice/src/core/batch.ts';
-import { Engine } from '../../packages/sluice/src/core/engine.ts';
+import { Engine } from '../../packages/sluice/src/engine/engine.ts';
 import grep from '../../packages/sluice/src/plugins/filter/grep.ts';
-import recordTransformer from '../../packages/sluice/src/plugins/filter/record_transformer.ts';
+import recordTransformer from '../../packages/sluice/src/plugins/filter/record_transformer/index.ts';
 import { instantiate, testContext } from '../../packages/sluice/src/testing/context.ts';
 
 const seconds = Number(process.argv[2] ?? 3);

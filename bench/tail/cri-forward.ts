@@ -13,7 +13,7 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import pino from 'pino';
-import { Engine } from '../../packages/sluice/src/core/engine.ts';
+import { Engine } from '../../packages/sluice/src/engine/engine.ts';
 import { freePort } from '../../packages/sluice/test/helpers/ports.ts';
 
 const LINES = Number(process.argv[2] ?? 200_000);

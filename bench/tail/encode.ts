@@ -4,10 +4,10 @@
 import { parseRaw } from '../../packages/sluice/src/config/parser.ts';
 import { resolve } from '../../packages/sluice/src/config/schema.ts';
 import { BatchBuilder } from '../../packages/sluice/src/core/batch-builder.ts';
-import { preloadPlugins } from '../../packages/sluice/src/core/plugin-loader.ts';
-import { tailOptions, tailSchema } from '../../packages/sluice/src/tail/config.ts';
-import { NoneEncoder } from '../../packages/sluice/src/tail/line-encoder.ts';
-import { buildParsing } from '../../packages/sluice/src/tail/parsing.ts';
+import { preloadPlugins } from '../../packages/sluice/src/engine/plugin-loader.ts';
+import { tailOptions, tailSchema } from '../../packages/sluice/src/plugins/input/tail/config.ts';
+import { NoneEncoder } from '../../packages/sluice/src/shared/lines/line-encoder.ts';
+import { buildParsing } from '../../packages/sluice/src/shared/lines/parsing.ts';
 import { testContext } from '../../packages/sluice/src/testing/context.ts';
 
 const type = process.argv[2] ?? 'apache2';

@@ -6,7 +6,7 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import pino from 'pino';
-import { Engine } from '../../packages/sluice/src/core/engine.ts';
+import { Engine } from '../../packages/sluice/src/engine/engine.ts';
 
 const LINES = Number(process.argv[2] ?? 1_000_000);
 const modes = process.argv.slice(3).length ? process.argv.slice(3) : ['none', 'json'];

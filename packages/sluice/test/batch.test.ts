@@ -47,7 +47,7 @@ test('undefined values encode as nil, and records with more than 65,535 keys rou
 });
 
 test('64-bit integers keep their precision through decode/encode and JSON output; bin renders as a string', async () => {
-  const { recordJson } = await import('../src/core/json.ts');
+  const { recordJson } = await import('../src/codec/json.ts');
   const max = 18446744073709551615n;
   const rec = decode(
     encode({ big: max, neg: -9223372036854775808n, small: 42, bin: Buffer.from('héllo') }),

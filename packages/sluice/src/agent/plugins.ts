@@ -2,8 +2,8 @@ import { EventTime } from '@sluice/forward';
 import { defineParams, type Resolved } from '../config/schema.ts';
 import { EventBatch } from '../core/batch.ts';
 import type { Chunk, FilterPlugin, PluginContext, PluginDescriptor, WriteResult } from '../core/plugin.ts';
-import forwardDescriptor, { ForwardOutput } from '../plugins/output/forward.ts';
-import { registerPlugin } from '../plugins/registry.ts';
+import forwardDescriptor, { ForwardOutput } from '../plugins/output/forward/index.ts';
+import { registerPlugin } from '../engine/registry.ts';
 
 /** fluent-agent-lite's CONNECTION_KEEPALIVE_MARGIN_MAX: expiry is keepalive ± this, at random. */
 export const KEEPALIVE_MARGIN_S = 30;

@@ -4,7 +4,7 @@ import { availableParallelism, setPriority } from 'node:os';
 import { join } from 'node:path';
 import { runSupervisor } from '../cli/supervisor.ts';
 import { parseConfigText } from '../config/parser.ts';
-import { Engine } from '../core/engine.ts';
+import { Engine } from '../engine/engine.ts';
 import { createLogger } from '../core/logger.ts';
 import { stdinEvents } from '../plugins/input/stdin.ts';
 import { buildAgentConfig } from './config.ts';

@@ -11,7 +11,7 @@ import type { EventBatch } from '../core/batch.ts';
 import { ConfigError } from '../core/errors.ts';
 import { checkPlaceholders } from '../core/placeholders.ts';
 import type { OutputPlugin, PluginContext, PluginDescriptor } from '../core/plugin.ts';
-import { loadPlugin } from '../plugins/registry.ts';
+import { loadPlugin } from '../engine/registry.ts';
 import { ChunkKeyer } from './chunk-keys.ts';
 import { ChunkQueue, type LiveChunk } from './chunk-queue.ts';
 import { backupChunk, type DeliveryTargets, deliver } from './delivery.ts';

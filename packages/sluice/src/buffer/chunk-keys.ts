@@ -7,8 +7,8 @@ import type { EventBatch } from '../core/batch.ts';
 import type { ChunkKeySpec } from '../core/placeholders.ts';
 import type { ChunkKeys } from '../core/plugin.ts';
 import { createRecordAccessor, type RecordAccessor } from '../core/record-accessor.ts';
-import type { Zone } from '../core/time-zone.ts';
-import { entrySeconds, scanEntries } from './msgpack-scan.ts';
+import type { Zone } from '../time/time-zone.ts';
+import { entrySeconds, scanEntries } from '../codec/msgpack-scan.ts';
 import { keyStringOf } from './store.ts';
 
 export interface Group {

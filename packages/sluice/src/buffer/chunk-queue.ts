@@ -4,7 +4,7 @@
 import type { PluginContext } from '../core/plugin.ts';
 import type { Group } from './chunk-keys.ts';
 import type { BufferCounters } from './metrics.ts';
-import { scanEntries } from './msgpack-scan.ts';
+import { scanEntries } from '../codec/msgpack-scan.ts';
 import type { BufferConfig } from './params.ts';
 import type { ChunkStore, StoredChunk } from './store.ts';
 

@@ -17,7 +17,7 @@ import { BufferPool, MIN_POOLED } from '../core/buffer-pool.ts';
 import type { ChunkKeys } from '../core/plugin.ts';
 import { ChunkIo } from './chunk-io.ts';
 import { acquireLock } from './lock.ts';
-import { INCOMPLETE, INVALID, scanEntries, skipValue } from './msgpack-scan.ts';
+import { INCOMPLETE, INVALID, scanEntries, skipValue } from '../codec/msgpack-scan.ts';
 import { type ChunkStore, keyStringOf, newStagedChunk, type StoredChunk } from './store.ts';
 
 interface FileChunk extends StoredChunk {

@@ -5,7 +5,7 @@ import type { ConfigElement } from '../config/ast.ts';
 import { defineParams, type ParamSpec } from '../config/schema.ts';
 import { ConfigError } from '../core/errors.ts';
 import type { ChunkKeySpec } from '../core/placeholders.ts';
-import { parseZone, UTC, type Zone } from '../core/time-zone.ts';
+import { parseZone, UTC, type Zone } from '../time/time-zone.ts';
 
 export const COMMON_BUFFER_PARAMS = defineParams({
   chunk_limit_size: {

@@ -5,7 +5,7 @@ import { StringDecoder } from 'node:string_decoder';
 import { EventTime, type ForwardOption, FrameDecoder, newChunkId, packr, unpackr } from '@sluice/forward';
 import type { Command } from 'commander';
 import { BatchBuilder } from '../core/batch.ts';
-import { ForwardConnection } from '../forward-out/connection.ts';
+import { ForwardConnection } from '../plugins/output/forward/connection.ts';
 
 // `sluice cat` (fluent-cat): reads JSON lines, msgpack maps or raw lines from stdin and
 // sends them to a forward input as PackedForward messages, optionally waiting for acks.

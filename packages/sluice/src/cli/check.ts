@@ -1,6 +1,6 @@
 import type { Command } from 'commander';
 import { parseConfigFile } from '../config/parser.ts';
-import { Engine, type PipelineGraph } from '../core/engine.ts';
+import { Engine, type PipelineGraph } from '../engine/engine.ts';
 import { createLogger } from '../core/logger.ts';
 import { addCommonOptions, type CommonOptions, configPath, logLevel } from './options.ts';
 

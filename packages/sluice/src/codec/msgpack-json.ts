@@ -8,7 +8,7 @@
 // recordJson gives for every record.
 import { isUtf8 } from 'node:buffer';
 import { decode } from '@sluice/forward';
-import { skipValue } from '../buffer/msgpack-scan.ts';
+import { skipValue } from './msgpack-scan.ts';
 import { recordJson } from './json.ts';
 
 /** A value this walker leaves to the general path. */

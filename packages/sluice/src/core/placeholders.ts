@@ -5,8 +5,8 @@
 import { EventTime } from '@sluice/forward';
 import { ConfigError, type SourceLocation } from './errors.ts';
 import type { ChunkKeys } from './plugin.ts';
-import { strftime } from './time-format.ts';
-import type { Zone } from './time-zone.ts';
+import { strftime } from '../time/time-format.ts';
+import type { Zone } from '../time/time-zone.ts';
 
 const TAG_RE = /\$\{tag(?:\[(-?\d+)\])?\}/g;
 const KEY_RE = /\$\{([^}[\]]+|\$\.[^}]+)\}/g;

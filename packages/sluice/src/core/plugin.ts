@@ -42,7 +42,7 @@ export interface PluginContext {
   /** Metrics counters the monitor reads. */
   metrics: PluginMetrics;
   /** The running engine, for plugins that report on the pipeline (monitor_agent, prometheus). */
-  engine?: import('./engine.ts').Engine;
+  engine?: import('../engine/engine.ts').Engine;
   /**
    * Outputs and filters: the router, for plugins that send events back into the pipeline
    * with another tag or label (rewrite_tag_filter) or to a label (concat's timeout_label),

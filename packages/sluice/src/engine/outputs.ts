@@ -2,10 +2,10 @@ import type { ConfigElement } from '../config/ast.ts';
 import { param } from '../config/ast.ts';
 import { resolve, type Schema } from '../config/schema.ts';
 import { copySchema } from '../plugins/output/copy.ts';
-import { loadedPlugin } from '../plugins/registry.ts';
-import { EventBatch } from './batch.ts';
-import { ConfigError } from './errors.ts';
-import type { OutputPlugin, PluginContext, PluginDescriptor } from './plugin.ts';
+import { loadedPlugin } from './registry.ts';
+import { EventBatch } from '../core/batch.ts';
+import { ConfigError } from '../core/errors.ts';
+import type { OutputPlugin, PluginContext, PluginDescriptor } from '../core/plugin.ts';
 import { typeOf } from './plugin-loader.ts';
 import type { OutputSink } from './router.ts';
 

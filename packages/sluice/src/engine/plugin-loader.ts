@@ -1,9 +1,9 @@
 import type { ConfigElement } from '../config/ast.ts';
 import { param } from '../config/ast.ts';
 import { resolve } from '../config/schema.ts';
-import { listPlugins, loadedPlugin, loadPlugin } from '../plugins/registry.ts';
-import { ConfigError, ConfigErrors } from './errors.ts';
-import type { PluginContext, PluginKind } from './plugin.ts';
+import { listPlugins, loadedPlugin, loadPlugin } from './registry.ts';
+import { ConfigError, ConfigErrors } from '../core/errors.ts';
+import type { PluginContext, PluginKind } from '../core/plugin.ts';
 
 /** Section names whose element configures a nested plugin of a kind. */
 export const NESTED_KIND: Record<string, PluginKind> = {

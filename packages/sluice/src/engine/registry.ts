@@ -10,7 +10,7 @@ import type { PluginDescriptor, PluginKind } from '../core/plugin.ts';
 // plugins/<kind>/<type>/index.ts when they need collaborators, and default-export their
 // descriptor. Loading by file name keeps startup cheap (only configured plugins are
 // imported) and lets plugins be added without touching a central list.
-const here = dirname(fileURLToPath(import.meta.url));
+const here = join(dirname(fileURLToPath(import.meta.url)), '..', 'plugins');
 
 /** Other names a type is known by (Fluentd's old names, aliases). */
 const ALIASES: Record<PluginKind, Record<string, string>> = {

@@ -1,6 +1,6 @@
 import type { Logger } from 'pino';
-import type { EventBatch } from './batch.ts';
-import type { FilterPlugin, PluginMetrics } from './plugin.ts';
+import type { EventBatch } from '../core/batch.ts';
+import type { FilterPlugin, PluginMetrics } from '../core/plugin.ts';
 
 /** Anything a <match> resolves to: an unbuffered output, a buffered one, copy, relabel. */
 export interface OutputSink {

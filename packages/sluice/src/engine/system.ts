@@ -1,7 +1,7 @@
 import type { ConfigElement } from '../config/ast.ts';
 import { defineParams, type ParamsOf, resolve, type Schema } from '../config/schema.ts';
-import { ConfigError } from './errors.ts';
-import { LOG_LEVELS } from './logger.ts';
+import { ConfigError } from '../core/errors.ts';
+import { LOG_LEVELS } from '../core/logger.ts';
 
 const UNUSED = 'Accepted for Fluentd compatibility; Sluice does not act on it.';
 

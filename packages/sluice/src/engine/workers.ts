@@ -1,5 +1,5 @@
 import type { ConfigElement } from '../config/ast.ts';
-import { ConfigError } from './errors.ts';
+import { ConfigError } from '../core/errors.ts';
 
 /**
  * The directives one worker runs: every top-level directive, plus the contents of

@@ -3,7 +3,7 @@
 // `tail` lines for the tag pattern the viewer chose.
 import { readFileSync } from 'node:fs';
 import type { ServerResponse } from 'node:http';
-import type { Engine } from '../core/engine.ts';
+import type { Engine } from '../engine/engine.ts';
 import { buildGraph, counterKey, readCounter } from './graph.ts';
 import { type MonitorServer, sendJson, sendText } from './http-server.ts';
 import { LiveTail, type TailLimits, type TailLine, type TailViewer } from './live-tail.ts';

@@ -1,4 +1,4 @@
-import type { Engine } from '../core/engine.ts';
+import type { Engine } from '../engine/engine.ts';
 import { type MonitorServer, sendJson, sendText } from './http-server.ts';
 import { engineMetrics } from './metrics.ts';
 

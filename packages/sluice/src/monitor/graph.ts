@@ -1,8 +1,8 @@
 // The pipeline as the dashboard draws it: nodes (inputs, label routers, filters, outputs and
 // their <store>s) and edges, each edge naming the counter whose rate it shows.
 import { param } from '../config/ast.ts';
-import type { Engine, RunningPlugin } from '../core/engine.ts';
-import type { OutputNode } from '../core/outputs.ts';
+import type { Engine, RunningPlugin } from '../engine/engine.ts';
+import type { OutputNode } from '../engine/outputs.ts';
 import { labelNames } from './metrics.ts';
 
 export interface GraphNode {

@@ -5,10 +5,10 @@
 // until it does (what it missed is counted, not queued).
 import { type EventTime, unpackr } from '@sluice/forward';
 import type { EventBatch } from '../core/batch.ts';
-import type { Engine } from '../core/engine.ts';
+import type { Engine } from '../engine/engine.ts';
 import { compilePattern } from '../core/match-pattern.ts';
-import type { Tap } from '../core/router.ts';
-import { compileStrftime } from '../core/time-format.ts';
+import type { Tap } from '../engine/router.ts';
+import { compileStrftime } from '../time/time-format.ts';
 import { labelNames } from './metrics.ts';
 
 export interface TailLine {

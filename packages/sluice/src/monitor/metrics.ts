@@ -4,7 +4,7 @@
 // (fluentd_output_status_*), and sluice_* for the rest (see docs/operations.md).
 import client from 'prom-client';
 import type { BufferMetrics } from '../buffer/buffered-output.ts';
-import type { Engine, RunningPlugin } from '../core/engine.ts';
+import type { Engine, RunningPlugin } from '../engine/engine.ts';
 
 type Labels = Record<string, string>;
 

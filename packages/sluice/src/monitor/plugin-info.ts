@@ -3,10 +3,10 @@
 // engine's counters and buffer metrics at request time: nothing is kept or polled.
 import { EventTime } from '@sluice/forward';
 import type { ConfigElement } from '../config/ast.ts';
-import type { Engine, RunningPlugin } from '../core/engine.ts';
+import type { Engine, RunningPlugin } from '../engine/engine.ts';
 import type { PluginKind } from '../core/plugin.ts';
-import { compileStrftime } from '../core/time-format.ts';
-import { loadedPlugin } from '../plugins/registry.ts';
+import { compileStrftime } from '../time/time-format.ts';
+import { loadedPlugin } from '../engine/registry.ts';
 
 export interface InfoOptions {
   withConfig?: boolean;

@@ -5,7 +5,7 @@ import { parseConfigText } from '../config/parser.ts';
 import { resolve } from '../config/schema.ts';
 import { EventBatch, type EventRecord } from '../core/batch.ts';
 import type { PluginContext, PluginDescriptor, PluginKind } from '../core/plugin.ts';
-import { createNestedPlugin } from '../core/plugin-loader.ts';
+import { createNestedPlugin } from '../engine/plugin-loader.ts';
 
 export interface TestContext extends PluginContext {
   /** every batch the plugin emitted, in order */

@@ -3,7 +3,7 @@ import { after, before, describe, it } from 'node:test';
 import { EventTime } from '@sluice/forward';
 import { AgentForwardOutput, registerAgentPlugins } from '../../src/agent/plugins.ts';
 import { EventBatch } from '../../src/core/batch.ts';
-import { Engine } from '../../src/core/engine.ts';
+import { Engine } from '../../src/engine/engine.ts';
 import { inputs, registerTestPlugins, resetCapture } from '../helpers/capture.ts';
 import { countingProxy, freePort, logger, received, receiver, until } from './helpers.ts';
 

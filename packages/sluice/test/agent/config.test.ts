@@ -6,7 +6,7 @@ import { parseArgs, settingsFromArgs } from '../../src/agent/options.ts';
 import { keepaliveExpiryS, registerAgentPlugins } from '../../src/agent/plugins.ts';
 import { partition, preflight, workerCount } from '../../src/agent/runner.ts';
 import { parseConfigText } from '../../src/config/parser.ts';
-import { Engine } from '../../src/core/engine.ts';
+import { Engine } from '../../src/engine/engine.ts';
 
 const logger = pino({ level: 'silent' });
 

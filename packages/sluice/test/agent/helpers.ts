@@ -1,6 +1,6 @@
 import { connect, createServer, type Server, type Socket } from 'node:net';
 import pino from 'pino';
-import { Engine } from '../../src/core/engine.ts';
+import { Engine } from '../../src/engine/engine.ts';
 import { captured } from '../helpers/capture.ts';
 
 export { freePort } from '../helpers/ports.ts';

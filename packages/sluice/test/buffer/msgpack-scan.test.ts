@@ -17,7 +17,7 @@ import {
   uint16,
   uint64,
 } from '../../../forward/test/msgpack-bytes.ts';
-import { entrySeconds, INCOMPLETE, scanEntries, skipValue } from '../../src/buffer/msgpack-scan.ts';
+import { entrySeconds, INCOMPLETE, scanEntries, skipValue } from '../../src/codec/msgpack-scan.ts';
 import { EventBatch } from '../../src/core/batch.ts';
 
 describe('msgpack scanning', () => {

@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 import { withConfigPolicy } from '../../src/config/diagnostics.ts';
 import { type Resolved, resolve } from '../../src/config/schema.ts';
-import { loadPlugin } from '../../src/plugins/registry.ts';
+import { loadPlugin } from '../../src/engine/registry.ts';
 import { parse, throwsAt } from './helpers.ts';
 
 describe('parameter ranges', () => {

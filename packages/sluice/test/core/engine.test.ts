@@ -3,7 +3,7 @@ import { beforeEach, test } from 'node:test';
 import { EventTime } from '@sluice/forward';
 import pino from 'pino';
 import { EventBatch } from '../../src/core/batch.ts';
-import { Engine } from '../../src/core/engine.ts';
+import { Engine } from '../../src/engine/engine.ts';
 import { ConfigError } from '../../src/core/errors.ts';
 import {
   captured,

@@ -1,8 +1,8 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { decodeMultiple, EventTime, packr } from '@sluice/forward';
-import { recordJson } from '../../src/core/json.ts';
-import { recordsJson } from '../../src/core/msgpack-json.ts';
+import { recordJson } from '../../src/codec/json.ts';
+import { recordsJson } from '../../src/codec/msgpack-json.ts';
 
 const T = new EventTime(1795000000, 5);
 

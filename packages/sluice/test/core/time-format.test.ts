@@ -1,8 +1,8 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { EventTime } from '@sluice/forward';
-import { compileStrptime, strptime } from '../../src/core/strptime.ts';
-import { compileStrftime, parseZone, strftime } from '../../src/core/time-format.ts';
+import { compileStrptime, strptime } from '../../src/time/strptime.ts';
+import { compileStrftime, parseZone, strftime } from '../../src/time/time-format.ts';
 
 // 2013-02-28T03:00:00.123456789Z, Fluentd's docs use this day in many examples.
 const T = new EventTime(1362020400, 123456789);

@@ -4,7 +4,7 @@ import { appendFile, mkdtemp, readFile, rm, stat, writeFile } from 'node:fs/prom
 import { hostname, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import type { Engine } from '../../src/core/engine.ts';
+import type { Engine } from '../../src/engine/engine.ts';
 import { countingProxy, freePort, received, receiver, until } from '../agent/helpers.ts';
 import { registerTestPlugins, resetCapture } from '../helpers/capture.ts';
 import { SLUICE_BIN, type SluiceProcess, spawnSluice } from '../helpers/sluice-process.ts';

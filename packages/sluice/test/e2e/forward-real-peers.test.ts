@@ -11,7 +11,7 @@ import { after, describe, it } from 'node:test';
 import { EventTime, encode } from '@sluice/forward';
 import { decodeEntries } from '../../src/core/batch.ts';
 import type { Chunk } from '../../src/core/plugin.ts';
-import forwardOutput from '../../src/plugins/output/forward.ts';
+import forwardOutput from '../../src/plugins/output/forward/index.ts';
 import { instantiate, testContext } from '../../src/testing/context.ts';
 import { freePort, waitForPort } from '../helpers/ports.ts';
 import { startInput } from '../plugins/forward-helpers.ts';

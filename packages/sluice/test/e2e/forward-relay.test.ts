@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import { FluentClient } from '@fluent-org/logger';
 import pino from 'pino';
-import { Engine } from '../../src/core/engine.ts';
+import { Engine } from '../../src/engine/engine.ts';
 import { captured, registerTestPlugins, resetCapture } from '../helpers/capture.ts';
 import { freePort } from '../helpers/ports.ts';
 

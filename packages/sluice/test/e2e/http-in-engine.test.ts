@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import pino from 'pino';
-import { Engine } from '../../src/core/engine.ts';
+import { Engine } from '../../src/engine/engine.ts';
 import { freePort } from '../helpers/ports.ts';
 import { send } from '../plugins/input/http-helpers.ts';
 import { Sink } from '../plugins/output/http-helpers.ts';

@@ -1,6 +1,6 @@
 import { type EventBatch, EventBatch as EventBatchCtor, type EventRecord } from '../../src/core/batch.ts';
 import type { InputPlugin, OutputPlugin, PluginContext, PluginDescriptor } from '../../src/core/plugin.ts';
-import { registerPlugin } from '../../src/plugins/registry.ts';
+import { registerPlugin } from '../../src/engine/registry.ts';
 
 /** What test outputs received, by their `name` param. */
 export const captured = new Map<string, EventBatch[]>();

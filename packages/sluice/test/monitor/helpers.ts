@@ -2,9 +2,9 @@ import { after, beforeEach } from 'node:test';
 import { EventTime } from '@sluice/forward';
 import pino from 'pino';
 import { EventBatch } from '../../src/core/batch.ts';
-import { Engine } from '../../src/core/engine.ts';
+import { Engine } from '../../src/engine/engine.ts';
 import type { OutputPlugin, PluginDescriptor } from '../../src/core/plugin.ts';
-import { registerPlugin } from '../../src/plugins/registry.ts';
+import { registerPlugin } from '../../src/engine/registry.ts';
 import { registerTestPlugins, resetCapture } from '../helpers/capture.ts';
 
 /** Names of test_retry outputs that currently fail every write. */

@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import pino from 'pino';
-import { Engine } from '../../src/core/engine.ts';
+import { Engine } from '../../src/engine/engine.ts';
 import { captured, inputs, recordsOf } from '../helpers/capture.ts';
 import { APP_PIPELINE, events, failing, getJson, monitorTestFile, waitUntil } from './helpers.ts';
 

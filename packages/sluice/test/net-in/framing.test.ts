@@ -6,7 +6,7 @@ import {
   type FrameProblem,
   type Framer,
   OctetCountFramer,
-} from '../../src/net-in/framing.ts';
+} from '../../src/shared/net-in/framing.ts';
 
 function feed(f: Framer, chunks: (string | Buffer)[]): { messages: string[]; problems: FrameProblem[] } {
   const messages: string[] = [];

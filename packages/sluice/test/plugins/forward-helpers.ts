@@ -1,5 +1,5 @@
 import type { EventBatch } from '../../src/core/batch.ts';
-import forwardInput, { type ForwardInput } from '../../src/plugins/input/forward.ts';
+import forwardInput, { type ForwardInput } from '../../src/plugins/input/forward/index.ts';
 import { instantiate, type TestContext, testContext } from '../../src/testing/context.ts';
 
 /** Counts emitted events and lets a test wait for a count (bounded, event-driven, no sleeps). */

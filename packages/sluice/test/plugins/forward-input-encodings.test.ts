@@ -29,7 +29,7 @@ import {
   uint32,
   uint64,
 } from '../../../forward/test/msgpack-bytes.ts';
-import { Engine } from '../../src/core/engine.ts';
+import { Engine } from '../../src/engine/engine.ts';
 import { freePort } from '../helpers/ports.ts';
 import { Sink } from './output/http-helpers.ts';
 

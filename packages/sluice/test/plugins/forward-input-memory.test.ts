@@ -8,7 +8,7 @@ import { describe, it } from 'node:test';
 import { EventTime, encode, encodePackedForward, FrameDecoder, parseAck, unpackr } from '@sluice/forward';
 import pino from 'pino';
 import type { MemoryBudget } from '../../src/core/memory-budget.ts';
-import forwardInput from '../../src/plugins/input/forward.ts';
+import forwardInput from '../../src/plugins/input/forward/index.ts';
 import { instantiate, testContext } from '../../src/testing/context.ts';
 
 const MiB = 1024 * 1024;

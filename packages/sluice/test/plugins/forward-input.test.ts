@@ -14,7 +14,7 @@ import {
   parseAck,
   unpackr,
 } from '@sluice/forward';
-import forwardInput from '../../src/plugins/input/forward.ts';
+import forwardInput from '../../src/plugins/input/forward/index.ts';
 import { instantiate, testContext } from '../../src/testing/context.ts';
 import { Counter, startInput } from './forward-helpers.ts';
 

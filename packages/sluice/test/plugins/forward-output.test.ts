@@ -15,8 +15,8 @@ import {
 } from '@sluice/forward';
 import { decodeEntries } from '../../src/core/batch.ts';
 import type { Chunk } from '../../src/core/plugin.ts';
-import { FailureDetector } from '../../src/forward-out/failure-detector.ts';
-import forwardOutput, { type ForwardOutput } from '../../src/plugins/output/forward.ts';
+import { FailureDetector } from '../../src/plugins/output/forward/failure-detector.ts';
+import forwardOutput, { type ForwardOutput } from '../../src/plugins/output/forward/index.ts';
 import { instantiate, testContext } from '../../src/testing/context.ts';
 import { freePort } from '../helpers/ports.ts';
 import { selfSignedCert } from '../helpers/tls.ts';

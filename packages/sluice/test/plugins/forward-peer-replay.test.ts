@@ -15,8 +15,8 @@ import { decodeHandshake, encodeAck, FrameDecoder, setHandshakeRandom, unpackr }
 import pino from 'pino';
 import { decodeEntries } from '../../src/core/batch.ts';
 import type { Chunk } from '../../src/core/plugin.ts';
-import forwardInput from '../../src/plugins/input/forward.ts';
-import forwardOutput from '../../src/plugins/output/forward.ts';
+import forwardInput from '../../src/plugins/input/forward/index.ts';
+import forwardOutput from '../../src/plugins/output/forward/index.ts';
 import { instantiate, testContext } from '../../src/testing/context.ts';
 import { Counter } from './forward-helpers.ts';
 

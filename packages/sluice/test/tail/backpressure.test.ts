@@ -4,9 +4,9 @@ import { join } from 'node:path';
 import { test } from 'node:test';
 import pino from 'pino';
 import type { EventBatch } from '../../src/core/batch.ts';
-import { Engine } from '../../src/core/engine.ts';
+import { Engine } from '../../src/engine/engine.ts';
 import type { OutputPlugin, PluginDescriptor } from '../../src/core/plugin.ts';
-import { registerPlugin } from '../../src/plugins/registry.ts';
+import { registerPlugin } from '../../src/engine/registry.ts';
 import { tempDir, until } from './helpers.ts';
 
 // An output that can be "down" (acceptance held) and that checks, without keeping the

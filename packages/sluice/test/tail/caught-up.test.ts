@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import { test } from 'node:test';
 import pino from 'pino';
 import type { EventBatch } from '../../src/core/batch.ts';
-import { Engine } from '../../src/core/engine.ts';
+import { Engine } from '../../src/engine/engine.ts';
 import { openTarget, targetHost, tempDir, until } from './helpers.ts';
 
 const lines = (from: number, n: number) => Array.from({ length: n }, (_, i) => `line ${from + i}\n`).join('');

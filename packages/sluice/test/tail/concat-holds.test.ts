@@ -13,7 +13,7 @@ import {
 import { join } from 'node:path';
 import { test } from 'node:test';
 import pino from 'pino';
-import { Engine } from '../../src/core/engine.ts';
+import { Engine } from '../../src/engine/engine.ts';
 import { recordsOf, registerTestPlugins, resetCapture } from '../helpers/capture.ts';
 import { tempDir, until } from './helpers.ts';
 

@@ -24,7 +24,7 @@ import { fileURLToPath } from 'node:url';
 import pino from 'pino';
 import { parseConfigFile } from '../../src/config/parser.ts';
 import type { EventRecord } from '../../src/core/batch.ts';
-import { Engine } from '../../src/core/engine.ts';
+import { Engine } from '../../src/engine/engine.ts';
 import { gates, registerTestPlugins, resetCapture } from '../helpers/capture.ts';
 import { tempDir, until } from './helpers.ts';
 

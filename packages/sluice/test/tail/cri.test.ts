@@ -4,7 +4,7 @@ import assert from 'node:assert/strict';
 import { appendFileSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { test } from 'node:test';
-import { loadPlugin } from '../../src/plugins/registry.ts';
+import { loadPlugin } from '../../src/engine/registry.ts';
 import { startTail, tempDir, until } from './helpers.ts';
 
 const cri = '<parse>\n@type cri\n</parse>';

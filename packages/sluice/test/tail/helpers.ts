@@ -6,11 +6,11 @@ import { join } from 'node:path';
 import type { EventBatch, EventRecord } from '../../src/core/batch.ts';
 import { BatchBuilder, strBytes } from '../../src/core/batch-builder.ts';
 import type { InputPlugin } from '../../src/core/plugin.ts';
-import tail from '../../src/plugins/input/tail.ts';
-import { loadPlugin } from '../../src/plugins/registry.ts';
-import { NoneEncoder } from '../../src/tail/line-encoder.ts';
-import { TailFile } from '../../src/tail/tail-file.ts';
-import { Target, type TargetHost } from '../../src/tail/target.ts';
+import tail from '../../src/plugins/input/tail/index.ts';
+import { loadPlugin } from '../../src/engine/registry.ts';
+import { NoneEncoder } from '../../src/shared/lines/line-encoder.ts';
+import { TailFile } from '../../src/plugins/input/tail/tail-file.ts';
+import { Target, type TargetHost } from '../../src/plugins/input/tail/target.ts';
 import { instantiate, type TestContext, testContext } from '../../src/testing/context.ts';
 
 export async function tempDir(t: { after(fn: () => Promise<void> | void): void }): Promise<string> {

@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { decode } from '@sluice/forward';
 import { BatchBuilder, strBytes } from '../../src/core/batch-builder.ts';
-import { JsonTranscoder } from '../../src/tail/json-msgpack.ts';
+import { JsonTranscoder } from '../../src/shared/lines/json-msgpack.ts';
 
 function transcode(json: string, extra?: Buffer, watch?: string): unknown {
   const tc = new JsonTranscoder(Buffer.from('time'), watch ? Buffer.from(watch) : undefined);

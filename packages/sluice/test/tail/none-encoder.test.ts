@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { BatchBuilder, strBytes } from '../../src/core/batch-builder.ts';
-import { type EncoderOptions, NoneEncoder } from '../../src/tail/line-encoder.ts';
+import { type EncoderOptions, NoneEncoder } from '../../src/shared/lines/line-encoder.ts';
 
 const opts = (pathKey?: string): EncoderOptions => ({
   pathKey,

@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { ConfigError } from '../../src/core/errors.ts';
-import { checkTimezone, strftime } from '../../src/tail/paths.ts';
+import { checkTimezone, strftime } from '../../src/plugins/input/tail/paths.ts';
 
 const where = { file: 't.conf', line: 3, column: 3 };
 

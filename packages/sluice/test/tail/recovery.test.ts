@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { appendFileSync, readFileSync, renameSync, statSync, utimesSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { test } from 'node:test';
-import { PositionFile } from '../../src/tail/position-file.ts';
+import { PositionFile } from '../../src/plugins/input/tail/position-file.ts';
 import { startTail, tempDir, until } from './helpers.ts';
 
 const none = '<parse>\n@type none\n</parse>';

@@ -5,7 +5,7 @@ import { type Entry, EventBatch, type EventRecord } from '../../core/batch.ts';
 import { ConfigError } from '../../core/errors.ts';
 import { holdScope, useHolds } from '../../core/holds.ts';
 import type { FilterPlugin, PluginContext, PluginDescriptor } from '../../core/plugin.ts';
-import { compileRubyRegexp } from '../../parse/ruby-regexp.ts';
+import { compileRubyRegexp } from '../../shared/parse/ruby-regexp.ts';
 import { rubyToS } from './grep.ts';
 
 // fluent-plugin-concat: joins the `key` field of consecutive records of a stream (tag, or

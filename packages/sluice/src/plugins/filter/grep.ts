@@ -1,11 +1,11 @@
-import { scanEntries } from '../../buffer/msgpack-scan.ts';
+import { scanEntries } from '../../codec/msgpack-scan.ts';
 import { type ConfigElement, param } from '../../config/ast.ts';
 import { defineParams, type Resolved, type SectionSpec } from '../../config/schema.ts';
 import { BatchBuilder, type Entry, EventBatch, type EventRecord } from '../../core/batch.ts';
 import { ConfigError, type SourceLocation } from '../../core/errors.ts';
 import type { FilterPlugin, PluginDescriptor } from '../../core/plugin.ts';
 import { createRecordAccessor, type RecordAccessor } from '../../core/record-accessor.ts';
-import { rubyRegexp } from '../../parse/ruby-regexp.ts';
+import { rubyRegexp } from '../../shared/parse/ruby-regexp.ts';
 
 // Fluentd's filter_grep (lib/fluent/plugin/filter_grep.rb), same semantics:
 // - top-level <regexp> sections and regexpN are ANDed: every one must match;

@@ -4,7 +4,7 @@ import { defineParams, type Resolved } from '../../config/schema.ts';
 import { BatchBuilder, type EventBatch, type EventRecord } from '../../core/batch.ts';
 import type { FilterPlugin, PluginDescriptor } from '../../core/plugin.ts';
 import { createRecordAccessor } from '../../core/record-accessor.ts';
-import type { ParseResult, SluiceParser } from '../../parse/common.ts';
+import type { ParseResult, SluiceParser } from '../../shared/parse/common.ts';
 
 // Fluentd's filter_parser: parses one field of each record with a nested <parse>.
 // Failures follow Fluentd: text the parser does not match goes to @ERROR ("pattern not

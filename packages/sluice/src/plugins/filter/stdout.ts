@@ -1,7 +1,7 @@
 import type { Writable } from 'node:stream';
 import type { Resolved } from '../../config/schema.ts';
 import type { FilterPlugin, FormatterPlugin, PluginContext, PluginDescriptor } from '../../core/plugin.ts';
-import { withInject } from '../../parse/inject.ts';
+import { withInject } from '../../shared/parse/inject.ts';
 import {
   formatElement,
   stdoutFormatParams,

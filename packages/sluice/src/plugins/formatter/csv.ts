@@ -4,7 +4,7 @@ import type { EventRecord } from '../../core/batch.ts';
 import { ConfigError } from '../../core/errors.ts';
 import type { FormatterPlugin, PluginDescriptor } from '../../core/plugin.ts';
 import { createRecordAccessor } from '../../core/record-accessor.ts';
-import { formatterSchema, rubyToS } from '../../parse/format-common.ts';
+import { formatterSchema, rubyToS } from '../../shared/parse/format-common.ts';
 
 // Fluentd's formatter_csv (Ruby's CSV writer): force_quotes quotes every field, nil
 // included (""); otherwise a field is quoted when it holds the separator, a quote or a

@@ -1,7 +1,7 @@
 import type { EventTime } from '@sluice/forward';
 import type { EventRecord } from '../../core/batch.ts';
 import type { FormatterPlugin, PluginDescriptor } from '../../core/plugin.ts';
-import { formatterSchema, newlineOf, rubyInspect } from '../../parse/format-common.ts';
+import { formatterSchema, newlineOf, rubyInspect } from '../../shared/parse/format-common.ts';
 
 // Fluentd's formatter_hash writes Ruby's Hash#inspect; Sluice writes Ruby 3.4's form.
 export default {

@@ -1,8 +1,8 @@
 import type { EventTime } from '@sluice/forward';
 import type { EventRecord } from '../../core/batch.ts';
-import { recordJson } from '../../core/json.ts';
+import { recordJson } from '../../codec/json.ts';
 import type { FormatterPlugin, PluginDescriptor } from '../../core/plugin.ts';
-import { formatterSchema, newlineOf } from '../../parse/format-common.ts';
+import { formatterSchema, newlineOf } from '../../shared/parse/format-common.ts';
 
 export default {
   kind: 'formatter',

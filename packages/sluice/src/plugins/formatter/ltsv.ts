@@ -1,7 +1,7 @@
 import type { EventTime } from '@sluice/forward';
 import type { EventRecord } from '../../core/batch.ts';
 import type { FormatterPlugin, PluginDescriptor } from '../../core/plugin.ts';
-import { formatterSchema, newlineOf, rubyToS } from '../../parse/format-common.ts';
+import { formatterSchema, newlineOf, rubyToS } from '../../shared/parse/format-common.ts';
 
 export default {
   kind: 'formatter',

@@ -2,7 +2,7 @@ import type { EventTime } from '@sluice/forward';
 import { packr } from '@sluice/forward';
 import type { EventRecord } from '../../core/batch.ts';
 import type { FormatterPlugin, PluginDescriptor } from '../../core/plugin.ts';
-import { formatterSchema } from '../../parse/format-common.ts';
+import { formatterSchema } from '../../shared/parse/format-common.ts';
 
 export default {
   kind: 'formatter',

@@ -1,8 +1,8 @@
 import type { EventTime } from '@sluice/forward';
 import type { EventRecord } from '../../core/batch.ts';
-import { recordJson } from '../../core/json.ts';
+import { recordJson } from '../../codec/json.ts';
 import type { FormatterPlugin, PluginDescriptor } from '../../core/plugin.ts';
-import { formatterSchema, newlineOf, timeFormatterFrom } from '../../parse/format-common.ts';
+import { formatterSchema, newlineOf, timeFormatterFrom } from '../../shared/parse/format-common.ts';
 
 // Fluentd's formatter_out_file: `time<delim>tag<delim>json\n`, the time in ISO 8601
 // (local zone) unless time_format says otherwise.

@@ -2,9 +2,9 @@ import type { EventTime } from '@sluice/forward';
 import type { ConfigElement } from '../../config/ast.ts';
 import { defineParams } from '../../config/schema.ts';
 import type { EventRecord } from '../../core/batch.ts';
-import { recordJson } from '../../core/json.ts';
+import { recordJson } from '../../codec/json.ts';
 import type { FormatterPlugin, PluginContext, PluginDescriptor } from '../../core/plugin.ts';
-import { compileStrftime } from '../../core/time-format.ts';
+import { compileStrftime } from '../../time/time-format.ts';
 
 // Fluentd's formatter_stdout: `<event time, local zone> <tag>: <output_type formatted>\n`,
 // e.g. `2023-04-28 09:57:43.291989606 +0000 app.log: {"message":"hi"}`.

@@ -4,7 +4,7 @@ import { VERSION } from '../../cli/version.ts';
 import { param } from '../../config/ast.ts';
 import { defineParams, type ParamsOf } from '../../config/schema.ts';
 import { BatchBuilder } from '../../core/batch.ts';
-import type { Engine } from '../../core/engine.ts';
+import type { Engine } from '../../engine/engine.ts';
 import { ConfigError } from '../../core/errors.ts';
 import type { InputPlugin, PluginContext, PluginDescriptor } from '../../core/plugin.ts';
 import { Dashboard } from '../../monitor/dashboard.ts';

@@ -5,9 +5,9 @@ import { BatchBuilder, type EventRecord } from '../../core/batch.ts';
 import { isBufferOverflow } from '../../core/errors.ts';
 import type { InputPlugin, PluginContext, PluginDescriptor } from '../../core/plugin.ts';
 import { transportSection } from '../../core/tls-transport.ts';
-import { parseForm } from '../../http-in/form.ts';
-import { gmtSeconds, type PostbackIdentity, postbackIdentity } from '../../http-in/postback-meta.ts';
-import { HttpReceiver, type HttpReply, type HttpRequest, listenerOptions } from '../../http-in/server.ts';
+import { parseForm } from '../../shared/http-in/form.ts';
+import { gmtSeconds, type PostbackIdentity, postbackIdentity } from '../../shared/http-in/postback-meta.ts';
+import { HttpReceiver, type HttpReply, type HttpRequest, listenerOptions } from '../../shared/http-in/server.ts';
 
 const params = defineParams({
   port: {

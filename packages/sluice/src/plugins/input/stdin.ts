@@ -7,9 +7,9 @@ import type { EventBatch } from '../../core/batch.ts';
 import { BatchBuilder, strBytes } from '../../core/batch-builder.ts';
 import { ConfigError } from '../../core/errors.ts';
 import type { InputPlugin, PluginContext, PluginDescriptor } from '../../core/plugin.ts';
-import type { TailOptions } from '../../tail/config.ts';
-import type { LineSource } from '../../tail/line-encoder.ts';
-import { buildParsing, type Parsing } from '../../tail/parsing.ts';
+import type { TailOptions } from './tail/config.ts';
+import type { LineSource } from '../../shared/lines/line-encoder.ts';
+import { buildParsing, type Parsing } from '../../shared/lines/parsing.ts';
 
 // Lines from standard input (Fluent Bit's in_stdin; fluent-agent-lite's TARGET_FILE `-`).
 // Lines take the same encoders as the tail input (`none` and `json` write msgpack straight

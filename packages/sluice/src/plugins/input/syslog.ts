@@ -6,15 +6,15 @@ import { ConfigError } from '../../core/errors.ts';
 import { MemoryBudget } from '../../core/memory-budget.ts';
 import type { InputPlugin, PluginContext, PluginDescriptor } from '../../core/plugin.ts';
 import { tlsServerOptions, transportSection } from '../../core/tls-transport.ts';
-import type { TagBatches } from '../../net-in/batches.ts';
-import { DelimiterFramer, OctetCountFramer } from '../../net-in/framing.ts';
-import { listenParams, PARTIAL_LIMIT, QUEUE_LIMIT } from '../../net-in/params.ts';
-import { quote } from '../../net-in/parsed-sink.ts';
-import { HostnameCache, type Peer } from '../../net-in/peer.ts';
-import { Reporter } from '../../net-in/report.ts';
-import { type MessageSink, StreamServer } from '../../net-in/stream-server.ts';
-import { UdpReceiver } from '../../net-in/udp-receiver.ts';
-import type { SluiceParser } from '../../parse/common.ts';
+import type { TagBatches } from '../../shared/net-in/batches.ts';
+import { DelimiterFramer, OctetCountFramer } from '../../shared/net-in/framing.ts';
+import { listenParams, PARTIAL_LIMIT, QUEUE_LIMIT } from '../../shared/net-in/params.ts';
+import { quote } from '../../shared/net-in/parsed-sink.ts';
+import { HostnameCache, type Peer } from '../../shared/net-in/peer.ts';
+import { Reporter } from '../../shared/net-in/report.ts';
+import { type MessageSink, StreamServer } from '../../shared/net-in/stream-server.ts';
+import { UdpReceiver } from '../../shared/net-in/udp-receiver.ts';
+import type { SluiceParser } from '../../shared/parse/common.ts';
 
 // Fluentd's in_syslog: syslog messages over UDP, TCP or TLS, newline-framed or octet-counted
 // (RFC 6587), parsed by <parse> (the syslog parser by default: RFC 3164, RFC 5424, or auto),

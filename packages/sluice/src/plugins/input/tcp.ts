@@ -6,13 +6,13 @@ import { ConfigError } from '../../core/errors.ts';
 import { MemoryBudget } from '../../core/memory-budget.ts';
 import type { InputPlugin, PluginContext, PluginDescriptor } from '../../core/plugin.ts';
 import { tlsServerOptions, transportSection } from '../../core/tls-transport.ts';
-import { DelimiterFramer } from '../../net-in/framing.ts';
-import { extractSection, listenParams, PARTIAL_LIMIT } from '../../net-in/params.ts';
-import { hostnameKeyOf, parsedSinkFor } from '../../net-in/parsed-sink.ts';
-import { HostnameCache } from '../../net-in/peer.ts';
-import { Reporter } from '../../net-in/report.ts';
-import { StreamServer } from '../../net-in/stream-server.ts';
-import type { SluiceParser } from '../../parse/common.ts';
+import { DelimiterFramer } from '../../shared/net-in/framing.ts';
+import { extractSection, listenParams, PARTIAL_LIMIT } from '../../shared/net-in/params.ts';
+import { hostnameKeyOf, parsedSinkFor } from '../../shared/net-in/parsed-sink.ts';
+import { HostnameCache } from '../../shared/net-in/peer.ts';
+import { Reporter } from '../../shared/net-in/report.ts';
+import { StreamServer } from '../../shared/net-in/stream-server.ts';
+import type { SluiceParser } from '../../shared/parse/common.ts';
 
 // Fluentd's in_tcp: messages ended by a delimiter over TCP (or TLS), each through <parse>,
 // emitted under one tag; with the message_length_limit and send_keepalive_packet of

@@ -2,12 +2,12 @@ import type { ConfigElement } from '../../config/ast.ts';
 import { defineParams, type Resolved } from '../../config/schema.ts';
 import { MemoryBudget } from '../../core/memory-budget.ts';
 import type { InputPlugin, PluginContext, PluginDescriptor } from '../../core/plugin.ts';
-import { extractSection, listenParams, QUEUE_LIMIT } from '../../net-in/params.ts';
-import { hostnameKeyOf, parsedSinkFor } from '../../net-in/parsed-sink.ts';
-import { HostnameCache } from '../../net-in/peer.ts';
-import { Reporter } from '../../net-in/report.ts';
-import { UdpReceiver } from '../../net-in/udp-receiver.ts';
-import type { SluiceParser } from '../../parse/common.ts';
+import { extractSection, listenParams, QUEUE_LIMIT } from '../../shared/net-in/params.ts';
+import { hostnameKeyOf, parsedSinkFor } from '../../shared/net-in/parsed-sink.ts';
+import { HostnameCache } from '../../shared/net-in/peer.ts';
+import { Reporter } from '../../shared/net-in/report.ts';
+import { UdpReceiver } from '../../shared/net-in/udp-receiver.ts';
+import type { SluiceParser } from '../../shared/parse/common.ts';
 
 // Fluentd's in_udp: each datagram is one message, parsed by <parse>, emitted under one tag.
 

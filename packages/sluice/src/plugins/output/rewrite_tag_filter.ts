@@ -7,7 +7,7 @@ import { type Entry, EventBatch } from '../../core/batch.ts';
 import { ConfigError } from '../../core/errors.ts';
 import type { OutputPlugin, OutputRouter, PluginContext, PluginDescriptor } from '../../core/plugin.ts';
 import { createRecordAccessor, type RecordAccessor } from '../../core/record-accessor.ts';
-import { rubyRegexp } from '../../parse/ruby-regexp.ts';
+import { rubyRegexp } from '../../shared/parse/ruby-regexp.ts';
 import { rubyToS } from '../filter/grep.ts';
 
 // fluent-plugin-rewrite-tag-filter (an output, as in Fluentd: a filter cannot change the

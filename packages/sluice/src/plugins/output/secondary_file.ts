@@ -5,7 +5,7 @@ import { gzip as gzipCb } from 'node:zlib';
 import { defineParams, type ParamsOf } from '../../config/schema.ts';
 import { ConfigError } from '../../core/errors.ts';
 import type { Chunk, OutputPlugin, PluginDescriptor, WriteResult } from '../../core/plugin.ts';
-import { escapePathValue } from '../../file-out/path-template.ts';
+import { escapePathValue } from '../../shared/file-out/path-template.ts';
 
 // Fluentd's out_secondary_file: inside <secondary>, it dumps each chunk the primary output
 // gave up on into a file, so nothing is lost while the destination is down for longer than

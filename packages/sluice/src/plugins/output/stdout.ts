@@ -3,7 +3,7 @@ import type { ConfigElement } from '../../config/ast.ts';
 import { defineParams, type Resolved } from '../../config/schema.ts';
 import type { Entry } from '../../core/batch.ts';
 import type { FormatterPlugin, OutputPlugin, PluginContext, PluginDescriptor } from '../../core/plugin.ts';
-import { INJECT_SECTION, withInject } from '../../parse/inject.ts';
+import { INJECT_SECTION, withInject } from '../../shared/parse/inject.ts';
 
 // Fluentd's out_stdout: every event as one line on standard output, by default
 // `2023-04-28 09:57:43.291989606 +0000 tag: {"json"}` (the `stdout` formatter).

@@ -1,5 +1,5 @@
 import type { PluginDescriptor } from '../../core/plugin.ts';
-import { RegexpParser, regexpSchema } from '../../parse/regexp.ts';
+import { RegexpParser, regexpSchema } from '../../shared/parse/regexp.ts';
 
 // Fluentd's parser_apache: the v0.12 Apache combined-log regexp (path without spaces).
 export default {

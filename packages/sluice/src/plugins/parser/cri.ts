@@ -2,8 +2,8 @@ import type { EventTime } from '@sluice/forward';
 import type { Resolved } from '../../config/schema.ts';
 import { type BatchBuilder, strBytes } from '../../core/batch-builder.ts';
 import type { PluginDescriptor } from '../../core/plugin.ts';
-import { type ParseResult, parserSchema, type SluiceParser, timeParserFrom } from '../../parse/common.ts';
-import { criFields, parseRfc3339, Rfc3339Bytes, splitCri } from '../../parse/cri.ts';
+import { type ParseResult, parserSchema, type SluiceParser, timeParserFrom } from '../../shared/parse/common.ts';
+import { criFields, parseRfc3339, Rfc3339Bytes, splitCri } from '../../shared/parse/cri.ts';
 
 // fluent-plugin-parser-cri: `TIME STREAM LOGTAG MESSAGE` lines as containerd and CRI-O
 // write them, split as Ruby's `text.split(/\s/, 4)`. Without a nested <parse> the record

@@ -5,8 +5,8 @@ import {
   parserSchema,
   type SluiceParser,
   separatorParam,
-} from '../../parse/common.ts';
-import { parseCsvFast, parseCsvLine } from '../../parse/csv-line.ts';
+} from '../../shared/parse/common.ts';
+import { parseCsvFast, parseCsvLine } from '../../shared/parse/csv-line.ts';
 
 export default {
   kind: 'parser',

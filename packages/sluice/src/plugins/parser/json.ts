@@ -1,6 +1,6 @@
 import { param } from '../../config/ast.ts';
 import type { PluginDescriptor } from '../../core/plugin.ts';
-import { type ParseResult, ParserCore, parserSchema, type SluiceParser } from '../../parse/common.ts';
+import { type ParseResult, ParserCore, parserSchema, type SluiceParser } from '../../shared/parse/common.ts';
 
 // Fluentd's parser_json. Sluice always uses the runtime's JSON.parse; json_parser is
 // accepted so existing configs load (oj, yajl and json all parse the same text).

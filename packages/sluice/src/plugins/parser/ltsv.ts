@@ -6,8 +6,8 @@ import {
   regexpParam,
   type SluiceParser,
   separatorParam,
-} from '../../parse/common.ts';
-import { rubySplit } from '../../parse/types.ts';
+} from '../../shared/parse/common.ts';
+import { rubySplit } from '../../shared/parse/types.ts';
 
 // Fluentd's parser_ltsv: `label:value<TAB>label:value`; a pair without the label
 // delimiter is skipped.

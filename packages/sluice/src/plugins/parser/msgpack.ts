@@ -1,6 +1,6 @@
 import { unpackr } from '@sluice/forward';
 import type { PluginDescriptor } from '../../core/plugin.ts';
-import { type ParseResult, ParserCore, parserSchema, type SluiceParser } from '../../parse/common.ts';
+import { type ParseResult, ParserCore, parserSchema, type SluiceParser } from '../../shared/parse/common.ts';
 
 // Fluentd's parser_msgpack: binary input holding one or more msgpack values; a map is a
 // record, an array is a list of records. Unlike Fluentd's streaming unpacker, a value

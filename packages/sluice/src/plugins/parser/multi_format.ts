@@ -3,7 +3,7 @@ import { param } from '../../config/ast.ts';
 import type { Resolved } from '../../config/schema.ts';
 import { ConfigError } from '../../core/errors.ts';
 import type { PluginDescriptor } from '../../core/plugin.ts';
-import { type ParseResult, parserSchema, type SluiceParser } from '../../parse/common.ts';
+import { type ParseResult, parserSchema, type SluiceParser } from '../../shared/parse/common.ts';
 
 // fluent-plugin-multi-format-parser: each <pattern> is a parser (`format TYPE` and that
 // parser's parameters; `format /regexp/` is a regexp parser, as Fluentd's new_parser

@@ -3,9 +3,9 @@ import { param } from '../../config/ast.ts';
 import type { ParamSpec } from '../../config/schema.ts';
 import { ConfigError } from '../../core/errors.ts';
 import type { PluginDescriptor } from '../../core/plugin.ts';
-import { type ParseResult, parserSchema, regexpParam, type SluiceParser } from '../../parse/common.ts';
-import { RegexpParser } from '../../parse/regexp.ts';
-import { compileRubyRegexp, splitRubyRegexp } from '../../parse/ruby-regexp.ts';
+import { type ParseResult, parserSchema, regexpParam, type SluiceParser } from '../../shared/parse/common.ts';
+import { RegexpParser } from '../../shared/parse/regexp.ts';
+import { compileRubyRegexp, splitRubyRegexp } from '../../shared/parse/ruby-regexp.ts';
 
 // Fluentd's parser_multiline: format1..formatN are joined into one regexp applied with
 // Ruby's /m (dot matches newline) to an event's lines joined by "\n". The tail input

@@ -1,7 +1,7 @@
 import { EventTime } from '@sluice/forward';
 import type { PluginDescriptor } from '../../core/plugin.ts';
-import type { ParseResult, SluiceParser } from '../../parse/common.ts';
-import { parserSchema } from '../../parse/common.ts';
+import type { ParseResult, SluiceParser } from '../../shared/parse/common.ts';
+import { parserSchema } from '../../shared/parse/common.ts';
 
 // Fluentd's parser_none: the whole line under one key. Like Fluentd, it does not apply
 // `types` or null rules; only message_key and estimate_current_event matter.

@@ -1,5 +1,5 @@
 import type { PluginDescriptor } from '../../core/plugin.ts';
-import { RegexpParser, regexpSchema } from '../../parse/regexp.ts';
+import { RegexpParser, regexpSchema } from '../../shared/parse/regexp.ts';
 
 export default {
   kind: 'parser',

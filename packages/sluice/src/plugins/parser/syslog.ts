@@ -1,7 +1,7 @@
 import { param } from '../../config/ast.ts';
 import type { PluginDescriptor } from '../../core/plugin.ts';
-import { parserSchema, type SluiceParser, timeParserFrom } from '../../parse/common.ts';
-import { SyslogParser, spaceCount } from '../../parse/syslog.ts';
+import { parserSchema, type SluiceParser, timeParserFrom } from '../../shared/parse/common.ts';
+import { SyslogParser, spaceCount } from '../../shared/parse/syslog.ts';
 
 const RFC3164_DEFAULT = '%b %d %H:%M:%S';
 

@@ -5,7 +5,7 @@ import {
   parserSchema,
   type SluiceParser,
   separatorParam,
-} from '../../parse/common.ts';
+} from '../../shared/parse/common.ts';
 
 // Fluentd's parser_tsv: split into at most keys.length fields (the last keeps the rest
 // of the line, delimiters included); missing columns are null.

@@ -2,7 +2,7 @@
 // the guard that keeps paths built from tags and record values inside the configured
 // directory.
 import { dirname, isAbsolute, relative, resolve, sep } from 'node:path';
-import { ConfigError, type SourceLocation } from '../core/errors.ts';
+import { ConfigError, type SourceLocation } from '../../core/errors.ts';
 
 export function timekeyToFormat(timekey: number | undefined): string {
   if (timekey === undefined) return '';

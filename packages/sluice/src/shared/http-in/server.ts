@@ -3,9 +3,9 @@ import https from 'node:https';
 import type { AddressInfo, Socket } from 'node:net';
 import type { TlsOptions } from 'node:tls';
 import type { Logger } from 'pino';
-import type { Resolved } from '../config/schema.ts';
-import { type BudgetHolder, MemoryBudget } from '../core/memory-budget.ts';
-import { tlsServerOptions } from '../core/tls-transport.ts';
+import type { Resolved } from '../../config/schema.ts';
+import { type BudgetHolder, MemoryBudget } from '../../core/memory-budget.ts';
+import { tlsServerOptions } from '../../core/tls-transport.ts';
 import { BodyError, decodeBody } from './decode.ts';
 
 /** One request with its body read and decompressed. */

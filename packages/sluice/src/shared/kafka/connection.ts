@@ -4,8 +4,8 @@
 import { readFileSync } from 'node:fs';
 import type { ConnectionOptions as TlsOptions } from 'node:tls';
 import type { SASLOptions } from '@platformatic/kafka';
-import { defineParams } from '../config/schema.ts';
-import { ConfigError, type SourceLocation } from '../core/errors.ts';
+import { defineParams } from '../../config/schema.ts';
+import { ConfigError, type SourceLocation } from '../../core/errors.ts';
 
 export const connectionParams = defineParams({
   brokers: {

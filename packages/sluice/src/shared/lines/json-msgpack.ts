@@ -1,4 +1,4 @@
-import type { BatchBuilder } from '../core/batch-builder.ts';
+import type { BatchBuilder } from '../../core/batch-builder.ts';
 
 /**
  * Transcodes a JSON object (bytes of one line) straight into msgpack, without building a

@@ -1,8 +1,8 @@
 import { EventTime } from '@sluice/forward';
-import type { EventRecord } from '../core/batch.ts';
-import { type BatchBuilder, mapHeader, strBytes, strHeaderAt, strHeaderSize } from '../core/batch-builder.ts';
-import { iconvLite } from '../core/lazy-require.ts';
-import type { ParserPlugin } from '../core/plugin.ts';
+import type { EventRecord } from '../../core/batch.ts';
+import { type BatchBuilder, mapHeader, strBytes, strHeaderAt, strHeaderSize } from '../../core/batch-builder.ts';
+import { iconvLite } from '../../core/lazy-require.ts';
+import type { ParserPlugin } from '../../core/plugin.ts';
 import type { SluiceParser } from '../parse/common.ts';
 import { JsonTranscoder } from './json-msgpack.ts';
 

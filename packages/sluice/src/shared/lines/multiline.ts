@@ -1,4 +1,4 @@
-import type { ParserPlugin } from '../core/plugin.ts';
+import type { ParserPlugin } from '../../core/plugin.ts';
 
 /** A multiline parser (`<parse> @type multiline` with format_firstline) tells where an event starts. */
 export interface MultilineParser extends ParserPlugin {

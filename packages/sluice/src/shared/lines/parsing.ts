@@ -1,7 +1,7 @@
-import { iconvLite } from '../core/lazy-require.ts';
-import type { ParserPlugin, PluginContext } from '../core/plugin.ts';
-import type { CriParser } from '../plugins/parser/cri.ts';
-import type { TailOptions } from './config.ts';
+import { iconvLite } from '../../core/lazy-require.ts';
+import type { ParserPlugin, PluginContext } from '../../core/plugin.ts';
+import type { CriParser } from '../../plugins/parser/cri.ts';
+import type { TailOptions } from '../../plugins/input/tail/config.ts';
 import { CriAssembler } from './cri.ts';
 import {
   type EncoderOptions,

@@ -1,6 +1,6 @@
-import type { EventBatch } from '../core/batch.ts';
-import { BatchBuilder } from '../core/batch-builder.ts';
-import type { PluginContext } from '../core/plugin.ts';
+import type { EventBatch } from '../../core/batch.ts';
+import { BatchBuilder } from '../../core/batch-builder.ts';
+import type { PluginContext } from '../../core/plugin.ts';
 
 /**
  * The events read from one connection (or one round of datagrams), a builder per tag

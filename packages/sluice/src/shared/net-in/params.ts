@@ -1,4 +1,4 @@
-import type { ParamSpec, Resolved, SectionSpec } from '../config/schema.ts';
+import type { ParamSpec, Resolved, SectionSpec } from '../../config/schema.ts';
 
 /** Parameters the tcp, udp and syslog inputs share, with Fluentd's names. */
 export function listenParams(defaultPort: number): Record<string, ParamSpec> {

@@ -1,4 +1,4 @@
-import type { Resolved } from '../config/schema.ts';
+import type { Resolved } from '../../config/schema.ts';
 import type { SluiceParser } from '../parse/common.ts';
 import { extractTag } from './params.ts';
 import type { Reporter } from './report.ts';

@@ -1,4 +1,4 @@
-import type { PluginContext } from '../core/plugin.ts';
+import type { PluginContext } from '../../core/plugin.ts';
 
 /** The error codes of the tcp, udp and syslog inputs (each has a row in docs/syslog.md). */
 export type NetInputCode =

@@ -6,8 +6,8 @@
 // whole input (total_partial_size_limit), as in_forward's unfinished frames are.
 import { createServer, type Server, type Socket } from 'node:net';
 import { createServer as createTlsServer, type TlsOptions } from 'node:tls';
-import type { BudgetHolder, MemoryBudget } from '../core/memory-budget.ts';
-import type { PluginContext } from '../core/plugin.ts';
+import type { BudgetHolder, MemoryBudget } from '../../core/memory-budget.ts';
+import type { PluginContext } from '../../core/plugin.ts';
 import { TagBatches } from './batches.ts';
 import type { FrameProblem, Framer } from './framing.ts';
 import { type HostnameCache, type Peer, plainAddress } from './peer.ts';

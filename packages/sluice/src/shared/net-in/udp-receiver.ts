@@ -6,8 +6,8 @@
 // reported (UDP_TRUNCATED) rather than silently.
 import { createSocket, type Socket } from 'node:dgram';
 import { isIPv6 } from 'node:net';
-import type { BudgetHolder, MemoryBudget } from '../core/memory-budget.ts';
-import type { PluginContext } from '../core/plugin.ts';
+import type { BudgetHolder, MemoryBudget } from '../../core/memory-budget.ts';
+import type { PluginContext } from '../../core/plugin.ts';
 import { TagBatches } from './batches.ts';
 import { type HostnameCache, type Peer, plainAddress } from './peer.ts';
 import type { Reporter } from './report.ts';

@@ -3,12 +3,12 @@
 // values. A parser plugin declares its own params with `parserSchema` and finishes every
 // record with `ParserCore.finish`.
 import { EventTime } from '@sluice/forward';
-import { param } from '../config/ast.ts';
-import { defineParams, type ParamSpec, type Resolved, type Schema } from '../config/schema.ts';
-import type { EventRecord } from '../core/batch.ts';
-import type { BatchBuilder } from '../core/batch-builder.ts';
-import { ConfigError } from '../core/errors.ts';
-import type { ParserPlugin, PluginContext } from '../core/plugin.ts';
+import { param } from '../../config/ast.ts';
+import { defineParams, type ParamSpec, type Resolved, type Schema } from '../../config/schema.ts';
+import type { EventRecord } from '../../core/batch.ts';
+import type { BatchBuilder } from '../../core/batch-builder.ts';
+import { ConfigError } from '../../core/errors.ts';
+import type { ParserPlugin, PluginContext } from '../../core/plugin.ts';
 import { rubyRegexp } from './ruby-regexp.ts';
 import { createTimeParser, type TimeType, type ValueTimeParser } from './time-parser.ts';
 import { buildTypeConverters, type Converter } from './types.ts';

@@ -1,11 +1,11 @@
 // What Fluentd's formatters share: the `newline` parameter, the time parameters
 // (TimeMixin::Formatter), and Ruby's to_s / inspect for values written as text.
 import type { EventTime } from '@sluice/forward';
-import { param } from '../config/ast.ts';
-import { defineParams, type ParamSpec, type Resolved, type Schema } from '../config/schema.ts';
-import { ConfigError } from '../core/errors.ts';
-import { compileStrftime, zoneFor } from '../core/time-format.ts';
-import { formatOffset } from '../core/time-zone.ts';
+import { param } from '../../config/ast.ts';
+import { defineParams, type ParamSpec, type Resolved, type Schema } from '../../config/schema.ts';
+import { ConfigError } from '../../core/errors.ts';
+import { compileStrftime, zoneFor } from '../../time/time-format.ts';
+import { formatOffset } from '../../time/time-zone.ts';
 
 export const NEWLINE_PARAM = defineParams({
   newline: {

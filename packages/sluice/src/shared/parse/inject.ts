@@ -5,9 +5,9 @@
 // decoded records may be shared with other outputs of a copy).
 import { hostname as osHostname } from 'node:os';
 import type { EventTime } from '@sluice/forward';
-import { defineParams, type Resolved, type SectionSpec } from '../config/schema.ts';
-import type { EventRecord } from '../core/batch.ts';
-import type { FormatterPlugin, PluginContext } from '../core/plugin.ts';
+import { defineParams, type Resolved, type SectionSpec } from '../../config/schema.ts';
+import type { EventRecord } from '../../core/batch.ts';
+import type { FormatterPlugin, PluginContext } from '../../core/plugin.ts';
 import { TIME_FORMAT_PARAMS, timeFormatterFrom } from './format-common.ts';
 
 const params = defineParams({

@@ -1,9 +1,9 @@
 // Fluentd's RegexpParser, shared by the `regexp` parser and the parsers that are a
 // regexp with a default expression (apache, apache_error, nginx).
-import type { ParamSpec, Resolved, Schema } from '../config/schema.ts';
-import type { EventRecord } from '../core/batch.ts';
-import { ConfigError } from '../core/errors.ts';
-import type { PluginContext } from '../core/plugin.ts';
+import type { ParamSpec, Resolved, Schema } from '../../config/schema.ts';
+import type { EventRecord } from '../../core/batch.ts';
+import { ConfigError } from '../../core/errors.ts';
+import type { PluginContext } from '../../core/plugin.ts';
 import { type ParseResult, ParserCore, parserSchema, regexpParam, type SluiceParser } from './common.ts';
 import { type RubyCaptures, rubyCaptures } from './ruby-captures.ts';
 import { compileRubyRegexp, groupNames, splitRubyRegexp } from './ruby-regexp.ts';

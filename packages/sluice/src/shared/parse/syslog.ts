@@ -2,7 +2,7 @@
 // default) and `string` (a hand-written scanner). Ported line by line so that records
 // have the same fields, in the same order, as Fluentd's.
 import type { EventTime } from '@sluice/forward';
-import type { EventRecord } from '../core/batch.ts';
+import type { EventRecord } from '../../core/batch.ts';
 import type { ParseResult } from './common.ts';
 import type { ValueTimeParser } from './time-parser.ts';
 

@@ -1,9 +1,9 @@
 // Fluentd's TimeParser family (lib/fluent/time.rb): how a time value found in a record
 // (`time_key`) becomes an EventTime, by `time_type` string / unixtime / float / mixed.
 import { EventTime } from '@sluice/forward';
-import { compileStrptime, type TimeParser } from '../core/strptime.ts';
-import { zoneFor } from '../core/time-format.ts';
-import { daysFromCivil, offsetForWall, parseOffset, type Zone } from '../core/time-zone.ts';
+import { compileStrptime, type TimeParser } from '../../time/strptime.ts';
+import { zoneFor } from '../../time/time-format.ts';
+import { daysFromCivil, offsetForWall, parseOffset, type Zone } from '../../time/time-zone.ts';
 
 export type TimeType = 'string' | 'unixtime' | 'float' | 'mixed';
 export const TIME_TYPES: readonly TimeType[] = ['string', 'unixtime', 'float', 'mixed'];

@@ -1,6 +1,6 @@
 // The `types` parameter of <parse> (Fluentd's Parser#build_type_converters):
 // `field:type[:option]` with type string, integer, float, bool, time, array.
-import { parseZone } from '../core/time-format.ts';
+import { parseZone } from '../../time/time-format.ts';
 import { createTimeParser, TIME_TYPES, type TimeType } from './time-parser.ts';
 
 export type Converter = (value: unknown) => unknown;

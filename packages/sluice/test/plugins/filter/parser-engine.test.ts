@@ -3,7 +3,7 @@ import { test } from 'node:test';
 import { EventTime } from '@sluice/forward';
 import pino from 'pino';
 import { EventBatch } from '../../../src/core/batch.ts';
-import { Engine } from '../../../src/core/engine.ts';
+import { Engine } from '../../../src/engine/engine.ts';
 import { recordsOf, registerTestPlugins, resetCapture } from '../../helpers/capture.ts';
 
 test('in a running pipeline, parsed access-log lines reach the output and malformed ones reach @ERROR', async () => {

@@ -5,7 +5,7 @@ import { EventTime, encode } from '@sluice/forward';
 import { BatchBuilder, EventBatch, type EventRecord } from '../../../src/core/batch.ts';
 import { ConfigError } from '../../../src/core/errors.ts';
 import type { FilterPlugin } from '../../../src/core/plugin.ts';
-import rt from '../../../src/plugins/filter/record_transformer.ts';
+import rt from '../../../src/plugins/filter/record_transformer/index.ts';
 import { instantiate, type TestContext, testContext } from '../../../src/testing/context.ts';
 
 function packed(records: EventRecord[], tag: string): EventBatch {

@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import http from 'node:http';
 import { test } from 'node:test';
-import httpInput from '../../../src/plugins/input/http.ts';
+import httpInput from '../../../src/plugins/input/http/index.ts';
 import { instantiate } from '../../../src/testing/context.ts';
 
 // curl and many HTTP clients send `Expect: 100-continue` before a body: a body within

@@ -7,7 +7,7 @@ import { connect, type Socket } from 'node:net';
 import { describe, it } from 'node:test';
 import pino from 'pino';
 import type { MemoryBudget } from '../../../src/core/memory-budget.ts';
-import httpInput from '../../../src/plugins/input/http.ts';
+import httpInput from '../../../src/plugins/input/http/index.ts';
 import { instantiate, testContext } from '../../../src/testing/context.ts';
 import { json } from './http-helpers.ts';
 

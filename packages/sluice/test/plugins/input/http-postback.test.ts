@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { BufferOverflowError } from '../../../src/core/errors.ts';
-import { gmtSeconds, podHash } from '../../../src/http-in/postback-meta.ts';
+import { gmtSeconds, podHash } from '../../../src/shared/http-in/postback-meta.ts';
 import postback from '../../../src/plugins/input/postback.ts';
 import { instantiate, testContext } from '../../../src/testing/context.ts';
 import { send } from './http-helpers.ts';

@@ -7,7 +7,7 @@ import { connect, type Socket } from 'node:net';
 import pino from 'pino';
 import type { EventBatch, EventRecord } from '../../../src/core/batch.ts';
 import type { PluginDescriptor } from '../../../src/core/plugin.ts';
-import { loadPlugin } from '../../../src/plugins/registry.ts';
+import { loadPlugin } from '../../../src/engine/registry.ts';
 import { instantiate, type TestContext, testContext } from '../../../src/testing/context.ts';
 import { requireTool } from '../../helpers/tools.ts';
 

@@ -5,7 +5,7 @@ import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import pino from 'pino';
 import { parseConfigText } from '../../../src/config/parser.ts';
-import { Engine } from '../../../src/core/engine.ts';
+import { Engine } from '../../../src/engine/engine.ts';
 import { freePort } from '../../helpers/ports.ts';
 
 test('prometheus_output_monitor, prometheus_monitor and prometheus_tail_monitor are accepted with an info line', async () => {

@@ -3,8 +3,8 @@ import { PassThrough } from 'node:stream';
 import { describe, it } from 'node:test';
 import type { ConfigElement } from '../../../src/config/ast.ts';
 import { StdinInput, stdinEvents } from '../../../src/plugins/input/stdin.ts';
-import type { TailOptions } from '../../../src/tail/config.ts';
-import { buildParsing } from '../../../src/tail/parsing.ts';
+import type { TailOptions } from '../../../src/plugins/input/tail/config.ts';
+import { buildParsing } from '../../../src/shared/lines/parsing.ts';
 import { testContext } from '../../../src/testing/context.ts';
 
 const loc = { file: 't', line: 1, column: 1 };

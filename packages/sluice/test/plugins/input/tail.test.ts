@@ -183,7 +183,7 @@ test('bad configs fail with a clear error', async () => {
 });
 
 test('multiline: a Java stack trace becomes one event; the pending event is flushed after multiline_flush_interval', async (t) => {
-  const { loadPlugin } = await import('../../../src/plugins/registry.ts');
+  const { loadPlugin } = await import('../../../src/engine/registry.ts');
   await loadPlugin('parser', 'multiline');
   const dir = await tempDir(t);
   const log = join(dir, 'app.log');
@@ -219,7 +219,7 @@ test('multiline: a Java stack trace becomes one event; the pending event is flus
 });
 
 test('multiline: the committed position stays before an event still pending (a crash re-reads it)', async (t) => {
-  const { loadPlugin } = await import('../../../src/plugins/registry.ts');
+  const { loadPlugin } = await import('../../../src/engine/registry.ts');
   await loadPlugin('parser', 'multiline');
   const dir = await tempDir(t);
   const log = join(dir, 'app.log');
@@ -250,7 +250,7 @@ test('json: a line holding a JSON array gives one event per object', async (t) =
 });
 
 test('without pos_file, in_tail warns at start as Fluentd does (TAIL_NO_POS_FILE)', async () => {
-  const { default: tail } = await import('../../../src/plugins/input/tail.ts');
+  const { default: tail } = await import('../../../src/plugins/input/tail/index.ts');
   const { instantiate, testContext } = await import('../../../src/testing/context.ts');
   const { default: pino } = await import('pino');
   const lines: { code?: string; msg: string }[] = [];

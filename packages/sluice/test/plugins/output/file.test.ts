@@ -11,8 +11,8 @@ import { parseConfigText } from '../../../src/config/parser.ts';
 import { resolve } from '../../../src/config/schema.ts';
 import { EventBatch } from '../../../src/core/batch.ts';
 import type { OutputPlugin } from '../../../src/core/plugin.ts';
-import { assertInside, escapePathValue } from '../../../src/file-out/path-template.ts';
-import fileOut from '../../../src/plugins/output/file.ts';
+import { assertInside, escapePathValue } from '../../../src/shared/file-out/path-template.ts';
+import fileOut from '../../../src/plugins/output/file/index.ts';
 import { testContext } from '../../../src/testing/context.ts';
 import { tempDir } from '../../buffer/helpers.ts';
 

@@ -5,7 +5,7 @@ import { EventTime } from '@sluice/forward';
 import { EventBatch, type EventRecord } from '../../../src/core/batch.ts';
 import { expandPlaceholders } from '../../../src/core/placeholders.ts';
 import type { Chunk } from '../../../src/core/plugin.ts';
-import { UTC } from '../../../src/core/time-zone.ts';
+import { UTC } from '../../../src/time/time-zone.ts';
 
 export interface Received {
   method: string;

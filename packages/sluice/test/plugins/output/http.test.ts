@@ -4,7 +4,7 @@ import http from 'node:http';
 import https from 'node:https';
 import net from 'node:net';
 import { after, before, describe, it } from 'node:test';
-import httpOut, { type HttpOutput } from '../../../src/plugins/output/http.ts';
+import httpOut, { type HttpOutput } from '../../../src/plugins/output/http/index.ts';
 import { instantiate } from '../../../src/testing/context.ts';
 import { selfSignedCert } from '../../helpers/tls.ts';
 import { chunkOf, Sink } from './http-helpers.ts';

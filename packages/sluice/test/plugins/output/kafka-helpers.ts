@@ -6,7 +6,7 @@ import { Admin, Consumer, type Message, MessagesStreamModes, Producer } from '@p
 import { parseConfigText } from '../../../src/config/parser.ts';
 import { resolve } from '../../../src/config/schema.ts';
 import type { PluginDescriptor } from '../../../src/core/plugin.ts';
-import { preloadPlugins } from '../../../src/core/plugin-loader.ts';
+import { preloadPlugins } from '../../../src/engine/plugin-loader.ts';
 import { type TestContext, testContext } from '../../../src/testing/context.ts';
 
 let seq = 0;

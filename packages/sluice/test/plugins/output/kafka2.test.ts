@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import { decode, EventTime } from '@sluice/forward';
 import pino from 'pino';
-import { Engine } from '../../../src/core/engine.ts';
+import { Engine } from '../../../src/engine/engine.ts';
 import type { WriteResult } from '../../../src/core/plugin.ts';
 import kafka2, { type Kafka2Output } from '../../../src/plugins/output/kafka2/index.ts';
 import { freePort } from '../../helpers/ports.ts';

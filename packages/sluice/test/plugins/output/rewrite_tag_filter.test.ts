@@ -6,7 +6,7 @@ import { afterEach, before, test } from 'node:test';
 import { EventTime } from '@sluice/forward';
 import pino from 'pino';
 import { EventBatch, type EventRecord } from '../../../src/core/batch.ts';
-import { Engine } from '../../../src/core/engine.ts';
+import { Engine } from '../../../src/engine/engine.ts';
 import { captured, recordsOf, registerTestPlugins, resetCapture } from '../../helpers/capture.ts';
 
 before(() => registerTestPlugins());

@@ -3,7 +3,7 @@ import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
-import { Engine } from '../../../src/core/engine.ts';
+import { Engine } from '../../../src/engine/engine.ts';
 import { captured, recordsOf, registerTestPlugins, resetCapture } from '../../helpers/capture.ts';
 import { spawnSluice } from '../../helpers/sluice-process.ts';
 

@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { EventTime } from '@sluice/forward';
-import type { SluiceParser } from '../../../src/parse/common.ts';
+import type { SluiceParser } from '../../../src/shared/parse/common.ts';
 import apache from '../../../src/plugins/parser/apache.ts';
 import apacheError from '../../../src/plugins/parser/apache_error.ts';
 import apache2 from '../../../src/plugins/parser/apache2.ts';

@@ -1,4 +1,4 @@
-// Named captures in a repeated group keep Ruby's values (src/parse/ruby-captures.ts), so
+// Named captures in a repeated group keep Ruby's values (src/shared/parse/ruby-captures.ts), so
 // the official fluentd-kubernetes-daemonset kube-apiserver-audit.conf parses audit lines
 // as Fluentd does. Before, JavaScript's reset of a repeated group's captures kept only the
 // last field of each line (uri), and id, ip, method, user... were lost.
@@ -7,8 +7,8 @@ import { test } from 'node:test';
 import { fileURLToPath } from 'node:url';
 import { parseConfigFile } from '../../../src/config/parser.ts';
 import { resolve } from '../../../src/config/schema.ts';
-import { rubyCaptures } from '../../../src/parse/ruby-captures.ts';
-import { compileRubyRegexp } from '../../../src/parse/ruby-regexp.ts';
+import { rubyCaptures } from '../../../src/shared/parse/ruby-captures.ts';
+import { compileRubyRegexp } from '../../../src/shared/parse/ruby-regexp.ts';
 import multiline, { type MultilineParser } from '../../../src/plugins/parser/multiline.ts';
 import regexp from '../../../src/plugins/parser/regexp.ts';
 import { testContext } from '../../../src/testing/context.ts';

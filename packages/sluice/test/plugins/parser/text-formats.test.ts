@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { EventTime, encode } from '@sluice/forward';
-import type { SluiceParser } from '../../../src/parse/common.ts';
+import type { SluiceParser } from '../../../src/shared/parse/common.ts';
 import csv from '../../../src/plugins/parser/csv.ts';
 import json from '../../../src/plugins/parser/json.ts';
 import ltsv from '../../../src/plugins/parser/ltsv.ts';

@@ -1,14 +1,14 @@
 import { hostname } from 'node:os';
 import { EventTime, packr } from '@sluice/forward';
-import { INCOMPLETE, INVALID, scanEntries, skipValue } from '../../buffer/msgpack-scan.ts';
-import { param } from '../../config/ast.ts';
-import { defineParams, type Resolved } from '../../config/schema.ts';
-import { BatchBuilder, EventBatch, type EventRecord } from '../../core/batch.ts';
-import { ConfigError } from '../../core/errors.ts';
-import type { FilterPlugin, PluginContext, PluginDescriptor } from '../../core/plugin.ts';
-import { createRecordAccessor, type RecordAccessor } from '../../core/record-accessor.ts';
-import { compileStrftime } from '../../core/time-format.ts';
-import { type Compiled, compileString, compileValue, type Scope, tagScope } from './_record-template.ts';
+import { INCOMPLETE, INVALID, scanEntries, skipValue } from '../../../codec/msgpack-scan.ts';
+import { param } from '../../../config/ast.ts';
+import { defineParams, type Resolved } from '../../../config/schema.ts';
+import { BatchBuilder, EventBatch, type EventRecord } from '../../../core/batch.ts';
+import { ConfigError } from '../../../core/errors.ts';
+import type { FilterPlugin, PluginContext, PluginDescriptor } from '../../../core/plugin.ts';
+import { createRecordAccessor, type RecordAccessor } from '../../../core/record-accessor.ts';
+import { compileStrftime } from '../../../time/time-format.ts';
+import { type Compiled, compileString, compileValue, type Scope, tagScope } from './record-template.ts';
 
 // Fluentd's filter_record_transformer (enable_ruby false). Order per event, as Fluentd:
 // copy (or renew) the record, keep_keys, add <record> fields, renew_time_key, remove_keys.

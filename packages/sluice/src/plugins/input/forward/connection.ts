@@ -10,9 +10,9 @@ import {
   parseEventFrame,
   readPing,
 } from '@sluice/forward';
-import { BatchBuilder, EventBatch } from '../core/batch.ts';
-import type { BudgetHolder, MemoryBudget } from '../core/memory-budget.ts';
-import type { PluginContext } from '../core/plugin.ts';
+import { BatchBuilder, EventBatch } from '../../../core/batch.ts';
+import type { BudgetHolder, MemoryBudget } from '../../../core/memory-budget.ts';
+import type { PluginContext } from '../../../core/plugin.ts';
 import type { Security, Session } from './security.ts';
 
 export interface ConnectionOptions {

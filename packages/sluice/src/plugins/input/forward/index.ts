@@ -3,13 +3,13 @@ import { existsSync, mkdirSync, unlinkSync } from 'node:fs';
 import { createServer, isIPv6, type Server, type Socket } from 'node:net';
 import { dirname } from 'node:path';
 import { createServer as createTlsServer } from 'node:tls';
-import { defineParams, type Resolved } from '../../config/schema.ts';
-import { ConfigError } from '../../core/errors.ts';
-import { MemoryBudget } from '../../core/memory-budget.ts';
-import type { InputPlugin, PluginContext, PluginDescriptor } from '../../core/plugin.ts';
-import { tlsServerOptions, transportSection } from '../../core/tls-transport.ts';
-import { Connection, type ConnectionOptions } from '../../forward-in/connection.ts';
-import { Security, type SecurityConfig } from '../../forward-in/security.ts';
+import { defineParams, type Resolved } from '../../../config/schema.ts';
+import { ConfigError } from '../../../core/errors.ts';
+import { MemoryBudget } from '../../../core/memory-budget.ts';
+import type { InputPlugin, PluginContext, PluginDescriptor } from '../../../core/plugin.ts';
+import { tlsServerOptions, transportSection } from '../../../core/tls-transport.ts';
+import { Connection, type ConnectionOptions } from './connection.ts';
+import { Security, type SecurityConfig } from './security.ts';
 
 // Fluentd's in_forward (and in_unix through the `unix` alias): the forward protocol over
 // TCP, TLS or a unix socket, with UDP heartbeats answered on the same port.

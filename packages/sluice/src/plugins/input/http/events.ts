@@ -1,6 +1,6 @@
 import { decodeMultiple, EventTime } from '@sluice/forward';
-import type { BatchBuilder, EventRecord } from '../core/batch.ts';
-import type { ParserPlugin } from '../core/plugin.ts';
+import type { BatchBuilder, EventRecord } from '../../../core/batch.ts';
+import type { ParserPlugin } from '../../../core/plugin.ts';
 
 /** A request Sluice cannot turn into events; the message is sent back with the 400. */
 export class BadRequestError extends Error {

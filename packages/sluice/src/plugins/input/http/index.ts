@@ -1,19 +1,19 @@
 import type { IncomingMessage } from 'node:http';
-import type { ConfigElement } from '../../config/ast.ts';
-import { defineParams, type ParamsOf, type Resolved } from '../../config/schema.ts';
-import { BatchBuilder, type EventRecord } from '../../core/batch.ts';
-import { ConfigError, isBufferOverflow } from '../../core/errors.ts';
-import type { InputPlugin, ParserPlugin, PluginContext, PluginDescriptor } from '../../core/plugin.ts';
-import { transportSection } from '../../core/tls-transport.ts';
-import { type CorsOptions, corsHeaders, originAllowed, preflight } from '../../http-in/cors.ts';
+import type { ConfigElement } from '../../../config/ast.ts';
+import { defineParams, type ParamsOf, type Resolved } from '../../../config/schema.ts';
+import { BatchBuilder, type EventRecord } from '../../../core/batch.ts';
+import { ConfigError, isBufferOverflow } from '../../../core/errors.ts';
+import type { InputPlugin, ParserPlugin, PluginContext, PluginDescriptor } from '../../../core/plugin.ts';
+import { transportSection } from '../../../core/tls-transport.ts';
+import { type CorsOptions, corsHeaders, originAllowed, preflight } from './cors.ts';
 import {
   addDefaultEvents,
   addParsedEvent,
   BadRequestError,
   type RequestInput,
-} from '../../http-in/events.ts';
-import { parseForm } from '../../http-in/form.ts';
-import { HttpReceiver, type HttpReply, type HttpRequest, listenerOptions } from '../../http-in/server.ts';
+} from './events.ts';
+import { parseForm } from '../../../shared/http-in/form.ts';
+import { HttpReceiver, type HttpReply, type HttpRequest, listenerOptions } from '../../../shared/http-in/server.ts';
 
 const params = defineParams({
   port: { type: 'integer', min: 0, max: 65535, description: 'The port to listen to.', default: 9880 },

@@ -23,8 +23,8 @@ import {
   clientConnection,
   connectionParams,
   defined,
-} from '../../../kafka/connection.ts';
-import { createTimeParser, parseFloatTime } from '../../../parse/time-parser.ts';
+} from '../../../shared/kafka/connection.ts';
+import { createTimeParser, parseFloatTime } from '../../../shared/parse/time-parser.ts';
 
 const params = defineParams({
   ...connectionParams,

@@ -1,7 +1,7 @@
-import type { ConfigElement, ConfigParam } from '../config/ast.ts';
-import { defineParams, type ParamSpec, type Resolved, type Schema } from '../config/schema.ts';
-import { ConfigError } from '../core/errors.ts';
-import { iconvLite } from '../core/lazy-require.ts';
+import type { ConfigElement, ConfigParam } from '../../../config/ast.ts';
+import { defineParams, type ParamSpec, type Resolved, type Schema } from '../../../config/schema.ts';
+import { ConfigError } from '../../../core/errors.ts';
+import { iconvLite } from '../../../core/lazy-require.ts';
 import { checkTimezone } from './paths.ts';
 
 const FORMAT_N: Record<string, ParamSpec> = {};

@@ -1,10 +1,10 @@
-import type { InputPlugin, PluginDescriptor } from '../../core/plugin.ts';
-import { tailOptions, tailSchema } from '../../tail/config.ts';
-import { buildParsing } from '../../tail/parsing.ts';
-import { Tailer } from '../../tail/tailer.ts';
+import type { InputPlugin, PluginDescriptor } from '../../../core/plugin.ts';
+import { tailOptions, tailSchema } from './config.ts';
+import { buildParsing } from '../../../shared/lines/parsing.ts';
+import { Tailer } from './tailer.ts';
 
 /**
- * Fluentd's in_tail. Lifecycle only; the work is in src/tail/: config (parameters),
+ * Fluentd's in_tail. Lifecycle only; the work is in this folder and src/shared/lines/: config (parameters),
  * paths (globs, strftime), position-file (Fluentd's pos file), tail-file (reading and
  * line splitting), target (read -> emit -> commit per file), tailer (discovery,
  * rotation, watches), parsing/line-encoder/multiline (lines to entries).

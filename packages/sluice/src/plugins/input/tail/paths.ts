@@ -1,8 +1,8 @@
 import { accessSync, constants, statSync } from 'node:fs';
 import { EventTime } from '@sluice/forward';
-import { ConfigError, type SourceLocation } from '../core/errors.ts';
-import { fastGlob } from '../core/lazy-require.ts';
-import { strftime as formatTime, parseZone } from '../core/time-format.ts';
+import { ConfigError, type SourceLocation } from '../../../core/errors.ts';
+import { fastGlob } from '../../../core/lazy-require.ts';
+import { strftime as formatTime, parseZone } from '../../../time/time-format.ts';
 
 /** Path expansion as in_tail's expand_paths: strftime placeholders, then globs, minus exclude_path. */
 

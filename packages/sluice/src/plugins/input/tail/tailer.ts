@@ -12,10 +12,10 @@ import {
 } from 'node:fs';
 import { basename, dirname, join } from 'node:path';
 import type { Logger } from 'pino';
-import type { EventBatch } from '../core/batch.ts';
-import { BatchBuilder, strBytes } from '../core/batch-builder.ts';
+import type { EventBatch } from '../../../core/batch.ts';
+import { BatchBuilder, strBytes } from '../../../core/batch-builder.ts';
 import type { TailOptions } from './config.ts';
-import type { Parsing } from './parsing.ts';
+import type { Parsing } from '../../../shared/lines/parsing.ts';
 import { expandPaths, watchDirs } from './paths.ts';
 import { PositionFile } from './position-file.ts';
 import { TailFile } from './tail-file.ts';

@@ -1,7 +1,7 @@
 import { EventTime } from '@sluice/forward';
-import type { EventBatch } from '../core/batch.ts';
-import type { BatchBuilder } from '../core/batch-builder.ts';
-import { HoldCounter, holdsInUse, withHoldScope } from '../core/holds.ts';
+import type { EventBatch } from '../../../core/batch.ts';
+import type { BatchBuilder } from '../../../core/batch-builder.ts';
+import { HoldCounter, holdsInUse, withHoldScope } from '../../../core/holds.ts';
 import type { PositionEntry } from './position-file.ts';
 import type { TailFile } from './tail-file.ts';
 

@@ -1,17 +1,17 @@
 // The bulk request body (NDJSON: an action line, then the document, per event), written straight
-// from the chunk's msgpack bytes as out_http's body is (core/msgpack-json.ts): the record's
+// from the chunk's msgpack bytes as out_http's body is (codec/msgpack-json.ts): the record's
 // fields are copied as JSON one by one, leaving out remove_keys and adding tag and @timestamp,
 // without decoding the record into objects. The few values the action line needs (id_key,
 // routing_key, parent_key, time_key) are decoded alone. An entry the walker cannot take
 // (float32, ext values, non-string keys, invalid UTF-8, an entry not in Sluice's own encoding)
 // is decoded and written from objects, with the same rules.
 import { decode, EventTime } from '@sluice/forward';
-import { skipValue } from '../../../buffer/msgpack-scan.ts';
-import { recordJson } from '../../../core/json.ts';
-import { JsonOut, writeJsonString, writeJsonValue } from '../../../core/msgpack-json.ts';
+import { skipValue } from '../../../codec/msgpack-scan.ts';
+import { recordJson } from '../../../codec/json.ts';
+import { JsonOut, writeJsonString, writeJsonValue } from '../../../codec/msgpack-json.ts';
 import type { Chunk } from '../../../core/plugin.ts';
 import type { RecordAccessor } from '../../../core/record-accessor.ts';
-import type { TimeFormatter } from '../../../core/time-format.ts';
+import type { TimeFormatter } from '../../../time/time-format.ts';
 import type { IdOf } from './ids.ts';
 
 export type Operation = 'index' | 'create' | 'update' | 'upsert';

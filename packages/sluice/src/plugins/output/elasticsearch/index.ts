@@ -4,7 +4,7 @@
 // docs/outputs/elasticsearch.md says what is guaranteed and how.
 import { decode, EventTime } from '@sluice/forward';
 import type { Dispatcher } from 'undici';
-import { scanEntries } from '../../../buffer/msgpack-scan.ts';
+import { scanEntries } from '../../../codec/msgpack-scan.ts';
 import type { Resolved } from '../../../config/schema.ts';
 import { parseSize } from '../../../config/values.ts';
 import type { EventRecord } from '../../../core/batch.ts';
@@ -18,8 +18,8 @@ import type {
   WriteResult,
 } from '../../../core/plugin.ts';
 import { createRecordAccessor } from '../../../core/record-accessor.ts';
-import { compileStrptime } from '../../../core/strptime.ts';
-import { compileStrftime } from '../../../core/time-format.ts';
+import { compileStrptime } from '../../../time/strptime.ts';
+import { compileStrftime } from '../../../time/time-format.ts';
 import {
   type BulkRequest,
   BulkWriter,

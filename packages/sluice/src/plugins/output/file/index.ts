@@ -1,24 +1,24 @@
 import type { EventTime } from '@sluice/forward';
-import { parseChunkKeys } from '../../buffer/params.ts';
-import { type ConfigElement, param } from '../../config/ast.ts';
-import { defineParams, type Resolved } from '../../config/schema.ts';
-import { parseBool, parseTime } from '../../config/values.ts';
-import type { EventRecord } from '../../core/batch.ts';
-import { ConfigError, type SourceLocation } from '../../core/errors.ts';
-import { recordJson } from '../../core/json.ts';
-import { checkPlaceholders, expandPlaceholders } from '../../core/placeholders.ts';
+import { parseChunkKeys } from '../../../buffer/params.ts';
+import { type ConfigElement, param } from '../../../config/ast.ts';
+import { defineParams, type Resolved } from '../../../config/schema.ts';
+import { parseBool, parseTime } from '../../../config/values.ts';
+import type { EventRecord } from '../../../core/batch.ts';
+import { ConfigError, type SourceLocation } from '../../../core/errors.ts';
+import { recordJson } from '../../../codec/json.ts';
+import { checkPlaceholders, expandPlaceholders } from '../../../core/placeholders.ts';
 import type {
   Chunk,
   FormatterPlugin,
   OutputPlugin,
   PluginDescriptor,
   WriteResult,
-} from '../../core/plugin.ts';
-import { compileStrftime } from '../../core/time-format.ts';
-import { parseZone, UTC, type Zone } from '../../core/time-zone.ts';
-import { assertInside, baseDirOf, escapePathValue, pathTemplate } from '../../file-out/path-template.ts';
-import { writeChunk } from '../../file-out/writer.ts';
-import { INJECT_SECTION, withInject } from '../../parse/inject.ts';
+} from '../../../core/plugin.ts';
+import { compileStrftime } from '../../../time/time-format.ts';
+import { parseZone, UTC, type Zone } from '../../../time/time-zone.ts';
+import { assertInside, baseDirOf, escapePathValue, pathTemplate } from '../../../shared/file-out/path-template.ts';
+import { writeChunk } from './writer.ts';
+import { INJECT_SECTION, withInject } from '../../../shared/parse/inject.ts';
 
 const params = defineParams({
   path: {

@@ -2,14 +2,14 @@ import { readFileSync } from 'node:fs';
 import { hostname } from 'node:os';
 import type { ConnectionOptions as TlsConnectOptions } from 'node:tls';
 import { compressEntries, type ForwardOption, newChunkId } from '@sluice/forward';
-import { defineParams, type Resolved } from '../../config/schema.ts';
-import { ConfigError } from '../../core/errors.ts';
-import type { Chunk, OutputPlugin, PluginContext, PluginDescriptor, WriteResult } from '../../core/plugin.ts';
-import { nodeTlsVersion, TLS_VERSIONS } from '../../core/tls-transport.ts';
-import type { ClientAuth } from '../../forward-out/connection.ts';
-import { orderNodes } from '../../forward-out/load-balancer.ts';
-import { ForwardNode, type NodeSettings } from '../../forward-out/node.ts';
-import { timesAsIntegers } from '../../forward-out/time-as-integer.ts';
+import { defineParams, type Resolved } from '../../../config/schema.ts';
+import { ConfigError } from '../../../core/errors.ts';
+import type { Chunk, OutputPlugin, PluginContext, PluginDescriptor, WriteResult } from '../../../core/plugin.ts';
+import { nodeTlsVersion, TLS_VERSIONS } from '../../../core/tls-transport.ts';
+import type { ClientAuth } from './connection.ts';
+import { orderNodes } from './load-balancer.ts';
+import { ForwardNode, type NodeSettings } from './node.ts';
+import { timesAsIntegers } from './time-as-integer.ts';
 
 // Fluentd's out_forward: each buffer chunk goes out as ONE PackedForward message built
 // from the chunk's bytes (records are never decoded), to a weighted-random server,

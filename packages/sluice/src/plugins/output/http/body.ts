@@ -1,5 +1,5 @@
-import { recordsJson } from '../core/msgpack-json.ts';
-import type { Chunk, FormatterPlugin } from '../core/plugin.ts';
+import { recordsJson } from '../../../codec/msgpack-json.ts';
+import type { Chunk, FormatterPlugin } from '../../../core/plugin.ts';
 
 /** Turns a chunk's events into one request body, in `scratch` when the builder can. */
 export type BodyBuilder = (chunk: Chunk, scratch?: Buffer) => Buffer;

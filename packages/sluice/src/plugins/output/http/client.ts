@@ -2,7 +2,7 @@ import { readFileSync } from 'node:fs';
 import type { SecureVersion } from 'node:tls';
 import { setFlagsFromString } from 'node:v8';
 import { Agent, type Dispatcher, ProxyAgent } from 'undici';
-import { ConfigError, type SourceLocation } from '../core/errors.ts';
+import { ConfigError, type SourceLocation } from '../../../core/errors.ts';
 import type { Params } from './params.ts';
 
 function readPem(path: string, param: string, where: SourceLocation | undefined): Buffer {

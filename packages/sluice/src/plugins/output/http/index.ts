@@ -1,10 +1,10 @@
 import { promisify } from 'node:util';
 import { gzip as gzipCb } from 'node:zlib';
 import type { Dispatcher } from 'undici';
-import type { ConfigElement } from '../../config/ast.ts';
-import type { Resolved } from '../../config/schema.ts';
-import { BufferPool } from '../../core/buffer-pool.ts';
-import { ConfigError, NotImplementedPluginError } from '../../core/errors.ts';
+import type { ConfigElement } from '../../../config/ast.ts';
+import type { Resolved } from '../../../config/schema.ts';
+import { BufferPool } from '../../../core/buffer-pool.ts';
+import { ConfigError, NotImplementedPluginError } from '../../../core/errors.ts';
 import type {
   Chunk,
   FormatterPlugin,
@@ -12,16 +12,16 @@ import type {
   PluginContext,
   PluginDescriptor,
   WriteResult,
-} from '../../core/plugin.ts';
+} from '../../../core/plugin.ts';
 import {
   type BodyBuilder,
   defaultContentType,
   formatted,
   jsonArray,
   jsonLines,
-} from '../../http-out/body.ts';
-import { createDispatcher } from '../../http-out/client.ts';
-import { authSection, type Params, params } from '../../http-out/params.ts';
+} from './body.ts';
+import { createDispatcher } from './client.ts';
+import { authSection, type Params, params } from './params.ts';
 
 const gzip = promisify(gzipCb);
 const PLACEHOLDER = /[$%]\{[^}]+\}/g;

@@ -1,4 +1,4 @@
-import { defineParams, type ParamsOf, type SectionSpec } from '../config/schema.ts';
+import { defineParams, type ParamsOf, type SectionSpec } from '../../../config/schema.ts';
 
 export const params = defineParams({
   endpoint: {

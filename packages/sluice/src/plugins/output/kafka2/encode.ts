@@ -2,19 +2,19 @@
 // them: topic, partition, partition key, message key and headers taken from the record
 // (and removed from it when asked), the record formatted (JSON by default). The common case,
 // a JSON message from a record that holds none of those fields, is written straight from
-// the chunk's msgpack into one buffer per chunk (core/msgpack-json.ts), without decoding
+// the chunk's msgpack into one buffer per chunk (codec/msgpack-json.ts), without decoding
 // the record; any other entry is decoded and handled as the Ruby plugin does.
 import { crc32 } from 'node:zlib';
 import type { MessageToProduce } from '@platformatic/kafka';
 import { murmur2 } from '@platformatic/kafka';
 import { decode, type EventTime, encode as encodeMsgpack } from '@sluice/forward';
-import { skipValue } from '../../../buffer/msgpack-scan.ts';
+import { skipValue } from '../../../codec/msgpack-scan.ts';
 import type { EventRecord } from '../../../core/batch.ts';
-import { recordJson } from '../../../core/json.ts';
-import { JsonOut, writeJsonValue } from '../../../core/msgpack-json.ts';
+import { recordJson } from '../../../codec/json.ts';
+import { JsonOut, writeJsonValue } from '../../../codec/msgpack-json.ts';
 import type { Chunk, FormatterPlugin } from '../../../core/plugin.ts';
 import type { RecordAccessor } from '../../../core/record-accessor.ts';
-import { rubyToS } from '../../../parse/format-common.ts';
+import { rubyToS } from '../../../shared/parse/format-common.ts';
 
 const EMPTY = Buffer.alloc(0);
 

@@ -15,12 +15,12 @@ import type {
   PluginDescriptor,
   WriteResult,
 } from '../../../core/plugin.ts';
-import { typeOf } from '../../../core/plugin-loader.ts';
+import { typeOf } from '../../../engine/plugin-loader.ts';
 import { createRecordAccessor } from '../../../core/record-accessor.ts';
-import { compileStrftime } from '../../../core/time-format.ts';
-import { type ConnectionParams, clientConnection } from '../../../kafka/connection.ts';
-import { INJECT_SECTION, withInject } from '../../../parse/inject.ts';
-import { loadPlugin } from '../../registry.ts';
+import { compileStrftime } from '../../../time/time-format.ts';
+import { type ConnectionParams, clientConnection } from '../../../shared/kafka/connection.ts';
+import { INJECT_SECTION, withInject } from '../../../shared/parse/inject.ts';
+import { loadPlugin } from '../../../engine/registry.ts';
 import {
   type EncodeOptions,
   type KafkaMessage,

@@ -2,7 +2,7 @@
 // TLS and SASL ones in kafka/connection.ts), and the v0.12 ones kafka_buffered and kafka
 // accept (out_kafka_buffered.rb), read when the directive is written with those names.
 import { defineParams, type ParamsOf } from '../../../config/schema.ts';
-import { connectionParams } from '../../../kafka/connection.ts';
+import { connectionParams } from '../../../shared/kafka/connection.ts';
 
 export const params = defineParams({
   ...connectionParams,

@@ -15,7 +15,7 @@
 // - MESSAGE_TOO_LARGE / RECORD_LIST_TOO_LARGE: the broker wrote nothing; the request is
 //   split in halves until the single message it refuses is found, which is rejected alone.
 import { type MessageToProduce, Producer, type ProducerOptions } from '@platformatic/kafka';
-import { defined } from '../../../kafka/connection.ts';
+import { defined } from '../../../shared/kafka/connection.ts';
 import type { KafkaMessage, MessageMeta } from './encode.ts';
 
 type Opts = ProducerOptions<Buffer, Buffer, Buffer, Buffer>;

@@ -1,17 +1,17 @@
 // The bytes of an object: the chunk formatted a slice of entries at a time into one reused
-// Buffer, then gzipped (one gzip member) for store_as gzip. The two common formats are written straight from the chunk's msgpack (core/msgpack-json.ts),
+// Buffer, then gzipped (one gzip member) for store_as gzip. The two common formats are written straight from the chunk's msgpack (codec/msgpack-json.ts),
 // without an object per event: `<format> @type json` (JSON lines) and the default out_file
 // format (`<time ISO 8601 local>\t<tag>\t<json>\n`, out_file's own default). Any other
 // <format> (or an <inject>) goes through the formatter, event by event.
 import { once } from 'node:events';
 import { createGzip, type Gzip } from 'node:zlib';
 import { decode, EventTime } from '@sluice/forward';
-import { skipValue } from '../../../buffer/msgpack-scan.ts';
+import { skipValue } from '../../../codec/msgpack-scan.ts';
 import type { EventRecord } from '../../../core/batch.ts';
-import { recordJson } from '../../../core/json.ts';
-import { JSON_GIVE_UP, JsonOut, recordsJson, writeJsonValue } from '../../../core/msgpack-json.ts';
+import { recordJson } from '../../../codec/json.ts';
+import { JSON_GIVE_UP, JsonOut, recordsJson, writeJsonValue } from '../../../codec/msgpack-json.ts';
 import type { Chunk, FormatterPlugin } from '../../../core/plugin.ts';
-import { compileStrftime } from '../../../core/time-format.ts';
+import { compileStrftime } from '../../../time/time-format.ts';
 
 /** The chunk's bytes are not msgpack entries (no retry can help). */
 export class BrokenChunk extends Error {}

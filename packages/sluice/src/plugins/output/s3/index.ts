@@ -17,8 +17,8 @@ import type {
   PluginDescriptor,
   WriteResult,
 } from '../../../core/plugin.ts';
-import { parseZone, UTC, type Zone } from '../../../core/time-zone.ts';
-import { INJECT_SECTION, withInject } from '../../../parse/inject.ts';
+import { parseZone, UTC, type Zone } from '../../../time/time-zone.ts';
+import { INJECT_SECTION, withInject } from '../../../shared/parse/inject.ts';
 import {
   BrokenChunk,
   type Formatter,

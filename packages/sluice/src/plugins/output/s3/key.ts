@@ -7,8 +7,8 @@ import { hostname } from 'node:os';
 import { EventTime } from '@sluice/forward';
 import { ConfigError, type SourceLocation } from '../../../core/errors.ts';
 import type { Chunk } from '../../../core/plugin.ts';
-import { compileStrftime } from '../../../core/time-format.ts';
-import type { Zone } from '../../../core/time-zone.ts';
+import { compileStrftime } from '../../../time/time-format.ts';
+import type { Zone } from '../../../time/time-zone.ts';
 
 /** Placeholders fluent-plugin-s3 removed: refused at check time as the Ruby plugin does. */
 const REMOVED = ['%{uuid}', '%{uuid:random}', '%{uuid:hostname}', '%{uuid:timestamp}'];

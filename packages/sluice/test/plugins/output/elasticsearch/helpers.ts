@@ -11,7 +11,7 @@ import { EventTime } from '@sluice/forward';
 import { EventBatch, type EventRecord } from '../../../../src/core/batch.ts';
 import { expandPlaceholders } from '../../../../src/core/placeholders.ts';
 import type { Chunk } from '../../../../src/core/plugin.ts';
-import { UTC } from '../../../../src/core/time-zone.ts';
+import { UTC } from '../../../../src/time/time-zone.ts';
 
 /** A chunk as the buffer engine hands one to write(); the id is a fresh 32-hex chunk id unless given. */
 export function chunkOf(

@@ -3,7 +3,7 @@ import { after, before, describe, it } from 'node:test';
 import { EventTime } from '@sluice/forward';
 import pino from 'pino';
 import { EventBatch, type EventRecord } from '../../../../src/core/batch.ts';
-import { Engine } from '../../../../src/core/engine.ts';
+import { Engine } from '../../../../src/engine/engine.ts';
 import { Dashboard } from '../../../../src/monitor/dashboard.ts';
 import { engineMetrics } from '../../../../src/monitor/metrics.ts';
 import es, { type ElasticsearchOutput } from '../../../../src/plugins/output/elasticsearch/index.ts';

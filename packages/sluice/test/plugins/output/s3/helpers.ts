@@ -4,7 +4,7 @@ import { newChunkId } from '../../../../src/buffer/store.ts';
 import { EventBatch, type EventRecord } from '../../../../src/core/batch.ts';
 import { expandPlaceholders } from '../../../../src/core/placeholders.ts';
 import type { Chunk } from '../../../../src/core/plugin.ts';
-import { UTC } from '../../../../src/core/time-zone.ts';
+import { UTC } from '../../../../src/time/time-zone.ts';
 import type { MotoServer } from '../../../stores/moto.ts';
 
 /** A chunk as the buffer hands it to write(): keys tag and time (a timekey), a Sluice chunk id. */

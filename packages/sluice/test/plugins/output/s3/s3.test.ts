@@ -7,7 +7,7 @@ import { ListMultipartUploadsCommand, type S3Client } from '@aws-sdk/client-s3';
 import { EventTime } from '@sluice/forward';
 import { ConfigError } from '../../../../src/core/errors.ts';
 import plain, { type S3Output } from '../../../../src/plugins/output/s3/index.ts';
-import { loadPlugin } from '../../../../src/plugins/registry.ts';
+import { loadPlugin } from '../../../../src/engine/registry.ts';
 import { instantiate, testContext } from '../../../../src/testing/context.ts';
 import { type MotoServer, startMoto } from '../../../stores/moto.ts';
 import { chunkOf, client, conf, getObject, head, keys } from './helpers.ts';
