@@ -30,7 +30,15 @@ const ALIASES: Record<PluginKind, Record<string, string>> = {
 /** Fluentd types a user may have in a config that Sluice does not build: a clear message, not "unknown". */
 const KNOWN_ELSEWHERE: Record<PluginKind, string[]> = {
   input: ['exec', 'windows_eventlog', 'object_space', 'debug_agent', 'kafka', 's3'],
-  output: ['kinesis_firehose', 'exec', 'exec_filter', 'roundrobin', 'google_cloud', 'bigquery'],
+  output: [
+    'kinesis_streams',
+    'kinesis_streams_aggregated',
+    'exec',
+    'exec_filter',
+    'roundrobin',
+    'google_cloud',
+    'bigquery',
+  ],
   filter: ['geoip', 'kubernetes_metadata'],
   parser: [],
   formatter: [],

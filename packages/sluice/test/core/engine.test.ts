@@ -3,8 +3,8 @@ import { beforeEach, test } from 'node:test';
 import { EventTime } from '@sluice/forward';
 import pino from 'pino';
 import { EventBatch } from '../../src/core/batch.ts';
-import { Engine } from '../../src/engine/engine.ts';
 import { ConfigError } from '../../src/core/errors.ts';
+import { Engine } from '../../src/engine/engine.ts';
 import {
   captured,
   gates,
@@ -250,10 +250,10 @@ test('config errors name file, line and column and what is wrong', async () => {
   assert.match(e.message, /^x\.conf:3:3: unknown parameter 'nmae'.*did you mean 'name'/);
   e = await configError('<source>\n  @type test_input\n  tag a\n  @label @NOPE\n</source>');
   assert.match(e.message, /^x\.conf:4:\d+: @label @NOPE: no such <label>/);
-  e = await configError('<match **>\n  @type kinesis_firehose\n</match>');
+  e = await configError('<match **>\n  @type bigquery\n</match>');
   assert.match(
     e.message,
-    /output plugin 'kinesis_firehose' is not built in Sluice \(built in: .*copy.*\); docs\/migrating-from-fluentd\.md/,
+    /output plugin 'bigquery' is not built in Sluice \(built in: .*copy.*\); docs\/migrating-from-fluentd\.md/,
   );
   e = await configError('<match **>\n  @type no_such_thing\n</match>');
   assert.match(
@@ -368,7 +368,7 @@ test('every config error is reported at once, in file order (an output error doe
     '  nmae typo',
     '</match>',
     '<match **>',
-    '  @type kinesis_firehose',
+    '  @type bigquery',
     '</match>',
   ].join('\n');
   const e = await configError(conf, true);
@@ -378,5 +378,5 @@ test('every config error is reported at once, in file order (an output error doe
   );
   assert.match(e.message, /x\.conf:1:1: missing required parameter 'tag'/);
   assert.match(e.message, /x\.conf:5:3: input plugin 'no_such_input' is not built in Sluice/);
-  assert.match(e.message, /x\.conf:13:3: output plugin 'kinesis_firehose' is not built in Sluice/);
+  assert.match(e.message, /x\.conf:13:3: output plugin 'bigquery' is not built in Sluice/);
 });
