@@ -116,4 +116,34 @@ time_key t
       assert.match((err as Error).message, /missing required parameter 'delivery_stream_name'/);
     }
   });
+
+  it('no region anywhere fails the start with FIREHOSE_NO_REGION', async () => {
+    const saved = { ...process.env };
+    delete process.env.AWS_REGION;
+    delete process.env.AWS_DEFAULT_REGION;
+    delete process.env.AWS_PROFILE;
+    process.env.AWS_CONFIG_FILE = '/nonexistent/sluice-test/config';
+    process.env.AWS_SHARED_CREDENTIALS_FILE = '/nonexistent/sluice-test/credentials';
+    try {
+      const { plugin } = instantiate(
+        firehoseOut,
+        '<match **>\n@type kinesis_firehose\ndelivery_stream_name s\n</match>\n',
+      );
+      await assert.rejects(
+        plugin.start(),
+        /^Error: FIREHOSE_NO_REGION: no AWS region: set region, or AWS_REGION/,
+      );
+      await plugin.stop();
+    } finally {
+      for (const k of [
+        'AWS_REGION',
+        'AWS_DEFAULT_REGION',
+        'AWS_PROFILE',
+        'AWS_CONFIG_FILE',
+        'AWS_SHARED_CREDENTIALS_FILE',
+      ])
+        if (saved[k] === undefined) delete process.env[k];
+        else process.env[k] = saved[k];
+    }
+  });
 });
