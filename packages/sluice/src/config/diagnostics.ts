@@ -8,13 +8,13 @@
 // parsers built synchronously by plugins) that would all have to pass it along, and
 // only config time reads it, never the event path.
 import { AsyncLocalStorage } from 'node:async_hooks';
-import type { ConfigError } from '../core/errors.ts';
+import { type ConfigError, type ErrorCode, withCode } from '../core/errors.ts';
 
 export interface ConfigPolicy {
   /** unknown parameters and sections are errors */
   strict: boolean;
   /** told about each unknown parameter or section (or other leniency) when not strict */
-  warn(e: ConfigError, code?: string): void;
+  warn(e: ConfigError, code?: ErrorCode): void;
 }
 
 const current = new AsyncLocalStorage<ConfigPolicy>();
@@ -27,7 +27,7 @@ export function withConfigPolicy<T>(policy: ConfigPolicy, fn: () => T): T {
 /** An unknown parameter or section: thrown when strict (the default), else warned and ignored. */
 export function reportUnknown(e: ConfigError): void {
   const p = current.getStore();
-  if (!p || p.strict) throw e;
+  if (!p || p.strict) throw withCode(e, 'CONFIG_UNKNOWN');
   p.warn(e);
 }
 
@@ -36,8 +36,8 @@ export function reportUnknown(e: ConfigError): void {
  * (e.g. an empty number read as 0): thrown when strict or outside a build, else warned
  * with `code`.
  */
-export function reportLenient(e: ConfigError, code: string): void {
+export function reportLenient(e: ConfigError, code: ErrorCode): void {
   const p = current.getStore();
-  if (!p || p.strict) throw e;
+  if (!p || p.strict) throw withCode(e, code);
   p.warn(e, code);
 }

@@ -1,3 +1,32 @@
+import type { ErrorCode } from './error-codes.ts';
+
+export { ERROR_CODES, type ErrorCode, errorCodeOf, isErrorCode } from './error-codes.ts';
+
+/**
+ * An error a user can meet: `code` is stable and has a row in docs/errors.md (core/error-codes.ts
+ * is the catalogue) saying what it means and what to do. Logs carry the code too.
+ */
+export class SluiceError extends Error {
+  constructor(
+    readonly code: ErrorCode,
+    message: string,
+    options?: ErrorOptions,
+  ) {
+    super(message, options);
+    this.name = 'SluiceError';
+  }
+}
+
+/** Gives an error from elsewhere (a library, a plain Error) a catalogue code; returns it. */
+export function withCode<E extends Error>(err: E, code: ErrorCode): E & { code: ErrorCode } {
+  return Object.assign(err, { code });
+}
+
+/** An internal invariant that did not hold: a bug, not something the user did. */
+export function internalError(message: string): SluiceError {
+  return new SluiceError('INTERNAL', message);
+}
+
 /** Where a config value or directive came from. */
 export interface SourceLocation {
   file: string;
@@ -10,13 +39,13 @@ export function formatLocation(loc: SourceLocation | undefined): string {
 }
 
 /** A configuration problem; the message always starts with file:line:column. */
-export class ConfigError extends Error {
-  readonly code = 'SLUICE_CONFIG';
+export class ConfigError extends SluiceError {
   constructor(
     readonly reason: string,
     readonly location?: SourceLocation,
+    code: ErrorCode = 'SLUICE_CONFIG',
   ) {
-    super(location ? `${formatLocation(location)}: ${reason}` : reason);
+    super(code, location ? `${formatLocation(location)}: ${reason}` : reason);
     this.name = 'ConfigError';
   }
 }
@@ -29,7 +58,12 @@ export class ConfigErrors extends ConfigError {
   constructor(readonly errors: ConfigError[]) {
     const sorted = [...errors].sort(byLocation);
     // Each message carries its own file:line:column; the whole has no single location.
-    super(sorted.map((e) => e.message).join('\n'));
+    const codes = new Set(errors.map((e) => e.code));
+    super(
+      sorted.map((e) => e.message).join('\n'),
+      undefined,
+      codes.size === 1 ? [...codes][0] : 'SLUICE_CONFIG',
+    );
     this.name = 'ConfigErrors';
   }
 }
@@ -47,15 +81,15 @@ export class NotImplementedPluginError extends ConfigError {
     super(
       `${kind} plugin '${type}' is not built in Sluice${detail}; docs/migrating-from-fluentd.md lists Fluentd's plugins and what to use instead`,
       location,
+      'PLUGIN_NOT_BUILT',
     );
   }
 }
 
 /** Raised by a buffered output's emit when the buffer refuses (overflow_action throw_exception). */
-export class BufferOverflowError extends Error {
-  readonly code = 'SLUICE_BUFFER_OVERFLOW';
+export class BufferOverflowError extends SluiceError {
   constructor(message: string) {
-    super(message);
+    super('SLUICE_BUFFER_OVERFLOW', message);
     this.name = 'BufferOverflowError';
   }
 }

@@ -8,7 +8,7 @@ import { parseConfigText } from '../config/parser.ts';
 import { resolve } from '../config/schema.ts';
 import { loadedPlugin } from './registry.ts';
 import { EventBatch, type EventRecord } from '../core/batch.ts';
-import { ConfigError, ConfigErrors } from '../core/errors.ts';
+import { ConfigError, ConfigErrors, type ErrorCode, errorCodeOf, SluiceError } from '../core/errors.ts';
 import { createLogger, type LogEventSink, type LogLevel } from '../core/logger.ts';
 import { compilePattern } from '../core/match-pattern.ts';
 import { buildOutput, type OutputNode } from './outputs.ts';
@@ -40,7 +40,7 @@ export interface RunningPlugin {
 
 const ROOT = '';
 
-function warnUnknown(logger: Logger, e: ConfigError, code = 'CONFIG_UNKNOWN'): void {
+function warnUnknown(logger: Logger, e: ConfigError, code: ErrorCode = 'CONFIG_UNKNOWN'): void {
   logger.warn(
     { code },
     code === 'CONFIG_UNKNOWN'
@@ -89,10 +89,10 @@ export class Engine {
   static async create(root: ConfigElement, opts: EngineOptions = {}): Promise<Engine> {
     // Unknown names met before the logger exists (in <system>) wait for it. Each worker
     // builds the same config, so only worker 0 says so.
-    const early: [ConfigError, string | undefined][] = [];
+    const early: [ConfigError, ErrorCode | undefined][] = [];
     let log: Logger | undefined;
     const quiet = (opts.workerId ?? 0) > 0;
-    const warn = (e: ConfigError, code?: string) => {
+    const warn = (e: ConfigError, code?: ErrorCode) => {
       if (quiet) return;
       if (log) warnUnknown(log, e, code);
       else early.push([e, code]);
@@ -208,7 +208,7 @@ export class Engine {
     }
     const pipeline = new Pipeline(label, rules, this.logger, (batch, error, filterId) => {
       this.logger.warn(
-        { err: error, filter: filterId, tag: batch.tag },
+        { code: 'FILTER_FAILED', err: error, filter: filterId, tag: batch.tag },
         'filter failed; its events go to @ERROR',
       );
       for (const e of safeEntries(batch)) this.emitError(batch.tag, e.time, e.record, error);
@@ -342,7 +342,7 @@ export class Engine {
       match,
       emitToLabel: (to, batch) => {
         const p = this.pipelines.get(to);
-        if (!p) return Promise.reject(new Error(`no such label ${to || '(root)'}`));
+        if (!p) return Promise.reject(new SluiceError('LABEL_NOT_FOUND', `no such label ${to || '(root)'}`));
         try {
           return Promise.resolve(p.emit(batch));
         } catch (e) {
@@ -368,11 +368,24 @@ export class Engine {
   emitError(tag: string, time: EventTime, record: EventRecord, error: Error): void {
     const p = this.pipelines.get('@ERROR');
     if (!p) {
-      this.logger.warn({ tag, time: time.toString(), record, error: error.message }, 'dump an error event');
+      this.logger.warn(
+        {
+          code: 'ERROR_EVENT',
+          errorCode: errorCodeOf(error),
+          tag,
+          time: time.toString(),
+          record,
+          error: error.message,
+        },
+        'dump an error event',
+      );
       return;
     }
     Promise.resolve(p.emit(EventBatch.single(tag, time, record))).catch((e: Error) =>
-      this.logger.error({ err: e, tag }, 'the @ERROR label refused an error event'),
+      this.logger.error(
+        { code: 'ERROR_LABEL_FAILED', err: e, tag },
+        'the @ERROR label refused an error event',
+      ),
     );
   }
 
@@ -403,7 +416,7 @@ export class Engine {
   /** Injects a batch at the root router (or a label): tests and embedding use it. */
   emit(batch: EventBatch, label = ROOT): Promise<void> {
     const p = this.pipelines.get(label);
-    if (!p) return Promise.reject(new Error(`no such label ${label}`));
+    if (!p) return Promise.reject(new SluiceError('LABEL_NOT_FOUND', `no such label ${label}`));
     return Promise.resolve(p.emit(batch));
   }
 
@@ -437,7 +450,8 @@ export class Engine {
     const results = await Promise.allSettled(this.outputs.map((o) => o.stop()));
     this.started = false;
     for (const r of results)
-      if (r.status === 'rejected') this.logger.error({ err: r.reason }, 'output failed to stop cleanly');
+      if (r.status === 'rejected')
+        this.logger.error({ code: 'OUTPUT_STOP_FAILED', err: r.reason }, 'output failed to stop cleanly');
   }
 
   /** The resolved pipeline for `sluice check` and the monitor. */

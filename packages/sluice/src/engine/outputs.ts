@@ -170,7 +170,7 @@ async function buildCopy(el: ConfigElement, env: OutputBuildEnv): Promise<Output
         prevOk = false;
         if (!flags[i]!.ignoreError) throw e;
         ctx.logger.warn(
-          { err: e, store: children[i]!.id },
+          { code: 'STORE_IGNORED_ERROR', err: e, store: children[i]!.id },
           'store refused the events; ignored (ignore_error)',
         );
       }

@@ -2,7 +2,7 @@ import { existsSync, readdirSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { closest } from '../config/schema.ts';
-import { NotImplementedPluginError, type SourceLocation } from '../core/errors.ts';
+import { NotImplementedPluginError, SluiceError, type SourceLocation } from '../core/errors.ts';
 import { MODULE_EXT } from '../core/module-ext.ts';
 import type { PluginDescriptor, PluginKind } from '../core/plugin.ts';
 
@@ -81,7 +81,10 @@ export async function loadPlugin(
   const mod = (await import(fileFor(kind, canonical))) as { default: PluginDescriptor };
   const d = mod.default;
   if (!d || d.kind !== kind)
-    throw new Error(`plugin file ${fileFor(kind, canonical)} does not export a ${kind} descriptor`);
+    throw new SluiceError(
+      'PLUGIN_BAD_FILE',
+      `plugin file ${fileFor(kind, canonical)} does not export a ${kind} descriptor`,
+    );
   cache.set(key, d);
   return d;
 }

@@ -99,7 +99,7 @@ export class Pipeline {
       try {
         tap(this.label, batch);
       } catch (e) {
-        this.logger.warn({ err: e }, 'a monitor tap failed; removed');
+        this.logger.warn({ code: 'MONITOR_TAP_FAILED', err: e }, 'a monitor tap failed; removed');
         this.taps.delete(tap);
       }
     }
@@ -144,7 +144,7 @@ export class Pipeline {
     if (!this.warnedUnmatched.has(batch.tag)) {
       this.warnedUnmatched.add(batch.tag);
       this.logger.warn(
-        { tag: batch.tag, label: this.label || undefined },
+        { code: 'NO_MATCH', tag: batch.tag, label: this.label || undefined },
         `no patterns matched tag="${batch.tag}"`,
       );
     }
