@@ -5,7 +5,7 @@ import { Command } from 'commander';
 import { MODULE_EXT } from '../core/module-ext.ts';
 import { registerCheck } from './check.ts';
 import { registerRun } from './run.ts';
-import { VERSION } from './version.ts';
+import { VERSION } from '../core/version.ts';
 
 const here = dirname(fileURLToPath(import.meta.url));
 

@@ -12,6 +12,9 @@ const UI_FILES: Record<string, string> = {
   'index.html': 'text/html; charset=utf-8',
   'app.js': 'text/javascript; charset=utf-8',
   'style.css': 'text/css; charset=utf-8',
+  'search.html': 'text/html; charset=utf-8',
+  'search.js': 'text/javascript; charset=utf-8',
+  'search.css': 'text/css; charset=utf-8',
 };
 
 /** A viewer whose socket holds more than this is not sent tail lines until it drains. */

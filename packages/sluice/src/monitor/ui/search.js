@@ -198,7 +198,8 @@ function renderDocs(r) {
     const t = timeOf(doc, r.timeField);
     const summary = h('td', { class: 'summary' });
     for (const [k, v] of flatten(doc._source, '', []))
-      summary.append(h('span', { class: 'kv' }, h('span', { class: 'k' }, k), shown(v)));
+      if (k !== r.timeField)
+        summary.append(h('span', { class: 'kv' }, h('span', { class: 'k' }, k), shown(v)));
     const row = h(
       'tr',
       { class: 'doc', 'data-id': doc._id, 'data-index': doc._index },

@@ -1,12 +1,13 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { EventTime } from '@sluice/forward';
-import { VERSION } from '../../cli/version.ts';
+import { VERSION } from '../../core/version.ts';
 import { param } from '../../config/ast.ts';
-import { defineParams, type ParamsOf } from '../../config/schema.ts';
+import { defineParams, type ParamsOf, type Resolved } from '../../config/schema.ts';
 import { BatchBuilder } from '../../core/batch.ts';
 import type { Engine } from '../../engine/engine.ts';
 import { ConfigError } from '../../core/errors.ts';
 import type { InputPlugin, PluginContext, PluginDescriptor } from '../../core/plugin.ts';
+import { type DashboardAuth, guardedServer, isLoopback } from '../../monitor/auth.ts';
 import { Dashboard } from '../../monitor/dashboard.ts';
 import { mountHealth, mountMetrics, workerPort } from '../../monitor/endpoints.ts';
 import { acquireServer, type MonitorServer, sendJson, sendText } from '../../monitor/http-server.ts';
@@ -19,6 +20,8 @@ import {
   pluginInfoByTag,
   toLtsv,
 } from '../../monitor/plugin-info.ts';
+import { SearchService } from '../../monitor/search.ts';
+import { collectTargets, targetFromSection } from '../../monitor/search-targets.ts';
 
 // Fluentd's in_monitor_agent: /api/plugins(.json) and /api/config(.json) with the same
 // fields and query parameters, and `tag` + `emit_interval` to emit the same records as
@@ -93,6 +96,64 @@ const params = defineParams({
     description:
       "Characters of a record's JSON kept in a live-tail line (longer records are cut and marked).",
   },
+  dashboard_token: {
+    type: 'secret',
+    default: null,
+    description:
+      'A token the dashboard (and its search page) requires: open /dashboard/?token=TOKEN once (a cookie keeps it) or send `Authorization: Bearer TOKEN`. Required, or dashboard_user, when bind is not a loopback address. The monitoring API, /metrics and the probes stay open.',
+  },
+  dashboard_user: {
+    type: 'string',
+    default: null,
+    description: 'With dashboard_password: the dashboard requires this user name (HTTP basic auth).',
+  },
+  dashboard_password: {
+    type: 'secret',
+    default: null,
+    description: 'The password of dashboard_user.',
+  },
+});
+
+const searchParams = defineParams({
+  name: {
+    type: 'string',
+    required: true,
+    description: 'The name of this target on the search page (unique, and not the @id of an output).',
+  },
+  host: { type: 'string', default: 'localhost', description: 'The cluster when hosts is not set.' },
+  port: { type: 'integer', min: 0, max: 65535, default: 9200, description: 'Its port.' },
+  hosts: {
+    type: 'string',
+    default: null,
+    description:
+      'Several servers, comma-separated: host:port or URLs (https://user:pass@host:port/path); tried in turn.',
+  },
+  scheme: {
+    type: 'enum',
+    values: ['http', 'https'],
+    default: 'http',
+    description: 'http or https, for host/port and hosts entries without a scheme.',
+  },
+  path: {
+    type: 'string',
+    default: null,
+    description: 'A path prefix before /<index>/_search (a reverse proxy).',
+  },
+  user: { type: 'string', default: null, description: 'User name for HTTP basic authentication.' },
+  password: { type: 'secret', default: null, description: 'Password for HTTP basic authentication.' },
+  ssl_verify: { type: 'bool', default: true, description: 'Verify the server certificate (https).' },
+  ca_file: { type: 'string', default: null, description: 'PEM CA certificate(s) to verify the server with.' },
+  index: {
+    type: 'string',
+    required: true,
+    description:
+      'The indices the page may search: index names, patterns with `*` or data streams, comma-separated (e.g. logstash-*). Nothing else is ever searched.',
+  },
+  time_key: {
+    type: 'string',
+    default: '@timestamp',
+    description: 'The date field of the documents: time range, histogram and newest-first order.',
+  },
 });
 
 type Params = ParamsOf<typeof params>;
@@ -103,6 +164,11 @@ function first(url: URL, name: string): string | undefined {
   return v.length > 0 ? v[0] : undefined;
 }
 
+function dashboardAuth(p: Params): DashboardAuth | undefined {
+  if (p.dashboard_token === undefined && p.dashboard_user === undefined) return undefined;
+  return { token: p.dashboard_token, user: p.dashboard_user, password: p.dashboard_password };
+}
+
 function bool(v: string): boolean {
   return v === 'true' || v === 'yes' || v === '1' || v === '';
 }
@@ -110,11 +176,13 @@ function bool(v: string): boolean {
 export class MonitorAgent implements InputPlugin {
   private server: MonitorServer | undefined;
   private dashboard: Dashboard | undefined;
+  private search: SearchService | undefined;
   private timer: NodeJS.Timeout | undefined;
 
   constructor(
     private readonly ctx: PluginContext,
     private readonly p: Params,
+    private readonly searchSections: Resolved[] = [],
   ) {}
 
   private get engine(): Engine {
@@ -198,7 +266,9 @@ export class MonitorAgent implements InputPlugin {
     );
     mountHealth(server, this.engine);
     if (this.p.metrics) mountMetrics(server, this.engine);
-    if (this.dashboard) this.dashboard.mount(server);
+    const guarded = guardedServer(server, dashboardAuth(this.p));
+    if (this.dashboard) this.dashboard.mount(guarded);
+    if (this.search) this.search.mount(guarded);
   }
 
   async start(): Promise<void> {
@@ -209,6 +279,7 @@ export class MonitorAgent implements InputPlugin {
         maxRecordChars: this.p.dashboard_tail_max_chars,
         perBatch: 5,
       });
+      this.search = new SearchService(collectTargets(engine, this.searchSections), this.ctx.logger);
     }
     const port = workerPort(this.p.port, this.ctx.workerId);
     this.server = await acquireServer(this.p.bind, port, this.ctx.logger);
@@ -244,6 +315,8 @@ export class MonitorAgent implements InputPlugin {
     if (this.timer) clearInterval(this.timer);
     this.timer = undefined;
     this.dashboard?.close();
+    await this.search?.close();
+    this.search = undefined;
     await this.server?.release();
     this.server = undefined;
   }
@@ -255,7 +328,17 @@ const descriptor: PluginDescriptor<MonitorAgent> = {
   type: 'monitor_agent',
   description:
     'Fluentd-compatible monitoring API (/api/plugins.json, /api/config.json), /healthz, /readyz, /metrics and the optional live dashboard.',
-  schema: { params },
+  schema: {
+    params,
+    sections: {
+      search: {
+        description:
+          'A cluster the dashboard search page may search besides the elasticsearch/opensearch outputs (which are searchable without it).',
+        multi: true,
+        params: searchParams,
+      },
+    },
+  },
   create(config, ctx) {
     const p = config.params as Params;
     const el = config.element;
@@ -264,7 +347,20 @@ const descriptor: PluginDescriptor<MonitorAgent> = {
       throw new ConfigError("parameter 'emit_interval' must be positive", at('emit_interval'));
     if (p.dashboard_tail_rate < 1)
       throw new ConfigError("parameter 'dashboard_tail_rate' must be at least 1", at('dashboard_tail_rate'));
-    return new MonitorAgent(ctx, p);
+    if (p.dashboard_user === undefined && p.dashboard_password !== undefined)
+      throw new ConfigError(
+        'MONITOR_DASHBOARD_AUTH: dashboard_password is set without dashboard_user',
+        at('dashboard_password'),
+      );
+    if (p.dashboard && !isLoopback(p.bind) && !dashboardAuth(p))
+      throw new ConfigError(
+        `MONITOR_DASHBOARD_NO_AUTH: the dashboard shows records and searches the outputs' indices; bound to ${p.bind} it needs dashboard_token or dashboard_user and dashboard_password`,
+        at('bind'),
+      );
+    const sections = (config.sections.search as Resolved[] | undefined) ?? [];
+    // checked here so that `sluice check` reports a bad <search> section
+    for (const s of sections) void targetFromSection(s).agent.close();
+    return new MonitorAgent(ctx, p, sections);
   },
 };
 
