@@ -8,7 +8,7 @@
 import type { ConfigElement } from '../config/ast.ts';
 import { resolve } from '../config/schema.ts';
 import type { EventBatch } from '../core/batch.ts';
-import { ConfigError } from '../core/errors.ts';
+import { ConfigError, errorCodeOf, SluiceError } from '../core/errors.ts';
 import { checkPlaceholders } from '../core/placeholders.ts';
 import type { OutputPlugin, PluginContext, PluginDescriptor } from '../core/plugin.ts';
 import { loadPlugin } from '../engine/registry.ts';
@@ -75,7 +75,7 @@ export async function createBufferedOutput(o: BufferedOutputOptions): Promise<Bu
       };
     } else {
       o.ctx.logger.warn(
-        { output: o.ctx.id },
+        { code: 'BUFFER_IN_MEMORY', output: o.ctx.id },
         "no <buffer> path and no <system> root_dir: this output's buffer is kept in memory (lost on a crash)",
       );
       type = 'memory';
@@ -179,7 +179,8 @@ class Engine implements BufferedOutput {
 
   async emit(batch: EventBatch): Promise<void> {
     if (this.state !== 'running')
-      throw new Error(
+      throw new SluiceError(
+        'BUFFER_NOT_RUNNING',
         `output ${this.o.ctx.id} is ${this.state === 'new' ? 'not started' : 'stopped'}; event batch refused`,
       );
     this.counters.emitCount++;
@@ -203,7 +204,7 @@ class Engine implements BufferedOutput {
     const victim = this.chunks.takeOldest();
     if (!victim) return false;
     this.log.warn(
-      { output: this.o.ctx.id, chunk: victim.id, events: victim.count },
+      { code: 'BUFFER_DROP_OLDEST', output: this.o.ctx.id, chunk: victim.id, events: victim.count },
       'buffer full: dropped the oldest chunk (overflow_action drop_oldest_chunk)',
     );
     this.counters.dropCount += victim.count;
@@ -250,7 +251,12 @@ class Engine implements BufferedOutput {
     } else if (r.status === 'fatal') {
       this.counters.lastError = r.error.message;
       this.log.error(
-        { output: this.o.ctx.id, chunk: c.id, err: r.error },
+        {
+          code: errorCodeOf(r.error) ?? 'OUTPUT_WRITE_FAILED',
+          output: this.o.ctx.id,
+          chunk: c.id,
+          err: r.error,
+        },
         'unrecoverable error writing chunk',
       );
       const p = this.giveUp(c);
@@ -275,6 +281,7 @@ class Engine implements BufferedOutput {
       const queue = this.chunks.queue.splice(0);
       this.log.error(
         {
+          code: 'BUFFER_RETRIES_EXHAUSTED',
           output: this.o.ctx.id,
           retries: retry.steps,
           events: queue.reduce((n, q) => n + q.count, 0),
@@ -288,6 +295,7 @@ class Engine implements BufferedOutput {
     }
     this.log.warn(
       {
+        code: errorCodeOf(error) ?? 'BUFFER_RETRY',
         output: this.o.ctx.id,
         chunk: c.id,
         retries: retry.steps,
@@ -304,7 +312,7 @@ class Engine implements BufferedOutput {
     this.space.wake();
     const p = this.store.purge(c).catch((e: unknown) => {
       this.log.error(
-        { output: this.o.ctx.id, chunk: c.id, err: e },
+        { code: 'BUFFER_IO_FAILED', output: this.o.ctx.id, chunk: c.id, err: e },
         'could not delete a delivered chunk (it may be delivered again after a restart)',
       );
     });
@@ -359,7 +367,10 @@ class Engine implements BufferedOutput {
     this.state = 'stopping';
     this.chunks.stopTimers();
     this.space.failAll(
-      new Error(`output ${this.o.ctx.id} stopped while the emit waited for buffer space; batch refused`),
+      new SluiceError(
+        'BUFFER_NOT_RUNNING',
+        `output ${this.o.ctx.id} stopped while the emit waited for buffer space; batch refused`,
+      ),
     );
     if (wasRunning && this.config.flushAtShutdown) {
       this.chunks.enqueueAll();
@@ -382,7 +393,7 @@ class Engine implements BufferedOutput {
       const events = left.reduce((n, c) => n + c.count, 0);
       if (this.store.kind === 'memory')
         this.log.error(
-          { output: this.o.ctx.id, chunks: left.length, events },
+          { code: 'BUFFER_LOST', output: this.o.ctx.id, chunks: left.length, events },
           'memory buffer stopped with undelivered events; they are lost',
         );
       else

@@ -137,7 +137,7 @@ export class ChunkIo {
     if (++this.slow < SLOW_LIMIT) return;
     this.sync = false;
     this.logger.warn(
-      { path: this.dir, operation: what, ms: Math.round(ms) },
+      { code: 'BUFFER_SLOW_FS', path: this.dir, operation: what, ms: Math.round(ms) },
       `file buffer: ${SLOW_LIMIT} file operations took over ${this.slowMs} ms (a network or overloaded filesystem?); ` +
         'its chunk files are now handled off the event loop, which costs more CPU per chunk',
     );

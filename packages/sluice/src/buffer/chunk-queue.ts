@@ -1,10 +1,12 @@
 // Where a buffered output's chunks are: staged (one per chunk-key string, filling up),
 // queued (waiting for a write), or flushing (being written). Owns the byte accounting,
 // cutting event groups at chunk limits, and the timers that make staged chunks due.
+
+import { scanEntries } from '../codec/msgpack-scan.ts';
+import { SluiceError } from '../core/errors.ts';
 import type { PluginContext } from '../core/plugin.ts';
 import type { Group } from './chunk-keys.ts';
 import type { BufferCounters } from './metrics.ts';
-import { scanEntries } from '../codec/msgpack-scan.ts';
 import type { BufferConfig } from './params.ts';
 import type { ChunkStore, StoredChunk } from './store.ts';
 
@@ -64,7 +66,11 @@ export class ChunkQueue {
       try {
         await Promise.all(writes);
       } catch (e) {
-        throw new Error(`output ${this.ctx.id}: buffer could not store the batch: ${(e as Error).message}`);
+        throw new SluiceError(
+          'BUFFER_STORE_FAILED',
+          `output ${this.ctx.id}: buffer could not store the batch: ${(e as Error).message}`,
+          { cause: e },
+        );
       }
     }
     if (this.config.flushMode === 'immediate') {
@@ -108,7 +114,13 @@ export class ChunkQueue {
         from = e;
         this.counters.dropCount++;
         this.ctx.logger.error(
-          { output: this.ctx.id, tag: g.keys.tag, bytes: len, chunk_limit_size: cfg.chunkLimitSize },
+          {
+            code: 'BUFFER_RECORD_TOO_LARGE',
+            output: this.ctx.id,
+            tag: g.keys.tag,
+            bytes: len,
+            chunk_limit_size: cfg.chunkLimitSize,
+          },
           'record larger than chunk_limit_size dropped',
         );
         continue;
@@ -208,7 +220,7 @@ export class ChunkQueue {
     const p = this.store.markQueued(c);
     p?.catch((e: Error) =>
       this.ctx.logger.error(
-        { output: this.ctx.id, chunk: c.id, err: e },
+        { code: 'BUFFER_IO_FAILED', output: this.ctx.id, chunk: c.id, err: e },
         'could not mark buffer chunk queued',
       ),
     );

@@ -2,6 +2,7 @@
 // delayed_commit_timeout, fall over to <secondary>, and back up what cannot be delivered.
 import { join } from 'node:path';
 import { decodeEntries, type Entry } from '../core/batch.ts';
+import { errorCodeOf, SluiceError } from '../core/errors.ts';
 import { expandPlaceholders } from '../core/placeholders.ts';
 import type { Chunk, OutputPlugin, PluginContext, WriteResult } from '../core/plugin.ts';
 import type { BufferConfig } from './params.ts';
@@ -37,7 +38,7 @@ async function attempt(t: DeliveryTargets, target: OutputPlugin, c: StoredChunk)
   } catch (e) {
     return {
       status: 'fatal',
-      error: new Error(`cannot read buffer chunk ${c.id}: ${(e as Error).message}`),
+      error: new SluiceError('BUFFER_IO_FAILED', `cannot read buffer chunk ${c.id}: ${(e as Error).message}`),
     };
   }
   const limit = t.config.delayedCommitTimeout;
@@ -50,14 +51,21 @@ async function attempt(t: DeliveryTargets, target: OutputPlugin, c: StoredChunk)
         c.writeAbandoned = true;
         res({
           status: 'retry',
-          error: new Error(`write() did not finish within delayed_commit_timeout (${limit}s)`),
+          error: new SluiceError(
+            'BUFFER_COMMIT_TIMEOUT',
+            `write() did not finish within delayed_commit_timeout (${limit}s)`,
+          ),
         });
       }, limit * 1000);
       timer.unref();
     });
     return await Promise.race([write, timeout]);
   } catch (e) {
-    return { status: 'retry', error: e instanceof Error ? e : new Error(String(e)) };
+    // A plugin threw something that is not an Error: still a retry, with what it threw.
+    return {
+      status: 'retry',
+      error: e instanceof Error ? e : new SluiceError('OUTPUT_WRITE_FAILED', String(e)),
+    };
   } finally {
     clearTimeout(timer);
     if (!c.writeAbandoned) t.store.readDone?.(c);
@@ -77,7 +85,13 @@ export async function deliver(
   const result = await attempt(t, toSecondary ? t.secondary! : t.output, c);
   if (result.status === 'fatal' && !toSecondary && t.secondary?.write) {
     t.ctx.logger.warn(
-      { output: t.ctx.id, chunk: c.id, err: result.error },
+      {
+        code: 'BUFFER_SECONDARY',
+        errorCode: errorCodeOf(result.error),
+        output: t.ctx.id,
+        chunk: c.id,
+        err: result.error,
+      },
       'unrecoverable error in the primary output; trying <secondary>',
     );
     const second = await attempt(t, t.secondary, c);
@@ -98,13 +112,13 @@ export async function backupChunk(store: ChunkStore, c: StoredChunk, ctx: Plugin
   try {
     await store.backup(c, file);
     ctx.logger.warn(
-      { output: ctx.id, chunk: c.id, events: c.count, backup: file },
+      { code: 'BUFFER_BACKED_UP', output: ctx.id, chunk: c.id, events: c.count, backup: file },
       'undeliverable chunk backed up',
     );
     return true;
   } catch (e) {
     ctx.logger.error(
-      { output: ctx.id, chunk: c.id, events: c.count, err: e },
+      { code: 'BUFFER_LOST', output: ctx.id, chunk: c.id, events: c.count, err: e },
       'undeliverable chunk could not be backed up; dropped',
     );
     return false;

@@ -13,11 +13,12 @@ import { copyFile, mkdir, readdir, readFile, rename, rm, stat, truncate, writeFi
 import { dirname, join } from 'node:path';
 import { packr, unpackr } from '@sluice/forward';
 import type { Logger } from 'pino';
+import { INCOMPLETE, INVALID, scanEntries, skipValue } from '../codec/msgpack-scan.ts';
 import { BufferPool, MIN_POOLED } from '../core/buffer-pool.ts';
+import { SluiceError } from '../core/errors.ts';
 import type { ChunkKeys } from '../core/plugin.ts';
 import { ChunkIo } from './chunk-io.ts';
 import { acquireLock } from './lock.ts';
-import { INCOMPLETE, INVALID, scanEntries, skipValue } from '../codec/msgpack-scan.ts';
 import { type ChunkStore, keyStringOf, newStagedChunk, type StoredChunk } from './store.ts';
 
 interface FileChunk extends StoredChunk {
@@ -194,14 +195,21 @@ export class FileStore implements ChunkStore {
       const zeros = rest.every((b) => b === 0);
       if (scan.problem === 'torn' || zeros) {
         this.o.logger.warn(
-          { chunk: id, file, kept: scan.count, cutBytes: rest.length },
+          { code: 'BUFFER_CHUNK_TORN', chunk: id, file, kept: scan.count, cutBytes: rest.length },
           'buffer chunk had a torn last entry (the process stopped mid-write); cut back to the last whole entry',
         );
       } else {
         await mkdir(join(this.o.dir, 'corrupt'), { recursive: true });
         await writeFile(join(this.o.dir, 'corrupt', `${this.names.prefix}${id}${this.names.suffix}`), data);
         this.o.logger.error(
-          { chunk: id, file, kept: scan.count, badBytes: rest.length, copy: join(this.o.dir, 'corrupt') },
+          {
+            code: 'BUFFER_CHUNK_CORRUPT',
+            chunk: id,
+            file,
+            kept: scan.count,
+            badBytes: rest.length,
+            copy: join(this.o.dir, 'corrupt'),
+          },
           'buffer chunk has bytes that are not msgpack entries; kept the entries before them, the original file was copied aside',
         );
       }
@@ -246,7 +254,7 @@ export class FileStore implements ChunkStore {
       keys: ChunkKeys;
     };
     if (meta.v !== 1 || typeof meta.keys !== 'object' || meta.keys === null)
-      throw new Error(`unknown meta format in ${metaName}`);
+      throw new SluiceError('BUFFER_CHUNK_CORRUPT', `unknown meta format in ${metaName}`);
     meta.keys.vars ??= {};
     return { created: meta.created, keys: meta.keys };
   }
@@ -256,10 +264,13 @@ export class FileStore implements ChunkStore {
     try {
       await mkdir(dest, { recursive: true });
       for (const n of names) if (n) await rename(join(this.o.dir, n), join(dest, n));
-      this.o.logger.error({ chunk: id, movedTo: dest }, `buffer chunk ${why}; moved aside`);
+      this.o.logger.error(
+        { code: 'BUFFER_CHUNK_CORRUPT', chunk: id, movedTo: dest },
+        `buffer chunk ${why}; moved aside`,
+      );
     } catch (e) {
       this.o.logger.error(
-        { chunk: id, err: e },
+        { code: 'BUFFER_IO_FAILED', chunk: id, err: e },
         `buffer chunk ${why}; could not move it aside either, ignoring it`,
       );
     }
@@ -380,7 +391,11 @@ export class FileStore implements ChunkStore {
       let got = 0;
       while (got < size) {
         const n = await this.io.read(c.fd, buf, got, size - got, c.head + got);
-        if (n === 0) throw new Error(`buffer chunk file ${this.path(c)} is shorter than its ${size} bytes`);
+        if (n === 0)
+          throw new SluiceError(
+            'BUFFER_IO_FAILED',
+            `buffer chunk file ${this.path(c)} is shorter than its ${size} bytes`,
+          );
         got += n;
       }
       data = buf.subarray(0, size);
@@ -463,10 +478,11 @@ function readHeader(data: Buffer): { header: ChunkHeader; head: number } | undef
   if (data.length === 0) return undefined;
   const first = data[0]!;
   const isMap = (first >= 0x80 && first <= 0x8f) || first === 0xde || first === 0xdf;
-  if (!isMap) throw new Error('it has no chunk header and no .meta file');
+  if (!isMap) throw new SluiceError('BUFFER_CHUNK_CORRUPT', 'it has no chunk header and no .meta file');
   const head = skipValue(data, 0);
   if (head === INCOMPLETE) return undefined;
-  if (head === INVALID) throw new Error('its chunk header is not valid msgpack');
+  if (head === INVALID)
+    throw new SluiceError('BUFFER_CHUNK_CORRUPT', 'its chunk header is not valid msgpack');
   const h = unpackr.unpack(data.subarray(0, head)) as Record<string, unknown>;
   const keys = h.keys as ChunkKeys | undefined;
   if (
@@ -475,7 +491,7 @@ function readHeader(data: Buffer): { header: ChunkHeader; head: number } | undef
     typeof keys !== 'object' ||
     keys === null
   )
-    throw new Error(`unknown chunk header ${JSON.stringify(h)}`);
+    throw new SluiceError('BUFFER_CHUNK_CORRUPT', `unknown chunk header ${JSON.stringify(h)}`);
   keys.vars ??= {};
   return { header: { created: h.created, keys }, head };
 }

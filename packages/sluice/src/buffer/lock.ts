@@ -7,13 +7,13 @@
 import { readFileSync } from 'node:fs';
 import { open, readFile, rm } from 'node:fs/promises';
 import { resolve } from 'node:path';
+import { SluiceError } from '../core/errors.ts';
 
 const heldHere = new Set<string>();
 
-export class BufferLockedError extends Error {
-  readonly code = 'SLUICE_BUFFER_LOCKED';
+export class BufferLockedError extends SluiceError {
   constructor(message: string) {
-    super(message);
+    super('SLUICE_BUFFER_LOCKED', message);
     this.name = 'BufferLockedError';
   }
 }
