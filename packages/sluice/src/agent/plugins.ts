@@ -2,8 +2,8 @@ import { EventTime } from '@sluice/forward';
 import { defineParams, type Resolved } from '../config/schema.ts';
 import { EventBatch } from '../core/batch.ts';
 import type { Chunk, FilterPlugin, PluginContext, PluginDescriptor, WriteResult } from '../core/plugin.ts';
-import forwardDescriptor, { ForwardOutput } from '../plugins/output/forward/index.ts';
 import { registerPlugin } from '../engine/registry.ts';
+import forwardDescriptor, { ForwardOutput } from '../plugins/output/forward/index.ts';
 
 /** fluent-agent-lite's CONNECTION_KEEPALIVE_MARGIN_MAX: expiry is keepalive ± this, at random. */
 export const KEEPALIVE_MARGIN_S = 30;
@@ -138,7 +138,7 @@ const drainLog: PluginDescriptor<FilterPlugin> = {
       filter(batch: EventBatch) {
         if (counted.has(batch.tag)) {
           ctx.emit(EventBatch.single(tag, EventTime.now(), { drain: batch.count })).catch((e: Error) => {
-            ctx.logger.warn({ err: e.message }, 'drain log event was not accepted');
+            ctx.logger.warn({ code: 'EMIT_FAILED', err: e.message }, 'drain log event was not accepted');
           });
         }
         return batch;

@@ -4,8 +4,8 @@ import { availableParallelism, setPriority } from 'node:os';
 import { join } from 'node:path';
 import { runSupervisor } from '../cli/supervisor.ts';
 import { parseConfigText } from '../config/parser.ts';
-import { Engine } from '../engine/engine.ts';
 import { createLogger } from '../core/logger.ts';
+import { Engine } from '../engine/engine.ts';
 import { stdinEvents } from '../plugins/input/stdin.ts';
 import { buildAgentConfig } from './config.ts';
 import { AgentForwardOutput, registerAgentPlugins } from './plugins.ts';
@@ -58,7 +58,7 @@ export async function runAgent(s: AgentSettings): Promise<void> {
   const n = workerCount(s);
   const { logger: root } = createLogger({ level: s.verbose ? 'debug' : 'warn', file: s.logPath });
   if (n > 1 && cluster.isPrimary) {
-    for (const w of s.warnings) root.warn(w);
+    for (const w of s.warnings) root.warn({ code: 'AGENT_SETTING' }, w);
     process.env[SETTINGS_ENV] = JSON.stringify(s);
     let online = 0;
     cluster.on('message', (_w, m) => {
@@ -71,12 +71,15 @@ export async function runAgent(s: AgentSettings): Promise<void> {
   const workerId = cluster.isWorker ? Number(process.env.SLUICE_WORKER_ID ?? 0) : 0;
   const logger = cluster.isWorker ? root.child({ worker: workerId }) : root;
   const mine: AgentSettings = cluster.isWorker ? { ...s, logs: partition(s.logs, workerId, n) } : s;
-  if (!cluster.isWorker) for (const w of s.warnings) logger.warn(w);
+  if (!cluster.isWorker) for (const w of s.warnings) logger.warn({ code: 'AGENT_SETTING' }, w);
   if (s.nice !== undefined) {
     try {
       setPriority(s.nice);
     } catch (e) {
-      logger.warn({ nice: s.nice, err: (e as Error).message }, 'cannot change the process priority');
+      logger.warn(
+        { code: 'PROCESS_NICE_FAILED', nice: s.nice, err: (e as Error).message },
+        'cannot change the process priority',
+      );
     }
   }
   if (s.tailPath || s.tailInterval !== undefined) {
@@ -99,7 +102,10 @@ export async function runAgent(s: AgentSettings): Promise<void> {
     stopping = true;
     logger.info({ why }, 'stopping: inputs first, then the buffer is sent');
     const timer = setTimeout(() => {
-      logger.error({ deadlineMs: STOP_DEADLINE_MS }, 'graceful stop took too long; exiting');
+      logger.error(
+        { code: 'STOP_TIMEOUT', deadlineMs: STOP_DEADLINE_MS },
+        'graceful stop took too long; exiting',
+      );
       process.exit(1);
     }, STOP_DEADLINE_MS);
     timer.unref();

@@ -1,4 +1,5 @@
 import { existsSync, readFileSync } from 'node:fs';
+import { SluiceError } from '../core/errors.ts';
 
 /** One forward server, `host[:port]` (fluent-agent-lite's server_entry). */
 export interface ServerAddr {
@@ -77,7 +78,12 @@ export const RECONNECT_RATE_MIN = 1.0;
 export const READ_BUFFER_DEFAULT = 1024 * 1024;
 
 /** A setting that cannot work: the message names the option and what to do. */
-export class AgentUsageError extends Error {}
+export class AgentUsageError extends SluiceError {
+  constructor(message: string) {
+    super('AGENT_OPTIONS', message);
+    this.name = 'AgentUsageError';
+  }
+}
 
 /** `host[:port]`, as fluent-agent-lite's server_entry (port 24224 by default). IPv6 as `[::1]:port`. */
 export function parseServer(text: string, where: string): ServerAddr {

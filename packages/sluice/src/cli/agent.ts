@@ -4,7 +4,8 @@ import { evaluateConf, settingsFromConf } from '../agent/conf-file.ts';
 import { buildAgentConfig } from '../agent/config.ts';
 import { parseArgs, settingsFromArgs, sluiceExtras, USAGE } from '../agent/options.ts';
 import { runAgent, SETTINGS_ENV } from '../agent/runner.ts';
-import type { AgentSettings } from '../agent/settings.ts';
+import { type AgentSettings, AgentUsageError } from '../agent/settings.ts';
+import { errorText } from './options.ts';
 
 /**
  * `sluice agent`: fluent-agent-lite's command line (and its conf file, with --conf) as a
@@ -42,7 +43,7 @@ export function register(program: Command): void {
           // -v is the one short option that makes sense with a conf file (LOG_VERBOSE).
           const shorts = [...parsed.short.keys()].filter((k) => k !== 'v');
           if (parsed.positional.length > 0 || shorts.length > 0) {
-            throw new Error(
+            throw new AgentUsageError(
               `--conf takes its settings from the file; drop ${[...shorts.map((k) => `-${k}`), ...parsed.positional].join(' ')}`,
             );
           }
@@ -55,7 +56,7 @@ export function register(program: Command): void {
           settings = settingsFromArgs(parsed);
         }
       } catch (e) {
-        process.stderr.write(`sluice agent: ${(e as Error).message}\n`);
+        process.stderr.write(errorText('sluice agent', e));
         process.exit(1);
       }
       if (printOnly) {
@@ -65,7 +66,7 @@ export function register(program: Command): void {
       try {
         await runAgent(settings);
       } catch (e) {
-        process.stderr.write(`sluice agent: ${(e as Error).message}\n`);
+        process.stderr.write(errorText('sluice agent', e));
         process.exit(1);
       }
     });

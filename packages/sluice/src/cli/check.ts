@@ -2,7 +2,7 @@ import type { Command } from 'commander';
 import { parseConfigFile } from '../config/parser.ts';
 import { Engine, type PipelineGraph } from '../engine/engine.ts';
 import { createLogger } from '../core/logger.ts';
-import { addCommonOptions, type CommonOptions, configPath, logLevel } from './options.ts';
+import { addCommonOptions, type CommonOptions, configPath, errorText, logLevel } from './options.ts';
 
 export function registerCheck(program: Command): void {
   addCommonOptions(
@@ -27,7 +27,7 @@ export async function checkConfig(o: CommonOptions): Promise<number> {
     process.stdout.write(`${formatGraph(engine.graph())}\nconfiguration OK: ${path}\n`);
     return 0;
   } catch (e) {
-    process.stderr.write(`sluice: ${(e as Error).message}\n`);
+    process.stderr.write(errorText('sluice', e));
     return 1;
   }
 }

@@ -1,5 +1,7 @@
 import { existsSync } from 'node:fs';
 import type { Command } from 'commander';
+import { whatToDo } from '../core/error-codes.ts';
+import { SluiceError } from '../core/errors.ts';
 import { LOG_LEVELS, type LogLevel } from '../core/logger.ts';
 
 /** Fluentd's default config path, used when neither -c nor SLUICE_CONFIG is given. */
@@ -27,13 +29,23 @@ export function addCommonOptions(cmd: Command): Command {
     .option('-o, --log <path>', "write Sluice's own log to this file instead of stderr");
 }
 
+/**
+ * What a command prints when it stops on an error: the message, then the error's code and
+ * what to do (docs/errors.md) when it has one.
+ */
+export function errorText(command: string, e: unknown): string {
+  const todo = whatToDo(e);
+  return `${command}: ${(e as Error).message}\n${todo ? `${command}: ${todo}\n` : ''}`;
+}
+
 export function configPath(o: CommonOptions): string {
   // FLUENTD_CONF is not read here: in Fluentd's image it names a file inside /fluentd/etc, and the
   // container entrypoint (deploy/docker/entrypoint.sh) turns it into -c.
   const p = o.config ?? process.env.SLUICE_CONFIG;
   if (p) return p;
   if (existsSync(FLUENTD_DEFAULT_CONFIG)) return FLUENTD_DEFAULT_CONFIG;
-  throw new Error(
+  throw new SluiceError(
+    'CLI_NO_CONFIG',
     `no config file: give -c PATH (or set SLUICE_CONFIG); ${FLUENTD_DEFAULT_CONFIG} does not exist`,
   );
 }
@@ -42,7 +54,7 @@ export function configPath(o: CommonOptions): string {
 export function logLevel(o: CommonOptions, fromSystem?: string): LogLevel {
   if (o.logLevel) {
     if (!LOG_LEVELS.includes(o.logLevel as LogLevel))
-      throw new Error(`--log-level must be one of ${LOG_LEVELS.join(', ')}`);
+      throw new SluiceError('CLI_BAD_OPTION', `--log-level must be one of ${LOG_LEVELS.join(', ')}`);
     return o.logLevel as LogLevel;
   }
   if (o.verbose || o.quiet) {

@@ -1,6 +1,7 @@
 import { hostname } from 'node:os';
 import { resolve as resolvePath } from 'node:path';
 import { closest } from '../config/schema.ts';
+import { SluiceError } from '../core/errors.ts';
 
 /** post2log's settings, read from its P2L_* variables (defaults as in post2log's README). */
 export interface PostbackSettings {
@@ -38,35 +39,47 @@ function int(env: NodeJS.ProcessEnv, name: string, def: number, min: number): nu
   if (raw === undefined || raw.trim() === '') return def;
   const n = Number(raw.trim());
   if (!Number.isInteger(n) || n < min)
-    throw new Error(`${name} must be an integer >= ${min} (got ${JSON.stringify(raw)})`);
+    throw new SluiceError(
+      'POSTBACK_ENV',
+      `${name} must be an integer >= ${min} (got ${JSON.stringify(raw)})`,
+    );
   return n;
 }
 
 export function readSettings(env: NodeJS.ProcessEnv = process.env): PostbackSettings {
   const q = (env.P2L_LOG_QUERYPARAM ?? 'true').trim().toLowerCase();
   if (q !== 'true' && q !== 'false')
-    throw new Error(
+    throw new SluiceError(
+      'POSTBACK_ENV',
       `P2L_LOG_QUERYPARAM must be true or false (got ${JSON.stringify(env.P2L_LOG_QUERYPARAM)})`,
     );
   const lvl = (env.P2L_UVICORN_LOGLEVEL ?? 'debug').trim().toLowerCase();
   const logLevel = LEVELS[lvl];
   if (!logLevel)
-    throw new Error(
+    throw new SluiceError(
+      'POSTBACK_ENV',
       `P2L_UVICORN_LOGLEVEL must be one of ${Object.keys(LEVELS).join(', ')} (got ${JSON.stringify(env.P2L_UVICORN_LOGLEVEL)})`,
     );
   const endpoint = (env.P2L_ENDPOINT ?? '/postback').trim() || '/postback';
   if (!endpoint.startsWith('/') || /[\s"]/.test(endpoint))
-    throw new Error(`P2L_ENDPOINT must be a path starting with / (got ${JSON.stringify(env.P2L_ENDPOINT)})`);
+    throw new SluiceError(
+      'POSTBACK_ENV',
+      `P2L_ENDPOINT must be a path starting with / (got ${JSON.stringify(env.P2L_ENDPOINT)})`,
+    );
   const outConf = env.P2L_FLUENTD_OUTCONF?.trim() ? env.P2L_FLUENTD_OUTCONF : DEFAULT_OUTCONF;
   if (!/<match\s+post2log\s*>/.test(outConf)) {
-    throw new Error(
+    throw new SluiceError(
+      'POSTBACK_ENV',
       'P2L_FLUENTD_OUTCONF must contain a <match post2log> block (where the postback events go)',
     );
   }
   const logDir = resolvePath(env.P2L_LOGDIR?.trim() || '/data');
   const bind = env.P2L_BIND?.trim() || '0.0.0.0';
   if (/[\s"'<>#]/.test(bind))
-    throw new Error(`P2L_BIND must be a host name or an IP address (got ${JSON.stringify(env.P2L_BIND)})`);
+    throw new SluiceError(
+      'POSTBACK_ENV',
+      `P2L_BIND must be a host name or an IP address (got ${JSON.stringify(env.P2L_BIND)})`,
+    );
   return {
     bind,
     port: int(env, 'P2L_PORT', 80, 0),

@@ -3,6 +3,7 @@ import { mkdirSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Command } from 'commander';
+import { errorText } from './options.ts';
 import {
   buildConfig,
   type PostbackSettings,
@@ -38,7 +39,7 @@ export function register(program: Command): void {
         text = buildConfig(settings);
         logDir = settings.logDir;
       } catch (e) {
-        process.stderr.write(`sluice postback: ${(e as Error).message}\n`);
+        process.stderr.write(errorText('sluice postback', e));
         process.exit(1);
       }
       if (o.printConfig) {

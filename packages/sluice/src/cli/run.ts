@@ -3,11 +3,11 @@ import type { Command } from 'commander';
 import type { ConfigElement } from '../config/ast.ts';
 import { withConfigPolicy } from '../config/diagnostics.ts';
 import { parseConfigFile } from '../config/parser.ts';
-import { Engine } from '../engine/engine.ts';
 import { createLogger } from '../core/logger.ts';
+import { Engine } from '../engine/engine.ts';
 import { readSystem } from '../engine/system.ts';
 import { checkConfig } from './check.ts';
-import { addCommonOptions, type CommonOptions, configPath, logLevel } from './options.ts';
+import { addCommonOptions, type CommonOptions, configPath, errorText, logLevel } from './options.ts';
 import { runSupervisor } from './supervisor.ts';
 
 interface RunOptions extends CommonOptions {
@@ -35,8 +35,8 @@ export function registerRun(program: Command): void {
     });
 }
 
-function fail(message: string): never {
-  process.stderr.write(`sluice: ${message}\n`);
+function fail(e: unknown): never {
+  process.stderr.write(errorText('sluice', e));
   process.exit(1);
 }
 
@@ -55,7 +55,7 @@ async function run(o: RunOptions): Promise<void> {
     workers = sys.workers;
     if (sys.process_name) process.title = sys.process_name;
   } catch (e) {
-    return fail((e as Error).message);
+    return fail(e);
   }
   if (workers > 1 && cluster.isPrimary) {
     const { logger } = createLogger({ level, file: o.log });
@@ -82,7 +82,10 @@ async function run(o: RunOptions): Promise<void> {
     stopping = true;
     logger.info({ signal }, 'stopping: inputs first, then buffers flush');
     const timer = setTimeout(() => {
-      logger.error({ deadlineMs: STOP_DEADLINE_MS }, 'graceful stop took too long; exiting');
+      logger.error(
+        { code: 'STOP_TIMEOUT', deadlineMs: STOP_DEADLINE_MS },
+        'graceful stop took too long; exiting',
+      );
       process.exit(1);
     }, STOP_DEADLINE_MS);
     timer.unref();
@@ -100,7 +103,7 @@ async function run(o: RunOptions): Promise<void> {
       next = await build(parseConfigFile(path));
     } catch (e) {
       logger.error(
-        { err: (e as Error).message },
+        { code: 'RELOAD_INVALID', err: (e as Error).message },
         'reload: the new config is invalid; keeping the running pipeline',
       );
       return;
@@ -113,7 +116,7 @@ async function run(o: RunOptions): Promise<void> {
       logger.info({ config: path }, 'reloaded');
     } catch (e) {
       logger.error(
-        { err: (e as Error).message },
+        { code: 'RELOAD_START_FAILED', err: (e as Error).message },
         'reload: the new pipeline failed to start; restarting the previous one',
       );
       await next.stop().catch(() => undefined);
@@ -123,7 +126,9 @@ async function run(o: RunOptions): Promise<void> {
   };
   const flush = () => {
     logger.info('SIGUSR1: flushing all buffers');
-    engine?.flushAll().catch((e: Error) => logger.error({ err: e.message }, 'flush failed'));
+    engine
+      ?.flushAll()
+      .catch((e: Error) => logger.error({ code: 'FLUSH_FAILED', err: e.message }, 'flush failed'));
   };
   const onSignal = (sig: string) => {
     if (sig === 'SIGTERM' || sig === 'SIGINT') stop(sig);
@@ -140,8 +145,11 @@ async function run(o: RunOptions): Promise<void> {
       engine = await build(root);
       await engine.start();
     } catch (e) {
-      fail((e as Error).message);
+      fail(e);
     }
-    logger.info({ config: path, worker: workerId, code: process.env.SLUICE_RUNNING_FROM }, 'sluice started');
+    logger.info(
+      { config: path, worker: workerId, runningFrom: process.env.SLUICE_RUNNING_FROM },
+      'sluice started',
+    );
   });
 }

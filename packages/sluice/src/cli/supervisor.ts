@@ -24,7 +24,10 @@ export function runSupervisor(opts: { workers: number; logger: Logger }): Promis
       }
       const delay = Math.min(60_000, 1000 * 2 ** restarts[id]!);
       restarts[id]!++;
-      logger.error({ worker: id, code, signal, restartInMs: delay }, 'worker exited; restarting');
+      logger.error(
+        { code: 'WORKER_EXITED', worker: id, exitCode: code, signal, restartInMs: delay },
+        'worker exited; restarting',
+      );
       setTimeout(() => fork(id), delay);
     });
     w.on('online', () => {
