@@ -86,6 +86,25 @@ describe('out_kinesis_firehose against the Firehose wire fake', () => {
     assert.equal(fake.records(stream).length, 0);
   });
 
+  it('the default json is written from the msgpack as the json formatter writes it (non-ASCII, big integers, nesting, escapes)', async () => {
+    const records = [
+      { s: 'é\u2028"\\\n\t', big: 12345678901234567890n, f: 1.5, neg: -3, nested: { a: [1, null, true] } },
+      { empty: {}, list: [], bin: Buffer.from([0, 255]) },
+    ];
+    const fast = fresh();
+    const { o: o1 } = await make(`delivery_stream_name ${fast}`);
+    const slow = fresh();
+    // a parameter beyond @type makes the output use the formatter plugin
+    const { o: o2 } = await make(
+      `delivery_stream_name ${slow}\n<format>\n@type json\nadd_newline true\n</format>`,
+    );
+    assert.deepEqual(await o1.write(chunkOf('t', records)), { status: 'ok' });
+    assert.deepEqual(await o2.write(chunkOf('t', records)), { status: 'ok' });
+    assert.equal(fake.records(fast).length, 2);
+    assert.deepEqual(text(fake.records(fast)), text(fake.records(slow)));
+    assert.match(text(fake.records(fast))[0]!, /"big":12345678901234567890,/);
+  });
+
   it('a record without data_key goes to @ERROR with FIREHOSE_RECORD_INVALID; the others are sent', async () => {
     const stream = fresh();
     const { o, ctx } = await make(`delivery_stream_name ${stream}\ndata_key k`);

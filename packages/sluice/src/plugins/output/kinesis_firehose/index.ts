@@ -5,6 +5,7 @@
 import type * as Firehose from '@aws-sdk/client-firehose';
 import type { ConfigElement } from '../../../config/ast.ts';
 import type { Resolved, SectionSpec } from '../../../config/schema.ts';
+import { BufferPool } from '../../../core/buffer-pool.ts';
 import { ConfigError } from '../../../core/errors.ts';
 import { lazyRequire } from '../../../core/lazy-require.ts';
 import type {
@@ -25,7 +26,15 @@ import {
   type Params,
   schemaParams,
 } from './params.ts';
-import { Backoff, Batcher, createEncoder, type Encoder, type PendingRecord, RecordError } from './records.ts';
+import {
+  Backoff,
+  Batcher,
+  createEncoder,
+  type Encoder,
+  jsonLines,
+  type PendingRecord,
+  RecordError,
+} from './records.ts';
 
 const firehoseSdk = lazyRequire<typeof Firehose>('@aws-sdk/client-firehose');
 
@@ -54,6 +63,12 @@ export class KinesisFirehoseOutput implements OutputPlugin {
   /** chunk id -> 1 for each entry settled (delivered, or routed to @ERROR) */
   private readonly partial = new Map<string, Uint8Array>();
   private readonly maxRecordSize: number;
+  /** the default json format: lines written from the chunk's msgpack (records.ts jsonLines) */
+  private readonly plainJson: boolean;
+  /** with plainJson: the line's newline is part of the data */
+  private readonly keepNewline: boolean;
+  /** memory of the JSON lines of finished writes, reused (two: flush_thread_count writes take turns) */
+  private readonly pool = new BufferPool(2);
 
   constructor(
     private readonly p: Params,
@@ -103,7 +118,17 @@ export class KinesisFirehoseOutput implements OutputPlugin {
         ({ name: 'format', arg: '', params: [], elements: [], location: el.location } as ConfigElement),
       'json',
     );
-    const inject = config.sections.inject as Resolved | undefined;
+    const inject = config.sections.inject as Parameters<typeof withInject>[1];
+    const formatType =
+      formatEl?.params.findLast((x) => x.key === '@type' || x.key === 'type')?.value ?? 'json';
+    this.plainJson =
+      formatType === 'json' &&
+      (formatEl?.params.length ?? 0) <= 1 &&
+      (formatEl?.elements.length ?? 0) === 0 &&
+      !inject &&
+      p.data_key === undefined &&
+      p.compression === undefined;
+    this.keepNewline = p.append_new_line || !p.chomp_record;
     this.encode = createEncoder({
       formatter: withInject(formatter, inject, ctx),
       dataKey: p.data_key,
@@ -163,35 +188,58 @@ export class KinesisFirehoseOutput implements OutputPlugin {
   async write(chunk: Chunk): Promise<WriteResult> {
     const stream = chunk.expand(this.p.delivery_stream_name);
     const tag = chunk.keys.tag ?? '';
-    const entries = chunk.entries();
-    const done = this.partial.get(chunk.id) ?? new Uint8Array(entries.length);
-    const batcher = new Batcher(this.p.batch_request_max_count, this.p.batch_request_max_size);
-    let stop: Stop | undefined;
-    for (let i = 0; i < entries.length && !stop; i++) {
-      if (done[i]) continue;
-      const e = entries[i]!;
-      let data: Buffer;
-      try {
-        data = this.encode(tag, e.time, e.record);
-      } catch (err) {
-        if (!(err instanceof RecordError)) throw err;
-        this.reject(tag, i, chunk, err);
-        done[i] = 1;
-        continue;
+    const lines = this.plainJson ? jsonLines(chunk.bytes, chunk.count, this.pool.take()) : undefined;
+    try {
+      const count = lines ? chunk.count : chunk.entries().length;
+      const done = this.partial.get(chunk.id) ?? new Uint8Array(count);
+      const batcher = new Batcher(this.p.batch_request_max_count, this.p.batch_request_max_size);
+      let stop: Stop | undefined;
+      for (let i = 0; i < count && !stop; i++) {
+        if (done[i]) continue;
+        let data: Buffer;
+        try {
+          data = lines ? this.line(lines, i) : this.encodeEntry(chunk, tag, i);
+        } catch (err) {
+          if (!(err instanceof RecordError)) throw err;
+          this.reject(tag, i, chunk, err);
+          done[i] = 1;
+          continue;
+        }
+        const full = batcher.add({ index: i, data });
+        if (full) stop = await this.sendBatch(stream, full, chunk, done);
       }
-      const full = batcher.add({ index: i, data });
-      if (full) stop = await this.sendBatch(stream, full, chunk, done);
+      if (!stop) {
+        const last = batcher.rest();
+        if (last.length > 0) stop = await this.sendBatch(stream, last, chunk, done);
+      }
+      if (stop) {
+        this.remember(chunk.id, done);
+        return { status: 'retry', error: stop.error };
+      }
+      this.partial.delete(chunk.id);
+      return { status: 'ok' };
+    } finally {
+      // the SDK has serialized every request made from these views by now
+      if (lines) this.pool.give(lines.buf);
     }
-    if (!stop) {
-      const last = batcher.rest();
-      if (last.length > 0) stop = await this.sendBatch(stream, last, chunk, done);
-    }
-    if (stop) {
-      this.remember(chunk.id, done);
-      return { status: 'retry', error: stop.error };
-    }
-    this.partial.delete(chunk.id);
-    return { status: 'ok' };
+  }
+
+  private encodeEntry(chunk: Chunk, tag: string, i: number): Buffer {
+    const e = chunk.entries()[i]!;
+    return this.encode(tag, e.time, e.record);
+  }
+
+  /** Entry i's data on the plain json path: its line, with or without the newline. */
+  private line(lines: { buf: Buffer; ends: Uint32Array }, i: number): Buffer {
+    const start = i === 0 ? 0 : lines.ends[i - 1]!;
+    const end = this.keepNewline ? lines.ends[i]! : lines.ends[i]! - 1;
+    const data = lines.buf.subarray(start, end);
+    if (data.length > this.maxRecordSize)
+      throw new RecordError(
+        'FIREHOSE_RECORD_TOO_LARGE',
+        `Record size limit exceeded in ${Math.floor(data.length / 1024)} KB (${data.length} bytes; the limit is ${this.maxRecordSize})`,
+      );
+    return data;
   }
 
   /**
@@ -327,6 +375,7 @@ export class KinesisFirehoseOutput implements OutputPlugin {
   }
 
   async stop(): Promise<void> {
+    this.pool.clear();
     this.client?.destroy();
     this.client = undefined;
   }

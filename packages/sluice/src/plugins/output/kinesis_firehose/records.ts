@@ -3,6 +3,7 @@
 // are cut into requests within Firehose's limits (kinesis_helper/api.rb's split_to_batches).
 import { deflateSync, gzipSync } from 'node:zlib';
 import type { EventTime } from '@sluice/forward';
+import { recordsJson } from '../../../codec/msgpack-json.ts';
 import type { EventRecord } from '../../../core/batch.ts';
 import type { FormatterPlugin } from '../../../core/plugin.ts';
 import { rubyToS } from '../../../shared/parse/format-common.ts';
@@ -77,6 +78,28 @@ export function createEncoder(o: EncoderOptions): Encoder {
       );
     return data;
   };
+}
+
+/**
+ * The default format (json, no <inject>, no data_key, no compression) from the chunk's msgpack:
+ * one JSON text per entry, each ending in a newline, written without decoding the records.
+ * `ends[i]` is where entry i's line ends, its newline included. undefined when the lines do not
+ * match the entry count (the caller then takes the formatter's path).
+ */
+export function jsonLines(
+  bytes: Buffer,
+  count: number,
+  scratch?: Buffer,
+): { buf: Buffer; ends: Uint32Array } | undefined {
+  const buf = recordsJson(bytes, 0x0a, scratch);
+  const ends = new Uint32Array(count);
+  let n = 0;
+  // JSON texts hold no raw newline: every 0x0a ends a record
+  for (let i = buf.indexOf(10); i >= 0; i = buf.indexOf(10, i + 1)) {
+    if (n === count) return undefined;
+    ends[n++] = i + 1;
+  }
+  return n === count ? { buf, ends } : undefined;
 }
 
 /** One record on its way: its entry's place in the chunk and its data. */
