@@ -129,6 +129,8 @@ export function serversOf(p: ServerParams, where: string): SearchServer[] {
     } catch {
       throw new Error(`SEARCH_BAD_HOSTS: ${where}: hosts: '${s}' is not host:port or a URL`);
     }
+    if (url.protocol !== 'http:' && url.protocol !== 'https:')
+      throw new Error(`SEARCH_BAD_HOSTS: ${where}: hosts: '${s}': the scheme must be http or https`);
     const user = url.username ? decodeURIComponent(url.username) : p.user;
     const password = url.password ? decodeURIComponent(url.password) : p.password;
     out.push({
