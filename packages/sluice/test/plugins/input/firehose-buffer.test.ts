@@ -1,0 +1,113 @@
+// A full buffer behind the firehose input: the records it refuses come back failed one by
+// one in PutRecordBatch's answer (FailedPutCount, ErrorCode), the way Firehose reports
+// throttled records, so a client that resends the failed records (as AWS's docs tell it
+// to) resends only those, and every record arrives once.
+import assert from 'node:assert/strict';
+import { after, before, describe, it } from 'node:test';
+import { PutRecordBatchCommand, PutRecordCommand } from '@aws-sdk/client-firehose';
+import { Sink } from '../output/http-helpers.ts';
+import { client, enc, type Running, runEngine } from './firehose-helpers.ts';
+
+const record = (n: number) => ({ Data: enc(JSON.stringify({ n, pad: 'p'.repeat(200) })) });
+
+describe('firehose input: a full buffer gives per-record failures', () => {
+  let s: Running;
+  const sink = new Sink();
+  before(async () => {
+    const sinkPort = await sink.listen();
+    sink.status = () => 503; // the destination is down: chunks stay in the buffer
+    s = await runEngine(
+      (port) => `<source>
+  @type firehose
+  port ${port}
+  bind 127.0.0.1
+  delivery_streams logs
+</source>
+<match logs>
+  @type http
+  endpoint http://127.0.0.1:${sinkPort}/in
+  <buffer>
+    @type memory
+    chunk_limit_size 1k
+    total_limit_size 2k
+    overflow_action throw_exception
+    flush_mode immediate
+    retry_wait 0.2
+    retry_randomize false
+    retry_max_interval 0.2
+  </buffer>
+</match>`,
+    );
+  });
+  after(async () => {
+    await s.stop();
+    await sink.close();
+  });
+
+  it('accepts what fits, fails the rest per record, and the resent failed records arrive once', async () => {
+    const fh = client(s.endpoint);
+    const first = await fh.send(
+      new PutRecordBatchCommand({ DeliveryStreamName: 'logs', Records: [0, 1, 2].map(record) }),
+    );
+    assert.equal(first.FailedPutCount, 0);
+    const second = await fh.send(
+      new PutRecordBatchCommand({
+        DeliveryStreamName: 'logs',
+        Records: [3, 4, 5, 6, 7, 8, 9, 10, 11].map(record),
+      }),
+    );
+    const responses = second.RequestResponses!;
+    const failed = responses.flatMap((r, i) => (r.ErrorCode ? [i + 3] : []));
+    assert.ok(
+      second.FailedPutCount! > 0 && second.FailedPutCount! < 9,
+      `FailedPutCount ${second.FailedPutCount}`,
+    );
+    assert.equal(failed.length, second.FailedPutCount);
+    for (const r of responses) {
+      if (r.ErrorCode) {
+        assert.equal(r.ErrorCode, 'ServiceUnavailableException');
+        assert.match(r.ErrorMessage!, /^Slow down\. buffer of output .* is full/);
+        assert.equal(r.RecordId, undefined);
+      } else assert.ok(r.RecordId);
+    }
+    // What fits is taken in order; the failed ones are the rest of the call.
+    assert.deepEqual(
+      failed,
+      Array.from({ length: failed.length }, (_, i) => 12 - failed.length + i),
+    );
+    // A single PutRecord while the buffer is full: the SDK's own error, which it retries (503).
+    await assert.rejects(
+      fh.send(new PutRecordCommand({ DeliveryStreamName: 'logs', Record: record(99) })),
+      (e: Error & { $metadata: { httpStatusCode?: number } }) =>
+        e.name === 'ServiceUnavailableException' && e.$metadata.httpStatusCode === 503,
+    );
+
+    // The destination comes back; the buffer drains; the client resends only its failed records.
+    sink.status = () => 200;
+    const numbers = () =>
+      sink.requests.flatMap((r) =>
+        r.text
+          .split('\n')
+          .filter(Boolean)
+          .map((l) => JSON.parse(l).n as number),
+      );
+    await sink.waitUntil(
+      () => numbers().length === 12 - failed.length,
+      20_000,
+      () => `sink has ${numbers()}`,
+    );
+    const resend = await fh.send(
+      new PutRecordBatchCommand({ DeliveryStreamName: 'logs', Records: failed.map(record) }),
+    );
+    assert.equal(resend.FailedPutCount, 0);
+    await sink.waitUntil(
+      () => numbers().length >= 12,
+      20_000,
+      () => `sink has ${numbers()}`,
+    );
+    assert.deepEqual(
+      numbers().sort((a, b) => a - b),
+      Array.from({ length: 12 }, (_, i) => i),
+    );
+  });
+});
