@@ -7,8 +7,10 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { packr } from '@sluice/forward';
 import { createBufferedOutput } from '../../packages/sluice/src/buffer/buffered-output.ts';
+import { loadPlugin } from '../../packages/sluice/src/engine/registry.ts';
 import { parseConfigText } from '../../packages/sluice/src/config/parser.ts';
-import { BatchBuilder, type EventBatch } from '../../packages/sluice/src/core/batch.ts';
+import { type EventBatch } from '../../packages/sluice/src/core/batch.ts';
+import { BatchBuilder } from '../../packages/sluice/src/core/batch-builder.ts';
 import type { PluginDescriptor } from '../../packages/sluice/src/core/plugin.ts';
 import { testContext } from '../../packages/sluice/src/testing/context.ts';
 
@@ -65,6 +67,7 @@ async function run(type: 'memory' | 'file', chunk: string, batches: EventBatch[]
     },
     bufferElement: el,
     ctx,
+    loadStore: (type, at) => loadPlugin('buffer', type, at),
   });
   await bo.start();
   peak = process.memoryUsage().rss;

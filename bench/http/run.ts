@@ -15,7 +15,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { decodeMultiple, EventTime, encode } from '@sluice/forward';
-import { BatchBuilder } from '../../packages/sluice/src/core/batch.ts';
+import { BatchBuilder } from '../../packages/sluice/src/core/batch-builder.ts';
 import { freePort } from '../../packages/sluice/test/helpers/ports.ts';
 
 // autocannon ships no types; this is the part used here.

@@ -5,7 +5,7 @@
 //   node --import tsx bench/router/run.ts [seconds per case, default 3]
 import { encode } from '@sluice/forward';
 import pino from 'pino';
-import { BatchBuilder } from '../../packages/sluice/src/core/batch.ts';
+import { BatchBuilder } from '../../packages/sluice/src/core/batch-builder.ts';
 import { Engine } from '../../packages/sluice/src/engine/engine.ts';
 import grep from '../../packages/sluice/src/plugins/filter/grep.ts';
 import recordTransformer from '../../packages/sluice/src/plugins/filter/record_transformer/index.ts';

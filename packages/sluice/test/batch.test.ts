@@ -1,7 +1,8 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { decode, EventTime, encode } from '@sluice/forward';
-import { BatchBuilder, EventBatch } from '../src/core/batch.ts';
+import { EventBatch } from '../src/core/batch.ts';
+import { BatchBuilder } from '../src/core/batch-builder.ts';
 
 test('EventTime round-trips through msgpack as ext type 0 with 8 bytes', () => {
   const t = new EventTime(1682675863, 291989606);

@@ -8,10 +8,9 @@
 import type { ConfigElement } from '../config/ast.ts';
 import { resolve } from '../config/schema.ts';
 import type { EventBatch } from '../core/batch.ts';
-import { ConfigError, errorCodeOf, SluiceError } from '../core/errors.ts';
+import { ConfigError, errorCodeOf, SluiceError, type SourceLocation } from '../core/errors.ts';
 import { checkPlaceholders } from '../core/placeholders.ts';
 import type { OutputPlugin, PluginContext, PluginDescriptor } from '../core/plugin.ts';
-import { loadPlugin } from '../engine/registry.ts';
 import { ChunkKeyer } from './chunk-keys.ts';
 import { ChunkQueue, type LiveChunk } from './chunk-queue.ts';
 import { backupChunk, type DeliveryTargets, deliver } from './delivery.ts';
@@ -31,6 +30,11 @@ export interface BufferedOutputOptions {
   /** built (and started/stopped) by the engine from <secondary> */
   secondary?: OutputPlugin;
   ctx: PluginContext;
+  /**
+   * Finds the store plugin of a `<buffer @type>` (the engine passes its registry): the
+   * buffer engine is below the engine and does not look plugins up itself.
+   */
+  loadStore(type: string, at?: SourceLocation): Promise<PluginDescriptor>;
   /** the output's own element: its parameters' placeholders are checked against the chunk keys */
   outputElement?: ConfigElement;
   /** upper bound of stop(), ms (default 10 s) */
@@ -55,18 +59,13 @@ export interface BufferedOutput {
 export async function createBufferedOutput(o: BufferedOutputOptions): Promise<BufferedOutput> {
   let el = o.bufferElement;
   const typeParam = el?.params.findLast((p) => p.key === '@type' || p.key === 'type');
-  const defaults = o.descriptor as {
-    defaultBufferType?: string;
-    defaultBufferPath?: (output: ConfigElement) => string | undefined;
-    /** <buffer> parameters the output's Fluentd plugin defaults differently (config_set_default) */
-    defaultBufferParams?: Record<string, string>;
-  };
-  let type = typeParam?.value ?? defaults.defaultBufferType ?? 'memory';
+  const defaults = o.descriptor.bufferDefaults ?? {};
+  let type = typeParam?.value ?? defaults.type ?? 'memory';
   if (!typeParam && type === 'file' && !o.ctx.stateDir && !el?.params.some((p) => p.key === 'path')) {
     // Fluentd's out_file keeps its default file buffer at the output's own path
     // (`buffer_conf['path'] = conf['path']`: /fluentd/log/app.*.log -> app.b<id>.log beside
     // the output files), so accepted events survive a crash with no <buffer> written.
-    const path = o.outputElement ? defaults.defaultBufferPath?.(o.outputElement) : undefined;
+    const path = o.outputElement ? defaults.path?.(o.outputElement) : undefined;
     if (path) {
       const at = el?.location ?? o.outputElement!.location;
       el = {
@@ -81,7 +80,7 @@ export async function createBufferedOutput(o: BufferedOutputOptions): Promise<Bu
       type = 'memory';
     }
   }
-  const backend = await loadPlugin('buffer', type, typeParam?.location ?? el?.location);
+  const backend = await o.loadStore(type, typeParam?.location ?? el?.location);
   let element: ConfigElement = el ?? {
     name: 'buffer',
     arg: '',
@@ -89,7 +88,7 @@ export async function createBufferedOutput(o: BufferedOutputOptions): Promise<Bu
     elements: [],
     location: { file: '<default>', line: 0, column: 0 },
   };
-  const own = Object.entries(defaults.defaultBufferParams ?? {}).filter(
+  const own = Object.entries(defaults.params ?? {}).filter(
     ([k]) => !element.params.some((p) => p.key === k),
   );
   if (own.length > 0)
@@ -98,15 +97,19 @@ export async function createBufferedOutput(o: BufferedOutputOptions): Promise<Bu
       params: [...own.map(([key, value]) => ({ key, value, location: element.location })), ...element.params],
     };
   const resolved = resolve(
-    { params: { ...COMMON_BUFFER_PARAMS, ...backend.schema.params } },
+    { params: { ...backend.schema.params, ...COMMON_BUFFER_PARAMS } },
     element,
     `<buffer> of ${o.ctx.id}`,
   );
   const store = backend.create(resolved, o.ctx) as ChunkStore;
   const useDefaults = (el?.arg.trim() ?? '') === '';
-  const keys = parseChunkKeys(el, o.descriptor.defaultChunkKeys);
-  const config = toBufferConfig(type, resolved.params, el, keys, store.defaults, useDefaults);
+  const keys = parseChunkKeys(el, defaults.chunkKeys ?? o.descriptor.defaultChunkKeys);
+  const defaultTimekey = useDefaults ? (defaults.timekey ?? 86400) : undefined;
+  const config = toBufferConfig(type, resolved.params, el, keys, store.defaults, defaultTimekey);
   store.chunkLimit?.(config.chunkLimitSize);
+  // A secondary writes the primary's chunks, so it works with the primary's buffer settings.
+  o.output.useBuffer?.(config);
+  o.secondary?.useBuffer?.(config);
   if (o.outputElement) {
     const specs = Object.entries(o.descriptor.schema.params);
     const spec = (key: string) => specs.find(([n, s]) => n === key || s.aliases?.includes(key))?.[1];

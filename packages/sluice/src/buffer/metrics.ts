@@ -1,31 +1,9 @@
 // What a buffered output reports (monitor_agent, /metrics, the dashboard): counters the
 // engine bumps as it goes, plus a snapshot of the queue and the retry state.
-import type { ChunkQueue } from './chunk-queue.ts';
+import type { BufferMetrics } from '../core/pipeline-view.ts';
 import type { RetryState } from './retry-state.ts';
 
-export interface BufferMetrics {
-  stagedBytes: number;
-  stagedChunks: number;
-  queuedBytes: number;
-  queuedChunks: number;
-  emitCount: number;
-  emitRecords: number;
-  writeCount: number;
-  writeRecords: number;
-  retryCount: number;
-  /** events dropped: drop_oldest_chunk, retries exhausted, fatal errors, oversized records */
-  dropCount: number;
-  backupCount: number;
-  secondaryCount: number;
-  /** ms since the epoch, while retrying */
-  nextRetryAt: number | undefined;
-  /** ms since the epoch when the current run of failures began (monitor_agent's retry.start) */
-  retryStartAt?: number;
-  /** failures in the current run (monitor_agent's retry.steps); 0 when not retrying */
-  retrySteps?: number;
-  lastError: string | undefined;
-  oldestChunkAgeMs: number | undefined;
-}
+export type { BufferMetrics };
 
 /** The part of the metrics that only ever counts up (and the last error seen). */
 export type BufferCounters = Pick<
@@ -55,9 +33,19 @@ export function newCounters(): BufferCounters {
   };
 }
 
+/** What a snapshot reads of the chunk queue (chunk-queue.ts), declared here so neither imports the other. */
+export interface QueueState {
+  readonly stagedBytes: number;
+  readonly queuedBytes: number;
+  readonly staged: { readonly size: number };
+  readonly queue: { readonly length: number };
+  readonly flushing: { readonly size: number };
+  oldestCreatedAt(): number | undefined;
+}
+
 export function snapshot(
   counters: BufferCounters,
-  chunks: ChunkQueue,
+  chunks: QueueState,
   retry: RetryState | undefined,
   nowMs: number,
 ): BufferMetrics {

@@ -4,7 +4,7 @@ import type { Readable } from 'node:stream';
 import { StringDecoder } from 'node:string_decoder';
 import { EventTime, type ForwardOption, FrameDecoder, newChunkId, packr, unpackr } from '@sluice/forward';
 import type { Command } from 'commander';
-import { BatchBuilder } from '../core/batch.ts';
+import { BatchBuilder } from '../core/batch-builder.ts';
 import { ForwardConnection } from '../plugins/output/forward/connection.ts';
 
 // `sluice cat` (fluent-cat): reads JSON lines, msgpack maps or raw lines from stdin and

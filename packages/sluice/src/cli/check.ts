@@ -1,6 +1,7 @@
 import type { Command } from 'commander';
 import { parseConfigFile } from '../config/parser.ts';
-import { Engine, type PipelineGraph } from '../engine/engine.ts';
+import type { PipelineGraph } from '../core/pipeline-view.ts';
+import { Engine } from '../engine/engine.ts';
 import { createLogger } from '../core/logger.ts';
 import { addCommonOptions, type CommonOptions, configPath, errorText, logLevel } from './options.ts';
 

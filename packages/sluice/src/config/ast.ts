@@ -33,3 +33,8 @@ export function param(el: ConfigElement, key: string): ConfigParam | undefined {
 export function newElement(name: string, arg: string, location: SourceLocation): ConfigElement {
   return { name, arg, params: [], elements: [], location };
 }
+
+/** The `@type` (or v0.12 `type`) of a plugin element. */
+export function typeOf(el: ConfigElement): string | undefined {
+  return param(el, '@type')?.value ?? param(el, 'type')?.value;
+}

@@ -5,19 +5,14 @@ import { dirname, extname, isAbsolute, join, resolve as resolvePath } from 'node
 import { ConfigError } from '../core/errors.ts';
 import { type ConfigElement, newElement } from './ast.ts';
 import { globSync, hasGlob } from './glob.ts';
-import type { EvalContext } from './interpolate.ts';
 import { normalizeLegacy } from './legacy.ts';
+import type { ParseOptions } from './parse-options.ts';
 import { type Literal, paramOf, parseLiteral, scanString, scanUnquoted, textOf } from './literal.ts';
 import { LINE_END, Scanner, SPACING, SPACING_WITHOUT_COMMENT } from './scanner.ts';
 import { validateStructure } from './structure.ts';
 import { parseYamlConfig } from './yaml.ts';
 
-export interface ParseOptions extends EvalContext {
-  /** the name used in locations (and to resolve relative @include when baseDir is absent) */
-  file: string;
-  /** directory relative @include paths start from; default: the file's directory */
-  baseDir?: string;
-}
+export type { ParseOptions };
 
 const ELEMENT_NAME = /[a-zA-Z0-9_]+/y;
 const KEY_BOUNDARY = /[ \t\r\n]/y;

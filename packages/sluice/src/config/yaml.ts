@@ -10,7 +10,7 @@ import { yamlLib } from '../core/lazy-require.ts';
 import { type ConfigElement, newElement } from './ast.ts';
 import { globSync, hasGlob } from './glob.ts';
 import { type Literal, paramOf, scanString } from './literal.ts';
-import type { ParseOptions } from './parser.ts';
+import type { ParseOptions } from './parse-options.ts';
 import { Scanner, VALUE_BOUNDARY } from './scanner.ts';
 import { closest } from './schema.ts';
 

@@ -1,15 +1,8 @@
 import { decodeMultiple, EventTime } from '@sluice/forward';
-import { BatchBuilder } from './batch-builder.ts';
+import { EntryWriter } from './entry-writer.ts';
+import type { Entry, EventRecord } from './event.ts';
 
-export { BatchBuilder };
-
-export type EventRecord = Record<string, unknown>;
-
-/** A decoded event. Only filters and formatters that need records ever see these. */
-export interface Entry {
-  time: EventTime;
-  record: EventRecord;
-}
+export type { Entry, EventRecord };
 
 /**
  * A batch of events for one tag, kept as the bytes of concatenated msgpack
@@ -29,7 +22,7 @@ export class EventBatch {
   }
 
   static fromEntries(tag: string, entries: Entry[]): EventBatch {
-    const b = new BatchBuilder();
+    const b = new EntryWriter();
     for (const e of entries) b.add(e.time, e.record);
     return new EventBatch(tag, b.finish(), entries.length, entries);
   }

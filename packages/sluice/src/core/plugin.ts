@@ -3,8 +3,11 @@ import type { Logger } from 'pino';
 import type { ConfigElement } from '../config/ast.ts';
 import type { Resolved, Schema } from '../config/schema.ts';
 import type { EventBatch, EventRecord } from './batch.ts';
+import type { BufferConfig, BufferDefaults } from './buffer-config.ts';
 
-export type PluginKind = 'input' | 'output' | 'filter' | 'parser' | 'formatter' | 'buffer';
+import type { PipelineView, PluginKind, PluginMetrics } from './pipeline-view.ts';
+
+export type { PluginKind, PluginMetrics };
 
 /**
  * What every running plugin gets from the engine. Inputs use `emit`; filters and
@@ -41,8 +44,8 @@ export interface PluginContext {
   stateDir?: string;
   /** Metrics counters the monitor reads. */
   metrics: PluginMetrics;
-  /** The running engine, for plugins that report on the pipeline (monitor_agent, prometheus). */
-  engine?: import('../engine/engine.ts').Engine;
+  /** A read-only view of the running pipeline, for plugins that report on it (monitor_agent, prometheus). */
+  pipeline?: PipelineView;
   /**
    * Outputs and filters: the router, for plugins that send events back into the pipeline
    * with another tag or label (rewrite_tag_filter) or to a label (concat's timeout_label),
@@ -68,14 +71,6 @@ export interface OutputRouter {
    * usable while the pipeline is built, for loop checks.
    */
   matchFor(tag: string, label: string): ConfigElement | undefined;
-}
-
-export interface PluginMetrics {
-  emitRecords: number;
-  emitCount: number;
-  /** bytes of the batches an input emitted (Fluentd's emit_size) */
-  emitSize?: number;
-  [k: string]: number | string | undefined;
 }
 
 export interface InputPlugin {
@@ -129,6 +124,12 @@ export interface OutputPlugin {
    * until they are written (or copy them) before it resolves.
    */
   write?(chunk: Chunk): Promise<WriteResult>;
+  /**
+   * Buffered path: the resolved <buffer> (chunk keys, timekey, zone...), handed once by the
+   * buffer engine before start(), to an output whose writing depends on it (out_file's
+   * path template); a <secondary> gets its primary's. May throw a ConfigError.
+   */
+  useBuffer?(buffer: BufferConfig): void;
   start?(): Promise<void>;
   stop?(): Promise<void>;
 }
@@ -143,12 +144,19 @@ export interface FormatterPlugin {
   format(tag: string, time: EventTime, record: EventRecord): Buffer | string;
 }
 
-export interface PluginDescriptor<I = unknown> {
+/**
+ * A plugin: its schema and how to build it. `S` is the schema's literal type (written with
+ * `defineSchema`, or `defineParams` for the params), so `create` gets its parameters typed:
+ * `PluginDescriptor<OutputPlugin, typeof schema>`. The bare form, what the engine handles,
+ * takes any schema (`any` passes every variance check) and reads it as a `Schema`, with
+ * `create` untyped.
+ */
+export interface PluginDescriptor<I = unknown, S extends Schema = any> {
   kind: PluginKind;
   type: string;
   aliases?: string[];
   description: string;
-  schema: Schema;
+  schema: Schema extends S ? Schema : S;
   /**
    * Outputs: 'never' = process() only; 'always' = write() behind the buffer engine;
    * 'optional' = buffered only when the config has a <buffer> section.
@@ -160,8 +168,10 @@ export interface PluginDescriptor<I = unknown> {
    * a `<worker N>` section when `<system> workers` is more than 1.
    */
   multiWorkers?: boolean;
-  /** Default chunk keys when <buffer> has no argument (e.g. out_file uses time). */
+  /** Outputs: the <buffer> defaults this output declares (Fluentd's config_set_default). */
+  bufferDefaults?: BufferDefaults;
+  /** @deprecated the same as `bufferDefaults.chunkKeys`, read until every output declares those */
   defaultChunkKeys?: string[];
   /** Builds the plugin; may be async (e.g. copy builds its stores). Side effects belong in start(). */
-  create(config: Resolved, ctx: PluginContext): I | Promise<I>;
+  create(config: Resolved<S>, ctx: PluginContext): I | Promise<I>;
 }

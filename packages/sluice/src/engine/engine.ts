@@ -5,13 +5,14 @@ import type { ConfigElement } from '../config/ast.ts';
 import { param } from '../config/ast.ts';
 import { withConfigPolicy } from '../config/diagnostics.ts';
 import { parseConfigText } from '../config/parser.ts';
-import { resolve } from '../config/schema.ts';
+import { resolve, type Schema } from '../config/schema.ts';
 import { loadedPlugin } from './registry.ts';
 import { EventBatch, type EventRecord } from '../core/batch.ts';
 import { ConfigError, ConfigErrors, type ErrorCode, errorCodeOf, SluiceError } from '../core/errors.ts';
 import { createLogger, type LogEventSink, type LogLevel } from '../core/logger.ts';
 import { compilePattern } from '../core/match-pattern.ts';
 import { buildOutput, type OutputNode } from './outputs.ts';
+import type { PipelineGraph, PipelineView } from '../core/pipeline-view.ts';
 import type { FilterPlugin, InputPlugin, OutputRouter, PluginContext, PluginKind } from '../core/plugin.ts';
 import { createNestedPlugin, loadable, preloadPlugins, typeOf } from './plugin-loader.ts';
 import { Pipeline, type Rule } from './router.ts';
@@ -36,6 +37,7 @@ export interface RunningPlugin {
   element: ConfigElement;
   ctx: PluginContext;
   output?: OutputNode;
+  schema?: Schema;
 }
 
 const ROOT = '';
@@ -54,7 +56,7 @@ function warnUnknown(logger: Logger, e: ConfigError, code: ErrorCode = 'CONFIG_U
  * filters and outputs. Building validates everything (`sluice check` stops there);
  * `start()` opens ports and files; `stop()` stops inputs first, then flushes outputs.
  */
-export class Engine {
+export class Engine implements PipelineView {
   readonly plugins: RunningPlugin[] = [];
   private readonly pipelines = new Map<string, Pipeline>();
   private readonly inputs: { plugin: InputPlugin; ctx: PluginContext }[] = [];
@@ -266,6 +268,7 @@ export class Engine {
       element: node.element,
       ctx: node.ctx,
       output: node,
+      schema: loadedPlugin('output', node.type)?.schema,
     });
     for (const c of node.children) this.registerOutputs(c);
   }
@@ -313,7 +316,7 @@ export class Engine {
       workers: this.workers,
       stateDir: this.system.root_dir ?? undefined,
       metrics: { emitRecords: 0, emitCount: 0, emitSize: 0 },
-      engine: this,
+      pipeline: this,
       emit(batch) {
         ctx.metrics.emitCount++;
         ctx.metrics.emitRecords += batch.count;
@@ -332,7 +335,7 @@ export class Engine {
         createNestedPlugin(nestedKind, element, defaultType, ctx),
     };
     if (kind === 'output' || kind === 'filter') ctx.router = this.outputRouter(label, match);
-    if (kind !== 'output') this.plugins.push({ id, type, kind, element: el, ctx });
+    if (kind !== 'output') this.plugins.push({ id, type, kind, element: el, ctx, schema: loadedPlugin(kind, type)?.schema });
     return ctx;
   }
 
@@ -455,6 +458,10 @@ export class Engine {
   }
 
   /** The resolved pipeline for `sluice check` and the monitor. */
+  schemaOf(kind: PluginKind, type: string): Schema | undefined {
+    return loadedPlugin(kind, type)?.schema;
+  }
+
   graph(): PipelineGraph {
     const describeEl = (el: ConfigElement) => `${el.arg ? `${el.name} ${el.arg}` : el.name}`;
     return {
@@ -480,14 +487,6 @@ export class Engine {
       })),
     };
   }
-}
-
-export interface PipelineGraph {
-  inputs: { id: string; type: string; label: string | null }[];
-  labels: {
-    name: string;
-    rules: { kind: string; id: string; type: string; pattern: string; directive: string }[];
-  }[];
 }
 
 function labelOf(root: ConfigElement, el: ConfigElement): string {

@@ -1,8 +1,7 @@
 import type { ConfigElement } from '../config/ast.ts';
 import { param } from '../config/ast.ts';
 import { resolve, type Schema } from '../config/schema.ts';
-import { copySchema } from '../plugins/output/copy.ts';
-import { loadedPlugin } from './registry.ts';
+import { loadedPlugin, loadPlugin } from './registry.ts';
 import { EventBatch } from '../core/batch.ts';
 import { ConfigError } from '../core/errors.ts';
 import type { OutputPlugin, PluginContext, PluginDescriptor } from '../core/plugin.ts';
@@ -115,6 +114,7 @@ export async function buildOutput(el: ConfigElement, env: OutputBuildEnv): Promi
       outputElement: el,
       secondary,
       ctx,
+      loadStore: (type, at) => loadPlugin('buffer', type, at),
     });
     node.buffer = buf;
     node.emit = (batch) => buf.emit(batch);
@@ -132,7 +132,8 @@ export async function buildOutput(el: ConfigElement, env: OutputBuildEnv): Promi
 }
 
 async function buildCopy(el: ConfigElement, env: OutputBuildEnv): Promise<OutputNode> {
-  const r = resolve(copySchema, el, describe(el, 'copy'));
+  // copy's schema comes from its descriptor through the registry, like every plugin's.
+  const r = resolve((await loadPlugin('output', 'copy', el.location)).schema, el, describe(el, 'copy'));
   const ctx = env.makeContext(el, 'copy', 'output');
   const isolate = r.params.copy_mode !== 'no_copy' || r.params.deep_copy === true;
   const stores = el.elements.filter((e) => e.name === 'store');

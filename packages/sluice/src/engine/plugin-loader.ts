@@ -1,5 +1,5 @@
 import type { ConfigElement } from '../config/ast.ts';
-import { param } from '../config/ast.ts';
+import { param, typeOf } from '../config/ast.ts';
 import { resolve } from '../config/schema.ts';
 import { listPlugins, loadedPlugin, loadPlugin } from './registry.ts';
 import { ConfigError, ConfigErrors } from '../core/errors.ts';
@@ -16,9 +16,7 @@ export const NESTED_KIND: Record<string, PluginKind> = {
 
 const DIRECTIVE_KIND: Record<string, PluginKind> = { source: 'input', match: 'output', filter: 'filter' };
 
-export function typeOf(el: ConfigElement): string | undefined {
-  return param(el, '@type')?.value ?? param(el, 'type')?.value;
-}
+export { typeOf };
 
 /** Each plugin element under `el` (itself included when `kind` is given), with its kind. */
 function* pluginElements(

@@ -1,6 +1,9 @@
 import type { Logger } from 'pino';
 import type { EventBatch } from '../core/batch.ts';
+import type { LabelView, Tap } from '../core/pipeline-view.ts';
 import type { FilterPlugin, PluginMetrics } from '../core/plugin.ts';
+
+export type { Tap };
 
 /** Anything a <match> resolves to: an unbuffered output, a buffered one, copy, relabel. */
 export interface OutputSink {
@@ -34,8 +37,6 @@ interface Route {
   sink: OutputSink | undefined;
 }
 
-/** Sees every batch entering a label's router (the monitor's live tail). Must not throw or block. */
-export type Tap = (label: string, batch: EventBatch) => void;
 
 /** Called for every event a filter throws on: the engine routes them to @ERROR. */
 export type FilterErrorHandler = (batch: EventBatch, error: Error, filterId: string) => void;
@@ -47,7 +48,7 @@ const ROUTE_CACHE_LIMIT = 4096;
  * filters whose pattern matches and that stand BEFORE the first matching <match> apply,
  * in order; that <match> gets the events. The route is computed once per tag and cached.
  */
-export class Pipeline {
+export class Pipeline implements LabelView {
   private readonly cache = new Map<string, Route>();
   private readonly warnedUnmatched = new Set<string>();
   unmatchedRecords = 0;

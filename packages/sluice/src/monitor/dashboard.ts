@@ -3,7 +3,7 @@
 // `tail` lines for the tag pattern the viewer chose.
 import { readFileSync } from 'node:fs';
 import type { ServerResponse } from 'node:http';
-import type { Engine } from '../engine/engine.ts';
+import type { PipelineView } from '../core/pipeline-view.ts';
 import { buildGraph, counterKey, readCounter } from './graph.ts';
 import { type MonitorServer, sendJson, sendText } from './http-server.ts';
 import { LiveTail, type TailLimits, type TailLine, type TailViewer } from './live-tail.ts';
@@ -62,7 +62,7 @@ export class Dashboard {
   private readonly files = new Map<string, Buffer>();
 
   constructor(
-    private readonly engine: Engine,
+    private readonly engine: PipelineView,
     limits: TailLimits,
     private readonly intervalMs = 1000,
   ) {

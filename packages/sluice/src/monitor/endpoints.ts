@@ -1,9 +1,9 @@
-import type { Engine } from '../engine/engine.ts';
+import type { PipelineView } from '../core/pipeline-view.ts';
 import { type MonitorServer, sendJson, sendText } from './http-server.ts';
 import { engineMetrics } from './metrics.ts';
 
 /** GET /healthz (the process answers) and /readyz (every plugin started, not stopping): for probes. */
-export function mountHealth(server: MonitorServer, engine: Engine): void {
+export function mountHealth(server: MonitorServer, engine: PipelineView): void {
   server.route('/healthz', (_req, res) => sendJson(res, 200, { status: 'ok' }));
   server.route('/readyz', (_req, res) => {
     const ready = engine.ready;
@@ -12,7 +12,7 @@ export function mountHealth(server: MonitorServer, engine: Engine): void {
 }
 
 /** GET <path>: the Prometheus text exposition of the engine's metrics and the process's. */
-export function mountMetrics(server: MonitorServer, engine: Engine, path = '/metrics'): void {
+export function mountMetrics(server: MonitorServer, engine: PipelineView, path = '/metrics'): void {
   const metrics = engineMetrics(engine);
   server.route(path, async (_req, res) => {
     const text = await metrics.text();

@@ -1,8 +1,7 @@
 // The pipeline as the dashboard draws it: nodes (inputs, label routers, filters, outputs and
 // their <store>s) and edges, each edge naming the counter whose rate it shows.
 import { param } from '../config/ast.ts';
-import type { Engine, RunningPlugin } from '../engine/engine.ts';
-import type { OutputNode } from '../engine/outputs.ts';
+import type { OutputView, PipelineView, PluginView } from '../core/pipeline-view.ts';
 import { labelNames } from './metrics.ts';
 
 export interface GraphNode {
@@ -32,18 +31,18 @@ export interface DashboardGraph {
 }
 
 /** The counter each key names, read from the running engine. */
-export function readCounter(p: RunningPlugin): number {
+export function readCounter(p: PluginView): number {
   if (p.kind === 'output') return p.output?.buffer?.metrics().emitRecords ?? p.ctx.metrics.emitRecords;
   return p.ctx.metrics.emitRecords;
 }
 
-export function counterKey(p: RunningPlugin): string {
+export function counterKey(p: PluginView): string {
   return `${p.kind === 'input' ? 'in' : p.kind === 'filter' ? 'filter' : 'out'}:${p.id}`;
 }
 
 const routerId = (label: string) => `router:${label}`;
 
-export function buildGraph(engine: Engine): DashboardGraph {
+export function buildGraph(engine: PipelineView): DashboardGraph {
   const labels = labelNames(engine);
   const nodes: GraphNode[] = [];
   const edges: GraphEdge[] = [];
@@ -55,7 +54,7 @@ export function buildGraph(engine: Engine): DashboardGraph {
     nodes.push({ id: `in:${i.id}`, kind: 'input', label, name: i.id, type: i.type });
     edges.push({ from: `in:${i.id}`, to: routerId(label), counter: `in:${i.id}` });
   }
-  const addOutput = (node: OutputNode, label: string, from: string, depth: number, pattern?: string) => {
+  const addOutput = (node: OutputView, label: string, from: string, depth: number, pattern?: string) => {
     const id = `out:${node.id}`;
     nodes.push({
       id,

@@ -5,9 +5,8 @@
 // until it does (what it missed is counted, not queued).
 import { type EventTime, unpackr } from '@sluice/forward';
 import type { EventBatch } from '../core/batch.ts';
-import type { Engine } from '../engine/engine.ts';
 import { compilePattern } from '../core/match-pattern.ts';
-import type { Tap } from '../engine/router.ts';
+import type { PipelineView, Tap } from '../core/pipeline-view.ts';
 import { compileStrftime } from '../time/time-format.ts';
 import { labelNames } from './metrics.ts';
 
@@ -59,7 +58,7 @@ export class LiveTail {
   private installed: string[] = [];
 
   constructor(
-    private readonly engine: Engine,
+    private readonly engine: PipelineView,
     private readonly limits: TailLimits,
   ) {}
 

@@ -4,7 +4,7 @@
 // (fluentd_output_status_*), and sluice_* for the rest (see docs/operations.md).
 import client from 'prom-client';
 import type { BufferMetrics } from '../buffer/buffered-output.ts';
-import type { Engine, RunningPlugin } from '../engine/engine.ts';
+import type { PipelineView, PluginView } from '../core/pipeline-view.ts';
 
 type Labels = Record<string, string>;
 
@@ -24,12 +24,12 @@ export interface EngineMetrics {
   text(): Promise<string>;
 }
 
-function labelsOf(p: RunningPlugin): Labels {
+function labelsOf(p: PluginView): Labels {
   return { plugin_id: p.id, type: p.type };
 }
 
 /** Builds a registry whose every metric is computed from `engine` at scrape time. */
-export function engineMetrics(engine: Engine, opts: { processMetrics?: boolean } = {}): EngineMetrics {
+export function engineMetrics(engine: PipelineView, opts: { processMetrics?: boolean } = {}): EngineMetrics {
   const registry = new client.Registry();
   const outputs = () => engine.plugins.filter((p) => p.kind === 'output');
   const buffered = () => outputs().filter((p) => p.output?.buffer !== undefined);
@@ -68,7 +68,7 @@ export function engineMetrics(engine: Engine, opts: { processMetrics?: boolean }
         read((l, v) => this.inc(l, v));
       },
     });
-  const eachBuffer = (f: (p: RunningPlugin, m: BufferMetrics) => void) => {
+  const eachBuffer = (f: (p: PluginView, m: BufferMetrics) => void) => {
     for (const p of buffered()) f(p, p.output!.buffer!.metrics());
   };
   const bufferGauge = (
@@ -268,6 +268,6 @@ export function engineMetrics(engine: Engine, opts: { processMetrics?: boolean }
 }
 
 /** Router label names ('' = root) of a running engine. */
-export function labelNames(engine: Engine): string[] {
+export function labelNames(engine: PipelineView): string[] {
   return engine.graph().labels.map((l) => (l.name === '(root)' ? '' : l.name));
 }

@@ -3,10 +3,9 @@
 // engine's counters and buffer metrics at request time: nothing is kept or polled.
 import { EventTime } from '@sluice/forward';
 import type { ConfigElement } from '../config/ast.ts';
-import type { Engine, RunningPlugin } from '../engine/engine.ts';
-import type { PluginKind } from '../core/plugin.ts';
+import type { Schema } from '../config/schema.ts';
+import type { PipelineView, PluginView } from '../core/pipeline-view.ts';
 import { compileStrftime } from '../time/time-format.ts';
-import { loadedPlugin } from '../engine/registry.ts';
 
 export interface InfoOptions {
   withConfig?: boolean;
@@ -22,19 +21,15 @@ export type PluginInfo = Record<string, unknown>;
 const MASK = 'xxxxxx';
 
 /** Fluentd's order: inputs, then outputs and filters as the config declares them. */
-export function monitoredPlugins(engine: Engine): RunningPlugin[] {
+export function monitoredPlugins(engine: PipelineView): PluginView[] {
   const inputs = engine.plugins.filter((p) => p.kind === 'input');
   const rest = engine.plugins.filter((p) => p.kind === 'output' || p.kind === 'filter');
   return [...inputs, ...rest];
 }
 
 /** The params of a directive as a hash, with `secret` parameters masked (Fluentd masks them too). */
-export function configHash(p: {
-  kind: PluginKind;
-  type: string;
-  element: ConfigElement;
-}): Record<string, string> {
-  const schema = loadedPlugin(p.kind, p.type)?.schema;
+export function configHash(p: { element: ConfigElement; schema?: Schema }): Record<string, string> {
+  const schema = p.schema;
   const out: Record<string, string> = {};
   for (const param of p.element.params) {
     const spec = schema?.params[param.key];
@@ -54,7 +49,7 @@ function rubyTime(ms: number): string {
   return rubyTimeOf(EventTime.fromMillis(ms));
 }
 
-export function pluginInfo(p: RunningPlugin, opts: InfoOptions = {}): PluginInfo {
+export function pluginInfo(p: PluginView, opts: InfoOptions = {}): PluginInfo {
   const m = p.ctx.metrics;
   const info: PluginInfo = {
     plugin_id: p.id,
@@ -120,12 +115,12 @@ export function pluginInfo(p: RunningPlugin, opts: InfoOptions = {}): PluginInfo
   return info;
 }
 
-export function allPluginInfo(engine: Engine, opts: InfoOptions = {}): PluginInfo[] {
+export function allPluginInfo(engine: PipelineView, opts: InfoOptions = {}): PluginInfo[] {
   return monitoredPlugins(engine).map((p) => pluginInfo(p, opts));
 }
 
 /** `?tag=`: the output the root router sends this tag to (Fluentd searches root matches only). */
-export function pluginInfoByTag(engine: Engine, tag: string, opts: InfoOptions = {}): PluginInfo | undefined {
+export function pluginInfoByTag(engine: PipelineView, tag: string, opts: InfoOptions = {}): PluginInfo | undefined {
   const sink = engine.pipeline('')?.route(tag).sink;
   if (!sink) return undefined;
   const p = engine.plugins.find((x) => x.kind === 'output' && x.id === sink.id);

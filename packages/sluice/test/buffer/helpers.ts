@@ -9,6 +9,7 @@ import {
 } from '../../src/buffer/buffered-output.ts';
 import type { ConfigElement } from '../../src/config/ast.ts';
 import { parseConfigText } from '../../src/config/parser.ts';
+import { loadPlugin } from '../../src/engine/registry.ts';
 import { EventBatch, type EventRecord } from '../../src/core/batch.ts';
 import type { Chunk, OutputPlugin, PluginDescriptor, WriteResult } from '../../src/core/plugin.ts';
 import { type TestContext, testContext } from '../../src/testing/context.ts';
@@ -100,6 +101,7 @@ export async function build(
     output: out,
     bufferElement: buffer === undefined ? undefined : bufferElement(buffer),
     ctx,
+    loadStore: (type, at) => loadPlugin('buffer', type, at),
     ...extra,
   });
   return { bo, out, ctx };

@@ -4,7 +4,7 @@ import { randomBytes } from 'node:crypto';
 import { connect, type Socket } from 'node:net';
 import { decode, EventTime, encode } from '@sluice/forward';
 import { INCOMPLETE, skipValue } from '../../src/codec/msgpack-scan.ts';
-import { BatchBuilder } from '../../src/core/batch.ts';
+import { BatchBuilder } from '../../src/core/batch-builder.ts';
 
 export class AckingClient {
   private sock: Socket | undefined;

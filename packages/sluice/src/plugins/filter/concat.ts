@@ -6,7 +6,7 @@ import { ConfigError } from '../../core/errors.ts';
 import { holdScope, useHolds } from '../../core/holds.ts';
 import type { FilterPlugin, PluginContext, PluginDescriptor } from '../../core/plugin.ts';
 import { compileRubyRegexp } from '../../shared/parse/ruby-regexp.ts';
-import { rubyToS } from './grep.ts';
+import { rubyToS } from '../../codec/ruby-to-s.ts';
 
 // fluent-plugin-concat: joins the `key` field of consecutive records of a stream (tag, or
 // tag and stream_identity_key) into one record: every n_lines, between

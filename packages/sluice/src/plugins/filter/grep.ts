@@ -1,7 +1,9 @@
 import { scanEntries } from '../../codec/msgpack-scan.ts';
 import { type ConfigElement, param } from '../../config/ast.ts';
 import { defineParams, type Resolved, type SectionSpec } from '../../config/schema.ts';
-import { BatchBuilder, type Entry, EventBatch, type EventRecord } from '../../core/batch.ts';
+import { type Entry, EventBatch, type EventRecord } from '../../core/batch.ts';
+import { BatchBuilder } from '../../core/batch-builder.ts';
+import { rubyToS } from '../../codec/ruby-to-s.ts';
 import { ConfigError, type SourceLocation } from '../../core/errors.ts';
 import type { FilterPlugin, PluginDescriptor } from '../../core/plugin.ts';
 import { createRecordAccessor, type RecordAccessor } from '../../core/record-accessor.ts';
@@ -69,17 +71,6 @@ const schema = {
 interface Expression {
   key: RecordAccessor;
   pattern: RegExp;
-}
-
-/** Ruby's `to_s` of a record value, which is what Fluentd matches the pattern against. */
-export function rubyToS(v: unknown): string {
-  if (typeof v === 'string') return v;
-  if (v === undefined || v === null) return '';
-  if (typeof v === 'number') return Number.isInteger(v) || !Number.isFinite(v) ? String(v) : String(v);
-  if (typeof v === 'boolean' || typeof v === 'bigint') return String(v);
-  if (Buffer.isBuffer(v)) return v.toString('utf8');
-  // Ruby would print Hash#inspect; JSON is the nearest faithful text for JS objects.
-  return JSON.stringify(v);
 }
 
 function matches(e: Expression, record: EventRecord): boolean {
@@ -251,4 +242,5 @@ const descriptor: PluginDescriptor<FilterPlugin> = {
   },
 };
 
+export { rubyToS };
 export default descriptor;

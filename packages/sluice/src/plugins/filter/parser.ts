@@ -1,7 +1,8 @@
 import type { EventTime } from '@sluice/forward';
 import { param } from '../../config/ast.ts';
 import { defineParams, type Resolved } from '../../config/schema.ts';
-import { BatchBuilder, type EventBatch, type EventRecord } from '../../core/batch.ts';
+import { type EventBatch, type EventRecord } from '../../core/batch.ts';
+import { BatchBuilder } from '../../core/batch-builder.ts';
 import type { FilterPlugin, PluginDescriptor } from '../../core/plugin.ts';
 import { createRecordAccessor } from '../../core/record-accessor.ts';
 import type { ParseResult, SluiceParser } from '../../shared/parse/common.ts';

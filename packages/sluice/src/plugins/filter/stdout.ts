@@ -7,7 +7,7 @@ import {
   stdoutFormatParams,
   stdoutFormatSections,
   writeWithBackpressure,
-} from '../output/stdout.ts';
+} from '../../shared/stdout/format.ts';
 
 // Fluentd's filter_stdout: prints every event (same line format as the stdout output)
 // and passes the batch on unchanged.

@@ -3,8 +3,8 @@ import { EventTime } from '@sluice/forward';
 import { VERSION } from '../../core/version.ts';
 import { param } from '../../config/ast.ts';
 import { defineParams, type ParamsOf, type Resolved } from '../../config/schema.ts';
-import { BatchBuilder } from '../../core/batch.ts';
-import type { Engine } from '../../engine/engine.ts';
+import { BatchBuilder } from '../../core/batch-builder.ts';
+import type { PipelineView } from '../../core/pipeline-view.ts';
 import { ConfigError } from '../../core/errors.ts';
 import type { InputPlugin, PluginContext, PluginDescriptor } from '../../core/plugin.ts';
 import { type DashboardAuth, guardedServer, isLoopback } from '../../monitor/auth.ts';
@@ -134,11 +134,7 @@ const searchParams = defineParams({
     default: 'http',
     description: 'http or https, for host/port and hosts entries without a scheme.',
   },
-  path: {
-    type: 'string',
-    default: null,
-    description: 'A path prefix before /<index>/_search (a reverse proxy).',
-  },
+  path: { type: 'string', default: null, description: 'A path prefix before /<index>/_search (a reverse proxy).' },
   user: { type: 'string', default: null, description: 'User name for HTTP basic authentication.' },
   password: { type: 'secret', default: null, description: 'Password for HTTP basic authentication.' },
   ssl_verify: { type: 'bool', default: true, description: 'Verify the server certificate (https).' },
@@ -185,9 +181,9 @@ export class MonitorAgent implements InputPlugin {
     private readonly searchSections: Resolved[] = [],
   ) {}
 
-  private get engine(): Engine {
-    const e = this.ctx.engine;
-    if (!e) throw new Error('monitor_agent runs inside an engine (ctx.engine is missing)');
+  private get engine(): PipelineView {
+    const e = this.ctx.pipeline;
+    if (!e) throw new Error('monitor_agent runs inside an engine (ctx.pipeline is missing)');
     return e;
   }
 

@@ -1,7 +1,8 @@
 import type { IncomingMessage } from 'node:http';
 import { EventTime } from '@sluice/forward';
 import { defineParams, type ParamsOf, type Resolved } from '../../config/schema.ts';
-import { BatchBuilder, type EventRecord } from '../../core/batch.ts';
+import { type EventRecord } from '../../core/batch.ts';
+import { BatchBuilder } from '../../core/batch-builder.ts';
 import { isBufferOverflow } from '../../core/errors.ts';
 import type { InputPlugin, PluginContext, PluginDescriptor } from '../../core/plugin.ts';
 import { transportSection } from '../../core/tls-transport.ts';

@@ -46,8 +46,8 @@ class PrometheusInput implements InputPlugin {
   ) {}
 
   async start(): Promise<void> {
-    const engine = this.ctx.engine;
-    if (!engine) throw new Error('prometheus runs inside an engine (ctx.engine is missing)');
+    const engine = this.ctx.pipeline;
+    if (!engine) throw new Error('prometheus runs inside an engine (ctx.pipeline is missing)');
     this.server = await acquireServer(
       this.p.bind,
       workerPort(this.p.port, this.ctx.workerId),

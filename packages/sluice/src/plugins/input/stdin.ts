@@ -7,9 +7,8 @@ import type { EventBatch } from '../../core/batch.ts';
 import { BatchBuilder, strBytes } from '../../core/batch-builder.ts';
 import { ConfigError } from '../../core/errors.ts';
 import type { InputPlugin, PluginContext, PluginDescriptor } from '../../core/plugin.ts';
-import type { TailOptions } from './tail/config.ts';
 import type { LineSource } from '../../shared/lines/line-encoder.ts';
-import { buildParsing, type Parsing } from '../../shared/lines/parsing.ts';
+import { buildParsing, type Parsing, type ParsingOptions } from '../../shared/lines/parsing.ts';
 
 // Lines from standard input (Fluent Bit's in_stdin; fluent-agent-lite's TARGET_FILE `-`).
 // Lines take the same encoders as the tail input (`none` and `json` write msgpack straight
@@ -191,8 +190,7 @@ const descriptor: PluginDescriptor<StdinInput> = {
       elements: [],
       location: config.element.location,
     };
-    // The tail input's line encoders need only these fields of its options.
-    const opts = { parse, emitUnmatchedLines: false } as unknown as TailOptions;
+    const opts: ParsingOptions = { parse, emitUnmatchedLines: false };
     const parsing = buildParsing(opts, ctx);
     if (parsing.multiline)
       throw new ConfigError(

@@ -8,7 +8,7 @@ import { ConfigError } from '../../core/errors.ts';
 import type { OutputPlugin, OutputRouter, PluginContext, PluginDescriptor } from '../../core/plugin.ts';
 import { createRecordAccessor, type RecordAccessor } from '../../core/record-accessor.ts';
 import { rubyRegexp } from '../../shared/parse/ruby-regexp.ts';
-import { rubyToS } from '../filter/grep.ts';
+import { rubyToS } from '../../codec/ruby-to-s.ts';
 
 // fluent-plugin-rewrite-tag-filter (an output, as in Fluentd: a filter cannot change the
 // tag). Each record is tried against the <rule>s in order; the first whose pattern

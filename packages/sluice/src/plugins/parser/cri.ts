@@ -3,7 +3,7 @@ import type { Resolved } from '../../config/schema.ts';
 import { type BatchBuilder, strBytes } from '../../core/batch-builder.ts';
 import type { PluginDescriptor } from '../../core/plugin.ts';
 import { type ParseResult, parserSchema, type SluiceParser, timeParserFrom } from '../../shared/parse/common.ts';
-import { criFields, parseRfc3339, Rfc3339Bytes, splitCri } from '../../shared/parse/cri.ts';
+import { type CriParser, criFields, parseRfc3339, Rfc3339Bytes, splitCri } from '../../shared/parse/cri.ts';
 
 // fluent-plugin-parser-cri: `TIME STREAM LOGTAG MESSAGE` lines as containerd and CRI-O
 // write them, split as Ruby's `text.split(/\s/, 4)`. Without a nested <parse> the record
@@ -23,10 +23,7 @@ const RFC3339_FORMATS = new Set([
   '%iso8601',
 ]);
 
-export interface CriParser extends SluiceParser {
-  /** in_tail joins P partial lines into one line before parsing (join_partials) */
-  readonly joinPartials: boolean;
-}
+export type { CriParser };
 
 const STREAM = strBytes('stream');
 const LOGTAG = strBytes('logtag');

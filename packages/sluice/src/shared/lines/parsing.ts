@@ -1,7 +1,7 @@
 import { iconvLite } from '../../core/lazy-require.ts';
 import type { ParserPlugin, PluginContext } from '../../core/plugin.ts';
-import type { CriParser } from '../../plugins/parser/cri.ts';
-import type { TailOptions } from '../../plugins/input/tail/config.ts';
+import type { ConfigElement } from '../../config/ast.ts';
+import type { CriParser } from '../parse/cri.ts';
 import { CriAssembler } from './cri.ts';
 import {
   type EncoderOptions,
@@ -22,8 +22,18 @@ export interface Parsing {
   mode: 'none-fast' | 'json-fast' | 'parser' | 'multiline' | 'cri';
 }
 
+/** What line parsing needs of an input's options (in_tail's TailOptions has them all). */
+export interface ParsingOptions {
+  /** the `<parse>` element */
+  parse: ConfigElement;
+  pathKey?: string;
+  fromEncoding?: string;
+  emitUnmatchedLines: boolean;
+  maxLineSize?: number;
+}
+
 /** Params of a `<parse>` element other than @type. */
-function extraParams(opts: TailOptions): Map<string, string> {
+function extraParams(opts: ParsingOptions): Map<string, string> {
   const m = new Map<string, string>();
   for (const p of opts.parse.params) if (p.key !== '@type' && p.key !== 'type') m.set(p.key, p.value);
   return m;
@@ -34,7 +44,7 @@ function extraParams(opts: TailOptions): Map<string, string> {
  * (bytes to msgpack without the parser plugin per line); everything else goes
  * through the configured parser plugin, built once and lazily.
  */
-export function buildParsing(opts: TailOptions, ctx: PluginContext): Parsing {
+export function buildParsing(opts: ParsingOptions, ctx: PluginContext): Parsing {
   const type = opts.parse.params.findLast((p) => p.key === '@type' || p.key === 'type')?.value ?? 'none';
   const extra = extraParams(opts);
   let parser: ParserPlugin | undefined;

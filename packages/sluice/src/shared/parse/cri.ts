@@ -3,6 +3,13 @@
 // a longer line, more follows) or `F` (the line's end), possibly followed by `:`-separated
 // attributes. fluent-plugin-parser-cri reads it with Ruby's `text.split(/\s/, 4)`.
 import { EventTime } from '@sluice/forward';
+import type { SluiceParser } from './common.ts';
+
+/** The cri parser as in_tail sees it (plugins/parser/cri.ts builds it). */
+export interface CriParser extends SluiceParser {
+  /** in_tail joins P partial lines into one line before parsing (join_partials) */
+  readonly joinPartials: boolean;
+}
 
 /** Ruby's whitespace of `\s`: space, \t, \n, \v, \f, \r. */
 function isSpace(c: number): boolean {

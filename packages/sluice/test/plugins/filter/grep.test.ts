@@ -1,7 +1,8 @@
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 import { EventTime, encode } from '@sluice/forward';
-import { BatchBuilder, EventBatch, type EventRecord } from '../../../src/core/batch.ts';
+import { EventBatch, type EventRecord } from '../../../src/core/batch.ts';
+import { BatchBuilder } from '../../../src/core/batch-builder.ts';
 import { ConfigError } from '../../../src/core/errors.ts';
 import type { FilterPlugin } from '../../../src/core/plugin.ts';
 import grep from '../../../src/plugins/filter/grep.ts';

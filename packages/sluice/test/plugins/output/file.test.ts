@@ -7,6 +7,7 @@ import { describe, it } from 'node:test';
 import { gunzipSync } from 'node:zlib';
 import { EventTime } from '@sluice/forward';
 import { createBufferedOutput } from '../../../src/buffer/buffered-output.ts';
+import { loadPlugin } from '../../../src/engine/registry.ts';
 import { parseConfigText } from '../../../src/config/parser.ts';
 import { resolve } from '../../../src/config/schema.ts';
 import { EventBatch } from '../../../src/core/batch.ts';
@@ -38,6 +39,7 @@ async function make(conf: string) {
     bufferElement: el.elements.find((e) => e.name === 'buffer'),
     ctx,
     outputElement: el,
+    loadStore: (type, at) => loadPlugin('buffer', type, at),
   });
   await bo.start();
   return bo;

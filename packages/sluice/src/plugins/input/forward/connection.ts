@@ -10,7 +10,8 @@ import {
   parseEventFrame,
   readPing,
 } from '@sluice/forward';
-import { BatchBuilder, EventBatch } from '../../../core/batch.ts';
+import { EventBatch } from '../../../core/batch.ts';
+import { BatchBuilder } from '../../../core/batch-builder.ts';
 import type { BudgetHolder, MemoryBudget } from '../../../core/memory-budget.ts';
 import type { PluginContext } from '../../../core/plugin.ts';
 import type { Security, Session } from './security.ts';

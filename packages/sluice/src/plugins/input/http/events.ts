@@ -1,5 +1,6 @@
 import { decodeMultiple, EventTime } from '@sluice/forward';
-import type { BatchBuilder, EventRecord } from '../../../core/batch.ts';
+import type { EventRecord } from '../../../core/batch.ts';
+import type { BatchBuilder } from '../../../core/batch-builder.ts';
 import type { ParserPlugin } from '../../../core/plugin.ts';
 
 /** A request Sluice cannot turn into events; the message is sent back with the 400. */

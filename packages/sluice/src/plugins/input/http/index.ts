@@ -1,19 +1,21 @@
 import type { IncomingMessage } from 'node:http';
 import type { ConfigElement } from '../../../config/ast.ts';
 import { defineParams, type ParamsOf, type Resolved } from '../../../config/schema.ts';
-import { BatchBuilder, type EventRecord } from '../../../core/batch.ts';
+import type { EventRecord } from '../../../core/batch.ts';
 import { ConfigError, isBufferOverflow } from '../../../core/errors.ts';
 import type { InputPlugin, ParserPlugin, PluginContext, PluginDescriptor } from '../../../core/plugin.ts';
 import { transportSection } from '../../../core/tls-transport.ts';
-import { type CorsOptions, corsHeaders, originAllowed, preflight } from './cors.ts';
-import {
-  addDefaultEvents,
-  addParsedEvent,
-  BadRequestError,
-  type RequestInput,
-} from './events.ts';
+import { EmitCoalescer } from '../../../shared/http-in/coalesce.ts';
 import { parseForm } from '../../../shared/http-in/form.ts';
-import { HttpReceiver, type HttpReply, type HttpRequest, listenerOptions } from '../../../shared/http-in/server.ts';
+import {
+  HttpReceiver,
+  type HttpReply,
+  type HttpRequest,
+  listenerOptions,
+  type ReceivedRequest,
+} from '../../../shared/http-in/server.ts';
+import { type CorsOptions, corsHeaders, originAllowed, preflight } from './cors.ts';
+import { addDefaultEvents, addParsedEvent, BadRequestError, type RequestInput } from './events.ts';
 
 const params = defineParams({
   port: { type: 'integer', min: 0, max: 65535, description: 'The port to listen to.', default: 9880 },
@@ -94,13 +96,16 @@ type Params = ParamsOf<typeof params>;
 
 const EMPTY_GIF = Buffer.from('R0lGODlhAQABAIAAAP///wAAACwAAAAAAQABAAACAkQBADs=', 'base64');
 const TEXT = { 'Content-Type': 'text/plain' };
-const OK: HttpReply = { status: 200, headers: TEXT, body: '' };
-const NO_CONTENT: HttpReply = { status: 204 };
-const IMG: HttpReply = {
+// Frozen: the receiver writes a frozen reply from a header list it makes once.
+const OK: HttpReply = Object.freeze({ status: 200, headers: TEXT, body: '' });
+const NO_CONTENT: HttpReply = Object.freeze({ status: 204 });
+const IMG: HttpReply = Object.freeze({
   status: 200,
   headers: { 'Content-Type': 'image/gif; charset=utf-8' },
   body: EMPTY_GIF,
-};
+});
+/** Tags of the paths seen (a path names its tag), bounded against clients that vary it. */
+const TAG_CACHE_MAX = 1024;
 
 /** Fluentd's in_http: POST /<tag> with JSON, msgpack, ndjson, form fields or a `<parse>`d body. */
 export class HttpInput implements InputPlugin {
@@ -108,6 +113,8 @@ export class HttpInput implements InputPlugin {
   private readonly cors: CorsOptions | undefined;
   private readonly parser: ParserPlugin | undefined;
   private readonly success: HttpReply;
+  private readonly batches: EmitCoalescer;
+  private readonly tags = new Map<string, string>();
 
   constructor(
     private readonly p: Params,
@@ -130,6 +137,10 @@ export class HttpInput implements InputPlugin {
     if (parse && parseType && parseType !== 'in_http')
       this.parser = ctx.createNested<ParserPlugin>('parser', parse.element as ConfigElement);
     this.success = p.respond_with_empty_img ? IMG : p.use_204_response ? NO_CONTENT : OK;
+    this.batches = new EmitCoalescer(
+      (batch) => ctx.emit(batch),
+      (req, err) => req.respond(this.withCors(req, err === undefined ? this.success : this.emitFailed(err))),
+    );
     this.receiver = new HttpReceiver({
       ...listenerOptions(p, config.sections.transport as Resolved | undefined, ctx.logger),
       decompressionSizeLimit: p.decompression_size_limit,
@@ -177,27 +188,24 @@ export class HttpInput implements InputPlugin {
     return undefined;
   }
 
-  private async onRequest(req: HttpRequest): Promise<HttpReply> {
-    const reply = await this.accept(req);
-    if (this.cors) {
-      const h = corsHeaders(this.cors, req.headers.origin);
-      if (h) reply.headers = { ...reply.headers, ...h };
-    }
-    return reply;
-  }
-
-  private async accept(req: HttpRequest): Promise<HttpReply> {
-    let tag = req.path
-      .slice(1)
-      .split('/')
-      .filter((s) => s !== '')
-      .join('.');
-    if (this.p.add_tag_prefix) tag = tag ? `${this.p.add_tag_prefix}.${tag}` : this.p.add_tag_prefix;
-    const builder = new BatchBuilder(Math.min(64 * 1024, req.body.length + 64));
+  /**
+   * The request's events go into this turn's batch for its tag (shared with the other
+   * requests of the turn); it is answered once that batch is accepted, or at once when it
+   * is refused or brings no event.
+   */
+  private onRequest(req: ReceivedRequest): HttpReply | undefined {
+    const tag = this.tagOf(req.path);
+    if (!tag)
+      return this.refuse(
+        req,
+        new BadRequestError('the request path names the tag: POST /<tag>, e.g. /app.access'),
+      );
+    const out = this.batches.builder(tag);
+    const len = out.len;
+    const count = out.count;
     try {
-      if (!tag) throw new BadRequestError('the request path names the tag: POST /<tag>, e.g. /app.access');
       const contentType = String(req.headers['content-type'] ?? '');
-      const fields = parseForm(req.query);
+      const fields = req.query === '' ? new Map<string, Buffer>() : parseForm(req.query);
       if (!this.parser && /^application\/x-www-form-urlencoded/i.test(contentType))
         parseForm(req.body, fields);
       const input: RequestInput = {
@@ -206,29 +214,56 @@ export class HttpInput implements InputPlugin {
         params: fields,
         extra: this.extraFields(req),
       };
-      if (this.parser) addParsedEvent(input, this.parser, builder);
-      else addDefaultEvents(input, builder);
+      if (this.parser) addParsedEvent(input, this.parser, out);
+      else addDefaultEvents(input, out);
     } catch (e) {
+      out.rollback(len, count);
       if (!(e instanceof BadRequestError)) throw e;
-      if (this.p.dump_error_log)
-        this.ctx.logger.warn({ path: req.path, error: e.message }, 'http request refused');
-      return { status: 400, headers: TEXT, body: `400 Bad Request\n${e.message}\n` };
+      return this.refuse(req, e);
     }
-    if (builder.count === 0) return this.success;
-    try {
-      await this.ctx.emit(builder.take(tag));
-    } catch (e) {
-      if (isBufferOverflow(e)) {
-        return {
-          status: 503,
-          headers: { ...TEXT, 'Retry-After': '1' },
-          body: `503 Service Unavailable\n${(e as Error).message}\n`,
-        };
-      }
-      if (this.p.dump_error_log) this.ctx.logger.error({ err: e }, 'failed to emit data');
-      return { status: 500, headers: TEXT, body: `500 Internal Server Error\n${(e as Error).message}\n` };
+    if (out.count === count) return this.withCors(req, this.success);
+    this.batches.wait(tag, req);
+    return undefined;
+  }
+
+  private refuse(req: HttpRequest, e: BadRequestError): HttpReply {
+    if (this.p.dump_error_log)
+      this.ctx.logger.warn({ path: req.path, error: e.message }, 'http request refused');
+    return this.withCors(req, { status: 400, headers: TEXT, body: `400 Bad Request\n${e.message}\n` });
+  }
+
+  /** The answer to a request whose batch the pipeline refused. */
+  private emitFailed(e: unknown): HttpReply {
+    if (isBufferOverflow(e)) {
+      return {
+        status: 503,
+        headers: { ...TEXT, 'Retry-After': '1' },
+        body: `503 Service Unavailable\n${(e as Error).message}\n`,
+      };
     }
-    return this.success;
+    if (this.p.dump_error_log) this.ctx.logger.error({ err: e }, 'failed to emit data');
+    return { status: 500, headers: TEXT, body: `500 Internal Server Error\n${(e as Error).message}\n` };
+  }
+
+  private withCors(req: HttpRequest, reply: HttpReply): HttpReply {
+    if (!this.cors) return reply;
+    const h = corsHeaders(this.cors, req.headers.origin);
+    return h ? { ...reply, headers: { ...reply.headers, ...h } } : reply;
+  }
+
+  /** POST /a/b -> a.b (with add_tag_prefix); '' when the path names none. */
+  private tagOf(path: string): string {
+    const known = this.tags.get(path);
+    if (known !== undefined) return known;
+    let tag = path
+      .slice(1)
+      .split('/')
+      .filter((s) => s !== '')
+      .join('.');
+    if (this.p.add_tag_prefix) tag = tag ? `${this.p.add_tag_prefix}.${tag}` : this.p.add_tag_prefix;
+    if (this.tags.size >= TAG_CACHE_MAX) this.tags.clear();
+    this.tags.set(path, tag);
+    return tag;
   }
 
   private extraFields(req: HttpRequest): EventRecord | undefined {

@@ -1,8 +1,9 @@
 // fluent-plugin-kafka's out_kafka2 (and its v0.12 names kafka_buffered and kafka): a chunk
 // is written when the broker has acknowledged every message of it at required_acks. See
 // docs/outputs/kafka.md.
+import { hostname } from 'node:os';
 import type { EventTime } from '@sluice/forward';
-import type { ConfigElement } from '../../../config/ast.ts';
+import { type ConfigElement, typeOf } from '../../../config/ast.ts';
 import type { Resolved } from '../../../config/schema.ts';
 import type { EventRecord } from '../../../core/batch.ts';
 import { BufferPool } from '../../../core/buffer-pool.ts';
@@ -15,12 +16,10 @@ import type {
   PluginDescriptor,
   WriteResult,
 } from '../../../core/plugin.ts';
-import { typeOf } from '../../../engine/plugin-loader.ts';
 import { createRecordAccessor } from '../../../core/record-accessor.ts';
-import { compileStrftime } from '../../../time/time-format.ts';
 import { type ConnectionParams, clientConnection } from '../../../shared/kafka/connection.ts';
 import { INJECT_SECTION, withInject } from '../../../shared/parse/inject.ts';
-import { loadPlugin } from '../../../engine/registry.ts';
+import { compileStrftime } from '../../../time/time-format.ts';
 import {
   type EncodeOptions,
   type KafkaMessage,
@@ -30,6 +29,7 @@ import {
 } from './encode.ts';
 import { type Params, params } from './params.ts';
 import { brokerErrorIds, describe, KafkaDelivery } from './producer.ts';
+import { TransactionalDelivery } from './transactional.ts';
 
 /** The names this plugin answers to that mean fluent-plugin-kafka's v0.12 outputs. */
 const LEGACY = new Set(['kafka_buffered', 'kafka']);
@@ -76,6 +76,12 @@ export class Kafka2Output implements OutputPlugin {
     if (explicitIdempotent === true && p.required_acks !== -1)
       throw new ConfigError('KAFKA_IDEMPOTENT_ACKS: idempotent true needs required_acks -1', where);
     const idempotent = explicitIdempotent ?? p.required_acks === -1;
+    const exactlyOnce = p.exactly_once || p.transactional_id !== undefined;
+    if (exactlyOnce && !idempotent)
+      throw new ConfigError(
+        'KAFKA_EXACTLY_ONCE: exactly_once (or transactional_id) needs the idempotent producer: required_acks -1, idempotent not false',
+        where,
+      );
     const available = ['gzip', 'snappy', 'lz4'];
     if (p.compression_codec === 'zstd')
       throw new ConfigError(
@@ -155,7 +161,7 @@ export class Kafka2Output implements OutputPlugin {
     // the socket waits for an answer a little longer than the broker waits for its acks
     const requestMs = conn.requestTimeout ?? (ackMs !== undefined ? ackMs + 5_000 : 30_000);
     const perAttempt = requestMs + (conn.connectTimeout ?? 5_000);
-    this.delivery = new KafkaDelivery({
+    const deliveryOptions = {
       sendTimeoutMs: perAttempt * (p.max_send_retries + 1) + 250 * p.max_send_retries,
       idempotent,
       maxBatchBytes:
@@ -173,7 +179,12 @@ export class Kafka2Output implements OutputPlugin {
         retryDelay: 250,
         timeout: ackMs,
       },
-    });
+    };
+    let transactionalId = p.transactional_id ?? `sluice-${hostname()}-${ctx.id}`;
+    if (ctx.workers > 1) transactionalId += `-${ctx.workerId}`;
+    this.delivery = exactlyOnce
+      ? new TransactionalDelivery({ ...deliveryOptions, transactionalId })
+      : new KafkaDelivery(deliveryOptions);
     if (legacy)
       ctx.logger.warn(
         { code: 'KAFKA_LEGACY_TYPE' },
@@ -198,6 +209,13 @@ export class Kafka2Output implements OutputPlugin {
       for (const r of enc.rejected) this.reject(tag, r.time, r.record, r.error, r.code);
       if (enc.messages.length === 0) return { status: 'ok' };
       const res = await this.delivery.deliver(chunk.id, enc.messages, enc.sizes);
+      if (res.replayed) {
+        this.ctx.logger.info(
+          { chunk: chunk.id, tag },
+          'chunk was committed to Kafka before the last stop (its id is in the transactional record); not sent again',
+        );
+        return { status: 'ok' };
+      }
       if (res.tooLarge.length > 0) this.rejectTooLarge(chunk, res.tooLarge);
       if (!res.error) {
         counter(this.ctx, 'kafkaMessages', enc.messages.length - res.tooLarge.length);
@@ -250,6 +268,18 @@ export class Kafka2Output implements OutputPlugin {
     }
   }
 
+  async start(): Promise<void> {
+    // fences an earlier process's transaction at once rather than at the first chunk; a
+    // failure here is met again (and reported) by write()
+    if (this.delivery instanceof TransactionalDelivery)
+      this.delivery.start().catch((e) => {
+        this.ctx.logger.warn(
+          { code: 'KAFKA_SEND_FAILED' },
+          `exactly_once: taking the transactional id failed (retried with the first chunk): ${describe(e)}`,
+        );
+      });
+  }
+
   async stop(): Promise<void> {
     this.pool.clear();
     await this.delivery.close();
@@ -294,12 +324,14 @@ async function valueFormat(
   if (type === 'json' && plain) return { kind: 'json' };
   if (type === 'msgpack' && plain) return { kind: 'msgpack' };
   if (!element) return { kind: 'json' };
+  // The engine has loaded every formatter before plugins are built; a type it does not
+  // know (from output_data_type) fails here.
+  let formatter: FormatterPlugin;
   try {
-    await loadPlugin('formatter', type, element.location);
+    formatter = ctx.createNested<FormatterPlugin>('formatter', element, 'json');
   } catch (e) {
     throw new ConfigError(`KAFKA_FORMAT: ${(e as Error).message}`, element.location);
   }
-  const formatter = ctx.createNested<FormatterPlugin>('formatter', element, 'json');
   return type === 'ltsv' ? { kind: 'ltsv', formatter } : { kind: 'formatter', formatter };
 }
 
