@@ -87,9 +87,36 @@ function guard(auth: DashboardAuth, h: Handler): Handler {
   };
 }
 
-/** The server as the dashboard's routes see it: each handler behind the auth check when one is set. */
+/** Whether a Host header names this machine (or is absent: browsers always send one). */
+function loopbackHost(host: string | undefined): boolean {
+  if (!host) return true;
+  const name = host.startsWith('[') ? host.slice(0, host.indexOf(']') + 1) : host.replace(/:\d*$/, '');
+  return isLoopback(name.toLowerCase());
+}
+
+/**
+ * Without credentials (a loopback bind) a page of another site could still reach the
+ * dashboard by pointing its own name at 127.0.0.1 (DNS rebinding) and read the records and
+ * searches as its own origin: such a request carries that site's name in Host, and is refused.
+ */
+function loopbackOnly(h: Handler): Handler {
+  return (req, res, url) => {
+    if (loopbackHost(req.headers.host)) return h(req, res, url);
+    res.writeHead(403, { 'content-type': 'application/json', 'cache-control': 'no-store' }).end(
+      JSON.stringify({
+        error: `this dashboard answers requests to localhost / 127.0.0.1 only (Host: ${String(req.headers.host).slice(0, 100)}); set dashboard_token or dashboard_user to serve it under another name`,
+        code: 'MONITOR_DASHBOARD_HOST',
+      }),
+    );
+  };
+}
+
+/**
+ * The server as the dashboard's routes see it: each handler behind the auth check when one
+ * is set, else behind the loopback Host check.
+ */
 export function guardedServer(server: MonitorServer, auth: DashboardAuth | undefined): MonitorServer {
-  if (!auth) return server;
+  const wrap = (h: Handler) => (auth ? guard(auth, h) : loopbackOnly(h));
   return {
     get port() {
       return server.port;
@@ -97,7 +124,7 @@ export function guardedServer(server: MonitorServer, auth: DashboardAuth | undef
     get url() {
       return server.url;
     },
-    route: (path, handler) => server.route(path, guard(auth, handler)),
+    route: (path, handler) => server.route(path, wrap(handler)),
     unroute: (path) => server.unroute(path),
     release: () => server.release(),
   };

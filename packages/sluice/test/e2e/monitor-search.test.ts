@@ -6,6 +6,7 @@
 // search of another index and any other API, and never hands out the cluster's credentials.
 import assert from 'node:assert/strict';
 import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { request as httpRequest } from 'node:http';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
@@ -250,6 +251,28 @@ describe('dashboard search page against OpenSearch (e2e)', () => {
     });
     assert.equal(badQuery.status, 400);
     assert.equal(badQuery.body.code, 'SEARCH_BAD_QUERY');
+
+    // A page of another site that resolved its name to 127.0.0.1 (DNS rebinding) is refused.
+    for (const [host, status] of [
+      ['attacker.example', 403],
+      [`attacker.example:${new URL(base).port}`, 403],
+      [`localhost:${new URL(base).port}`, 200],
+      [new URL(base).host, 200],
+    ] as const) {
+      const got = await new Promise<{ status: number; body: string }>((resolve, reject) => {
+        const r = httpRequest(`${base}/dashboard/api/search-targets`, { headers: { host } }, (res) => {
+          let body = '';
+          res.setEncoding('utf8').on('data', (d: string) => {
+            body += d;
+          });
+          res.on('end', () => resolve({ status: res.statusCode ?? 0, body }));
+        });
+        r.on('error', reject);
+        r.end();
+      });
+      assert.equal(got.status, status, `Host: ${host}`);
+      if (status === 403) assert.match(got.body, /MONITOR_DASHBOARD_HOST/);
+    }
 
     // Nothing was deleted or changed.
     assert.equal(await countOf(store.url, 'secret-1'), 1);
