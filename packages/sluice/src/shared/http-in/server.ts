@@ -1,12 +1,12 @@
 import http, { type IncomingMessage, type ServerResponse } from 'node:http';
 import https from 'node:https';
-import type { AddressInfo, Socket } from 'node:net';
+import type { AddressInfo } from 'node:net';
 import type { TlsOptions } from 'node:tls';
 import type { Logger } from 'pino';
 import type { Resolved } from '../../config/schema.ts';
-import { type BudgetHolder, MemoryBudget } from '../../core/memory-budget.ts';
+import { MemoryBudget } from '../../core/memory-budget.ts';
 import { tlsServerOptions } from '../../core/tls-transport.ts';
-import { BodyError, decodeBody } from './decode.ts';
+import { BodySweep, Flight, type Receiving, replyTo } from './request.ts';
 
 /** One request with its body read and decompressed. */
 export interface HttpRequest {
@@ -19,6 +19,17 @@ export interface HttpRequest {
   /** X-Forwarded-For's first address, else the peer's */
   remoteAddr: string | undefined;
   body: Buffer;
+}
+
+/** A request as the receiver hands it to onRequest: it can also be answered later. */
+export interface ReceivedRequest extends HttpRequest {
+  /**
+   * Answers the request (once): for an onRequest that returned undefined, after the
+   * request's events were accepted or refused.
+   */
+  respond(reply: HttpReply): void;
+  /** Answers 500 with the error's message and logs it (the deferred form of a throw). */
+  fail(err: unknown): void;
 }
 
 export interface HttpReply {
@@ -45,7 +56,12 @@ export interface ReceiverOptions {
    * refused origin); undefined means "read the body and call onRequest".
    */
   onHead?(req: IncomingMessage, path: string): HttpReply | undefined;
-  onRequest(req: HttpRequest): Promise<HttpReply> | HttpReply;
+  /**
+   * Handles a request whose body is in: its answer, a promise of it, or undefined when
+   * the handler will call req.respond() (or req.fail()) itself later, which spares a
+   * promise per request (in_http answers a batch of requests at once).
+   */
+  onRequest(req: ReceivedRequest): Promise<HttpReply> | HttpReply | undefined;
 }
 
 /** The listener parameters in_http and postback share (their defaults differ). */
@@ -77,35 +93,28 @@ export function listenerOptions(
   };
 }
 
-const TEXT = { 'Content-Type': 'text/plain' };
-
-/** A request whose body is being read or processed, as the memory budget sees it. */
-interface InFlight extends BudgetHolder {
-  /** still reading the body (only then may it be closed to free memory) */
-  reading: boolean;
-  /** the client's address and connection (req.socket is gone once the request is destroyed) */
-  remote: string | undefined;
-  socket: Socket;
-  /** why it was closed before its body was whole */
-  stop: { code: string; reason: string } | undefined;
-}
 const DEFAULT_TOTAL_BODY_SIZE_LIMIT = 256 * 1024 * 1024;
 const DEFAULT_BODY_TIMEOUT_MS = 60_000;
 
 /**
- * The HTTP(S) listener under in_http and postback: node:http with keep-alive, a body
- * size limit enforced before and while reading, gzip/deflate bodies, and a stop that lets
- * requests in flight finish (their events are being accepted) before closing sockets.
+ * The HTTP(S) listener under in_http, postback and firehose: node:http with keep-alive, a
+ * body size limit enforced before and while reading, gzip/deflate bodies, and a stop that
+ * lets requests in flight finish (their events are being accepted) before closing sockets.
+ * A request is read with callbacks into one object (request.ts), not an async iterator and
+ * a chain of promises: at tens of thousands of small requests a second those were most of
+ * the receiver's own CPU.
  */
-export class HttpReceiver {
+export class HttpReceiver implements Receiving {
   private server: http.Server | undefined;
   private inFlight = 0;
   private drained: (() => void) | undefined;
   /** the memory held by request bodies in flight, across all requests (total_body_size_limit) */
   readonly budget: MemoryBudget;
+  readonly sweep: BodySweep;
 
-  constructor(private readonly o: ReceiverOptions) {
+  constructor(readonly o: ReceiverOptions) {
     this.budget = new MemoryBudget(o.totalBodySizeLimit ?? DEFAULT_TOTAL_BODY_SIZE_LIMIT);
+    this.sweep = new BodySweep(o.bodyTimeoutMs ?? DEFAULT_BODY_TIMEOUT_MS);
   }
 
   async start(): Promise<void> {
@@ -115,7 +124,7 @@ export class HttpReceiver {
     // Expect: 100-continue: refuse an announced oversize body before the client sends it.
     server.on('checkContinue', (req, res) => {
       if (this.tooLarge(req)) {
-        this.reply(res, this.tooLargeReply());
+        replyTo(res, this.tooLargeReply());
         return;
       }
       res.writeContinue();
@@ -157,7 +166,13 @@ export class HttpReceiver {
       ]);
     }
     server.closeAllConnections();
+    this.sweep.stop();
     await closed;
+  }
+
+  /** A request is done (answered or dropped). */
+  settled(): void {
+    if (--this.inFlight === 0 && this.drained) this.drained();
   }
 
   private tooLarge(req: IncomingMessage): boolean {
@@ -172,168 +187,26 @@ export class HttpReceiver {
     const head = this.o.onHead?.(req, path);
     if (head) {
       req.resume();
-      this.reply(res, head);
+      replyTo(res, head);
       return;
     }
     if (this.tooLarge(req)) {
       req.resume();
-      this.reply(res, this.tooLargeReply());
+      replyTo(res, this.tooLargeReply());
       return;
     }
     this.inFlight++;
-    this.read(req, res, path, q < 0 ? '' : url.slice(q + 1))
-      .catch((e: unknown) => {
-        this.o.logger.error({ err: e }, 'http request failed');
-        if (!res.headersSent)
-          this.reply(res, {
-            status: 500,
-            headers: TEXT,
-            body: `500 Internal Server Error\n${(e as Error).message}\n`,
-          });
-      })
-      .finally(() => {
-        if (--this.inFlight === 0 && this.drained) this.drained();
-      });
-  }
-
-  private async read(req: IncomingMessage, res: ServerResponse, path: string, query: string): Promise<void> {
-    // The body's bytes count against the receiver's bound from its first chunk until the
-    // answer is sent. While it is being read, a bigger claim elsewhere may close it, and so
-    // may body_timeout; once read, it is processed and only then let go.
-    const remote = req.socket.remoteAddress;
-    const flight: InFlight = {
-      remote,
-      socket: req.socket,
-      reading: true,
-      stop: undefined,
-      evict: (reason) => {
-        if (!flight.reading) return false;
-        flight.stop ??= {
-          code: 'INPUT_MEMORY_LIMIT',
-          reason: `closed to free memory: ${reason} (total_body_size_limit)`,
-        };
-        req.destroy();
-        flight.socket.destroy();
-        return true;
-      },
-    };
-    try {
-      await this.readHeld(req, res, path, query, flight);
-    } catch (e) {
-      if (!flight.stop) throw e;
-    } finally {
-      this.budget.release(flight);
-    }
-    if (flight.stop)
-      this.o.logger.warn({ code: flight.stop.code, remote }, `http request dropped: ${flight.stop.reason}`);
-  }
-
-  private async readHeld(
-    req: IncomingMessage,
-    res: ServerResponse,
-    path: string,
-    query: string,
-    flight: InFlight,
-  ): Promise<void> {
-    const chunks: Buffer[] = [];
-    let size = 0;
-    let over = false;
-    let refused = false;
-    const timeoutMs = this.o.bodyTimeoutMs ?? DEFAULT_BODY_TIMEOUT_MS;
-    const timer =
-      timeoutMs > 0
-        ? setTimeout(() => {
-            flight.stop ??= {
-              code: 'BODY_TIMEOUT',
-              reason: `the request body got no byte for ${timeoutMs / 1000} s (body_timeout)`,
-            };
-            req.destroy();
-            flight.socket.destroy();
-          }, timeoutMs)
-        : undefined;
-    try {
-      for await (const chunk of req as AsyncIterable<Buffer>) {
-        timer?.refresh();
-        size += chunk.length;
-        if (size > this.o.bodySizeLimit) {
-          over = true;
-          break;
-        }
-        if (!this.budget.claim(flight, size)) {
-          refused = true;
-          break;
-        }
-        chunks.push(chunk);
-      }
-    } finally {
-      clearTimeout(timer);
-    }
-    if (flight.stop) return; // closed while reading: the body is not whole
-    if (over) {
-      this.reply(res, this.tooLargeReply());
-      return;
-    }
-    if (refused) return this.refuseForMemory(flight, res, size);
-    let body = chunks.length === 1 ? chunks[0]! : Buffer.concat(chunks, size);
-    try {
-      body = await decodeBody(body, req.headers['content-encoding'], this.o.decompressionSizeLimit);
-    } catch (e) {
-      if (e instanceof BodyError)
-        return this.reply(res, {
-          status: e.status,
-          headers: TEXT,
-          body: `${e.status} ${http.STATUS_CODES[e.status]}\n${e.message}\n`,
-        });
-      throw e;
-    }
-    flight.reading = false;
-    // A decompressed body counts as what it grew to.
-    if (!this.budget.claim(flight, body.length)) return this.refuseForMemory(flight, res, body.length);
-    const xff = req.headers['x-forwarded-for'];
-    const forwarded = Array.isArray(xff) ? xff[0] : xff;
-    const reply = await this.o.onRequest({
-      method: req.method ?? 'POST',
-      path,
-      query,
-      headers: req.headers,
-      remoteAddr: forwarded ? forwarded.split(',')[0]!.trim() : req.socket.remoteAddress,
-      body,
-    });
-    this.reply(res, reply);
-  }
-
-  /** 503: the body would take the receiver past total_body_size_limit; the client may retry. */
-  /** (The rest of the body is not read; Node closes the connection once the answer is out.) */
-  private refuseForMemory(flight: InFlight, res: ServerResponse, bytes: number): void {
-    const reason = `a request body of ${bytes} bytes would pass the bound of ${this.budget.limit} bytes for bodies in flight (total_body_size_limit)`;
-    this.o.logger.warn(
-      { code: 'INPUT_MEMORY_LIMIT', remote: flight.remote },
-      `http request refused: ${reason}`,
-    );
-    this.reply(res, {
-      status: 503,
-      headers: { ...TEXT, Connection: 'close', 'Retry-After': '1' },
-      body: `503 Service Unavailable\nINPUT_MEMORY_LIMIT: ${reason}\n`,
-    });
+    new Flight(this, req, res, path, q < 0 ? '' : url.slice(q + 1)).listen();
   }
 
   /** 413 in the same shape as the other errors: status line, then the reason. */
-  private tooLargeReply(): HttpReply {
+  tooLargeReply(): HttpReply {
     return {
       status: 413,
       headers: { ...TEXT, Connection: 'close' },
       body: `413 Request Entity Too Large\nthe request body is larger than body_size_limit (${this.o.bodySizeLimit} bytes)\n`,
     };
   }
-
-  private reply(res: ServerResponse, r: HttpReply): void {
-    const body = r.body ?? '';
-    const headers: Record<string, string | number> = { ...r.headers };
-    if (r.status !== 204) {
-      headers['Content-Type'] ??= 'text/plain';
-      headers['Content-Length'] = Buffer.byteLength(body);
-    }
-    res.writeHead(r.status, headers);
-    res.end(r.status === 204 ? undefined : body);
-  }
 }
+
+const TEXT = { 'Content-Type': 'text/plain' };
