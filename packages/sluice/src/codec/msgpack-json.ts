@@ -8,6 +8,7 @@
 // recordJson gives for every record.
 import { isUtf8 } from 'node:buffer';
 import { decode } from '@sluice/forward';
+import { SluiceError } from '../core/errors.ts';
 import { skipValue } from './msgpack-scan.ts';
 import { recordJson } from './json.ts';
 
@@ -276,7 +277,8 @@ export function recordsJson(bytes: Buffer, sep: number, scratch?: Buffer): Buffe
   let off = 0;
   while (off < end) {
     const entryEnd = skipValue(bytes, off, end);
-    if (entryEnd < 0) throw new Error(`chunk holds a broken msgpack entry at byte ${off}`);
+    if (entryEnd < 0)
+      throw new SluiceError('CHUNK_BROKEN_ENTRY', `chunk holds a broken msgpack entry at byte ${off}`);
     const mark = out.len;
     let next = GIVE_UP;
     if (bytes[off] === 0x92) {

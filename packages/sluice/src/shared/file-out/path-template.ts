@@ -2,7 +2,7 @@
 // the guard that keeps paths built from tags and record values inside the configured
 // directory.
 import { dirname, isAbsolute, relative, resolve, sep } from 'node:path';
-import { ConfigError, type SourceLocation } from '../../core/errors.ts';
+import { ConfigError, SluiceError, type SourceLocation } from '../../core/errors.ts';
 
 export function timekeyToFormat(timekey: number | undefined): string {
   if (timekey === undefined) return '';
@@ -64,7 +64,10 @@ export function assertInside(base: string, path: string): string {
   const abs = resolve(path);
   const rel = relative(base, abs);
   if (rel === '' || rel.startsWith(`..${sep}`) || rel === '..' || isAbsolute(rel) || abs.includes('\0')) {
-    throw new Error(`out_file: refusing to write ${JSON.stringify(path)}: it is outside ${base}`);
+    throw new SluiceError(
+      'FILE_PATH_OUTSIDE',
+      `out_file: refusing to write ${JSON.stringify(path)}: it is outside ${base}`,
+    );
   }
   return abs;
 }

@@ -1,6 +1,13 @@
 import { EventTime } from '@sluice/forward';
 import type { EventRecord } from '../../core/batch.ts';
-import { type BatchBuilder, mapHeader, strBytes, strHeaderAt, strHeaderSize } from '../../core/batch-builder.ts';
+import {
+  type BatchBuilder,
+  mapHeader,
+  strBytes,
+  strHeaderAt,
+  strHeaderSize,
+} from '../../core/batch-builder.ts';
+import { SluiceError } from '../../core/errors.ts';
 import { iconvLite } from '../../core/lazy-require.ts';
 import type { ParserPlugin } from '../../core/plugin.ts';
 import type { SluiceParser } from '../parse/common.ts';
@@ -291,7 +298,14 @@ export class ParserEncoder extends LineEncoder {
     if (results.length === 0) results = [undefined];
     for (const result of results) {
       if (!result) {
-        this.unmatched(w, text, src, sec, nsec, error ?? (p.lastError ? new Error(p.lastError) : undefined));
+        this.unmatched(
+          w,
+          text,
+          src,
+          sec,
+          nsec,
+          error ?? (p.lastError ? new SluiceError('INPUT_UNMATCHED', p.lastError) : undefined),
+        );
         continue;
       }
       const record = result.record;
@@ -318,6 +332,7 @@ export class ParserEncoder extends LineEncoder {
       return;
     }
     this.o.warn('pattern not matched', {
+      code: 'INPUT_UNMATCHED',
       path: src.path,
       line: text.length > 200 ? `${text.slice(0, 200)}...` : text,
       error: error?.message,
@@ -328,7 +343,7 @@ export class ParserEncoder extends LineEncoder {
       src.tag,
       new EventTime(sec, nsec),
       record,
-      error ?? new Error(`pattern not matched: ${src.path}`),
+      error ?? new SluiceError('INPUT_UNMATCHED', `pattern not matched: ${src.path}`),
     );
   }
 }

@@ -79,7 +79,7 @@ export class MultilineAssembler implements LineAssembler {
       }
       if (this.pending.length === 0) {
         if (this.emitOrphans) return line;
-        this.warn('got incomplete line before first line', { line });
+        this.warn('got incomplete line before first line', { code: 'MULTILINE_NO_START', line });
         return undefined;
       }
       this.pending.push(line);

@@ -4,9 +4,12 @@
 // unfinished message at its end is copied, into one growable buffer per connection, whose
 // size the caller counts against the input's memory budget (`held`).
 
+import type { ErrorCode } from '../../core/error-codes.ts';
+import { SluiceError } from '../../core/errors.ts';
+
 /** A message the framer will not hand on: the caller logs it (with `code`) and counts it. */
 export interface FrameProblem {
-  code: 'MESSAGE_TOO_LONG' | 'SYSLOG_BAD_FRAME';
+  code: Extract<ErrorCode, 'MESSAGE_TOO_LONG' | 'SYSLOG_BAD_FRAME'>;
   reason: string;
   /** the first bytes of the message, for the log line */
   head: string;
@@ -84,7 +87,8 @@ export class DelimiterFramer implements Framer {
     private readonly delimiter: Buffer,
     private readonly limit: number | undefined,
   ) {
-    if (delimiter.length === 0) throw new Error('empty delimiter');
+    if (delimiter.length === 0)
+      throw new SluiceError('SLUICE_CONFIG', "empty delimiter: parameter 'delimiter' must not be empty");
   }
 
   get held(): number {

@@ -1,7 +1,9 @@
+import type { ErrorCode } from '../../core/error-codes.ts';
 import type { PluginContext } from '../../core/plugin.ts';
 
-/** The error codes of the tcp, udp and syslog inputs (each has a row in docs/syslog.md). */
-export type NetInputCode =
+/** The error codes of the tcp, udp and syslog inputs (each has a row in docs/syslog.md and docs/errors.md). */
+export type NetInputCode = Extract<
+  ErrorCode,
   | 'INPUT_UNMATCHED'
   | 'MESSAGE_TOO_LONG'
   | 'SYSLOG_BAD_FRAME'
@@ -9,7 +11,8 @@ export type NetInputCode =
   | 'UDP_TRUNCATED'
   | 'UDP_QUEUE_FULL'
   | 'EMIT_FAILED'
-  | 'CLIENT_DENIED';
+  | 'CLIENT_DENIED'
+>;
 
 /** The counter (in ctx.metrics, read by monitor_agent and /metrics) each code adds to. */
 const COUNTER: Record<NetInputCode, string> = {

@@ -52,7 +52,10 @@ export class StreamServer {
     if (o.tls) {
       server.on('secureConnection', onSocket);
       server.on('tlsClientError', (e) =>
-        o.ctx.logger.warn({ err: e.message }, `${o.name}: TLS handshake failed`),
+        o.ctx.logger.warn(
+          { code: 'TLS_HANDSHAKE_FAILED', err: e.message },
+          `${o.name}: TLS handshake failed`,
+        ),
       );
     } else server.on('connection', onSocket);
     this.server = server;
@@ -60,7 +63,9 @@ export class StreamServer {
       server.once('error', reject);
       server.listen({ port: o.port, host: o.bind, backlog: o.backlog }, () => {
         server.off('error', reject);
-        server.on('error', (e) => o.ctx.logger.error({ err: e.message }, `${o.name}: listener error`));
+        server.on('error', (e) =>
+          o.ctx.logger.error({ code: 'LISTEN_FAILED', err: e.message }, `${o.name}: listener error`),
+        );
         resolve();
       });
     });

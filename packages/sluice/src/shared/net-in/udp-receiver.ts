@@ -71,7 +71,9 @@ export class UdpReceiver implements BudgetHolder {
       socket.once('error', reject);
       socket.bind(o.port, o.bind, () => {
         socket.off('error', reject);
-        socket.on('error', (e) => o.ctx.logger.warn({ err: e.message }, `${o.name}: UDP socket error`));
+        socket.on('error', (e) =>
+          o.ctx.logger.warn({ code: 'UDP_SOCKET_ERROR', err: e.message }, `${o.name}: UDP socket error`),
+        );
         resolve();
       });
     });

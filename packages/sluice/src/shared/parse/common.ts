@@ -204,7 +204,10 @@ export class ParserCore {
     this.nullEmpty = p.null_empty_string as boolean;
     this.convert = this.converters !== undefined || this.nullPattern !== undefined || this.nullEmpty;
     if (p.timeout !== undefined)
-      ctx?.logger.warn({ plugin: ctx.id }, '<parse> timeout is accepted for compatibility but not enforced');
+      ctx?.logger.warn(
+        { code: 'PARSE_TIMEOUT_IGNORED', plugin: ctx.id },
+        '<parse> timeout is accepted for compatibility but not enforced',
+      );
   }
 
   /** The event time of a record without a time field. */

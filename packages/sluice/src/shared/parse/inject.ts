@@ -87,7 +87,10 @@ export function withInject(
     const value = timeValue(section);
     adds.push([p.time_key, (_, time) => value(time)]);
   } else if (p.time_format) {
-    ctx.logger.warn("<inject>: 'time_format' specified without 'time_key', will be ignored");
+    ctx.logger.warn(
+      { code: 'INJECT_TIME_FORMAT_IGNORED' },
+      "<inject>: 'time_format' specified without 'time_key', will be ignored",
+    );
   }
   if (adds.length === 0) return formatter;
   return {

@@ -1,6 +1,7 @@
 // Fluentd's TimeParser family (lib/fluent/time.rb): how a time value found in a record
 // (`time_key`) becomes an EventTime, by `time_type` string / unixtime / float / mixed.
 import { EventTime } from '@sluice/forward';
+import { SluiceError } from '../../core/errors.ts';
 import { compileStrptime, type TimeParser } from '../../time/strptime.ts';
 import { zoneFor } from '../../time/time-format.ts';
 import { daysFromCivil, offsetForWall, parseOffset, type Zone } from '../../time/time-zone.ts';
@@ -152,7 +153,10 @@ export function createTimeParser(opts: TimeParserOptions): ValueTimeParser {
     }
   }
   if (chain.length === 0)
-    throw new Error('time_type is mixed but time_format and time_format_fallbacks are empty');
+    throw new SluiceError(
+      'SLUICE_CONFIG',
+      'time_type is mixed but time_format and time_format_fallbacks are empty',
+    );
   return (value) => {
     for (const p of chain) {
       const t = p(value);

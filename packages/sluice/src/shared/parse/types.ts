@@ -1,5 +1,6 @@
 // The `types` parameter of <parse> (Fluentd's Parser#build_type_converters):
 // `field:type[:option]` with type string, integer, float, bool, time, array.
+import { SluiceError } from '../../core/errors.ts';
 import { parseZone } from '../../time/time-format.ts';
 import { createTimeParser, TIME_TYPES, type TimeType } from './time-parser.ts';
 
@@ -106,7 +107,8 @@ export function buildTypeConverters(types: Record<string, string>): Map<string, 
         break;
       }
       default:
-        throw new Error(
+        throw new SluiceError(
+          'PARSE_TYPES',
           `unknown value conversion for key '${field}', type '${type}' (use string, integer, float, bool, time or array)`,
         );
     }
