@@ -477,6 +477,11 @@ export const ERROR_CODES = {
     'The dashboard is bound to a non-loopback address without authentication.',
     'set `dashboard_token` or `dashboard_user`/`dashboard_password`, or bind to 127.0.0.1',
   ),
+  MONITOR_DASHBOARD_HOST: e(
+    'monitor_agent',
+    'A dashboard without a token or password refused a request whose Host header is not localhost / 127.0.0.1 (a page of another site reaching it through DNS rebinding, or a proxy passing its own name).',
+    'open the dashboard as http://127.0.0.1:PORT/ or http://localhost:PORT/; to serve it under another name, set `dashboard_token` or `dashboard_user`/`dashboard_password`',
+  ),
   SEARCH_BAD_HOSTS: e(
     'monitor_agent search',
     "A `<search>` target's host is neither host:port nor a URL.",
@@ -826,8 +831,28 @@ export function isErrorCode(s: unknown): s is ErrorCode {
   return typeof s === 'string' && Object.hasOwn(ERROR_CODES, s);
 }
 
-/** The catalogue code an error carries (its `code`), if it is one. */
+/** The catalogue code at the head of a message (`S3_UPLOAD_FAILED: ...`), if any. */
+export function codeInMessage(message: string): ErrorCode | undefined {
+  const m = /^([A-Z][A-Z0-9]*(?:_[A-Z0-9]+)+): /.exec(message);
+  return m && isErrorCode(m[1]) ? m[1] : undefined;
+}
+
+/**
+ * The catalogue code of an error: its `code`, else the code its message starts with (many
+ * plugins' errors say `CODE: ...`), else undefined.
+ */
 export function errorCodeOf(err: unknown): ErrorCode | undefined {
-  const code = (err as { code?: unknown } | null | undefined)?.code;
-  return isErrorCode(code) ? code : undefined;
+  const e = err as { code?: unknown; message?: unknown } | null | undefined;
+  if (isErrorCode(e?.code)) return e.code;
+  return typeof e?.message === 'string' ? codeInMessage(e.message) : undefined;
+}
+
+/**
+ * The line a command prints under a fatal error's message: its code and what to do, e.g.
+ * `SLUICE_CONFIG: fix what the message names ... (docs/errors.md)`. Undefined for an error
+ * without a catalogue code.
+ */
+export function whatToDo(err: unknown): string | undefined {
+  const code = errorCodeOf(err);
+  return code && `${code}: ${ERROR_CODES[code].todo} (docs/errors.md)`;
 }

@@ -1,6 +1,6 @@
-import type { ErrorCode } from './error-codes.ts';
+import { codeInMessage, type ErrorCode } from './error-codes.ts';
 
-export { ERROR_CODES, type ErrorCode, errorCodeOf, isErrorCode } from './error-codes.ts';
+export { codeInMessage, ERROR_CODES, type ErrorCode, errorCodeOf, isErrorCode } from './error-codes.ts';
 
 /**
  * An error a user can meet: `code` is stable and has a row in docs/errors.md (core/error-codes.ts
@@ -38,14 +38,21 @@ export function formatLocation(loc: SourceLocation | undefined): string {
   return loc ? `${loc.file}:${loc.line}:${loc.column}` : '<unknown>';
 }
 
-/** A configuration problem; the message always starts with file:line:column. */
+/**
+ * A configuration problem; the message always starts with file:line:column. Its code is the
+ * one given, else the catalogue code the reason starts with (`ES_BAD_HOSTS: ...`), else
+ * SLUICE_CONFIG.
+ */
 export class ConfigError extends SluiceError {
   constructor(
     readonly reason: string,
     readonly location?: SourceLocation,
-    code: ErrorCode = 'SLUICE_CONFIG',
+    code?: ErrorCode,
   ) {
-    super(code, location ? `${formatLocation(location)}: ${reason}` : reason);
+    super(
+      code ?? codeInMessage(reason) ?? 'SLUICE_CONFIG',
+      location ? `${formatLocation(location)}: ${reason}` : reason,
+    );
     this.name = 'ConfigError';
   }
 }
