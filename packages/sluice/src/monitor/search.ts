@@ -160,7 +160,10 @@ export class SearchService {
 
   /** One read-only `_search` on the target's servers, tried in turn while they cannot be reached. */
   private async send(target: SearchTarget, index: string, body: Record<string, unknown>): Promise<EsAnswer> {
-    const path = `/${encodeURIComponent(index).replace(/%2A/gi, '*').replace(/%2C/gi, ',')}/_search?ignore_unavailable=true&allow_no_indices=true`;
+    // A pattern that starts with `*` (an index_name that is only a placeholder) would also
+    // match the cluster's own dot-indices: they are excluded.
+    const expr = index.split(',').some((p) => p.trim().startsWith('*')) ? `${index},-.*` : index;
+    const path = `/${encodeURIComponent(expr).replace(/%2A/gi, '*').replace(/%2C/gi, ',')}/_search?ignore_unavailable=true&allow_no_indices=true`;
     let lastError: Error | undefined;
     for (const server of target.servers) {
       const headers: Record<string, string> = { 'content-type': 'application/json' };

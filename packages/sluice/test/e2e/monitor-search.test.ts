@@ -102,6 +102,11 @@ describe('dashboard search page against OpenSearch (e2e)', () => {
       card: '4111',
     });
     await os(store.url, '/audit-1/_doc/1?refresh=true', 'PUT', { ts: new Date().toISOString(), who: 'ops' });
+    for (const index of ['plain-1', '.sluice-dot'])
+      await os(store.url, `/${index}/_doc/1?refresh=true`, 'PUT', {
+        '@timestamp': new Date().toISOString(),
+        marker: index,
+      });
     const httpPort = await freePort();
     const conf = join(dir, 'search.conf');
     await writeFile(
@@ -135,6 +140,16 @@ describe('dashboard search page against OpenSearch (e2e)', () => {
   logstash_prefix seed004
   <buffer>
     flush_interval 0.3s
+  </buffer>
+</match>
+<match by_tag.**>
+  @type opensearch
+  @id by_tag
+  host 127.0.0.1
+  port ${new URL(store.url).port}
+  index_name \${tag}
+  include_timestamp true
+  <buffer tag>
   </buffer>
 </match>
 `,
@@ -176,6 +191,7 @@ describe('dashboard search page against OpenSearch (e2e)', () => {
       list.map((t) => [t.name, t.index, t.timeField]),
       [
         ['seed004_es', 'seed004-*', '@timestamp'],
+        ['by_tag', '*', '@timestamp'],
         ['audit', 'audit-*', 'ts'],
       ],
     );
@@ -185,6 +201,18 @@ describe('dashboard search page against OpenSearch (e2e)', () => {
     assert.equal(all.body.total, records.length);
     const audit = await post(base, '/dashboard/api/search/audit/_search', { from: 'now-1h', to: 'now' });
     assert.equal(audit.body.total, 1);
+
+    // An output whose index is only a placeholder searches every index but the dot-indices.
+    const everywhere = await post(base, '/dashboard/api/search/by_tag/_search', {
+      from: 'now-1h',
+      to: 'now',
+      q: 'marker:*',
+    });
+    assert.equal(everywhere.status, 200, JSON.stringify(everywhere.body));
+    assert.deepEqual(
+      (everywhere.body.hits as { _index: string }[]).map((h) => h._index),
+      ['plain-1'],
+    );
 
     // Another index, by name, by pattern, in a list, or excluded from a pattern: refused.
     for (const index of [
