@@ -21,6 +21,7 @@ const EXAMPLES = [
   'examples/compose/tail-to-files',
   'examples/compose/http-bus',
   'examples/compose/kafka-scale-out',
+  'examples/compose/firehose',
 ];
 /** Folders the image creates for its user (Dockerfile: mkdir -p + chown). */
 const IMAGE_WRITABLE = ['/fluentd/log', '/fluentd/buffer', '/fluentd/state', '/tmp'];

@@ -65,6 +65,10 @@ export function shippedConfigs(): ShippedConfig[] {
       name: 'examples/compose/http-bus/fluentd/fluent.conf',
       text: readRepo('examples/compose/http-bus/fluentd/fluent.conf'),
     },
+    {
+      name: 'examples/compose/firehose/fluentd/fluent.conf',
+      text: readRepo('examples/compose/firehose/fluentd/fluent.conf'),
+    },
     { name: 'seed 000 fluent.conf', text: SEED_000_FLUENT_CONF },
   ];
   for (const dir of ['examples/k8s/node-logs', 'examples/k8s/sidecar', 'examples/k8s/postback/base']) {
