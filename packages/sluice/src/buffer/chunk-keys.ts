@@ -3,12 +3,14 @@
 // event (out_file, stdout formats) read it from the chunk. Tag-only (or no) keys never look inside the bytes; a time
 // key reads only each entry's time in place; record keys decode the records (and still
 // slice the original entry bytes rather than re-encoding them).
+
+import { entrySeconds, scanEntries } from '../codec/msgpack-scan.ts';
 import type { EventBatch } from '../core/batch.ts';
+import { withCode } from '../core/errors.ts';
 import type { ChunkKeySpec } from '../core/placeholders.ts';
 import type { ChunkKeys } from '../core/plugin.ts';
 import { createRecordAccessor, type RecordAccessor } from '../core/record-accessor.ts';
 import type { Zone } from '../time/time-zone.ts';
-import { entrySeconds, scanEntries } from '../codec/msgpack-scan.ts';
 import { keyStringOf } from './store.ts';
 
 export interface Group {
@@ -50,8 +52,12 @@ export class ChunkKeyer {
     const starts: number[] = [];
     const scan = scanEntries(b, starts);
     if (scan.problem)
-      throw new TypeError(
-        `batch for tag '${batch.tag}' holds malformed msgpack entries (${scan.problem} at byte ${scan.validEnd})`,
+      // Inputs write whole entries: a malformed one is a bug (INTERNAL).
+      throw withCode(
+        new TypeError(
+          `batch for tag '${batch.tag}' holds malformed msgpack entries (${scan.problem} at byte ${scan.validEnd})`,
+        ),
+        'INTERNAL',
       );
     const records = this.spec.keys.length > 0 ? batch.entries() : undefined;
     const groups = new Map<string, { keys: ChunkKeys; ranges: number[]; count: number }>();

@@ -1,5 +1,6 @@
 import { decodeMultiple, EventTime } from '@sluice/forward';
 import { EntryWriter } from './entry-writer.ts';
+import { withCode } from './errors.ts';
 import type { Entry, EventRecord } from './event.ts';
 
 export type { Entry, EventRecord };
@@ -58,12 +59,14 @@ export function decodeEntries(bytes: Buffer): Entry[] {
   const out: Entry[] = new Array(raw.length);
   for (let i = 0; i < raw.length; i++) {
     const e = raw[i] as unknown[];
-    if (!Array.isArray(e) || e.length < 2) throw new TypeError(`entry ${i} is not a [time, record] array`);
+    // Inputs check entries before they make a batch: a bad one here is a bug (INTERNAL).
+    if (!Array.isArray(e) || e.length < 2)
+      throw withCode(new TypeError(`entry ${i} is not a [time, record] array`), 'INTERNAL');
     const time = EventTime.from(e[0]);
-    if (!time) throw new TypeError(`entry ${i} has an invalid time`);
+    if (!time) throw withCode(new TypeError(`entry ${i} has an invalid time`), 'INTERNAL');
     const record = e[1];
     if (record === null || typeof record !== 'object' || Array.isArray(record)) {
-      throw new TypeError(`entry ${i} has a record that is not a map`);
+      throw withCode(new TypeError(`entry ${i} has a record that is not a map`), 'INTERNAL');
     }
     out[i] = { time, record: record as EventRecord };
   }

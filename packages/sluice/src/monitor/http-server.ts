@@ -57,7 +57,7 @@ async function open(bind: string, port: number, logger: Logger): Promise<Shared>
     Promise.resolve()
       .then(() => h(req, res, url))
       .catch((e: Error) => {
-        logger.warn({ err: e, path: url.pathname }, 'monitor request failed');
+        logger.warn({ code: 'MONITOR_REQUEST_FAILED', err: e, path: url.pathname }, 'monitor request failed');
         if (!res.headersSent) res.writeHead(500, { 'content-type': 'application/json' });
         res.end(JSON.stringify({ error: 'Internal Server Error', message: e.message }));
       });
@@ -71,7 +71,7 @@ async function open(bind: string, port: number, logger: Logger): Promise<Shared>
       resolve();
     });
   });
-  server.on('error', (e) => logger.error({ err: e }, 'monitor server error'));
+  server.on('error', (e) => logger.error({ code: 'MONITOR_LISTEN_FAILED', err: e }, 'monitor server error'));
   return { server, routes, refs: 0, port: (server.address() as AddressInfo).port };
 }
 
