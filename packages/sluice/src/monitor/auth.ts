@@ -63,7 +63,7 @@ function guard(auth: DashboardAuth, h: Handler): Handler {
     const given = url.searchParams.get('token');
     if (auth.token !== undefined && given !== null && same(given, auth.token) && req.method === 'GET') {
       url.searchParams.delete('token');
-      const cookie = `${COOKIE}=${encodeURIComponent(auth.token)}; Path=/dashboard; HttpOnly; SameSite=Strict`;
+      const cookie = `${COOKIE}=${encodeURIComponent(auth.token)}; Path=/; HttpOnly; SameSite=Strict`;
       res.writeHead(303, { location: `${url.pathname}${url.search}`, 'set-cookie': cookie }).end();
       return;
     }

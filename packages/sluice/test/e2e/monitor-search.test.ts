@@ -485,6 +485,16 @@ describe('dashboard access when bound beyond loopback (e2e)', () => {
       const page = await fetch(`${url}/dashboard/search.html`, { headers: { cookie } });
       assert.equal(page.status, 200);
       await page.body?.cancel();
+      // The monitor's root too (it redirects to the dashboard).
+      const root = await fetch(`${url}/?token=t0k3n`, { redirect: 'manual' });
+      assert.equal(root.status, 303);
+      assert.equal(root.headers.get('location'), '/');
+      const rootCookie = (root.headers.get('set-cookie') ?? '').split(';')[0]!;
+      const redirected = await fetch(`${url}/`, { headers: { cookie: rootCookie }, redirect: 'manual' });
+      assert.equal(redirected.status, 302);
+      assert.equal(redirected.headers.get('location'), '/dashboard/');
+      await redirected.body?.cancel();
+      await root.body?.cancel();
       for (const path of ['/api/plugins.json', '/healthz', '/metrics']) {
         const res = await fetch(`${url}${path}`);
         assert.equal(res.status, 200, path);
