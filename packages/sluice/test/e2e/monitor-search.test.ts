@@ -421,6 +421,20 @@ describe('dashboard search page against OpenSearch (e2e)', () => {
     assert.equal(back, records.length);
     assert.equal(await other.getAttribute('#docs tr.doc >> nth=0', 'data-id'), firstId);
 
+    // An absolute range (UTC, to the second) around records 10 to 19.
+    const at = (i: number) => (records[i]!.time as number) * 1000;
+    const utc = (ms: number) => new Date(ms).toISOString().slice(0, 19);
+    await other.selectOption('#range', 'absolute');
+    await other.fill('#abs-from', utc(at(10) - 1_000));
+    await other.fill('#abs-to', utc(at(19) + 1_000));
+    const window = await searched(other, () => other.click('#go'));
+    assert.equal(window, 10);
+    assert.equal(await histogramTotal(other), 10);
+    assert.equal(
+      new URLSearchParams(new URL(other.url()).hash.slice(1)).get('from'),
+      new Date(Math.floor((at(10) - 1_000) / 1000) * 1000).toISOString(),
+    );
+
     // Everything the page fetched came from Sluice.
     assert.ok(
       requests.every((u) => u.startsWith(base)),
