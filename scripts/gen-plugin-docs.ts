@@ -101,9 +101,8 @@ function bufferedText(d: PluginDescriptor): string {
     d.buffered === 'always'
       ? 'always buffered'
       : 'buffered when the config has a `<buffer>` section, unbuffered otherwise';
-  const keys = d.defaultChunkKeys?.length
-    ? ` Default chunk keys: ${d.defaultChunkKeys.map(code).join(', ')}.`
-    : '';
+  const chunkKeys = d.bufferDefaults?.chunkKeys ?? d.defaultChunkKeys;
+  const keys = chunkKeys?.length ? ` Default chunk keys: ${chunkKeys.map(code).join(', ')}.` : '';
   return `\nThis output is ${when}; see [the \`<buffer>\` section](${BUFFER_PAGE}) for its parameters.${keys}\n`;
 }
 

@@ -2,7 +2,8 @@
 // and buffer.rb), validated once here; backend parameters come from the buffer plugin's
 // own schema (plugins/buffer/<type>.ts).
 import type { ConfigElement } from '../config/ast.ts';
-import { defineParams, type ParamSpec } from '../config/schema.ts';
+import { defineParams, type ParamsOf } from '../config/schema.ts';
+import type { BufferConfig } from '../core/buffer-config.ts';
 import { ConfigError } from '../core/errors.ts';
 import type { ChunkKeySpec } from '../core/placeholders.ts';
 import { parseZone, UTC, type Zone } from '../time/time-zone.ts';
@@ -146,36 +147,9 @@ export const COMMON_BUFFER_PARAMS = defineParams({
     default: null,
     description: 'Zone of timekeys and time placeholders (+09:00 or an IANA name); local by default.',
   },
-} satisfies Record<string, ParamSpec>);
+});
 
-export interface BufferConfig {
-  type: string;
-  chunkLimitSize: number;
-  chunkLimitRecords: number | undefined;
-  totalLimitSize: number;
-  chunkFullThreshold: number;
-  flushAtShutdown: boolean;
-  flushMode: 'lazy' | 'interval' | 'immediate';
-  flushInterval: number;
-  flushWhenCaughtUp: boolean;
-  flushThreadCount: number;
-  delayedCommitTimeout: number;
-  overflowAction: 'throw_exception' | 'block' | 'drop_oldest_chunk';
-  retryType: 'exponential_backoff' | 'periodic';
-  retryWait: number;
-  retryBase: number;
-  retryMaxInterval: number | undefined;
-  retryRandomize: boolean;
-  retryTimeout: number;
-  retryMaxTimes: number | undefined;
-  retryForever: boolean;
-  retrySecondaryThreshold: number;
-  disableChunkBackup: boolean;
-  keys: ChunkKeySpec;
-  timekey: number | undefined;
-  timekeyWait: number;
-  zone: Zone;
-}
+export type { BufferConfig } from '../core/buffer-config.ts';
 
 export interface BackendDefaults {
   chunkLimitSize: number;
@@ -209,53 +183,54 @@ export function parseChunkKeys(
   return spec;
 }
 
+/** The common <buffer> parameters as resolved (the backend's own are read by the buffer plugin). */
+export type CommonBufferParams = ParamsOf<typeof COMMON_BUFFER_PARAMS>;
+
 export function toBufferConfig(
   type: string,
-  p: Record<string, unknown>,
+  p: CommonBufferParams,
   el: ConfigElement | undefined,
   keys: ChunkKeySpec,
   backend: BackendDefaults,
-  defaultKeys: boolean,
+  /** the timekey when the output's default chunk keys are used and include time */
+  defaultTimekey: number | undefined,
 ): BufferConfig {
   const where = el?.location;
-  const num = (k: string) => p[k] as number | undefined;
-  let timekey = num('timekey');
+  let timekey = p.timekey;
   if (keys.time && timekey === undefined) {
     // Fluentd's out_file defaults timekey to 1d along with its default `time` chunk key.
-    if (defaultKeys) timekey = 86400;
+    if (defaultTimekey !== undefined) timekey = defaultTimekey;
     else throw new ConfigError("<buffer> chunk keys include 'time' but 'timekey' is not set", where);
   }
   if (timekey !== undefined && timekey < 1) throw new ConfigError("'timekey' must be at least 1s", where);
-  const threshold = p.chunk_full_threshold as number;
+  const threshold = p.chunk_full_threshold;
   if (!(threshold > 0 && threshold <= 1))
     throw new ConfigError("'chunk_full_threshold' must be in (0, 1]", where);
-  const sec = p.retry_secondary_threshold as number;
+  const sec = p.retry_secondary_threshold;
   if (!(sec > 0 && sec < 1))
     throw new ConfigError("'retry_secondary_threshold' must be between 0 and 1 (exclusive)", where);
-  if ((p.flush_thread_count as number) < 1)
-    throw new ConfigError("'flush_thread_count' must be at least 1", where);
+  if (p.flush_thread_count < 1) throw new ConfigError("'flush_thread_count' must be at least 1", where);
   if (p.compress === 'gzip') {
     throw new ConfigError(
       "<buffer> 'compress gzip' is not built in Sluice yet; use 'compress text' (out_file's own 'compress gzip' works)",
       where,
     );
   }
-  let mode = p.flush_mode as string;
-  if (mode === 'default') mode = keys.time ? 'lazy' : 'interval';
-  if (p.flush_when_caught_up === true && mode !== 'interval')
+  const mode = p.flush_mode === 'default' ? (keys.time ? 'lazy' : 'interval') : p.flush_mode;
+  if (p.flush_when_caught_up && mode !== 'interval')
     throw new ConfigError(
       `'flush_when_caught_up' needs flush_mode interval (this buffer's is ${mode})`,
       where,
     );
   let zone: Zone;
   try {
-    zone = p.timekey_use_utc ? UTC : parseZone((p.timekey_zone as string | undefined) ?? 'localtime');
+    zone = p.timekey_use_utc ? UTC : parseZone(p.timekey_zone ?? 'localtime');
   } catch (e) {
     throw new ConfigError((e as Error).message, where);
   }
-  const chunkLimitSize = num('chunk_limit_size') ?? backend.chunkLimitSize;
-  let totalLimitSize = num('total_limit_size');
-  const qll = num('queue_limit_length');
+  const chunkLimitSize = p.chunk_limit_size ?? backend.chunkLimitSize;
+  let totalLimitSize = p.total_limit_size;
+  const qll = p.queue_limit_length;
   if (totalLimitSize === undefined && qll !== undefined) totalLimitSize = qll * chunkLimitSize;
   totalLimitSize ??= backend.totalLimitSize;
   if (chunkLimitSize > totalLimitSize)
@@ -263,29 +238,29 @@ export function toBufferConfig(
   return {
     type,
     chunkLimitSize,
-    chunkLimitRecords: num('chunk_limit_records'),
+    chunkLimitRecords: p.chunk_limit_records,
     totalLimitSize,
     chunkFullThreshold: threshold,
-    flushAtShutdown: (p.flush_at_shutdown as boolean | undefined) ?? backend.flushAtShutdown,
-    flushMode: mode as BufferConfig['flushMode'],
-    flushInterval: p.flush_interval as number,
-    flushWhenCaughtUp: p.flush_when_caught_up as boolean,
-    flushThreadCount: p.flush_thread_count as number,
-    delayedCommitTimeout: p.delayed_commit_timeout as number,
-    overflowAction: p.overflow_action as BufferConfig['overflowAction'],
-    retryType: p.retry_type as BufferConfig['retryType'],
-    retryWait: p.retry_wait as number,
-    retryBase: p.retry_exponential_backoff_base as number,
-    retryMaxInterval: num('retry_max_interval'),
-    retryRandomize: p.retry_randomize as boolean,
-    retryTimeout: p.retry_timeout as number,
-    retryMaxTimes: num('retry_max_times'),
-    retryForever: p.retry_forever as boolean,
+    flushAtShutdown: p.flush_at_shutdown ?? backend.flushAtShutdown,
+    flushMode: mode,
+    flushInterval: p.flush_interval,
+    flushWhenCaughtUp: p.flush_when_caught_up,
+    flushThreadCount: p.flush_thread_count,
+    delayedCommitTimeout: p.delayed_commit_timeout,
+    overflowAction: p.overflow_action,
+    retryType: p.retry_type,
+    retryWait: p.retry_wait,
+    retryBase: p.retry_exponential_backoff_base,
+    retryMaxInterval: p.retry_max_interval,
+    retryRandomize: p.retry_randomize,
+    retryTimeout: p.retry_timeout,
+    retryMaxTimes: p.retry_max_times,
+    retryForever: p.retry_forever,
     retrySecondaryThreshold: sec,
-    disableChunkBackup: p.disable_chunk_backup as boolean,
+    disableChunkBackup: p.disable_chunk_backup,
     keys,
     timekey,
-    timekeyWait: p.timekey_wait as number,
+    timekeyWait: p.timekey_wait,
     zone,
   };
 }

@@ -74,22 +74,84 @@ type ValueOf<S extends ParamSpec> = S['type'] extends 'integer' | 'float' | 'siz
         ? Record<string, string>
         : S['type'] extends 'regexp'
           ? RegExp
-          : string;
+          : S extends { type: 'enum'; values: readonly (infer V)[] }
+            ? V
+            : string;
 
 /** The typed result of resolving a schema's params. */
 export type ParamsOf<P extends Record<string, ParamSpec>> = {
-  [K in keyof P]: P[K] extends { default: null }
+  -readonly [K in keyof P]: P[K] extends { default: null }
     ? ValueOf<P[K]> | undefined
     : P[K] extends { default: unknown } | { required: true }
       ? ValueOf<P[K]>
       : ValueOf<P[K]> | undefined;
 };
 
-/** A resolved section (or the plugin's own element). */
-export interface Resolved {
+/**
+ * A section that configures a nested plugin (`plugin: 'parser'`, ...): only its element is
+ * kept, to hand to `ctx.createNested`; that plugin resolves its own params.
+ */
+export interface NestedSection {
+  arg: string;
+  params: Record<string, never>;
+  sections: Record<string, never>;
+  element: ConfigElement;
+}
+
+/** An `open` section (`<record>`): every param kept as written, as a string. */
+export interface OpenSection {
+  arg: string;
+  params: Record<string, string>;
+  sections: Record<string, never>;
+  element: ConfigElement;
+}
+
+/** The schema a section spec is resolved with. */
+export type SectionSchema<T extends SectionSpec> = {
+  params: T['params'] extends Record<string, ParamSpec> ? T['params'] : Record<never, ParamSpec>;
+  sections: T extends { sections: infer X extends Record<string, SectionSpec> } ? X : undefined;
+};
+
+/** What one occurrence of a section resolves to. */
+export type SectionOf<T extends SectionSpec> = T extends { plugin: string }
+  ? NestedSection
+  : T extends { open: true }
+    ? OpenSection
+    : Resolved<SectionSchema<T>>;
+
+/** A schema's sections: a list for `multi`, one (or undefined unless `required`) otherwise. */
+export type SectionsOf<T extends Record<string, SectionSpec> | undefined> = T extends Record<
+  string,
+  SectionSpec
+>
+  ? {
+      -readonly [K in keyof T]: T[K] extends { multi: true }
+        ? SectionOf<T[K]>[]
+        : T[K] extends { required: true }
+          ? SectionOf<T[K]>
+          : SectionOf<T[K]> | undefined;
+    }
+  : Record<never, never>;
+
+/**
+ * A resolved element (a plugin's own, or one of its sections). Typed from the schema it
+ * was resolved with (`Resolved<typeof schema>`, the schema written with `defineSchema`):
+ * params by their type and default, sections by `multi`/`required`/`plugin`/`open`. The
+ * bare `Resolved` is the untyped form the engine handles.
+ */
+export type Resolved<S extends Schema = Schema> = Schema extends S ? UntypedResolved : TypedResolved<S>;
+
+export interface UntypedResolved {
   arg: string;
   params: Record<string, unknown>;
   sections: Record<string, Resolved | Resolved[] | undefined>;
+  element: ConfigElement;
+}
+
+export interface TypedResolved<S extends Schema> {
+  arg: string;
+  params: ParamsOf<S['params']>;
+  sections: SectionsOf<S['sections']>;
   element: ConfigElement;
 }
 
@@ -238,7 +300,12 @@ function unknownError(
  * ignored under a lenient policy: config/diagnostics.ts). `ctx` names the directive
  * in messages, e.g. "<match app.**> @type file".
  */
-export function resolve(schema: Schema, el: ConfigElement, ctx: string, extraKnown?: Set<string>): Resolved {
+export function resolve<S extends Schema>(
+  schema: S,
+  el: ConfigElement,
+  ctx: string,
+  extraKnown?: Set<string>,
+): Resolved<NoInfer<S>> {
   const params: Record<string, unknown> = {};
   const lookup = new Map<string, [string, ParamSpec]>();
   for (const [name, spec] of Object.entries(schema.params)) {
@@ -309,7 +376,8 @@ export function resolve(schema: Schema, el: ConfigElement, ctx: string, extraKno
     if (spec.required) throw new ConfigError(`missing required section <${name}> in ${ctx}`, el.location);
     if (spec.multi) sections[name] = [];
   }
-  return { arg: el.arg, params, sections, element: el };
+  // The values were coerced by the schema's own specs: they have the types Resolved<S> reads from it.
+  return { arg: el.arg, params, sections, element: el } as Resolved<S>;
 }
 
 function resolveSection(spec: SectionSpec, el: ConfigElement, ctx: string): Resolved {
@@ -322,10 +390,20 @@ function resolveSection(spec: SectionSpec, el: ConfigElement, ctx: string): Reso
     for (const p of el.params) params[p.key] = p.value;
     return { arg: el.arg, params, sections: {}, element: el };
   }
-  return resolve({ params: spec.params ?? {}, sections: spec.sections }, el, ctx);
+  return resolve<Schema>({ params: spec.params ?? {}, sections: spec.sections }, el, ctx);
 }
 
 /** Helper that keeps literal types for ParamsOf inference. */
 export function defineParams<const P extends Record<string, ParamSpec>>(p: P): P {
   return p;
+}
+
+/** Keeps a schema's literal types (param types, defaults, `multi`, ...) for `Resolved<S>`. */
+export function defineSchema<const S extends Schema>(s: S): S {
+  return s;
+}
+
+/** Keeps a section spec's literal types, for a section shared by several plugins. */
+export function defineSection<const T extends SectionSpec>(s: T): T {
+  return s;
 }

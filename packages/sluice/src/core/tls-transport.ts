@@ -1,6 +1,6 @@
 import { readFileSync } from 'node:fs';
 import type { SecureVersion, TlsOptions } from 'node:tls';
-import type { Resolved, SectionSpec } from '../config/schema.ts';
+import { defineSection, type Resolved } from '../config/schema.ts';
 import { ConfigError } from './errors.ts';
 
 /** Fluentd's TLS version names (`Fluent::TLS::SUPPORTED_VERSIONS`). */
@@ -16,7 +16,7 @@ export function nodeTlsVersion(v: string | undefined): SecureVersion | undefined
  * `<transport tcp|tls>` of a listening input (forward, http, postback): the subset of
  * Fluentd's server transport parameters Sluice acts on.
  */
-export const transportSection: SectionSpec = {
+export const transportSection = defineSection({
   description: "Listen with TLS: `<transport tls>` (the argument is 'tcp' or 'tls'; tcp is plain).",
   arg: 'tcp | tls',
   params: {
@@ -54,7 +54,7 @@ export const transportSection: SectionSpec = {
       default: false,
     },
   },
-};
+});
 
 function readPem(path: string, what: string, section: Resolved): Buffer {
   try {

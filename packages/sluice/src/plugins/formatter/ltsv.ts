@@ -3,29 +3,31 @@ import type { EventRecord } from '../../core/batch.ts';
 import type { FormatterPlugin, PluginDescriptor } from '../../core/plugin.ts';
 import { formatterSchema, newlineOf, rubyToS } from '../../shared/parse/format-common.ts';
 
+const schema = formatterSchema({
+  delimiter: { type: 'string', default: '\t', description: 'Separator between pairs.' },
+  label_delimiter: {
+    type: 'string',
+    default: ':',
+    description: 'Separator between a label and its value.',
+  },
+  replacement: {
+    type: 'string',
+    default: ' ',
+    description: 'Replaces the delimiter where it occurs inside a value.',
+  },
+  add_newline: { type: 'bool', default: true, description: 'End each record with a newline.' },
+});
+
 export default {
   kind: 'formatter',
   type: 'ltsv',
   description: 'Labeled Tab-Separated Values: label:value pairs.',
-  schema: formatterSchema({
-    delimiter: { type: 'string', default: '\t', description: 'Separator between pairs.' },
-    label_delimiter: {
-      type: 'string',
-      default: ':',
-      description: 'Separator between a label and its value.',
-    },
-    replacement: {
-      type: 'string',
-      default: ' ',
-      description: 'Replaces the delimiter where it occurs inside a value.',
-    },
-    add_newline: { type: 'bool', default: true, description: 'End each record with a newline.' },
-  }),
+  schema,
   create(config) {
     const p = config.params;
-    const delim = p.delimiter as string;
-    const label = p.label_delimiter as string;
-    const repl = p.replacement as string;
+    const delim = p.delimiter;
+    const label = p.label_delimiter;
+    const repl = p.replacement;
     const end = p.add_newline ? newlineOf(config) : '';
     return {
       format(_tag: string, _time: EventTime, record: EventRecord): string {
@@ -38,4 +40,4 @@ export default {
       },
     };
   },
-} satisfies PluginDescriptor<FormatterPlugin>;
+} satisfies PluginDescriptor<FormatterPlugin, typeof schema>;

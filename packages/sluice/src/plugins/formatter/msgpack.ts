@@ -4,12 +4,14 @@ import type { EventRecord } from '../../core/batch.ts';
 import type { FormatterPlugin, PluginDescriptor } from '../../core/plugin.ts';
 import { formatterSchema } from '../../shared/parse/format-common.ts';
 
+const schema = formatterSchema({}, { newline: false });
+
 export default {
   kind: 'formatter',
   type: 'msgpack',
   description: 'The record as a MessagePack map (binary; no separator).',
-  schema: formatterSchema({}, { newline: false }),
+  schema,
   create() {
     return { format: (_tag: string, _time: EventTime, record: EventRecord): Buffer => packr.pack(record) };
   },
-} satisfies PluginDescriptor<FormatterPlugin>;
+} satisfies PluginDescriptor<FormatterPlugin, typeof schema>;

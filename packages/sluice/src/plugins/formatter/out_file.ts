@@ -6,27 +6,29 @@ import { formatterSchema, newlineOf, timeFormatterFrom } from '../../shared/pars
 
 // Fluentd's formatter_out_file: `time<delim>tag<delim>json\n`, the time in ISO 8601
 // (local zone) unless time_format says otherwise.
+const schema = formatterSchema({
+  output_time: { type: 'bool', default: true, description: 'Write the time first.' },
+  output_tag: { type: 'bool', default: true, description: 'Write the tag before the record.' },
+  delimiter: {
+    type: 'string',
+    default: 'TAB',
+    description: 'Field separator: TAB, SPACE or COMMA (anything else means TAB, as in Fluentd).',
+  },
+});
+
 export default {
   kind: 'formatter',
   type: 'out_file',
   description: "time, tag and the record as JSON, separated by tabs (the file output's default).",
-  schema: formatterSchema({
-    output_time: { type: 'bool', default: true, description: 'Write the time first.' },
-    output_tag: { type: 'bool', default: true, description: 'Write the tag before the record.' },
-    delimiter: {
-      type: 'string',
-      default: 'TAB',
-      description: 'Field separator: TAB, SPACE or COMMA (anything else means TAB, as in Fluentd).',
-    },
-  }),
+  schema,
   create(config) {
     const p = config.params;
     const d = String(p.delimiter);
     const delim = /SPACE/i.test(d) ? ' ' : /COMMA/i.test(d) ? ',' : '\t';
     const nl = newlineOf(config);
     const timef = timeFormatterFrom(config);
-    const withTime = p.output_time as boolean;
-    const withTag = p.output_tag as boolean;
+    const withTime = p.output_time;
+    const withTag = p.output_tag;
     return {
       format(tag: string, time: EventTime, record: EventRecord): string {
         const json = recordJson(record);
@@ -35,4 +37,4 @@ export default {
       },
     };
   },
-} satisfies PluginDescriptor<FormatterPlugin>;
+} satisfies PluginDescriptor<FormatterPlugin, typeof schema>;

@@ -85,14 +85,14 @@ export interface StdoutFormatter extends FormatterPlugin {
   format(tag: string, time: EventTime, record: EventRecord): string;
 }
 
-const descriptor: PluginDescriptor<StdoutFormatter> = {
+const descriptor: PluginDescriptor<StdoutFormatter, { params: typeof params }> = {
   kind: 'formatter',
   type: 'stdout',
   description:
     "Fluentd's stdout line: event time (local zone, nanoseconds), tag, then the record in output_type's format.",
   schema: { params },
   create(config, ctx) {
-    const p = config.params as { output_type: string; time_format: string | undefined };
+    const p = config.params;
     const timeOf = p.time_format === undefined ? defaultTimeFormatter() : compileStrftime(p.time_format);
     const body = subFormatter(p.output_type, config.element, ctx);
     return {

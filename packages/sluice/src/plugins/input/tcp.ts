@@ -1,7 +1,6 @@
 import { lookup } from 'node:dns/promises';
 import { BlockList, isIP } from 'node:net';
-import type { ConfigElement } from '../../config/ast.ts';
-import { defineParams, type Resolved } from '../../config/schema.ts';
+import { defineParams, defineSchema, defineSection, type Resolved } from '../../config/schema.ts';
 import { ConfigError } from '../../core/errors.ts';
 import { MemoryBudget } from '../../core/memory-budget.ts';
 import type { InputPlugin, PluginContext, PluginDescriptor } from '../../core/plugin.ts';
@@ -47,7 +46,7 @@ const params = defineParams({
   total_partial_size_limit: PARTIAL_LIMIT,
 });
 
-export const securitySection = {
+export const securitySection = defineSection({
   description: 'Accept connections only from the clients listed (Fluentd in_tcp <security>).',
   sections: {
     client: {
@@ -60,15 +59,31 @@ export const securitySection = {
       }),
     },
   },
-};
+});
+
+const schema = defineSchema({
+  params,
+  sections: {
+    parse: {
+      description: 'How each message becomes a record (required).',
+      plugin: 'parser',
+      required: true,
+    },
+    extract: extractSection,
+    transport: transportSection,
+    security: securitySection,
+  },
+});
+
+type TcpConfig = Resolved<typeof schema>;
+type SecurityConfig = TcpConfig['sections']['security'];
 
 /** <security><client>: the addresses allowed to connect, compiled at start (host names resolved once, as Fluentd does at configure). */
-export async function compileClients(section: Resolved | undefined): Promise<BlockList | undefined> {
+export async function compileClients(section: SecurityConfig): Promise<BlockList | undefined> {
   if (!section) return undefined;
   const list = new BlockList();
-  for (const c of section.sections.client as Resolved[]) {
-    const host = c.params.host as string | undefined;
-    const network = c.params.network as string | undefined;
+  for (const c of section.sections.client) {
+    const { host, network } = c.params;
     if (network) {
       const [addr, bits] = network.split('/');
       const family = isIP(addr!) === 6 ? 'ipv6' : 'ipv4';
@@ -89,9 +104,9 @@ export async function compileClients(section: Resolved | undefined): Promise<Blo
   return list;
 }
 
-export function checkClients(section: Resolved | undefined): void {
+export function checkClients(section: SecurityConfig): void {
   if (!section) return;
-  for (const c of section.sections.client as Resolved[]) {
+  for (const c of section.sections.client) {
     if (c.params.host && c.params.network)
       throw new ConfigError("both of 'host' and 'network' are specified for client", c.element.location);
     if (!c.params.host && !c.params.network)
@@ -111,36 +126,35 @@ export class TcpInput implements InputPlugin {
   port = 0;
 
   constructor(
-    private readonly config: Resolved,
+    private readonly config: TcpConfig,
     private readonly ctx: PluginContext,
   ) {
     const p = config.params;
-    if ((p.delimiter as string) === '')
+    if (p.delimiter === '')
       throw new ConfigError("parameter 'delimiter' must not be empty", config.element.location);
-    this.budget = new MemoryBudget(p.total_partial_size_limit as number);
+    this.budget = new MemoryBudget(p.total_partial_size_limit);
     this.reporter = new Reporter(ctx);
-    checkClients(config.sections.security as Resolved | undefined);
-    const parse = (config.sections.parse as Resolved).element as ConfigElement;
-    this.parser = ctx.createNested<SluiceParser>('parser', parse);
+    checkClients(config.sections.security);
+    this.parser = ctx.createNested<SluiceParser>('parser', config.sections.parse.element);
     // Fails at startup, not at the first connection, when the files cannot be read.
-    tlsServerOptions(config.sections.transport as Resolved | undefined);
+    tlsServerOptions(config.sections.transport);
   }
 
   async start(): Promise<void> {
     const p = this.config.params;
-    const allowed = await compileClients(this.config.sections.security as Resolved | undefined);
+    const allowed = await compileClients(this.config.sections.security);
     const hostKey = hostnameKeyOf(this.config);
-    const delimiter = Buffer.from(p.delimiter as string, 'utf8');
-    const limit = p.message_length_limit as number | undefined;
-    const tls = tlsServerOptions(this.config.sections.transport as Resolved | undefined);
+    const delimiter = Buffer.from(p.delimiter, 'utf8');
+    const limit = p.message_length_limit;
+    const tls = tlsServerOptions(this.config.sections.transport);
     const server = new StreamServer({
       ctx: this.ctx,
       name: 'tcp',
-      port: p.port as number,
-      bind: p.bind as string,
-      backlog: p.backlog as number | undefined,
+      port: p.port,
+      bind: p.bind,
+      backlog: p.backlog,
       tls,
-      keepalive: p.send_keepalive_packet as boolean,
+      keepalive: p.send_keepalive_packet,
       framer: () => new DelimiterFramer(delimiter, limit),
       sink: parsedSinkFor('tcp', this.config, this.parser, this.reporter),
       budget: this.budget,
@@ -165,25 +179,13 @@ export class TcpInput implements InputPlugin {
   }
 }
 
-const descriptor: PluginDescriptor<TcpInput> = {
+const descriptor: PluginDescriptor<TcpInput, typeof schema> = {
   kind: 'input',
   type: 'tcp',
   multiWorkers: true,
   description:
     'Receives messages ended by a delimiter over TCP or TLS, each parsed by <parse>, with backpressure and bounded memory (Fluentd in_tcp).',
-  schema: {
-    params,
-    sections: {
-      parse: {
-        description: 'How each message becomes a record (required).',
-        plugin: 'parser',
-        required: true,
-      },
-      extract: extractSection,
-      transport: transportSection,
-      security: securitySection,
-    },
-  },
+  schema,
   create: (config, ctx) => new TcpInput(config, ctx),
 };
 

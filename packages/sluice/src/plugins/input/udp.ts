@@ -1,5 +1,4 @@
-import type { ConfigElement } from '../../config/ast.ts';
-import { defineParams, type Resolved } from '../../config/schema.ts';
+import { defineParams, defineSchema, type Resolved } from '../../config/schema.ts';
 import { MemoryBudget } from '../../core/memory-budget.ts';
 import type { InputPlugin, PluginContext, PluginDescriptor } from '../../core/plugin.ts';
 import { extractSection, listenParams, QUEUE_LIMIT } from '../../shared/net-in/params.ts';
@@ -46,6 +45,18 @@ const params = defineParams({
   queue_size_limit: QUEUE_LIMIT,
 });
 
+const schema = defineSchema({
+  params,
+  sections: {
+    parse: {
+      description: 'How each datagram becomes a record (required).',
+      plugin: 'parser',
+      required: true,
+    },
+    extract: extractSection,
+  },
+});
+
 export class UdpInput implements InputPlugin {
   private receiver: UdpReceiver | undefined;
   readonly budget: MemoryBudget;
@@ -54,13 +65,12 @@ export class UdpInput implements InputPlugin {
   port = 0;
 
   constructor(
-    private readonly config: Resolved,
+    private readonly config: Resolved<typeof schema>,
     private readonly ctx: PluginContext,
   ) {
-    this.budget = new MemoryBudget(config.params.queue_size_limit as number);
+    this.budget = new MemoryBudget(config.params.queue_size_limit);
     this.reporter = new Reporter(ctx);
-    const parse = (config.sections.parse as Resolved).element as ConfigElement;
-    this.parser = ctx.createNested<SluiceParser>('parser', parse);
+    this.parser = ctx.createNested<SluiceParser>('parser', config.sections.parse.element);
   }
 
   async start(): Promise<void> {
@@ -69,11 +79,11 @@ export class UdpInput implements InputPlugin {
     const receiver = new UdpReceiver({
       ctx: this.ctx,
       name: 'udp',
-      port: p.port as number,
-      bind: p.bind as string,
-      maxBytes: (p.body_size_limit ?? p.message_length_limit) as number,
-      receiveBufferSize: p.receive_buffer_size as number | undefined,
-      chomp: p.remove_newline as boolean,
+      port: p.port,
+      bind: p.bind,
+      maxBytes: p.body_size_limit ?? p.message_length_limit,
+      receiveBufferSize: p.receive_buffer_size,
+      chomp: p.remove_newline,
       sink: parsedSinkFor('udp', this.config, this.parser, this.reporter),
       budget: this.budget,
       reporter: this.reporter,
@@ -103,23 +113,13 @@ export class UdpInput implements InputPlugin {
   }
 }
 
-const descriptor: PluginDescriptor<UdpInput> = {
+const descriptor: PluginDescriptor<UdpInput, typeof schema> = {
   kind: 'input',
   type: 'udp',
   multiWorkers: true,
   description:
     'Receives one message per UDP datagram, parsed by <parse>, with a bounded queue for bursts (Fluentd in_udp).',
-  schema: {
-    params,
-    sections: {
-      parse: {
-        description: 'How each datagram becomes a record (required).',
-        plugin: 'parser',
-        required: true,
-      },
-      extract: extractSection,
-    },
-  },
+  schema,
   create: (config, ctx) => new UdpInput(config, ctx),
 };
 

@@ -11,15 +11,17 @@ const TIME_FORMAT = '%d/%b/%Y:%H:%M:%S %z';
 
 const dash = (v: string | undefined) => (v === '-' || v === undefined ? null : v);
 
+const schema = parserSchema({});
+
 export default {
   kind: 'parser',
   type: 'apache2',
   description:
     'Apache access log, common or combined format (fields host, user, method, path, code, size, referer, agent).',
-  schema: parserSchema({}),
+  schema,
   create(config) {
     const parseTime = timeParserFrom(config, { type: 'string', format: TIME_FORMAT });
-    const keep = config.params.keep_time_key as boolean;
+    const keep = config.params.keep_time_key;
     // The time params cannot change what the byte path reads: the stamp carries its zone
     // and anything but the exact stamp shape goes to parse().
     const bytes = new Apache2Bytes(keep);
@@ -56,4 +58,4 @@ export default {
     };
     return parser;
   },
-} satisfies PluginDescriptor<SluiceParser>;
+} satisfies PluginDescriptor<SluiceParser, typeof schema>;

@@ -1,5 +1,5 @@
 import type { EventTime } from '@sluice/forward';
-import type { Resolved } from '../../config/schema.ts';
+import { defineSchema } from '../../config/schema.ts';
 import { type BatchBuilder, strBytes } from '../../core/batch-builder.ts';
 import type { PluginDescriptor } from '../../core/plugin.ts';
 import { type ParseResult, parserSchema, type SluiceParser, timeParserFrom } from '../../shared/parse/common.ts';
@@ -111,53 +111,54 @@ class Cri implements CriParser {
   }
 }
 
+const schema = defineSchema({
+  ...parserSchema(
+    {
+      merge_cri_fields: {
+        type: 'bool',
+        default: true,
+        description: 'With a nested <parse>: add the stream and logtag fields to the record it gives.',
+      },
+      join_partials: {
+        type: 'bool',
+        default: true,
+        description:
+          "Sluice: in_tail joins the P (partial) lines of a stream into one record up to its F line, per file, and never commits the tail position past a partial it holds. Fluentd's cri parser leaves that to the concat filter (use_partial_cri_logtag); false emits each part as its own record, as Fluentd does.",
+      },
+    },
+    { time_key: 'time', time_format: '%Y-%m-%dT%H:%M:%S.%L%z', keep_time_key: true },
+  ),
+  sections: {
+    parse: {
+      plugin: 'parser',
+      description:
+        'Parser of the MESSAGE part (e.g. @type json); its time and record replace the CRI ones.',
+    },
+  },
+});
+
 export default {
   kind: 'parser',
   type: 'cri',
   description:
     'CRI container logs (containerd, CRI-O): TIME STREAM P|F MESSAGE lines; in_tail joins P partial lines up to their F line.',
-  schema: {
-    ...parserSchema(
-      {
-        merge_cri_fields: {
-          type: 'bool',
-          default: true,
-          description: 'With a nested <parse>: add the stream and logtag fields to the record it gives.',
-        },
-        join_partials: {
-          type: 'bool',
-          default: true,
-          description:
-            "Sluice: in_tail joins the P (partial) lines of a stream into one record up to its F line, per file, and never commits the tail position past a partial it holds. Fluentd's cri parser leaves that to the concat filter (use_partial_cri_logtag); false emits each part as its own record, as Fluentd does.",
-        },
-      },
-      { time_key: 'time', time_format: '%Y-%m-%dT%H:%M:%S.%L%z', keep_time_key: true },
-    ),
-    sections: {
-      parse: {
-        plugin: 'parser',
-        description:
-          'Parser of the MESSAGE part (e.g. @type json); its time and record replace the CRI ones.',
-      },
-    },
-  },
-  create(config: Resolved, ctx) {
+  schema,
+  create(config, ctx) {
     const p = config.params;
-    const section = config.sections.parse as Resolved | undefined;
+    const section = config.sections.parse;
     const sub = section ? ctx.createNested<SluiceParser>('parser', section.element) : undefined;
     const configured = timeParserFrom(config);
-    const format = p.time_format as string | undefined;
-    const fast =
-      (p.time_type as string) === 'string' && (format === undefined || RFC3339_FORMATS.has(format));
+    const format = p.time_format;
+    const fast = p.time_type === 'string' && (format === undefined || RFC3339_FORMATS.has(format));
     const time = fast ? (t: string) => parseRfc3339(t) ?? configured(t) : (t: string) => configured(t);
     return new Cri(
       sub,
-      p.merge_cri_fields as boolean,
-      p.time_key as string,
-      p.keep_time_key as boolean,
+      p.merge_cri_fields,
+      p.time_key,
+      p.keep_time_key,
       time,
-      p.join_partials as boolean,
+      p.join_partials,
       fast,
     );
   },
-} satisfies PluginDescriptor<CriParser>;
+} satisfies PluginDescriptor<CriParser, typeof schema>;

@@ -8,25 +8,27 @@ import {
 } from '../../shared/parse/common.ts';
 import { parseCsvFast, parseCsvLine } from '../../shared/parse/csv-line.ts';
 
+const schema = parserSchema({
+  keys: { type: 'array', required: true, description: 'Field names of the columns, in order.' },
+  delimiter: { type: 'string', default: ',', description: 'Column separator (a character or string).' },
+  parser_engine: {
+    type: 'enum',
+    values: ['normal', 'fast'],
+    default: 'normal',
+    aliases: ['parser_type'],
+    description:
+      'normal: strict RFC 4180 (a malformed line is rejected); fast: split and rejoin quoted columns, lenient.',
+  },
+});
+
 export default {
   kind: 'parser',
   type: 'csv',
   description: 'Comma-separated values with RFC 4180 quoting; keys names the columns.',
-  schema: parserSchema({
-    keys: { type: 'array', required: true, description: 'Field names of the columns, in order.' },
-    delimiter: { type: 'string', default: ',', description: 'Column separator (a character or string).' },
-    parser_engine: {
-      type: 'enum',
-      values: ['normal', 'fast'],
-      default: 'normal',
-      aliases: ['parser_type'],
-      description:
-        'normal: strict RFC 4180 (a malformed line is rejected); fast: split and rejoin quoted columns, lenient.',
-    },
-  }),
+  schema,
   create(config, ctx) {
     const core = new ParserCore(config, ctx);
-    const keys = config.params.keys as string[];
+    const keys = config.params.keys;
     const sep = separatorParam(config, 'delimiter');
     const fast = config.params.parser_engine === 'fast';
     const parser: SluiceParser = {
@@ -58,4 +60,4 @@ export default {
     };
     return parser;
   },
-} satisfies PluginDescriptor<SluiceParser>;
+} satisfies PluginDescriptor<SluiceParser, typeof schema>;

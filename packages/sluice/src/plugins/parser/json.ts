@@ -47,28 +47,30 @@ class JsonParser implements SluiceParser {
   }
 }
 
+const schema = parserSchema(
+  {
+    json_parser: {
+      type: 'enum',
+      values: ['oj', 'yajl', 'json'],
+      default: 'oj',
+      description:
+        "Fluentd's JSON library choice; accepted for compatibility, Sluice always uses JSON.parse.",
+    },
+    stream_buffer_size: {
+      type: 'integer',
+      default: 8192,
+      description: "Fluentd's streaming buffer size; accepted for compatibility.",
+    },
+  },
+  { time_key: 'time', time_type: 'float' },
+);
+
 export default {
   kind: 'parser',
   type: 'json',
   description:
     'Parses each line as a JSON object; the time comes from time_key (default "time", float seconds).',
-  schema: parserSchema(
-    {
-      json_parser: {
-        type: 'enum',
-        values: ['oj', 'yajl', 'json'],
-        default: 'oj',
-        description:
-          "Fluentd's JSON library choice; accepted for compatibility, Sluice always uses JSON.parse.",
-      },
-      stream_buffer_size: {
-        type: 'integer',
-        default: 8192,
-        description: "Fluentd's streaming buffer size; accepted for compatibility.",
-      },
-    },
-    { time_key: 'time', time_type: 'float' },
-  ),
+  schema,
   create(config, ctx) {
     // As Fluentd: a time_format without a time_type means string times.
     if (param(config.element, 'time_format') && !param(config.element, 'time_type')) {
@@ -76,4 +78,4 @@ export default {
     }
     return new JsonParser(new ParserCore(config, ctx));
   },
-} satisfies PluginDescriptor<SluiceParser>;
+} satisfies PluginDescriptor<SluiceParser, typeof schema>;

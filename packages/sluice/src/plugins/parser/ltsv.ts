@@ -11,26 +11,28 @@ import { rubySplit } from '../../shared/parse/types.ts';
 
 // Fluentd's parser_ltsv: `label:value<TAB>label:value`; a pair without the label
 // delimiter is skipped.
+const schema = parserSchema(
+  {
+    delimiter: { type: 'string', default: '\t', description: 'Separator between pairs.' },
+    delimiter_pattern: {
+      type: 'string',
+      default: null,
+      description: 'Regexp separating pairs (overrides delimiter), e.g. /\\s+/.',
+    },
+    label_delimiter: {
+      type: 'string',
+      default: ':',
+      description: 'Separator between a label and its value.',
+    },
+  },
+  { time_key: 'time' },
+);
+
 export default {
   kind: 'parser',
   type: 'ltsv',
   description: 'Labeled Tab-Separated Values (label:value pairs).',
-  schema: parserSchema(
-    {
-      delimiter: { type: 'string', default: '\t', description: 'Separator between pairs.' },
-      delimiter_pattern: {
-        type: 'string',
-        default: null,
-        description: 'Regexp separating pairs (overrides delimiter), e.g. /\\s+/.',
-      },
-      label_delimiter: {
-        type: 'string',
-        default: ':',
-        description: 'Separator between a label and its value.',
-      },
-    },
-    { time_key: 'time' },
-  ),
+  schema,
   create(config, ctx) {
     const core = new ParserCore(config, ctx);
     const delimiter = regexpParam(config, 'delimiter_pattern') ?? separatorParam(config, 'delimiter');
@@ -56,4 +58,4 @@ export default {
     };
     return parser;
   },
-} satisfies PluginDescriptor<SluiceParser>;
+} satisfies PluginDescriptor<SluiceParser, typeof schema>;

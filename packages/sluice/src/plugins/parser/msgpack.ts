@@ -51,10 +51,12 @@ class MsgpackParser implements SluiceParser {
   }
 }
 
+const schema = parserSchema({});
+
 export default {
   kind: 'parser',
   type: 'msgpack',
   description: 'MessagePack maps (or arrays of maps) as records.',
-  schema: parserSchema({}),
+  schema,
   create: (config, ctx) => new MsgpackParser(new ParserCore(config, ctx)),
-} satisfies PluginDescriptor<SluiceParser>;
+} satisfies PluginDescriptor<SluiceParser, typeof schema>;

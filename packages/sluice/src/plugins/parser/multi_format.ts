@@ -1,6 +1,6 @@
 import type { ConfigElement } from '../../config/ast.ts';
 import { param } from '../../config/ast.ts';
-import type { Resolved } from '../../config/schema.ts';
+import { defineSchema } from '../../config/schema.ts';
 import { ConfigError } from '../../core/errors.ts';
 import type { PluginDescriptor } from '../../core/plugin.ts';
 import { type ParseResult, parserSchema, type SluiceParser } from '../../shared/parse/common.ts';
@@ -49,33 +49,34 @@ function asParse(el: ConfigElement, format: string): ConfigElement {
   return { ...el, name: 'parse', params };
 }
 
+const schema = defineSchema({
+  ...parserSchema({
+    format_key: {
+      type: 'string',
+      default: null,
+      description:
+        "Field that receives the name of the pattern that matched (its format_name, else 'FORMAT#INDEX').",
+    },
+  }),
+  sections: {
+    pattern: {
+      multi: true,
+      open: true,
+      description:
+        'One parser: `format TYPE` (or `format /regexp/`) and that parser’s parameters; `format_name` names it for format_key.',
+    },
+  },
+});
+
 export default {
   kind: 'parser',
   type: 'multi_format',
   description:
     'Tries the parsers of its <pattern> sections in order; the first that matches gives the record.',
-  schema: {
-    ...parserSchema({
-      format_key: {
-        type: 'string',
-        default: null,
-        description:
-          "Field that receives the name of the pattern that matched (its format_name, else 'FORMAT#INDEX').",
-      },
-    }),
-    sections: {
-      pattern: {
-        multi: true,
-        open: true,
-        description:
-          'One parser: `format TYPE` (or `format /regexp/`) and that parser’s parameters; `format_name` names it for format_key.',
-      },
-    },
-  },
-  create(config: Resolved, ctx) {
+  schema,
+  create(config, ctx) {
     const patterns: Pattern[] = [];
-    const sections = (config.sections.pattern as Resolved[] | undefined) ?? [];
-    sections.forEach((s, i) => {
+    config.sections.pattern.forEach((s, i) => {
       const format = param(s.element, 'format')?.value ?? param(s.element, '@type')?.value;
       if (format === undefined)
         throw new ConfigError('<pattern> needs format (e.g. format json)', s.element.location);
@@ -86,6 +87,6 @@ export default {
     });
     if (patterns.length === 0)
       throw new ConfigError('multi_format needs at least one <pattern> section', config.element.location);
-    return new MultiFormat(patterns, config.params.format_key as string | undefined);
+    return new MultiFormat(patterns, config.params.format_key);
   },
-} satisfies PluginDescriptor<SluiceParser>;
+} satisfies PluginDescriptor<SluiceParser, typeof schema>;

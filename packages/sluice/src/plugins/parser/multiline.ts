@@ -1,6 +1,5 @@
 import { EventTime } from '@sluice/forward';
 import { param } from '../../config/ast.ts';
-import type { ParamSpec } from '../../config/schema.ts';
 import { ConfigError } from '../../core/errors.ts';
 import type { PluginDescriptor } from '../../core/plugin.ts';
 import { type ParseResult, parserSchema, regexpParam, type SluiceParser } from '../../shared/parse/common.ts';
@@ -13,12 +12,14 @@ import { compileRubyRegexp, splitRubyRegexp } from '../../shared/parse/ruby-rege
 // parse/parseAll.
 const FORMAT_MAX = 20;
 
-const formats: Record<string, ParamSpec> = {};
-for (let i = 1; i <= FORMAT_MAX; i++) {
-  formats[`format${i}`] = {
+type FormatKey = `format${1 | 2 | 3 | 4 | 5 | 6 | 7 | 8 | 9 | 10 | 11 | 12 | 13 | 14 | 15 | 16 | 17 | 18 | 19 | 20}`;
+const FORMAT_KEYS = Array.from({ length: FORMAT_MAX }, (_, i) => `format${i + 1}` as FormatKey);
+const formats = {} as Record<FormatKey, { type: 'string'; default: null; description: string }>;
+for (const [i, key] of FORMAT_KEYS.entries()) {
+  formats[key] = {
     type: 'string',
     default: null,
-    description: `Part ${i} of the event regexp, between slashes; the parts are concatenated.`,
+    description: `Part ${i + 1} of the event regexp, between slashes; the parts are concatenated.`,
   };
 }
 
@@ -82,34 +83,35 @@ class Multiline implements MultilineParser {
   }
 }
 
+const schema = parserSchema(
+  {
+    format_firstline: {
+      type: 'string',
+      default: null,
+      description: 'Regexp (between slashes) matching the first line of an event.',
+    },
+    unmatched_lines: {
+      type: 'string',
+      default: null,
+      description:
+        'When set, text that does not match becomes {"unmatched_line": text} instead of an error.',
+    },
+    ...formats,
+  },
+  { time_key: 'time' },
+);
+
 export default {
   kind: 'parser',
   type: 'multiline',
   description:
     'Events spanning several lines (stack traces): format_firstline starts an event, format1..format20 parse it.',
-  schema: parserSchema(
-    {
-      format_firstline: {
-        type: 'string',
-        default: null,
-        description: 'Regexp (between slashes) matching the first line of an event.',
-      },
-      unmatched_lines: {
-        type: 'string',
-        default: null,
-        description:
-          'When set, text that does not match becomes {"unmatched_line": text} instead of an error.',
-      },
-      ...formats,
-    },
-    { time_key: 'time' },
-  ),
+  schema,
   create(config, ctx) {
     const parts: string[] = [];
     let gap: string | undefined;
-    for (let i = 1; i <= FORMAT_MAX; i++) {
-      const key = `format${i}`;
-      const v = config.params[key] as string | undefined;
+    for (const key of FORMAT_KEYS) {
+      const v = config.params[key];
       if (v === undefined) {
         gap ??= key;
         continue;
@@ -142,4 +144,4 @@ export default {
     const firstline = regexpParam(config, 'format_firstline', true);
     return new Multiline(inner, firstline, config.params.unmatched_lines !== undefined);
   },
-} satisfies PluginDescriptor<MultilineParser>;
+} satisfies PluginDescriptor<MultilineParser, typeof schema>;

@@ -5,16 +5,18 @@ import { parserSchema } from '../../shared/parse/common.ts';
 
 // Fluentd's parser_none: the whole line under one key. Like Fluentd, it does not apply
 // `types` or null rules; only message_key and estimate_current_event matter.
+const schema = parserSchema({
+  message_key: { type: 'string', default: 'message', description: 'Field that receives the line.' },
+});
+
 export default {
   kind: 'parser',
   type: 'none',
   description: 'Keeps each line as is, under message_key.',
-  schema: parserSchema({
-    message_key: { type: 'string', default: 'message', description: 'Field that receives the line.' },
-  }),
+  schema,
   create(config) {
-    const key = config.params.message_key as string;
-    const estimate = config.params.estimate_current_event as boolean;
+    const key = config.params.message_key;
+    const estimate = config.params.estimate_current_event;
     return {
       messageKey: key,
       parse(text: string): ParseResult {
@@ -24,4 +26,4 @@ export default {
       },
     };
   },
-} satisfies PluginDescriptor<SluiceParser & { messageKey: string }>;
+} satisfies PluginDescriptor<SluiceParser & { messageKey: string }, typeof schema>;

@@ -1,10 +1,12 @@
 import type { PluginDescriptor } from '../../core/plugin.ts';
 import { RegexpParser, regexpSchema } from '../../shared/parse/regexp.ts';
 
+const schema = regexpSchema();
+
 export default {
   kind: 'parser',
   type: 'regexp',
   description: 'Parses each line with a Ruby regular expression; named captures become fields.',
-  schema: regexpSchema(),
-  create: (config, ctx) => new RegexpParser(config, ctx),
-} satisfies PluginDescriptor<RegexpParser>;
+  schema,
+  create: (config, ctx) => RegexpParser.of(config, ctx),
+} satisfies PluginDescriptor<RegexpParser, typeof schema>;

@@ -9,17 +9,19 @@ import {
 
 // Fluentd's parser_tsv: split into at most keys.length fields (the last keeps the rest
 // of the line, delimiters included); missing columns are null.
+const schema = parserSchema({
+  keys: { type: 'array', required: true, description: 'Field names of the columns, in order.' },
+  delimiter: { type: 'string', default: '\t', description: 'Column separator.' },
+});
+
 export default {
   kind: 'parser',
   type: 'tsv',
   description: 'Tab-separated values; keys names the columns.',
-  schema: parserSchema({
-    keys: { type: 'array', required: true, description: 'Field names of the columns, in order.' },
-    delimiter: { type: 'string', default: '\t', description: 'Column separator.' },
-  }),
+  schema,
   create(config, ctx) {
     const core = new ParserCore(config, ctx);
-    const keys = config.params.keys as string[];
+    const keys = config.params.keys;
     const sep = separatorParam(config, 'delimiter');
     const n = keys.length;
     const parser: SluiceParser = {
@@ -44,4 +46,4 @@ export default {
     };
     return parser;
   },
-} satisfies PluginDescriptor<SluiceParser>;
+} satisfies PluginDescriptor<SluiceParser, typeof schema>;

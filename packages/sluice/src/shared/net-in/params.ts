@@ -1,8 +1,8 @@
-import type { ParamSpec, Resolved, SectionSpec } from '../../config/schema.ts';
+import { defineParams, defineSection, type ParamSpec, type SectionOf } from '../../config/schema.ts';
 
 /** Parameters the tcp, udp and syslog inputs share, with Fluentd's names. */
-export function listenParams(defaultPort: number): Record<string, ParamSpec> {
-  return {
+export function listenParams(defaultPort: number) {
+  return defineParams({
     port: {
       type: 'integer',
       min: 0,
@@ -28,31 +28,31 @@ export function listenParams(defaultPort: number): Record<string, ParamSpec> {
       description: "Fluentd's event-loop timeout. Accepted for compatibility; no effect in Sluice.",
       deprecated: 'no effect',
     },
-  };
+  });
 }
 
 /** What a `<transport>`'s TCP connections share: the bound on unfinished messages. */
-export const PARTIAL_LIMIT: ParamSpec = {
+export const PARTIAL_LIMIT = {
   type: 'size',
   default: 64 * 1024 * 1024,
   description:
     "Sluice: bound on the memory held by unfinished messages across all of this input's TCP connections (per worker), so also on one message. A message that would pass it closes the connection holding the most (this one when no other holds more), with error INPUT_MEMORY_LIMIT.",
-};
+} as const satisfies ParamSpec;
 
 /** What UDP datagrams waiting for the outputs may hold. */
-export const QUEUE_LIMIT: ParamSpec = {
+export const QUEUE_LIMIT = {
   type: 'size',
   default: 16 * 1024 * 1024,
   description:
     'Sluice: bound on the bytes of UDP datagrams received while the outputs have not yet accepted the previous ones (per worker). Datagrams past it are dropped and counted (error UDP_QUEUE_FULL): UDP cannot push back on a sender.',
-};
+} as const satisfies ParamSpec;
 
 /**
  * `<extract>` of in_tcp / in_udp (Fluentd's extract helper). Only the tag is ever taken: both
  * inputs read a record's time from the parser and treat a record without one as unmatched, so
  * Fluentd never reaches its time extraction; its parameters are accepted for compatibility.
  */
-export const extractSection: SectionSpec = {
+export const extractSection = defineSection({
   description: "Take each event's tag from a record field (tag_key), as Fluentd's extract helper.",
   params: {
     tag_key: {
@@ -106,10 +106,12 @@ export const extractSection: SectionSpec = {
       deprecated: 'no effect',
     },
   },
-};
+});
 
 /** tag_key / keep_tag_key of a resolved `<extract>`. */
-export function extractTag(section: Resolved | undefined): { key: string; keep: boolean } | undefined {
-  const key = section?.params.tag_key as string | undefined;
-  return key ? { key, keep: section!.params.keep_tag_key as boolean } : undefined;
+export function extractTag(
+  section: SectionOf<typeof extractSection> | undefined,
+): { key: string; keep: boolean } | undefined {
+  const key = section?.params.tag_key;
+  return section && key ? { key, keep: section.params.keep_tag_key } : undefined;
 }

@@ -1,6 +1,6 @@
-import type { Resolved } from '../../config/schema.ts';
+import type { SectionOf } from '../../config/schema.ts';
 import type { SluiceParser } from '../parse/common.ts';
-import { extractTag } from './params.ts';
+import { type extractSection, extractTag } from './params.ts';
 import type { Reporter } from './report.ts';
 import type { MessageSink } from './stream-server.ts';
 
@@ -66,25 +66,38 @@ export function parsedSink(o: ParsedSinkOptions): MessageSink {
 }
 
 /** The source hostname key of in_tcp / in_udp (`source_host_key` is its old name). */
-export function hostnameKeyOf(config: Resolved): string | undefined {
+export function hostnameKeyOf(config: {
+  params: { source_hostname_key?: string; source_host_key?: string };
+}): string | undefined {
   const p = config.params;
-  return (p.source_hostname_key ?? p.source_host_key) as string | undefined;
+  return p.source_hostname_key ?? p.source_host_key;
+}
+
+/** What parsedSinkFor reads of an in_tcp / in_udp config. */
+export interface ParsedSinkConfig {
+  params: {
+    tag: string;
+    source_address_key?: string;
+    source_hostname_key?: string;
+    source_host_key?: string;
+  };
+  sections: { extract?: SectionOf<typeof extractSection> };
 }
 
 /** parsedSink from an in_tcp / in_udp config: tag, source keys and `<extract>` as resolved. */
 export function parsedSinkFor(
   name: string,
-  config: Resolved,
+  config: ParsedSinkConfig,
   parser: SluiceParser,
   reporter: Reporter,
 ): MessageSink {
   return parsedSink({
     name,
-    tag: config.params.tag as string,
+    tag: config.params.tag,
     parser,
-    sourceAddressKey: config.params.source_address_key as string | undefined,
+    sourceAddressKey: config.params.source_address_key,
     sourceHostnameKey: hostnameKeyOf(config),
-    tagKey: extractTag(config.sections.extract as Resolved | undefined),
+    tagKey: extractTag(config.sections.extract),
     reporter,
   });
 }

@@ -3,8 +3,8 @@
 // values. A parser plugin declares its own params with `parserSchema` and finishes every
 // record with `ParserCore.finish`.
 import { EventTime } from '@sluice/forward';
-import { param } from '../../config/ast.ts';
-import { defineParams, type ParamSpec, type Resolved, type Schema } from '../../config/schema.ts';
+import { type ConfigElement, param } from '../../config/ast.ts';
+import { defineParams, type ParamSpec, type ParamsOf } from '../../config/schema.ts';
 import type { EventRecord } from '../../core/batch.ts';
 import type { BatchBuilder } from '../../core/batch-builder.ts';
 import { ConfigError } from '../../core/errors.ts';
@@ -113,13 +113,41 @@ export const COMMON_PARSE_PARAMS = defineParams({
  * A parser's schema: its own params plus the common ones, with per-parser defaults
  * (Fluentd's config_set_default, e.g. json defaults time_key to 'time').
  */
-export function parserSchema(own: Record<string, ParamSpec>, defaults: Record<string, unknown> = {}): Schema {
+export function parserSchema<
+  const O extends Record<string, ParamSpec>,
+  const D extends { [K in keyof CommonParseParams]?: unknown } = Record<never, never>,
+>(own: O, defaults?: D): { params: WithDefaults<CommonParseParams, D> & O } {
   const params: Record<string, ParamSpec> = { ...COMMON_PARSE_PARAMS };
-  for (const [k, v] of Object.entries(defaults)) params[k] = { ...params[k]!, default: v };
-  return { params: { ...params, ...own } };
+  for (const [k, v] of Object.entries(defaults ?? {}))
+    if (v !== undefined) params[k] = { ...params[k]!, default: v };
+  // The common params with the defaults given, as the return type says.
+  return { params: { ...(params as WithDefaults<CommonParseParams, D>), ...own } };
 }
 
-function fail(config: Resolved, key: string, reason: string): never {
+type CommonParseParams = typeof COMMON_PARSE_PARAMS;
+
+/** Params with some defaults replaced (a default given as undefined leaves the param as it was). */
+type WithDefaults<P, D> = {
+  [K in keyof P]: K extends keyof D
+    ? undefined extends D[K]
+      ? P[K]
+      : Omit<P[K], 'default'> & { default: D[K] }
+    : P[K];
+};
+
+/** What the shared parser code reads of a parser's resolved config: the common params. */
+export interface ParserConfig {
+  params: ParamsOf<CommonParseParams>;
+  element: ConfigElement;
+}
+
+/** A resolved element with string (or absent) params named `K`. */
+export interface WithStringParams<K extends string> {
+  params: { readonly [P in K]?: string | undefined };
+  element: ConfigElement;
+}
+
+function fail(config: { element: ConfigElement }, key: string, reason: string): never {
   throw new ConfigError(
     `parameter '${key}': ${reason}`,
     param(config.element, key)?.location ?? config.element.location,
@@ -127,8 +155,12 @@ function fail(config: Resolved, key: string, reason: string): never {
 }
 
 /** Compiles a regexp parameter, turning a bad expression into a ConfigError at its line. */
-export function regexpParam(config: Resolved, key: string, wrapped = false): RegExp | undefined {
-  const v = config.params[key] as string | undefined;
+export function regexpParam<K extends string>(
+  config: WithStringParams<K>,
+  key: K,
+  wrapped = false,
+): RegExp | undefined {
+  const v = config.params[key];
   if (v === undefined) return undefined;
   try {
     return rubyRegexp(v, wrapped);
@@ -138,28 +170,31 @@ export function regexpParam(config: Resolved, key: string, wrapped = false): Reg
 }
 
 /** A separator parameter: an empty one would never advance, so it is refused. */
-export function separatorParam(config: Resolved, key: string): string {
-  const v = config.params[key] as string;
+export function separatorParam<K extends string>(
+  config: { params: { readonly [P in K]: string }; element: ConfigElement },
+  key: K,
+): string {
+  const v = config.params[key];
   if (v === '') fail(config, key, 'must not be empty (write a tab as "\\t", in double quotes)');
   return v;
 }
 
 /** Builds a time parser from this section's time_* params (overrides for fixed formats). */
 export function timeParserFrom(
-  config: Resolved,
+  config: ParserConfig,
   overrides: { type?: TimeType; format?: string } = {},
 ): ValueTimeParser {
   const p = config.params;
   const given = (k: string) => param(config.element, k) !== undefined;
   if (given('utc') && given('localtime') && p.utc === p.localtime)
     fail(config, 'utc', 'both utc and localtime are given; use only one of them');
-  const utc = (p.utc as boolean) || (given('localtime') && p.localtime === false);
+  const utc = p.utc || (given('localtime') && p.localtime === false);
   try {
     return createTimeParser({
-      type: overrides.type ?? (p.time_type as TimeType),
-      format: overrides.format ?? (p.time_format as string | undefined),
-      fallbacks: p.time_format_fallbacks as string[],
-      timezone: p.timezone as string | undefined,
+      type: overrides.type ?? p.time_type,
+      format: overrides.format ?? p.time_format,
+      fallbacks: p.time_format_fallbacks,
+      timezone: p.timezone,
       utc,
     });
   } catch (e) {
@@ -184,24 +219,24 @@ export class ParserCore {
   error: string | undefined;
 
   constructor(
-    config: Resolved,
+    config: ParserConfig,
     ctx: PluginContext | undefined,
     timeOverrides?: { type?: TimeType; format?: string },
   ) {
     const p = config.params;
-    this.timeKey = p.time_key as string | undefined;
-    this.keepTimeKey = p.keep_time_key as boolean;
-    this.estimate = p.estimate_current_event as boolean;
+    this.timeKey = p.time_key;
+    this.keepTimeKey = p.keep_time_key;
+    this.estimate = p.estimate_current_event;
     this.timeParser = timeParserFrom(config, timeOverrides);
     if (p.types) {
       try {
-        this.converters = buildTypeConverters(p.types as Record<string, string>);
+        this.converters = buildTypeConverters(p.types);
       } catch (e) {
         fail(config, 'types', (e as Error).message);
       }
     }
     this.nullPattern = regexpParam(config, 'null_value_pattern');
-    this.nullEmpty = p.null_empty_string as boolean;
+    this.nullEmpty = p.null_empty_string;
     this.convert = this.converters !== undefined || this.nullPattern !== undefined || this.nullEmpty;
     if (p.timeout !== undefined)
       ctx?.logger.warn(

@@ -1,8 +1,8 @@
 // What Fluentd's formatters share: the `newline` parameter, the time parameters
 // (TimeMixin::Formatter), and Ruby's to_s / inspect for values written as text.
 import type { EventTime } from '@sluice/forward';
-import { param } from '../../config/ast.ts';
-import { defineParams, type ParamSpec, type Resolved, type Schema } from '../../config/schema.ts';
+import { type ConfigElement, param } from '../../config/ast.ts';
+import { defineParams, type ParamSpec, type ParamsOf } from '../../config/schema.ts';
 import { ConfigError } from '../../core/errors.ts';
 import { compileStrftime, zoneFor } from '../../time/time-format.ts';
 import { formatOffset } from '../../time/time-zone.ts';
@@ -39,11 +39,18 @@ export const TIME_FORMAT_PARAMS = defineParams({
 });
 
 /** A formatter's schema: its own params, the time params, and `newline` when it writes lines. */
-export function formatterSchema(own: Record<string, ParamSpec>, opts: { newline?: boolean } = {}): Schema {
+export function formatterSchema<const O extends Record<string, ParamSpec>>(
+  own: O,
+): { params: typeof TIME_FORMAT_PARAMS & typeof NEWLINE_PARAM & O };
+export function formatterSchema<const O extends Record<string, ParamSpec>>(
+  own: O,
+  opts: { newline: false },
+): { params: typeof TIME_FORMAT_PARAMS & O };
+export function formatterSchema(own: Record<string, ParamSpec>, opts: { newline?: boolean } = {}) {
   return { params: { ...TIME_FORMAT_PARAMS, ...(opts.newline === false ? {} : NEWLINE_PARAM), ...own } };
 }
 
-export function newlineOf(config: Resolved): string {
+export function newlineOf(config: { params: ParamsOf<typeof NEWLINE_PARAM> }): string {
   return config.params.newline === 'crlf' ? '\r\n' : '\n';
 }
 
@@ -51,7 +58,10 @@ export function newlineOf(config: Resolved): string {
  * Fluentd's TimeFormatter: unixtime, float (`sec.nnnnnnnnn`), a strftime format, or
  * ISO 8601 when no format is given (`Z` for UTC, as Ruby's Time#iso8601).
  */
-export function timeFormatterFrom(config: Resolved): (time: EventTime) => string {
+export function timeFormatterFrom(config: {
+  params: ParamsOf<typeof TIME_FORMAT_PARAMS>;
+  element: ConfigElement;
+}): (time: EventTime) => string {
   const p = config.params;
   const given = (k: string) => param(config.element, k) !== undefined;
   if (given('utc') && given('localtime') && p.utc === p.localtime) {
@@ -59,8 +69,8 @@ export function timeFormatterFrom(config: Resolved): (time: EventTime) => string
   }
   if (p.time_type === 'unixtime') return (t) => String(t.sec);
   if (p.time_type === 'float') return (t) => `${t.sec}.${String(t.nsec).padStart(9, '0')}`;
-  const timezone = p.timezone as string | undefined;
-  const utc = !timezone && ((p.utc as boolean) || (given('localtime') && p.localtime === false));
+  const timezone = p.timezone;
+  const utc = !timezone && (p.utc || (given('localtime') && p.localtime === false));
   let zone: ReturnType<typeof zoneFor>;
   try {
     zone = zoneFor({ timezone, utc });
@@ -70,7 +80,7 @@ export function timeFormatterFrom(config: Resolved): (time: EventTime) => string
       param(config.element, 'timezone')?.location,
     );
   }
-  const format = p.time_format as string | undefined;
+  const format = p.time_format;
   if (format !== undefined) return compileStrftime(format, { timezone, utc });
   const base = compileStrftime('%Y-%m-%dT%H:%M:%S', { timezone, utc });
   if (utc) return (t) => `${base(t)}Z`;

@@ -5,7 +5,7 @@
 // decoded records may be shared with other outputs of a copy).
 import { hostname as osHostname } from 'node:os';
 import type { EventTime } from '@sluice/forward';
-import { defineParams, type Resolved, type SectionSpec } from '../../config/schema.ts';
+import { defineParams, defineSection, type Resolved, type SectionOf } from '../../config/schema.ts';
 import type { EventRecord } from '../../core/batch.ts';
 import type { FormatterPlugin, PluginContext } from '../../core/plugin.ts';
 import { TIME_FORMAT_PARAMS, timeFormatterFrom } from './format-common.ts';
@@ -38,15 +38,17 @@ const params = defineParams({
 });
 
 /** The `<inject>` section, for the schema of an output that formats records. */
-export const INJECT_SECTION: SectionSpec = {
+export const INJECT_SECTION = defineSection({
   description:
     'Adds the host name, worker id, tag and/or time to each record before it is formatted (Fluentd’s <inject>).',
   params,
-};
+});
+
+type InjectSection = SectionOf<typeof INJECT_SECTION>;
 
 type TimeValue = (t: EventTime) => number | string | bigint;
 
-function timeValue(section: Resolved): TimeValue {
+function timeValue(section: InjectSection): TimeValue {
   switch (section.params.time_type) {
     case 'float':
       // Ruby: time.to_r.truncate(6).to_f — microseconds, as a JSON number.
@@ -68,11 +70,20 @@ function timeValue(section: Resolved): TimeValue {
 /** The formatter with `<inject>` applied; the formatter itself when the section adds nothing. */
 export function withInject(
   formatter: FormatterPlugin,
-  section: Resolved | undefined,
+  section: InjectSection | undefined,
+  ctx: PluginContext,
+): FormatterPlugin;
+/** @deprecated for an output whose config is not typed yet: its <inject> read untyped */
+export function withInject(formatter: FormatterPlugin, section: Resolved | undefined, ctx: PluginContext): FormatterPlugin;
+export function withInject(
+  formatter: FormatterPlugin,
+  untyped: InjectSection | Resolved | undefined,
   ctx: PluginContext,
 ): FormatterPlugin {
+  // Both overloads hold a section resolved with INJECT_SECTION.
+  const section = untyped as InjectSection | undefined;
   if (!section) return formatter;
-  const p = section.params as Record<string, string | undefined>;
+  const p = section.params;
   const adds: [string, (tag: string, time: EventTime) => unknown][] = [];
   if (p.hostname_key) {
     const host = p.hostname ?? osHostname();

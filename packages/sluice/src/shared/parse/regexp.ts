@@ -1,22 +1,29 @@
 // Fluentd's RegexpParser, shared by the `regexp` parser and the parsers that are a
 // regexp with a default expression (apache, apache_error, nginx).
-import type { ParamSpec, Resolved, Schema } from '../../config/schema.ts';
+import type { ParamsOf } from '../../config/schema.ts';
+import type { ConfigElement } from '../../config/ast.ts';
 import type { EventRecord } from '../../core/batch.ts';
 import { ConfigError } from '../../core/errors.ts';
 import type { PluginContext } from '../../core/plugin.ts';
-import { type ParseResult, ParserCore, parserSchema, regexpParam, type SluiceParser } from './common.ts';
+import {
+  type ParseResult,
+  ParserCore,
+  type ParserConfig,
+  parserSchema,
+  regexpParam,
+  type SluiceParser,
+} from './common.ts';
 import { type RubyCaptures, rubyCaptures } from './ruby-captures.ts';
 import { compileRubyRegexp, groupNames, splitRubyRegexp } from './ruby-regexp.ts';
 
-export function regexpSchema(defaults: { expression?: string; time_format?: string } = {}): Schema {
-  const expression: ParamSpec = {
-    type: 'string',
+export function regexpSchema(defaults: { expression?: string; time_format?: string } = {}) {
+  const expression = {
+    type: 'string' as const,
     description:
       'Ruby regular expression with named captures, e.g. /^(?<host>[^ ]*) (?<message>.*)$/ (options i, m, x after the closing slash). Each capture becomes a field.',
-    ...(defaults.expression === undefined ? { required: true } : { default: defaults.expression }),
+    ...(defaults.expression === undefined ? { required: true as const } : { default: defaults.expression }),
   };
-  const d: Record<string, unknown> = { time_key: 'time' };
-  if (defaults.time_format !== undefined) d.time_format = defaults.time_format;
+  const d = { time_key: 'time', time_format: defaults.time_format };
   return parserSchema(
     {
       expression,
@@ -37,12 +44,18 @@ export function regexpSchema(defaults: { expression?: string; time_format?: stri
   );
 }
 
+/** What a regexp parser reads of its resolved config. */
+export interface RegexpConfig {
+  params: ParamsOf<ReturnType<typeof regexpSchema>['params']>;
+  element: ConfigElement;
+}
+
 /** Compiles `expression` with the deprecated ignorecase/multiline flags folded in. */
-export function expressionParam(config: Resolved): RegExp {
+export function expressionParam(config: RegexpConfig): RegExp {
   const p = config.params;
   let re = regexpParam(config, 'expression')!;
   if (p.ignorecase || p.multiline) {
-    const parts = splitRubyRegexp(p.expression as string)!;
+    const parts = splitRubyRegexp(p.expression)!;
     const opts = parts.options + (p.ignorecase ? 'i' : '') + (p.multiline ? 'm' : '');
     re = compileRubyRegexp(parts.source, opts);
   }
@@ -58,8 +71,13 @@ export class RegexpParser implements SluiceParser {
   /** Ruby's values for named captures in repeated groups (parse/ruby-captures.ts) */
   private readonly captures: RubyCaptures | undefined;
 
-  constructor(config: Resolved, ctx: PluginContext | undefined, regexp?: RegExp) {
-    const re = regexp ?? expressionParam(config);
+  /** A regexp parser of `expression` (the regexp, apache, apache_error and nginx parsers). */
+  static of(config: RegexpConfig, ctx: PluginContext | undefined): RegexpParser {
+    return new RegexpParser(config, ctx, expressionParam(config));
+  }
+
+  /** `re` applied with the common parse params of `config` (multiline builds its own regexp). */
+  constructor(config: ParserConfig, ctx: PluginContext | undefined, re: RegExp) {
     this.names = groupNames(re);
     this.captures = rubyCaptures(re);
     this.regexp = this.captures?.regexp ?? re;

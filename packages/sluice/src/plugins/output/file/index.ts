@@ -1,10 +1,9 @@
 import type { EventTime } from '@sluice/forward';
-import { parseChunkKeys } from '../../../buffer/params.ts';
-import { type ConfigElement, param } from '../../../config/ast.ts';
-import { defineParams, type Resolved } from '../../../config/schema.ts';
-import { parseBool, parseTime } from '../../../config/values.ts';
+import { param } from '../../../config/ast.ts';
+import { defineParams, defineSchema } from '../../../config/schema.ts';
 import type { EventRecord } from '../../../core/batch.ts';
-import { ConfigError, type SourceLocation } from '../../../core/errors.ts';
+import type { BufferConfig } from '../../../core/buffer-config.ts';
+import { ConfigError, internalError } from '../../../core/errors.ts';
 import { recordJson } from '../../../codec/json.ts';
 import { checkPlaceholders, expandPlaceholders } from '../../../core/placeholders.ts';
 import type {
@@ -15,7 +14,7 @@ import type {
   WriteResult,
 } from '../../../core/plugin.ts';
 import { compileStrftime } from '../../../time/time-format.ts';
-import { parseZone, UTC, type Zone } from '../../../time/time-zone.ts';
+import { UTC, type Zone } from '../../../time/time-zone.ts';
 import { assertInside, baseDirOf, escapePathValue, pathTemplate } from '../../../shared/file-out/path-template.ts';
 import { writeChunk } from './writer.ts';
 import { INJECT_SECTION, withInject } from '../../../shared/parse/inject.ts';
@@ -76,49 +75,36 @@ function defaultFormatter(): FormatterPlugin {
   };
 }
 
-const descriptor: PluginDescriptor<OutputPlugin> & {
-  defaultBufferType: string;
-  defaultBufferPath: (output: ConfigElement) => string | undefined;
-} = {
+const schema = defineSchema({
+  params,
+  sections: {
+    format: {
+      plugin: 'formatter',
+      description: 'How each event is written (default out_file: time, tag and JSON separated by tabs).',
+    },
+    inject: INJECT_SECTION,
+  },
+});
+
+const descriptor: PluginDescriptor<OutputPlugin, typeof schema> = {
   kind: 'output',
   type: 'file',
   description:
     'Writes events to files, Fluentd out_file compatible (time-sliced paths, append, gzip), plus size rotation.',
-  schema: {
-    params,
-    sections: {
-      format: {
-        plugin: 'formatter',
-        description: 'How each event is written (default out_file: time, tag and JSON separated by tabs).',
-      },
-      inject: INJECT_SECTION,
-    },
-  },
+  schema,
   buffered: 'always',
-  defaultChunkKeys: ['time'],
-  defaultBufferType: 'file',
-  // As Fluentd's out_file: with no <buffer> path and no root_dir, the chunks go to the
-  // output's path read as a buffer path (app.*.log -> app.b<id>.log beside the files).
-  defaultBufferPath: (output) => param(output, 'path')?.value,
+  bufferDefaults: {
+    type: 'file',
+    chunkKeys: ['time'],
+    timekey: 86400,
+    // As Fluentd's out_file: with no <buffer> path and no root_dir, the chunks go to the
+    // output's path read as a buffer path (app.*.log -> app.b<id>.log beside the files).
+    path: (output) => param(output, 'path')?.value,
+  },
   create(config, ctx) {
-    const p = config.params as {
-      path: string;
-      add_path_suffix: boolean;
-      path_suffix: string;
-      append: boolean;
-      compress: string;
-      symlink_path?: string;
-      rotate_size?: number;
-      rotate_backups: number;
-      dir_permission: string;
-      file_permission: string;
-    };
+    const p = config.params;
     const el = config.element;
     const where = el.params.find((x) => x.key === 'path')?.location ?? el.location;
-    const bufferEl = el.elements.find((e) => e.name === 'buffer');
-    const keys = parseChunkKeys(bufferEl, ['time']);
-    const timekeyParam = bufferEl?.params.findLast((x) => x.key === 'timekey')?.value;
-    const timekey = keys.time ? (timekeyParam ? parseTimekey(timekeyParam, where) : 86400) : undefined;
     if (p.rotate_size !== undefined && !p.append)
       throw new ConfigError(
         'out_file: rotate_size needs append true (without append every chunk gets its own file)',
@@ -126,18 +112,14 @@ const descriptor: PluginDescriptor<OutputPlugin> & {
       );
     if (p.path.includes('\0')) throw new ConfigError('out_file: path contains a NUL byte', where);
     const gz = p.compress !== 'text';
-    const template = pathTemplate(
-      p.path,
-      { timekey, append: p.append, gzip: gz, suffix: p.add_path_suffix ? p.path_suffix : '' },
-      where,
-    );
-    checkPlaceholders('path', template.replace('_**', ''), keys, where);
+    // The path template depends on the timekey: set once the buffer engine hands its settings.
+    let template: string | undefined;
+    let zone: Zone = UTC;
     const base = baseDirOf(p.path);
-    const zone = timekeyZone(bufferEl, where);
-    const formatEl = el.elements.find((e) => e.name === 'format');
+    const formatEl = config.sections.format?.element;
     const formatter = withInject(
       formatEl ? ctx.createNested<FormatterPlugin>('formatter', formatEl, 'out_file') : defaultFormatter(),
-      config.sections.inject as Resolved | undefined,
+      config.sections.inject,
       ctx,
     );
     const writerOpts = {
@@ -152,7 +134,19 @@ const descriptor: PluginDescriptor<OutputPlugin> & {
     // Chunks for one path are written one after another (appends and rotation must not interleave).
     const tails = new Map<string, Promise<unknown>>();
     return {
+      useBuffer(buffer: BufferConfig) {
+        const timekey = buffer.keys.time ? buffer.timekey : undefined;
+        template = pathTemplate(
+          p.path,
+          { timekey, append: p.append, gzip: gz, suffix: p.add_path_suffix ? p.path_suffix : '' },
+          where,
+        );
+        checkPlaceholders('path', template.replace('_**', ''), buffer.keys, where);
+        zone = buffer.zone;
+      },
       async write(chunk: Chunk): Promise<WriteResult> {
+        if (template === undefined)
+          return { status: 'fatal', error: internalError('out_file: written to before its buffer was set up') };
         let path: string;
         try {
           path = assertInside(
@@ -187,23 +181,5 @@ const descriptor: PluginDescriptor<OutputPlugin> & {
     };
   },
 };
-
-function parseTimekey(v: string, where: SourceLocation): number {
-  const t = parseTime(v);
-  if (t === undefined) throw new ConfigError(`invalid timekey ${JSON.stringify(v)}`, where);
-  return t;
-}
-
-/** The zone the buffer formats timekeys in (params.ts toBufferConfig reads the same two parameters). */
-function timekeyZone(bufferEl: ConfigElement | undefined, where: SourceLocation): Zone {
-  const param = (k: string) => bufferEl?.params.findLast((x) => x.key === k)?.value;
-  const utc = param('timekey_use_utc');
-  if (utc !== undefined && parseBool(utc)) return UTC;
-  try {
-    return parseZone(param('timekey_zone') ?? 'localtime');
-  } catch (e) {
-    throw new ConfigError(`timekey_zone: ${(e as Error).message}`, where);
-  }
-}
 
 export default descriptor;
