@@ -31,6 +31,26 @@ export const ERROR_CODES = {
     'The configuration is invalid (a value, a missing parameter, a section in the wrong place).',
     SEE_CONFIG,
   ),
+  CONFIG_SYNTAX: e(
+    'config',
+    'The config text cannot be read as Fluentd syntax (an unterminated string, a misplaced tag, an unsupported `#{...}`).',
+    'fix the text at the file:line:column the message gives',
+  ),
+  CONFIG_VALUE: e(
+    'config',
+    'A parameter has a value of the wrong form or out of range.',
+    "give a value of the form the message names (docs/plugins gives each parameter's type and range)",
+  ),
+  CONFIG_MISSING: e(
+    'config',
+    'A required parameter or section is missing.',
+    'add the parameter or section the message names',
+  ),
+  CONFIG_READ: e(
+    'config',
+    'The config file, or a file an @include / !include names, cannot be found or read.',
+    'check the path and its permissions',
+  ),
   CONFIG_UNKNOWN: e(
     'config',
     'A parameter or section no plugin of this type knows: warned and ignored, as Fluentd does (an error with `--strict`).',
@@ -520,7 +540,7 @@ export const ERROR_CODES = {
   SEARCH_BAD_TIME: e(
     'monitor search API',
     '`from`/`to` are missing, not times, or in the wrong order.',
-    'give ISO 8601 times with `to` after `from`',
+    'give `now`, `now-15m` (units s m h d w M y), ISO 8601 times or epoch milliseconds, with `to` after `from`',
   ),
   SEARCH_BAD_FIELD: e('monitor search API', 'A field name is not valid.', 'use a field name of the records'),
   SEARCH_BAD_FILTER: e(
@@ -665,6 +685,11 @@ export const ERROR_CODES = {
     'out_kafka2',
     '`idempotent true` with `required_acks` other than -1.',
     'set `required_acks -1`',
+  ),
+  KAFKA_EXACTLY_ONCE: e(
+    'out_kafka2',
+    '`exactly_once` (or `transactional_id`) without the idempotent producer.',
+    'set `required_acks -1` and leave `idempotent` unset or true',
   ),
   KAFKA_COMPRESSION: e(
     'out_kafka2',
