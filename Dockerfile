@@ -7,8 +7,7 @@
 # Drop-in for the fluent/fluentd image layout: the config is /fluentd/etc/${FLUENTD_CONF},
 # output files go to /fluentd/log, FLUENTD_OPT adds command-line options. See docs/deployment.md.
 # The build stage compiles the TypeScript to packages/sluice/dist (scripts/build.mjs), then
-# drops the dev dependencies; bin/sluice.js runs dist/. tsx stays installed: it is the
-# fallback bin/sluice.js uses when dist/ is missing or older than the sources.
+# drops the dev dependencies (tsx and TypeScript among them); bin/sluice.js runs dist/.
 
 ARG NODE_IMAGE=node:20-bookworm-slim
 
@@ -31,10 +30,9 @@ COPY packages/sluice/src packages/sluice/src
 RUN npm run build \
  && NODE_ENV=production npm install --omit=dev --no-audit --no-fund --ignore-scripts \
  && npm cache clean --force
-# Fail the build here, with a reason, rather than ship an image that cannot start or that
-# would run the sources through tsx.
-RUN node -e "import('tsx/esm/api').catch(() => { console.error('tsx is missing from the production dependencies of packages/sluice'); process.exit(1); })" \
- && node --input-type=module -e "const { chooseEntry } = await import('/app/packages/sluice/bin/entry.js'); if (chooseEntry('/app/packages/sluice').mode !== 'dist') { console.error('packages/sluice/dist is not used'); process.exit(1); }" \
+# Fail the build here, with a reason, rather than ship an image that cannot start: without
+# dist/ (or with one older than the sources) the production install cannot run at all.
+RUN node --input-type=module -e "const { chooseEntry } = await import('/app/packages/sluice/bin/entry.js'); if (chooseEntry('/app/packages/sluice').mode !== 'dist') { console.error('packages/sluice/dist is not used'); process.exit(1); }" \
  && node packages/sluice/bin/sluice.js --help > /dev/null
 
 FROM ${NODE_IMAGE}

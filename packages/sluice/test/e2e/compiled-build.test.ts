@@ -2,6 +2,7 @@ import assert from 'node:assert/strict';
 import { spawn, spawnSync } from 'node:child_process';
 import {
   copyFileSync,
+  existsSync,
   mkdirSync,
   mkdtempSync,
   readdirSync,
@@ -72,9 +73,28 @@ describe('the compiled build (scripts/build.mjs)', () => {
     rmSync(logs, { recursive: true, force: true });
   });
 
+  it("is the package's library entry: package.json's main and exports name files of the build", async () => {
+    const pkg = JSON.parse(readFileSync(join(ROOT, 'packages/sluice/package.json'), 'utf8')) as {
+      main: string;
+      exports: Record<string, string | { types: string; default: string }>;
+    };
+    const built = (p: string) => join(out, p.replace(/^\.\/dist\//, ''));
+    assert.ok(existsSync(built(pkg.main)), pkg.main);
+    for (const [name, target] of Object.entries(pkg.exports)) {
+      if (typeof target === 'string') continue;
+      assert.ok(existsSync(built(target.default)), `${name} -> ${target.default}`);
+      assert.ok(existsSync(join(ROOT, 'packages/sluice', target.types)), `${name} types -> ${target.types}`);
+    }
+    const lib = (await import(built(pkg.main))) as Record<string, unknown>;
+    for (const name of ['defineParams', 'EventBatch', 'BatchBuilder', 'ConfigError', 'Engine', 'parseConfigText'])
+      assert.equal(typeof lib[name], 'function', name);
+    const testing = (await import(built((pkg.exports['./testing'] as { default: string }).default))) as Record<string, unknown>;
+    assert.equal(typeof testing.testContext, 'function');
+  });
+
   it('holds JavaScript only (plus assets) and runs a forward -> file pipeline without tsx', async () => {
     const files = readdirSync(out, { recursive: true }) as string[];
-    assert.ok(files.includes('plugins/input/forward.js'));
+    assert.ok(files.includes('plugins/input/forward/index.js'));
     assert.ok(!files.some((f) => f.endsWith('.ts')), 'no TypeScript in the build');
     const port = await freePort();
     const conf = join(logs, 'sluice.conf');
