@@ -140,7 +140,7 @@ class V1Parser {
     let files: string[];
     if (hasGlob(pattern)) files = globSync(pattern);
     else if (existsSync(pattern)) files = [pattern];
-    else throw new ConfigError(`@include: file not found: ${pattern}`, location);
+    else throw new ConfigError(`@include: file not found: ${pattern}`, location, 'CONFIG_READ');
     for (const f of files) {
       const real = realpathSync(f);
       if (this.includeStack.includes(real))
@@ -151,7 +151,7 @@ class V1Parser {
       try {
         text = readFileSync(f, 'utf8');
       } catch (e) {
-        throw new ConfigError(`@include: cannot read ${f}: ${(e as Error).message}`, location);
+        throw new ConfigError(`@include: cannot read ${f}: ${(e as Error).message}`, location, 'CONFIG_READ');
       }
       const stack = [...this.includeStack, real];
       if (isYamlPath(f)) {
@@ -200,7 +200,11 @@ export function parseConfigFile(path: string, opts: Omit<ParseOptions, 'file'> =
   try {
     text = readFileSync(path, 'utf8');
   } catch (e) {
-    throw new ConfigError(`cannot read config file ${path}: ${(e as Error).message}`);
+    throw new ConfigError(
+      `cannot read config file ${path}: ${(e as Error).message}`,
+      undefined,
+      'CONFIG_READ',
+    );
   }
   const stack = [realpathSync(path)];
   const full = { ...opts, file: path, baseDir: opts.baseDir ?? dirname(resolvePath(path)) };

@@ -37,7 +37,7 @@ export class Scanner {
   }
 
   error(reason: string, at = this.pos): ConfigError {
-    return new ConfigError(reason, this.loc(at));
+    return new ConfigError(reason, this.loc(at), 'CONFIG_SYNTAX');
   }
 
   /** Consumes `re` (sticky) at the cursor; returns the match or undefined. */

@@ -161,7 +161,11 @@ export const SYSTEM_PARAMS = new Set(['@type', 'type', '@id', '@label', '@log_le
 export function coerce(spec: ParamSpec, p: ConfigParam): unknown {
   const v = p.value;
   const fail = (what: string): never => {
-    throw new ConfigError(`parameter '${p.key}': ${what} (got ${JSON.stringify(v)})`, p.location);
+    throw new ConfigError(
+      `parameter '${p.key}': ${what} (got ${JSON.stringify(v)})`,
+      p.location,
+      'CONFIG_VALUE',
+    );
   };
   if (NUMERIC.has(spec.type) && v.trim() === '') return emptyNumber(spec, p);
   switch (spec.type) {
@@ -172,7 +176,11 @@ export function coerce(spec: ParamSpec, p: ConfigParam): unknown {
       if (!/^[-+]?\d+$/.test(v.trim())) fail('expected an integer');
       const n = Number.parseInt(v, 10);
       if ((spec.min !== undefined && n < spec.min) || (spec.max !== undefined && n > spec.max))
-        throw new ConfigError(`parameter '${p.key}' must be ${rangeText(spec)} (got ${n})`, p.location);
+        throw new ConfigError(
+          `parameter '${p.key}' must be ${rangeText(spec)} (got ${n})`,
+          p.location,
+          'CONFIG_VALUE',
+        );
       return n;
     }
     case 'float': {
@@ -338,7 +346,7 @@ export function resolve<S extends Schema>(
   for (const [name, spec] of Object.entries(schema.params)) {
     if (name in params) continue;
     if (spec.required) {
-      throw new ConfigError(`missing required parameter '${name}' in ${ctx}`, el.location);
+      throw new ConfigError(`missing required parameter '${name}' in ${ctx}`, el.location, 'CONFIG_MISSING');
     }
     params[name] = spec.default === null ? undefined : spec.default;
   }
@@ -373,7 +381,8 @@ export function resolve<S extends Schema>(
   }
   for (const [name, spec] of Object.entries(specs)) {
     if (sections[name] !== undefined) continue;
-    if (spec.required) throw new ConfigError(`missing required section <${name}> in ${ctx}`, el.location);
+    if (spec.required)
+      throw new ConfigError(`missing required section <${name}> in ${ctx}`, el.location, 'CONFIG_MISSING');
     if (spec.multi) sections[name] = [];
   }
   // The values were coerced by the schema's own specs: they have the types Resolved<S> reads from it.

@@ -276,7 +276,7 @@ class YamlReader {
         text = readFileSync(f, 'utf8');
         real = realpathSync(f);
       } catch (e) {
-        throw new ConfigError(`!include: cannot read ${f}: ${(e as Error).message}`, location);
+        throw new ConfigError(`!include: cannot read ${f}: ${(e as Error).message}`, location, 'CONFIG_READ');
       }
       if (this.includeStack.includes(real))
         throw new ConfigError(`!include cycle: ${f} includes itself`, location);
