@@ -1,9 +1,9 @@
 import { EventTime } from '@sluice/forward';
-import { defineParams, type Resolved } from '../config/schema.ts';
+import { defineParams, defineSchema } from '../config/schema.ts';
 import { EventBatch } from '../core/batch.ts';
 import type { Chunk, FilterPlugin, PluginContext, PluginDescriptor, WriteResult } from '../core/plugin.ts';
 import { registerPlugin } from '../engine/registry.ts';
-import forwardDescriptor, { ForwardOutput } from '../plugins/output/forward/index.ts';
+import forwardDescriptor, { type ForwardConfig, ForwardOutput } from '../plugins/output/forward/index.ts';
 
 /** fluent-agent-lite's CONNECTION_KEEPALIVE_MARGIN_MAX: expiry is keepalive ± this, at random. */
 export const KEEPALIVE_MARGIN_S = 30;
@@ -33,7 +33,7 @@ export class AgentForwardOutput extends ForwardOutput {
   static now: () => number = Date.now;
 
   constructor(
-    config: Resolved,
+    config: ForwardConfig,
     private readonly agentCtx: PluginContext,
     private readonly keepaliveS: number,
     private readonly marginS: number,
@@ -78,38 +78,35 @@ export class AgentForwardOutput extends ForwardOutput {
   }
 }
 
-const agentForward: PluginDescriptor<AgentForwardOutput> = {
-  ...(forwardDescriptor as PluginDescriptor<ForwardOutput>),
+const agentSchema = defineSchema({
+  ...forwardDescriptor.schema,
+  params: {
+    ...forwardDescriptor.schema.params,
+    ...defineParams({
+      agent_keepalive_time: {
+        type: 'time',
+        default: 1800,
+        description:
+          'Reconnect after this long (± agent_keepalive_margin at random) on one connection; 0 = never (fluent-agent-lite -k).',
+      },
+      agent_keepalive_margin: {
+        type: 'time',
+        default: KEEPALIVE_MARGIN_S,
+        description:
+          'Spread of the keepalive expiry, so agents started together do not reconnect together.',
+      },
+    }),
+  },
+});
+
+const agentForward: PluginDescriptor<AgentForwardOutput, typeof agentSchema> = {
+  ...forwardDescriptor,
   type: 'agent_forward',
   description:
     "out_forward with fluent-agent-lite's connection keepalive expiry and SIGHUP reconnect (used by `sluice agent`).",
-  schema: {
-    ...forwardDescriptor.schema,
-    params: {
-      ...forwardDescriptor.schema.params,
-      ...defineParams({
-        agent_keepalive_time: {
-          type: 'time',
-          default: 1800,
-          description:
-            'Reconnect after this long (± agent_keepalive_margin at random) on one connection; 0 = never (fluent-agent-lite -k).',
-        },
-        agent_keepalive_margin: {
-          type: 'time',
-          default: KEEPALIVE_MARGIN_S,
-          description:
-            'Spread of the keepalive expiry, so agents started together do not reconnect together.',
-        },
-      }),
-    },
-  },
+  schema: agentSchema,
   create: (config, ctx) =>
-    new AgentForwardOutput(
-      config,
-      ctx,
-      config.params.agent_keepalive_time as number,
-      config.params.agent_keepalive_margin as number,
-    ),
+    new AgentForwardOutput(config, ctx, config.params.agent_keepalive_time, config.params.agent_keepalive_margin),
 };
 
 /**

@@ -30,7 +30,7 @@ describe('generated plugin reference (docs/plugins)', () => {
       type: 'demo',
       description: 'Demo output with a <server> section.',
       buffered: 'always',
-      defaultChunkKeys: ['tag'],
+      bufferDefaults: { chunkKeys: ['tag'] },
       schema: {
         params: {
           port: { type: 'integer', default: 24224, description: 'Port | to use.' },

@@ -38,14 +38,14 @@ export function chunkLocation(path: string): { dir: string; names?: ChunkNames }
 }
 
 /** `<buffer> @type file`: chunks in files that survive a crash of the process (see docs/buffer.md). */
-const descriptor: PluginDescriptor<ChunkStore> = {
+const descriptor: PluginDescriptor<ChunkStore, { params: typeof params }> = {
   kind: 'buffer',
   type: 'file',
   description:
     'Keeps chunks in append-only files; every accepted event survives a crash and is resumed on start.',
   schema: { params },
   create(config, ctx) {
-    const p = config.params as { path?: string; fsync: boolean };
+    const p = config.params;
     let dir: string;
     let names: ChunkNames | undefined;
     if (p.path) ({ dir, names } = chunkLocation(p.path));

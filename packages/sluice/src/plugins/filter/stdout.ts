@@ -1,24 +1,25 @@
 import type { Writable } from 'node:stream';
-import type { Resolved } from '../../config/schema.ts';
+import { defineSchema } from '../../config/schema.ts';
 import type { FilterPlugin, FormatterPlugin, PluginContext, PluginDescriptor } from '../../core/plugin.ts';
 import { withInject } from '../../shared/parse/inject.ts';
 import {
   formatElement,
   stdoutFormatParams,
   stdoutFormatSections,
+  type StdoutFormatConfig,
   writeWithBackpressure,
 } from '../../shared/stdout/format.ts';
 
 // Fluentd's filter_stdout: prints every event (same line format as the stdout output)
 // and passes the batch on unchanged.
 
-const schema = { params: stdoutFormatParams, sections: stdoutFormatSections };
+const schema = defineSchema({ params: stdoutFormatParams, sections: stdoutFormatSections });
 
 /** Builds the filter printing to `sink` (process.stdout in production; tests pass their own stream). */
-export function createStdoutFilter(config: Resolved, ctx: PluginContext, sink: Writable): FilterPlugin {
+export function createStdoutFilter(config: StdoutFormatConfig, ctx: PluginContext, sink: Writable): FilterPlugin {
   const formatter = withInject(
     ctx.createNested<FormatterPlugin>('formatter', formatElement(config), 'stdout'),
-    config.sections.inject as Resolved | undefined,
+    config.sections.inject,
     ctx,
   );
   return {
@@ -39,7 +40,7 @@ export function createStdoutFilter(config: Resolved, ctx: PluginContext, sink: W
   };
 }
 
-const descriptor: PluginDescriptor<FilterPlugin> = {
+const descriptor: PluginDescriptor<FilterPlugin, typeof schema> = {
   kind: 'filter',
   type: 'stdout',
   description: "Prints each event on standard output in Fluentd's stdout line format and passes it on.",

@@ -21,15 +21,15 @@ export interface NullOutput extends OutputPlugin {
   readonly batches: number;
 }
 
-const descriptor: PluginDescriptor<NullOutput> = {
+const descriptor: PluginDescriptor<NullOutput, { params: typeof params }> = {
   kind: 'output',
   type: 'null',
   description: 'Drops every event (counting them). For tests and benchmarks.',
   schema: { params },
   buffered: 'optional',
-  defaultChunkKeys: ['tag'],
+  bufferDefaults: { chunkKeys: ['tag'] },
   create(config, ctx) {
-    const neverFlush = config.params.never_flush as boolean;
+    const neverFlush = config.params.never_flush;
     let records = 0;
     let batches = 0;
     let bytes = 0;

@@ -2,7 +2,7 @@ import { execSync } from 'node:child_process';
 import { hostname } from 'node:os';
 import type { ConfigElement } from '../../config/ast.ts';
 import { param } from '../../config/ast.ts';
-import type { Resolved } from '../../config/schema.ts';
+import { defineSchema } from '../../config/schema.ts';
 import { type Entry, EventBatch } from '../../core/batch.ts';
 import { ConfigError } from '../../core/errors.ts';
 import type { OutputPlugin, OutputRouter, PluginContext, PluginDescriptor } from '../../core/plugin.ts';
@@ -227,53 +227,55 @@ const ruleParams = {
   },
 } as const;
 
+const schema = defineSchema({
+  params: {
+    capitalize_regex_backreference: {
+      type: 'bool',
+      default: false,
+      description: 'Capitalize every $N group put into a tag (maps -> Maps).',
+    },
+    remove_tag_prefix: {
+      type: 'string',
+      default: null,
+      description:
+        'Removed (with the dot after it) from the tag before it fills ${tag} and ${tag_parts[N]}.',
+    },
+    remove_tag_regexp: {
+      type: 'string',
+      default: null,
+      description:
+        'Regexp removed from the tag before it fills ${tag} and ${tag_parts[N]}; excludes remove_tag_prefix.',
+    },
+    hostname_command: {
+      type: 'string',
+      default: 'hostname',
+      description:
+        'Command run once at startup whose output fills ${hostname} and __HOSTNAME__ (e.g. hostname -s).',
+    },
+    emit_mode: {
+      type: 'enum',
+      values: ['record', 'batch'],
+      default: 'batch',
+      description: 'batch: one emit per new tag of a batch; record: one emit per record.',
+    },
+  },
+  sections: {
+    rule: {
+      multi: true,
+      description: 'A rewrite rule; the first rule that applies to a record gives its tag.',
+      params: ruleParams,
+    },
+  },
+});
+
 export default {
   kind: 'output',
   type: 'rewrite_tag_filter',
   description:
     'Gives events a new tag (and optionally label) from <rule>s on their fields and sends them back through the router.',
   buffered: 'never',
-  schema: {
-    params: {
-      capitalize_regex_backreference: {
-        type: 'bool',
-        default: false,
-        description: 'Capitalize every $N group put into a tag (maps -> Maps).',
-      },
-      remove_tag_prefix: {
-        type: 'string',
-        default: null,
-        description:
-          'Removed (with the dot after it) from the tag before it fills ${tag} and ${tag_parts[N]}.',
-      },
-      remove_tag_regexp: {
-        type: 'string',
-        default: null,
-        description:
-          'Regexp removed from the tag before it fills ${tag} and ${tag_parts[N]}; excludes remove_tag_prefix.',
-      },
-      hostname_command: {
-        type: 'string',
-        default: 'hostname',
-        description:
-          'Command run once at startup whose output fills ${hostname} and __HOSTNAME__ (e.g. hostname -s).',
-      },
-      emit_mode: {
-        type: 'enum',
-        values: ['record', 'batch'],
-        default: 'batch',
-        description: 'batch: one emit per new tag of a batch; record: one emit per record.',
-      },
-    },
-    sections: {
-      rule: {
-        multi: true,
-        description: 'A rewrite rule; the first rule that applies to a record gives its tag.',
-        params: ruleParams,
-      },
-    },
-  },
-  create(config: Resolved, ctx) {
+  schema,
+  create(config, ctx) {
     const el = config.element;
     const p = config.params;
     if (el.params.some((x) => x.key.startsWith('rewriterule')))
@@ -289,12 +291,12 @@ export default {
         `@label ${router.label}: no such <label>`,
         param(el, '@label')?.location ?? el.location,
       );
-    const sections = (config.sections.rule as Resolved[] | undefined) ?? [];
+    const sections = config.sections.rule;
     if (sections.length === 0) throw new ConfigError('missing rewriterules', el.location);
     const seen = new Set<string>();
     const rules: Rule[] = sections.map((s) => {
       const r = s.params;
-      const tag = r.tag as string;
+      const tag = r.tag;
       const where = param(s.element, 'tag')?.location ?? s.element.location;
       if (/\$\{tag_parts\[\d+\.\.\.?\d+\]\}|__TAG_PARTS\[\d+\.\.\.?\d+\]__/.test(tag))
         throw new ConfigError(
@@ -311,16 +313,16 @@ export default {
           pat.location,
         );
       }
-      const name = `${r.key as string}${r.invert ? '!' : ''}${pattern.source}`;
+      const name = `${r.key}${r.invert ? '!' : ''}${pattern.source}`;
       if (seen.has(name)) throw new ConfigError('duplicated rewriterules found', s.element.location);
       seen.add(name);
-      const label = r.label as string | undefined;
+      const label = r.label;
       if (label !== undefined && !router.hasLabel(label))
         throw new ConfigError(`rule label ${label}: no such <label>`, param(s.element, 'label')!.location);
       return {
-        key: createRecordAccessor(r.key as string, param(s.element, 'key')?.location),
+        key: createRecordAccessor(r.key, param(s.element, 'key')?.location),
         pattern,
-        invert: r.invert as boolean,
+        invert: r.invert,
         tag,
         label,
         element: s.element,
@@ -330,9 +332,7 @@ export default {
       throw new ConfigError('remove_tag_prefix and remove_tag_regexp are exclusive', el.location);
     let removeTag: RegExp | undefined;
     if (p.remove_tag_prefix !== undefined)
-      removeTag = new RegExp(
-        `^${(p.remove_tag_prefix as string).replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}\\.?`,
-      );
+      removeTag = new RegExp(`^${p.remove_tag_prefix.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}\\.?`);
     else if (p.remove_tag_regexp !== undefined) {
       const rp = param(el, 'remove_tag_regexp')!;
       try {
@@ -341,7 +341,7 @@ export default {
         throw new ConfigError(`invalid remove_tag_regexp: ${(e as Error).message}`, rp.location);
       }
     }
-    const cmd = p.hostname_command as string;
+    const cmd = p.hostname_command;
     let host: string;
     if (cmd === 'hostname') host = hostname();
     else {
@@ -362,7 +362,7 @@ export default {
       rules,
       host,
       removeTag,
-      p.capitalize_regex_backreference as boolean,
+      p.capitalize_regex_backreference,
       p.emit_mode === 'batch',
       router,
       ctx,
@@ -370,4 +370,4 @@ export default {
     checkLoops(plugin, rules, router.match ?? el, router, ctx);
     return plugin;
   },
-} satisfies PluginDescriptor<OutputPlugin>;
+} satisfies PluginDescriptor<OutputPlugin, typeof schema>;

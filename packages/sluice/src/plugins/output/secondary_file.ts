@@ -86,7 +86,7 @@ class SecondaryFileOutput implements OutputPlugin {
   }
 }
 
-const descriptor: PluginDescriptor<OutputPlugin> = {
+const descriptor: PluginDescriptor<OutputPlugin, { params: typeof params }> = {
   kind: 'output',
   type: 'secondary_file',
   description:
@@ -99,7 +99,7 @@ const descriptor: PluginDescriptor<OutputPlugin> = {
         'secondary_file can only be used in the <secondary> section',
         config.element.location,
       );
-    const p = config.params as Params;
+    const p = config.params;
     if (p.basename.includes('/'))
       throw new ConfigError('secondary_file: basename should not include `/`', config.element.location);
     return new SecondaryFileOutput(p);

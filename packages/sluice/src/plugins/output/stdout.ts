@@ -1,5 +1,5 @@
 import type { Writable } from 'node:stream';
-import { defineParams, type Resolved } from '../../config/schema.ts';
+import { defineParams, defineSchema } from '../../config/schema.ts';
 import type { FormatterPlugin, OutputPlugin, PluginContext, PluginDescriptor } from '../../core/plugin.ts';
 import { withInject } from '../../shared/parse/inject.ts';
 import {
@@ -7,6 +7,7 @@ import {
   renderLines,
   stdoutFormatParams,
   stdoutFormatSections,
+  type StdoutFormatConfig,
   writeWithBackpressure,
 } from '../../shared/stdout/format.ts';
 
@@ -23,13 +24,13 @@ const params = defineParams({
   ...stdoutFormatParams,
 });
 
-const schema = { params, sections: stdoutFormatSections };
+const schema = defineSchema({ params, sections: stdoutFormatSections });
 
 /** Builds the output writing to `sink` (process.stdout in production; tests pass their own stream). */
-export function createStdoutOutput(config: Resolved, ctx: PluginContext, sink: Writable): OutputPlugin {
+export function createStdoutOutput(config: StdoutFormatConfig, ctx: PluginContext, sink: Writable): OutputPlugin {
   const formatter = withInject(
     ctx.createNested<FormatterPlugin>('formatter', formatElement(config), 'stdout'),
-    config.sections.inject as Resolved | undefined,
+    config.sections.inject,
     ctx,
   );
   return {
@@ -48,13 +49,13 @@ export function createStdoutOutput(config: Resolved, ctx: PluginContext, sink: W
   };
 }
 
-const descriptor: PluginDescriptor<OutputPlugin> = {
+const descriptor: PluginDescriptor<OutputPlugin, typeof schema> = {
   kind: 'output',
   type: 'stdout',
   description: "Prints each event on standard output in Fluentd's stdout line format.",
   schema,
   buffered: 'optional',
-  defaultChunkKeys: ['tag'],
+  bufferDefaults: { chunkKeys: ['tag'] },
   create(config, ctx) {
     return createStdoutOutput(config, ctx, process.stdout);
   },

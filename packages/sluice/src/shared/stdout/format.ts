@@ -1,6 +1,6 @@
 import type { Writable } from 'node:stream';
 import type { ConfigElement } from '../../config/ast.ts';
-import { defineParams, type Resolved } from '../../config/schema.ts';
+import { defineParams, defineSection, type NestedSection, type SectionOf } from '../../config/schema.ts';
 import type { Entry } from '../../core/batch.ts';
 import type { FormatterPlugin } from '../../core/plugin.ts';
 import { INJECT_SECTION } from '../parse/inject.ts';
@@ -19,17 +19,24 @@ export const stdoutFormatParams = defineParams({
 });
 
 export const stdoutFormatSections = {
-  format: {
+  format: defineSection({
     description: 'How each event is printed (default: @type stdout, output_type json).',
-    plugin: 'formatter' as const,
-  },
+    plugin: 'formatter',
+  }),
   inject: INJECT_SECTION,
 };
 
+/** What the stdout output and filter configs share. */
+export interface StdoutFormatConfig {
+  params: { output_type?: string };
+  sections: { format?: NestedSection; inject?: SectionOf<typeof INJECT_SECTION> };
+  element: ConfigElement;
+}
+
 /** The `<format>` element to build, with the legacy top-level `output_type` folded in. */
-export function formatElement(config: Resolved): ConfigElement {
-  const given = (config.sections.format as Resolved | undefined)?.element;
-  const legacy = config.params.output_type as string | undefined;
+export function formatElement(config: StdoutFormatConfig): ConfigElement {
+  const given = config.sections.format?.element;
+  const legacy = config.params.output_type;
   const el: ConfigElement = given ?? {
     name: 'format',
     arg: '',

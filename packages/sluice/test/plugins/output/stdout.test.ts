@@ -134,7 +134,7 @@ describe('stdout output', () => {
 
   test('the descriptor is an optional-buffered output defaulting to tag chunks', () => {
     assert.equal(stdout.buffered, 'optional');
-    assert.deepEqual(stdout.defaultChunkKeys, ['tag']);
+    assert.deepEqual(stdout.bufferDefaults?.chunkKeys, ['tag']);
     assert.equal(formatterStdout.kind, 'formatter');
   });
 });

@@ -2,7 +2,7 @@ import { readFileSync } from 'node:fs';
 import { hostname } from 'node:os';
 import type { ConnectionOptions as TlsConnectOptions } from 'node:tls';
 import { compressEntries, type ForwardOption, newChunkId } from '@sluice/forward';
-import { defineParams, type Resolved } from '../../../config/schema.ts';
+import { defineParams, defineSchema, type Resolved } from '../../../config/schema.ts';
 import { ConfigError } from '../../../core/errors.ts';
 import type { Chunk, OutputPlugin, PluginContext, PluginDescriptor, WriteResult } from '../../../core/plugin.ts';
 import { nodeTlsVersion, TLS_VERSIONS } from '../../../core/tls-transport.ts';
@@ -149,7 +149,7 @@ const params = defineParams({
   },
 });
 
-const schema = {
+const schema = defineSchema({
   params,
   sections: {
     server: {
@@ -194,11 +194,13 @@ const schema = {
       }),
     },
   },
-};
+});
 
-type P = Record<string, unknown>;
+/** The resolved config of out_forward (agent_forward extends it). */
+export type ForwardConfig = Resolved<typeof schema>;
+type P = ForwardConfig['params'];
 
-function tlsFrom(p: P, el: Resolved): TlsConnectOptions | undefined {
+function tlsFrom(p: P, el: ForwardConfig): TlsConnectOptions | undefined {
   if (p.transport !== 'tls') return undefined;
   const read = (path: string, what: string) => {
     try {
@@ -207,16 +209,16 @@ function tlsFrom(p: P, el: Resolved): TlsConnectOptions | undefined {
       throw new ConfigError(`${what} '${path}' cannot be read: ${(e as Error).message}`, el.element.location);
     }
   };
-  const cas = (p.tls_cert_path as string[]).map((f) => read(f, 'tls_cert_path'));
+  const cas = p.tls_cert_path.map((f) => read(f, 'tls_cert_path'));
   return {
     ca: cas.length > 0 ? cas : undefined,
-    cert: p.tls_client_cert_path ? read(p.tls_client_cert_path as string, 'tls_client_cert_path') : undefined,
+    cert: p.tls_client_cert_path ? read(p.tls_client_cert_path, 'tls_client_cert_path') : undefined,
     key: p.tls_client_private_key_path
-      ? read(p.tls_client_private_key_path as string, 'tls_client_private_key_path')
+      ? read(p.tls_client_private_key_path, 'tls_client_private_key_path')
       : undefined,
-    passphrase: p.tls_client_private_key_passphrase as string | undefined,
-    minVersion: nodeTlsVersion(p.tls_version as string),
-    ciphers: p.tls_ciphers as string | undefined,
+    passphrase: p.tls_client_private_key_passphrase,
+    minVersion: nodeTlsVersion(p.tls_version),
+    ciphers: p.tls_ciphers,
     rejectUnauthorized: !p.tls_insecure_mode,
     // Node asserts this is a function when the key is present: set it only to skip the check.
     ...(p.tls_verify_hostname ? {} : { checkServerIdentity: () => undefined }),
@@ -229,57 +231,57 @@ export class ForwardOutput implements OutputPlugin {
   private readonly p: P;
 
   constructor(
-    config: Resolved,
+    config: ForwardConfig,
     private readonly ctx: PluginContext,
   ) {
     const p = config.params;
     this.p = p;
-    const sec = config.sections.security as Resolved | undefined;
+    const sec = config.sections.security;
     const tls = tlsFrom(p, config);
-    const servers = config.sections.server as Resolved[];
+    const servers = config.sections.server;
     if (servers.length === 0)
       throw new ConfigError('out_forward needs at least one <server>', config.element.location);
     this.nodes = servers.map((s) => {
       const q = s.params;
       let auth: ClientAuth | undefined;
       if (sec || q.shared_key) {
-        const sharedKey = (q.shared_key as string | undefined) ?? (sec?.params.shared_key as string);
+        const sharedKey = q.shared_key ?? sec?.params.shared_key ?? '';
         auth = {
-          hostname: (sec?.params.self_hostname as string | undefined) ?? hostname(),
+          hostname: sec?.params.self_hostname ?? hostname(),
           sharedKey,
-          username: q.username as string,
-          password: q.password as string,
+          username: q.username,
+          password: q.password,
         };
       }
       const settings: NodeSettings = {
-        name: (q.name as string | undefined) ?? `${q.host}:${q.port}`,
-        host: q.host as string,
-        port: q.port as number,
-        weight: q.weight as number,
-        standby: q.standby as boolean,
+        name: q.name ?? `${q.host}:${q.port}`,
+        host: q.host,
+        port: q.port,
+        weight: q.weight,
+        standby: q.standby,
         auth,
         tls,
-        heartbeatType: p.heartbeat_type as NodeSettings['heartbeatType'],
-        heartbeatIntervalS: p.heartbeat_interval as number,
-        phiFailureDetector: p.phi_failure_detector as boolean,
-        phiThreshold: p.phi_threshold as number,
-        hardTimeoutS: p.hard_timeout as number,
-        recoverWaitS: p.recover_wait as number,
-        connectTimeoutMs: ((p.connect_timeout as number | undefined) ?? (p.send_timeout as number)) * 1000,
-        sendTimeoutMs: (p.send_timeout as number) * 1000,
-        ackTimeoutMs: (p.ack_response_timeout as number) * 1000,
-        keepalive: p.keepalive as boolean,
-        keepaliveTimeoutS: p.keepalive_timeout as number | undefined,
-        sendKeepalivePacket: p.send_keepalive_packet as boolean,
-        expireDnsCacheS: p.expire_dns_cache as number | undefined,
-        dnsRoundRobin: p.dns_round_robin as boolean,
+        heartbeatType: p.heartbeat_type,
+        heartbeatIntervalS: p.heartbeat_interval,
+        phiFailureDetector: p.phi_failure_detector,
+        phiThreshold: p.phi_threshold,
+        hardTimeoutS: p.hard_timeout,
+        recoverWaitS: p.recover_wait,
+        connectTimeoutMs: (p.connect_timeout ?? p.send_timeout) * 1000,
+        sendTimeoutMs: p.send_timeout * 1000,
+        ackTimeoutMs: p.ack_response_timeout * 1000,
+        keepalive: p.keepalive,
+        keepaliveTimeoutS: p.keepalive_timeout,
+        sendKeepalivePacket: p.send_keepalive_packet,
+        expireDnsCacheS: p.expire_dns_cache,
+        dnsRoundRobin: p.dns_round_robin,
       };
       return new ForwardNode(settings, ctx.logger);
     });
   }
 
   async start(): Promise<void> {
-    const ignore = this.p.ignore_network_errors_at_startup as boolean;
+    const ignore = this.p.ignore_network_errors_at_startup;
     for (const n of this.nodes) {
       try {
         await n.resolve();
@@ -296,7 +298,7 @@ export class ForwardOutput implements OutputPlugin {
       () => {
         for (const n of this.nodes) void n.beat();
       },
-      (this.p.heartbeat_interval as number) * 1000,
+      this.p.heartbeat_interval * 1000,
     );
     this.timer.unref();
   }
@@ -336,14 +338,14 @@ export class ForwardOutput implements OutputPlugin {
   }
 }
 
-const descriptor: PluginDescriptor<ForwardOutput> = {
+const descriptor: PluginDescriptor<ForwardOutput, typeof schema> = {
   kind: 'output',
   type: 'forward',
   description:
     'Sends chunks over the Fluentd forward protocol (PackedForward), with acks, load balancing, standby failover, heartbeats, TLS and handshake auth.',
   schema,
   buffered: 'always',
-  defaultChunkKeys: ['tag'],
+  bufferDefaults: { chunkKeys: ['tag'] },
   create: (config, ctx) => new ForwardOutput(config, ctx),
 };
 

@@ -2,7 +2,7 @@ import { promisify } from 'node:util';
 import { gzip as gzipCb } from 'node:zlib';
 import type { Dispatcher } from 'undici';
 import type { ConfigElement } from '../../../config/ast.ts';
-import type { Resolved } from '../../../config/schema.ts';
+import { defineSchema, type Resolved } from '../../../config/schema.ts';
 import { BufferPool } from '../../../core/buffer-pool.ts';
 import { ConfigError, NotImplementedPluginError } from '../../../core/errors.ts';
 import type {
@@ -46,6 +46,17 @@ export function escapeUrlValue(value: string): string {
   }
 }
 
+const schema = defineSchema({
+  params,
+  sections: {
+    format: {
+      description: 'How events are written into the body (default json: one JSON object per line).',
+      plugin: 'formatter',
+    },
+    auth: authSection,
+  },
+});
+
 /** Fluentd's out_http: one request per chunk, through a keep-alive pool. */
 export class HttpOutput implements OutputPlugin {
   private readonly dispatcher: Dispatcher;
@@ -63,7 +74,7 @@ export class HttpOutput implements OutputPlugin {
   constructor(
     private readonly p: Params,
     private readonly ctx: PluginContext,
-    config: Resolved,
+    config: Resolved<typeof schema>,
   ) {
     const where = config.element.location;
     try {
@@ -87,7 +98,7 @@ export class HttpOutput implements OutputPlugin {
       }),
     );
 
-    const format = config.sections.format as Resolved | undefined;
+    const format = config.sections.format;
     const formatType =
       format?.element.params.findLast((x) => x.key === '@type' || x.key === 'type')?.value ?? 'json';
     const plainJson = formatType === 'json' && (format?.element.params.length ?? 0) <= 1;
@@ -115,9 +126,9 @@ export class HttpOutput implements OutputPlugin {
 
     this.staticHeaders = { ...p.headers, 'content-type': ct };
     if (p.compress === 'gzip') this.staticHeaders['content-encoding'] = 'gzip';
-    const auth = config.sections.auth as Resolved | undefined;
+    const auth = config.sections.auth;
     if (auth) {
-      const a = auth.params as Record<string, string | undefined>;
+      const a = auth.params;
       if (a.method === 'aws_sigv4')
         throw new NotImplementedPluginError('auth method', 'aws_sigv4', auth.element.location);
       if (a.method === 'bearer') {
@@ -205,23 +216,14 @@ export class HttpOutput implements OutputPlugin {
   }
 }
 
-const descriptor: PluginDescriptor<HttpOutput> = {
+const descriptor: PluginDescriptor<HttpOutput, typeof schema> = {
   kind: 'output',
   type: 'http',
   description:
     "Sends chunks to an HTTP endpoint as Fluentd's out_http does (JSON lines by default), over a keep-alive connection pool.",
   buffered: 'always',
-  schema: {
-    params,
-    sections: {
-      format: {
-        description: 'How events are written into the body (default json: one JSON object per line).',
-        plugin: 'formatter',
-      },
-      auth: authSection,
-    },
-  },
-  create: (config, ctx) => new HttpOutput(config.params as Params, ctx, config),
+  schema,
+  create: (config, ctx) => new HttpOutput(config.params, ctx, config),
 };
 
 export default descriptor;

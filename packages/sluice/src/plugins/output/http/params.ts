@@ -1,4 +1,4 @@
-import { defineParams, type ParamsOf, type SectionSpec } from '../../../config/schema.ts';
+import { defineParams, defineSection, type ParamsOf } from '../../../config/schema.ts';
 
 export const params = defineParams({
   endpoint: {
@@ -115,7 +115,7 @@ export const params = defineParams({
 
 export type Params = ParamsOf<typeof params>;
 
-export const authSection: SectionSpec = {
+export const authSection = defineSection({
   description: 'HTTP authentication: basic (Fluentd), bearer (Sluice extension).',
   params: {
     method: {
@@ -135,4 +135,4 @@ export const authSection: SectionSpec = {
     aws_region: { type: 'string', description: 'aws_sigv4 (not built in Sluice).', default: null },
     aws_role_arn: { type: 'string', description: 'aws_sigv4 (not built in Sluice).', default: null },
   },
-};
+});
