@@ -2,6 +2,7 @@ import { connect, createServer, type Server, type Socket } from 'node:net';
 import pino from 'pino';
 import { Engine } from '../../src/engine/engine.ts';
 import { captured } from '../helpers/capture.ts';
+import { waitUntil } from '../helpers/wait.ts';
 
 export { freePort } from '../helpers/ports.ts';
 
@@ -28,17 +29,9 @@ export function received(name: string): Rec[] {
   );
 }
 
-/** Waits (polling every 20 ms, bounded) until `cond` holds. */
-export async function until(
-  cond: () => boolean | Promise<boolean>,
-  what: string,
-  ms = 30_000,
-): Promise<void> {
-  const deadline = Date.now() + ms;
-  while (!(await cond())) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for: ${what}`);
-    await new Promise((r) => setTimeout(r, 20));
-  }
+/** Waits (bounded) until `cond` holds; the agent tests allow 30 s on a busy machine. */
+export function until(cond: () => boolean | Promise<boolean>, what: string, ms = 30_000): Promise<true> {
+  return waitUntil(cond, what, ms);
 }
 
 /**

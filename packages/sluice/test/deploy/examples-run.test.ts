@@ -13,6 +13,7 @@ import { after, describe, it } from 'node:test';
 import { EventTime, packr } from '@sluice/forward';
 import { freePort } from '../helpers/ports.ts';
 import { type SluiceProcess, spawnSluice } from '../helpers/sluice-process.ts';
+import { waitUntil } from '../helpers/wait.ts';
 import { readRepo, repoPath } from './helpers.ts';
 
 const cleanup: (() => Promise<unknown>)[] = [];
@@ -60,16 +61,6 @@ function runScript(file: string, env: Record<string, string>, cwd?: string) {
       });
     },
   };
-}
-
-async function until<T>(what: string, fn: () => Promise<T | undefined>, ms = 20_000): Promise<T> {
-  const end = Date.now() + ms;
-  for (;;) {
-    const v = await fn();
-    if (v !== undefined) return v;
-    if (Date.now() > end) throw new Error(`timed out: ${what}`);
-    await new Promise((r) => setTimeout(r, 50));
-  }
 }
 
 async function sluice(confText: string, dir: string): Promise<SluiceProcess> {
@@ -123,17 +114,21 @@ describe('compose examples, run without Docker', () => {
     assert.ok(expected >= 5);
 
     // out_file keeps a day's chunk open (timekey 1d, as Fluentd): SIGUSR1 flushes it now.
-    const lines = await until('the aggregated file has every line', async () => {
-      collector.proc.kill('SIGUSR1');
-      // Not the buffer's chunk files beside them (app.b<id>.log, out_file's default buffer at its path, as in Fluentd).
-      const files = (await readdir(outDir)).filter(
-        (f) => /^app\..+\.log$/.test(f) && !/^app\.[bq][0-9a-f]{32}\.log$/.test(f),
-      );
-      if (files.length === 0) return undefined;
-      const text = (await Promise.all(files.map((f) => readFile(join(outDir, f), 'utf8')))).join('');
-      const got = text.trim().split('\n');
-      return got.length >= expected ? got : undefined;
-    });
+    const lines = await waitUntil(
+      async () => {
+        collector.proc.kill('SIGUSR1');
+        // Not the buffer's chunk files beside them (app.b<id>.log, out_file's default buffer at its path, as in Fluentd).
+        const files = (await readdir(outDir)).filter(
+          (f) => /^app\..+\.log$/.test(f) && !/^app\.[bq][0-9a-f]{32}\.log$/.test(f),
+        );
+        if (files.length === 0) return undefined;
+        const text = (await Promise.all(files.map((f) => readFile(join(outDir, f), 'utf8')))).join('');
+        const got = text.trim().split('\n');
+        return got.length >= expected ? got : undefined;
+      },
+      'the aggregated file has every line',
+      20_000,
+    );
     assert.equal(lines.length, expected, 'each line once');
     const [time, tag, record] = lines.find((l) => l.includes('_health START'))!.split('\t');
     assert.match(time!, /^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d[+-]\d\d:\d\d$/);

@@ -5,6 +5,7 @@ import pino from 'pino';
 import { Engine } from '../../src/engine/engine.ts';
 import { captured, registerTestPlugins, resetCapture } from '../helpers/capture.ts';
 import { freePort } from '../helpers/ports.ts';
+import { waitUntil } from '../helpers/wait.ts';
 
 // Sluice -> Sluice over the forward protocol, acks on at both hops: the client is acked
 // by the relay's input once its buffer has the events; the relay's out_forward is acked
@@ -42,13 +43,7 @@ function ids(name: string): number[] {
   return (captured.get(name) ?? []).flatMap((b) => b.entries().map((e) => e.record.id as number));
 }
 
-async function until(cond: () => boolean, what: string, ms = 15_000): Promise<void> {
-  const deadline = Date.now() + ms;
-  while (!cond()) {
-    if (Date.now() > deadline) throw new Error(`timed out: ${what}`);
-    await new Promise((r) => setImmediate(r));
-  }
-}
+const until = (cond: () => boolean, what: string) => waitUntil(cond, what, 15_000, 5);
 
 describe('forward relay (Sluice -> Sluice)', () => {
   before(() => registerTestPlugins());

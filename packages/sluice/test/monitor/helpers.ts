@@ -2,8 +2,8 @@ import { after, beforeEach } from 'node:test';
 import { EventTime } from '@sluice/forward';
 import pino from 'pino';
 import { EventBatch } from '../../src/core/batch.ts';
-import { Engine } from '../../src/engine/engine.ts';
 import type { OutputPlugin, PluginDescriptor } from '../../src/core/plugin.ts';
+import { Engine } from '../../src/engine/engine.ts';
 import { registerPlugin } from '../../src/engine/registry.ts';
 import { registerTestPlugins, resetCapture } from '../helpers/capture.ts';
 
@@ -149,17 +149,4 @@ export async function getJson(url: string): Promise<{ status: number; body: any 
   };
 }
 
-/** Polls `check` (no sleeps as synchronisation elsewhere: this waits on a condition, bounded). */
-export async function waitUntil<T>(
-  check: () => Promise<T | undefined> | T | undefined,
-  what: string,
-  timeoutMs = 10_000,
-): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const v = await check();
-    if (v !== undefined && v !== false) return v;
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 25));
-  }
-}
+export { waitUntil } from '../helpers/wait.ts';

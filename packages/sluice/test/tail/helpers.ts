@@ -6,11 +6,11 @@ import { join } from 'node:path';
 import type { EventBatch, EventRecord } from '../../src/core/batch.ts';
 import { BatchBuilder, strBytes } from '../../src/core/batch-builder.ts';
 import type { InputPlugin } from '../../src/core/plugin.ts';
-import tail from '../../src/plugins/input/tail/index.ts';
 import { loadPlugin } from '../../src/engine/registry.ts';
-import { NoneEncoder } from '../../src/shared/lines/line-encoder.ts';
+import tail from '../../src/plugins/input/tail/index.ts';
 import { TailFile } from '../../src/plugins/input/tail/tail-file.ts';
 import { Target, type TargetHost } from '../../src/plugins/input/tail/target.ts';
+import { NoneEncoder } from '../../src/shared/lines/line-encoder.ts';
 import { instantiate, type TestContext, testContext } from '../../src/testing/context.ts';
 
 export async function tempDir(t: { after(fn: () => Promise<void> | void): void }): Promise<string> {
@@ -19,14 +19,7 @@ export async function tempDir(t: { after(fn: () => Promise<void> | void): void }
   return dir;
 }
 
-/** Waits until `cond()` holds, checking on a short timer; fails after `timeoutMs` with `what`. */
-export async function until(cond: () => boolean, what: string, timeoutMs = 10_000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!cond()) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 10));
-  }
-}
+export { waitUntil as until } from '../helpers/wait.ts';
 
 export interface Running {
   plugin: InputPlugin;
