@@ -1,5 +1,6 @@
 import { createWriteStream } from 'node:fs';
 import pino, { type Logger } from 'pino';
+import { codeInMessage, errorCodeOf } from './error-codes.ts';
 import { pinoPretty } from './lazy-require.ts';
 
 export type LogLevel = 'trace' | 'debug' | 'info' | 'warn' | 'error' | 'fatal';
@@ -16,6 +17,19 @@ const PINO_LEVELS: Record<number, LogLevel> = {
   50: 'error',
   60: 'fatal',
 };
+
+/**
+ * A line that logs an error (`err`, or `error` as an Error or its message) without a `code`
+ * gets the error's catalogue code, so that every line about a coded error can be found by it.
+ */
+export function withErrorCode(fields: Record<string, unknown>): Record<string, unknown> {
+  if (fields.code !== undefined) return fields;
+  for (const f of [fields.err, fields.error]) {
+    const code = typeof f === 'string' ? codeInMessage(f) : errorCodeOf(f);
+    if (code) return { code, ...fields };
+  }
+  return fields;
+}
 
 export interface LoggerOptions {
   level?: LogLevel;
@@ -68,7 +82,10 @@ export function createLogger(opts: LoggerOptions = {}): SluiceLogger {
       }
     },
   };
-  const logger = pino({ level: opts.level ?? 'info', base: { pid: process.pid } }, tee);
+  const logger = pino(
+    { level: opts.level ?? 'info', base: { pid: process.pid }, formatters: { log: withErrorCode } },
+    tee,
+  );
   return {
     logger,
     setEventSink(s) {

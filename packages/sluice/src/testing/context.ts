@@ -4,6 +4,7 @@ import type { ConfigElement } from '../config/ast.ts';
 import { parseConfigText } from '../config/parser.ts';
 import { resolve } from '../config/schema.ts';
 import { EventBatch, type EventRecord } from '../core/batch.ts';
+import { withErrorCode } from '../core/logger.ts';
 import type { PluginContext, PluginDescriptor, PluginKind } from '../core/plugin.ts';
 import { createNestedPlugin } from '../engine/plugin-loader.ts';
 
@@ -30,7 +31,7 @@ export function testContext(
   const ctx: TestContext = {
     id: opts.id ?? 'test',
     type: opts.type ?? 'test',
-    logger: pino({ level: process.env.SLUICE_TEST_LOG ?? 'silent' }),
+    logger: pino({ level: process.env.SLUICE_TEST_LOG ?? 'silent', formatters: { log: withErrorCode } }),
     signal: ac.signal,
     workerId: 0,
     workers: 1,
