@@ -6,10 +6,10 @@ import pino from 'pino';
 import { parseConfigText } from '../../../../src/config/parser.ts';
 import { resolve } from '../../../../src/config/schema.ts';
 import { Engine } from '../../../../src/engine/engine.ts';
-import { UTC } from '../../../../src/time/time-zone.ts';
-import es, { type ElasticsearchOutput } from '../../../../src/plugins/output/elasticsearch/index.ts';
 import { loadPlugin } from '../../../../src/engine/registry.ts';
+import es, { type ElasticsearchOutput } from '../../../../src/plugins/output/elasticsearch/index.ts';
 import { instantiate, type TestContext } from '../../../../src/testing/context.ts';
+import { UTC } from '../../../../src/time/time-zone.ts';
 import { selfSignedCert, type TestCert } from '../../../helpers/tls.ts';
 import { type OpenSearchServer, startOpenSearch } from '../../../stores/opensearch.ts';
 import { BulkProxy, chunkOf, hitsOf, json } from './helpers.ts';
@@ -323,6 +323,53 @@ describe('out_elasticsearch: parameters, read back from OpenSearch', () => {
     assert.equal(hits.length, 2);
     assert.equal(hits[0]!._source['@timestamp'], '2023-11-14T22:13:20.123456789+00:00');
     assert.match(hits[0]!._index, /^\.ds-/);
+  });
+
+  it('data_stream_template_name names the template made for the stream', async () => {
+    const name = uniq('dst');
+    const template = uniq('own-template');
+    const o = out(`data_stream_name ${name}\ndata_stream_template_name ${template}`);
+    assert.deepEqual(await o.write(chunkOf('t', [{ m: 1 }, { m: 2 }])), { status: 'ok' });
+    const tmpl = (await json(os.url, `/_index_template/${template}`)) as {
+      index_templates: { index_template: { index_patterns: string[]; data_stream?: unknown } }[];
+    };
+    assert.deepEqual(tmpl.index_templates[0]!.index_template.index_patterns, [`${name}*`]);
+    assert.ok(tmpl.index_templates[0]!.index_template.data_stream);
+    assert.equal(
+      (await fetch(`${os.url}/_index_template/${name}_template`)).status,
+      404,
+      'no default-named template',
+    );
+    assert.equal((await hitsOf(os.url, name)).length, 2);
+  });
+
+  it('type_name and suppress_type_name follow the version GET / reports: type_name to Elasticsearch 6, _doc to 7 unless suppressed, none to 8', async () => {
+    const cases: [version: string, params: string, type: string | undefined][] = [
+      ['6.8.23', 'type_name mytype', 'mytype'],
+      ['6.8.23', 'type_name mytype\nsuppress_type_name true', undefined],
+      ['7.17.0', 'type_name mytype', '_doc'],
+      ['7.17.0', 'suppress_type_name true', undefined],
+      ['8.11.0', 'type_name mytype', undefined],
+    ];
+    for (const [version, params, type] of cases) {
+      const { p, at } = await proxy();
+      // the node behind is OpenSearch: the proxy claims the version and takes _type out (see helpers.ts)
+      p.plan = (r) =>
+        r.method === 'GET' && r.url === '/'
+          ? {
+              answer: {
+                status: 200,
+                body: { version: { number: version }, tagline: 'You Know, for Search' },
+              },
+            }
+          : {};
+      const index = uniq('type');
+      const o = make(`hosts ${at}\nindex_name ${index}\n${params}`).o;
+      assert.deepEqual(await o.write(chunkOf('t', [{ a: 1 }])), { status: 'ok' }, `${version} ${params}`);
+      const meta = Object.values(p.bulks()[0]!.docs![0]!.action)[0]!;
+      assert.equal(meta._type, type, `${version} ${params}`);
+      assert.equal((await hitsOf(os.url, index)).length, 1);
+    }
   });
 
   it('host/port/scheme/path, user/password, hosts (a dead one skipped), bulk_message_request_threshold', async () => {
