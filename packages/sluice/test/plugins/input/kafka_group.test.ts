@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
-import { Consumer } from '@platformatic/kafka';
+import { Consumer, Producer } from '@platformatic/kafka';
 import { encode } from '@sluice/forward';
 import type { EventBatch } from '../../../src/core/batch.ts';
 import kafkaGroup, { type KafkaGroupInput } from '../../../src/plugins/input/kafka_group/index.ts';
@@ -260,5 +260,48 @@ describe('in_kafka_group against Kafka 4', () => {
     );
     assert.ok(refused >= 1);
     await b.plugin.stop();
+  });
+
+  it('read_committed: records of aborted transactions are skipped, several from one producer id included', async () => {
+    const topic = topicName('txn');
+    await createTopic(brokers, topic);
+    // one transactional id keeps its producer id: aborted ranges of one producer in one fetch
+    const producer = new Producer({
+      clientId: 'sluice-test-txn',
+      bootstrapBrokers: brokers,
+      idempotent: true,
+      transactionalId: `txn-${topic}`,
+      producerId: -1n,
+      producerEpoch: -1,
+    } as ConstructorParameters<typeof Producer>[0]);
+    try {
+      for (const [v, commit] of [
+        ['A', true],
+        ['B', false],
+        ['C', true],
+        ['D', false],
+        ['E', true],
+        ['F', false],
+      ] as const) {
+        const tx = await producer.beginTransaction();
+        await tx.send({ messages: [{ topic, value: Buffer.from(JSON.stringify({ v })), partition: 0 }] });
+        if (commit) await tx.commit();
+        else await tx.abort();
+      }
+    } finally {
+      await producer.close(true);
+    }
+    // a last committed record marks the end
+    await produce(brokers, [{ topic, value: '{"v":"end"}' }]);
+    const ctx = testContext({ type: 'kafka_group' });
+    const done = emitted(ctx, () => ctx.records().some((r) => r.v === 'end'));
+    const { plugin } = await input(`consumer_group g-${topic}\ntopics ${topic}`, ctx);
+    await plugin.start();
+    await done;
+    await plugin.stop();
+    assert.deepEqual(
+      ctx.records().map((r) => r.v),
+      ['A', 'C', 'E', 'end'],
+    );
   });
 });

@@ -2,8 +2,8 @@ import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import { decode, EventTime } from '@sluice/forward';
 import pino from 'pino';
-import { Engine } from '../../../src/engine/engine.ts';
 import type { WriteResult } from '../../../src/core/plugin.ts';
+import { Engine } from '../../../src/engine/engine.ts';
 import kafka2, { type Kafka2Output } from '../../../src/plugins/output/kafka2/index.ts';
 import { freePort } from '../../helpers/ports.ts';
 import { type KafkaServer, startKafka } from '../../stores/kafka.ts';
@@ -225,6 +225,27 @@ describe('out_kafka2 against Kafka 4', () => {
     assert.equal(ctx.errors[0]!.record.n, 2);
     assert.match(ctx.errors[0]!.error.message, /exceeds max_send_limit_bytes/);
     assert.equal(ctx.metrics.kafkaRecordsTooLarge, 1);
+  });
+
+  it('exactly_once: a chunk delivered in a transaction is recognised by the next instance under the same transactional_id and not written again', async () => {
+    const topic = topicName('eos');
+    await createTopic(brokers, topic, 1);
+    const conf = `default_topic ${topic}\ntransactional_id tx-${topic}\nmax_send_limit_bytes 1k`;
+    const first = await out(conf);
+    const chunk = chunkOf('t', [{ n: 1 }, { n: 2, big: 'y'.repeat(2000) }, { n: 3 }]);
+    assert.deepEqual(await first.plugin.write(chunk), ok);
+    assert.equal(first.ctx.errors.length, 1, 'the record over max_send_limit_bytes goes to @ERROR');
+    await first.plugin.stop();
+    // as after a crash between the commit and the buffer's purge: the same chunk again
+    const second = await out(conf);
+    assert.deepEqual(await second.plugin.write(chunk), ok);
+    assert.equal(second.ctx.metrics.kafkaMessages, undefined, 'nothing sent for the replayed chunk');
+    assert.deepEqual(await second.plugin.write(chunkOf('t', [{ n: 4 }])), ok);
+    assert.deepEqual((await readTopic(brokers, topic, 3)).map(text), ['{"n":1}', '{"n":3}', '{"n":4}']);
+    await assert.rejects(
+      out(`default_topic ${topic}\nexactly_once true\nrequired_acks 1`),
+      /KAFKA_EXACTLY_ONCE/,
+    );
   });
 
   it('a record the broker refuses as too large (topic max.message.bytes) goes to @ERROR alone; the others are written once', async () => {

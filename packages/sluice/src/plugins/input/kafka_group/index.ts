@@ -24,6 +24,7 @@ import {
   connectionParams,
   defined,
 } from '../../../shared/kafka/connection.ts';
+import { installReadCommittedFix } from '../../../shared/kafka/read-committed.ts';
 import { createTimeParser, parseFloatTime } from '../../../shared/parse/time-parser.ts';
 
 const params = defineParams({
@@ -327,6 +328,7 @@ export class KafkaGroupInput implements InputPlugin {
     const p = this.p;
     const maxWait = p.max_wait_ms ?? (p.max_wait_time !== undefined ? p.max_wait_time * 1000 : undefined);
     const sessionMs = p.session_timeout !== undefined ? p.session_timeout * 1000 : undefined;
+    installReadCommittedFix();
     const consumer = new Consumer<Buffer, Buffer, Buffer, Buffer>(
       defined({
         ...this.conn,

@@ -140,6 +140,18 @@ export const params = defineParams({
       'Idempotent producer, so a retried request is not written twice. Sluice: true by default (Fluentd: false); needs required_acks -1.',
     default: null,
   },
+  exactly_once: {
+    type: 'bool',
+    description:
+      "Sluice: each chunk is written in a Kafka transaction that also records the chunk's id, so a chunk replayed from the buffer after a crash is recognised and not written twice (read the topic with isolation level read_committed). Needs required_acks -1 and a broker that allows transactions.",
+    default: false,
+  },
+  transactional_id: {
+    type: 'string',
+    description:
+      'Sluice: the transactional id of exactly_once (setting it turns exactly_once on); also the consumer group name its chunk ids are kept under. Unique among running producers, the same across restarts of the one whose buffer it is; -<worker id> is appended with several workers. Default: sluice-<host name>-<@id>.',
+    default: null,
+  },
   max_batch_bytes: {
     type: 'size',
     description:

@@ -32,6 +32,8 @@ export interface DeliveryOptions {
   maxBatchBytes: number;
   maxBatchMessages?: number;
   partitionHash: (key: Buffer) => number;
+  /** exactly_once: each chunk in a transaction under this id (transactional.ts) */
+  transactionalId?: string;
 }
 
 export interface DeliveryResult {
@@ -39,6 +41,8 @@ export interface DeliveryResult {
   tooLarge: KafkaMessage[];
   /** the failure that stopped the delivery; the chunk is to be retried */
   error?: Error;
+  /** exactly_once: the chunk had been delivered before (by an earlier process); nothing sent */
+  replayed?: boolean;
 }
 
 /** A produce request's size at most (the broker's socket.request.max.bytes is 100 MiB). */
@@ -77,20 +81,24 @@ export function describe(e: unknown): string {
 export class KafkaDelivery {
   producer: Producer<Buffer, Buffer, Buffer, Buffer>;
   /** the end of the last request handed to the client: requests go one at a time */
-  private tail: Promise<unknown> = Promise.resolve();
+  protected tail: Promise<unknown> = Promise.resolve();
   /** `chunk:request` of a request that failed and may have been written */
   private suspect: string | undefined;
   /** chunk id -> messages of it already acknowledged (a prefix) */
   private readonly acked = new Map<string, number>();
 
-  constructor(private readonly o: DeliveryOptions) {
+  constructor(protected readonly o: DeliveryOptions) {
     this.producer = this.newProducer();
+  }
+
+  protected producerOptions(): Opts {
+    return defined(this.o.producer);
   }
 
   private newProducer(): Producer<Buffer, Buffer, Buffer, Buffer> {
     const hash = this.o.partitionHash;
     return new Producer<Buffer, Buffer, Buffer, Buffer>({
-      ...defined(this.o.producer),
+      ...this.producerOptions(),
       idempotent: this.o.idempotent,
       autocreateTopics: true,
       partitioner: (message: MessageToProduce<Buffer, Buffer, Buffer, Buffer>, key: Buffer | undefined) => {
@@ -103,7 +111,7 @@ export class KafkaDelivery {
   }
 
   /** Replaces a producer that stopped answering; the old one is closed in the background. */
-  private replaceProducer(): void {
+  protected replaceProducer(): void {
     const old = this.producer;
     this.producer = this.newProducer();
     this.suspect = undefined; // a new producer id: no sequence number is shared with the old one
@@ -111,7 +119,7 @@ export class KafkaDelivery {
   }
 
   /** The client's promise, or a timeout error once sendTimeoutMs passed. */
-  private async bounded<T>(p: Promise<T>, what: string): Promise<T> {
+  protected async bounded<T>(p: Promise<T>, what: string): Promise<T> {
     let timer: NodeJS.Timeout | undefined;
     const timeout = new Promise<never>((_, reject) => {
       timer = setTimeout(() => {
@@ -133,7 +141,7 @@ export class KafkaDelivery {
    * kafka_agg_max_messages. With messages spread over P partitions a request holds about P
    * times max_batch_bytes, at most MAX_REQUEST_BYTES.
    */
-  private requests(
+  protected requests(
     messages: KafkaMessage[],
     sizes: number[],
     partitionOf: (m: KafkaMessage) => number,
@@ -166,7 +174,7 @@ export class KafkaDelivery {
   }
 
   /** Where the client will put a message: the partitioner's choice modulo the topic's partitions. */
-  private async partitioner(topic: string): Promise<(m: KafkaMessage) => number> {
+  protected async partitioner(topic: string): Promise<(m: KafkaMessage) => number> {
     let count = 1;
     try {
       const md = await this.bounded(
@@ -193,7 +201,12 @@ export class KafkaDelivery {
     const topic = messages[0]?.topic;
     const partitionOf = topic !== undefined ? await this.partitioner(topic) : () => 0;
     for (const request of this.requests(messages.slice(done), sizes.slice(done), partitionOf)) {
-      const error = await this.sendSplitting(`${chunkId}:${done}:${request.length}`, request, tooLarge);
+      const error = await this.sendSplitting(
+        `${chunkId}:${done}:${request.length}`,
+        request,
+        tooLarge,
+        (id, m) => this.send(id, m),
+      );
       if (error) return { tooLarge, error };
       done += request.length;
       this.remember(chunkId, done);
@@ -213,12 +226,13 @@ export class KafkaDelivery {
     this.acked.delete(chunkId);
   }
 
-  private async sendSplitting(
+  protected async sendSplitting(
     id: string,
     messages: KafkaMessage[],
     tooLarge: KafkaMessage[],
+    send: (id: string, messages: KafkaMessage[]) => Promise<Error | undefined>,
   ): Promise<Error | undefined> {
-    const error = await this.send(id, messages);
+    const error = await send(id, messages);
     if (!error) return undefined;
     if (!brokerErrorIds(error).some((x) => TOO_LARGE.has(x))) return error;
     // Nothing of the request was written: find the message the broker refuses.
@@ -228,8 +242,8 @@ export class KafkaDelivery {
     }
     const half = Math.ceil(messages.length / 2);
     return (
-      (await this.sendSplitting(`${id}/a`, messages.slice(0, half), tooLarge)) ??
-      (await this.sendSplitting(`${id}/b`, messages.slice(half), tooLarge))
+      (await this.sendSplitting(`${id}/a`, messages.slice(0, half), tooLarge, send)) ??
+      (await this.sendSplitting(`${id}/b`, messages.slice(half), tooLarge, send))
     );
   }
 
