@@ -6,8 +6,8 @@ import { gunzipSync } from 'node:zlib';
 import { ListMultipartUploadsCommand, type S3Client } from '@aws-sdk/client-s3';
 import { EventTime } from '@sluice/forward';
 import { ConfigError } from '../../../../src/core/errors.ts';
-import plain, { type S3Output } from '../../../../src/plugins/output/s3/index.ts';
 import { loadPlugin } from '../../../../src/engine/registry.ts';
+import plain, { type S3Output } from '../../../../src/plugins/output/s3/index.ts';
 import { instantiate, testContext } from '../../../../src/testing/context.ts';
 import { type MotoServer, startMoto } from '../../../stores/moto.ts';
 import { chunkOf, client, conf, getObject, head, keys } from './helpers.ts';
@@ -336,6 +336,60 @@ describe('out_s3 against moto', () => {
     assert.deepEqual(await o.write(chunk), { status: 'ok' });
     const h = await head(s3c, bucket, `20231114_${chunk.id}.gz`);
     assert.equal(h.StorageClass, 'STANDARD_IA');
+  });
+
+  it('use_server_side_encryption aws:kms with ssekms_key_id reaches the object', async () => {
+    const bucket = bucketName();
+    const key = 'arn:aws:kms:us-east-1:123456789012:key/0000aaaa-bbbb-cccc-dddd-eeeeffff0000';
+    const { o } = await make(
+      bucket,
+      `use_server_side_encryption aws:kms\nssekms_key_id ${key}\n${UTC_BUFFER}`,
+    );
+    const chunk = chunkOf('t', [{ a: 1 }]);
+    assert.deepEqual(await o.write(chunk), { status: 'ok' });
+    const h = await head(s3c, bucket, `20231114_${chunk.id}.gz`);
+    assert.equal(h.ServerSideEncryption, 'aws:kms');
+    assert.equal(h.SSEKMSKeyId, key);
+  });
+
+  it('without aws_key_id/aws_sec_key the SDK default chain is used: credentials from the environment sign the requests; none anywhere stops the start', async () => {
+    const bucket = bucketName();
+    await make(bucket, `auto_create_bucket true`); // the bucket, made with the config's credentials
+    const saved = { ...process.env };
+    const noKeys = `<match **>\n@type s3\ns3_bucket ${bucket}\ns3_region ${moto.region}\ns3_endpoint ${moto.endpoint}\nforce_path_style true\n${UTC_BUFFER}\n</match>\n`;
+    // no shared files, no instance metadata: the environment is the only source left
+    Object.assign(process.env, {
+      AWS_SHARED_CREDENTIALS_FILE: '/nonexistent/credentials',
+      AWS_CONFIG_FILE: '/nonexistent/config',
+      AWS_EC2_METADATA_DISABLED: 'true',
+    });
+    for (const k of [
+      'AWS_ACCESS_KEY_ID',
+      'AWS_SECRET_ACCESS_KEY',
+      'AWS_SESSION_TOKEN',
+      'AWS_PROFILE',
+      'AWS_CONTAINER_CREDENTIALS_FULL_URI',
+      'AWS_CONTAINER_CREDENTIALS_RELATIVE_URI',
+      'AWS_WEB_IDENTITY_TOKEN_FILE',
+    ])
+      delete process.env[k];
+    try {
+      const none = instantiate(s3, noKeys, testContext({ type: 's3' })).plugin;
+      outs.push(none);
+      await assert.rejects(none.start(), /S3_START_FAILED: .*CredentialsProviderError/);
+
+      process.env.AWS_ACCESS_KEY_ID = moto.credentials.accessKeyId;
+      process.env.AWS_SECRET_ACCESS_KEY = moto.credentials.secretAccessKey;
+      const fromEnv = instantiate(s3, noKeys, testContext({ type: 's3' })).plugin;
+      outs.push(fromEnv);
+      await fromEnv.start();
+      const chunk = chunkOf('t', [{ a: 1 }]);
+      assert.deepEqual(await fromEnv.write(chunk), { status: 'ok' });
+      assert.equal((await head(s3c, bucket, `20231114_${chunk.id}.gz`)).ContentLength! > 0, true);
+    } finally {
+      for (const k of Object.keys(process.env)) if (!(k in saved)) delete process.env[k];
+      Object.assign(process.env, saved);
+    }
   });
 });
 
