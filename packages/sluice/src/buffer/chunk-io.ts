@@ -1,17 +1,16 @@
 // File operations of the file buffer's chunks.
 //
 // Metadata operations (open, close, rename, unlink) run synchronously while they are fast.
-// On a local disk each takes about 10 µs of CPU that way, while a round trip through
-// libuv's thread pool costs 45-60 µs on our 2-core machine
-// (bench/buffer/fs-ops.ts); at about ten per chunk, that was a fifth of the agent's CPU in
-// file_to_tcp. The same trade the tail makes for its reads, and Fluent Bit makes for its
-// filesystem storage.
+// On a local disk each costs a fraction of a round trip through libuv's thread pool, and at
+// about ten per chunk the round trips were a large share of the agent's CPU in file_to_tcp
+// (bench/buffer/fs-ops.ts; measured in bench/RESULTS.md, "Issue 7, fourth pass"). The same
+// trade the tail makes for its reads, and Fluent Bit makes for its filesystem storage.
 //
 // A directory on a slow filesystem (NFS, an overloaded disk) must not stall the event loop:
 // after a few slow operations the store goes through the thread pool for good, and says so.
 // Appends and reads of up to SYNC_DATA_MAX bytes run synchronously under the same watch: on
 // a CPU-bound machine a thread-pool round trip per batch cost more than the copy itself
-// (file_to_tcp: CPU per million lines 1.76 -> 1.48 s). Larger data and fsync always go
+// (bench/RESULTS.md, "Issue 7, sixth pass"). Larger data and fsync always go
 // through the thread pool: a large write can wait on the kernel's dirty-page throttling.
 import {
   close,
@@ -35,8 +34,8 @@ import type { Logger } from 'pino';
 /**
  * An operation slower than this counts as slow (ms). Above a scheduler time slice: on a
  * CPU-bound machine a thread preempted during a fast operation can wait a few ms (5 ms, the
- * first choice, flipped busy file_to_tcp runs to the thread pool), while a filesystem that
- * should not be on the event loop takes tens of ms.
+ * first choice, flipped busy file_to_tcp runs to the thread pool: bench/RESULTS.md, "Issue 7,
+ * sixth pass"), while a filesystem that should not be on the event loop takes tens of ms.
  */
 export const SLOW_OP_MS = 20;
 /**

@@ -7,8 +7,9 @@
 // cut off.
 //
 // Earlier builds kept the keys in a second file, `<name>.meta` (JSON). Creating, renaming
-// and deleting it cost about a tenth of sluice agent's CPU in file_to_tcp; chunks written
-// that way are still resumed (head 0, `v1Meta`), so an upgrade loses nothing.
+// and deleting it was a noticeable share of sluice agent's CPU in file_to_tcp (measured in
+// bench/RESULTS.md, "Issue 7, seventh pass" and "eighth pass"); chunks written that way are
+// still resumed (head 0, `v1Meta`), so an upgrade loses nothing.
 import { copyFile, mkdir, readdir, readFile, rename, rm, stat, truncate, writeFile } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import { packr, unpackr } from '@sluice/forward';

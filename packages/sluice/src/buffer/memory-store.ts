@@ -53,8 +53,8 @@ export class MemoryStore implements ChunkStore {
   /**
    * Capacity doubles, so a chunk filled by many small appends is copied O(log n) times, but
    * never past chunk_limit_size: doubling past it made buffers that a chunk taking them from
-   * the pool outgrew again (a 0.7 MiB buffer grown to 1.4 MiB for a 1 MiB chunk, every
-   * chunk, in the agent), while buffers of the limit's size fit every chunk.
+   * the pool outgrew again, nearly every chunk in the agent (traced in bench/RESULTS.md,
+   * "Issue 7, seventh pass"), while buffers of the limit's size fit every chunk.
    */
   private grow(old: Buffer, used: number, need: number): Buffer {
     const size = Math.max(need, Math.min(Math.max(old.length * 2, MIN_POOLED), this.limit));

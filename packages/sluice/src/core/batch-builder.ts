@@ -27,7 +27,8 @@ export class BatchBuilder extends EntryWriter {
    * The batch so far over the builder's own memory, without take()'s copy; the builder goes
    * on in other memory. Give the batch back with reclaim() once its emit has resolved:
    * outputs copy what they keep by then (ARCHITECTURE.md, "the emit contract"). Copying
-   * each tail read into a fresh Buffer and collecting it cost a seventh of the agent's CPU.
+   * each tail read into a fresh Buffer and collecting it was a large share of the agent's
+   * CPU (bench/RESULTS.md, "Issue 7, eighth pass").
    */
   lend(tag: string): EventBatch {
     const b = this.buf;

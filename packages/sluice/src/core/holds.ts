@@ -21,7 +21,8 @@ let wanted = false;
 /**
  * Called by a filter that takes holds when it is built: from then on inputs run their
  * emits in scopes. Until then they do not: an AsyncLocalStorage in use costs every promise
- * of the process a hook (in_tail's `none` path measured 5-13% slower per line).
+ * of the process a hook, which slows in_tail's `none` path per line (measured in
+ * bench/RESULTS.md, "Tail: tail -> null").
  */
 export function useHolds(): void {
   wanted = true;
