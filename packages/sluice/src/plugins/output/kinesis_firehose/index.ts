@@ -38,8 +38,11 @@ import {
 
 const firehoseSdk = lazyRequire<typeof Firehose>('@aws-sdk/client-firehose');
 
-/** Chunks partly delivered, remembered at most (the oldest is forgotten first). */
-const MAX_PARTIAL = 10_000;
+/**
+ * Chunks partly delivered, remembered at most (the oldest is forgotten first: a chunk the
+ * buffer gave up on is never written again). A forgotten chunk is sent whole if it comes back.
+ */
+const MAX_PARTIAL = 1_000;
 
 /** A write that stops before the end of its chunk. */
 interface Stop {
@@ -213,7 +216,8 @@ export class KinesisFirehoseOutput implements OutputPlugin {
         if (last.length > 0) stop = await this.sendBatch(stream, last, chunk, done);
       }
       if (stop) {
-        this.remember(chunk.id, done);
+        // nothing settled yet: nothing to remember
+        if (done.includes(1)) this.remember(chunk.id, done);
         return { status: 'retry', error: stop.error };
       }
       this.partial.delete(chunk.id);
