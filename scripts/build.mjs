@@ -1,9 +1,10 @@
 #!/usr/bin/env node
 // Compiles packages/sluice (and @sluice/forward, which it imports) to JavaScript in
 // packages/sluice/dist, which bin/sluice.js runs when it is up to date with the sources.
-// The compiled build starts faster and needs about 35 MiB less memory per process than
-// running the sources through tsx. Runs on `npm install` (prepare); without TypeScript
-// installed (npm install --omit=dev) it says so and leaves the sources to tsx.
+// The compiled build starts faster and needs less memory per process than running the
+// sources through tsx (bench/RESULTS.md, "Issue 7, second pass"). Runs on `npm install`
+// (prepare); without TypeScript installed (npm install --omit=dev) it says so and leaves
+// the sources to tsx.
 import { spawnSync } from 'node:child_process';
 import { cpSync, existsSync, mkdirSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { createRequire } from 'node:module';

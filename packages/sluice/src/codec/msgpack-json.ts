@@ -1,8 +1,9 @@
 // JSON text straight from a chunk's msgpack bytes, for outputs that send records as JSON
 // (out_http's default body). Decoding a chunk into objects and stringifying them made
-// several short-lived objects and strings per event: the heap grew to hundreds of MiB
-// under load and that step was most of out_http's CPU. No library transcodes msgpack to
-// JSON without building values, so this walks the bytes itself. What it does not take on
+// several short-lived objects and strings per event: the heap grew large under load and
+// that step was most of out_http's CPU (bench/RESULTS.md, "Issue 7, second pass"). No
+// library transcodes msgpack to JSON without building values, so this walks the bytes
+// itself. What it does not take on
 // (float32, ext values, non-string map keys, strings that are not valid UTF-8) goes,
 // one entry at a time, through the decoder and recordJson, so the output is what
 // recordJson gives for every record.

@@ -156,8 +156,9 @@ export class NoneEncoder extends LineEncoder {
    * will take, then each line is moved down to its place (copyWithin, no new view per line)
    * with its prefix and str header written in front. An entry is always longer than its
    * line and newline, so writing entry i never reaches lines not yet moved. Per line this
-   * costs about half of copying each line from the read buffer (a TypedArray view and a set
-   * per line), and a third of the per-line call chain (line, bytes, beginEntry, raw, str).
+   * costs less than copying each line from the read buffer (a TypedArray view and a set per
+   * line), and much less than the per-line call chain (line, bytes, beginEntry, raw, str):
+   * measured in bench/RESULTS.md, "Issue 7, fourth pass".
    */
   lines(
     w: BatchBuilder,

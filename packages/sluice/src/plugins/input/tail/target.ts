@@ -149,7 +149,8 @@ export class Target {
         // Reads are synchronous and an accepted emit resolves as a microtask, so a
         // backlog would otherwise hold the event loop until the buffer is full: outputs
         // could not flush and other files, sockets and timers would wait. A turn of the
-        // loop every few milliseconds is enough; one per batch cost a fifth of the speed.
+        // loop every few milliseconds is enough; one per batch cost much of the speed
+        // (bench/RESULTS.md, "Issue 7, second pass").
         if (performance.now() - sliceStart > YIELD_EVERY_MS) await nextTurn();
         break;
       }

@@ -21,11 +21,12 @@ const TLS_VERSIONS: Record<string, SecureVersion> = {
 
 /**
  * undici parses responses with llhttp compiled to WebAssembly, on the first connection.
- * V8 then recompiles its hot parser function with TurboFan in the background, which took
- * 10-20 MiB of transient memory and set the peak RSS of a forward -> out_http relay
- * (bench/vth tcp_to_http). The baseline compiler alone parses the small responses of a
- * log sink just as fast. Must run before the first request; SLUICE_WASM_TIERUP=1 keeps
- * V8's default. The flag is process-wide: undici is the only WebAssembly Sluice runs.
+ * V8 then recompiles its hot parser function with TurboFan in the background, whose
+ * transient memory set the peak RSS of a forward -> out_http relay (bench/vth tcp_to_http;
+ * measured in bench/RESULTS.md, "Issue 7, third pass"). The baseline compiler alone
+ * parses the small responses of a log sink just as fast. Must run before the first
+ * request; SLUICE_WASM_TIERUP=1 keeps V8's default. The flag is process-wide: undici is
+ * the only WebAssembly Sluice runs.
  */
 let wasmCompilerLimited = false;
 function limitWasmCompiler(): void {

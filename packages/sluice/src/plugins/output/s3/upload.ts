@@ -1,12 +1,13 @@
 // Uploads through the AWS SDK for JavaScript v3 (@aws-sdk/client-s3), loaded on first use
-// (core/lazy-require.ts): about 140 ms of module loading on our 2-core machine, which configs
-// without s3 never pay.
+// (core/lazy-require.ts): its module loading is a noticeable part of the start-up, which
+// configs without s3 never pay (the load time is in bench/RESULTS.md, "forward -> out_s3").
 //
 // An ObjectWriter takes an object's bytes as they are made (a chunk is formatted and gzipped a
 // slice at a time): up to multipart_threshold they are kept and sent with one PutObject; past it
 // a multipart upload starts and parts of multipart_chunk_size go up as they fill, up to
 // PARALLEL_PARTS at a time. So a write holds about the threshold plus the parts in flight, not
-// the whole object (a 256 MB file-buffer chunk made a 330 MB body). Any failure aborts the
+// the whole object (which for a large file-buffer chunk is larger than the chunk: see
+// bench/RESULTS.md, "forward -> out_s3"). Any failure aborts the
 // multipart upload, so no incomplete upload is left to be billed; the chunk is retried whole,
 // under the same key.
 import type * as S3 from '@aws-sdk/client-s3';
