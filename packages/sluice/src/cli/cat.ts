@@ -6,6 +6,7 @@ import { EventTime, type ForwardOption, FrameDecoder, newChunkId, packr, unpackr
 import type { Command } from 'commander';
 import { BatchBuilder } from '../core/batch-builder.ts';
 import { ForwardConnection } from '../plugins/output/forward/connection.ts';
+import { errorText } from './options.ts';
 
 // `sluice cat` (fluent-cat): reads JSON lines, msgpack maps or raw lines from stdin and
 // sends them to a forward input as PackedForward messages, optionally waiting for acks.
@@ -87,7 +88,7 @@ export function register(program: Command): void {
         );
         process.exitCode = r.invalid > 0 ? 1 : 0;
       } catch (e) {
-        process.stderr.write(`sluice cat: ${(e as Error).message}\n`);
+        process.stderr.write(errorText('sluice cat', e));
         process.exitCode = 1;
       }
     });

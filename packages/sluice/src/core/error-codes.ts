@@ -314,7 +314,7 @@ export const ERROR_CODES = {
   ),
   HTTP_REQUEST_FAILED: e(
     'in_http',
-    'Handling an HTTP request failed; the client got an error status.',
+    'Handling an HTTP request failed (the client closed it before its body was whole, or the handler threw); the client got 500 if it was still connected.',
     "look at the error in the log line; report it if it is not the client's request",
   ),
   MESSAGE_TOO_LONG: e(
@@ -381,6 +381,144 @@ export const ERROR_CODES = {
     'parsers',
     '`types` names a conversion Sluice does not know.',
     'use string, integer, float, bool, time or array',
+  ),
+
+  // --- plugins (one plugin each unless said) ---------------------------------------------
+  PARAM_DEPRECATED: e(
+    'plugins',
+    'A parameter that the plugin (as its Fluentd original) keeps only for old configs.',
+    'use the parameter the message names instead',
+  ),
+  INPUT_FAILED: e(
+    'inputs',
+    'An input stopped on an error; it reads nothing more until a restart or reload.',
+    'fix the cause in the log line, then reload (SIGHUP) or restart',
+  ),
+  EMIT_RETRY: e(
+    'in_stdin',
+    'The pipeline refused a batch of stdin lines; it is offered again after a pause.',
+    'look for the output error logged with it (buffer full, output down)',
+  ),
+  STDIN_READ_FAILED: e(
+    'in_stdin',
+    'Reading standard input failed; no more lines are read.',
+    'check what feeds stdin (a closed pipe, a terminal)',
+  ),
+  TAIL_READ_FAILED: e(
+    'in_tail',
+    'Reading a followed file failed; it is tried again at the next change or refresh.',
+    'check the file and its permissions (the error is in the log line)',
+  ),
+  TAIL_UNREADABLE: e(
+    'in_tail',
+    'A file the path matches cannot be read (permissions); it is skipped and examined again at the next refresh.',
+    'give the Sluice user read access to the file',
+  ),
+  TAIL_REREAD_AT_START: e(
+    'in_tail',
+    'At shutdown some lines could not be handed on in time; their position was not saved, so the next start reads them again.',
+    'nothing (the lines are read again); a slow output at shutdown is the cause',
+  ),
+  FORWARD_CHUNK_SIZE_WARN: e(
+    'in_forward',
+    'A frame is larger than `chunk_size_warn_limit`.',
+    "lower the sender's chunk size, or raise `chunk_size_warn_limit`",
+  ),
+  FORWARD_SIGNAL_DROPPED: e(
+    'in_forward',
+    'A frame of metrics or traces (`fluent_signal` other than 0) was dropped: only logs are read.',
+    'send only logs to Sluice, or route metrics and traces elsewhere',
+  ),
+  FORWARD_SERVER_DETACHED: e(
+    'out_forward',
+    'A server failed (connection, heartbeat, handshake); it gets no chunks until it recovers.',
+    'check the server and the network (the reason is in the log line)',
+  ),
+  FORWARD_SERVER_RECOVERED: e('out_forward', 'A detached server is back and takes chunks again.', 'nothing'),
+  HTTP_REQUEST_REFUSED: e(
+    'in_http',
+    'A request was answered 400 (a body that does not decode, a bad time or tag); logged with `dump_error_log`.',
+    "fix the client's request (the reason is in the log line)",
+  ),
+  HTTP_ERROR_RESPONSE: e(
+    'out_http',
+    'The endpoint answered a status that is neither retried nor fatal (`retryable_response_codes`, `error_response_as_unrecoverable`); the chunk counts as sent.',
+    'fix the endpoint, or list the status in `retryable_response_codes`',
+  ),
+  HTTP_SEND_FAILED: e(
+    'out_http',
+    'A request to the endpoint failed (connection, timeout, a retried status); the chunk is retried.',
+    'check the endpoint and the network',
+  ),
+  HTTP_BAD_ENDPOINT: e(
+    'out_http',
+    '`endpoint` with its placeholders filled is not a valid URL; the chunk fails for good.',
+    'fix `endpoint` or the chunk keys its placeholders use',
+  ),
+  RECORD_TRANSFORMER_JSON: e(
+    'record_transformer',
+    'With `auto_typecast`, a value that looks like JSON did not parse; it is kept as a string.',
+    'nothing, or fix the value that produces the text',
+  ),
+  RECORD_TRANSFORMER_PLACEHOLDER: e(
+    'record_transformer',
+    'A `${...}` placeholder names nothing record_transformer knows; it is left as is.',
+    'fix the placeholder (docs/plugins/filter-record_transformer.md lists them)',
+  ),
+  REWRITE_TAG_PLACEHOLDER: e(
+    'rewrite_tag_filter',
+    'A `${...}` placeholder of a rule names nothing; it is left as is.',
+    "fix the rule's tag",
+  ),
+  CONCAT_FLUSH_FAILED: e(
+    'concat',
+    'Flushing the events concat holds after `flush_interval` failed.',
+    'look at the error in the log line (usually the next output refusing)',
+  ),
+  FILTER_INVALID_RECORD: e(
+    'filter_parser',
+    "A record's `key_name` field did not parse; with `emit_invalid_record_to_error` it goes to @ERROR.",
+    'fix the `<parse>` of the filter, or set `reserve_data` to keep such records',
+  ),
+  KAFKA_NO_DEFAULT_TOPIC: e(
+    'out_kafka2',
+    "The topic comes from the record's topic field with no fallback (`default_topic`, or `tag` in the chunk keys).",
+    'set `default_topic`, or add `tag` to the `<buffer>` chunk keys',
+  ),
+  KAFKA_EMIT_LIMIT: e(
+    'in_kafka_group',
+    'Emitting a batch failed more than `retry_emit_limit` times; the consumer is rebuilt.',
+    'fix the output error in the log line, or raise `retry_emit_limit`',
+  ),
+  S3_PARAM_NO_EFFECT: e(
+    'out_s3',
+    'A parameter that fluent-plugin-s3 reads but that changes nothing in Sluice (`index_format`).',
+    'remove it (docs/outputs/s3.md says why)',
+  ),
+  S3_SHARED_KEY: e(
+    'out_s3',
+    '`s3_object_key_format` has no per-chunk placeholder: chunks may share a key.',
+    'add `%{index}`, `${chunk_id}`, `%{uuid_flush}` or `%{hex_random}` to the key format',
+  ),
+  S3_DELAYED_EVENTS: e(
+    'out_s3',
+    'Events older than `warn_for_delay` were put.',
+    'nothing if expected; else look for what held them (an outage, a slow buffer)',
+  ),
+  S3_OVERWRITE: e(
+    'out_s3',
+    '`check_object` found an object under the key and `overwrite true` replaces it.',
+    'nothing if expected; else add a per-chunk placeholder to the key format',
+  ),
+  SECONDARY_FILE_FULL: e(
+    'secondary_file',
+    'Every numbered file name of the dump (`.0` to the limit) exists.',
+    'move old dumps away',
+  ),
+  NULL_NEVER_FLUSH: e(
+    'out_null',
+    '`never_flush true`: out_null fails every write on purpose (a test setting).',
+    'set `never_flush false`',
   ),
 
   // --- in_forward / out_forward (codes of @sluice/forward) -------------------------------

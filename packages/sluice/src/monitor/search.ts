@@ -208,7 +208,7 @@ export class SearchService {
       return a;
     }
     this.logger.warn(
-      { target: target.name, err: lastError?.message },
+      { code: 'SEARCH_CLUSTER_UNREACHABLE', target: target.name, err: lastError?.message },
       'search: no server of the target answered',
     );
     throw new SearchError(

@@ -3,6 +3,7 @@
 // only once its batch has been accepted (or refused), as when it was emitted alone.
 import type { EventBatch } from '../../core/batch.ts';
 import { BatchBuilder } from '../../core/batch-builder.ts';
+import { SluiceError } from '../../core/errors.ts';
 import type { ReceivedRequest } from './server.ts';
 
 interface Open {
@@ -70,7 +71,8 @@ export class EmitCoalescer {
       }
       done.then(
         () => this.answer(builder, batch, waiting, undefined),
-        (e: unknown) => this.answer(builder, batch, waiting, e ?? new Error('emit failed')),
+        (e: unknown) =>
+          this.answer(builder, batch, waiting, e ?? new SluiceError('EMIT_FAILED', 'emit failed')),
       );
     }
   }

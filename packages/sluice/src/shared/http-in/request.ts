@@ -3,6 +3,7 @@
 // and the answers written from header lists made once per constant reply.
 import http, { type IncomingMessage, type ServerResponse } from 'node:http';
 import type { Socket } from 'node:net';
+import { errorCodeOf, SluiceError } from '../../core/errors.ts';
 import type { BudgetHolder, MemoryBudget } from '../../core/memory-budget.ts';
 import { BodyError, decodeBody } from './decode.ts';
 import type { HttpReply, ReceivedRequest, ReceiverOptions } from './server.ts';
@@ -160,7 +161,7 @@ export class Flight implements BudgetHolder, ReceivedRequest {
       this.settle();
       return;
     }
-    this.fail(e ?? new Error('the request closed before its body was whole'));
+    this.fail(e ?? new SluiceError('HTTP_REQUEST_FAILED', 'the request closed before its body was whole'));
   }
 
   respond(reply: HttpReply): void {
@@ -171,7 +172,7 @@ export class Flight implements BudgetHolder, ReceivedRequest {
 
   fail(err: unknown): void {
     if (this.state === DONE) return;
-    this.rx.o.logger.error({ err }, 'http request failed');
+    this.rx.o.logger.error({ code: errorCodeOf(err) ?? 'HTTP_REQUEST_FAILED', err }, 'http request failed');
     if (!this.res.headersSent)
       replyTo(this.res, {
         status: 500,
