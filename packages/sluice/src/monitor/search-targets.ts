@@ -7,7 +7,7 @@ import { Agent, type Dispatcher } from 'undici';
 import { type ConfigElement, param } from '../config/ast.ts';
 import { coerce, type Resolved, type Schema } from '../config/schema.ts';
 import { parseBool } from '../config/values.ts';
-import { ConfigError } from '../core/errors.ts';
+import { ConfigError, SluiceError } from '../core/errors.ts';
 
 export interface SearchServer {
   /** scheme://host:port plus a path prefix, without a trailing slash */
@@ -127,10 +127,16 @@ export function serversOf(p: ServerParams, where: string): SearchServer[] {
     try {
       url = new URL(/^[a-z][a-z0-9+.-]*:\/\//i.test(s) ? s : `${scheme}://${s}`);
     } catch {
-      throw new Error(`SEARCH_BAD_HOSTS: ${where}: hosts: '${s}' is not host:port or a URL`);
+      throw new SluiceError(
+        'SEARCH_BAD_HOSTS',
+        `SEARCH_BAD_HOSTS: ${where}: hosts: '${s}' is not host:port or a URL`,
+      );
     }
     if (url.protocol !== 'http:' && url.protocol !== 'https:')
-      throw new Error(`SEARCH_BAD_HOSTS: ${where}: hosts: '${s}': the scheme must be http or https`);
+      throw new SluiceError(
+        'SEARCH_BAD_HOSTS',
+        `SEARCH_BAD_HOSTS: ${where}: hosts: '${s}': the scheme must be http or https`,
+      );
     const user = url.username ? decodeURIComponent(url.username) : p.user;
     const password = url.password ? decodeURIComponent(url.password) : p.password;
     out.push({
