@@ -1,6 +1,6 @@
 import { EventTime } from '@sluice/forward';
 import { param } from '../../config/ast.ts';
-import type { Resolved } from '../../config/schema.ts';
+import { defineSchema, type Resolved } from '../../config/schema.ts';
 import { type Entry, EventBatch, type EventRecord } from '../../core/batch.ts';
 import { ConfigError } from '../../core/errors.ts';
 import { holdScope, useHolds } from '../../core/holds.ts';
@@ -402,8 +402,10 @@ export class ConcatFilter implements FilterPlugin {
   }
 }
 
-function regexpParam(config: Resolved, key: string): RegExp | undefined {
-  const v = config.params[key] as string | undefined;
+type RegexpKey = 'multiline_start_regexp' | 'multiline_end_regexp' | 'continuous_line_regexp';
+
+function regexpParam(config: Resolved<typeof schema>, key: RegexpKey): RegExp | undefined {
+  const v = config.params[key];
   if (v === undefined) return undefined;
   // As the plugin: the first and last characters (the slashes) are cut, no flags read.
   try {
@@ -416,126 +418,128 @@ function regexpParam(config: Resolved, key: string): RegExp | undefined {
   }
 }
 
+const schema = defineSchema({
+  params: {
+    key: { type: 'string', required: true, description: 'The field whose values are joined.' },
+    separator: { type: 'string', default: '\n', description: 'Put between the joined values.' },
+    n_lines: {
+      type: 'integer',
+      default: null,
+      description: 'Join every N records (exclusive with the regexps and partial modes).',
+    },
+    multiline_start_regexp: {
+      type: 'string',
+      default: null,
+      description: 'A record whose key matches /.../ starts a new group.',
+    },
+    multiline_end_regexp: {
+      type: 'string',
+      default: null,
+      description: 'A record whose key matches /.../ ends its group.',
+    },
+    continuous_line_regexp: {
+      type: 'string',
+      default: null,
+      description:
+        'With a group started: a record matching /.../ continues it; any other ends it and passes alone.',
+    },
+    stream_identity_key: {
+      type: 'string',
+      default: null,
+      description:
+        'Field that tells streams of one tag apart (e.g. container_id): each is joined on its own.',
+    },
+    flush_interval: {
+      type: 'time',
+      default: 60,
+      description:
+        'A group with no new record for this long is flushed to timeout_label (or @ERROR); 0 waits for ever.',
+    },
+    timeout_label: {
+      type: 'string',
+      default: null,
+      description:
+        'Label that receives groups flushed by flush_interval and at shutdown; without it they go to @ERROR.',
+    },
+    use_first_timestamp: {
+      type: 'bool',
+      default: false,
+      description:
+        "The joined record takes its first record's time (else the time of the record that ended it).",
+    },
+    partial_key: {
+      type: 'string',
+      default: null,
+      description:
+        'Field that marks a partial record (with partial_value); a record without that value ends its group.',
+    },
+    partial_value: {
+      type: 'string',
+      default: null,
+      description: 'The value of partial_key that means partial.',
+    },
+    keep_partial_key: {
+      type: 'bool',
+      default: false,
+      description: 'Keep partial_key (or the CRI logtag key) in the joined record.',
+    },
+    use_partial_metadata: {
+      type: 'bool',
+      default: false,
+      description: "Join by Docker's partial metadata (partial_id, partial_ordinal, partial_last).",
+    },
+    partial_metadata_format: {
+      type: 'enum',
+      values: ['docker-fluentd', 'docker-journald', 'docker-journald-lowercase'],
+      default: 'docker-fluentd',
+      description: 'Field names of the partial metadata: the fluentd or journald Docker log drivers.',
+    },
+    keep_partial_metadata: {
+      type: 'bool',
+      default: false,
+      description: 'Keep the partial metadata fields in the joined record.',
+    },
+    use_partial_cri_logtag: {
+      type: 'bool',
+      default: false,
+      description: 'Join CRI partial lines: records up to the one whose logtag is F.',
+    },
+    partial_cri_logtag_key: {
+      type: 'string',
+      default: null,
+      description: 'With use_partial_cri_logtag: the field holding the CRI logtag (P or F).',
+    },
+    partial_cri_stream_key: {
+      type: 'string',
+      default: 'stream',
+      description:
+        'With use_partial_cri_logtag: the field holding the stream (removed from the joined record).',
+    },
+    buffer_limit_size: {
+      type: 'size',
+      default: 512000,
+      description: 'With partial_key: most bytes a group may hold before buffer_overflow_method applies.',
+    },
+    buffer_overflow_method: {
+      type: 'enum',
+      values: ['ignore', 'truncate', 'drop', 'new'],
+      default: 'ignore',
+      description:
+        'ignore: add the record anyway; truncate: drop it and flush; drop: drop it and the group; new: flush and start a group with it.',
+    },
+  },
+});
+
 export default {
   kind: 'filter',
   type: 'concat',
   description:
     'Joins a field of consecutive records (multiline stack traces, Docker and CRI partial lines) into one record.',
-  schema: {
-    params: {
-      key: { type: 'string', required: true, description: 'The field whose values are joined.' },
-      separator: { type: 'string', default: '\n', description: 'Put between the joined values.' },
-      n_lines: {
-        type: 'integer',
-        default: null,
-        description: 'Join every N records (exclusive with the regexps and partial modes).',
-      },
-      multiline_start_regexp: {
-        type: 'string',
-        default: null,
-        description: 'A record whose key matches /.../ starts a new group.',
-      },
-      multiline_end_regexp: {
-        type: 'string',
-        default: null,
-        description: 'A record whose key matches /.../ ends its group.',
-      },
-      continuous_line_regexp: {
-        type: 'string',
-        default: null,
-        description:
-          'With a group started: a record matching /.../ continues it; any other ends it and passes alone.',
-      },
-      stream_identity_key: {
-        type: 'string',
-        default: null,
-        description:
-          'Field that tells streams of one tag apart (e.g. container_id): each is joined on its own.',
-      },
-      flush_interval: {
-        type: 'time',
-        default: 60,
-        description:
-          'A group with no new record for this long is flushed to timeout_label (or @ERROR); 0 waits for ever.',
-      },
-      timeout_label: {
-        type: 'string',
-        default: null,
-        description:
-          'Label that receives groups flushed by flush_interval and at shutdown; without it they go to @ERROR.',
-      },
-      use_first_timestamp: {
-        type: 'bool',
-        default: false,
-        description:
-          "The joined record takes its first record's time (else the time of the record that ended it).",
-      },
-      partial_key: {
-        type: 'string',
-        default: null,
-        description:
-          'Field that marks a partial record (with partial_value); a record without that value ends its group.',
-      },
-      partial_value: {
-        type: 'string',
-        default: null,
-        description: 'The value of partial_key that means partial.',
-      },
-      keep_partial_key: {
-        type: 'bool',
-        default: false,
-        description: 'Keep partial_key (or the CRI logtag key) in the joined record.',
-      },
-      use_partial_metadata: {
-        type: 'bool',
-        default: false,
-        description: "Join by Docker's partial metadata (partial_id, partial_ordinal, partial_last).",
-      },
-      partial_metadata_format: {
-        type: 'enum',
-        values: ['docker-fluentd', 'docker-journald', 'docker-journald-lowercase'],
-        default: 'docker-fluentd',
-        description: 'Field names of the partial metadata: the fluentd or journald Docker log drivers.',
-      },
-      keep_partial_metadata: {
-        type: 'bool',
-        default: false,
-        description: 'Keep the partial metadata fields in the joined record.',
-      },
-      use_partial_cri_logtag: {
-        type: 'bool',
-        default: false,
-        description: 'Join CRI partial lines: records up to the one whose logtag is F.',
-      },
-      partial_cri_logtag_key: {
-        type: 'string',
-        default: null,
-        description: 'With use_partial_cri_logtag: the field holding the CRI logtag (P or F).',
-      },
-      partial_cri_stream_key: {
-        type: 'string',
-        default: 'stream',
-        description:
-          'With use_partial_cri_logtag: the field holding the stream (removed from the joined record).',
-      },
-      buffer_limit_size: {
-        type: 'size',
-        default: 512000,
-        description: 'With partial_key: most bytes a group may hold before buffer_overflow_method applies.',
-      },
-      buffer_overflow_method: {
-        type: 'enum',
-        values: ['ignore', 'truncate', 'drop', 'new'],
-        default: 'ignore',
-        description:
-          'ignore: add the record anyway; truncate: drop it and flush; drop: drop it and the group; new: flush and start a group with it.',
-      },
-    },
-  },
-  create(config: Resolved, ctx) {
+  schema,
+  create(config, ctx) {
     const p = config.params;
     const where = config.element.location;
-    const has = (k: string) => p[k] !== undefined;
+    const has = (k: keyof typeof p) => p[k] !== undefined;
     if (
       !has('n_lines') &&
       !has('multiline_start_regexp') &&
@@ -558,27 +562,27 @@ export default {
         'partial_value is required when partial_key is specified',
       ],
       [
-        (p.use_partial_metadata as boolean) && has('n_lines'),
+        p.use_partial_metadata && has('n_lines'),
         'use_partial_metadata and n_lines are exclusive',
       ],
       [
-        (p.use_partial_metadata as boolean) && re,
+        p.use_partial_metadata && re,
         'use_partial_metadata and multiline_start_regexp/multiline_end_regexp are exclusive',
       ],
       [
-        (p.use_partial_metadata as boolean) && has('partial_key'),
+        p.use_partial_metadata && has('partial_key'),
         'use_partial_metadata and partial_key are exclusive',
       ],
       [
-        (p.use_partial_cri_logtag as boolean) && has('n_lines'),
+        p.use_partial_cri_logtag && has('n_lines'),
         'use_partial_cri_logtag and n_lines are exclusive',
       ],
       [
-        (p.use_partial_cri_logtag as boolean) && re,
+        p.use_partial_cri_logtag && re,
         'use_partial_cri_logtag and multiline_start_regexp/multiline_end_regexp are exclusive',
       ],
       [
-        (p.use_partial_cri_logtag as boolean) && has('partial_key'),
+        p.use_partial_cri_logtag && has('partial_key'),
         'use_partial_cri_logtag and partial_key are exclusive',
       ],
     ];
@@ -589,13 +593,13 @@ export default {
     else if (p.use_partial_metadata) mode = 'partial_metadata';
     else if (p.use_partial_cri_logtag) mode = 'partial_cri';
     else mode = 'regexp';
-    if (mode === 'line' && (p.n_lines as number) < 1)
+    if (p.n_lines !== undefined && p.n_lines < 1)
       throw new ConfigError('n_lines must be at least 1', param(config.element, 'n_lines')!.location);
     if (mode === 'partial_cri' && !has('partial_cri_logtag_key'))
       throw new ConfigError('partial_cri_logtag_key is required with use_partial_cri_logtag', where);
     // Inputs that commit positions (in_tail) learn which records this filter keeps.
     useHolds();
-    const timeoutLabel = p.timeout_label as string | undefined;
+    const timeoutLabel = p.timeout_label;
     if (timeoutLabel !== undefined && !ctx.router?.hasLabel(timeoutLabel))
       throw new ConfigError(
         `timeout_label ${timeoutLabel}: no such <label>`,
@@ -603,28 +607,28 @@ export default {
       );
     return new ConcatFilter(
       {
-        key: p.key as string,
-        separator: p.separator as string,
-        nLines: p.n_lines as number | undefined,
+        key: p.key,
+        separator: p.separator,
+        nLines: p.n_lines,
         start: mode === 'regexp' ? regexpParam(config, 'multiline_start_regexp') : undefined,
         end: mode === 'regexp' ? regexpParam(config, 'multiline_end_regexp') : undefined,
         continuous: mode === 'regexp' ? regexpParam(config, 'continuous_line_regexp') : undefined,
-        streamKey: p.stream_identity_key as string | undefined,
-        flushIntervalMs: (p.flush_interval as number) * 1000,
+        streamKey: p.stream_identity_key,
+        flushIntervalMs: p.flush_interval * 1000,
         timeoutLabel,
-        useFirstTimestamp: p.use_first_timestamp as boolean,
-        partialKey: p.partial_key as string | undefined,
-        partialValue: p.partial_value as string | undefined,
-        keepPartialKey: p.keep_partial_key as boolean,
-        metadataFormat: p.partial_metadata_format as string,
-        keepPartialMetadata: p.keep_partial_metadata as boolean,
-        criLogtagKey: p.partial_cri_logtag_key as string | undefined,
-        criStreamKey: p.partial_cri_stream_key as string,
-        bufferLimit: p.buffer_limit_size as number,
-        overflow: p.buffer_overflow_method as 'ignore' | 'truncate' | 'drop' | 'new',
+        useFirstTimestamp: p.use_first_timestamp,
+        partialKey: p.partial_key,
+        partialValue: p.partial_value,
+        keepPartialKey: p.keep_partial_key,
+        metadataFormat: p.partial_metadata_format,
+        keepPartialMetadata: p.keep_partial_metadata,
+        criLogtagKey: p.partial_cri_logtag_key,
+        criStreamKey: p.partial_cri_stream_key,
+        bufferLimit: p.buffer_limit_size,
+        overflow: p.buffer_overflow_method,
         mode,
       },
       ctx,
     );
   },
-} satisfies PluginDescriptor<ConcatFilter>;
+} satisfies PluginDescriptor<ConcatFilter, typeof schema>;

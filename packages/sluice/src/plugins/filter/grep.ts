@@ -1,6 +1,6 @@
 import { scanEntries } from '../../codec/msgpack-scan.ts';
 import { type ConfigElement, param } from '../../config/ast.ts';
-import { defineParams, type Resolved, type SectionSpec } from '../../config/schema.ts';
+import { defineParams, defineSchema, type Resolved } from '../../config/schema.ts';
 import { type Entry, EventBatch, type EventRecord } from '../../core/batch.ts';
 import { BatchBuilder } from '../../core/batch-builder.ts';
 import { rubyToS } from '../../codec/ruby-to-s.ts';
@@ -16,26 +16,24 @@ import { rubyRegexp } from '../../shared/parse/ruby-regexp.ts';
 // - <or> groups: at least one <regexp> must match / drop when any <exclude> matches;
 // - the value is stringified as Ruby's to_s would (a missing key is the empty string).
 
-const condition = (what: string): SectionSpec => ({
-  description: what,
-  multi: true,
-  params: {
-    key: {
-      type: 'string',
-      required: true,
-      description: 'The field to test: a key, or a record accessor such as $.kubernetes.labels.app.',
-    },
-    pattern: {
-      type: 'regexp',
-      required: true,
-      description: 'The regular expression, /.../ with optional i and m flags (Ruby syntax).',
-    },
+const conditionParams = defineParams({
+  key: {
+    type: 'string',
+    required: true,
+    description: 'The field to test: a key, or a record accessor such as $.kubernetes.labels.app.',
+  },
+  pattern: {
+    type: 'regexp',
+    required: true,
+    description: 'The regular expression, /.../ with optional i and m flags (Ruby syntax).',
   },
 });
 
-const group = (what: string): SectionSpec => ({
+const condition = (what: string) => ({ description: what, multi: true as const, params: conditionParams });
+
+const group = (what: string) => ({
   description: what,
-  multi: true,
+  multi: true as const,
   sections: {
     regexp: condition('A condition of the group.'),
     exclude: condition('An exclusion of the group.'),
@@ -58,7 +56,7 @@ for (let i = 1; i <= 20; i++) {
   };
 }
 
-const schema = {
+const schema = defineSchema({
   params: defineParams(legacy),
   sections: {
     regexp: condition('Keep only events whose field matches (several <regexp> must all match).'),
@@ -66,7 +64,10 @@ const schema = {
     and: group('A group of conditions that must all hold.'),
     or: group('A group of conditions of which one must hold.'),
   },
-};
+});
+
+type GrepConfig = Resolved<typeof schema>;
+type Condition = GrepConfig['sections']['regexp'][number];
 
 interface Expression {
   key: RecordAccessor;
@@ -87,11 +88,11 @@ function compilePattern(text: string, where: SourceLocation): RegExp {
 }
 
 /** A `<regexp>`/`<exclude>` section's expression; the pattern keeps Ruby's flags and anchors. */
-function expression(sec: Resolved): Expression {
+function expression(sec: Condition): Expression {
   const el = sec.element;
   const p = param(el, 'pattern')!;
   return {
-    key: createRecordAccessor(sec.params.key as string, param(el, 'key')?.location ?? el.location),
+    key: createRecordAccessor(sec.params.key, param(el, 'key')?.location ?? el.location),
     pattern: compilePattern(p.value, p.location),
   };
 }
@@ -111,7 +112,7 @@ export interface GrepConditions {
 }
 
 /** Builds the four condition lists with Fluentd's duplicate-key checks. */
-export function buildConditions(config: Resolved): GrepConditions {
+export function buildConditions(config: GrepConfig): GrepConditions {
   const el: ConfigElement = config.element;
   const regexpAnd = new Map<string, Expression>();
   const regexpOr = new Map<string, Expression>();
@@ -138,49 +139,24 @@ export function buildConditions(config: Resolved): GrepConditions {
       put(target, key, e, `${kind}${i} contains a duplicated key, ${key}`, p.location);
     }
   }
-  const list = (r: Resolved, name: string) => (r.sections[name] as Resolved[] | undefined) ?? [];
-  for (const s of list(config, 'regexp'))
-    put(
-      regexpAnd,
-      s.params.key as string,
-      expression(s),
-      `Duplicate key: ${s.params.key}`,
-      s.element.location,
-    );
-  for (const s of list(config, 'exclude'))
-    put(
-      excludeOr,
-      s.params.key as string,
-      expression(s),
-      `Duplicate key: ${s.params.key}`,
-      s.element.location,
-    );
+  for (const s of config.sections.regexp)
+    put(regexpAnd, s.params.key, expression(s), `Duplicate key: ${s.params.key}`, s.element.location);
+  for (const s of config.sections.exclude)
+    put(excludeOr, s.params.key, expression(s), `Duplicate key: ${s.params.key}`, s.element.location);
   for (const [name, regexps, excludes] of [
     ['and', regexpAnd, excludeAnd],
     ['or', regexpOr, excludeOr],
   ] as const) {
-    for (const g of list(config, name)) {
-      const rs = list(g, 'regexp');
-      const xs = list(g, 'exclude');
+    for (const g of config.sections[name]) {
+      const rs = g.sections.regexp;
+      const xs = g.sections.exclude;
       if (rs.length > 0 && xs.length > 0) {
         throw new ConfigError(`Do not specify both <regexp> and <exclude> in <${name}>`, g.element.location);
       }
       for (const s of rs)
-        put(
-          regexps,
-          s.params.key as string,
-          expression(s),
-          `Duplicate key in <${name}>: ${s.params.key}`,
-          s.element.location,
-        );
+        put(regexps, s.params.key, expression(s), `Duplicate key in <${name}>: ${s.params.key}`, s.element.location);
       for (const s of xs)
-        put(
-          excludes,
-          s.params.key as string,
-          expression(s),
-          `Duplicate key in <${name}>: ${s.params.key}`,
-          s.element.location,
-        );
+        put(excludes, s.params.key, expression(s), `Duplicate key in <${name}>: ${s.params.key}`, s.element.location);
     }
   }
   return {
@@ -203,7 +179,7 @@ export function compileGrep(c: GrepConditions): (record: EventRecord) => boolean
   };
 }
 
-const descriptor: PluginDescriptor<FilterPlugin> = {
+const descriptor: PluginDescriptor<FilterPlugin, typeof schema> = {
   kind: 'filter',
   type: 'grep',
   description: 'Keeps or drops events by regular expressions on their fields (Fluentd filter_grep).',
@@ -211,9 +187,9 @@ const descriptor: PluginDescriptor<FilterPlugin> = {
   create(config, ctx) {
     const c = buildConditions(config);
     const keep = compileGrep(c);
-    if ((config.sections.regexp as Resolved[]).length > 1)
+    if (config.sections.regexp.length > 1)
       ctx.logger.info("Top level multiple <regexp> is interpreted as 'and' condition");
-    if ((config.sections.exclude as Resolved[]).length > 1)
+    if (config.sections.exclude.length > 1)
       ctx.logger.info("Top level multiple <exclude> is interpreted as 'or' condition");
     return {
       filter(batch) {

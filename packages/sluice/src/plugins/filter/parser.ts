@@ -1,6 +1,6 @@
 import type { EventTime } from '@sluice/forward';
 import { param } from '../../config/ast.ts';
-import { defineParams, type Resolved } from '../../config/schema.ts';
+import { defineParams, defineSchema, type Resolved } from '../../config/schema.ts';
 import { type EventBatch, type EventRecord } from '../../core/batch.ts';
 import { BatchBuilder } from '../../core/batch-builder.ts';
 import type { FilterPlugin, PluginDescriptor } from '../../core/plugin.ts';
@@ -56,33 +56,35 @@ const params = defineParams({
   },
 });
 
+const schema = defineSchema({
+  params,
+  sections: { parse: { description: 'The parser applied to key_name.', plugin: 'parser', required: true } },
+});
+
 class ParserFilter implements FilterPlugin {
-  private readonly p: Resolved['params'];
+  private readonly p: Resolved<typeof schema>['params'];
   private readonly accessor: ReturnType<typeof createRecordAccessor>;
 
   constructor(
-    config: Resolved,
+    config: Resolved<typeof schema>,
     private readonly parser: SluiceParser,
     private readonly emitError: (tag: string, time: EventTime, record: EventRecord, error: Error) => void,
   ) {
     this.p = config.params;
-    this.accessor = createRecordAccessor(
-      this.p.key_name as string,
-      param(config.element, 'key_name')?.location,
-    );
+    this.accessor = createRecordAccessor(this.p.key_name, param(config.element, 'key_name')?.location);
   }
 
   private shape(record: EventRecord, values: EventRecord | undefined): EventRecord {
     const p = this.p;
     let v = values;
-    const prefix = p.inject_key_prefix as string | undefined;
+    const prefix = p.inject_key_prefix;
     if (v && prefix !== undefined) {
       const o: EventRecord = {};
       for (const k in v) o[prefix + k] = v[k];
       v = o;
     }
     const r: EventRecord | undefined =
-      p.hash_value_field !== undefined ? { [p.hash_value_field as string]: v } : v;
+      p.hash_value_field !== undefined ? { [p.hash_value_field]: v } : v;
     if (p.reserve_data) return r ? { ...record, ...r } : record;
     return r ?? {};
   }
@@ -145,15 +147,11 @@ export default {
   kind: 'filter',
   type: 'parser',
   description: 'Parses a field of each record (e.g. a JSON or access-log line in "log") into fields.',
-  schema: {
-    params,
-    sections: { parse: { description: 'The parser applied to key_name.', plugin: 'parser', required: true } },
-  },
+  schema,
   create(config, ctx) {
-    const section = config.sections.parse as Resolved;
-    const parser = ctx.createNested<SluiceParser>('parser', section.element);
+    const parser = ctx.createNested<SluiceParser>('parser', config.sections.parse.element);
     return new ParserFilter(config, parser, (tag, time, record, error) =>
       ctx.emitError(tag, time, record, error),
     );
   },
-} satisfies PluginDescriptor<ParserFilter>;
+} satisfies PluginDescriptor<ParserFilter, typeof schema>;

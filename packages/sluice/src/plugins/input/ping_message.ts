@@ -58,19 +58,14 @@ export class PingMessageInput implements InputPlugin {
   }
 }
 
-const descriptor: PluginDescriptor<PingMessageInput> = {
+const descriptor: PluginDescriptor<PingMessageInput, { params: typeof params }> = {
   kind: 'input',
   type: 'ping_message',
   description:
     'Emits `{"data": DATA}` every `interval` seconds (fluent-plugin-ping-message), a heartbeat for the aggregator.',
   schema: { params },
   create(config, ctx) {
-    const p = config.params as {
-      tag: string;
-      interval: number;
-      data: string | undefined;
-      emit_at_start: boolean;
-    };
+    const p = config.params;
     if (!(p.interval > 0))
       throw new ConfigError(
         `parameter 'interval' must be more than 0 (got ${p.interval})`,

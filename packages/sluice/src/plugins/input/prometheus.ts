@@ -67,7 +67,7 @@ class PrometheusInput implements InputPlugin {
   }
 }
 
-const descriptor: PluginDescriptor<PrometheusInput> = {
+const descriptor: PluginDescriptor<PrometheusInput, { params: typeof params }> = {
   kind: 'input',
   multiWorkers: true,
   type: 'prometheus',
@@ -75,7 +75,7 @@ const descriptor: PluginDescriptor<PrometheusInput> = {
     'Prometheus metrics endpoint: per-plugin counters and gauges (fluentd_output_status_*, sluice_*), process metrics, /healthz, /readyz.',
   schema: { params },
   create(config, ctx) {
-    const p = config.params as Params;
+    const p = config.params;
     const el = config.element;
     const at = (k: string) => param(el, k)?.location ?? el.location;
     if (!p.metrics_path.startsWith('/'))

@@ -173,7 +173,7 @@ export class SampleInput implements InputPlugin {
   }
 }
 
-const descriptor: PluginDescriptor<SampleInput> = {
+const descriptor: PluginDescriptor<SampleInput, { params: typeof params }> = {
   kind: 'input',
   multiWorkers: true,
   type: 'sample',
@@ -181,13 +181,7 @@ const descriptor: PluginDescriptor<SampleInput> = {
   description: 'Generates sample events at a fixed rate (Fluentd in_sample / in_dummy).',
   schema: { params },
   create(config, ctx) {
-    const p = config.params as {
-      tag: string;
-      size: number;
-      rate: number;
-      auto_increment_key: string | undefined;
-      sample: string;
-    };
+    const p = config.params;
     const el = config.element;
     const where = (k: string) => param(el, k)?.location ?? el.location;
     if (p.size < 1)

@@ -2,7 +2,7 @@ import { EventEmitter } from 'node:events';
 import { createReadStream } from 'node:fs';
 import type { Readable } from 'node:stream';
 import type { ConfigElement } from '../../config/ast.ts';
-import { defineParams } from '../../config/schema.ts';
+import { defineParams, defineSchema } from '../../config/schema.ts';
 import type { EventBatch } from '../../core/batch.ts';
 import { BatchBuilder, strBytes } from '../../core/batch-builder.ts';
 import { ConfigError } from '../../core/errors.ts';
@@ -164,25 +164,27 @@ export class StdinInput implements InputPlugin {
   }
 }
 
-const descriptor: PluginDescriptor<StdinInput> = {
+const schema = defineSchema({
+  params,
+  sections: {
+    parse: {
+      description: 'How lines become records (default `none`: the line as `message`).',
+      plugin: 'parser',
+    },
+  },
+});
+
+const descriptor: PluginDescriptor<StdinInput, typeof schema> = {
   kind: 'input',
   type: 'stdin',
   description:
     'Reads lines from standard input (Fluent Bit in_stdin), with backpressure; signals the end of input.',
-  schema: {
-    params,
-    sections: {
-      parse: {
-        description: 'How lines become records (default `none`: the line as `message`).',
-        plugin: 'parser',
-      },
-    },
-  },
+  schema,
   create(config, ctx) {
-    const p = config.params as { tag: string; read_lines_limit: number };
+    const p = config.params;
     if (p.read_lines_limit < 1)
       throw new ConfigError('read_lines_limit must be at least 1', config.element.location);
-    const section = config.sections.parse as { element: ConfigElement } | undefined;
+    const section = config.sections.parse;
     const parse: ConfigElement = section?.element ?? {
       name: 'parse',
       arg: '',

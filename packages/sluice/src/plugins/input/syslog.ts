@@ -1,6 +1,6 @@
 import { EventTime } from '@sluice/forward';
 import { type ConfigElement, param } from '../../config/ast.ts';
-import { defineParams, type Resolved, type SectionSpec } from '../../config/schema.ts';
+import { defineParams, defineSchema, defineSection, type Resolved } from '../../config/schema.ts';
 import type { EventRecord } from '../../core/batch.ts';
 import { ConfigError } from '../../core/errors.ts';
 import { MemoryBudget } from '../../core/memory-budget.ts';
@@ -135,12 +135,12 @@ const params = defineParams({
   queue_size_limit: QUEUE_LIMIT,
 });
 
-const transport: SectionSpec = {
+const transport = defineSection({
   ...transportSection,
   description:
     'The transport: `<transport udp>` (the default), `<transport tcp>` or `<transport tls>` (with the TLS parameters).',
   arg: 'udp | tcp | tls',
-};
+});
 
 /** The parts of one message handler (Fluentd's message_handler), bound to an input's settings. */
 interface SyslogSettings {
@@ -230,6 +230,18 @@ export function syslogSink(s: SyslogSettings): MessageSink {
   };
 }
 
+const schema = defineSchema({
+  params,
+  sections: {
+    parse: {
+      description:
+        'How each message is parsed (default: the syslog parser, message_format rfc3164, with_priority true: the parser reads the <priority>). With another parser, or with_priority false, in_syslog reads the <priority> and hands the parser the rest.',
+      plugin: 'parser',
+    },
+    transport,
+  },
+});
+
 export class SyslogInput implements InputPlugin {
   private server: StreamServer | UdpReceiver | undefined;
   readonly budget: MemoryBudget;
@@ -242,23 +254,21 @@ export class SyslogInput implements InputPlugin {
   port = 0;
 
   constructor(
-    private readonly config: Resolved,
+    private readonly config: Resolved<typeof schema>,
     private readonly ctx: PluginContext,
   ) {
     const p = config.params;
     const el = config.element;
-    const t = config.sections.transport as Resolved | undefined;
+    const t = config.sections.transport;
     const arg = (t?.arg || 'udp').trim();
     if (arg !== 'udp' && arg !== 'tcp' && arg !== 'tls')
       throw new ConfigError(`<transport ${arg}>: expected udp, tcp or tls`, t!.element.location);
-    this.protocol = (p.protocol_type as 'tcp' | 'udp' | undefined) ?? arg;
+    this.protocol = p.protocol_type ?? arg;
     if (param(el, 'priority_key')) ctx.logger.warn('priority_key is deprecated. Use severity_key instead');
     if (p.include_source_host && p.source_address_key)
       throw new ConfigError('specify either source_address_key or include_source_host', el.location);
-    this.sourceAddressKey = p.include_source_host
-      ? (p.source_host_key as string)
-      : (p.source_address_key as string | undefined);
-    this.resolveHostname = (p.resolve_hostname as boolean | undefined) ?? false;
+    this.sourceAddressKey = p.include_source_host ? p.source_host_key : p.source_address_key;
+    this.resolveHostname = p.resolve_hostname ?? false;
     if (p.source_hostname_key) {
       if (p.resolve_hostname === false)
         throw new ConfigError(
@@ -273,11 +283,9 @@ export class SyslogInput implements InputPlugin {
       if (!tlsServerOptions(t))
         throw new ConfigError('<transport tls> needs cert_path and private_key_path', el.location);
     }
-    this.budget = new MemoryBudget(
-      (this.protocol === 'udp' ? p.queue_size_limit : p.total_partial_size_limit) as number,
-    );
+    this.budget = new MemoryBudget(this.protocol === 'udp' ? p.queue_size_limit : p.total_partial_size_limit);
     this.reporter = new Reporter(ctx);
-    const parseEl = parseElement((config.sections.parse as Resolved | undefined)?.element, el);
+    const parseEl = parseElement(config.sections.parse?.element, el);
     this.parser = ctx.createNested<SluiceParser>('parser', parseEl, 'syslog');
     const withPriority = (this.parser as { withPriority?: boolean }).withPriority;
     this.parserParsesPriority = withPriority === true;
@@ -294,24 +302,24 @@ export class SyslogInput implements InputPlugin {
 
   async start(): Promise<void> {
     const p = this.config.params;
-    const hostKey = p.source_hostname_key as string | undefined;
+    const hostKey = p.source_hostname_key;
     const sink = syslogSink({
-      tag: p.tag as string,
+      tag: p.tag,
       parser: this.parser,
       parserParsesPriority: this.parserParsesPriority,
-      severityKey: p.severity_key as string | undefined,
-      facilityKey: p.facility_key as string | undefined,
+      severityKey: p.severity_key,
+      facilityKey: p.facility_key,
       sourceAddressKey: this.sourceAddressKey,
       sourceHostnameKey: hostKey,
-      emitUnmatched: p.emit_unmatched_lines as boolean,
+      emitUnmatched: p.emit_unmatched_lines,
       reporter: this.reporter,
     });
     const hostnames = hostKey && this.resolveHostname ? new HostnameCache() : undefined;
     const common = {
       ctx: this.ctx,
       name: 'syslog',
-      port: p.port as number,
-      bind: p.bind as string,
+      port: p.port,
+      bind: p.bind,
       sink,
       budget: this.budget,
       reporter: this.reporter,
@@ -320,8 +328,8 @@ export class SyslogInput implements InputPlugin {
     if (this.protocol === 'udp') {
       const r = new UdpReceiver({
         ...common,
-        maxBytes: p.message_length_limit as number,
-        receiveBufferSize: p.receive_buffer_size as number | undefined,
+        maxBytes: p.message_length_limit,
+        receiveBufferSize: p.receive_buffer_size,
         chomp: true,
       });
       await r.start();
@@ -329,13 +337,12 @@ export class SyslogInput implements InputPlugin {
       this.port = r.port;
     } else {
       const octets = p.frame_type === 'octet_count';
-      const delimiter = Buffer.from(p.delimiter as string, 'utf8');
-      const limit = p.total_partial_size_limit as number;
+      const delimiter = Buffer.from(p.delimiter, 'utf8');
+      const limit = p.total_partial_size_limit;
       const s = new StreamServer({
         ...common,
-        tls:
-          this.protocol === 'tls' ? tlsServerOptions(this.config.sections.transport as Resolved) : undefined,
-        keepalive: p.send_keepalive_packet as boolean,
+        tls: this.protocol === 'tls' ? tlsServerOptions(this.config.sections.transport) : undefined,
+        keepalive: p.send_keepalive_packet,
         framer: () => (octets ? new OctetCountFramer(limit) : new DelimiterFramer(delimiter, undefined)),
       });
       await s.start();
@@ -375,23 +382,13 @@ function parseElement(given: ConfigElement | undefined, parent: ConfigElement): 
   return { ...el, params: [...el.params, { key: 'with_priority', value: 'true', location: el.location }] };
 }
 
-const descriptor: PluginDescriptor<SyslogInput> = {
+const descriptor: PluginDescriptor<SyslogInput, typeof schema> = {
   kind: 'input',
   type: 'syslog',
   multiWorkers: true,
   description:
     'Receives syslog over UDP, TCP or TLS (RFC 3164, RFC 5424; newline or octet-counted framing), tagged TAG.FACILITY.SEVERITY (Fluentd in_syslog).',
-  schema: {
-    params,
-    sections: {
-      parse: {
-        description:
-          'How each message is parsed (default: the syslog parser, message_format rfc3164, with_priority true: the parser reads the <priority>). With another parser, or with_priority false, in_syslog reads the <priority> and hands the parser the rest.',
-        plugin: 'parser',
-      },
-      transport,
-    },
-  },
+  schema,
   create: (config, ctx) => new SyslogInput(config, ctx),
 };
 

@@ -2,7 +2,7 @@ import { hostname } from 'node:os';
 import { EventTime, packr } from '@sluice/forward';
 import { INCOMPLETE, INVALID, scanEntries, skipValue } from '../../../codec/msgpack-scan.ts';
 import { param } from '../../../config/ast.ts';
-import { defineParams, type Resolved } from '../../../config/schema.ts';
+import { defineParams, defineSchema, type Resolved } from '../../../config/schema.ts';
 import { EventBatch, type EventRecord } from '../../../core/batch.ts';
 import { BatchBuilder } from '../../../core/batch-builder.ts';
 import { ConfigError } from '../../../core/errors.ts';
@@ -49,7 +49,7 @@ const params = defineParams({
   },
 });
 
-const schema = {
+const schema = defineSchema({
   params,
   sections: {
     record: {
@@ -59,7 +59,7 @@ const schema = {
       open: true,
     },
   },
-};
+});
 
 const ENABLE_RUBY_MESSAGE =
   'enable_ruby true is not supported: Sluice has no Ruby interpreter, so ${...} cannot hold Ruby code. ' +
@@ -119,15 +119,8 @@ function writeMapHeader(target: Buffer, count: number): Buffer {
   return target.subarray(0, 5);
 }
 
-export function createRecordTransformer(config: Resolved, ctx: PluginContext): FilterPlugin {
-  const p = config.params as {
-    remove_keys: string[] | undefined;
-    keep_keys: string[] | undefined;
-    renew_record: boolean;
-    renew_time_key: string | undefined;
-    enable_ruby: boolean;
-    auto_typecast: boolean;
-  };
+export function createRecordTransformer(config: Resolved<typeof schema>, ctx: PluginContext): FilterPlugin {
+  const p = config.params;
   const el = config.element;
   const where = (k: string) => param(el, k)?.location ?? el.location;
   if (p.enable_ruby) throw new ConfigError(ENABLE_RUBY_MESSAGE, where('enable_ruby'));
@@ -145,7 +138,7 @@ export function createRecordTransformer(config: Resolved, ctx: PluginContext): F
   };
   const fields: [Compiled, Compiled][] = [];
   let needsTime = false;
-  for (const sec of config.sections.record as Resolved[]) {
+  for (const sec of config.sections.record) {
     for (const cp of sec.element.params) {
       needsTime ||= cp.key.includes('${time}') || cp.value.includes('${time}');
       fields.push([compileString(cp.key, opts, true), compileValue(parseRecordValue(cp.value, ctx), opts)]);
@@ -245,7 +238,7 @@ export function createRecordTransformer(config: Resolved, ctx: PluginContext): F
   }
 }
 
-const descriptor: PluginDescriptor<FilterPlugin> = {
+const descriptor: PluginDescriptor<FilterPlugin, typeof schema> = {
   kind: 'filter',
   type: 'record_transformer',
   description:

@@ -3,7 +3,7 @@ import { existsSync, mkdirSync, unlinkSync } from 'node:fs';
 import { createServer, isIPv6, type Server, type Socket } from 'node:net';
 import { dirname } from 'node:path';
 import { createServer as createTlsServer } from 'node:tls';
-import { defineParams, type Resolved } from '../../../config/schema.ts';
+import { defineParams, defineSchema, type Resolved } from '../../../config/schema.ts';
 import { ConfigError } from '../../../core/errors.ts';
 import { MemoryBudget } from '../../../core/memory-budget.ts';
 import type { InputPlugin, PluginContext, PluginDescriptor } from '../../../core/plugin.ts';
@@ -109,7 +109,7 @@ const params = defineParams({
   },
 });
 
-const schema = {
+const schema = defineSchema({
   params,
   sections: {
     transport: transportSection,
@@ -160,31 +160,30 @@ const schema = {
       },
     },
   },
-};
+});
 
-function securityConfig(s: Resolved): SecurityConfig {
-  const p = s.params as Record<string, unknown>;
-  const clients = (s.sections.client as Resolved[]).map((c) => {
-    const q = c.params as Record<string, unknown>;
+type ForwardInputConfig = Resolved<typeof schema>;
+
+function securityConfig(s: NonNullable<ForwardInputConfig['sections']['security']>): SecurityConfig {
+  const p = s.params;
+  const clients = s.sections.client.map((c) => {
+    const q = c.params;
     if (!q.host && !q.network) throw new ConfigError('<client> needs host or network', c.element.location);
     if (q.host && q.network)
       throw new ConfigError('<client> takes host or network, not both', c.element.location);
     return {
-      host: q.host as string | undefined,
-      network: q.network as string | undefined,
-      sharedKey: q.shared_key as string | undefined,
-      users: q.users as string[],
+      host: q.host,
+      network: q.network,
+      sharedKey: q.shared_key,
+      users: q.users,
     };
   });
   return {
-    selfHostname: p.self_hostname as string,
-    sharedKey: p.shared_key as string,
-    userAuth: p.user_auth as boolean,
-    allowAnonymousSource: p.allow_anonymous_source as boolean,
-    users: (s.sections.user as Resolved[]).map((u) => ({
-      username: u.params.username as string,
-      password: u.params.password as string,
-    })),
+    selfHostname: p.self_hostname,
+    sharedKey: p.shared_key,
+    userAuth: p.user_auth,
+    allowAnonymousSource: p.allow_anonymous_source,
+    users: s.sections.user.map((u) => ({ username: u.params.username, password: u.params.password })),
     clients,
   };
 }
@@ -204,31 +203,31 @@ export class ForwardInput implements InputPlugin {
   address: { port: number; path?: string } = { port: 0 };
 
   constructor(
-    private readonly config: Resolved,
+    private readonly config: ForwardInputConfig,
     private readonly ctx: PluginContext,
   ) {
-    const p = config.params as Record<string, unknown>;
-    const sec = config.sections.security as Resolved | undefined;
+    const p = config.params;
+    const sec = config.sections.security;
     this.security = sec ? new Security(securityConfig(sec)) : undefined;
-    const limit = (p.chunk_size_limit as number | undefined) ?? (p.max_frame_size as number);
-    this.budget = new MemoryBudget(p.total_partial_size_limit as number);
+    const limit = p.chunk_size_limit ?? p.max_frame_size;
+    this.budget = new MemoryBudget(p.total_partial_size_limit);
     this.connOptions = {
       ctx,
       maxFrameSize: limit,
-      warnSize: p.chunk_size_warn_limit as number | undefined,
-      skipInvalid: p.skip_invalid_event as boolean,
-      tagPrefix: p.add_tag_prefix as string | undefined,
-      sourceAddressKey: p.source_address_key as string | undefined,
-      sourceHostnameKey: p.source_hostname_key as string | undefined,
-      resolveHostname: (p.resolve_hostname as boolean | undefined) ?? Boolean(p.source_hostname_key),
-      denyKeepalive: p.deny_keepalive as boolean,
+      warnSize: p.chunk_size_warn_limit,
+      skipInvalid: p.skip_invalid_event,
+      tagPrefix: p.add_tag_prefix,
+      sourceAddressKey: p.source_address_key,
+      sourceHostnameKey: p.source_hostname_key,
+      resolveHostname: p.resolve_hostname ?? Boolean(p.source_hostname_key),
+      denyKeepalive: p.deny_keepalive,
       security: this.security,
       budget: this.budget,
-      partialFrameTimeoutMs: (p.partial_frame_timeout as number) * 1000,
+      partialFrameTimeoutMs: p.partial_frame_timeout * 1000,
     };
   }
 
-  private get p(): Record<string, unknown> {
+  private get p(): ForwardInputConfig['params'] {
     return this.config.params;
   }
 
@@ -237,13 +236,13 @@ export class ForwardInput implements InputPlugin {
       this.config.element.params.findLast((q) => q.key === '@type' || q.key === 'type')?.value ??
       this.ctx.type;
     return (
-      (this.p.path as string | undefined) ?? (type === 'unix' ? '/var/run/fluent/fluent.sock' : undefined)
+      this.p.path ?? (type === 'unix' ? '/var/run/fluent/fluent.sock' : undefined)
     );
   }
 
   async start(): Promise<void> {
     await this.security?.prepare();
-    const tls = tlsServerOptions(this.config.sections.transport as Resolved | undefined);
+    const tls = tlsServerOptions(this.config.sections.transport);
     const onSocket = (s: Socket) => this.accept(s);
     const server = tls ? createTlsServer(tls) : createServer();
     if (tls) {
@@ -261,12 +260,12 @@ export class ForwardInput implements InputPlugin {
         server.on('error', (e) => this.ctx.logger.error({ err: e.message }, 'forward listener error'));
         resolve();
       };
-      const backlog = this.p.backlog as number | undefined;
+      const backlog = this.p.backlog;
       if (path) {
         mkdirSync(dirname(path), { recursive: true });
         if (existsSync(path)) unlinkSync(path);
         server.listen({ path, backlog }, done);
-      } else server.listen({ port: this.p.port as number, host: this.p.bind as string, backlog }, done);
+      } else server.listen({ port: this.p.port, host: this.p.bind, backlog }, done);
     });
     if (path) {
       this.address = { port: 0, path };
@@ -281,7 +280,7 @@ export class ForwardInput implements InputPlugin {
 
   /** Answers each UDP datagram on the same port with one zero byte, as Fluentd does. */
   private async startHeartbeat(port: number): Promise<void> {
-    const bind = this.p.bind as string;
+    const bind = this.p.bind;
     const udp = createSocket({ type: isIPv6(bind) ? 'udp6' : 'udp4', reuseAddr: this.ctx.workers > 1 });
     udp.on('message', (_msg, rinfo) => {
       udp.send(Buffer.from([0]), rinfo.port, rinfo.address, (err) => {
@@ -333,7 +332,7 @@ export class ForwardInput implements InputPlugin {
   }
 }
 
-const descriptor: PluginDescriptor<ForwardInput> = {
+const descriptor: PluginDescriptor<ForwardInput, typeof schema> = {
   kind: 'input',
   multiWorkers: true,
   type: 'forward',

@@ -1,10 +1,10 @@
 import type { ConfigElement, ConfigParam } from '../../../config/ast.ts';
-import { defineParams, type ParamSpec, type Resolved, type Schema } from '../../../config/schema.ts';
+import { defineParams, defineSchema, type Resolved } from '../../../config/schema.ts';
 import { ConfigError } from '../../../core/errors.ts';
 import { iconvLite } from '../../../core/lazy-require.ts';
 import { checkTimezone } from './paths.ts';
 
-const FORMAT_N: Record<string, ParamSpec> = {};
+const FORMAT_N: Record<string, { type: 'string'; description: string; default: null }> = {};
 for (let i = 1; i <= 20; i++) {
   FORMAT_N[`format${i}`] = {
     type: 'string',
@@ -156,7 +156,7 @@ export const tailParams = defineParams({
   ...FORMAT_N,
 });
 
-export const tailSchema: Schema = {
+export const tailSchema = defineSchema({
   params: tailParams,
   sections: {
     parse: {
@@ -164,7 +164,9 @@ export const tailSchema: Schema = {
       plugin: 'parser',
     },
   },
-};
+});
+
+type TailConfig = Resolved<typeof tailSchema>;
 
 const LEGACY_PARSE_KEYS = [
   'format_firstline',
@@ -215,17 +217,17 @@ function checkEncoding(name: string, where: ConfigElement): string {
 
 const isUtf8 = (e: string) => /^utf-?8$/i.test(e);
 
-export function tailOptions(config: Resolved): TailOptions {
-  const p = config.params as Record<string, unknown>;
+export function tailOptions(config: TailConfig): TailOptions {
+  const p = config.params;
   const el = config.element;
   const fail = (msg: string): never => {
     throw new ConfigError(msg, el.location);
   };
-  const delim = p.path_delimiter as string;
+  const delim = p.path_delimiter;
   if (['/', '*', '%'].includes(delim)) fail(`path_delimiter may not be one of /, *, % (got '${delim}')`);
   const paths = [
     ...new Set(
-      (p.path as string)
+      p.path
         .split(delim)
         .map((s) => s.trim())
         .filter(Boolean),
@@ -236,21 +238,21 @@ export function tailOptions(config: Resolved): TailOptions {
     fail('either enable_watch_timer or enable_stat_watcher must be true');
   if (p.follow_inodes && !p.pos_file)
     fail("follow_inodes needs pos_file (can't follow inodes without remembering them)");
-  const rl = p.read_lines_limit as number;
+  const rl = p.read_lines_limit;
   if (rl < 1) fail('read_lines_limit must be at least 1');
-  const rb = p.read_bytes_limit_per_second as number | undefined;
+  const rb = p.read_bytes_limit_per_second;
   if (rb !== undefined && rb < 8192)
     fail('read_bytes_limit_per_second must be at least 8192 (as in Fluentd)');
   if (p.from_encoding && !p.encoding) fail("'from_encoding' needs 'encoding' too");
-  let fromEncoding = (p.from_encoding as string | undefined) ?? (p.encoding as string | undefined);
-  let toEncoding = p.encoding as string | undefined;
+  let fromEncoding = p.from_encoding ?? p.encoding;
+  let toEncoding = p.encoding;
   if (fromEncoding) checkEncoding(fromEncoding, el);
   if (toEncoding) checkEncoding(toEncoding, el);
   if (fromEncoding && isUtf8(fromEncoding)) fromEncoding = undefined;
   if (toEncoding && isUtf8(toEncoding)) toEncoding = undefined;
-  if (p.path_timezone) checkTimezone(p.path_timezone as string, el.location);
+  if (p.path_timezone) checkTimezone(p.path_timezone, el.location);
 
-  const tag = p.tag as string;
+  const tag = p.tag;
   let tagPrefix: string | undefined;
   let tagSuffix: string | undefined;
   const star = tag.indexOf('*');
@@ -262,42 +264,42 @@ export function tailOptions(config: Resolved): TailOptions {
   }
 
   const parse = parseElement(config, p);
-  const sec = (v: unknown) => (v === undefined || v === null ? undefined : Math.round((v as number) * 1000));
+  const sec = (v: number | undefined) => (v === undefined ? undefined : Math.round(v * 1000));
   return {
     paths,
-    excludePaths: p.exclude_path as string[],
+    excludePaths: p.exclude_path,
     tag,
     tagPrefix,
     tagSuffix,
     rotateWaitMs: sec(p.rotate_wait)!,
-    posFile: p.pos_file as string | undefined,
+    posFile: p.pos_file,
     compactionIntervalMs: sec(p.pos_file_compaction_interval),
-    readFromHead: p.read_from_head as boolean,
+    readFromHead: p.read_from_head,
     refreshIntervalMs: Math.max(100, sec(p.refresh_interval)!),
     readLinesLimit: rl,
     readBytesLimitPerSecond: rb,
-    maxLineSize: p.max_line_size as number | undefined,
+    maxLineSize: p.max_line_size,
     multilineFlushIntervalMs: sec(p.multiline_flush_interval),
-    emitUnmatchedLines: p.emit_unmatched_lines as boolean,
-    enableWatchTimer: p.enable_watch_timer as boolean,
-    enableStatWatcher: p.enable_stat_watcher as boolean,
+    emitUnmatchedLines: p.emit_unmatched_lines,
+    enableWatchTimer: p.enable_watch_timer,
+    enableStatWatcher: p.enable_stat_watcher,
     fromEncoding,
     toEncoding,
-    pathKey: p.path_key as string | undefined,
-    openOnEveryUpdate: p.open_on_every_update as boolean,
+    pathKey: p.path_key,
+    openOnEveryUpdate: p.open_on_every_update,
     limitRecentlyModifiedMs: sec(p.limit_recently_modified),
-    skipRefreshOnStartup: p.skip_refresh_on_startup as boolean,
-    ignoreRepeatedPermissionError: p.ignore_repeated_permission_error as boolean,
-    pathTimezone: p.path_timezone as string | undefined,
-    followInodes: p.follow_inodes as boolean,
+    skipRefreshOnStartup: p.skip_refresh_on_startup,
+    ignoreRepeatedPermissionError: p.ignore_repeated_permission_error,
+    pathTimezone: p.path_timezone,
+    followInodes: p.follow_inodes,
     parse,
   };
 }
 
 /** The `<parse>` element, or one built from v0.12 `format ...` params on the source. */
-function parseElement(config: Resolved, p: Record<string, unknown>): ConfigElement {
+function parseElement(config: TailConfig, p: TailConfig['params']): ConfigElement {
   const el = config.element;
-  const section = config.sections.parse as Resolved | undefined;
+  const section = config.sections.parse;
   const legacy: ConfigParam[] = el.params.filter((x) => LEGACY_PARSE_KEYS.includes(x.key));
   if (section) {
     if (p.format)
@@ -309,7 +311,7 @@ function parseElement(config: Resolved, p: Record<string, unknown>): ConfigEleme
   if (!p.format)
     throw new ConfigError('<parse> section is required (e.g. <parse> @type none </parse>)', el.location);
   const formatParam = el.params.findLast((x) => x.key === 'format')!;
-  let type = p.format as string;
+  let type = p.format;
   const params: ConfigParam[] = [];
   // v0.12 `format /regex/` means a regexp parser with that expression.
   if (type.startsWith('/') && type.lastIndexOf('/') > 0) {

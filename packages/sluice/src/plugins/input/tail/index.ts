@@ -9,7 +9,7 @@ import { Tailer } from './tailer.ts';
  * line splitting), target (read -> emit -> commit per file), tailer (discovery,
  * rotation, watches), parsing/line-encoder/multiline (lines to entries).
  */
-const tail: PluginDescriptor<InputPlugin> = {
+const tail: PluginDescriptor<InputPlugin, typeof tailSchema> = {
   kind: 'input',
   type: 'tail',
   description: 'Reads lines appended to files (like tail -F), with positions, rotation and backpressure.',
