@@ -4,6 +4,7 @@ import type { ConfigElement } from '../config/ast.ts';
 import { parseConfigText } from '../config/parser.ts';
 import { resolve } from '../config/schema.ts';
 import { EventBatch, type EventRecord } from '../core/batch.ts';
+import { internalError } from '../core/errors.ts';
 import { withErrorCode } from '../core/logger.ts';
 import type { PluginContext, PluginDescriptor, PluginKind } from '../core/plugin.ts';
 import { createNestedPlugin } from '../engine/plugin-loader.ts';
@@ -74,12 +75,13 @@ export function instantiate<I>(
 ): { plugin: I; ctx: TestContext } {
   const root = parseConfigText(snippet, { file: 'test.conf' });
   const el = root.elements[0];
-  if (!el) throw new Error('snippet has no directive');
+  // A wrong use of this test driver by a test: a programming error (INTERNAL).
+  if (!el) throw internalError('snippet has no directive');
   const plugin = descriptor.create(
     resolve(descriptor.schema, el, `<${el.name}> @type ${descriptor.type}`),
     ctx,
   );
   if (plugin instanceof Promise)
-    throw new Error(`${descriptor.type} is created asynchronously: build it through the Engine`);
+    throw internalError(`${descriptor.type} is created asynchronously: build it through the Engine`);
   return { plugin, ctx };
 }
