@@ -19,9 +19,30 @@ export interface ConfigPolicy {
 
 const current = new AsyncLocalStorage<ConfigPolicy>();
 
-/** Runs `fn` (and everything it awaits) under `policy`. */
+let running = 0;
+
+/**
+ * Runs `fn` (and everything it awaits) under `policy`. Once no build runs any more the
+ * storage is disabled: while an AsyncLocalStorage is enabled, Node runs a hook for every
+ * promise and async resource of the process, which the event path (an HTTP request makes
+ * several) would pay for the daemon's whole life.
+ */
 export function withConfigPolicy<T>(policy: ConfigPolicy, fn: () => T): T {
-  return current.run(policy, fn);
+  running++;
+  let r: T;
+  try {
+    r = current.run(policy, fn);
+  } catch (e) {
+    built();
+    throw e;
+  }
+  if (r instanceof Promise) return r.finally(built) as T;
+  built();
+  return r;
+}
+
+function built(): void {
+  if (--running === 0) current.disable();
 }
 
 /** An unknown parameter or section: thrown when strict (the default), else warned and ignored. */
