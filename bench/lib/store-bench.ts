@@ -47,3 +47,166 @@ export function usage(pids: number[]): { cpuSec: number; hwmMb: number } {
   }
   return { cpuSec, hwmMb: kb / 1024 };
 }
+
+const MiB = (n: number) => (n / 1048576).toFixed(0);
+
+/**
+ * The environment that loads bench/lib/mem-sampler.mjs into a Node process, writing its samples to
+ * `file` (read back by peakBreakdown).
+ */
+export function memSamplerEnv(file: string): Record<string, string> {
+  const sampler = new URL('./mem-sampler.mjs', import.meta.url).pathname;
+  return {
+    NODE_OPTIONS: `${process.env.NODE_OPTIONS ?? ''} --import ${sampler}`.trim(),
+    SLUICE_MEM_SAMPLES: file,
+  };
+}
+
+/** Where the sampled process's peak RSS went, as one line of text. */
+export function peakBreakdown(file: string): string {
+  let peak: Record<string, number> | undefined;
+  try {
+    for (const line of readFileSync(file, 'utf8').split('\n')) {
+      if (!line) continue;
+      const s = JSON.parse(line) as Record<string, number>;
+      if (!peak || s.rss! > peak.rss!) peak = s;
+    }
+  } catch {
+    return 'no memory samples';
+  }
+  if (!peak) return 'no memory samples';
+  const p = peak as Record<
+    | 'rss'
+    | 'heapTotal'
+    | 'heapUsed'
+    | 'external'
+    | 'arrayBuffers'
+    | 'newSpace'
+    | 'oldSpace'
+    | 'largeObjects'
+    | 'code',
+    number
+  >;
+  const other = p.rss - p.heapTotal - p.external;
+  return (
+    `at the sampled peak RSS ${MiB(p.rss)} MiB: V8 heap ${MiB(p.heapTotal)} (new space ${MiB(p.newSpace)}, old ${MiB(p.oldSpace)}, ` +
+    `large objects ${MiB(p.largeObjects)}, code ${MiB(p.code)}; used ${MiB(p.heapUsed)}), external ${MiB(p.external)} ` +
+    `(ArrayBuffers ${MiB(p.arrayBuffers)}), the rest ${MiB(other)} (code, stacks, allocator)`
+  );
+}
+
+/**
+ * Sends PackedForward batches of `entries` (count `batch`) with acks, 8 in flight, for `seconds`,
+ * to a forward input on 127.0.0.1:port, as a forward client with require_ack_response does: a
+ * batch counts once acked, and a closed connection is opened again and the unacked batches sent
+ * again (Fluent Bit's in_forward closes every connection when its Mem_Buf_Limit pauses it, and
+ * refuses new ones until it resumes; a client waiting on acks over the closed socket would wait
+ * forever). Every wait is bounded: no ack for `ackTimeoutMs` ends the run with an error.
+ */
+export async function sendForward(
+  port: number,
+  tag: string,
+  entries: Buffer,
+  batch: number,
+  seconds: number,
+  ackTimeoutMs = 120_000,
+): Promise<{ accepted: number; t0: number; acceptedAt: number; reconnects: number }> {
+  const { connect } = await import('node:net');
+  const { randomBytes } = await import('node:crypto');
+  const { decodeMultiple, encode } = await import('@sluice/forward');
+  const pending = new Map<string, Buffer>();
+  let acked = 0;
+  let reconnects = -1;
+  let lastAck = performance.now();
+  let sock: import('node:net').Socket | undefined;
+  let wake: (() => void) | undefined;
+  const nudge = () => {
+    const w = wake;
+    wake = undefined;
+    w?.();
+  };
+  const pause = (ms: number) =>
+    new Promise<void>((r) => {
+      const timer = setTimeout(r, ms);
+      wake = () => {
+        clearTimeout(timer);
+        r();
+      };
+    });
+  const checkStalled = () => {
+    if (performance.now() - lastAck > ackTimeoutMs)
+      throw new Error(
+        `no ack for ${ackTimeoutMs / 1000} s (${pending.size} batches unacked, ${reconnects} reconnects)`,
+      );
+  };
+  const open = () =>
+    new Promise<import('node:net').Socket | undefined>((resolve) => {
+      const s = connect(port, '127.0.0.1');
+      const fail = () => {
+        s.destroy();
+        resolve(undefined);
+      };
+      const timer = setTimeout(fail, 5_000);
+      s.once('error', fail);
+      s.once('connect', () => {
+        clearTimeout(timer);
+        s.removeListener('error', fail);
+        s.on('error', () => s.destroy());
+        s.on('close', () => {
+          if (sock === s) sock = undefined;
+          nudge();
+        });
+        s.on('data', (d: Buffer) => {
+          for (const v of decodeMultiple(d)) {
+            const id = (v as { ack?: string }).ack;
+            if (id !== undefined && pending.delete(id)) {
+              acked++;
+              lastAck = performance.now();
+            }
+          }
+          nudge();
+        });
+        resolve(s);
+      });
+    });
+  const connected = async (): Promise<import('node:net').Socket> => {
+    let backoff = 20;
+    while (!sock) {
+      checkStalled();
+      const s = await open();
+      if (s && !s.destroyed) {
+        sock = s;
+        reconnects++;
+        for (const msg of pending.values()) s.write(msg);
+        break;
+      }
+      await pause(backoff);
+      backoff = Math.min(backoff * 2, 500);
+    }
+    return sock;
+  };
+  const t0 = performance.now();
+  const end = t0 + seconds * 1000;
+  try {
+    while (performance.now() < end) {
+      const s = await connected();
+      if (pending.size >= 8) {
+        await pause(1_000);
+        checkStalled();
+        continue;
+      }
+      const id = randomBytes(8).toString('base64');
+      const msg = encode([tag, entries, { chunk: id, size: batch }]);
+      pending.set(id, msg);
+      s.write(msg);
+    }
+    while (pending.size > 0) {
+      await connected();
+      if (pending.size > 0) await pause(1_000);
+      checkStalled();
+    }
+  } finally {
+    sock?.destroy();
+  }
+  return { accepted: acked * batch, t0, acceptedAt: performance.now(), reconnects: Math.max(0, reconnects) };
+}

@@ -1,36 +1,52 @@
 // forward -> out_s3 against moto's S3 (the tests' store), printing figures (never pass/fail):
 // events/s and MB/s stored end to end (from the first batch sent to the last object read back
-// complete), Sluice's CPU per event and peak RSS, and moto's peak RSS.
+// complete), CPU per event and peak RSS of the shipper, where Sluice's peak RSS went
+// (bench/lib/mem-sampler.mjs), and moto's peak RSS.
 //
-//   node --import tsx bench/s3/forward.ts [seconds of sending, default 10] [batch, default 1000]
+//   [FLUENT_BIT_BIN=.../fluent-bit] [ROUNDS=1] node --import tsx bench/s3/forward.ts
+//     [seconds of sending, default 10] [batch, default 1000]
 //     [store_as, default gzip] [chunk_limit_size, default 8m] [total_limit_size, default 64m]
 //
 // A forward client sends PackedForward batches of `batch` events with acks (8 in flight) into a
 // `sluice run` child (as users run it); its s3 output (memory buffer, flush_interval 1s,
 // overflow_action block) uploads one object per chunk. The events are counted by reading every
 // object back (gunzipped for gzip) in this process, so the end-to-end time includes that.
+// With FLUENT_BIT_BIN (a Fluent Bit built with FLB_OUT_S3), the same batches then go to Fluent
+// Bit (in_forward, Mem_Buf_Limit = total_limit_size -> out_s3 with PutObject of
+// total_file_size = chunk_limit_size objects, compression as store_as, upload_timeout 6s: its
+// timer's shortest period), into a fresh bucket, the two alternating ROUNDS times. Every wait is
+// bounded (an ack in 120 s, objects that stop coming for 60 s).
 // SLUICE_TEST_MOTO_ENDPOINT points it at a server of your own instead; SLUICE_BENCH_BIN at a
 // compiled tree (see bench/elasticsearch/forward.ts).
 import { type ChildProcess, spawn } from 'node:child_process';
-import { randomBytes } from 'node:crypto';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import net from 'node:net';
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { gunzipSync } from 'node:zlib';
 import { CreateBucketCommand, GetObjectCommand, ListObjectsV2Command, S3Client } from '@aws-sdk/client-s3';
-import { decodeMultiple, EventTime, encode } from '@sluice/forward';
+import { EventTime, encode } from '@sluice/forward';
 import { BatchBuilder } from '../../packages/sluice/src/core/batch-builder.ts';
 import { freePort, waitForPort } from '../../packages/sluice/test/helpers/ports.ts';
 import { startMoto } from '../../packages/sluice/test/stores/moto.ts';
-import { fmt, JSON_BYTES, RECORD, tree, usage } from '../lib/store-bench.ts';
+import {
+  fmt,
+  JSON_BYTES,
+  memSamplerEnv,
+  peakBreakdown,
+  RECORD,
+  sendForward,
+  tree,
+  usage,
+} from '../lib/store-bench.ts';
 
 const seconds = Number(process.argv[2] ?? 10);
 const batch = Number(process.argv[3] ?? 1000);
 const storeAs = process.argv[4] ?? 'gzip';
 const chunkLimit = process.argv[5] ?? '8m';
 const totalLimit = process.argv[6] ?? '64m';
+const rounds = Number(process.env.ROUNDS ?? 1);
+const FLUENT_BIT = process.env.FLUENT_BIT_BIN;
 const BIN =
   process.env.SLUICE_BENCH_BIN ??
   fileURLToPath(new URL('../../packages/sluice/bin/sluice.js', import.meta.url));
@@ -45,58 +61,23 @@ const s3 = new S3Client({
   requestChecksumCalculation: 'WHEN_REQUIRED',
   responseChecksumValidation: 'WHEN_REQUIRED',
 });
-let sluice: ChildProcess | undefined;
-try {
-  const bucket = `bench-${Date.now()}`;
-  await s3.send(new CreateBucketCommand({ Bucket: bucket }));
-  const fwd = await freePort();
-  const conf = join(dir, 'sluice.conf');
-  writeFileSync(
-    conf,
-    `<source>\n  @type forward\n  port ${fwd}\n  bind 127.0.0.1\n</source>\n` +
-      `<match **>\n  @type s3\n  s3_bucket ${bucket}\n  s3_region ${moto.region}\n  s3_endpoint ${moto.endpoint}\n  force_path_style true\n` +
-      `  aws_key_id ${moto.credentials.accessKeyId}\n  aws_sec_key ${moto.credentials.secretAccessKey}\n  path logs/\n  store_as ${storeAs}\n` +
-      `  <format>\n    @type json\n  </format>\n` +
-      `  <buffer>\n    @type memory\n    flush_mode interval\n    flush_interval 1s\n    flush_thread_count 2\n    chunk_limit_size ${chunkLimit}\n    total_limit_size ${totalLimit}\n    overflow_action block\n  </buffer>\n</match>\n`,
-  );
-  sluice = spawn(process.execPath, [BIN, '-c', conf, '--log-level', 'warn'], {
-    stdio: ['ignore', 'ignore', 'inherit'],
-    env: { ...process.env, AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: 'true' },
-  });
-  await waitForPort(fwd, 60_000);
-  const pids = tree(sluice.pid!);
-  const u0 = usage(pids);
+const b = new BatchBuilder();
+const rec = encode(RECORD);
+const t = EventTime.now();
+for (let i = 0; i < batch; i++) b.addRaw(t.sec, t.nsec, rec);
+const entries = b.finish();
 
-  const b = new BatchBuilder();
-  const rec = encode(RECORD);
-  const t = EventTime.now();
-  for (let i = 0; i < batch; i++) b.addRaw(t.sec, t.nsec, rec);
-  const entries = b.finish();
-  const sock = net.connect(fwd, '127.0.0.1');
-  await new Promise((r) => sock.once('connect', r));
-  let acked = 0;
-  let waiting: (() => void) | undefined;
-  sock.on('data', (d: Buffer) => {
-    for (const v of decodeMultiple(d)) if ((v as { ack?: string }).ack) acked++;
-    waiting?.();
-  });
-  const t0 = performance.now();
-  const end = t0 + seconds * 1000;
-  let sent = 0;
-  while (performance.now() < end) {
-    while (sent - acked >= 8) await new Promise<void>((r) => (waiting = r));
-    sock.write(encode(['bench.s3', entries, { chunk: randomBytes(8).toString('base64'), size: batch }]));
-    sent++;
-  }
-  while (acked < sent) await new Promise<void>((r) => (waiting = r));
-  const accepted = sent * batch;
-  const acceptedAt = performance.now();
-  // read every object back once, counting its lines
+/** Reads every object back once, counting lines, until `accepted` or no new object for 60 s. */
+async function storedCount(
+  bucket: string,
+  accepted: number,
+): Promise<{ stored: number; objects: number; bytes: number }> {
   const counted = new Map<string, number>();
   let stored = 0;
-  let storedBytes = 0;
-  const deadline = performance.now() + 300_000;
-  while (performance.now() < deadline && stored < accepted) {
+  let bytes = 0;
+  let grewAt = performance.now();
+  const deadline = performance.now() + 600_000;
+  while (performance.now() < deadline && stored < accepted && performance.now() - grewAt < 60_000) {
     let token: string | undefined;
     do {
       const r = await s3.send(new ListObjectsV2Command({ Bucket: bucket, ContinuationToken: token }));
@@ -104,34 +85,117 @@ try {
         if (counted.has(o.Key!)) continue;
         const got = await s3.send(new GetObjectCommand({ Bucket: bucket, Key: o.Key! }));
         let body = Buffer.from(await got.Body!.transformToByteArray());
-        storedBytes += body.length;
+        bytes += body.length;
         if (o.Key!.endsWith('.gz')) body = gunzipSync(body);
         let lines = 0;
         for (let i = body.indexOf(10); i >= 0; i = body.indexOf(10, i + 1)) lines++;
         counted.set(o.Key!, lines);
         stored += lines;
+        grewAt = performance.now();
       }
       token = r.NextContinuationToken;
     } while (token);
     if (stored < accepted) await new Promise((r) => setTimeout(r, 250));
   }
-  const dt = (performance.now() - t0) / 1000;
-  const u1 = usage(pids);
-  sock.destroy();
-  const cpu = u1.cpuSec - u0.cpuSec;
-  console.log(
-    `forward -> s3 (moto), store_as ${storeAs}, batches of ${batch}, ${seconds} s of sending, chunk_limit_size ${chunkLimit}, total_limit_size ${totalLimit}: ${fmt(stored / dt)} events/s stored end to end ` +
-      `(${stored}/${accepted} in ${counted.size} objects, ${dt.toFixed(1)} s; accepted in ${((acceptedAt - t0) / 1000).toFixed(1)} s = ${fmt(accepted / ((acceptedAt - t0) / 1000))} events/s), ` +
-      `${((stored * JSON_BYTES) / dt / 1e6).toFixed(1)} MB/s of JSON lines (${(storedBytes / 1e6).toFixed(1)} MB stored), ` +
-      `Sluice CPU ${((cpu / dt) * 100).toFixed(0)}% of one core = ${((cpu / Math.max(1, stored)) * 1e6).toFixed(2)} us/event, ` +
-      `Sluice peak RSS ${u1.hwmMb.toFixed(0)} MiB, moto peak RSS ${((moto.peakRssKiB() ?? 0) / 1024).toFixed(0)} MiB`,
-  );
-} finally {
-  if (sluice && sluice.exitCode === null) {
-    const exited = new Promise((r) => sluice!.once('exit', r));
-    sluice.kill('SIGTERM');
-    await exited;
+  return { stored, objects: counted.size, bytes };
+}
+
+async function stop(p: ChildProcess): Promise<void> {
+  if (p.exitCode !== null || p.signalCode !== null) return;
+  const exited = new Promise((r) => p.once('exit', r));
+  p.kill('SIGTERM');
+  const late = setTimeout(() => p.kill('SIGKILL'), 15_000);
+  await exited;
+  clearTimeout(late);
+}
+
+async function runCase(who: 'sluice' | 'fluent-bit', round: number): Promise<void> {
+  const bucket = `bench-${who}-${round}-${Date.now()}`;
+  await s3.send(new CreateBucketCommand({ Bucket: bucket }));
+  const fwd = await freePort();
+  const samples = join(dir, `mem-${who}-${round}.jsonl`);
+  let child: ChildProcess;
+  if (who === 'sluice') {
+    const conf = join(dir, 'sluice.conf');
+    writeFileSync(
+      conf,
+      `<source>\n  @type forward\n  port ${fwd}\n  bind 127.0.0.1\n</source>\n` +
+        `<match **>\n  @type s3\n  s3_bucket ${bucket}\n  s3_region ${moto.region}\n  s3_endpoint ${moto.endpoint}\n  force_path_style true\n` +
+        `  aws_key_id ${moto.credentials.accessKeyId}\n  aws_sec_key ${moto.credentials.secretAccessKey}\n  path logs/\n  store_as ${storeAs}\n` +
+        `  <format>\n    @type json\n  </format>\n` +
+        `  <buffer>\n    @type memory\n    flush_mode interval\n    flush_interval 1s\n    flush_thread_count 2\n    chunk_limit_size ${chunkLimit}\n    total_limit_size ${totalLimit}\n    overflow_action block\n  </buffer>\n</match>\n`,
+    );
+    child = spawn(process.execPath, [BIN, '-c', conf, '--log-level', 'warn'], {
+      stdio: ['ignore', 'ignore', 'inherit'],
+      env: {
+        ...process.env,
+        ...memSamplerEnv(samples),
+        AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: 'true',
+      },
+    });
+  } else {
+    const conf = join(dir, 'fluent-bit.conf');
+    const store = join(dir, `fb-store-${round}`);
+    mkdirSync(store);
+    const gz = storeAs === 'gzip';
+    // json_date_key false: Fluent Bit would add a "date" field to every line (Sluice's json
+    // format writes the record only). $UUID: its default key has one object per second.
+    writeFileSync(
+      conf,
+      `[SERVICE]\n    Flush 1\n    Log_Level warn\n` +
+        `[INPUT]\n    Name forward\n    Listen 127.0.0.1\n    Port ${fwd}\n    Mem_Buf_Limit ${Number.parseInt(totalLimit, 10)}MB\n` +
+        `[OUTPUT]\n    Name s3\n    Match *\n    bucket ${bucket}\n    region ${moto.region}\n    endpoint ${moto.endpoint}\n` +
+        `    store_dir ${store}\n    use_put_object On\n    total_file_size ${chunkLimit.toUpperCase()}\n    upload_timeout 6s\n` +
+        `    s3_key_format /logs/$TAG/%Y%m%d%H%M%S-$UUID${gz ? '.gz' : '.log'}\n    json_date_key false\n` +
+        (gz ? '    compression gzip\n' : '') +
+        `    Retry_Limit False\n`,
+    );
+    child = spawn(FLUENT_BIT!, ['-q', '-c', conf], {
+      stdio: ['ignore', 'ignore', 'inherit'],
+      env: {
+        ...process.env,
+        AWS_ACCESS_KEY_ID: moto.credentials.accessKeyId,
+        AWS_SECRET_ACCESS_KEY: moto.credentials.secretAccessKey,
+      },
+    });
   }
+  try {
+    await waitForPort(fwd, 60_000);
+    const pids = tree(child.pid!);
+    const u0 = usage(pids);
+    const { accepted, t0, acceptedAt, reconnects } = await sendForward(
+      fwd,
+      `bench.${who}`,
+      entries,
+      batch,
+      seconds,
+    );
+    const { stored, objects, bytes } = await storedCount(bucket, accepted);
+    const dt = (performance.now() - t0) / 1000;
+    const u1 = usage(pids);
+    const cpu = u1.cpuSec - u0.cpuSec;
+    console.log(
+      `${who} round ${round}: forward -> s3 (moto), store_as ${storeAs}, batches of ${batch}, ${seconds} s of sending, ` +
+        `${who === 'sluice' ? `chunk_limit_size ${chunkLimit}, total_limit_size` : `total_file_size ${chunkLimit}, Mem_Buf_Limit`} ${totalLimit}: ` +
+        `${fmt(stored / dt)} events/s stored end to end ` +
+        `(${stored}/${accepted} in ${objects} objects, ${dt.toFixed(1)} s; accepted in ${((acceptedAt - t0) / 1000).toFixed(1)} s = ${fmt(accepted / ((acceptedAt - t0) / 1000))} events/s${reconnects ? `, the client reconnected ${reconnects} times` : ''}), ` +
+        `${((stored * JSON_BYTES) / dt / 1e6).toFixed(1)} MB/s of JSON lines (${(bytes / 1e6).toFixed(1)} MB stored), ` +
+        `CPU ${((cpu / dt) * 100).toFixed(0)}% of one core = ${((cpu / Math.max(1, stored)) * 1e6).toFixed(2)} us/event, ` +
+        `peak RSS ${u1.hwmMb.toFixed(0)} MiB`,
+    );
+    if (who === 'sluice') console.log(`  sluice ${peakBreakdown(samples)}`);
+  } finally {
+    await stop(child);
+  }
+}
+
+try {
+  for (let round = 1; round <= rounds; round++) {
+    await runCase('sluice', round);
+    if (FLUENT_BIT) await runCase('fluent-bit', round);
+  }
+  console.log(`moto peak RSS ${((moto.peakRssKiB() ?? 0) / 1024).toFixed(0)} MiB`);
+} finally {
   s3.destroy();
   await moto.stop();
   rmSync(dir, { recursive: true, force: true });
