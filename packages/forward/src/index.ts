@@ -19,4 +19,4 @@ export {
   parseEventFrame,
 } from './frames.ts';
 export * from './handshake.ts';
-export { Skipper, skipOne } from './scan.ts';
+export { INCOMPLETE, INVALID, Skipper, skipOne, skipValue } from './scan.ts';

@@ -186,6 +186,131 @@ export function u32(b: Uint8Array, o: number): number {
 
 const shared = new Skipper();
 
+/** Returned by skipValue when the bytes end inside a value. */
+export const INCOMPLETE = -1;
+/** Returned by skipValue for a byte that starts no msgpack value (0xc1). */
+export const INVALID = -2;
+
+/**
+ * End offset of the value at `pos`; INCOMPLETE when the bytes end first, INVALID on a byte
+ * no value starts with. For whole buffers whose end is known (chunks, files, a frame already
+ * read); Skipper is the resumable walk for bytes still arriving. Two loops on purpose:
+ * this one keeps its state in locals and returns codes instead of throwing, and a version
+ * built on Skipper was measurably slower on the buffer's per-entry scans
+ * (bench/codec/skip.ts, bench/RESULTS.md "msgpack skipper").
+ */
+export function skipValue(b: Uint8Array, off: number, end = b.length): number {
+  let pending = 1;
+  while (pending > 0) {
+    if (off >= end) return INCOMPLETE;
+    const t = b[off]!;
+    pending--;
+    if (t <= 0x7f || t >= 0xe0) {
+      off += 1;
+    } else if (t <= 0x8f) {
+      pending += (t & 0x0f) * 2;
+      off += 1;
+    } else if (t <= 0x9f) {
+      pending += t & 0x0f;
+      off += 1;
+    } else if (t <= 0xbf) {
+      off += 1 + (t & 0x1f);
+    } else {
+      let n: number;
+      switch (t) {
+        case 0xc0:
+        case 0xc2:
+        case 0xc3:
+          off += 1;
+          continue;
+        case 0xc1:
+          return INVALID;
+        case 0xc4:
+        case 0xd9:
+          if (off + 2 > end) return INCOMPLETE;
+          off += 2 + b[off + 1]!;
+          continue;
+        case 0xc5:
+        case 0xda:
+          if (off + 3 > end) return INCOMPLETE;
+          off += 3 + ((b[off + 1]! << 8) | b[off + 2]!);
+          continue;
+        case 0xc6:
+        case 0xdb:
+          if (off + 5 > end) return INCOMPLETE;
+          off += 5 + u32(b, off + 1);
+          continue;
+        case 0xc7:
+          if (off + 2 > end) return INCOMPLETE;
+          off += 3 + b[off + 1]!;
+          continue;
+        case 0xc8:
+          if (off + 3 > end) return INCOMPLETE;
+          off += 4 + ((b[off + 1]! << 8) | b[off + 2]!);
+          continue;
+        case 0xc9:
+          if (off + 5 > end) return INCOMPLETE;
+          off += 6 + u32(b, off + 1);
+          continue;
+        case 0xca:
+          off += 5;
+          continue;
+        case 0xcb:
+          off += 9;
+          continue;
+        case 0xcc:
+        case 0xd0:
+          off += 2;
+          continue;
+        case 0xcd:
+        case 0xd1:
+          off += 3;
+          continue;
+        case 0xce:
+        case 0xd2:
+          off += 5;
+          continue;
+        case 0xcf:
+        case 0xd3:
+          off += 9;
+          continue;
+        case 0xd4:
+          off += 3;
+          continue;
+        case 0xd5:
+          off += 4;
+          continue;
+        case 0xd6:
+          off += 6;
+          continue;
+        case 0xd7:
+          off += 10;
+          continue;
+        case 0xd8:
+          off += 18;
+          continue;
+        case 0xdc:
+        case 0xde:
+          if (off + 3 > end) return INCOMPLETE;
+          n = (b[off + 1]! << 8) | b[off + 2]!;
+          pending += t === 0xde ? n * 2 : n;
+          off += 3;
+          continue;
+        case 0xdd:
+        case 0xdf:
+          if (off + 5 > end) return INCOMPLETE;
+          n = u32(b, off + 1);
+          pending += t === 0xdf ? n * 2 : n;
+          off += 5;
+          continue;
+        default:
+          return INVALID;
+      }
+    }
+  }
+  return off <= end ? off : INCOMPLETE;
+}
+
 /** End offset of the value at `pos` in a complete buffer; throws on malformed or truncated data. */
 export function skipOne(buf: Uint8Array, pos: number, end = buf.length): number {
   shared.reset(pos, 1);
