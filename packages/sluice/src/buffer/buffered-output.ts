@@ -123,10 +123,10 @@ export async function createBufferedOutput(o: BufferedOutputOptions): Promise<Bu
       `output ${o.ctx.id} has no write() and cannot be buffered`,
       o.outputElement?.location,
     );
-  return new Engine(o, config, store);
+  return new BufferEngine(o, config, store);
 }
 
-class Engine implements BufferedOutput {
+class BufferEngine implements BufferedOutput {
   private readonly counters = newCounters();
   private readonly chunks: ChunkQueue;
   private readonly space: SpaceGate;
