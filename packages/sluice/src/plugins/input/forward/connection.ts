@@ -220,7 +220,10 @@ export class Connection implements BudgetHolder {
           this.socket.resume();
         }
         if (pending.acks.length > 0) {
+          // One write for the acks of a read, not one each.
+          this.socket.cork();
           for (const a of pending.acks) this.socket.write(encodeAck(a));
+          this.socket.uncork();
         }
         // The handshake does not count: deny_keepalive closes after the first event message.
         if (this.o.denyKeepalive && eventFrames > 0) {
@@ -280,20 +283,23 @@ export class Connection implements BudgetHolder {
       const compressed = Buffer.from(f.entries);
       return decompressEntries(f.option!.compressed!, compressed, this.o.maxFrameSize).then((plain) => {
         const c = checkEntries(plain, this.check);
-        this.add(p, tag, c.bytes, c.count, false);
+        this.add(p, tag, c.bytes, c.count);
       });
     }
-    this.add(p, tag, f.entries, f.count, true);
+    this.add(p, tag, f.entries, f.count);
     if (f.option?.chunk) p.acks.push(f.option.chunk);
     return undefined;
   }
 
-  private add(p: Pending, tag: string, bytes: Buffer, count: number, view: boolean): void {
+  private add(p: Pending, tag: string, bytes: Buffer, count: number): void {
     if (count === 0) return;
     const slot = p.builders.get(tag);
     if (!slot) {
-      // One frame per tag is the common case (PackedForward): keep its bytes as one batch.
-      p.builders.set(tag, { single: new EventBatch(tag, view ? Buffer.from(bytes) : bytes, count) });
+      // One frame per tag is the common case (PackedForward): its bytes are the batch, not
+      // copied. The decoder never writes over a frame it returned (it appends past its end
+      // or moves to new memory), and the socket stays paused until the emit has resolved,
+      // by when outputs have copied what they keep (the emit contract).
+      p.builders.set(tag, { single: new EventBatch(tag, bytes, count) });
       return;
     }
     if (!slot.builder) {
