@@ -92,8 +92,7 @@ const agentSchema = defineSchema({
       agent_keepalive_margin: {
         type: 'time',
         default: KEEPALIVE_MARGIN_S,
-        description:
-          'Spread of the keepalive expiry, so agents started together do not reconnect together.',
+        description: 'Spread of the keepalive expiry, so agents started together do not reconnect together.',
       },
     }),
   },
@@ -106,7 +105,12 @@ const agentForward: PluginDescriptor<AgentForwardOutput, typeof agentSchema> = {
     "out_forward with fluent-agent-lite's connection keepalive expiry and SIGHUP reconnect (used by `sluice agent`).",
   schema: agentSchema,
   create: (config, ctx) =>
-    new AgentForwardOutput(config, ctx, config.params.agent_keepalive_time, config.params.agent_keepalive_margin),
+    new AgentForwardOutput(
+      config,
+      ctx,
+      config.params.agent_keepalive_time,
+      config.params.agent_keepalive_margin,
+    ),
 };
 
 /**

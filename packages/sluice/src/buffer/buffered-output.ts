@@ -88,9 +88,7 @@ export async function createBufferedOutput(o: BufferedOutputOptions): Promise<Bu
     elements: [],
     location: { file: '<default>', line: 0, column: 0 },
   };
-  const own = Object.entries(defaults.params ?? {}).filter(
-    ([k]) => !element.params.some((p) => p.key === k),
-  );
+  const own = Object.entries(defaults.params ?? {}).filter(([k]) => !element.params.some((p) => p.key === k));
   if (own.length > 0)
     element = {
       ...element,

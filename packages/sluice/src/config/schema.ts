@@ -120,18 +120,16 @@ export type SectionOf<T extends SectionSpec> = T extends { plugin: string }
     : Resolved<SectionSchema<T>>;
 
 /** A schema's sections: a list for `multi`, one (or undefined unless `required`) otherwise. */
-export type SectionsOf<T extends Record<string, SectionSpec> | undefined> = T extends Record<
-  string,
-  SectionSpec
->
-  ? {
-      -readonly [K in keyof T]: T[K] extends { multi: true }
-        ? SectionOf<T[K]>[]
-        : T[K] extends { required: true }
-          ? SectionOf<T[K]>
-          : SectionOf<T[K]> | undefined;
-    }
-  : Record<never, never>;
+export type SectionsOf<T extends Record<string, SectionSpec> | undefined> =
+  T extends Record<string, SectionSpec>
+    ? {
+        -readonly [K in keyof T]: T[K] extends { multi: true }
+          ? SectionOf<T[K]>[]
+          : T[K] extends { required: true }
+            ? SectionOf<T[K]>
+            : SectionOf<T[K]> | undefined;
+      }
+    : Record<never, never>;
 
 /**
  * A resolved element (a plugin's own, or one of its sections). Typed from the schema it

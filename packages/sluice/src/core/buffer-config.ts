@@ -3,7 +3,13 @@
 // that an output can be handed it (OutputPlugin.useBuffer) without importing the buffer engine.
 import type { ConfigElement } from '../config/ast.ts';
 import type { Zone } from '../time/time-zone.ts';
-import type { ChunkKeySpec } from './placeholders.ts';
+
+/** What a buffer is keyed by: `<buffer tag, time, key1, ...>`. */
+export interface ChunkKeySpec {
+  tag: boolean;
+  time: boolean;
+  keys: string[];
+}
 
 export interface BufferConfig {
   type: string;

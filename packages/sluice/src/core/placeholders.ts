@@ -3,10 +3,11 @@
 // key), then `${tag}` / `${tag[N]}`, then `${key}` for record chunk keys.
 
 import { EventTime } from '@sluice/forward';
-import { ConfigError, type SourceLocation } from './errors.ts';
-import type { ChunkKeys } from './plugin.ts';
 import { strftime } from '../time/time-format.ts';
 import type { Zone } from '../time/time-zone.ts';
+import type { ChunkKeySpec } from './buffer-config.ts';
+import { ConfigError, type SourceLocation } from './errors.ts';
+import type { ChunkKeys } from './plugin.ts';
 
 const TAG_RE = /\$\{tag(?:\[(-?\d+)\])?\}/g;
 const KEY_RE = /\$\{([^}[\]]+|\$\.[^}]+)\}/g;
@@ -19,12 +20,7 @@ export interface ExpandOptions {
   escape?: (value: string) => string;
 }
 
-/** What a buffer is keyed by, for configure-time checks. */
-export interface ChunkKeySpec {
-  tag: boolean;
-  time: boolean;
-  keys: string[];
-}
+export type { ChunkKeySpec };
 
 /**
  * Fluentd refuses, at configure time, a parameter whose placeholders name something the

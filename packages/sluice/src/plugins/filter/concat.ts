@@ -1,4 +1,5 @@
 import { EventTime } from '@sluice/forward';
+import { rubyToS } from '../../codec/ruby-to-s.ts';
 import { param } from '../../config/ast.ts';
 import { defineSchema, type Resolved } from '../../config/schema.ts';
 import { type Entry, EventBatch, type EventRecord } from '../../core/batch.ts';
@@ -6,7 +7,6 @@ import { ConfigError } from '../../core/errors.ts';
 import { holdScope, useHolds } from '../../core/holds.ts';
 import type { FilterPlugin, PluginContext, PluginDescriptor } from '../../core/plugin.ts';
 import { compileRubyRegexp } from '../../shared/parse/ruby-regexp.ts';
-import { rubyToS } from '../../codec/ruby-to-s.ts';
 
 // fluent-plugin-concat: joins the `key` field of consecutive records of a stream (tag, or
 // tag and stream_identity_key) into one record: every n_lines, between
@@ -561,22 +561,13 @@ export default {
         has('partial_key') && !has('partial_value'),
         'partial_value is required when partial_key is specified',
       ],
-      [
-        p.use_partial_metadata && has('n_lines'),
-        'use_partial_metadata and n_lines are exclusive',
-      ],
+      [p.use_partial_metadata && has('n_lines'), 'use_partial_metadata and n_lines are exclusive'],
       [
         p.use_partial_metadata && re,
         'use_partial_metadata and multiline_start_regexp/multiline_end_regexp are exclusive',
       ],
-      [
-        p.use_partial_metadata && has('partial_key'),
-        'use_partial_metadata and partial_key are exclusive',
-      ],
-      [
-        p.use_partial_cri_logtag && has('n_lines'),
-        'use_partial_cri_logtag and n_lines are exclusive',
-      ],
+      [p.use_partial_metadata && has('partial_key'), 'use_partial_metadata and partial_key are exclusive'],
+      [p.use_partial_cri_logtag && has('n_lines'), 'use_partial_cri_logtag and n_lines are exclusive'],
       [
         p.use_partial_cri_logtag && re,
         'use_partial_cri_logtag and multiline_start_regexp/multiline_end_regexp are exclusive',

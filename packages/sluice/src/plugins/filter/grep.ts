@@ -1,9 +1,9 @@
 import { scanEntries } from '../../codec/msgpack-scan.ts';
+import { rubyToS } from '../../codec/ruby-to-s.ts';
 import { type ConfigElement, param } from '../../config/ast.ts';
 import { defineParams, defineSchema, type Resolved } from '../../config/schema.ts';
 import { type Entry, EventBatch, type EventRecord } from '../../core/batch.ts';
 import { BatchBuilder } from '../../core/batch-builder.ts';
-import { rubyToS } from '../../codec/ruby-to-s.ts';
 import { ConfigError, type SourceLocation } from '../../core/errors.ts';
 import type { FilterPlugin, PluginDescriptor } from '../../core/plugin.ts';
 import { createRecordAccessor, type RecordAccessor } from '../../core/record-accessor.ts';
@@ -154,9 +154,21 @@ export function buildConditions(config: GrepConfig): GrepConditions {
         throw new ConfigError(`Do not specify both <regexp> and <exclude> in <${name}>`, g.element.location);
       }
       for (const s of rs)
-        put(regexps, s.params.key, expression(s), `Duplicate key in <${name}>: ${s.params.key}`, s.element.location);
+        put(
+          regexps,
+          s.params.key,
+          expression(s),
+          `Duplicate key in <${name}>: ${s.params.key}`,
+          s.element.location,
+        );
       for (const s of xs)
-        put(excludes, s.params.key, expression(s), `Duplicate key in <${name}>: ${s.params.key}`, s.element.location);
+        put(
+          excludes,
+          s.params.key,
+          expression(s),
+          `Duplicate key in <${name}>: ${s.params.key}`,
+          s.element.location,
+        );
     }
   }
   return {

@@ -1,7 +1,7 @@
 import type { EventTime } from '@sluice/forward';
 import { param } from '../../config/ast.ts';
 import { defineParams, defineSchema, type Resolved } from '../../config/schema.ts';
-import { type EventBatch, type EventRecord } from '../../core/batch.ts';
+import type { EventBatch, EventRecord } from '../../core/batch.ts';
 import { BatchBuilder } from '../../core/batch-builder.ts';
 import type { FilterPlugin, PluginDescriptor } from '../../core/plugin.ts';
 import { createRecordAccessor } from '../../core/record-accessor.ts';
@@ -83,8 +83,7 @@ class ParserFilter implements FilterPlugin {
       for (const k in v) o[prefix + k] = v[k];
       v = o;
     }
-    const r: EventRecord | undefined =
-      p.hash_value_field !== undefined ? { [p.hash_value_field]: v } : v;
+    const r: EventRecord | undefined = p.hash_value_field !== undefined ? { [p.hash_value_field]: v } : v;
     if (p.reserve_data) return r ? { ...record, ...r } : record;
     return r ?? {};
   }

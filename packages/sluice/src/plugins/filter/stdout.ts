@@ -4,9 +4,9 @@ import type { FilterPlugin, FormatterPlugin, PluginContext, PluginDescriptor } f
 import { withInject } from '../../shared/parse/inject.ts';
 import {
   formatElement,
+  type StdoutFormatConfig,
   stdoutFormatParams,
   stdoutFormatSections,
-  type StdoutFormatConfig,
   writeWithBackpressure,
 } from '../../shared/stdout/format.ts';
 
@@ -16,7 +16,11 @@ import {
 const schema = defineSchema({ params: stdoutFormatParams, sections: stdoutFormatSections });
 
 /** Builds the filter printing to `sink` (process.stdout in production; tests pass their own stream). */
-export function createStdoutFilter(config: StdoutFormatConfig, ctx: PluginContext, sink: Writable): FilterPlugin {
+export function createStdoutFilter(
+  config: StdoutFormatConfig,
+  ctx: PluginContext,
+  sink: Writable,
+): FilterPlugin {
   const formatter = withInject(
     ctx.createNested<FormatterPlugin>('formatter', formatElement(config), 'stdout'),
     config.sections.inject,

@@ -1,6 +1,6 @@
 import type { EventTime } from '@sluice/forward';
-import type { EventRecord } from '../../core/batch.ts';
 import { recordJson } from '../../codec/json.ts';
+import type { EventRecord } from '../../core/batch.ts';
 import type { FormatterPlugin, PluginDescriptor } from '../../core/plugin.ts';
 import { formatterSchema, newlineOf } from '../../shared/parse/format-common.ts';
 

@@ -1,8 +1,8 @@
 import type { EventTime } from '@sluice/forward';
+import { recordJson } from '../../codec/json.ts';
 import type { ConfigElement } from '../../config/ast.ts';
 import { defineParams } from '../../config/schema.ts';
 import type { EventRecord } from '../../core/batch.ts';
-import { recordJson } from '../../codec/json.ts';
 import type { FormatterPlugin, PluginContext, PluginDescriptor } from '../../core/plugin.ts';
 import { compileStrftime } from '../../time/time-format.ts';
 

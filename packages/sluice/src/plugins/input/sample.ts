@@ -1,7 +1,7 @@
 import { packr } from '@sluice/forward';
 import { param } from '../../config/ast.ts';
 import { defineParams } from '../../config/schema.ts';
-import { type EventRecord } from '../../core/batch.ts';
+import type { EventRecord } from '../../core/batch.ts';
 import { BatchBuilder } from '../../core/batch-builder.ts';
 import { ConfigError } from '../../core/errors.ts';
 import type { InputPlugin, PluginContext, PluginDescriptor } from '../../core/plugin.ts';

@@ -1,5 +1,6 @@
 import { execSync } from 'node:child_process';
 import { hostname } from 'node:os';
+import { rubyToS } from '../../codec/ruby-to-s.ts';
 import type { ConfigElement } from '../../config/ast.ts';
 import { param } from '../../config/ast.ts';
 import { defineSchema } from '../../config/schema.ts';
@@ -8,7 +9,6 @@ import { ConfigError } from '../../core/errors.ts';
 import type { OutputPlugin, OutputRouter, PluginContext, PluginDescriptor } from '../../core/plugin.ts';
 import { createRecordAccessor, type RecordAccessor } from '../../core/record-accessor.ts';
 import { rubyRegexp } from '../../shared/parse/ruby-regexp.ts';
-import { rubyToS } from '../../codec/ruby-to-s.ts';
 
 // fluent-plugin-rewrite-tag-filter (an output, as in Fluentd: a filter cannot change the
 // tag). Each record is tried against the <rule>s in order; the first whose pattern
@@ -237,8 +237,7 @@ const schema = defineSchema({
     remove_tag_prefix: {
       type: 'string',
       default: null,
-      description:
-        'Removed (with the dot after it) from the tag before it fills ${tag} and ${tag_parts[N]}.',
+      description: 'Removed (with the dot after it) from the tag before it fills ${tag} and ${tag_parts[N]}.',
     },
     remove_tag_regexp: {
       type: 'string',

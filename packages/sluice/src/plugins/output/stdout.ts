@@ -5,9 +5,9 @@ import { withInject } from '../../shared/parse/inject.ts';
 import {
   formatElement,
   renderLines,
+  type StdoutFormatConfig,
   stdoutFormatParams,
   stdoutFormatSections,
-  type StdoutFormatConfig,
   writeWithBackpressure,
 } from '../../shared/stdout/format.ts';
 
@@ -27,7 +27,11 @@ const params = defineParams({
 const schema = defineSchema({ params, sections: stdoutFormatSections });
 
 /** Builds the output writing to `sink` (process.stdout in production; tests pass their own stream). */
-export function createStdoutOutput(config: StdoutFormatConfig, ctx: PluginContext, sink: Writable): OutputPlugin {
+export function createStdoutOutput(
+  config: StdoutFormatConfig,
+  ctx: PluginContext,
+  sink: Writable,
+): OutputPlugin {
   const formatter = withInject(
     ctx.createNested<FormatterPlugin>('formatter', formatElement(config), 'stdout'),
     config.sections.inject,

@@ -1,6 +1,11 @@
 import type { PluginDescriptor } from '../../core/plugin.ts';
 import { APACHE2_KEYS, Apache2Bytes } from '../../shared/parse/apache2-bytes.ts';
-import { type ParseResult, parserSchema, type SluiceParser, timeParserFrom } from '../../shared/parse/common.ts';
+import {
+  type ParseResult,
+  parserSchema,
+  type SluiceParser,
+  timeParserFrom,
+} from '../../shared/parse/common.ts';
 import { rubyToI } from '../../shared/parse/types.ts';
 
 // Fluentd's parser_apache2, same regexp and record shape: '-' becomes null, code and

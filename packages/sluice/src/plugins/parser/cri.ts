@@ -2,7 +2,12 @@ import type { EventTime } from '@sluice/forward';
 import { defineSchema } from '../../config/schema.ts';
 import { type BatchBuilder, strBytes } from '../../core/batch-builder.ts';
 import type { PluginDescriptor } from '../../core/plugin.ts';
-import { type ParseResult, parserSchema, type SluiceParser, timeParserFrom } from '../../shared/parse/common.ts';
+import {
+  type ParseResult,
+  parserSchema,
+  type SluiceParser,
+  timeParserFrom,
+} from '../../shared/parse/common.ts';
 import { type CriParser, criFields, parseRfc3339, Rfc3339Bytes, splitCri } from '../../shared/parse/cri.ts';
 
 // fluent-plugin-parser-cri: `TIME STREAM LOGTAG MESSAGE` lines as containerd and CRI-O
@@ -131,8 +136,7 @@ const schema = defineSchema({
   sections: {
     parse: {
       plugin: 'parser',
-      description:
-        'Parser of the MESSAGE part (e.g. @type json); its time and record replace the CRI ones.',
+      description: 'Parser of the MESSAGE part (e.g. @type json); its time and record replace the CRI ones.',
     },
   },
 });
@@ -151,14 +155,6 @@ export default {
     const format = p.time_format;
     const fast = p.time_type === 'string' && (format === undefined || RFC3339_FORMATS.has(format));
     const time = fast ? (t: string) => parseRfc3339(t) ?? configured(t) : (t: string) => configured(t);
-    return new Cri(
-      sub,
-      p.merge_cri_fields,
-      p.time_key,
-      p.keep_time_key,
-      time,
-      p.join_partials,
-      fast,
-    );
+    return new Cri(sub, p.merge_cri_fields, p.time_key, p.keep_time_key, time, p.join_partials, fast);
   },
 } satisfies PluginDescriptor<CriParser, typeof schema>;

@@ -12,7 +12,8 @@ import { compileRubyRegexp, splitRubyRegexp } from '../../shared/parse/ruby-rege
 // parse/parseAll.
 const FORMAT_MAX = 20;
 
-type FormatKey = `format${1 | 2 | 3 | 4 | 5 | 6 | 7 | 8 | 9 | 10 | 11 | 12 | 13 | 14 | 15 | 16 | 17 | 18 | 19 | 20}`;
+type FormatKey =
+  `format${1 | 2 | 3 | 4 | 5 | 6 | 7 | 8 | 9 | 10 | 11 | 12 | 13 | 14 | 15 | 16 | 17 | 18 | 19 | 20}`;
 const FORMAT_KEYS = Array.from({ length: FORMAT_MAX }, (_, i) => `format${i + 1}` as FormatKey);
 const formats = {} as Record<FormatKey, { type: 'string'; default: null; description: string }>;
 for (const [i, key] of FORMAT_KEYS.entries()) {
@@ -93,8 +94,7 @@ const schema = parserSchema(
     unmatched_lines: {
       type: 'string',
       default: null,
-      description:
-        'When set, text that does not match becomes {"unmatched_line": text} instead of an error.',
+      description: 'When set, text that does not match becomes {"unmatched_line": text} instead of an error.',
     },
     ...formats,
   },

@@ -50,9 +50,7 @@ export default {
     const fmt3164 = p.time_format;
     // message_format rfc5424 reads time_format as its own only when the user gave one.
     const fmt5424 =
-      format === 'rfc5424' && param(config.element, 'time_format')
-        ? fmt3164
-        : p.rfc5424_time_format;
+      format === 'rfc5424' && param(config.element, 'time_format') ? fmt3164 : p.rfc5424_time_format;
     const parser = new SyslogParser({
       withPriority: p.with_priority,
       format,

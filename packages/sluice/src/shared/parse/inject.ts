@@ -74,7 +74,11 @@ export function withInject(
   ctx: PluginContext,
 ): FormatterPlugin;
 /** @deprecated for an output whose config is not typed yet: its <inject> read untyped */
-export function withInject(formatter: FormatterPlugin, section: Resolved | undefined, ctx: PluginContext): FormatterPlugin;
+export function withInject(
+  formatter: FormatterPlugin,
+  section: Resolved | undefined,
+  ctx: PluginContext,
+): FormatterPlugin;
 export function withInject(
   formatter: FormatterPlugin,
   untyped: InjectSection | Resolved | undefined,

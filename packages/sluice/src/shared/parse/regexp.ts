@@ -1,14 +1,15 @@
 // Fluentd's RegexpParser, shared by the `regexp` parser and the parsers that are a
 // regexp with a default expression (apache, apache_error, nginx).
-import type { ParamsOf } from '../../config/schema.ts';
+
 import type { ConfigElement } from '../../config/ast.ts';
+import type { ParamsOf } from '../../config/schema.ts';
 import type { EventRecord } from '../../core/batch.ts';
 import { ConfigError } from '../../core/errors.ts';
 import type { PluginContext } from '../../core/plugin.ts';
 import {
   type ParseResult,
-  ParserCore,
   type ParserConfig,
+  ParserCore,
   parserSchema,
   regexpParam,
   type SluiceParser,

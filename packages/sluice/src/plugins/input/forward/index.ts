@@ -235,9 +235,7 @@ export class ForwardInput implements InputPlugin {
     const type =
       this.config.element.params.findLast((q) => q.key === '@type' || q.key === 'type')?.value ??
       this.ctx.type;
-    return (
-      this.p.path ?? (type === 'unix' ? '/var/run/fluent/fluent.sock' : undefined)
-    );
+    return this.p.path ?? (type === 'unix' ? '/var/run/fluent/fluent.sock' : undefined);
   }
 
   async start(): Promise<void> {

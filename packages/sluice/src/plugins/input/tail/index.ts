@@ -1,6 +1,6 @@
 import type { InputPlugin, PluginDescriptor } from '../../../core/plugin.ts';
-import { tailOptions, tailSchema } from './config.ts';
 import { buildParsing } from '../../../shared/lines/parsing.ts';
+import { tailOptions, tailSchema } from './config.ts';
 import { Tailer } from './tailer.ts';
 
 /**

@@ -1,10 +1,10 @@
 import type { EventTime } from '@sluice/forward';
+import { recordJson } from '../../../codec/json.ts';
 import { param } from '../../../config/ast.ts';
 import { defineParams, defineSchema } from '../../../config/schema.ts';
 import type { EventRecord } from '../../../core/batch.ts';
 import type { BufferConfig } from '../../../core/buffer-config.ts';
 import { ConfigError, internalError } from '../../../core/errors.ts';
-import { recordJson } from '../../../codec/json.ts';
 import { checkPlaceholders, expandPlaceholders } from '../../../core/placeholders.ts';
 import type {
   Chunk,
@@ -13,11 +13,16 @@ import type {
   PluginDescriptor,
   WriteResult,
 } from '../../../core/plugin.ts';
+import {
+  assertInside,
+  baseDirOf,
+  escapePathValue,
+  pathTemplate,
+} from '../../../shared/file-out/path-template.ts';
+import { INJECT_SECTION, withInject } from '../../../shared/parse/inject.ts';
 import { compileStrftime } from '../../../time/time-format.ts';
 import { UTC, type Zone } from '../../../time/time-zone.ts';
-import { assertInside, baseDirOf, escapePathValue, pathTemplate } from '../../../shared/file-out/path-template.ts';
 import { writeChunk } from './writer.ts';
-import { INJECT_SECTION, withInject } from '../../../shared/parse/inject.ts';
 
 const params = defineParams({
   path: {
@@ -146,7 +151,10 @@ const descriptor: PluginDescriptor<OutputPlugin, typeof schema> = {
       },
       async write(chunk: Chunk): Promise<WriteResult> {
         if (template === undefined)
-          return { status: 'fatal', error: internalError('out_file: written to before its buffer was set up') };
+          return {
+            status: 'fatal',
+            error: internalError('out_file: written to before its buffer was set up'),
+          };
         let path: string;
         try {
           path = assertInside(

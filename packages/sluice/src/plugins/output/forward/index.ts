@@ -4,7 +4,13 @@ import type { ConnectionOptions as TlsConnectOptions } from 'node:tls';
 import { compressEntries, type ForwardOption, newChunkId } from '@sluice/forward';
 import { defineParams, defineSchema, type Resolved } from '../../../config/schema.ts';
 import { ConfigError } from '../../../core/errors.ts';
-import type { Chunk, OutputPlugin, PluginContext, PluginDescriptor, WriteResult } from '../../../core/plugin.ts';
+import type {
+  Chunk,
+  OutputPlugin,
+  PluginContext,
+  PluginDescriptor,
+  WriteResult,
+} from '../../../core/plugin.ts';
 import { nodeTlsVersion, TLS_VERSIONS } from '../../../core/tls-transport.ts';
 import type { ClientAuth } from './connection.ts';
 import { orderNodes } from './load-balancer.ts';
@@ -294,12 +300,9 @@ export class ForwardOutput implements OutputPlugin {
     }
     for (const n of this.nodes) if (!n.s.standby && n.available) n.warm();
     // Also runs with heartbeat_type none: beat() then brings failed servers back after recover_wait.
-    this.timer = setInterval(
-      () => {
-        for (const n of this.nodes) void n.beat();
-      },
-      this.p.heartbeat_interval * 1000,
-    );
+    this.timer = setInterval(() => {
+      for (const n of this.nodes) void n.beat();
+    }, this.p.heartbeat_interval * 1000);
     this.timer.unref();
   }
 

@@ -13,13 +13,7 @@ import type {
   PluginDescriptor,
   WriteResult,
 } from '../../../core/plugin.ts';
-import {
-  type BodyBuilder,
-  defaultContentType,
-  formatted,
-  jsonArray,
-  jsonLines,
-} from './body.ts';
+import { type BodyBuilder, defaultContentType, formatted, jsonArray, jsonLines } from './body.ts';
 import { createDispatcher } from './client.ts';
 import { authSection, type Params, params } from './params.ts';
 
