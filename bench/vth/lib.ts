@@ -10,14 +10,19 @@ export const SLUICE_BIN = process.env.SLUICE_BIN ?? join(HERE, '../../packages/s
 const TICKS = 100; // USER_HZ on Linux
 
 let checkedBuild = false;
-/** Says so when the sluice under test will run from its sources: its figures would include tsx. */
+/**
+ * Says which tree and entry the sluice under test runs (so a before/after comparison with
+ * SLUICE_BIN can be checked), and warns when it is the sources: its figures would include tsx.
+ */
 async function warnIfSource(): Promise<void> {
   if (checkedBuild) return;
   checkedBuild = true;
   const { chooseEntry } = (await import(join(dirname(SLUICE_BIN), 'entry.js'))) as {
-    chooseEntry(pkgDir: string): { mode: string };
+    chooseEntry(pkgDir: string): { mode: string; url: string };
   };
-  if (chooseEntry(join(dirname(SLUICE_BIN), '..')).mode === 'source')
+  const entry = chooseEntry(join(dirname(SLUICE_BIN), '..'));
+  console.error(`bench: sluice runs from ${entry.mode}: ${fileURLToPath(entry.url)}`);
+  if (entry.mode === 'source')
     console.error(
       'bench: sluice runs from its TypeScript sources (dist/ is older than src/): run `npm run build` first, these figures include tsx',
     );
