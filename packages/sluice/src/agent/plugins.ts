@@ -117,24 +117,24 @@ const agentForward: PluginDescriptor<AgentForwardOutput, typeof agentSchema> = {
  * fluent-agent-lite's drain log (-d): for every batch read from a file, one
  * `{"drain": LINES}` event with the drain-log tag.
  */
-const drainLog: PluginDescriptor<FilterPlugin> = {
+const drainLogParams = defineParams({
+  drain_log_tag: { type: 'string', required: true, description: 'Tag of the drain log events.' },
+  tags: {
+    type: 'array',
+    required: true,
+    description: 'Tags of the batches that are counted (the tailed files).',
+  },
+});
+
+const drainLog: PluginDescriptor<FilterPlugin, { params: typeof drainLogParams }> = {
   kind: 'filter',
   type: 'agent_drain_log',
   description:
     'Emits {"drain": N} with `drain_log_tag` for every batch of N lines of the listed tags (fluent-agent-lite -d).',
-  schema: {
-    params: defineParams({
-      drain_log_tag: { type: 'string', required: true, description: 'Tag of the drain log events.' },
-      tags: {
-        type: 'array',
-        required: true,
-        description: 'Tags of the batches that are counted (the tailed files).',
-      },
-    }),
-  },
+  schema: { params: drainLogParams },
   create(config, ctx) {
-    const tag = config.params.drain_log_tag as string;
-    const counted = new Set(config.params.tags as string[]);
+    const tag = config.params.drain_log_tag;
+    const counted = new Set(config.params.tags);
     return {
       filter(batch: EventBatch) {
         if (counted.has(batch.tag)) {
@@ -154,6 +154,6 @@ let registered = false;
 export function registerAgentPlugins(): void {
   if (registered) return;
   registered = true;
-  registerPlugin(agentForward as PluginDescriptor);
-  registerPlugin(drainLog as PluginDescriptor);
+  registerPlugin(agentForward);
+  registerPlugin(drainLog);
 }

@@ -1,7 +1,7 @@
-import type { Schema } from '../../config/schema.ts';
+import { defineSchema } from '../../config/schema.ts';
 import type { PluginDescriptor } from '../../core/plugin.ts';
 
-export const copySchema: Schema = {
+export const copySchema = defineSchema({
   params: {
     copy_mode: {
       type: 'enum',
@@ -21,7 +21,7 @@ export const copySchema: Schema = {
         'An output that receives every event, in order. `<store ignore_error>` keeps a refusing store from failing the emit; `<store ignore_if_prev_success>` skips the store when the previous one accepted.',
     },
   },
-};
+});
 
 // The engine builds copy itself (its stores are full outputs with their own buffers);
 // this descriptor carries the schema for validation and the reference docs.
