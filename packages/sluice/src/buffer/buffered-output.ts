@@ -88,7 +88,11 @@ export async function createBufferedOutput(o: BufferedOutputOptions): Promise<Bu
     elements: [],
     location: { file: '<default>', line: 0, column: 0 },
   };
-  const own = Object.entries(defaults.params ?? {}).filter(([k]) => !element.params.some((p) => p.key === k));
+  // Until out_elasticsearch declares bufferDefaults.params, its older field is read too.
+  const legacy = (o.descriptor as { defaultBufferParams?: Record<string, string> }).defaultBufferParams;
+  const own = Object.entries(defaults.params ?? legacy ?? {}).filter(
+    ([k]) => !element.params.some((p) => p.key === k),
+  );
   if (own.length > 0)
     element = {
       ...element,
