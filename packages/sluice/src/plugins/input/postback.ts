@@ -1,14 +1,19 @@
 import type { IncomingMessage } from 'node:http';
 import { EventTime } from '@sluice/forward';
 import { defineParams, type ParamsOf, type Resolved } from '../../config/schema.ts';
-import { type EventRecord } from '../../core/batch.ts';
-import { BatchBuilder } from '../../core/batch-builder.ts';
+import type { EventRecord } from '../../core/batch.ts';
 import { isBufferOverflow } from '../../core/errors.ts';
 import type { InputPlugin, PluginContext, PluginDescriptor } from '../../core/plugin.ts';
 import { transportSection } from '../../core/tls-transport.ts';
+import { EmitCoalescer } from '../../shared/http-in/coalesce.ts';
 import { parseForm } from '../../shared/http-in/form.ts';
 import { gmtSeconds, type PostbackIdentity, postbackIdentity } from '../../shared/http-in/postback-meta.ts';
-import { HttpReceiver, type HttpReply, type HttpRequest, listenerOptions } from '../../shared/http-in/server.ts';
+import {
+  HttpReceiver,
+  type HttpReply,
+  listenerOptions,
+  type ReceivedRequest,
+} from '../../shared/http-in/server.ts';
 
 const params = defineParams({
   port: {
@@ -60,14 +65,23 @@ const params = defineParams({
 type Params = ParamsOf<typeof params>;
 
 const JSON_HEADERS = { 'Content-Type': 'application/json' };
-const SUCCESS: HttpReply = { status: 200, headers: JSON_HEADERS, body: '{"status":"success"}' };
-const NOT_FOUND: HttpReply = { status: 404, headers: JSON_HEADERS, body: '{"detail":"Not Found"}' };
-const NOT_ALLOWED: HttpReply = {
+// Frozen: the receiver writes a frozen reply from a header list it makes once.
+const SUCCESS: HttpReply = Object.freeze({
+  status: 200,
+  headers: JSON_HEADERS,
+  body: '{"status":"success"}',
+});
+const NOT_FOUND: HttpReply = Object.freeze({
+  status: 404,
+  headers: JSON_HEADERS,
+  body: '{"detail":"Not Found"}',
+});
+const NOT_ALLOWED: HttpReply = Object.freeze({
   status: 405,
   headers: { ...JSON_HEADERS, Allow: 'POST' },
   body: '{"detail":"Method Not Allowed"}',
-};
-const HEALTH: HttpReply = { status: 200, headers: JSON_HEADERS, body: '"ok"' };
+});
+const HEALTH: HttpReply = Object.freeze({ status: 200, headers: JSON_HEADERS, body: '"ok"' });
 
 const error = (status: number, message: string): HttpReply => ({
   status,
@@ -82,6 +96,8 @@ const error = (status: number, message: string): HttpReply => ({
 export class PostbackInput implements InputPlugin {
   readonly receiver: HttpReceiver;
   private readonly id: PostbackIdentity;
+  /** the postbacks of one event-loop turn, emitted as one batch */
+  private readonly batches: EmitCoalescer;
 
   constructor(
     private readonly p: Params,
@@ -96,6 +112,10 @@ export class PostbackInput implements InputPlugin {
         : base.workerPodHash,
       workerProcId: base.workerProcId,
     };
+    this.batches = new EmitCoalescer(
+      (batch) => ctx.emit(batch),
+      (req, err) => req.respond(err === undefined ? SUCCESS : this.emitFailed(err)),
+    );
     this.receiver = new HttpReceiver({
       ...listenerOptions(p, config.sections.transport as Resolved | undefined, ctx.logger),
       decompressionSizeLimit: p.body_size_limit * 8,
@@ -123,7 +143,8 @@ export class PostbackInput implements InputPlugin {
     return NOT_FOUND;
   }
 
-  private async accept(req: HttpRequest): Promise<HttpReply> {
+  /** Adds the postback's event to this turn's batch; answered once the batch is accepted. */
+  private accept(req: ReceivedRequest): HttpReply | undefined {
     const now = Date.now();
     const record: EventRecord = {};
     if (this.p.log_queryparam) for (const [k, v] of parseForm(req.query)) record[k] = v.toString('utf8');
@@ -147,20 +168,19 @@ export class PostbackInput implements InputPlugin {
     record._nodeName = this.id.nodeName;
     record._workerPodHash = this.id.workerPodHash;
     record._workerProcId = this.id.workerProcId;
-    const b = new BatchBuilder(512);
-    b.add(EventTime.fromMillis(now), record);
-    try {
-      await this.ctx.emit(b.take(this.p.tag));
-    } catch (e) {
-      const overflow = isBufferOverflow(e);
-      if (!overflow) this.ctx.logger.error({ err: e }, 'failed to emit postback');
-      return {
-        status: overflow ? 503 : 500,
-        headers: { ...JSON_HEADERS, ...(overflow ? { 'Retry-After': '1' } : {}) },
-        body: JSON.stringify({ detail: (e as Error).message }),
-      };
-    }
-    return SUCCESS;
+    this.batches.builder(this.p.tag).add(EventTime.fromMillis(now), record);
+    this.batches.wait(this.p.tag, req);
+    return undefined;
+  }
+
+  private emitFailed(e: unknown): HttpReply {
+    const overflow = isBufferOverflow(e);
+    if (!overflow) this.ctx.logger.error({ err: e }, 'failed to emit postback');
+    return {
+      status: overflow ? 503 : 500,
+      headers: { ...JSON_HEADERS, ...(overflow ? { 'Retry-After': '1' } : {}) },
+      body: JSON.stringify({ detail: (e as Error).message }),
+    };
   }
 }
 
