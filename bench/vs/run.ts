@@ -3,14 +3,14 @@
 // collector's whole process tree and its peak RSS (the sum of its processes' VmHWM), from
 // /proc. The configs are in bench/vs/configs (Sluice and Fluentd share the Fluentd-syntax ones).
 //
-//   node --import tsx bench/vs/run.ts [--build] [--runs 3] [--events 1000000] [--seconds 10]
+//   node --import tsx bench/vs/run.ts [--build [--ref REF]] [--runs 3] [--events 1000000] [--seconds 10]
 //        [--only sluice] [--cpu-prof DIR] [case ...]
 //   cases: file_forward forward_null forward_forward forward_http tail_regex http_null http_null_2w
 // Environment: FLUENT_BIT_BIN, FLUENTD_BIN (the other collectors; each is run only when set),
 // SLUICE_BIN (another Sluice entry point), SLUICE_NODE_ARGS (extra node flags for Sluice).
-// --build compiles Sluice into node_modules/.sluice-bench/pkg first (else the last such build
-// runs, or bin/sluice.js when there is none). http load: wrk (-t1, 50 connections) when on
-// PATH, else autocannon in a second process.
+// --build [--ref REF] compiles Sluice as committed at REF (default HEAD) into a tree of its own
+// first (else the last such build runs, or bin/sluice.js when there is none). http load: wrk
+// (-t1, 50 connections) when on PATH, else autocannon in a second process.
 import { execFileSync, spawn } from 'node:child_process';
 import { linkSync, mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
 import { mkdtemp, rm } from 'node:fs/promises';
@@ -48,7 +48,10 @@ const EVENTS = Number(opt('--events') ?? 1_000_000);
 const SECONDS = Number(opt('--seconds') ?? 10);
 const ONLY = opt('--only');
 const CPU_PROF = opt('--cpu-prof');
-if (flag('--build')) buildSluice();
+/** a run that takes longer has failed */
+const RUN_LIMIT_MS = 120_000;
+const REF = opt('--ref');
+if (flag('--build')) buildSluice(REF);
 
 const CASES = {
   file_forward: 'file → forward (10 files)',
@@ -146,6 +149,21 @@ function stage(caseName: 'file_forward' | 'tail_regex'): { dir: string; files: s
   return s;
 }
 
+/** poll(), and on a timeout the collector's last output in the error. */
+async function pollRun(
+  r: Running,
+  cond: () => Promise<boolean>,
+  what: string,
+  ms: number,
+  every: number,
+): Promise<void> {
+  try {
+    await poll(cond, what, ms, every);
+  } catch (e) {
+    throw new Error(`${(e as Error).message}; the collector's output: ${r.output().slice(-1500)}`);
+  }
+}
+
 function usage(pid: number): { cpu: number } {
   return { cpu: treeCpuSeconds(pid) };
 }
@@ -172,14 +190,15 @@ async function fileCase(
     for (const f of s.files) renameSync(join(incoming, f), join(dir, 'logs', f));
     const t0 = Date.now();
     let last: SinkStats | undefined;
-    await poll(
+    await pollRun(
+      r,
       async () => {
         if (r!.proc.exitCode !== null) throw new Error(`${c} exited: ${r!.output().slice(-2000)}`);
         last = (await sink.request<{ stats: SinkStats }>('stats')).stats;
         return last.events >= EVENTS;
       },
       `${c}: ${EVENTS} events at the sink`,
-      300_000,
+      RUN_LIMIT_MS,
       20,
     );
     const seconds = (last!.lastWall - t0) / 1000;
@@ -222,13 +241,14 @@ async function forwardCase(c: CollectorName, caseName: CaseName, dir: string): P
     gen.proc.send('start');
     const sinkEvents = async () =>
       (await (sink as ReturnType<typeof helper>).request<{ stats: SinkStats }>('stats')).stats.events;
-    await poll(
+    await pollRun(
+      r,
       async () => {
         if (r!.proc.exitCode !== null) throw new Error(`${c} exited: ${r!.output().slice(-2000)}`);
         return sink ? (await sinkEvents()) >= EVENTS : acked;
       },
       `${c}: ${EVENTS} events`,
-      300_000,
+      RUN_LIMIT_MS,
       20,
     );
     const seconds = (performance.now() - t0) / 1000;
@@ -352,13 +372,24 @@ const k = (n: number) =>
 const load0 = readFileSync('/proc/loadavg', 'utf8').split(' ').slice(0, 3).join(' ');
 const started = new Date();
 const results = new Map<string, Sample[]>();
+const failures = new Map<string, number>();
 try {
   for (const caseName of cases) {
     for (let i = 0; i < RUNS; i++) {
       for (const c of who) {
         if (c === 'fluentd' && caseName === 'http_null_2w') continue;
-        const s = await runOnce(c, caseName);
         const key = `${caseName}/${c}`;
+        let s: Sample;
+        try {
+          s = await runOnce(c, caseName);
+        } catch (e) {
+          // A run that does not finish is reported and left out of the median.
+          failures.set(key, (failures.get(key) ?? 0) + 1);
+          console.error(
+            `${CASES[caseName]} | ${c} run ${i + 1} FAILED: ${(e as Error).message.slice(0, 3000)}`,
+          );
+          continue;
+        }
         results.set(key, [...(results.get(key) ?? []), s]);
         console.error(
           `${CASES[caseName]} | ${c} run ${i + 1}: ${k(s.rate)}/s, ${s.cpuUs.toFixed(2)} µs CPU per event, peak RSS ${s.rssMiB.toFixed(0)} MiB${s.note ? ` (${s.note})` : ''}`,
@@ -409,5 +440,7 @@ for (const caseName of cases) {
   );
   row.push(cpu.map((x) => (x ? x.cpuUs.toFixed(2) : '–')).join(' → '));
   row.push(`${cpu.map((x) => (x ? x.rss.toFixed(0) : '–')).join(' / ')} MiB`);
+  const failed = [...failures].filter(([key]) => key.startsWith(`${caseName}/`));
+  if (failed.length) row[0] += ` (failed runs: ${failed.map(([key, n]) => `${key.split('/')[1]} ${n}`).join(', ')})`;
   console.log(`| ${row.join(' | ')} |`);
 }
