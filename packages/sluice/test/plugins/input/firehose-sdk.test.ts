@@ -8,6 +8,7 @@ import {
   PutRecordBatchCommand,
   PutRecordCommand,
 } from '@aws-sdk/client-firehose';
+import { captured } from '../../helpers/capture.ts';
 import { CREDS, client, enc, type Running, received, runEngine } from './firehose-helpers.ts';
 
 describe('firehose input: @aws-sdk/client-firehose', () => {
@@ -152,6 +153,29 @@ describe('firehose input: @aws-sdk/client-firehose', () => {
         .map((e) => e.record),
       [{ ok: 1 }, { ok: 2 }],
     );
+  });
+
+  it("json's time_key sets the event time; unusual JSON (escaped keys, nesting, unicode) comes out as JSON.parse reads it", async () => {
+    const start = captured.get('out')?.length ?? 0;
+    const texts = [
+      '{"time":1700000000.5,"a":1}',
+      '{"k\\u00e9y":"v","nested":{"x":[1,2.5,-3,true,null]},"s":"line\\nbreak \\u263a","big":12345678901234567890}\n',
+      '  {"plain":"caf\u00e9"}  ',
+    ];
+    const r = await client(s.endpoint).send(
+      new PutRecordBatchCommand({
+        DeliveryStreamName: 'logging-test',
+        Records: texts.map((t) => ({ Data: enc(t) })),
+      }),
+    );
+    assert.equal(r.FailedPutCount, 0);
+    const entries = (captured.get('out') ?? []).slice(start).flatMap((b) => b.entries());
+    assert.deepEqual(
+      entries.map((e) => e.record),
+      [{ a: 1 }, JSON.parse(texts[1]!), JSON.parse(texts[2]!)],
+    );
+    assert.deepEqual([entries[0]!.time.sec, entries[0]!.time.nsec], [1700000000, 500000000]);
+    assert.ok(Math.abs(entries[1]!.time.sec - Date.now() / 1000) < 60);
   });
 
   it('credentials are not checked without <security>', async () => {

@@ -166,7 +166,10 @@ export class FirehoseInput implements InputPlugin {
       throw new ConfigError("'http_endpoint_path' must start with '/' and not be '/' (the API's path)", at);
     const parse = (config.sections.parse as Resolved | undefined)?.element ?? newElement('parse', '', at);
     const parser = ctx.createNested<SluiceParser>('parser', parse, 'json');
-    const emitter = new RecordEmitter(ctx, parser, p.message_key);
+    const defaultJson = parse.params.every(
+      (x) => (x.key === '@type' || x.key === 'type') && x.value === 'json',
+    );
+    const emitter = new RecordEmitter(ctx, parser, p.message_key, defaultJson);
     const tagOf = (stream: string) => (p.tag_prefix ? `${p.tag_prefix}.${stream}` : stream);
     const view: StreamsView = {
       names: [...new Set(p.delivery_streams)],
