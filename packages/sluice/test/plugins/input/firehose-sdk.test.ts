@@ -4,6 +4,7 @@ import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import {
   DescribeDeliveryStreamCommand,
+  FirehoseClient,
   ListDeliveryStreamsCommand,
   PutRecordBatchCommand,
   PutRecordCommand,
@@ -249,6 +250,32 @@ describe('firehose input: <security> verifies SigV4', () => {
       message: 'Missing Authentication Token',
     });
     assert.equal(received().length, 1);
+  });
+
+  it("a clock 10 minutes off is refused as AWS does ('Signature expired'); the SDK's retry corrects its clock from the answer's Date", async () => {
+    const put = (fh: ReturnType<typeof client>) =>
+      fh.send(new PutRecordCommand({ DeliveryStreamName: 'logging-test', Record: { Data: enc('skewed') } }));
+    const off = new FirehoseClient({
+      endpoint: s.endpoint,
+      region: 'us-east-1',
+      credentials: CREDS,
+      maxAttempts: 1,
+      systemClockOffset: -600_000,
+    });
+    await assert.rejects(
+      put(off),
+      (e: Error) =>
+        e.name === 'InvalidSignatureException' &&
+        /^Signature expired: \d{8}T\d{6}Z is now earlier than/.test(e.message),
+    );
+    const retrying = new FirehoseClient({
+      endpoint: s.endpoint,
+      region: 'us-east-1',
+      credentials: CREDS,
+      maxAttempts: 2,
+      systemClockOffset: -600_000,
+    });
+    assert.ok((await put(retrying)).RecordId);
   });
 
   it('a body changed after signing is refused', async () => {
