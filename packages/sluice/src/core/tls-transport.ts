@@ -1,6 +1,7 @@
 import { readFileSync } from 'node:fs';
 import type { SecureVersion, TlsOptions } from 'node:tls';
-import { defineSection, type Resolved } from '../config/schema.ts';
+import type { ConfigElement } from '../config/ast.ts';
+import { defineSection, type Resolved, type SectionOf } from '../config/schema.ts';
 import { ConfigError } from './errors.ts';
 
 /** Fluentd's TLS version names (`Fluent::TLS::SUPPORTED_VERSIONS`). */
@@ -56,7 +57,9 @@ export const transportSection = defineSection({
   },
 });
 
-function readPem(path: string, what: string, section: Resolved): Buffer {
+type TransportSection = SectionOf<typeof transportSection>;
+
+function readPem(path: string, what: string, section: { element: ConfigElement }): Buffer {
   try {
     return readFileSync(path);
   } catch (e) {
@@ -68,13 +71,18 @@ function readPem(path: string, what: string, section: Resolved): Buffer {
 }
 
 /** Node TLS server options from a resolved `<transport>`; undefined when there is none or it is plain TCP. */
-export function tlsServerOptions(section: Resolved | undefined): TlsOptions | undefined {
+export function tlsServerOptions(section: TransportSection | undefined): TlsOptions | undefined;
+/** @deprecated for a plugin whose config is not typed yet: its <transport> read untyped */
+export function tlsServerOptions(section: Resolved | undefined): TlsOptions | undefined;
+export function tlsServerOptions(untyped: TransportSection | Resolved | undefined): TlsOptions | undefined {
+  // Both overloads hold a section resolved with transportSection.
+  const section = untyped as TransportSection | undefined;
   if (!section) return undefined;
   const proto = (section.arg || 'tcp').trim();
   if (proto === 'tcp') return undefined;
   if (proto !== 'tls')
     throw new ConfigError(`<transport ${proto}>: expected 'tcp' or 'tls'`, section.element.location);
-  const p = section.params as Record<string, string | boolean | undefined>;
+  const p = section.params;
   if (!p.cert_path || !p.private_key_path) {
     throw new ConfigError(
       '<transport tls> needs cert_path and private_key_path (Sluice does not generate certificates)',
@@ -82,14 +90,14 @@ export function tlsServerOptions(section: Resolved | undefined): TlsOptions | un
     );
   }
   const opts: TlsOptions = {
-    cert: readPem(p.cert_path as string, 'cert_path', section),
-    key: readPem(p.private_key_path as string, 'private_key_path', section),
-    minVersion: nodeTlsVersion((p.min_version as string | undefined) ?? (p.version as string)),
+    cert: readPem(p.cert_path, 'cert_path', section),
+    key: readPem(p.private_key_path, 'private_key_path', section),
+    minVersion: nodeTlsVersion(p.min_version ?? p.version),
   };
-  if (p.private_key_passphrase) opts.passphrase = p.private_key_passphrase as string;
-  if (p.max_version) opts.maxVersion = nodeTlsVersion(p.max_version as string);
-  if (p.ciphers) opts.ciphers = p.ciphers as string;
-  if (p.ca_path) opts.ca = readPem(p.ca_path as string, 'ca_path', section);
+  if (p.private_key_passphrase) opts.passphrase = p.private_key_passphrase;
+  if (p.max_version) opts.maxVersion = nodeTlsVersion(p.max_version);
+  if (p.ciphers) opts.ciphers = p.ciphers;
+  if (p.ca_path) opts.ca = readPem(p.ca_path, 'ca_path', section);
   if (p.client_cert_auth) {
     opts.requestCert = true;
     opts.rejectUnauthorized = true;
