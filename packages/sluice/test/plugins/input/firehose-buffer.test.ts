@@ -7,6 +7,7 @@ import { after, before, describe, it } from 'node:test';
 import { PutRecordBatchCommand, PutRecordCommand } from '@aws-sdk/client-firehose';
 import { Sink } from '../output/http-helpers.ts';
 import { client, enc, type Running, runEngine } from './firehose-helpers.ts';
+import { send } from './http-helpers.ts';
 
 const record = (n: number) => ({ Data: enc(JSON.stringify({ n, pad: 'p'.repeat(200) })) });
 
@@ -104,6 +105,90 @@ describe('firehose input: a full buffer gives per-record failures', () => {
       () => numbers().length >= 12,
       20_000,
       () => `sink has ${numbers()}`,
+    );
+    assert.deepEqual(
+      numbers().sort((a, b) => a - b),
+      Array.from({ length: 12 }, (_, i) => i),
+    );
+  });
+});
+
+describe('firehose input: an HTTP endpoint delivery while the buffer is full', () => {
+  let s: Running;
+  const sink = new Sink();
+  before(async () => {
+    const sinkPort = await sink.listen();
+    sink.status = () => 503;
+    s = await runEngine(
+      (port) => `<source>
+  @type firehose
+  port ${port}
+  bind 127.0.0.1
+  delivery_streams logs
+  http_endpoint_path /delivery
+  http_endpoint_tag logs
+</source>
+<match logs>
+  @type http
+  endpoint http://127.0.0.1:${sinkPort}/in
+  <buffer>
+    @type memory
+    chunk_limit_size 1k
+    total_limit_size 2k
+    overflow_action throw_exception
+    flush_mode immediate
+    retry_wait 0.2
+    retry_randomize false
+    retry_max_interval 0.2
+  </buffer>
+</match>`,
+    );
+  });
+  after(async () => {
+    await s.stop();
+    await sink.close();
+  });
+
+  it('is refused whole (503 with errorMessage, nothing kept), and its retry with the same request id is taken once', async () => {
+    const fh = client(s.endpoint);
+    await fh.send(new PutRecordBatchCommand({ DeliveryStreamName: 'logs', Records: [0, 1, 2].map(record) }));
+    const requestId = '5d3b8a3e-7c1f-4d2a-9f0e-000000000025';
+    const delivery = () =>
+      send(s.port, '/delivery', {
+        headers: { 'Content-Type': 'application/json', 'X-Amz-Firehose-Request-Id': requestId },
+        body: JSON.stringify({
+          requestId,
+          timestamp: Date.now(),
+          records: [3, 4, 5, 6, 7, 8, 9, 10, 11].map((n) => ({
+            data: Buffer.from(record(n).Data).toString('base64'),
+          })),
+        }),
+      });
+    const refused = await delivery();
+    assert.equal(refused.status, 503);
+    const r = JSON.parse(refused.text);
+    assert.equal(r.requestId, requestId);
+    assert.match(r.errorMessage, /buffer of output .* is full/);
+    sink.status = () => 200;
+    const numbers = () =>
+      sink.requests.flatMap((q) =>
+        q.text
+          .split('\n')
+          .filter(Boolean)
+          .map((l) => JSON.parse(l).n as number),
+      );
+    await sink.waitUntil(
+      () => numbers().length === 3,
+      20_000,
+      () => `sink: ${numbers()}`,
+    );
+    // Firehose retries the whole request, same id; nothing of it was kept the first time.
+    assert.equal((await delivery()).status, 200);
+    assert.equal((await delivery()).status, 200);
+    await sink.waitUntil(
+      () => numbers().length >= 12,
+      20_000,
+      () => `sink: ${numbers()}`,
     );
     assert.deepEqual(
       numbers().sort((a, b) => a - b),
