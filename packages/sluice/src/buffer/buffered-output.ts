@@ -16,7 +16,7 @@ import { ChunkQueue, type LiveChunk } from './chunk-queue.ts';
 import { backupChunk, type DeliveryTargets, deliver } from './delivery.ts';
 import { type BufferMetrics, newCounters, snapshot } from './metrics.ts';
 import { SpaceGate } from './overflow.ts';
-import { type BufferConfig, COMMON_BUFFER_PARAMS, parseChunkKeys, toBufferConfig } from './params.ts';
+import { type BufferConfig, bufferConfigOf, COMMON_BUFFER_PARAMS, withDefaultParams } from './params.ts';
 import { RetryControl } from './retry-control.ts';
 import type { ChunkStore } from './store.ts';
 
@@ -81,33 +81,18 @@ export async function createBufferedOutput(o: BufferedOutputOptions): Promise<Bu
     }
   }
   const backend = await o.loadStore(type, typeParam?.location ?? el?.location);
-  let element: ConfigElement = el ?? {
-    name: 'buffer',
-    arg: '',
-    params: [],
-    elements: [],
-    location: { file: '<default>', line: 0, column: 0 },
-  };
   // Until out_elasticsearch declares bufferDefaults.params, its older field is read too.
   const legacy = (o.descriptor as { defaultBufferParams?: Record<string, string> }).defaultBufferParams;
-  const own = Object.entries(defaults.params ?? legacy ?? {}).filter(
-    ([k]) => !element.params.some((p) => p.key === k),
-  );
-  if (own.length > 0)
-    element = {
-      ...element,
-      params: [...own.map(([key, value]) => ({ key, value, location: element.location })), ...element.params],
-    };
+  const element = withDefaultParams(el, defaults.params ?? legacy);
   const resolved = resolve(
     { params: { ...backend.schema.params, ...COMMON_BUFFER_PARAMS } },
     element,
     `<buffer> of ${o.ctx.id}`,
   );
   const store = backend.create(resolved, o.ctx) as ChunkStore;
-  const useDefaults = (el?.arg.trim() ?? '') === '';
-  const keys = parseChunkKeys(el, defaults.chunkKeys ?? o.descriptor.defaultChunkKeys);
-  const defaultTimekey = useDefaults ? (defaults.timekey ?? 86400) : undefined;
-  const config = toBufferConfig(type, resolved.params, el, keys, store.defaults, defaultTimekey);
+  const chunkKeys = defaults.chunkKeys ?? o.descriptor.defaultChunkKeys;
+  const config = bufferConfigOf(type, resolved.params, el, { ...defaults, chunkKeys }, store.defaults);
+  const keys = config.keys;
   store.chunkLimit?.(config.chunkLimitSize);
   // A secondary writes the primary's chunks, so it works with the primary's buffer settings.
   o.output.useBuffer?.(config);

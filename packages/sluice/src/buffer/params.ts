@@ -3,7 +3,7 @@
 // own schema (plugins/buffer/<type>.ts).
 import type { ConfigElement } from '../config/ast.ts';
 import { defineParams, type ParamsOf } from '../config/schema.ts';
-import type { BufferConfig } from '../core/buffer-config.ts';
+import type { BufferConfig, BufferDefaults } from '../core/buffer-config.ts';
 import { ConfigError } from '../core/errors.ts';
 import type { ChunkKeySpec } from '../core/placeholders.ts';
 import { parseZone, UTC, type Zone } from '../time/time-zone.ts';
@@ -181,6 +181,52 @@ export function parseChunkKeys(
     } else throw new ConfigError(`invalid chunk key '${k}' in <buffer ${arg}>`, el?.location);
   }
   return spec;
+}
+
+/**
+ * The element the buffer engine resolves: the output's <buffer> (or an empty one) with the
+ * parameters the output defaults differently added where the section does not set them.
+ */
+export function withDefaultParams(
+  el: ConfigElement | undefined,
+  params: BufferDefaults['params'],
+): ConfigElement {
+  const element: ConfigElement = el ?? {
+    name: 'buffer',
+    arg: '',
+    params: [],
+    elements: [],
+    location: { file: '<default>', line: 0, column: 0 },
+  };
+  const own = Object.entries(params ?? {}).filter(([k]) => !element.params.some((p) => p.key === k));
+  if (own.length === 0) return element;
+  return {
+    ...element,
+    params: [...own.map(([key, value]) => ({ key, value, location: element.location })), ...element.params],
+  };
+}
+
+/**
+ * The resolved <buffer>: the section's chunk keys (the output's default ones when it has no
+ * argument, with their timekey), its common parameters and the backend's defaults.
+ */
+export function bufferConfigOf(
+  type: string,
+  params: CommonBufferParams,
+  el: ConfigElement | undefined,
+  defaults: BufferDefaults,
+  backend: BackendDefaults,
+): BufferConfig {
+  const keys = parseChunkKeys(el, defaults.chunkKeys);
+  const useDefaults = (el?.arg.trim() ?? '') === '';
+  return toBufferConfig(
+    type,
+    params,
+    el,
+    keys,
+    backend,
+    useDefaults ? (defaults.timekey ?? 86400) : undefined,
+  );
 }
 
 /** The common <buffer> parameters as resolved (the backend's own are read by the buffer plugin). */

@@ -1,12 +1,15 @@
 import type { EventTime } from '@sluice/forward';
 import pino from 'pino';
+import { MemoryStore } from '../buffer/memory-store.ts';
+import { bufferConfigOf, COMMON_BUFFER_PARAMS, withDefaultParams } from '../buffer/params.ts';
 import type { ConfigElement } from '../config/ast.ts';
 import { parseConfigText } from '../config/parser.ts';
 import { resolve } from '../config/schema.ts';
 import { EventBatch, type EventRecord } from '../core/batch.ts';
+import type { BufferConfig } from '../core/buffer-config.ts';
 import { internalError } from '../core/errors.ts';
 import { withErrorCode } from '../core/logger.ts';
-import type { PluginContext, PluginDescriptor, PluginKind } from '../core/plugin.ts';
+import type { OutputPlugin, PluginContext, PluginDescriptor, PluginKind } from '../core/plugin.ts';
 import { createNestedPlugin } from '../engine/plugin-loader.ts';
 
 export interface TestContext extends PluginContext {
@@ -83,5 +86,24 @@ export function instantiate<I>(
   );
   if (plugin instanceof Promise)
     throw internalError(`${descriptor.type} is created asynchronously: build it through the Engine`);
+  // A buffered output that works with its resolved <buffer> gets it, as from the buffer engine.
+  const out = plugin as OutputPlugin;
+  if (descriptor.kind === 'output' && typeof out.useBuffer === 'function')
+    out.useBuffer(testBufferConfig(descriptor, el));
   return { plugin, ctx };
+}
+
+/**
+ * The <buffer> of an output as the buffer engine resolves it (the backend's own parameters
+ * are not checked here; memory-store limits).
+ */
+function testBufferConfig(descriptor: PluginDescriptor, output: ConfigElement): BufferConfig {
+  const el = output.elements.find((e) => e.name === 'buffer');
+  const defaults = descriptor.bufferDefaults ?? {};
+  const element = withDefaultParams(el, defaults.params);
+  const backendKeys = element.params.map((p) => p.key).filter((k) => !(k in COMMON_BUFFER_PARAMS));
+  const r = resolve({ params: COMMON_BUFFER_PARAMS }, element, '<buffer>', new Set(backendKeys));
+  const type =
+    el?.params.findLast((p) => p.key === '@type' || p.key === 'type')?.value ?? defaults.type ?? 'memory';
+  return bufferConfigOf(type, r.params, el, defaults, new MemoryStore().defaults);
 }
