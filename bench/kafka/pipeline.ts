@@ -2,11 +2,11 @@
 // every event is in the topic) and kafka_group -> null (events/s until the group's committed
 // offsets reach the end of the topic, reading what the first case wrote). Prints events/s,
 // MB/s (forward wire bytes), Sluice's CPU per event and peak RSS; never pass/fail.
-// Usage: node --import tsx bench/kafka/pipeline.ts [--events N] [--partitions P] [forward_to_kafka] [kafka_to_null]
+// Usage: node --import tsx bench/kafka/pipeline.ts [--events N] [--partitions P] [--rounds R] [forward_to_kafka] [kafka_to_null]
 // Environment: SLUICE_BIN (another sluice entry point); FLUENT_BIT_BIN (a Fluent Bit built
 // with its kafka output, FLB_OUT_KAFKA) adds the same forward -> kafka case through Fluent
-// Bit (in_forward -> out_kafka, acks all, idempotent) into a topic of its own. The Fluent Bit
-// at hand was built without it, so that case has not been run here.
+// Bit (in_forward -> out_kafka, acks all, idempotent) into a topic of its own, after each
+// Sluice round (--rounds R: R turns each, alternating, in one sitting).
 
 import { spawn } from 'node:child_process';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
@@ -27,6 +27,7 @@ function opt(name: string): string | undefined {
 }
 const EVENTS = Number(opt('--events') ?? 300_000);
 const PARTITIONS = Number(opt('--partitions') ?? 4);
+const ROUNDS = Number(opt('--rounds') ?? 1);
 const cases = argv.length ? argv : ['forward_to_kafka', 'kafka_to_null'];
 
 const dir = await mkdtemp(join(tmpdir(), 'sluice-kafka-bench-'));
@@ -59,7 +60,9 @@ async function committed(group: string): Promise<bigint> {
 async function startSluice(name: string, conf: string): Promise<Child> {
   const file = join(dir, `${name}.conf`);
   await writeFile(file, conf);
-  const s = sluice(['-c', file, '-v']);
+  // SLUICE_NODE_ARGS: e.g. "--cpu-prof --cpu-prof-dir=/tmp/prof" to profile the Sluice process
+  const nodeArgs = process.env.SLUICE_NODE_ARGS?.split(' ').filter(Boolean);
+  const s = sluice(['-c', file, '-v'], { nodeArgs });
   await s.waitStderr(/sluice started/);
   return s;
 }
@@ -197,25 +200,31 @@ async function kafkaToNull(): Promise<void> {
   }
 }
 
-try {
+async function newTopic(prefix: string): Promise<void> {
+  topic = `${prefix}-${Date.now()}`;
   const admin = new Admin({ clientId: 'bench-admin', bootstrapBrokers: brokers });
   await admin.createTopics({ topics: [topic], partitions: PARTITIONS, replicas: 1 });
   await admin.close();
+}
+
+try {
+  await newTopic('bench');
   console.log(
     `Kafka 4.1.1 (512 MiB heap) at ${brokers.join(',')}, topic ${topic}, ${PARTITIONS} partitions, ${new Date().toISOString()}`,
   );
-  if (cases.includes('forward_to_kafka')) await forwardToKafka();
-  if (cases.includes('kafka_to_null')) {
-    if (!cases.includes('forward_to_kafka'))
-      throw new Error('kafka_to_null reads what forward_to_kafka wrote: run both');
-    await kafkaToNull();
-  }
-  if (process.env.FLUENT_BIT_BIN) {
-    topic = `bench-fb-${Date.now()}`;
-    const admin = new Admin({ clientId: 'bench-admin', bootstrapBrokers: brokers });
-    await admin.createTopics({ topics: [topic], partitions: PARTITIONS, replicas: 1 });
-    await admin.close();
-    await fluentBitToKafka(process.env.FLUENT_BIT_BIN);
+  // with FLUENT_BIT_BIN, Sluice and Fluent Bit take turns, each into a topic of its own
+  for (let round = 1; round <= ROUNDS; round++) {
+    if (round > 1) await newTopic('bench');
+    if (cases.includes('forward_to_kafka')) await forwardToKafka();
+    if (cases.includes('kafka_to_null')) {
+      if (!cases.includes('forward_to_kafka'))
+        throw new Error('kafka_to_null reads what forward_to_kafka wrote: run both');
+      await kafkaToNull();
+    }
+    if (process.env.FLUENT_BIT_BIN) {
+      await newTopic('bench-fb');
+      await fluentBitToKafka(process.env.FLUENT_BIT_BIN);
+    }
   }
 } finally {
   await kafka.stop();

@@ -17,6 +17,7 @@
 import { type MessageToProduce, Producer, type ProducerOptions } from '@platformatic/kafka';
 import { defined } from '../../../shared/kafka/connection.ts';
 import type { KafkaMessage, MessageMeta } from './encode.ts';
+import { DirectProducer } from './produce.ts';
 
 type Opts = ProducerOptions<Buffer, Buffer, Buffer, Buffer>;
 
@@ -87,12 +88,27 @@ export class KafkaDelivery {
   /** chunk id -> messages of it already acknowledged (a prefix) */
   private readonly acked = new Map<string, number>();
 
+  /**
+   * Produce requests written here (produce.ts), uncompressed; the client's own path with
+   * compression_codec, and with acks 0 (no answer to wait for)
+   */
+  private readonly direct: DirectProducer | undefined;
+
   constructor(protected readonly o: DeliveryOptions) {
     this.producer = this.newProducer();
+    const acks = o.producer.acks ?? -1;
+    this.direct =
+      acks === 0 || o.producer.compression
+        ? undefined
+        : new DirectProducer(acks, o.producer.timeout ?? 5_000, o.idempotent);
   }
 
   protected producerOptions(): Opts {
-    return defined(this.o.producer);
+    const o = defined(this.o.producer);
+    // the client turns 0 or 1 retries of an idempotent producer into endless ones; as a
+    // boolean, false is no retry and true one
+    if (typeof o.retries === 'number' && o.retries <= 1) o.retries = o.retries === 1;
+    return o;
   }
 
   private newProducer(): Producer<Buffer, Buffer, Buffer, Buffer> {
@@ -205,7 +221,7 @@ export class KafkaDelivery {
         `${chunkId}:${done}:${request.length}`,
         request,
         tooLarge,
-        (id, m) => this.send(id, m),
+        (id, m) => this.send(id, m, partitionOf),
       );
       if (error) return { tooLarge, error };
       done += request.length;
@@ -248,7 +264,11 @@ export class KafkaDelivery {
   }
 
   /** One produce request, after those before it; resolves with its error, if any. */
-  private send(id: string, messages: KafkaMessage[]): Promise<Error | undefined> {
+  private send(
+    id: string,
+    messages: KafkaMessage[],
+    partitionOf: (m: KafkaMessage) => number,
+  ): Promise<Error | undefined> {
     const run = async (): Promise<Error | undefined> => {
       if (this.o.idempotent && this.suspect !== undefined && this.suspect !== id) {
         try {
@@ -260,10 +280,18 @@ export class KafkaDelivery {
         this.suspect = undefined;
       }
       try {
-        await this.bounded(this.producer.send({ messages }), 'Produce');
+        const sent =
+          this.direct !== undefined &&
+          (await this.bounded(
+            this.direct.send(this.producer, messages[0]!.topic, messages, partitionOf),
+            'Produce',
+          ));
+        if (!sent) await this.bounded(this.producer.send({ messages }), 'Produce');
         this.suspect = undefined;
         return undefined;
       } catch (e) {
+        if ((e as { findBy?: (k: string, v: unknown) => unknown }).findBy?.('hasStaleMetadata', true))
+          this.producer.clearMetadata();
         if ((e as { watchdog?: boolean }).watchdog) {
           this.replaceProducer();
           return e as Error;
