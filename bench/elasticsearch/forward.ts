@@ -109,7 +109,7 @@ async function runCase(who: 'sluice' | 'fluent-bit', round: number, alt = false)
   });
   const fwd = await freePort();
   let child: ChildProcess;
-  const samples = join(dir, `mem-${who}-${round}.jsonl`);
+  const samples = join(dir, `mem-${who}-${round}${alt ? '-alt' : ''}.jsonl`);
   if (who === 'sluice') {
     const conf = join(dir, 'sluice.conf');
     writeFileSync(
