@@ -3,7 +3,6 @@ import type { Command } from 'commander';
 import { evaluateConf, settingsFromConf } from '../agent/conf-file.ts';
 import { buildAgentConfig } from '../agent/config.ts';
 import { parseArgs, settingsFromArgs, sluiceExtras, USAGE } from '../agent/options.ts';
-import { runAgent, SETTINGS_ENV } from '../agent/runner.ts';
 import { type AgentSettings, AgentUsageError } from '../agent/settings.ts';
 import { errorText } from './options.ts';
 
@@ -23,6 +22,9 @@ export function register(program: Command): void {
     .allowExcessArguments(true)
     .argument('[args...]')
     .action(async (_args: string[], _o: unknown, cmd: Command) => {
+      // The agent's runner (and the engine under it) is loaded only when the agent runs:
+      // every sluice process registers this command.
+      const { runAgent, SETTINGS_ENV } = await import('../agent/runner.ts');
       const argv = cmd.args;
       let settings: AgentSettings;
       let printOnly = false;

@@ -1,8 +1,7 @@
 import type { Command } from 'commander';
 import { parseConfigFile } from '../config/parser.ts';
-import type { PipelineGraph } from '../core/pipeline-view.ts';
-import { Engine } from '../engine/engine.ts';
 import { createLogger } from '../core/logger.ts';
+import type { PipelineGraph } from '../core/pipeline-view.ts';
 import { addCommonOptions, type CommonOptions, configPath, errorText, logLevel } from './options.ts';
 
 export function registerCheck(program: Command): void {
@@ -24,6 +23,8 @@ export async function checkConfig(o: CommonOptions): Promise<number> {
     const path = configPath(o);
     const root = parseConfigFile(path);
     const { logger } = createLogger({ level: logLevel(o, 'warn'), file: o.log });
+    // The engine is imported by the commands that build one, not by every process.
+    const { Engine } = await import('../engine/engine.ts');
     const engine = await Engine.create(root, { logger, strict: o.strict });
     process.stdout.write(`${formatGraph(engine.graph())}\nconfiguration OK: ${path}\n`);
     return 0;

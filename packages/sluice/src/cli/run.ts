@@ -4,7 +4,7 @@ import type { ConfigElement } from '../config/ast.ts';
 import { withConfigPolicy } from '../config/diagnostics.ts';
 import { parseConfigFile } from '../config/parser.ts';
 import { createLogger } from '../core/logger.ts';
-import { Engine } from '../engine/engine.ts';
+import type { Engine } from '../engine/engine.ts';
 import { readSystem } from '../engine/system.ts';
 import { checkConfig } from './check.ts';
 import { addCommonOptions, type CommonOptions, configPath, errorText, logLevel } from './options.ts';
@@ -61,6 +61,9 @@ async function run(o: RunOptions): Promise<void> {
     const { logger } = createLogger({ level, file: o.log });
     return runSupervisor({ workers, logger });
   }
+  // Imported here, not at the top: a supervisor (workers > 1) never runs a pipeline, and
+  // without the engine's modules it holds a fraction of a worker's memory.
+  const { Engine } = await import('../engine/engine.ts');
   const workerId = cluster.isWorker ? Number(process.env.SLUICE_WORKER_ID ?? 0) : 0;
   const log = createLogger({ level, file: o.log });
   const logger = workerId > 0 || cluster.isWorker ? log.logger.child({ worker: workerId }) : log.logger;
