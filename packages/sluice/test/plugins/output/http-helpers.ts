@@ -2,10 +2,9 @@ import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { gunzipSync } from 'node:zlib';
 import { EventTime } from '@sluice/forward';
-import { EventBatch, type EventRecord } from '../../../src/core/batch.ts';
-import { expandPlaceholders } from '../../../src/core/placeholders.ts';
+import type { EventRecord } from '../../../src/core/batch.ts';
 import type { Chunk } from '../../../src/core/plugin.ts';
-import { UTC } from '../../../src/time/time-zone.ts';
+import { chunkOf as testChunk } from '../../helpers/chunk.ts';
 
 export interface Received {
   method: string;
@@ -82,18 +81,5 @@ export function chunkOf(
   time = new EventTime(1700000000, 0),
   vars: Record<string, string> = {},
 ): Chunk {
-  const batch = EventBatch.fromEntries(
-    tag,
-    records.map((record) => ({ time, record })),
-  );
-  const keys = { tag, vars };
-  return {
-    id: `c${Math.random().toString(16).slice(2)}`,
-    keys,
-    bytes: batch.bytes,
-    count: batch.count,
-    entries: () => batch.entries(),
-    expand: (t: string, esc?: (value: string) => string) =>
-      expandPlaceholders(t, keys, { zone: UTC, escape: esc }),
-  };
+  return testChunk(tag, records, { time, vars, id: `c${Math.random().toString(16).slice(2)}` });
 }

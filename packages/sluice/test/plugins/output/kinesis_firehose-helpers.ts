@@ -1,12 +1,6 @@
-import { EventTime } from '@sluice/forward';
-import { newChunkId } from '../../../src/buffer/store.ts';
-import { EventBatch, type EventRecord } from '../../../src/core/batch.ts';
-import { expandPlaceholders } from '../../../src/core/placeholders.ts';
-import type { Chunk } from '../../../src/core/plugin.ts';
 import { loadPlugin } from '../../../src/engine/registry.ts';
 import plain, { type KinesisFirehoseOutput } from '../../../src/plugins/output/kinesis_firehose/index.ts';
 import { instantiate, type TestContext, testContext } from '../../../src/testing/context.ts';
-import { UTC } from '../../../src/time/time-zone.ts';
 
 // instantiate() resolves the descriptor's own schema; the engine adds <buffer> to a buffered output's
 export const firehoseOut = {
@@ -23,27 +17,7 @@ export async function loadFormatters(): Promise<void> {
 }
 
 /** A chunk as the buffer hands it to write(): key tag, a Sluice chunk id. */
-export function chunkOf(
-  tag: string,
-  records: EventRecord[],
-  opts: { time?: EventTime; id?: string } = {},
-): Chunk {
-  const time = opts.time ?? new EventTime(1700000000, 123456789);
-  const batch = EventBatch.fromEntries(
-    tag,
-    records.map((record) => ({ time, record })),
-  );
-  const keys = { tag, vars: {} };
-  return {
-    id: opts.id ?? newChunkId(),
-    keys,
-    bytes: batch.bytes,
-    count: batch.count,
-    entries: () => batch.entries(),
-    expand: (t: string, esc?: (value: string) => string) =>
-      expandPlaceholders(t, keys, { zone: UTC, escape: esc }),
-  };
-}
+export { chunkOf } from '../../helpers/chunk.ts';
 
 export interface Endpoint {
   endpoint: string;
