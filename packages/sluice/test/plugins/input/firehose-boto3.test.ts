@@ -8,7 +8,17 @@ import { PutRecordBatchCommand } from '@aws-sdk/client-firehose';
 import { venvPython } from '../../stores/moto.ts';
 import { describeRun, pythonScript, runPython } from '../../stores/python.ts';
 import { Sink } from '../output/http-helpers.ts';
-import { CREDS, client, enc, type Running, received, runEngine } from './firehose-helpers.ts';
+import {
+  CREDS,
+  client,
+  fullBufferPipeline,
+  numbered,
+  type Running,
+  received,
+  runEngine,
+  SECURITY,
+  sinkNumbers,
+} from './firehose-helpers.ts';
 
 const env = (endpoint: string) => ({
   AWS_ENDPOINT_URL_FIREHOSE: endpoint,
@@ -26,12 +36,7 @@ describe('firehose input: boto3', () => {
   port ${port}
   bind 127.0.0.1
   delivery_streams logging-test
-  <security>
-    <access_key>
-      access_key_id ${CREDS.accessKeyId}
-      secret_access_key ${CREDS.secretAccessKey}
-    </access_key>
-  </security>
+  ${SECURITY}
 </source>
 <match **>
   @type test_capture
@@ -78,28 +83,7 @@ describe('firehose input: boto3 resends only the records a full buffer failed', 
   before(async () => {
     const sinkPort = await sink.listen();
     sink.status = () => 503;
-    s = await runEngine(
-      (port) => `<source>
-  @type firehose
-  port ${port}
-  bind 127.0.0.1
-  delivery_streams logs
-</source>
-<match logs>
-  @type http
-  endpoint http://127.0.0.1:${sinkPort}/in
-  <buffer>
-    @type memory
-    chunk_limit_size 1k
-    total_limit_size 2k
-    overflow_action throw_exception
-    flush_mode immediate
-    retry_wait 0.2
-    retry_randomize false
-    retry_max_interval 0.2
-  </buffer>
-</match>`,
-    );
+    s = await runEngine((port) => fullBufferPipeline(port, sinkPort));
   });
   after(async () => {
     await s.stop();
@@ -110,7 +94,7 @@ describe('firehose input: boto3 resends only the records a full buffer failed', 
     const first = await client(s.endpoint).send(
       new PutRecordBatchCommand({
         DeliveryStreamName: 'logs',
-        Records: [0, 1, 2].map((n) => ({ Data: enc(JSON.stringify({ n, pad: 'p'.repeat(200) })) })),
+        Records: [0, 1, 2].map(numbered),
       }),
     );
     assert.equal(first.FailedPutCount, 0);
@@ -134,13 +118,7 @@ describe('firehose input: boto3 resends only the records a full buffer failed', 
       assert.equal(one.failed.length, one.failed_count);
       assert.deepEqual(one.codes, ['ServiceUnavailableException']);
       sink.status = () => 200;
-      const numbers = () =>
-        sink.requests.flatMap((r) =>
-          r.text
-            .split('\n')
-            .filter(Boolean)
-            .map((l) => JSON.parse(l).n as number),
-        );
+      const numbers = () => sinkNumbers(sink);
       await sink.waitUntil(
         () => numbers().length === 12 - one.failed_count,
         20_000,

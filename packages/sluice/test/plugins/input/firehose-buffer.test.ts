@@ -6,10 +6,15 @@ import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import { PutRecordBatchCommand, PutRecordCommand } from '@aws-sdk/client-firehose';
 import { Sink } from '../output/http-helpers.ts';
-import { client, enc, type Running, runEngine } from './firehose-helpers.ts';
+import {
+  client,
+  fullBufferPipeline,
+  type Running,
+  numbered as record,
+  runEngine,
+  sinkNumbers,
+} from './firehose-helpers.ts';
 import { send } from './http-helpers.ts';
-
-const record = (n: number) => ({ Data: enc(JSON.stringify({ n, pad: 'p'.repeat(200) })) });
 
 describe('firehose input: a full buffer gives per-record failures', () => {
   let s: Running;
@@ -17,28 +22,7 @@ describe('firehose input: a full buffer gives per-record failures', () => {
   before(async () => {
     const sinkPort = await sink.listen();
     sink.status = () => 503; // the destination is down: chunks stay in the buffer
-    s = await runEngine(
-      (port) => `<source>
-  @type firehose
-  port ${port}
-  bind 127.0.0.1
-  delivery_streams logs
-</source>
-<match logs>
-  @type http
-  endpoint http://127.0.0.1:${sinkPort}/in
-  <buffer>
-    @type memory
-    chunk_limit_size 1k
-    total_limit_size 2k
-    overflow_action throw_exception
-    flush_mode immediate
-    retry_wait 0.2
-    retry_randomize false
-    retry_max_interval 0.2
-  </buffer>
-</match>`,
-    );
+    s = await runEngine((port) => fullBufferPipeline(port, sinkPort));
   });
   after(async () => {
     await s.stop();
@@ -85,13 +69,7 @@ describe('firehose input: a full buffer gives per-record failures', () => {
 
     // The destination comes back; the buffer drains; the client resends only its failed records.
     sink.status = () => 200;
-    const numbers = () =>
-      sink.requests.flatMap((r) =>
-        r.text
-          .split('\n')
-          .filter(Boolean)
-          .map((l) => JSON.parse(l).n as number),
-      );
+    const numbers = () => sinkNumbers(sink);
     await sink.waitUntil(
       () => numbers().length === 12 - failed.length,
       20_000,
@@ -119,29 +97,8 @@ describe('firehose input: an HTTP endpoint delivery while the buffer is full', (
   before(async () => {
     const sinkPort = await sink.listen();
     sink.status = () => 503;
-    s = await runEngine(
-      (port) => `<source>
-  @type firehose
-  port ${port}
-  bind 127.0.0.1
-  delivery_streams logs
-  http_endpoint_path /delivery
-  http_endpoint_tag logs
-</source>
-<match logs>
-  @type http
-  endpoint http://127.0.0.1:${sinkPort}/in
-  <buffer>
-    @type memory
-    chunk_limit_size 1k
-    total_limit_size 2k
-    overflow_action throw_exception
-    flush_mode immediate
-    retry_wait 0.2
-    retry_randomize false
-    retry_max_interval 0.2
-  </buffer>
-</match>`,
+    s = await runEngine((port) =>
+      fullBufferPipeline(port, sinkPort, '  http_endpoint_path /delivery\n  http_endpoint_tag logs'),
     );
   });
   after(async () => {
@@ -170,13 +127,7 @@ describe('firehose input: an HTTP endpoint delivery while the buffer is full', (
     assert.equal(r.requestId, requestId);
     assert.match(r.errorMessage, /buffer of output .* is full/);
     sink.status = () => 200;
-    const numbers = () =>
-      sink.requests.flatMap((q) =>
-        q.text
-          .split('\n')
-          .filter(Boolean)
-          .map((l) => JSON.parse(l).n as number),
-      );
+    const numbers = () => sinkNumbers(sink);
     await sink.waitUntil(
       () => numbers().length === 3,
       20_000,

@@ -3,6 +3,7 @@ import pino from 'pino';
 import { Engine } from '../../../src/engine/engine.ts';
 import { captured, registerTestPlugins, resetCapture } from '../../helpers/capture.ts';
 import { freePort } from '../../helpers/ports.ts';
+import type { Sink } from '../output/http-helpers.ts';
 
 process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED = 'true';
 
@@ -45,3 +46,52 @@ export function received(name = 'out'): { tag: string; record: Record<string, un
 }
 
 export const enc = (s: string) => new TextEncoder().encode(s);
+
+/** The <security> section that makes the source verify SigV4 signed with CREDS. */
+export const SECURITY = `<security>
+    <access_key>
+      access_key_id ${CREDS.accessKeyId}
+      secret_access_key ${CREDS.secretAccessKey}
+    </access_key>
+  </security>`;
+
+/**
+ * A firehose source (stream `logs`, plus `sourceLines`) in front of an http output to a sink
+ * on `sinkPort` whose memory buffer holds 2 KiB and refuses more (throw_exception), retrying
+ * every 0.2 s: with the sink answering 503 the buffer fills after a few records.
+ */
+export function fullBufferPipeline(port: number, sinkPort: number, sourceLines = ''): string {
+  return `<source>
+  @type firehose
+  port ${port}
+  bind 127.0.0.1
+  delivery_streams logs${sourceLines && `\n${sourceLines}`}
+</source>
+<match logs>
+  @type http
+  endpoint http://127.0.0.1:${sinkPort}/in
+  <buffer>
+    @type memory
+    chunk_limit_size 1k
+    total_limit_size 2k
+    overflow_action throw_exception
+    flush_mode immediate
+    retry_wait 0.2
+    retry_randomize false
+    retry_max_interval 0.2
+  </buffer>
+</match>`;
+}
+
+/** The `n` of every JSON line the sink has received (a record sent as {n, pad}). */
+export function sinkNumbers(sink: Sink): number[] {
+  return sink.requests.flatMap((r) =>
+    r.text
+      .split('\n')
+      .filter(Boolean)
+      .map((l) => JSON.parse(l).n as number),
+  );
+}
+
+/** A PutRecordBatch record {n, pad}: about 220 bytes, so a few fill the 2 KiB buffer. */
+export const numbered = (n: number) => ({ Data: enc(JSON.stringify({ n, pad: 'p'.repeat(200) })) });

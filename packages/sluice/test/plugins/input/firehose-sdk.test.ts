@@ -10,7 +10,7 @@ import {
   PutRecordCommand,
 } from '@aws-sdk/client-firehose';
 import { captured } from '../../helpers/capture.ts';
-import { CREDS, client, enc, type Running, received, runEngine } from './firehose-helpers.ts';
+import { CREDS, client, enc, type Running, received, runEngine, SECURITY } from './firehose-helpers.ts';
 
 describe('firehose input: @aws-sdk/client-firehose', () => {
   let s: Running;
@@ -196,12 +196,7 @@ describe('firehose input: <security> verifies SigV4', () => {
   port ${port}
   bind 127.0.0.1
   delivery_streams logging-test
-  <security>
-    <access_key>
-      access_key_id ${CREDS.accessKeyId}
-      secret_access_key ${CREDS.secretAccessKey}
-    </access_key>
-  </security>
+  ${SECURITY}
   <parse>
     @type none
   </parse>
