@@ -13,22 +13,23 @@
 // offered them (ServiceUnavailableException), so they are sent again alone. The fake runs in
 // this process on the same two cores and keeps every record it accepted (its memory is not
 // Sluice's). Every wait is bounded (an ack in 120 s, records that stop coming for 60 s).
-import { type ChildProcess, spawn } from 'node:child_process';
+import { spawn } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
-import { EventTime, encode } from '@sluice/forward';
-import { BatchBuilder } from '../../packages/sluice/src/core/batch-builder.ts';
 import { freePort, waitForPort } from '../../packages/sluice/test/helpers/ports.ts';
 import { startFirehoseFake, THROTTLED } from '../../packages/sluice/test/stores/firehose-fake.ts';
 import {
+  countUntil,
+  cpuAndRss,
   fmt,
   JSON_BYTES,
   memSamplerEnv,
   peakBreakdown,
-  RECORD,
+  recordEntries,
+  SLUICE_BIN,
   sendForward,
+  stopChild,
   tree,
   usage,
 } from '../lib/store-bench.ts';
@@ -38,9 +39,6 @@ const batch = Number(process.argv[3] ?? 1000);
 const chunkLimit = process.argv[4] ?? '4m';
 const totalLimit = process.argv[5] ?? '64m';
 const failOneIn = Number(process.argv[6] ?? 0);
-const BIN =
-  process.env.SLUICE_BENCH_BIN ??
-  fileURLToPath(new URL('../../packages/sluice/bin/sluice.js', import.meta.url));
 
 const STREAM = 'bench-logs';
 const dir = mkdtempSync(join(tmpdir(), 'sluice-bench-firehose-'));
@@ -50,36 +48,7 @@ if (failOneIn > 0)
   // every record is the same bytes, so the fake's per-data attempt count is of no use: count offers
   fake.failRecords(() => (++offered % failOneIn === 0 ? THROTTLED : undefined));
 
-const b = new BatchBuilder();
-const rec = encode(RECORD);
-const t = EventTime.now();
-for (let i = 0; i < batch; i++) b.addRaw(t.sec, t.nsec, rec);
-const entries = b.finish();
-
-async function stop(p: ChildProcess): Promise<void> {
-  if (p.exitCode !== null || p.signalCode !== null) return;
-  const exited = new Promise((r) => p.once('exit', r));
-  p.kill('SIGTERM');
-  const late = setTimeout(() => p.kill('SIGKILL'), 15_000);
-  await exited;
-  clearTimeout(late);
-}
-
-/** Waits until the fake holds `accepted` records, or none came for 60 s. */
-async function delivered(accepted: number): Promise<number> {
-  let last = -1;
-  let grewAt = performance.now();
-  const deadline = performance.now() + 600_000;
-  for (;;) {
-    const n = fake.records(STREAM).length;
-    if (n >= accepted || performance.now() > deadline || performance.now() - grewAt > 60_000) return n;
-    if (n !== last) {
-      last = n;
-      grewAt = performance.now();
-    }
-    await new Promise((r) => setTimeout(r, 50));
-  }
-}
+const entries = recordEntries(batch);
 
 const fwd = await freePort();
 const samples = join(dir, 'mem.jsonl');
@@ -91,7 +60,7 @@ writeFileSync(
     `  aws_key_id ${fake.credentials.accessKeyId}\n  aws_sec_key ${fake.credentials.secretAccessKey}\n` +
     `  <buffer>\n    @type memory\n    flush_mode interval\n    flush_interval 1s\n    flush_thread_count 2\n    chunk_limit_size ${chunkLimit}\n    total_limit_size ${totalLimit}\n    overflow_action block\n  </buffer>\n</match>\n`,
 );
-const child = spawn(process.execPath, [BIN, '-c', conf, '--log-level', 'error'], {
+const child = spawn(process.execPath, [SLUICE_BIN, '-c', conf, '--log-level', 'error'], {
   stdio: ['ignore', 'ignore', 'inherit'],
   env: {
     ...process.env,
@@ -105,7 +74,7 @@ try {
   const u0 = usage(pids);
   const mine0 = process.cpuUsage();
   const { accepted, t0, acceptedAt } = await sendForward(fwd, 'bench.firehose', entries, batch, seconds);
-  const got = await delivered(accepted);
+  const got = await countUntil(() => fake.records(STREAM).length, accepted, 50);
   const dt = (performance.now() - t0) / 1000;
   const u1 = usage(pids);
   const cpu = u1.cpuSec - u0.cpuSec;
@@ -117,13 +86,12 @@ try {
       `${fmt(got / dt)} events/s delivered end to end (${got}/${accepted} in ${dt.toFixed(1)} s; accepted in ${((acceptedAt - t0) / 1000).toFixed(1)} s = ${fmt(accepted / ((acceptedAt - t0) / 1000))} events/s), ` +
       `${puts.length} PutRecordBatch calls (${fmt(puts.reduce((s, r) => s + r.records, 0))} records offered), ` +
       `${((got * JSON_BYTES) / dt / 1e6).toFixed(1)} MB/s of JSON lines, ` +
-      `CPU ${((cpu / dt) * 100).toFixed(0)}% of one core = ${((cpu / Math.max(1, got)) * 1e6).toFixed(2)} us/event, ` +
-      `peak RSS ${u1.hwmMb.toFixed(0)} MiB; this process (client and fake) CPU ${(((mine.user + mine.system) / 1e6 / dt) * 100).toFixed(0)}% of one core`,
+      `${cpuAndRss(cpu, dt, got, u1.hwmMb)}; this process (client and fake) CPU ${(((mine.user + mine.system) / 1e6 / dt) * 100).toFixed(0)}% of one core`,
   );
   console.log(`  sluice ${peakBreakdown(samples)}`);
   if (got !== accepted) console.log(`  NOT ALL DELIVERED: ${got} of ${accepted}`);
 } finally {
-  await stop(child);
+  await stopChild(child);
   await fake.close();
   rmSync(dir, { recursive: true, force: true });
 }

@@ -1,7 +1,11 @@
-// What the forward -> store benches (bench/elasticsearch, bench/s3) share: the record they
-// send, a number printer, and the CPU and peak RSS of a process tree read from /proc.
-import { execFileSync } from 'node:child_process';
+// What the forward -> store benches (bench/elasticsearch, bench/s3, bench/firehose) share: the
+// record they send, a number printer, the CPU and peak RSS of a process tree read from /proc,
+// the sluice they start and how they stop it, and the bounded wait for what the store received.
+import { type ChildProcess, execFileSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
+import { EventTime, encode } from '@sluice/forward';
+import { BatchBuilder } from '../../packages/sluice/src/core/batch-builder.ts';
 
 /** A typical access-log record, 9 fields. */
 export const RECORD = {
@@ -17,6 +21,59 @@ export const RECORD = {
 };
 /** Its size as a JSON line. */
 export const JSON_BYTES = JSON.stringify(RECORD).length + 1;
+
+/** `batch` copies of RECORD, timed now, as the msgpack entries of one PackedForward message. */
+export function recordEntries(batch: number): Buffer {
+  const b = new BatchBuilder();
+  const rec = encode(RECORD);
+  const t = EventTime.now();
+  for (let i = 0; i < batch; i++) b.addRaw(t.sec, t.nsec, rec);
+  return b.finish();
+}
+
+/** The sluice a bench runs: SLUICE_BENCH_BIN (e.g. a compiled tree's bin/sluice.js) or this tree's. */
+export const SLUICE_BIN =
+  process.env.SLUICE_BENCH_BIN ??
+  fileURLToPath(new URL('../../packages/sluice/bin/sluice.js', import.meta.url));
+
+/** Stops a collector as its service manager would: SIGTERM, then SIGKILL if it is not gone in 15 s. */
+export async function stopChild(p: ChildProcess): Promise<void> {
+  if (p.exitCode !== null || p.signalCode !== null) return;
+  const exited = new Promise((r) => p.once('exit', r));
+  p.kill('SIGTERM');
+  const late = setTimeout(() => p.kill('SIGKILL'), 15_000);
+  await exited;
+  clearTimeout(late);
+}
+
+/**
+ * Polls `count` (what the store holds) every `intervalMs` until it reaches `target`, or stops
+ * growing for 60 s, or 600 s have passed; returns the last count.
+ */
+export async function countUntil(
+  count: () => number | Promise<number>,
+  target: number,
+  intervalMs = 250,
+): Promise<number> {
+  let last = -1;
+  let grewAt = performance.now();
+  const deadline = performance.now() + 600_000;
+  for (;;) {
+    const n = await count();
+    if (n > last) grewAt = performance.now();
+    last = n;
+    if (n >= target || performance.now() > deadline || performance.now() - grewAt > 60_000) return n;
+    await new Promise((r) => setTimeout(r, intervalMs));
+  }
+}
+
+/** The collector's CPU (a share of one core and per event) and peak RSS, as the benches print them. */
+export function cpuAndRss(cpuSec: number, seconds: number, events: number, hwmMb: number): string {
+  return (
+    `CPU ${((cpuSec / seconds) * 100).toFixed(0)}% of one core = ${((cpuSec / Math.max(1, events)) * 1e6).toFixed(2)} us/event, ` +
+    `peak RSS ${hwmMb.toFixed(0)} MiB`
+  );
+}
 
 export const fmt = (n: number) =>
   n >= 1e6 ? `${(n / 1e6).toFixed(2)}M` : n >= 1e3 ? `${(n / 1e3).toFixed(1)}k` : n.toFixed(0);
