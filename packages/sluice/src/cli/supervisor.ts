@@ -37,6 +37,7 @@ export function runSupervisor(opts: { workers: number; logger: Logger }): Promis
       }, 60_000).unref();
     });
   };
+  cluster.setupPrimary({ execArgv: workerExecArgv(process.execArgv, process.env.NODE_OPTIONS) });
   for (let i = 0; i < workers; i++) fork(i);
   logger.info({ workers }, 'supervisor started');
 
@@ -51,4 +52,18 @@ export function runSupervisor(opts: { workers: number; logger: Logger }): Promis
   for (const s of ['SIGTERM', 'SIGINT', 'SIGHUP', 'SIGUSR1', 'SIGUSR2'] as const)
     process.on(s, () => relay(s));
   return new Promise(() => undefined);
+}
+
+/**
+ * The node flags of a worker: the supervisor's, plus a young generation of 1 MiB per
+ * semi-space unless one was chosen. V8 grows the young generation of a busy worker to tens
+ * of MiB (its default allows 16 MiB per semi-space); the events of a pipeline live for
+ * microseconds to a few milliseconds, so a small one costs no throughput and keeps each
+ * worker's peak RSS near its idle size (bench/RESULTS.md, issue 26).
+ */
+export function workerExecArgv(execArgv: string[], nodeOptions = ''): string[] {
+  const chosen = [...execArgv, ...nodeOptions.split(/\s+/)].some((a) =>
+    /^--(max|min)-semi-space-size\b/.test(a),
+  );
+  return chosen ? execArgv : [...execArgv, '--max-semi-space-size=1'];
 }
