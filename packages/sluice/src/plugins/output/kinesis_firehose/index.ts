@@ -17,15 +17,7 @@ import type {
   WriteResult,
 } from '../../../core/plugin.ts';
 import { INJECT_SECTION, withInject } from '../../../shared/parse/inject.ts';
-import {
-  BATCH_LIMIT_SIZE,
-  FIREHOSE_MAX_RECORD_SIZE,
-  harmless,
-  NOT_BUILT,
-  NOT_BUILT_SECTIONS,
-  type Params,
-  schemaParams,
-} from './params.ts';
+import { BATCH_LIMIT_SIZE, FIREHOSE_MAX_RECORD_SIZE, notBuilt, type Params, schemaParams } from './params.ts';
 import {
   Backoff,
   Batcher,
@@ -78,24 +70,9 @@ export class KinesisFirehoseOutput implements OutputPlugin {
     private readonly ctx: PluginContext,
     config: Resolved,
   ) {
+    notBuilt.refuse(config);
     const el = config.element;
     const at = (key: string) => el.params.find((x) => x.key === key)?.location ?? el.location;
-    for (const name of NOT_BUILT) {
-      const value = config.params[name];
-      if (value != null && !harmless(name, String(value)))
-        throw new ConfigError(
-          `FIREHOSE_PARAM_NOT_BUILT: parameter '${name}' of fluent-plugin-kinesis is not built in Sluice (see docs/outputs/kinesis_firehose.md)`,
-          at(name),
-        );
-    }
-    for (const name of NOT_BUILT_SECTIONS) {
-      const section = el.elements.find((e) => e.name === name);
-      if (section)
-        throw new ConfigError(
-          `FIREHOSE_PARAM_NOT_BUILT: section <${name}> of fluent-plugin-kinesis is not built in Sluice; the AWS SDK's default credential chain reads the environment (AWS_ACCESS_KEY_ID, AWS_PROFILE, AWS_ROLE_ARN with AWS_WEB_IDENTITY_TOKEN_FILE...), the shared files, ECS and EC2 instance metadata (see docs/outputs/kinesis_firehose.md)`,
-          section.location,
-        );
-    }
     if ((p.aws_key_id == null) !== (p.aws_sec_key == null))
       throw new ConfigError(
         'FIREHOSE_CREDENTIALS: aws_key_id and aws_sec_key go together (set both, or neither for the default credential chain)',
@@ -395,16 +372,6 @@ const injectSection: SectionSpec = {
   },
 };
 
-const notBuiltSections = Object.fromEntries(
-  NOT_BUILT_SECTIONS.map((name) => [
-    name,
-    {
-      description: 'Not built in Sluice: a config that has it is refused (FIREHOSE_PARAM_NOT_BUILT).',
-      open: true,
-    },
-  ]),
-);
-
 const descriptor: PluginDescriptor<KinesisFirehoseOutput> = {
   kind: 'output',
   type: 'kinesis_firehose',
@@ -422,7 +389,7 @@ const descriptor: PluginDescriptor<KinesisFirehoseOutput> = {
         description: "How each event becomes a record's data (default json).",
       },
       inject: injectSection,
-      ...notBuiltSections,
+      ...notBuilt.sections,
     },
   },
   create: (config, ctx) => new KinesisFirehoseOutput(config.params as Params, ctx, config),

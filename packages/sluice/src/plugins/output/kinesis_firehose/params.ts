@@ -2,6 +2,7 @@
 // (lib/fluent/plugin/out_kinesis_firehose.rb, kinesis.rb, kinesis_helper/{api,client}.rb) that
 // Sluice builds, and the ones it does not, listed so a config that sets them is refused by name
 // (FIREHOSE_PARAM_NOT_BUILT). docs/outputs/kinesis_firehose.md says what each does here.
+import { declareNotBuilt } from '../../../config/not-built.ts';
 import { defineParams, type ParamSpec, type ParamsOf } from '../../../config/schema.ts';
 
 /** PutRecordBatch's limits (Firehose API reference): records and bytes of data per call. */
@@ -136,40 +137,28 @@ export const params = defineParams({
 
 /**
  * Parameters of fluent-plugin-kinesis that Sluice does not build, with the values that ask for
- * nothing Sluice lacks: a config that sets one to another value is refused by name
- * (FIREHOSE_PARAM_NOT_BUILT).
+ * nothing Sluice lacks (a config that sets one to another value is refused by name), and its
+ * credential sections, refused whenever present (FIREHOSE_PARAM_NOT_BUILT).
  */
-export const NOT_BUILT_VALUES: Record<string, readonly string[]> = {
-  http_proxy: [],
-  ssl_verify_peer: ['true'],
-};
+export const notBuilt = declareNotBuilt({
+  code: 'FIREHOSE_PARAM_NOT_BUILT',
+  of: 'fluent-plugin-kinesis',
+  docs: 'docs/outputs/kinesis_firehose.md',
+  params: {
+    http_proxy: [],
+    ssl_verify_peer: ['true'],
+  },
+  sections: [
+    'assume_role_credentials',
+    'web_identity_credentials',
+    'instance_profile_credentials',
+    'shared_credentials',
+    'process_credentials',
+  ],
+  sectionsInstead:
+    "the AWS SDK's default credential chain reads the environment (AWS_ACCESS_KEY_ID, AWS_PROFILE, AWS_ROLE_ARN with AWS_WEB_IDENTITY_TOKEN_FILE...), the shared files, ECS and EC2 instance metadata",
+});
 
-/** Sections of fluent-plugin-kinesis that Sluice does not build (refused by name). */
-export const NOT_BUILT_SECTIONS = [
-  'assume_role_credentials',
-  'web_identity_credentials',
-  'instance_profile_credentials',
-  'shared_credentials',
-  'process_credentials',
-] as const;
-
-export const NOT_BUILT: readonly string[] = Object.keys(NOT_BUILT_VALUES);
-
-export function harmless(name: string, value: string): boolean {
-  return (NOT_BUILT_VALUES[name] ?? []).includes(value.trim());
-}
-
-const notBuilt: Record<string, ParamSpec> = {};
-for (const [name, ok] of Object.entries(NOT_BUILT_VALUES))
-  notBuilt[name] = {
-    type: 'string',
-    description:
-      ok.length === 0
-        ? 'Not built in Sluice: a config that sets it is refused (FIREHOSE_PARAM_NOT_BUILT).'
-        : `Not built in Sluice: accepted when ${ok.map((v) => `\`${v}\``).join(' or ')} (nothing asked for), else refused (FIREHOSE_PARAM_NOT_BUILT).`,
-    default: null,
-  };
-
-export const schemaParams: Record<string, ParamSpec> = { ...params, ...notBuilt };
+export const schemaParams: Record<string, ParamSpec> = { ...params, ...notBuilt.params };
 
 export type Params = ParamsOf<typeof params>;
