@@ -26,6 +26,7 @@ import {
   jsonLines,
   type PendingRecord,
   RecordError,
+  withinLimit,
 } from './records.ts';
 
 const firehoseSdk = lazyRequire<typeof Firehose>('@aws-sdk/client-firehose');
@@ -214,13 +215,7 @@ export class KinesisFirehoseOutput implements OutputPlugin {
   private line(lines: { buf: Buffer; ends: Uint32Array }, i: number): Buffer {
     const start = i === 0 ? 0 : lines.ends[i - 1]!;
     const end = this.keepNewline ? lines.ends[i]! : lines.ends[i]! - 1;
-    const data = lines.buf.subarray(start, end);
-    if (data.length > this.maxRecordSize)
-      throw new RecordError(
-        'FIREHOSE_RECORD_TOO_LARGE',
-        `Record size limit exceeded in ${Math.floor(data.length / 1024)} KB (${data.length} bytes; the limit is ${this.maxRecordSize})`,
-      );
-    return data;
+    return withinLimit(lines.buf.subarray(start, end), this.maxRecordSize);
   }
 
   /**

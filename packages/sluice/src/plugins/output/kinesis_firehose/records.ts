@@ -71,13 +71,18 @@ export function createEncoder(o: EncoderOptions): Encoder {
     if (compress) data = compress(data);
     else if (o.appendNewLine) data = chomp(data);
     if (o.appendNewLine) data = Buffer.concat([data, NEWLINE]);
-    if (data.length > o.maxRecordSize)
-      throw new RecordError(
-        'FIREHOSE_RECORD_TOO_LARGE',
-        `Record size limit exceeded in ${Math.floor(data.length / 1024)} KB (${data.length} bytes; the limit is ${o.maxRecordSize})`,
-      );
-    return data;
+    return withinLimit(data, o.maxRecordSize);
   };
+}
+
+/** `data`, or fluent-plugin-kinesis's error for a record over max_record_size (to @ERROR). */
+export function withinLimit(data: Buffer, maxRecordSize: number): Buffer {
+  if (data.length > maxRecordSize)
+    throw new RecordError(
+      'FIREHOSE_RECORD_TOO_LARGE',
+      `Record size limit exceeded in ${Math.floor(data.length / 1024)} KB (${data.length} bytes; the limit is ${maxRecordSize})`,
+    );
+  return data;
 }
 
 /**
