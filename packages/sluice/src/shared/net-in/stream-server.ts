@@ -12,6 +12,7 @@ import { TagBatches } from './batches.ts';
 import type { FrameProblem, Framer } from './framing.ts';
 import { type HostnameCache, type Peer, plainAddress } from './peer.ts';
 import type { Reporter } from './report.ts';
+import { idleOrGrace } from './stop-grace.ts';
 
 /** What an input does with one message: adds its events (if any) to `out`. */
 export type MessageSink = (b: Buffer, start: number, end: number, peer: Peer, out: TagBatches) => void;
@@ -34,9 +35,6 @@ export interface StreamServerOptions {
   /** refuses a client (tcp's <security>): returns false to close the connection */
   allow?: (address: string) => boolean;
 }
-
-/** How long stop() lets in-flight emits finish before dropping connections. */
-const STOP_GRACE_MS = 5000;
 
 export class StreamServer {
   private server: Server | undefined;
@@ -100,14 +98,7 @@ export class StreamServer {
     // unfinished is lost with its connection, as in Fluentd). An emit held by a blocked
     // buffer must not hold shutdown.
     for (const c of this.conns) c.pause();
-    let timer: NodeJS.Timeout | undefined;
-    await Promise.race([
-      Promise.all([...this.conns].map((c) => c.idle)),
-      new Promise<void>((r) => {
-        timer = setTimeout(r, STOP_GRACE_MS);
-      }),
-    ]);
-    clearTimeout(timer);
+    await idleOrGrace(Promise.all([...this.conns].map((c) => c.idle)));
     for (const c of this.conns) c.close();
     this.conns.clear();
     await closed;

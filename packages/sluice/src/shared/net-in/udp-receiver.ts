@@ -11,6 +11,7 @@ import type { PluginContext } from '../../core/plugin.ts';
 import { TagBatches } from './batches.ts';
 import { type HostnameCache, type Peer, plainAddress } from './peer.ts';
 import type { Reporter } from './report.ts';
+import { idleOrGrace } from './stop-grace.ts';
 import type { MessageSink } from './stream-server.ts';
 
 export interface UdpReceiverOptions {
@@ -30,9 +31,6 @@ export interface UdpReceiverOptions {
   reporter: Reporter;
   hostnames?: HostnameCache;
 }
-
-/** How long stop() lets the emits of received datagrams finish. */
-const STOP_GRACE_MS = 5000;
 
 /** Most datagrams in one round of emits. */
 const MAX_ROUND = 5000;
@@ -190,14 +188,7 @@ export class UdpReceiver implements BudgetHolder {
     if (s) await new Promise<void>((r) => s.close(() => r()));
     // What was received is emitted before stop resolves; an emit held by a blocked buffer
     // must not hold shutdown.
-    let timer: NodeJS.Timeout | undefined;
-    await Promise.race([
-      this.idle,
-      new Promise<void>((r) => {
-        timer = setTimeout(r, STOP_GRACE_MS);
-      }),
-    ]);
-    clearTimeout(timer);
+    await idleOrGrace(this.idle);
     this.o.budget.release(this);
   }
 }

@@ -8,6 +8,7 @@ import { ConfigError } from '../../../core/errors.ts';
 import { MemoryBudget } from '../../../core/memory-budget.ts';
 import type { InputPlugin, PluginContext, PluginDescriptor } from '../../../core/plugin.ts';
 import { tlsServerOptions, transportSection } from '../../../core/tls-transport.ts';
+import { idleOrGrace } from '../../../shared/net-in/stop-grace.ts';
 import { Connection, type ConnectionOptions } from './connection.ts';
 import { Security, type SecurityConfig } from './security.ts';
 
@@ -188,9 +189,6 @@ function securityConfig(s: NonNullable<ForwardInputConfig['sections']['security'
   };
 }
 
-/** How long stop() lets in-flight emits finish before dropping connections. */
-const STOP_GRACE_MS = 5000;
-
 export class ForwardInput implements InputPlugin {
   private server: Server | undefined;
   private udp: UdpSocket | undefined;
@@ -316,14 +314,7 @@ export class ForwardInput implements InputPlugin {
     this.udp = undefined;
     // Let in-flight emits settle (their acks go out), then drop the connections. An emit
     // held by a blocked buffer must not hold shutdown: its frames stay unacked and are resent.
-    let timer: NodeJS.Timeout | undefined;
-    await Promise.race([
-      Promise.all([...this.conns].map((c) => c.idle)),
-      new Promise<void>((r) => {
-        timer = setTimeout(r, STOP_GRACE_MS);
-      }),
-    ]);
-    clearTimeout(timer);
+    await idleOrGrace(Promise.all([...this.conns].map((c) => c.idle)));
     for (const c of this.conns) c.close();
     this.conns.clear();
     await closed;
