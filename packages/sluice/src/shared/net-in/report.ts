@@ -62,4 +62,15 @@ export class Reporter {
     this.last.set(code, { at: now, suppressed: 0 });
     this.ctx.logger[level]({ code, ...fields, ...(suppressed > 0 ? { suppressed } : {}) }, msg);
   }
+
+  /**
+   * A message whose sink threw (INPUT_UNMATCHED): reported with the head of the message
+   * (`b[s, e)`), so that one bad message takes neither its connection nor the process down.
+   */
+  sinkFailed(input: string, err: unknown, remote: string, b: Buffer, s: number, e: number): void {
+    this.problem('INPUT_UNMATCHED', 'error', `${input}: invalid input: ${(err as Error).message}`, {
+      remote,
+      head: b.toString('utf8', s, Math.min(e, s + 32)),
+    });
+  }
 }

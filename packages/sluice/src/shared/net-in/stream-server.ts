@@ -128,16 +128,7 @@ class StreamConnection implements BudgetHolder {
       try {
         o.sink(b, s, e, this.peer, this.out);
       } catch (err) {
-        // A message must not take the connection (or the process) down with it.
-        o.reporter.problem(
-          'INPUT_UNMATCHED',
-          'error',
-          `${o.name}: invalid input: ${(err as Error).message}`,
-          {
-            remote: address,
-            head: b.toString('utf8', s, Math.min(e, s + 32)),
-          },
-        );
+        o.reporter.sinkFailed(o.name, err, address, b, s, e);
       }
     };
     this.onProblem = (p) => {

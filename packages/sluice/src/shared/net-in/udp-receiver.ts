@@ -136,15 +136,7 @@ export class UdpReceiver implements BudgetHolder {
           try {
             o.sink(d.data, 0, e, peer, this.out);
           } catch (err) {
-            o.reporter.problem(
-              'INPUT_UNMATCHED',
-              'error',
-              `${o.name}: invalid input: ${(err as Error).message}`,
-              {
-                remote: address,
-                head: d.data.toString('utf8', 0, Math.min(e, 32)),
-              },
-            );
+            o.reporter.sinkFailed(o.name, err, address, d.data, 0, e);
           }
         }
         const r = await this.out.emit(o.ctx);
