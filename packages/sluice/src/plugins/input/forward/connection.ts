@@ -12,6 +12,7 @@ import {
 } from '@sluice/forward';
 import { EventBatch } from '../../../core/batch.ts';
 import { BatchBuilder } from '../../../core/batch-builder.ts';
+import { BufferPool } from '../../../core/buffer-pool.ts';
 import type { BudgetHolder, MemoryBudget } from '../../../core/memory-budget.ts';
 import type { PluginContext } from '../../../core/plugin.ts';
 import type { Security, Session } from './security.ts';
@@ -34,6 +35,12 @@ export interface ConnectionOptions {
   partialFrameTimeoutMs: number;
 }
 
+/**
+ * Buffers the connections' decoders assemble frames in when a frame spans reads, reused
+ * once the frame's events were accepted instead of allocated per frame (issue 26).
+ */
+const framePool = new BufferPool(4);
+
 /** A refused reservation: holding the frame would pass the input's memory bound. */
 class MemoryLimitError extends Error {}
 
@@ -41,6 +48,8 @@ class MemoryLimitError extends Error {}
 interface Pending {
   builders: Map<string, { single?: EventBatch; builder?: BatchBuilder }>;
   acks: string[];
+  /** the frames read, given back to the decoder once their events were accepted */
+  frames: Buffer[];
 }
 
 /**
@@ -69,6 +78,7 @@ export class Connection implements BudgetHolder {
   ) {
     this.decoder = new FrameDecoder({
       maxFrameSize: o.maxFrameSize,
+      pool: framePool,
       reserve: (bytes) => {
         if (!o.budget.claim(this, bytes)) throw new MemoryLimitError(String(bytes));
       },
@@ -187,7 +197,7 @@ export class Connection implements BudgetHolder {
     this.busy = true;
     try {
       while (!this.closed) {
-        const pending: Pending = { builders: new Map(), acks: [] };
+        const pending: Pending = { builders: new Map(), acks: [], frames: [] };
         let frames = 0;
         let eventFrames = 0;
         let waits: Promise<void>[] | undefined;
@@ -195,9 +205,11 @@ export class Connection implements BudgetHolder {
           frames++;
           if (this.session) {
             if (!this.handshake(frame)) return;
+            this.decoder.recycle(frame);
             continue;
           }
           eventFrames++;
+          pending.frames.push(frame);
           const w = this.addFrame(frame, pending);
           if (w) {
             waits ??= [];
@@ -219,6 +231,9 @@ export class Connection implements BudgetHolder {
           if (this.closed) return;
           this.socket.resume();
         }
+        // Accepted (or nothing to emit): outputs have copied what they keep, so the frames'
+        // memory may be reused.
+        for (const f of pending.frames) this.decoder.recycle(f);
         if (pending.acks.length > 0) {
           // One write for the acks of a read, not one each.
           this.socket.cork();
