@@ -19,6 +19,7 @@ import {
   escapePathValue,
   pathTemplate,
 } from '../../../shared/file-out/path-template.ts';
+import { formatChunk } from '../../../shared/parse/format-chunk.ts';
 import { INJECT_SECTION, withInject } from '../../../shared/parse/inject.ts';
 import { compileStrftime } from '../../../time/time-format.ts';
 import { UTC, type Zone } from '../../../time/time-zone.ts';
@@ -164,11 +165,7 @@ const descriptor: PluginDescriptor<OutputPlugin, typeof schema> = {
         } catch (e) {
           return { status: 'fatal', error: e as Error };
         }
-        // The buffer keeps one tag per chunk even when tag is not a chunk key.
-        const tag = chunk.keys.tag ?? '';
-        const parts: (Buffer | string)[] = [];
-        for (const e of chunk.entries()) parts.push(formatter.format(tag, e.time, e.record));
-        const data = Buffer.concat(parts.map((x) => (typeof x === 'string' ? Buffer.from(x) : x)));
+        const data = formatChunk(formatter, chunk);
         const prev = tails.get(path) ?? Promise.resolve();
         const run = prev.then(() => writeChunk(path, data, writerOpts));
         const settled = run.then(

@@ -1,5 +1,6 @@
 import { recordsJson } from '../../../codec/msgpack-json.ts';
 import type { Chunk, FormatterPlugin } from '../../../core/plugin.ts';
+import { formatChunk } from '../../../shared/parse/format-chunk.ts';
 
 /** Turns a chunk's events into one request body, in `scratch` when the builder can. */
 export type BodyBuilder = (chunk: Chunk, scratch?: Buffer) => Buffer;
@@ -35,15 +36,7 @@ export function jsonArray(formatter?: FormatterPlugin): BodyBuilder {
 
 /** Any other formatter: its output per event, concatenated. */
 export function formatted(formatter: FormatterPlugin): BodyBuilder {
-  return (chunk) => {
-    const tag = chunk.keys.tag ?? '';
-    const out: Buffer[] = [];
-    for (const e of chunk.entries()) {
-      const v = formatter.format(tag, e.time, e.record);
-      out.push(typeof v === 'string' ? Buffer.from(v) : v);
-    }
-    return Buffer.concat(out);
-  };
+  return (chunk) => formatChunk(formatter, chunk);
 }
 
 /** Content-Type Fluentd derives from the formatter type when content_type is not set. */
