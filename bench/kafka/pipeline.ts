@@ -3,7 +3,7 @@
 // offsets reach the end of the topic, reading what the first case wrote). Prints events/s,
 // MB/s (forward wire bytes), Sluice's CPU per event and peak RSS; never pass/fail.
 // Usage: node --import tsx bench/kafka/pipeline.ts [--events N] [--partitions P] [--rounds R]
-//   [--chunk 4m] [--total 64m] [forward_to_kafka] [kafka_to_null]
+//   [--chunk 4m] [--total 64m] [--exactly-once] [forward_to_kafka] [kafka_to_null]
 // Environment: SLUICE_BIN (another sluice entry point); FLUENT_BIT_BIN (a Fluent Bit built
 // with its kafka output, FLB_OUT_KAFKA) adds the same forward -> kafka case through Fluent
 // Bit (in_forward -> out_kafka, acks all, idempotent) into a topic of its own, after each
@@ -32,6 +32,8 @@ const ROUNDS = Number(opt('--rounds') ?? 1);
 // kafka2's memory buffer: what it may hold bounds Sluice's memory when Kafka is the slower side
 const CHUNK = opt('--chunk') ?? '4m';
 const TOTAL = opt('--total') ?? '64m';
+const EXACTLY_ONCE = argv.includes('--exactly-once');
+if (EXACTLY_ONCE) argv.splice(argv.indexOf('--exactly-once'), 1);
 const cases = argv.length ? argv : ['forward_to_kafka', 'kafka_to_null'];
 
 const dir = await mkdtemp(join(tmpdir(), 'sluice-kafka-bench-'));
@@ -75,7 +77,7 @@ async function forwardToKafka(): Promise<void> {
   const port = await freePort();
   const s = await startSluice(
     'forward_to_kafka',
-    `<source>\n  @type forward\n  bind 127.0.0.1\n  port ${port}\n</source>\n<match **>\n  @type kafka2\n  brokers ${brokers.join(',')}\n  default_topic ${topic}\n  <buffer>\n    @type memory\n    chunk_limit_size ${CHUNK}\n    total_limit_size ${TOTAL}\n    overflow_action block\n    flush_mode interval\n    flush_interval 0.05\n    flush_thread_count 2\n  </buffer>\n</match>\n`,
+    `<source>\n  @type forward\n  bind 127.0.0.1\n  port ${port}\n</source>\n<match **>\n  @type kafka2\n  brokers ${brokers.join(',')}\n  default_topic ${topic}\n${EXACTLY_ONCE ? '  exactly_once true\n' : ''}  <buffer>\n    @type memory\n    chunk_limit_size ${CHUNK}\n    total_limit_size ${TOTAL}\n    overflow_action block\n    flush_mode interval\n    flush_interval 0.05\n    flush_thread_count 2\n  </buffer>\n</match>\n`,
   );
   const gen = helper('gen-forward.ts', [String(port), String(EVENTS), '1000', '2', '8']);
   try {
@@ -96,7 +98,7 @@ async function forwardToKafka(): Promise<void> {
     const gs = await gen.request<{ cpuS: number; bytes: number }>('stats');
     wireBytes = gs.bytes;
     report({
-      name: 'forward_to_kafka (forward -> kafka2, memory buffer, acks all, idempotent)',
+      name: `forward_to_kafka (forward -> kafka2, memory buffer, acks all, idempotent${EXACTLY_ONCE ? ', exactly_once' : ''})`,
       events: EVENTS,
       bytes: gs.bytes,
       seconds,

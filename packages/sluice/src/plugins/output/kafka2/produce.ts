@@ -30,6 +30,10 @@ interface ClientInternals {
   [kPerformWithRetry](id: string, op: (cb: Cb<unknown>) => void, cb: Cb<unknown>): void;
 }
 
+interface ProduceAnswer {
+  responses: { partitionResponses: { index: number; baseOffset: bigint }[] }[];
+}
+
 function call<T>(f: (cb: Cb<T>) => void): Promise<T> {
   return new Promise<T>((resolve, reject) => f((e, r) => (e ? reject(e) : resolve(r as T))));
 }
@@ -51,9 +55,9 @@ function produceApi(version: number): Api | undefined {
     api = createAPI(
       0,
       version,
-      (acks: number, timeout: number, topic: string, batches: [number, Buffer][]) =>
+      (acks: number, timeout: number, topic: string, batches: [number, Buffer][], txid: string | null) =>
         Writer.create()
-          .appendString(null, true) // transactional_id
+          .appendString(txid, true)
           .appendInt16(acks)
           .appendInt32(timeout)
           .appendArray([topic], (w: Writer, name: string) => {
@@ -88,14 +92,17 @@ export class DirectProducer {
    * Sends `messages` (one topic; `partitionOf` says where each goes) and resolves when every
    * leader acknowledged its share; rejects with the client's error otherwise (nothing is
    * known of the shares that failed: the caller treats the request as possibly written).
-   * Undefined when the negotiated Produce version is not one this module writes.
+   * Resolves with each partition's end offset after the write, or false when the negotiated
+   * Produce version is not one this module writes (the caller uses the client's send).
    */
   async send(
     producer: Producer<Buffer, Buffer, Buffer, Buffer>,
     topic: string,
     messages: KafkaMessage[],
     partitionOf: (m: KafkaMessage) => number,
-  ): Promise<boolean> {
+    /** exactly_once: the open transaction's id; its partitions are added to it first */
+    transaction?: { id: string; addPartitions(partitions: number[]): Promise<unknown> },
+  ): Promise<Map<number, bigint> | false> {
     const p = producer as unknown as ClientInternals;
     if (this.idempotent && producer.producerId === undefined) await producer.initIdempotentProducer({});
     const owner = `${producer.producerId}:${producer.producerEpoch}`;
@@ -130,6 +137,7 @@ export class DirectProducer {
               producerId: producer.producerId!,
               producerEpoch: producer.producerEpoch!,
               baseSequence: this.sequences.get(key) ?? 0,
+              transactional: transaction !== undefined,
             }
           : { producerId: -1n, producerEpoch: -1, baseSequence: -1 },
         now,
@@ -140,19 +148,24 @@ export class DirectProducer {
       l.push([part, batch]);
       counts.set(part, list.length);
     }
+    if (transaction) await transaction.addPartitions([...byPartition.keys()]);
+    const ends = new Map<number, bigint>();
     await Promise.all(
       [...byLeader].map(async ([leader, batches]) => {
-        await call<unknown>((cb) =>
+        const res = await call<ProduceAnswer>((cb) =>
           p[kPerformWithRetry](
             'produce',
             (retry) =>
               p[kGetConnection](md.brokers.get(leader), (e, conn) => {
                 if (e) retry(e);
-                else api(conn, this.acks, this.timeoutMs, topic, batches, retry);
+                else api(conn, this.acks, this.timeoutMs, topic, batches, transaction?.id ?? null, retry);
               }),
-            cb,
+            cb as Cb<unknown>,
           ),
         );
+        for (const t of res?.responses ?? [])
+          for (const r of t.partitionResponses)
+            ends.set(r.index, r.baseOffset + BigInt(counts.get(r.index) ?? 0));
         if (this.idempotent)
           for (const [part] of batches) {
             const key = `${topic}:${part}`;
@@ -161,6 +174,6 @@ export class DirectProducer {
           }
       }),
     );
-    return true;
+    return ends;
   }
 }

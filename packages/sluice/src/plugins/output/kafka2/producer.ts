@@ -92,7 +92,7 @@ export class KafkaDelivery {
    * Produce requests written here (produce.ts), uncompressed; the client's own path with
    * compression_codec, and with acks 0 (no answer to wait for)
    */
-  private readonly direct: DirectProducer | undefined;
+  protected readonly direct: DirectProducer | undefined;
 
   constructor(protected readonly o: DeliveryOptions) {
     this.producer = this.newProducer();

@@ -165,6 +165,22 @@ export class TransactionalDelivery extends KafkaDelivery {
       const partitionOf = await this.partitioner(topic);
       const send = async (_id: string, batch: KafkaMessage[]): Promise<Error | undefined> => {
         try {
+          const direct = this.direct;
+          if (direct) {
+            const add = async (partitions: number[]) => {
+              const md = await this.producer.metadata({ topics: [topic] });
+              await tx!.addPartitions(md, partitions.map((partition) => ({ topic, partition })) as never);
+            };
+            const sent = await this.bounded(
+              direct.send(this.producer, topic, batch, partitionOf, { id: this.txid, addPartitions: add }),
+              'Produce',
+            );
+            if (sent) {
+              const end = sent.get(0);
+              if (end !== undefined) this.p0End.set(topic, end);
+              return undefined;
+            }
+          }
           const res = await this.bounded(tx!.send({ messages: batch }), 'Produce');
           const base = res.offsets?.find((o) => o.topic === topic && o.partition === 0)?.offset;
           if (base !== undefined) {
