@@ -5,6 +5,7 @@ import pino from 'pino';
 import { EventBatch } from '../../../src/core/batch.ts';
 import { Engine } from '../../../src/engine/engine.ts';
 import { captured, recordsOf, registerTestPlugins } from '../../helpers/capture.ts';
+import { waitUntil } from '../../helpers/wait.ts';
 import {
   FIREHOSE_LIMITS,
   type FirehoseFake,
@@ -15,15 +16,6 @@ import {
 // out_kinesis_firehose in a running pipeline: the buffer retries a chunk whose records Firehose
 // kept refusing past retries_on_batch_request, and the retry sends only what was not delivered;
 // an oversized record reaches <label @ERROR> while the rest of its chunk is delivered.
-
-/** Waits until `cond` holds, checking every 20 ms, at most `ms`. */
-async function until(cond: () => boolean, what: () => string, ms = 30_000): Promise<void> {
-  const end = Date.now() + ms;
-  while (!cond()) {
-    if (Date.now() > end) throw new Error(`timed out: ${what()}`);
-    await new Promise((r) => setTimeout(r, 20));
-  }
-}
 
 describe('out_kinesis_firehose behind the buffer', () => {
   let fake: FirehoseFake;
@@ -81,9 +73,10 @@ describe('out_kinesis_firehose behind the buffer', () => {
       const plugin = engine.plugins.find((p) => p.id === 'fh');
       const m = plugin?.ctx.metrics as Record<string, number>;
       // the plugin's count, not the fake's: the fake stores a record before it answers
-      await until(
+      await waitUntil(
         () => m.records_sent >= 11,
         () => `${m.records_sent} of 11 records delivered`,
+        30_000,
       );
       const got = fake.records('app-logs').map((b) => (JSON.parse(b.toString()) as { i: number }).i);
       assert.deepEqual(

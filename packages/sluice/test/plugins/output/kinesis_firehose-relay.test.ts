@@ -6,20 +6,12 @@ import { EventBatch } from '../../../src/core/batch.ts';
 import { Engine } from '../../../src/engine/engine.ts';
 import { captured, gates, recordsOf, registerTestPlugins, tagsOf } from '../../helpers/capture.ts';
 import { freePort } from '../../helpers/ports.ts';
+import { waitUntil } from '../../helpers/wait.ts';
 
 // Sluice to Sluice over the Firehose API: kinesis_firehose puts records to Sluice's own
 // `firehose` input, which verifies their SigV4 signatures against its <security> keys. When the
 // receiving pipeline refuses a batch, the input answers those records failed, and the output
 // sends them again until they are taken: every event arrives once.
-
-/** Waits until `cond` holds, checking every 20 ms, at most `ms`. */
-async function until(cond: () => boolean, what: () => string, ms = 30_000): Promise<void> {
-  const end = Date.now() + ms;
-  while (!cond()) {
-    if (Date.now() > end) throw new Error(`timed out: ${what()}`);
-    await new Promise((r) => setTimeout(r, 20));
-  }
-}
 
 describe('kinesis_firehose -> firehose input (Sluice to Sluice)', () => {
   before(registerTestPlugins);
@@ -82,13 +74,15 @@ describe('kinesis_firehose -> firehose input (Sluice to Sluice)', () => {
         ),
       );
       const m = engine.plugins.find((p) => p.id === 'fh_out')?.ctx.metrics as Record<string, number>;
-      await until(
+      await waitUntil(
         () => m.records_sent >= 50,
         () => `${m.records_sent} of 50 sent`,
+        30_000,
       );
-      await until(
+      await waitUntil(
         () => recordsOf('relayed').length >= 50,
         () => `${recordsOf('relayed').length} of 50 relayed`,
+        30_000,
       );
       const got = recordsOf('relayed');
       assert.deepEqual(
@@ -148,9 +142,10 @@ describe('kinesis_firehose -> firehose input (Sluice to Sluice)', () => {
       const plugin = engine.plugins.find((p) => p.id === 'fh_bad');
       const m = plugin?.ctx.metrics as Record<string, number>;
       const buffer = plugin?.output?.buffer;
-      await until(
+      await waitUntil(
         () => (buffer?.metrics().retryCount ?? 0) >= 1,
         () => `${buffer?.metrics().retryCount} retries`,
+        30_000,
       );
       assert.equal(m.batch_request_failures, 1);
       assert.equal(m.records_sent, 0);
