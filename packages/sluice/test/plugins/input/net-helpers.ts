@@ -30,6 +30,40 @@ export interface Started<I> {
   untilLog(code: string, ms?: number): Promise<LogLine>;
 }
 
+/**
+ * Holds the input's emits as outputs that have not accepted yet would: pass `onEmit` to
+ * startInput; `blocked` settles when the first emit is held; `release()` lets it and every
+ * later emit through (and may be called again).
+ */
+export function holdEmits(): {
+  onEmit: () => Promise<void>;
+  blocked: Promise<void>;
+  release(): Promise<void>;
+} {
+  let open!: () => void;
+  let gate: Promise<void> | undefined = new Promise((r) => {
+    open = r;
+  });
+  let entered!: () => void;
+  const blocked = new Promise<void>((r) => {
+    entered = r;
+  });
+  return {
+    onEmit: async () => {
+      if (!gate) return;
+      entered();
+      await gate;
+    },
+    blocked,
+    release: async () => {
+      const g = gate;
+      gate = undefined;
+      open();
+      await g;
+    },
+  };
+}
+
 export async function startInput<I extends { start(): Promise<void> }>(
   descriptor: PluginDescriptor<I>,
   body: string,

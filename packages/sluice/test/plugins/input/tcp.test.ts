@@ -7,7 +7,7 @@ import { after, describe, it } from 'node:test';
 import { connect as tlsConnect } from 'node:tls';
 import tcpInput from '../../../src/plugins/input/tcp.ts';
 import { selfSignedCert } from '../../helpers/tls.ts';
-import { closed, logger, startInput, tcpClient } from './net-helpers.ts';
+import { closed, holdEmits, logger, startInput, tcpClient } from './net-helpers.ts';
 
 describe('tcp input', () => {
   it('parses each delimited message, adds the source keys, and emits under the tag', async () => {
@@ -149,33 +149,17 @@ describe('tcp input', () => {
   });
 
   it('pauses the connection while the outputs have not accepted, and loses nothing', async () => {
-    let release!: () => void;
-    let gate: Promise<void> | undefined = new Promise((r) => {
-      release = r;
-    });
-    let entered!: () => void;
-    const blocked = new Promise<void>((r) => {
-      entered = r;
-    });
-    const t = await startInput(tcpInput, 'tag t\n<parse>\n@type none\n</parse>', {
-      onEmit: async () => {
-        if (!gate) return;
-        entered();
-        await gate;
-      },
-    });
+    const hold = holdEmits();
+    const t = await startInput(tcpInput, 'tag t\n<parse>\n@type none\n</parse>', { onEmit: hold.onEmit });
     try {
       const c = await tcpClient(t.input.port);
       const n = 20000;
       let text = '';
       for (let i = 0; i < n; i++) text += `line ${i} ${'x'.repeat(80)}\n`;
       c.write(text);
-      await blocked;
+      await hold.blocked;
       assert.equal(t.input.connectionStats()[0]!.paused, true);
-      const g = gate;
-      gate = undefined;
-      release();
-      await g;
+      await hold.release();
       await t.untilEvents(n);
       const msgs = t.events().map((e) => e.record.message as string);
       assert.equal(msgs.length, n);

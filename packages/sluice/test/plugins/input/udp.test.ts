@@ -4,7 +4,7 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import udpInput from '../../../src/plugins/input/udp.ts';
-import { logger, sendUdp, startInput } from './net-helpers.ts';
+import { holdEmits, logger, sendUdp, startInput } from './net-helpers.ts';
 
 describe('udp input', () => {
   it('parses each datagram, removes its newline, adds the source address', async () => {
@@ -86,28 +86,15 @@ describe('udp input', () => {
   });
 
   it('a flood while the outputs wait: the queue stays within queue_size_limit, the rest is dropped and counted', async () => {
-    let release!: () => void;
-    let gate: Promise<void> | undefined = new Promise((r) => {
-      release = r;
-    });
-    let entered!: () => void;
-    const blocked = new Promise<void>((r) => {
-      entered = r;
-    });
+    const hold = holdEmits();
     const t = await startInput(
       udpInput,
       'tag t\nqueue_size_limit 64k\nreceive_buffer_size 4m\n<parse>\n@type none\n</parse>',
-      {
-        onEmit: async () => {
-          if (!gate) return;
-          entered();
-          await gate;
-        },
-      },
+      { onEmit: hold.onEmit },
     );
     try {
       await sendUdp(t.input.port, ['first']);
-      await blocked;
+      await hold.blocked;
       const n = 400;
       const payload = 'z'.repeat(1000);
       const received = t.input.onDatagram(() => setImmediate(poke));
@@ -125,10 +112,7 @@ describe('udp input', () => {
       const queued = Math.round((t.input.budget.used - 5) / 1004);
       assert.equal(queued + (t.ctx.metrics.droppedMessages as number), n);
       assert.ok(t.input.budget.peak <= 64 * 1024, `peak ${t.input.budget.peak}`);
-      const g = gate;
-      gate = undefined;
-      release();
-      await g;
+      await hold.release();
       const dropped = t.ctx.metrics.droppedMessages as number;
       assert.ok(dropped > 0);
       await t.untilEvents(1 + n - dropped);
@@ -136,7 +120,7 @@ describe('udp input', () => {
       await t.input.idle;
       assert.equal(t.input.budget.used, 0);
     } finally {
-      release();
+      await hold.release();
       await t.input.stop();
     }
   });
