@@ -19,6 +19,7 @@ import type { S3Client } from '@aws-sdk/client-s3';
 import { readRepo } from '../deploy/helpers.ts';
 import { freePort } from '../helpers/ports.ts';
 import { type SluiceProcess, spawnSluice } from '../helpers/sluice-process.ts';
+import { waitUntil } from '../helpers/wait.ts';
 import { allHits } from '../plugins/output/elasticsearch/helpers.ts';
 import { getObject, keys, client as s3Client } from '../plugins/output/s3/helpers.ts';
 import { type MotoServer, startMoto, venvPython } from '../stores/moto.ts';
@@ -128,16 +129,6 @@ async function bucketLines(s3: S3Client, bucket: string): Promise<Record<string,
   return out;
 }
 
-/** Bounded wait on a store: polls `check` until it holds. */
-async function until(what: string, check: () => Promise<boolean>, ms = 120_000): Promise<void> {
-  const deadline = Date.now() + ms;
-  for (let i = 0; ; i++) {
-    if (await check()) return;
-    if (Date.now() > deadline) throw new Error(`timed out: ${what}`);
-    await new Promise((r) => setTimeout(r, Math.min(1000, 100 * (i + 1))));
-  }
-}
-
 const counts = (seqs: number[]) => {
   const m = new Map<number, number>();
   for (const s of seqs) m.set(s, (m.get(s) ?? 0) + 1);
@@ -191,11 +182,19 @@ describe('seed 004: Python logging handler -> boto3 -> Sluice firehose -> OpenSe
     assert.equal(app.failedPuts, 0);
 
     const index = `${name}-*`;
-    await until(
-      `${N} documents in ${index}`,
+    // the stores are polled every half second, for at most 2 or 3 minutes
+    await waitUntil(
       async () => (await allHits(os.url, index).catch(() => [])).length >= N,
+      `${N} documents in ${index}`,
+      120_000,
+      500,
     );
-    await until(`${N} lines in s3://${name}`, async () => (await bucketLines(s3, name)).length >= N);
+    await waitUntil(
+      async () => (await bucketLines(s3, name)).length >= N,
+      `${N} lines in s3://${name}`,
+      120_000,
+      500,
+    );
     const hits = await allHits(os.url, index);
     const lines = await bucketLines(s3, name);
     const day = new Date().toISOString().slice(0, 10).replaceAll('-', '.');
@@ -274,15 +273,17 @@ describe('seed 004: Python logging handler -> boto3 -> Sluice firehose -> OpenSe
     const fromIndex = async () =>
       (await allHits(os.url, index).catch(() => [])).map((h) => h._source as Record<string, unknown>);
     const fromBucket = () => bucketLines(s3, name);
-    await until(
-      'every acknowledged line in the index',
+    await waitUntil(
       async () => (await missing(fromIndex)).length === 0,
+      'every acknowledged line in the index',
       180_000,
+      500,
     );
-    await until(
-      'every acknowledged line in the bucket',
+    await waitUntil(
       async () => (await missing(fromBucket)).length === 0,
+      'every acknowledged line in the bucket',
       180_000,
+      500,
     );
     const idx = await fromIndex();
     const bkt = await fromBucket();
