@@ -3,9 +3,10 @@ import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { Command } from 'commander';
 import { MODULE_EXT } from '../core/module-ext.ts';
-import { registerCheck } from './check.ts';
-import { registerRun } from './run.ts';
 import { VERSION } from '../core/version.ts';
+import { registerCheck } from './check.ts';
+import { keepYoungGenerationSmall } from './heap-flags.ts';
+import { registerRun } from './run.ts';
 
 const here = dirname(fileURLToPath(import.meta.url));
 
@@ -13,6 +14,7 @@ const here = dirname(fileURLToPath(import.meta.url));
 const OPTIONAL_COMMANDS = ['cat', 'postback', 'agent'];
 
 export async function main(argv: string[]): Promise<void> {
+  keepYoungGenerationSmall();
   const program = new Command('sluice')
     .description('Log collector, router and shipper that reads fluent.conf and speaks the forward protocol')
     .version(VERSION, '--version', 'print the version')

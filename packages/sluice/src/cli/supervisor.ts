@@ -1,5 +1,6 @@
 import cluster, { type Worker } from 'node:cluster';
 import type { Logger } from 'pino';
+import { workerExecArgv } from './heap-flags.ts';
 
 /**
  * `<system> workers N`: the primary forks N workers that each run the whole pipeline;
@@ -52,18 +53,4 @@ export function runSupervisor(opts: { workers: number; logger: Logger }): Promis
   for (const s of ['SIGTERM', 'SIGINT', 'SIGHUP', 'SIGUSR1', 'SIGUSR2'] as const)
     process.on(s, () => relay(s));
   return new Promise(() => undefined);
-}
-
-/**
- * The node flags of a worker: the supervisor's, plus a young generation of 1 MiB per
- * semi-space unless one was chosen. V8 grows the young generation of a busy worker to tens
- * of MiB (its default allows 16 MiB per semi-space); the events of a pipeline live for
- * microseconds to a few milliseconds, so a small one costs no throughput and keeps each
- * worker's peak RSS near its idle size (bench/RESULTS.md, issue 26).
- */
-export function workerExecArgv(execArgv: string[], nodeOptions = ''): string[] {
-  const chosen = [...execArgv, ...nodeOptions.split(/\s+/)].some((a) =>
-    /^--(max|min)-semi-space-size\b/.test(a),
-  );
-  return chosen ? execArgv : [...execArgv, '--max-semi-space-size=1'];
 }
