@@ -2,6 +2,7 @@ import cluster from 'node:cluster';
 import { existsSync, mkdirSync } from 'node:fs';
 import { availableParallelism, setPriority } from 'node:os';
 import { join } from 'node:path';
+import { exitAtStopDeadline } from '../cli/stop-deadline.ts';
 import { runSupervisor } from '../cli/supervisor.ts';
 import { parseConfigText } from '../config/parser.ts';
 import { createLogger } from '../core/logger.ts';
@@ -10,9 +11,6 @@ import { stdinEvents } from '../plugins/input/stdin.ts';
 import { buildAgentConfig } from './config.ts';
 import { AgentForwardOutput, registerAgentPlugins } from './plugins.ts';
 import { type AgentSettings, AgentUsageError } from './settings.ts';
-
-/** How long a graceful stop may take before the process exits anyway. */
-const STOP_DEADLINE_MS = Number(process.env.SLUICE_STOP_TIMEOUT_MS ?? 30_000);
 
 /** Checks what fluent-agent-lite checks before it starts: the input files (unless -F), -j. */
 export function preflight(s: AgentSettings): void {
@@ -101,14 +99,7 @@ export async function runAgent(s: AgentSettings): Promise<void> {
     if (stopping) return;
     stopping = true;
     logger.info({ why }, 'stopping: inputs first, then the buffer is sent');
-    const timer = setTimeout(() => {
-      logger.error(
-        { code: 'STOP_TIMEOUT', deadlineMs: STOP_DEADLINE_MS },
-        'graceful stop took too long; exiting',
-      );
-      process.exit(1);
-    }, STOP_DEADLINE_MS);
-    timer.unref();
+    exitAtStopDeadline(logger);
     await engine.stop();
     logger.info('process exit');
     process.exit(code);

@@ -8,14 +8,12 @@ import type { Engine } from '../engine/engine.ts';
 import { readSystem } from '../engine/system.ts';
 import { checkConfig } from './check.ts';
 import { addCommonOptions, type CommonOptions, configPath, errorText, logLevel } from './options.ts';
+import { exitAtStopDeadline } from './stop-deadline.ts';
 import { runSupervisor } from './supervisor.ts';
 
 interface RunOptions extends CommonOptions {
   dryRun?: boolean;
 }
-
-/** How long a graceful stop may take before the process exits anyway. */
-const STOP_DEADLINE_MS = Number(process.env.SLUICE_STOP_TIMEOUT_MS ?? 30_000);
 
 export function registerRun(program: Command): void {
   addCommonOptions(
@@ -84,14 +82,7 @@ async function run(o: RunOptions): Promise<void> {
     if (stopping) return;
     stopping = true;
     logger.info({ signal }, 'stopping: inputs first, then buffers flush');
-    const timer = setTimeout(() => {
-      logger.error(
-        { code: 'STOP_TIMEOUT', deadlineMs: STOP_DEADLINE_MS },
-        'graceful stop took too long; exiting',
-      );
-      process.exit(1);
-    }, STOP_DEADLINE_MS);
-    timer.unref();
+    exitAtStopDeadline(logger);
     void serial(async () => {
       await engine?.stop();
       logger.info('stopped');
