@@ -8,12 +8,11 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, test } from 'node:test';
 import { fileURLToPath } from 'node:url';
-import { type BrowserContext, chromium } from 'playwright-core';
+import type { BrowserContext } from 'playwright-core';
+import { launchChromium } from '../helpers/browser.ts';
 import { freePort } from '../helpers/ports.ts';
 import { type SluiceProcess, spawnSluice } from '../helpers/sluice-process.ts';
-import { requireTool } from '../helpers/tools.ts';
 
-const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
 const ARTIFACTS = fileURLToPath(new URL('../../../../test-artifacts/', import.meta.url));
 
 let dir: string;
@@ -95,31 +94,9 @@ test('the dashboard shows the graph, a rising rate and live-tail lines of the ch
   proc = spawnSluice(['-c', conf]);
   const base = (await proc.waitFor('stderr', /monitor_agent listening on (http:\/\/127\.0\.0\.1:\d+)/))[1]!;
 
-  requireTool(CHROMIUM, 'chromium');
-  const profile = await mkdtemp(join(dir, 'chromium-'));
-  // A fresh profile per run (playwright passes it as --user-data-dir).
-  browser = await chromium.launchPersistentContext(profile, {
-    executablePath: CHROMIUM,
-    headless: true,
-    args: [
-      '--headless',
-      '--no-sandbox',
-      '--disable-gpu',
-      '--disable-quic',
-      '--no-first-run',
-      '--disable-background-networking',
-      '--disable-component-update',
-      '--disable-sync',
-    ],
-    timeout: 60_000,
-    viewport: { width: 1400, height: 900 },
-  });
-  const page = browser.pages()[0] ?? (await browser.newPage());
-  const consoleErrors: string[] = [];
-  page.on('console', (m) => {
-    if (m.type() === 'error') consoleErrors.push(m.text());
-  });
-  page.on('pageerror', (e) => consoleErrors.push(e.message));
+  const launched = await launchChromium(dir, { width: 1400, height: 900 });
+  browser = launched.browser;
+  const { page, consoleErrors } = launched;
   await page.goto(`${base}/`, { timeout: 30_000 });
   assert.equal(new URL(page.url()).pathname, '/dashboard/', 'the monitor root redirects to the dashboard');
 

@@ -11,13 +11,13 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { fileURLToPath } from 'node:url';
-import { type BrowserContext, chromium, type Page } from 'playwright-core';
+import type { BrowserContext, Page } from 'playwright-core';
+import { CHROMIUM, launchChromium } from '../helpers/browser.ts';
 import { freePort } from '../helpers/ports.ts';
 import { type SluiceProcess, spawnSluice } from '../helpers/sluice-process.ts';
 import { requireTool } from '../helpers/tools.ts';
 import { type OpenSearchServer, startOpenSearch } from '../stores/opensearch.ts';
 
-const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
 const ARTIFACTS = fileURLToPath(new URL('../../../../test-artifacts/', import.meta.url));
 const PASSWORD = 'never-in-the-browser-7f3a';
 
@@ -312,29 +312,9 @@ describe('dashboard search page against OpenSearch (e2e)', () => {
     const paymentErrors = errors.filter((r) => r.name === 'app.payments');
     assert.ok(paymentErrors.length > 0 && paymentErrors.length < errors.length);
 
-    const profile = await mkdtemp(join(dir, 'chromium-'));
-    browser = await chromium.launchPersistentContext(profile, {
-      executablePath: CHROMIUM,
-      headless: true,
-      args: [
-        '--headless',
-        '--no-sandbox',
-        '--disable-gpu',
-        '--disable-quic',
-        '--no-first-run',
-        '--disable-background-networking',
-        '--disable-component-update',
-        '--disable-sync',
-      ],
-      timeout: 60_000,
-      viewport: { width: 1400, height: 1000 },
-    });
-    const page = browser.pages()[0] ?? (await browser.newPage());
-    const consoleErrors: string[] = [];
-    page.on('console', (m) => {
-      if (m.type() === 'error') consoleErrors.push(m.text());
-    });
-    page.on('pageerror', (e) => consoleErrors.push(e.message));
+    const launched = await launchChromium(dir, { width: 1400, height: 1000 });
+    browser = launched.browser;
+    const { page, consoleErrors } = launched;
     const requests: string[] = [];
     page.on('request', (r) => requests.push(r.url()));
 
