@@ -3,7 +3,15 @@
 // is up to date, else the TypeScript sources through tsx's loader: see entry.js. tsx is a
 // development dependency: a production install (--omit=dev) runs the build only.
 import { fileURLToPath } from 'node:url';
+import { setFlagsFromString } from 'node:v8';
 import { chooseEntry } from './entry.js';
+
+// First, before the modules are loaded: V8's young generation stays at its initial size
+// unless the user chose one (why: src/cli/heap-flags.ts). Set later, it no longer shrinks.
+const chosen = [...process.execArgv, ...(process.env.NODE_OPTIONS ?? '').split(/\s+/)].some((a) =>
+  /^--(max|min)-semi-space-size\b|^--semi-space-growth-factor\b/.test(a),
+);
+if (!chosen) setFlagsFromString('--semi-space-growth-factor=1');
 
 const entry = chooseEntry(fileURLToPath(new URL('..', import.meta.url)));
 if (entry.mode === 'source') {
