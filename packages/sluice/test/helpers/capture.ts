@@ -35,7 +35,9 @@ const captureOutput: PluginDescriptor<OutputPlugin> = {
       async process(batch) {
         await gates.get(name)?.(batch);
         const list = captured.get(name) ?? [];
-        list.push(batch);
+        // The emit contract: once process() resolves the input may reuse the batch's
+        // memory (in_forward emits over its read buffer), so what is kept is copied.
+        list.push(new EventBatchCtor(batch.tag, Buffer.from(batch.bytes), batch.count));
         captured.set(name, list);
       },
     };
