@@ -248,6 +248,21 @@ describe('out_kafka2 against Kafka 4', () => {
     );
   });
 
+  it('max_send_retries 0 and 1 stay bounded in the client (it makes 0 or 1 retries of an idempotent producer endless)', async () => {
+    const { kOptions } = await import('@platformatic/kafka');
+    for (const [n, expected] of [
+      [0, 0],
+      [1, 1],
+      [2, 2],
+    ] as const) {
+      const { plugin } = await out(`default_topic t\nmax_send_retries ${n}`);
+      const options = (plugin.delivery.producer as unknown as Record<symbol, { retries: unknown }>)[
+        kOptions
+      ]!;
+      assert.equal(options.retries, expected, `max_send_retries ${n}`);
+    }
+  });
+
   it('a record the broker refuses as too large (topic max.message.bytes) goes to @ERROR alone; the others are written once', async () => {
     const topic = topicName('toolarge');
     await createTopic(brokers, topic, 1, [{ name: 'max.message.bytes', value: '4000' }]);

@@ -14,7 +14,7 @@
 //   the numbers for other messages would make the broker drop them as duplicates;
 // - MESSAGE_TOO_LARGE / RECORD_LIST_TOO_LARGE: the broker wrote nothing; the request is
 //   split in halves until the single message it refuses is found, which is rejected alone.
-import { type MessageToProduce, Producer, type ProducerOptions } from '@platformatic/kafka';
+import { kOptions, type MessageToProduce, Producer, type ProducerOptions } from '@platformatic/kafka';
 import { defined } from '../../../shared/kafka/connection.ts';
 import type { KafkaMessage, MessageMeta } from './encode.ts';
 import { DirectProducer } from './produce.ts';
@@ -104,16 +104,12 @@ export class KafkaDelivery {
   }
 
   protected producerOptions(): Opts {
-    const o = defined(this.o.producer);
-    // the client turns 0 or 1 retries of an idempotent producer into endless ones; as a
-    // boolean, false is no retry and true one
-    if (typeof o.retries === 'number' && o.retries <= 1) o.retries = o.retries === 1;
-    return o;
+    return defined(this.o.producer);
   }
 
   private newProducer(): Producer<Buffer, Buffer, Buffer, Buffer> {
     const hash = this.o.partitionHash;
-    return new Producer<Buffer, Buffer, Buffer, Buffer>({
+    const producer = new Producer<Buffer, Buffer, Buffer, Buffer>({
       ...this.producerOptions(),
       idempotent: this.o.idempotent,
       autocreateTopics: true,
@@ -124,6 +120,13 @@ export class KafkaDelivery {
         return m.seed;
       },
     });
+    // The client makes 0 or 1 retries of an idempotent producer endless (and a boolean true
+    // too), which left a retry loop running after close() for each producer replaced while
+    // its broker refused it: max_send_retries is set back once the client has read it.
+    const retries = this.o.producer.retries;
+    if (typeof retries === 'number')
+      (producer as unknown as Record<symbol, Opts>)[kOptions]!.retries = retries;
+    return producer;
   }
 
   /** Replaces a producer that stopped answering; the old one is closed in the background. */
