@@ -1,12 +1,11 @@
 import type { Writable } from 'node:stream';
 import { defineSchema } from '../../config/schema.ts';
-import type { FilterPlugin, FormatterPlugin, PluginContext, PluginDescriptor } from '../../core/plugin.ts';
-import { withInject } from '../../shared/parse/inject.ts';
+import type { FilterPlugin, PluginContext, PluginDescriptor } from '../../core/plugin.ts';
 import {
-  formatElement,
   type StdoutFormatConfig,
   stdoutFormatParams,
   stdoutFormatSections,
+  stdoutFormatter,
   writeWithBackpressure,
 } from '../../shared/stdout/format.ts';
 
@@ -21,11 +20,7 @@ export function createStdoutFilter(
   ctx: PluginContext,
   sink: Writable,
 ): FilterPlugin {
-  const formatter = withInject(
-    ctx.createNested<FormatterPlugin>('formatter', formatElement(config), 'stdout'),
-    config.sections.inject,
-    ctx,
-  );
+  const formatter = stdoutFormatter(config, ctx);
   return {
     async filter(batch) {
       let out = '';

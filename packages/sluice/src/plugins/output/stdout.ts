@@ -1,13 +1,12 @@
 import type { Writable } from 'node:stream';
 import { defineParams, defineSchema } from '../../config/schema.ts';
-import type { FormatterPlugin, OutputPlugin, PluginContext, PluginDescriptor } from '../../core/plugin.ts';
-import { withInject } from '../../shared/parse/inject.ts';
+import type { OutputPlugin, PluginContext, PluginDescriptor } from '../../core/plugin.ts';
 import {
-  formatElement,
   renderLines,
   type StdoutFormatConfig,
   stdoutFormatParams,
   stdoutFormatSections,
+  stdoutFormatter,
   writeWithBackpressure,
 } from '../../shared/stdout/format.ts';
 
@@ -32,11 +31,7 @@ export function createStdoutOutput(
   ctx: PluginContext,
   sink: Writable,
 ): OutputPlugin {
-  const formatter = withInject(
-    ctx.createNested<FormatterPlugin>('formatter', formatElement(config), 'stdout'),
-    config.sections.inject,
-    ctx,
-  );
+  const formatter = stdoutFormatter(config, ctx);
   return {
     async process(batch) {
       await writeWithBackpressure(sink, renderLines(formatter, batch.tag, batch.entries()));

@@ -2,8 +2,8 @@ import type { Writable } from 'node:stream';
 import type { ConfigElement } from '../../config/ast.ts';
 import { defineParams, defineSection, type NestedSection, type SectionOf } from '../../config/schema.ts';
 import type { Entry } from '../../core/batch.ts';
-import type { FormatterPlugin } from '../../core/plugin.ts';
-import { INJECT_SECTION } from '../parse/inject.ts';
+import type { FormatterPlugin, PluginContext } from '../../core/plugin.ts';
+import { INJECT_SECTION, withInject } from '../parse/inject.ts';
 
 // What the stdout output and the stdout filter share: Fluentd's out_stdout and
 // filter_stdout print the same lines from the same parameters.
@@ -49,6 +49,15 @@ export function formatElement(config: StdoutFormatConfig): ConfigElement {
     ...el,
     params: [...el.params, { key: 'output_type', value: legacy, location: config.element.location }],
   };
+}
+
+/** The formatter the stdout output and filter print with: their `<format>` with `<inject>`. */
+export function stdoutFormatter(config: StdoutFormatConfig, ctx: PluginContext): FormatterPlugin {
+  return withInject(
+    ctx.createNested<FormatterPlugin>('formatter', formatElement(config), 'stdout'),
+    config.sections.inject,
+    ctx,
+  );
 }
 
 /** Renders entries into one string, so a batch is a single write. */
