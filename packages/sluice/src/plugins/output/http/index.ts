@@ -81,10 +81,8 @@ export class HttpOutput implements OutputPlugin {
     this.method = p.http_method === 'put' ? 'PUT' : 'POST';
     // Request bodies are larger than their chunks; those of delivered requests are reused.
     // Only the JSON-lines builder writes into a pooled buffer, and a body comes back only
-    // after a 2xx response (the server read all of it: the socket no longer holds it). Two
-    // kept: each is a chunk's size or more, and four made a tenth of the peak RSS of a
-    // forward -> http relay (issue 26); a body past them is allocated and, dead, soon freed.
-    this.pool = new BufferPool(2);
+    // after a 2xx response (the server read all of it: the socket no longer holds it).
+    this.pool = new BufferPool(4);
     this.retryable = new Set(
       p.retryable_response_codes.map((c) => {
         const n = Number(c);
