@@ -7,7 +7,7 @@ import { setFlagsFromString } from 'node:v8';
 import { chooseEntry } from './entry.js';
 
 // First, before the modules are loaded: V8's young generation stays at its initial size
-// unless the user chose one (why: src/cli/heap-flags.ts). Set later, it no longer shrinks.
+// unless the user chose one (why: src/core/heap-flags.ts). Set later, it no longer shrinks.
 const chosen = [...process.execArgv, ...(process.env.NODE_OPTIONS ?? '').split(/\s+/)].some((a) =>
   /^--(max|min)-semi-space-size\b|^--semi-space-growth-factor\b/.test(a),
 );

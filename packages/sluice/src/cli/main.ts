@@ -2,10 +2,10 @@ import { existsSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { Command } from 'commander';
+import { keepYoungGenerationSmall } from '../core/heap-flags.ts';
 import { MODULE_EXT } from '../core/module-ext.ts';
 import { VERSION } from '../core/version.ts';
 import { registerCheck } from './check.ts';
-import { keepYoungGenerationSmall } from './heap-flags.ts';
 import { registerRun } from './run.ts';
 
 const here = dirname(fileURLToPath(import.meta.url));

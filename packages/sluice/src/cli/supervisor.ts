@@ -1,6 +1,6 @@
 import cluster, { type Worker } from 'node:cluster';
 import type { Logger } from 'pino';
-import { workerExecArgv } from './heap-flags.ts';
+import { workerExecArgv } from '../core/heap-flags.ts';
 
 /**
  * `<system> workers N`: the primary forks N workers that each run the whole pipeline;

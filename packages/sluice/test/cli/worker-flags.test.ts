@@ -3,7 +3,7 @@
 // check every process makes before it keeps its own young generation at its initial size.
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { workerExecArgv, youngGenerationChosen } from '../../src/cli/heap-flags.ts';
+import { workerExecArgv, youngGenerationChosen } from '../../src/core/heap-flags.ts';
 
 describe('worker node flags', () => {
   it('adds --max-semi-space-size=1 to the supervisor flags', () => {

@@ -6,7 +6,7 @@ import type { Socket } from 'node:net';
 import { errorCodeOf, SluiceError } from '../../core/errors.ts';
 import type { BudgetHolder, MemoryBudget } from '../../core/memory-budget.ts';
 import { BodyError, decodeBody } from './decode.ts';
-import type { HttpReply, ReceivedRequest, ReceiverOptions } from './server.ts';
+import type { HttpReply, ReceivedRequest, ReceiverOptions } from './types.ts';
 
 /** What a request needs of its receiver. */
 export interface Receiving {

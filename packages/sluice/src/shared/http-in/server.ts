@@ -1,68 +1,15 @@
 import http, { type IncomingMessage, type ServerResponse } from 'node:http';
 import https from 'node:https';
 import type { AddressInfo } from 'node:net';
-import type { TlsOptions } from 'node:tls';
 import type { Logger } from 'pino';
 import type { Resolved } from '../../config/schema.ts';
+import { letYoungGenerationGrow } from '../../core/heap-flags.ts';
 import { MemoryBudget } from '../../core/memory-budget.ts';
 import { tlsServerOptions } from '../../core/tls-transport.ts';
 import { BodySweep, Flight, type Receiving, replyTo } from './request.ts';
+import type { HttpReply, ReceiverOptions } from './types.ts';
 
-/** One request with its body read and decompressed. */
-export interface HttpRequest {
-  method: string;
-  /** path without the query string, as sent (not percent-decoded) */
-  path: string;
-  /** raw query string without '?', '' when none */
-  query: string;
-  headers: http.IncomingHttpHeaders;
-  /** X-Forwarded-For's first address, else the peer's */
-  remoteAddr: string | undefined;
-  body: Buffer;
-}
-
-/** A request as the receiver hands it to onRequest: it can also be answered later. */
-export interface ReceivedRequest extends HttpRequest {
-  /**
-   * Answers the request (once): for an onRequest that returned undefined, after the
-   * request's events were accepted or refused.
-   */
-  respond(reply: HttpReply): void;
-  /** Answers 500 with the error's message and logs it (the deferred form of a throw). */
-  fail(err: unknown): void;
-}
-
-export interface HttpReply {
-  status: number;
-  headers?: Record<string, string>;
-  body?: string | Buffer;
-}
-
-export interface ReceiverOptions {
-  bind: string;
-  port: number;
-  backlog?: number;
-  keepaliveTimeoutMs: number;
-  bodySizeLimit: number;
-  decompressionSizeLimit: number;
-  /** bound on the bytes of all request bodies in flight (default 256 MiB) */
-  totalBodySizeLimit?: number;
-  /** ms a request body may go without a byte before the request is closed; 0 = none (default 60 s) */
-  bodyTimeoutMs?: number;
-  tls?: TlsOptions;
-  logger: Logger;
-  /**
-   * Answers a request whose headers are in, before its body is read (OPTIONS, GET, a
-   * refused origin); undefined means "read the body and call onRequest".
-   */
-  onHead?(req: IncomingMessage, path: string): HttpReply | undefined;
-  /**
-   * Handles a request whose body is in: its answer, a promise of it, or undefined when
-   * the handler will call req.respond() (or req.fail()) itself later, which spares a
-   * promise per request (in_http answers a batch of requests at once).
-   */
-  onRequest(req: ReceivedRequest): Promise<HttpReply> | HttpReply | undefined;
-}
+export type { HttpReply, HttpRequest, ReceivedRequest, ReceiverOptions } from './types.ts';
 
 /** The listener parameters in_http and postback share (their defaults differ). */
 export interface ListenerParams {
@@ -118,6 +65,7 @@ export class HttpReceiver implements Receiving {
   }
 
   async start(): Promise<void> {
+    letYoungGenerationGrow();
     const handler = (req: IncomingMessage, res: ServerResponse) => this.handle(req, res);
     const server = this.o.tls ? https.createServer(this.o.tls, handler) : http.createServer(handler);
     server.keepAliveTimeout = this.o.keepaliveTimeoutMs;
