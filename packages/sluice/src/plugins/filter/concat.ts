@@ -395,7 +395,7 @@ export class ConcatFilter implements FilterPlugin {
         this.ctx.emitError(tag, time, record, new TimeoutError(message));
       }
     } catch (e) {
-      this.ctx.logger.error({ err: e, tag }, 'failed to flush timeout buffer');
+      this.ctx.logger.error({ code: 'CONCAT_FLUSH_FAILED', err: e, tag }, 'failed to flush timeout buffer');
     } finally {
       for (const h of items) h.release?.();
     }

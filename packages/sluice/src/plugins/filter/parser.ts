@@ -3,6 +3,7 @@ import { param } from '../../config/ast.ts';
 import { defineParams, defineSchema, type Resolved } from '../../config/schema.ts';
 import type { EventBatch, EventRecord } from '../../core/batch.ts';
 import { BatchBuilder } from '../../core/batch-builder.ts';
+import { SluiceError } from '../../core/errors.ts';
 import type { FilterPlugin, PluginDescriptor } from '../../core/plugin.ts';
 import { createRecordAccessor } from '../../core/record-accessor.ts';
 import type { ParseResult, SluiceParser } from '../../shared/parse/common.ts';
@@ -89,7 +90,8 @@ class ParserFilter implements FilterPlugin {
   }
 
   private error(tag: string, time: EventTime, record: EventRecord, message: string): void {
-    if (this.p.emit_invalid_record_to_error) this.emitError(tag, time, record, new Error(message));
+    if (this.p.emit_invalid_record_to_error)
+      this.emitError(tag, time, record, new SluiceError('FILTER_INVALID_RECORD', message));
   }
 
   private results(raw: string | Uint8Array): (ParseResult | undefined)[] {

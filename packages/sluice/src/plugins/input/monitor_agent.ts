@@ -5,7 +5,7 @@ import { param } from '../../config/ast.ts';
 import { defineParams, type ParamsOf, type Resolved } from '../../config/schema.ts';
 import { BatchBuilder } from '../../core/batch-builder.ts';
 import type { PipelineView } from '../../core/pipeline-view.ts';
-import { ConfigError } from '../../core/errors.ts';
+import { ConfigError, internalError } from '../../core/errors.ts';
 import type { InputPlugin, PluginContext, PluginDescriptor } from '../../core/plugin.ts';
 import { type DashboardAuth, guardedServer, isLoopback } from '../../monitor/auth.ts';
 import { Dashboard } from '../../monitor/dashboard.ts';
@@ -134,7 +134,11 @@ const searchParams = defineParams({
     default: 'http',
     description: 'http or https, for host/port and hosts entries without a scheme.',
   },
-  path: { type: 'string', default: null, description: 'A path prefix before /<index>/_search (a reverse proxy).' },
+  path: {
+    type: 'string',
+    default: null,
+    description: 'A path prefix before /<index>/_search (a reverse proxy).',
+  },
   user: { type: 'string', default: null, description: 'User name for HTTP basic authentication.' },
   password: { type: 'secret', default: null, description: 'Password for HTTP basic authentication.' },
   ssl_verify: { type: 'bool', default: true, description: 'Verify the server certificate (https).' },
@@ -183,7 +187,7 @@ export class MonitorAgent implements InputPlugin {
 
   private get engine(): PipelineView {
     const e = this.ctx.pipeline;
-    if (!e) throw new Error('monitor_agent runs inside an engine (ctx.pipeline is missing)');
+    if (!e) throw internalError('monitor_agent runs inside an engine (ctx.pipeline is missing)');
     return e;
   }
 
@@ -303,7 +307,10 @@ export class MonitorAgent implements InputPlugin {
     return this.ctx
       .emit(b.take(tag))
       .catch((e: Error) =>
-        this.ctx.logger.warn({ err: e.message }, 'monitor_agent: emitting plugin records failed'),
+        this.ctx.logger.warn(
+          { code: 'EMIT_FAILED', err: e.message },
+          'monitor_agent: emitting plugin records failed',
+        ),
       );
   }
 

@@ -48,7 +48,7 @@ export class PingMessageInput implements InputPlugin {
     // Not awaited: a ping that waits behind a full buffer must not delay the next one's
     // schedule; a refused ping is only logged (the next one says the same thing).
     this.ctx.emit(EventBatch.single(this.tag, EventTime.now(), this.record)).catch((e: Error) => {
-      this.ctx.logger.warn({ err: e.message }, 'ping message was not accepted');
+      this.ctx.logger.warn({ code: 'EMIT_FAILED', err: e.message }, 'ping message was not accepted');
     });
   }
 

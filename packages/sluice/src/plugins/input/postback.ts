@@ -175,7 +175,7 @@ export class PostbackInput implements InputPlugin {
 
   private emitFailed(e: unknown): HttpReply {
     const overflow = isBufferOverflow(e);
-    if (!overflow) this.ctx.logger.error({ err: e }, 'failed to emit postback');
+    if (!overflow) this.ctx.logger.error({ code: 'EMIT_FAILED', err: e }, 'failed to emit postback');
     return {
       status: overflow ? 503 : 500,
       headers: { ...JSON_HEADERS, ...(overflow ? { 'Retry-After': '1' } : {}) },

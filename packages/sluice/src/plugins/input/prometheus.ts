@@ -1,6 +1,6 @@
 import { param } from '../../config/ast.ts';
 import { defineParams, type ParamsOf } from '../../config/schema.ts';
-import { ConfigError } from '../../core/errors.ts';
+import { ConfigError, internalError } from '../../core/errors.ts';
 import type { InputPlugin, PluginContext, PluginDescriptor } from '../../core/plugin.ts';
 import { mountHealth, mountMetrics, workerPort } from '../../monitor/endpoints.ts';
 import { acquireServer, type MonitorServer } from '../../monitor/http-server.ts';
@@ -47,7 +47,7 @@ class PrometheusInput implements InputPlugin {
 
   async start(): Promise<void> {
     const engine = this.ctx.pipeline;
-    if (!engine) throw new Error('prometheus runs inside an engine (ctx.pipeline is missing)');
+    if (!engine) throw internalError('prometheus runs inside an engine (ctx.pipeline is missing)');
     this.server = await acquireServer(
       this.p.bind,
       workerPort(this.p.port, this.ctx.workerId),

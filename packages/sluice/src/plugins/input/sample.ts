@@ -99,7 +99,7 @@ export class SampleInput implements InputPlugin {
     this.running = true;
     this.ctx.signal.addEventListener('abort', () => void this.stop(), { once: true });
     this.loop = this.run().catch((e) => {
-      this.ctx.logger.error({ err: e }, 'sample input stopped on an error');
+      this.ctx.logger.error({ code: 'INPUT_FAILED', err: e }, 'sample input stopped on an error');
     });
   }
 
@@ -156,7 +156,7 @@ export class SampleInput implements InputPlugin {
           await this.ctx.emit(this.build());
         } catch (e) {
           // As Fluentd: an emit error (e.g. a full buffer) does not stop the generator.
-          this.ctx.logger.warn({ err: e }, 'sample: emit failed');
+          this.ctx.logger.warn({ code: 'EMIT_FAILED', err: e }, 'sample: emit failed');
         }
         done++;
         if ((done & 63) === 0) {

@@ -66,7 +66,10 @@ export class StdinInput implements InputPlugin {
         void this.start();
         return;
       }
-      this.ctx.logger.error({ err: e.message }, 'stdin: read error; no more lines will be read');
+      this.ctx.logger.error(
+        { code: 'STDIN_READ_FAILED', err: e.message },
+        'stdin: read error; no more lines will be read',
+      );
       this.onEnd();
     });
   }
@@ -131,12 +134,15 @@ export class StdinInput implements InputPlugin {
       } catch (e) {
         if (this.stopped) {
           this.ctx.logger.error(
-            { err: (e as Error).message, lines: batch.count },
+            { code: 'EMIT_FAILED', err: (e as Error).message, lines: batch.count },
             'stdin: batch refused while stopping',
           );
           return false;
         }
-        this.ctx.logger.warn({ err: (e as Error).message }, 'stdin: batch refused; retrying in 1s');
+        this.ctx.logger.warn(
+          { code: 'EMIT_RETRY', err: (e as Error).message },
+          'stdin: batch refused; retrying in 1s',
+        );
         await new Promise((r) => setTimeout(r, 1000));
       }
     }

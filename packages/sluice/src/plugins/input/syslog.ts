@@ -264,7 +264,8 @@ export class SyslogInput implements InputPlugin {
     if (arg !== 'udp' && arg !== 'tcp' && arg !== 'tls')
       throw new ConfigError(`<transport ${arg}>: expected udp, tcp or tls`, t!.element.location);
     this.protocol = p.protocol_type ?? arg;
-    if (param(el, 'priority_key')) ctx.logger.warn('priority_key is deprecated. Use severity_key instead');
+    if (param(el, 'priority_key'))
+      ctx.logger.warn({ code: 'PARAM_DEPRECATED' }, 'priority_key is deprecated. Use severity_key instead');
     if (p.include_source_host && p.source_address_key)
       throw new ConfigError('specify either source_address_key or include_source_host', el.location);
     this.sourceAddressKey = p.include_source_host ? p.source_host_key : p.source_address_key;

@@ -1,4 +1,5 @@
 import { defineSchema } from '../../config/schema.ts';
+import { internalError } from '../../core/errors.ts';
 import type { PluginDescriptor } from '../../core/plugin.ts';
 
 export const copySchema = defineSchema({
@@ -32,7 +33,7 @@ const descriptor: PluginDescriptor = {
   schema: copySchema,
   buffered: 'never',
   create() {
-    throw new Error('copy is built by the engine (core/outputs.ts)');
+    throw internalError('copy is built by the engine (core/outputs.ts)');
   },
 };
 export default descriptor;

@@ -1,4 +1,5 @@
 import { defineParams } from '../../config/schema.ts';
+import { SluiceError } from '../../core/errors.ts';
 import type { OutputPlugin, PluginDescriptor } from '../../core/plugin.ts';
 
 // Fluentd's out_null: accepts and drops everything. It counts what it drops, and
@@ -48,12 +49,16 @@ const descriptor: PluginDescriptor<NullOutput, { params: typeof params }> = {
         return batches;
       },
       process(batch) {
-        if (neverFlush) throw new Error('failed to flush (null output with never_flush true)');
+        if (neverFlush)
+          throw new SluiceError('NULL_NEVER_FLUSH', 'failed to flush (null output with never_flush true)');
         count(batch.count, batch.bytes.length);
       },
       async write(chunk) {
         if (neverFlush)
-          return { status: 'retry', error: new Error('failed to flush (null output with never_flush true)') };
+          return {
+            status: 'retry',
+            error: new SluiceError('NULL_NEVER_FLUSH', 'failed to flush (null output with never_flush true)'),
+          };
         count(chunk.count, chunk.bytes.length);
         return { status: 'ok' };
       },

@@ -1,3 +1,4 @@
+import { internalError } from '../../core/errors.ts';
 import type { PluginDescriptor } from '../../core/plugin.ts';
 
 // Built by the engine (core/outputs.ts), which owns the labels; the descriptor is for docs.
@@ -8,7 +9,7 @@ const descriptor: PluginDescriptor = {
   schema: { params: {} },
   buffered: 'never',
   create() {
-    throw new Error('relabel is built by the engine (core/outputs.ts)');
+    throw internalError('relabel is built by the engine (core/outputs.ts)');
   },
 };
 export default descriptor;

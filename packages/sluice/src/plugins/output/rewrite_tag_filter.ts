@@ -99,7 +99,7 @@ export class RewriteTagFilter implements OutputPlugin {
       if (r === undefined && !this.warned.has(p)) {
         this.warned.add(p);
         this.ctx.logger.warn(
-          { placeholder: p, tag, rewritetag: rule.tag },
+          { code: 'REWRITE_TAG_PLACEHOLDER', placeholder: p, tag, rewritetag: rule.tag },
           'rewrite_tag_filter: unknown placeholder found',
         );
       }

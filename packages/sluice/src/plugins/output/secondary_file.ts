@@ -3,7 +3,7 @@ import { dirname, join } from 'node:path';
 import { promisify } from 'node:util';
 import { gzip as gzipCb } from 'node:zlib';
 import { defineParams, type ParamsOf } from '../../config/schema.ts';
-import { ConfigError } from '../../core/errors.ts';
+import { ConfigError, SluiceError } from '../../core/errors.ts';
 import type { Chunk, OutputPlugin, PluginDescriptor, WriteResult } from '../../core/plugin.ts';
 import { escapePathValue } from '../../shared/file-out/path-template.ts';
 
@@ -82,7 +82,10 @@ class SecondaryFileOutput implements OutputPlugin {
         if ((e as NodeJS.ErrnoException).code !== 'EEXIST') throw e;
       }
     }
-    throw new Error(`secondary_file: ${base}.0 to .${MAX_SUFFIX - 1} all exist; move old dumps away`);
+    throw new SluiceError(
+      'SECONDARY_FILE_FULL',
+      `secondary_file: ${base}.0 to .${MAX_SUFFIX - 1} all exist; move old dumps away`,
+    );
   }
 }
 

@@ -1,6 +1,6 @@
 import { EventTime } from '@sluice/forward';
 import { param } from '../../config/ast.ts';
-import { ConfigError } from '../../core/errors.ts';
+import { ConfigError, internalError } from '../../core/errors.ts';
 import type { PluginDescriptor } from '../../core/plugin.ts';
 import { type ParseResult, parserSchema, regexpParam, type SluiceParser } from '../../shared/parse/common.ts';
 import { RegexpParser } from '../../shared/parse/regexp.ts';
@@ -45,7 +45,8 @@ class Multiline implements MultilineParser {
   }
 
   isFirstLine(line: string): boolean {
-    if (!this.firstline) throw new Error('multiline parser without format_firstline has no first-line test');
+    if (!this.firstline)
+      throw internalError('multiline parser without format_firstline has no first-line test');
     return this.firstline.test(line);
   }
 

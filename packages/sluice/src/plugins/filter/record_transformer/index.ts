@@ -89,7 +89,10 @@ function parseRecordValue(v: string, ctx: PluginContext): unknown {
   try {
     return JSON.parse(v);
   } catch (e) {
-    ctx.logger.warn({ err: e }, `failed to parse ${v} as json. Assuming ${v} is a string`);
+    ctx.logger.warn(
+      { code: 'RECORD_TRANSFORMER_JSON', err: e },
+      `failed to parse ${v} as json. Assuming ${v} is a string`,
+    );
     return v;
   }
 }
@@ -133,7 +136,7 @@ export function createRecordTransformer(config: Resolved<typeof schema>, ctx: Pl
     onUnknown(ph: string) {
       if (warned.size > 1000 || warned.has(ph)) return;
       warned.add(ph);
-      ctx.logger.warn(`unknown placeholder \`${ph}\` found`);
+      ctx.logger.warn({ code: 'RECORD_TRANSFORMER_PLACEHOLDER' }, `unknown placeholder \`${ph}\` found`);
     },
   };
   const fields: [Compiled, Compiled][] = [];

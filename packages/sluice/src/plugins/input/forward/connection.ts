@@ -13,6 +13,7 @@ import {
 import { EventBatch } from '../../../core/batch.ts';
 import { BatchBuilder } from '../../../core/batch-builder.ts';
 import { BufferPool } from '../../../core/buffer-pool.ts';
+import type { ErrorCode } from '../../../core/errors.ts';
 import type { BudgetHolder, MemoryBudget } from '../../../core/memory-budget.ts';
 import type { PluginContext } from '../../../core/plugin.ts';
 import type { Security, Session } from './security.ts';
@@ -87,7 +88,10 @@ export class Connection implements BudgetHolder {
     this.check = {
       skipInvalid: o.skipInvalid,
       onInvalid: (i, reason) =>
-        o.ctx.logger.warn({ remote: this.remote, entry: i }, `skipped invalid event: entry ${reason}`),
+        o.ctx.logger.warn(
+          { code: 'BAD_ENTRY', remote: this.remote, entry: i },
+          `skipped invalid event: entry ${reason}`,
+        ),
       now: nowTime,
     };
     if (o.security) {
@@ -187,7 +191,7 @@ export class Connection implements BudgetHolder {
     this.release();
   }
 
-  private fail(reason: string, code?: string): void {
+  private fail(reason: string, code?: ErrorCode): void {
     this.o.ctx.logger.warn({ remote: this.remote, code }, `closing forward connection: ${reason}`);
     this.o.ctx.metrics.protocolErrors = ((this.o.ctx.metrics.protocolErrors as number | undefined) ?? 0) + 1;
     this.close();
@@ -276,7 +280,7 @@ export class Connection implements BudgetHolder {
   private addFrame(frame: Buffer, p: Pending): Promise<void> | undefined {
     if (this.o.warnSize !== undefined && frame.length > this.o.warnSize) {
       this.o.ctx.logger.warn(
-        { remote: this.remote, size: frame.length, limit: this.o.warnSize },
+        { code: 'FORWARD_CHUNK_SIZE_WARN', remote: this.remote, size: frame.length, limit: this.o.warnSize },
         "Input chunk size is larger than 'chunk_size_warn_limit'",
       );
     }
@@ -285,7 +289,7 @@ export class Connection implements BudgetHolder {
     const signal = f.option?.fluent_signal;
     if (signal !== undefined && signal !== 0) {
       this.o.ctx.logger.warn(
-        { remote: this.remote, fluent_signal: signal },
+        { code: 'FORWARD_SIGNAL_DROPPED', remote: this.remote, fluent_signal: signal },
         'dropped a metrics/traces frame: only logs (fluent_signal 0) are supported',
       );
       if (f.option?.chunk) p.acks.push(f.option.chunk);

@@ -244,7 +244,10 @@ export class ForwardInput implements InputPlugin {
     if (tls) {
       server.on('secureConnection', onSocket);
       server.on('tlsClientError', (e) =>
-        this.ctx.logger.warn({ err: e.message }, 'forward TLS handshake failed'),
+        this.ctx.logger.warn(
+          { code: 'TLS_HANDSHAKE_FAILED', err: e.message },
+          'forward TLS handshake failed',
+        ),
       );
     } else server.on('connection', onSocket);
     this.server = server;
@@ -253,7 +256,9 @@ export class ForwardInput implements InputPlugin {
       server.once('error', reject);
       const done = () => {
         server.off('error', reject);
-        server.on('error', (e) => this.ctx.logger.error({ err: e.message }, 'forward listener error'));
+        server.on('error', (e) =>
+          this.ctx.logger.error({ code: 'LISTEN_FAILED', err: e.message }, 'forward listener error'),
+        );
         resolve();
       };
       const backlog = this.p.backlog;
@@ -283,7 +288,9 @@ export class ForwardInput implements InputPlugin {
         if (err) this.ctx.logger.debug({ err: err.message }, 'heartbeat reply failed');
       });
     });
-    udp.on('error', (e) => this.ctx.logger.warn({ err: e.message }, 'forward heartbeat socket error'));
+    udp.on('error', (e) =>
+      this.ctx.logger.warn({ code: 'UDP_SOCKET_ERROR', err: e.message }, 'forward heartbeat socket error'),
+    );
     await new Promise<void>((resolve, reject) => {
       udp.once('error', reject);
       udp.bind(port, bind, () => {

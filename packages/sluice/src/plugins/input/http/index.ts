@@ -228,7 +228,10 @@ export class HttpInput implements InputPlugin {
 
   private refuse(req: HttpRequest, e: BadRequestError): HttpReply {
     if (this.p.dump_error_log)
-      this.ctx.logger.warn({ path: req.path, error: e.message }, 'http request refused');
+      this.ctx.logger.warn(
+        { code: 'HTTP_REQUEST_REFUSED', path: req.path, error: e.message },
+        'http request refused',
+      );
     return this.withCors(req, { status: 400, headers: TEXT, body: `400 Bad Request\n${e.message}\n` });
   }
 
@@ -241,7 +244,7 @@ export class HttpInput implements InputPlugin {
         body: `503 Service Unavailable\n${(e as Error).message}\n`,
       };
     }
-    if (this.p.dump_error_log) this.ctx.logger.error({ err: e }, 'failed to emit data');
+    if (this.p.dump_error_log) this.ctx.logger.error({ code: 'EMIT_FAILED', err: e }, 'failed to emit data');
     return { status: 500, headers: TEXT, body: `500 Internal Server Error\n${(e as Error).message}\n` };
   }
 

@@ -162,7 +162,10 @@ export class Tailer implements TargetHost {
       STOP_WAIT_MS,
     );
     if (!settled)
-      this.log.warn('an emit was still waiting at shutdown; its lines will be read again at the next start');
+      this.log.warn(
+        { code: 'TAIL_REREAD_AT_START' },
+        'an emit was still waiting at shutdown; its lines will be read again at the next start',
+      );
     // Pending multiline events are emitted at shutdown, as Fluentd does. Held CRI partials
     // are not: their position was not committed, the next start reads and joins them whole.
     const flushes: Promise<void>[] = [];
@@ -171,7 +174,10 @@ export class Tailer implements TargetHost {
       for (const f of t.files) if (f.hasPendingEvent && f.flushesAtStop) flushes.push(t.flushPending(f));
     }
     if (!(await this.within(Promise.allSettled(flushes), STOP_WAIT_MS))) {
-      this.log.warn('could not emit a pending multiline event at shutdown; it will be read again');
+      this.log.warn(
+        { code: 'TAIL_REREAD_AT_START' },
+        'could not emit a pending multiline event at shutdown; it will be read again',
+      );
     }
     for (const t of this.targets.values()) for (const f of t.files) f.release();
     this.targets.clear();
@@ -189,7 +195,9 @@ export class Tailer implements TargetHost {
   }
 
   private kick(t: Target): Promise<void> {
-    return t.kick().catch((e) => this.log.error({ err: e, path: t.path }, 'tail pump failed'));
+    return t
+      .kick()
+      .catch((e) => this.log.error({ code: 'TAIL_READ_FAILED', err: e, path: t.path }, 'tail pump failed'));
   }
 
   private kickAll(): void {
@@ -207,7 +215,7 @@ export class Tailer implements TargetHost {
         if (this.o.ignoreRepeatedPermissionError && this.warnedUnreadable.has(p)) return;
         this.warnedUnreadable.add(p);
         this.log.warn(
-          { path: p },
+          { code: 'TAIL_UNREADABLE', path: p },
           'file is unreadable; it is skipped and examined again at the next refresh',
         );
       },

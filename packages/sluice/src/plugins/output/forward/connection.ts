@@ -12,6 +12,7 @@ import {
   readPong,
   unpackr,
 } from '@sluice/forward';
+import { SluiceError } from '../../../core/errors.ts';
 
 export interface ClientAuth {
   hostname: string;
@@ -33,7 +34,7 @@ export interface ConnectOptions {
 
 /** A refused or broken handshake: code HANDSHAKE_FAILED in the log line. */
 function handshakeError(reason: string): Error {
-  return Object.assign(new Error(`forward handshake failed: ${reason}`), { code: 'HANDSHAKE_FAILED' });
+  return new SluiceError('HANDSHAKE_FAILED', `forward handshake failed: ${reason}`);
 }
 
 /**
@@ -54,7 +55,9 @@ export class ForwardConnection {
   private constructor(readonly socket: Socket) {
     socket.on('data', (d: Buffer) => this.onData(d));
     socket.on('error', (e) => this.die(e));
-    socket.on('close', () => this.die(new Error('connection closed by the server')));
+    socket.on('close', () =>
+      this.die(new SluiceError('FORWARD_SEND_FAILED', 'connection closed by the server')),
+    );
   }
 
   get alive(): boolean {
@@ -78,7 +81,12 @@ export class ForwardConnection {
     await new Promise<void>((resolve, reject) => {
       const timer = setTimeout(() => {
         socket.destroy();
-        reject(new Error(`connect to ${target} timed out after ${o.connectTimeoutMs}ms`));
+        reject(
+          new SluiceError(
+            'FORWARD_SEND_FAILED',
+            `connect to ${target} timed out after ${o.connectTimeoutMs}ms`,
+          ),
+        );
       }, o.connectTimeoutMs);
       socket.once(o.tls ? 'secureConnect' : 'connect', () => {
         clearTimeout(timer);
@@ -123,7 +131,7 @@ export class ForwardConnection {
       const timer = setTimeout(() => {
         this.onFrame = undefined;
         this.socket.destroy();
-        reject(new Error(`no handshake message within ${timeoutMs}ms`));
+        reject(new SluiceError('HANDSHAKE_FAILED', `no handshake message within ${timeoutMs}ms`));
       }, timeoutMs);
       this.onFrame = (f) => {
         clearTimeout(timer);
@@ -158,7 +166,9 @@ export class ForwardConnection {
       }
     } catch (e) {
       this.socket.destroy();
-      this.die(new Error(`invalid response from the server: ${(e as Error).message}`));
+      this.die(
+        new SluiceError('FORWARD_SEND_FAILED', `invalid response from the server: ${(e as Error).message}`),
+      );
     }
   }
 
@@ -190,7 +200,12 @@ export class ForwardConnection {
       await new Promise<void>((resolve, reject) => {
         const timer = setTimeout(() => {
           this.socket.destroy();
-          reject(new Error(`send_timeout: the chunk was not written within ${sendTimeoutMs}ms`));
+          reject(
+            new SluiceError(
+              'FORWARD_SEND_FAILED',
+              `send_timeout: the chunk was not written within ${sendTimeoutMs}ms`,
+            ),
+          );
         }, sendTimeoutMs);
         this.socket.cork();
         this.socket.write(parts[0]!);
@@ -215,7 +230,12 @@ export class ForwardConnection {
         this.acks.delete(id);
         // The server may still be processing; closing makes the outcome unambiguous for this socket.
         this.socket.destroy();
-        reject(new Error(`ack_response_timeout: no ack for chunk ${id} within ${timeoutMs}ms`));
+        reject(
+          new SluiceError(
+            'FORWARD_SEND_FAILED',
+            `ack_response_timeout: no ack for chunk ${id} within ${timeoutMs}ms`,
+          ),
+        );
       }, timeoutMs);
       this.acks.set(id, {
         resolve: () => {
@@ -232,7 +252,7 @@ export class ForwardConnection {
 
   close(): void {
     this.socket.end();
-    this.die(new Error('connection closed'));
+    this.die(new SluiceError('FORWARD_SEND_FAILED', 'connection closed'));
   }
 }
 

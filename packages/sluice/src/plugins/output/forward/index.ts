@@ -3,7 +3,7 @@ import { hostname } from 'node:os';
 import type { ConnectionOptions as TlsConnectOptions } from 'node:tls';
 import { compressEntries, type ForwardOption, newChunkId } from '@sluice/forward';
 import { defineParams, defineSchema, type Resolved } from '../../../config/schema.ts';
-import { ConfigError } from '../../../core/errors.ts';
+import { ConfigError, SluiceError } from '../../../core/errors.ts';
 import type {
   Chunk,
   OutputPlugin,
@@ -294,8 +294,8 @@ export class ForwardOutput implements OutputPlugin {
         if (this.p.verify_connection_at_startup) await n.verify();
       } catch (e) {
         const msg = `forward server ${n} is not usable at startup: ${(e as Error).message}`;
-        if (!ignore) throw new Error(msg);
-        this.ctx.logger.warn(msg);
+        if (!ignore) throw new SluiceError('FORWARD_NO_SERVER', msg);
+        this.ctx.logger.warn({ code: 'FORWARD_NO_SERVER' }, msg);
       }
     }
     for (const n of this.nodes) if (!n.s.standby && n.available) n.warm();
@@ -309,7 +309,10 @@ export class ForwardOutput implements OutputPlugin {
   async write(chunk: Chunk): Promise<WriteResult> {
     const tag = chunk.keys.tag;
     if (tag === undefined)
-      return { status: 'fatal', error: new Error("out_forward needs the 'tag' chunk key (<buffer tag>)") };
+      return {
+        status: 'fatal',
+        error: new SluiceError('SLUICE_CONFIG', "out_forward needs the 'tag' chunk key (<buffer tag>)"),
+      };
     let entries = this.p.time_as_integer ? timesAsIntegers(chunk.bytes) : chunk.bytes;
     const option: ForwardOption = { size: chunk.count };
     if (this.p.compress === 'gzip') {
@@ -330,7 +333,10 @@ export class ForwardOutput implements OutputPlugin {
     }
     return {
       status: 'retry',
-      error: new Error(`no forward server took chunk ${chunk.id}: ${errors.join('; ')}`),
+      error: new SluiceError(
+        'FORWARD_SEND_FAILED',
+        `no forward server took chunk ${chunk.id}: ${errors.join('; ')}`,
+      ),
     };
   }
 

@@ -4,6 +4,7 @@ import { isIP } from 'node:net';
 import type { ConnectionOptions as TlsConnectOptions } from 'node:tls';
 import type { ForwardOption } from '@sluice/forward';
 import type { Logger } from 'pino';
+import { errorCodeOf, SluiceError } from '../../../core/errors.ts';
 import { type ClientAuth, ForwardConnection } from './connection.ts';
 import { FailureDetector } from './failure-detector.ts';
 
@@ -74,7 +75,7 @@ export class ForwardNode {
       const found = await lookup(host, { all: true });
       this.addrs = found.map((a) => a.address);
       this.addrAt = now();
-      if (this.addrs.length === 0) throw new Error(`${host} does not resolve`);
+      if (this.addrs.length === 0) throw new SluiceError('FORWARD_NO_SERVER', `${host} does not resolve`);
     }
     if (!this.s.dnsRoundRobin) return this.addrs[0]!;
     return this.addrs[this.rr++ % this.addrs.length]!;
@@ -168,7 +169,13 @@ export class ForwardNode {
     this.failedAt = now();
     if (this.available)
       this.log.warn(
-        { server: this.toString(), err: err.message, code: (err as { code?: unknown }).code },
+        {
+          code: errorCodeOf(err) ?? 'FORWARD_SERVER_DETACHED',
+          server: this.toString(),
+          err: err.message,
+          // the system's code (ECONNREFUSED...) of a socket error
+          cause: { code: (err as { code?: unknown }).code },
+        },
         'detached forwarding server',
       );
     this.available = false;
@@ -185,7 +192,7 @@ export class ForwardNode {
       if (!this.available && t - this.failedAt >= this.s.recoverWaitS) {
         this.available = true;
         this.log.warn(
-          { server: this.toString() },
+          { code: 'FORWARD_SERVER_RECOVERED', server: this.toString() },
           'recovered forwarding server (recover_wait elapsed, heartbeat none)',
         );
       }
@@ -210,7 +217,10 @@ export class ForwardNode {
   }
 
   private detach(why: Record<string, unknown>): void {
-    this.log.warn({ server: this.toString(), ...why }, 'detached forwarding server');
+    this.log.warn(
+      { code: 'FORWARD_SERVER_DETACHED', server: this.toString(), ...why },
+      'detached forwarding server',
+    );
     this.available = false;
     this.addrs = [];
     this.failure.clear(now());
@@ -222,7 +232,10 @@ export class ForwardNode {
     const recoverSamples = this.s.recoverWaitS / this.s.heartbeatIntervalS;
     if (!this.available && this.failure.sampleSize > recoverSamples) {
       this.available = true;
-      this.log.warn({ server: this.toString() }, 'recovered forwarding server');
+      this.log.warn(
+        { code: 'FORWARD_SERVER_RECOVERED', server: this.toString() },
+        'recovered forwarding server',
+      );
     }
   }
 

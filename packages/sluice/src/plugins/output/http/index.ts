@@ -4,7 +4,7 @@ import type { Dispatcher } from 'undici';
 import type { ConfigElement } from '../../../config/ast.ts';
 import { defineSchema, type Resolved } from '../../../config/schema.ts';
 import { BufferPool } from '../../../core/buffer-pool.ts';
-import { ConfigError, NotImplementedPluginError } from '../../../core/errors.ts';
+import { ConfigError, NotImplementedPluginError, SluiceError } from '../../../core/errors.ts';
 import type {
   Chunk,
   FormatterPlugin,
@@ -149,7 +149,10 @@ export class HttpOutput implements OutputPlugin {
     } catch (e) {
       return {
         status: 'fatal',
-        error: new Error(`endpoint ${this.p.endpoint} expands to an invalid URL: ${(e as Error).message}`),
+        error: new SluiceError(
+          'HTTP_BAD_ENDPOINT',
+          `endpoint ${this.p.endpoint} expands to an invalid URL: ${(e as Error).message}`,
+        ),
       };
     }
     if (
@@ -160,7 +163,7 @@ export class HttpOutput implements OutputPlugin {
         this.p.allowed_hosts.length === 0
           ? 'allowed_hosts is strictly required when using placeholders in the endpoint host'
           : `Not allowed host: ${url.hostname}`;
-      return { status: 'fatal', error: new Error(msg) };
+      return { status: 'fatal', error: new SluiceError('HTTP_BAD_ENDPOINT', msg) };
     }
     let headers = this.staticHeaders;
     if (this.p.headers_from_placeholders) {
@@ -187,7 +190,10 @@ export class HttpOutput implements OutputPlugin {
       // Connection refused, reset, timeouts: the service may come back, so the engine retries.
       return {
         status: 'retry',
-        error: new Error(`${this.method} ${url.origin}${path} failed: ${(e as Error).message}`),
+        error: new SluiceError(
+          'HTTP_SEND_FAILED',
+          `${this.method} ${url.origin}${path} failed: ${(e as Error).message}`,
+        ),
       };
     }
     if (status >= 200 && status < 300) {
@@ -195,10 +201,12 @@ export class HttpOutput implements OutputPlugin {
       return { status: 'ok' };
     }
     const msg = `${this.method} ${url.origin}${path}: ${status} ${text.slice(0, 500).trim()}`;
-    if (this.retryable.has(status)) return { status: 'retry', error: new Error(msg) };
-    if (this.p.error_response_as_unrecoverable) return { status: 'fatal', error: new Error(msg) };
+    if (this.retryable.has(status))
+      return { status: 'retry', error: new SluiceError('HTTP_SEND_FAILED', msg) };
+    if (this.p.error_response_as_unrecoverable)
+      return { status: 'fatal', error: new SluiceError('HTTP_ERROR_RESPONSE', msg) };
     this.ctx.logger.error(
-      { status, url: url.origin + path },
+      { code: 'HTTP_ERROR_RESPONSE', status, url: url.origin + path },
       `got error response from '${this.method} ${url.origin}${path}' : ${msg}`,
     );
     return { status: 'ok' };
