@@ -441,6 +441,7 @@ for (const caseName of cases) {
   row.push(cpu.map((x) => (x ? x.cpuUs.toFixed(2) : '–')).join(' → '));
   row.push(`${cpu.map((x) => (x ? x.rss.toFixed(0) : '–')).join(' / ')} MiB`);
   const failed = [...failures].filter(([key]) => key.startsWith(`${caseName}/`));
-  if (failed.length) row[0] += ` (failed runs: ${failed.map(([key, n]) => `${key.split('/')[1]} ${n}`).join(', ')})`;
+  if (failed.length)
+    row[0] += ` (failed runs: ${failed.map(([key, n]) => `${key.split('/')[1]} ${n}`).join(', ')})`;
   console.log(`| ${row.join(' | ')} |`);
 }
