@@ -81,7 +81,6 @@ export const READ_BUFFER_DEFAULT = 1024 * 1024;
 export class AgentUsageError extends SluiceError {
   constructor(message: string) {
     super('AGENT_OPTIONS', message);
-    this.name = 'AgentUsageError';
   }
 }
 

@@ -12,8 +12,8 @@ export class SluiceError extends Error {
     message: string,
     options?: ErrorOptions,
   ) {
+    // name stays 'Error': String(e) reads as it did for the plain Errors this replaced.
     super(message, options);
-    this.name = 'SluiceError';
   }
 }
 
