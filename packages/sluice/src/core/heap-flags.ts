@@ -22,16 +22,6 @@ export function keepYoungGenerationSmall(): void {
     setFlagsFromString('--semi-space-growth-factor=1');
 }
 
-/**
- * Lets the young generation grow again (V8's default), unless the user chose its size: for
- * the HTTP receiver, whose node:http objects (several KiB per request) made scavenges of a
- * young generation kept at its initial size cost more CPU per request than they saved.
- */
-export function letYoungGenerationGrow(): void {
-  if (!youngGenerationChosen(process.execArgv, process.env.NODE_OPTIONS))
-    setFlagsFromString('--semi-space-growth-factor=2');
-}
-
 /** The node flags of a `<system> workers` worker: the supervisor's, plus 1 MiB semi-spaces unless chosen. */
 export function workerExecArgv(execArgv: string[], nodeOptions = ''): string[] {
   return youngGenerationChosen(execArgv, nodeOptions) ? execArgv : [...execArgv, '--max-semi-space-size=1'];

@@ -3,7 +3,6 @@ import https from 'node:https';
 import type { AddressInfo } from 'node:net';
 import type { Logger } from 'pino';
 import type { Resolved } from '../../config/schema.ts';
-import { letYoungGenerationGrow } from '../../core/heap-flags.ts';
 import { MemoryBudget } from '../../core/memory-budget.ts';
 import { tlsServerOptions } from '../../core/tls-transport.ts';
 import { BodySweep, Flight, type Receiving, replyTo } from './request.ts';
@@ -65,7 +64,6 @@ export class HttpReceiver implements Receiving {
   }
 
   async start(): Promise<void> {
-    letYoungGenerationGrow();
     const handler = (req: IncomingMessage, res: ServerResponse) => this.handle(req, res);
     const server = this.o.tls ? https.createServer(this.o.tls, handler) : http.createServer(handler);
     server.keepAliveTimeout = this.o.keepaliveTimeoutMs;
