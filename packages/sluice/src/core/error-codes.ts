@@ -442,7 +442,7 @@ export const ERROR_CODES = {
   ),
   HTTP_ERROR_RESPONSE: e(
     'out_http',
-    'The endpoint answered a status that is neither retried nor fatal (`retryable_response_codes`, `error_response_as_unrecoverable`); the chunk counts as sent.',
+    'The endpoint answered an error status not in `retryable_response_codes`: the chunk fails for good with `error_response_as_unrecoverable`, else it is logged and counts as sent.',
     'fix the endpoint, or list the status in `retryable_response_codes`',
   ),
   HTTP_SEND_FAILED: e(

@@ -4,7 +4,7 @@ import { randomBytes } from 'node:crypto';
 import { EventTime } from '@sluice/forward';
 import { EventBatch } from '../../../core/batch.ts';
 import { BatchBuilder } from '../../../core/batch-builder.ts';
-import { isBufferOverflow } from '../../../core/errors.ts';
+import { isBufferOverflow, SluiceError } from '../../../core/errors.ts';
 import type { PluginContext } from '../../../core/plugin.ts';
 import { JsonTranscoder } from '../../../shared/lines/json-msgpack.ts';
 import type { SluiceParser } from '../../../shared/parse/common.ts';
@@ -80,7 +80,8 @@ export class RecordEmitter {
       }
       if (!parsed) {
         ends[i] = -1;
-        const error = new Error(
+        const error = new SluiceError(
+          'FIREHOSE_UNPARSED',
           `FIREHOSE_UNPARSED: ${why ?? this.parser.lastError ?? 'pattern not matched'}`,
         );
         this.ctx.emitError(tag, now, { [this.messageKey]: text }, error);

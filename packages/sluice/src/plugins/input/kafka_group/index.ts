@@ -16,7 +16,7 @@ import { decode, EventTime } from '@sluice/forward';
 import type { ConfigElement } from '../../../config/ast.ts';
 import { defineParams, type ParamsOf, type Resolved } from '../../../config/schema.ts';
 import { EventBatch, type EventRecord } from '../../../core/batch.ts';
-import { ConfigError } from '../../../core/errors.ts';
+import { ConfigError, SluiceError } from '../../../core/errors.ts';
 import type { InputPlugin, ParserPlugin, PluginContext, PluginDescriptor } from '../../../core/plugin.ts';
 import {
   type ConnectionParams,
@@ -181,7 +181,7 @@ function readerFor(p: Params, config: Resolved, ctx: PluginContext): ValueReader
     const parser = ctx.createNested<ParserPlugin>('parser', parse.element);
     return (v) => {
       const r = parser.parse(v.toString());
-      if (!r) throw new Error('pattern not matched');
+      if (!r) throw new SluiceError('KAFKA_PARSE_ERROR', 'pattern not matched');
       return r.record;
     };
   }
@@ -189,13 +189,13 @@ function readerFor(p: Params, config: Resolved, ctx: PluginContext): ValueReader
     case 'json':
       return (v) => {
         const r = JSON.parse(v.toString()) as unknown;
-        if (!isObject(r)) throw new Error('not a JSON object');
+        if (!isObject(r)) throw new SluiceError('KAFKA_PARSE_ERROR', 'not a JSON object');
         return r;
       };
     case 'msgpack':
       return (v) => {
         const r = decode(v) as unknown;
-        if (!isObject(r)) throw new Error('not a msgpack map');
+        if (!isObject(r)) throw new SluiceError('KAFKA_PARSE_ERROR', 'not a msgpack map');
         return r;
       };
     case 'ltsv':
@@ -470,7 +470,7 @@ export class KafkaGroupInput implements InputPlugin {
           // the buffer refused (overflow): as in_kafka_group, try again a second later
           if (this.stopping) throw e;
           if (p.retry_emit_limit !== undefined && attempt >= p.retry_emit_limit)
-            throw new Error(`Exceeds retry_emit_limit: ${(e as Error).message}`);
+            throw new SluiceError('KAFKA_EMIT_LIMIT', `Exceeds retry_emit_limit: ${(e as Error).message}`);
           await this.pause(1000);
         }
       }

@@ -9,6 +9,7 @@ import { decode, EventTime } from '@sluice/forward';
 import { skipValue } from '../../../codec/msgpack-scan.ts';
 import { recordJson } from '../../../codec/json.ts';
 import { JsonOut, writeJsonString, writeJsonValue } from '../../../codec/msgpack-json.ts';
+import { SluiceError } from '../../../core/errors.ts';
 import type { Chunk } from '../../../core/plugin.ts';
 import type { RecordAccessor } from '../../../core/record-accessor.ts';
 import type { TimeFormatter } from '../../../time/time-format.ts';
@@ -192,7 +193,11 @@ export class BulkWriter {
       let i = 0;
       while (off < b.length) {
         const end = skipValue(b, off, b.length);
-        if (end < 0) throw new Error(`chunk ${chunk.id} holds a broken msgpack entry at byte ${off}`);
+        if (end < 0)
+          throw new SluiceError(
+            'CHUNK_BROKEN_ENTRY',
+            `chunk ${chunk.id} holds a broken msgpack entry at byte ${off}`,
+          );
         if (done?.[i] !== 1) {
           const mark = out.len;
           // the writer notes each document's index and id here (another build may have run in between)

@@ -9,7 +9,7 @@ import type { Resolved } from '../../../config/schema.ts';
 import { parseSize } from '../../../config/values.ts';
 import type { EventRecord } from '../../../core/batch.ts';
 import { BufferPool } from '../../../core/buffer-pool.ts';
-import { ConfigError } from '../../../core/errors.ts';
+import { ConfigError, SluiceError } from '../../../core/errors.ts';
 import type {
   Chunk,
   OutputPlugin,
@@ -310,7 +310,10 @@ export class ElasticsearchOutput implements OutputPlugin {
       await this.serverInfo();
       if (this.p.data_stream_name) await this.ensureDataStream(index.fixed!);
     } catch (e) {
-      return { status: 'retry', error: new Error(`ES_SERVER_UNAVAILABLE: ${(e as Error).message}`) };
+      return {
+        status: 'retry',
+        error: new SluiceError('ES_SERVER_UNAVAILABLE', `ES_SERVER_UNAVAILABLE: ${(e as Error).message}`),
+      };
     }
     let done = this.partial.get(chunk.id);
     const body = this.writer.build(chunk, index, done, this.limit, this.pool.take());
@@ -325,7 +328,10 @@ export class ElasticsearchOutput implements OutputPlugin {
         next = requests.next();
       } catch (e) {
         // bytes the buffer accepted but that are not msgpack entries: no retry can help
-        return { status: 'fatal', error: new Error(`ES_BROKEN_CHUNK: ${(e as Error).message}`) };
+        return {
+          status: 'fatal',
+          error: new SluiceError('ES_BROKEN_CHUNK', `ES_BROKEN_CHUNK: ${(e as Error).message}`),
+        };
       }
       if (next.done) break;
       const req = next.value;
@@ -482,7 +488,10 @@ export class ElasticsearchOutput implements OutputPlugin {
         tag,
         time,
         record,
-        new Error(`ES_DOCUMENT_REJECTED: ${item.status} ${item.type ?? ''}: ${item.reason ?? ''}`),
+        new SluiceError(
+          'ES_DOCUMENT_REJECTED',
+          `ES_DOCUMENT_REJECTED: ${item.status} ${item.type ?? ''}: ${item.reason ?? ''}`,
+        ),
       );
     }
     const first = rejected[0]!.item;

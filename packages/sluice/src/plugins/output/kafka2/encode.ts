@@ -12,6 +12,7 @@ import { recordJson } from '../../../codec/json.ts';
 import { JsonOut, writeJsonValue } from '../../../codec/msgpack-json.ts';
 import { skipValue } from '../../../codec/msgpack-scan.ts';
 import type { EventRecord } from '../../../core/batch.ts';
+import { SluiceError } from '../../../core/errors.ts';
 import type { Chunk, FormatterPlugin } from '../../../core/plugin.ts';
 import type { RecordAccessor } from '../../../core/record-accessor.ts';
 import { rubyToS } from '../../../shared/parse/format-common.ts';
@@ -181,7 +182,11 @@ export class MessageEncoder {
     let index = 0;
     while (off < end) {
       const entryEnd = skipValue(b, off, end);
-      if (entryEnd < 0) throw new Error(`chunk ${chunk.id} holds a broken msgpack entry at byte ${off}`);
+      if (entryEnd < 0)
+        throw new SluiceError(
+          'CHUNK_BROKEN_ENTRY',
+          `chunk ${chunk.id} holds a broken msgpack entry at byte ${off}`,
+        );
       const i = index++;
       let done = false;
       if (this.fastPath && b[off] === 0x92) {
@@ -304,7 +309,10 @@ export class MessageEncoder {
       rejected.push({
         time,
         record: original,
-        error: new Error(`unexpected error during format record: ${(e as Error).message}`),
+        error: new SluiceError(
+          'KAFKA_FORMAT_ERROR',
+          `unexpected error during format record: ${(e as Error).message}`,
+        ),
         code: 'KAFKA_FORMAT_ERROR',
       });
       return undefined;
@@ -340,7 +348,10 @@ function tooLarge(time: EventTime, record: EventRecord, size: number, limit: num
   return {
     time,
     record,
-    error: new Error(`record size ${size} exceeds max_send_limit_bytes ${limit}; not sent`),
+    error: new SluiceError(
+      'KAFKA_RECORD_TOO_LARGE',
+      `record size ${size} exceeds max_send_limit_bytes ${limit}; not sent`,
+    ),
     code: 'KAFKA_RECORD_TOO_LARGE',
   };
 }

@@ -7,7 +7,7 @@ import { type ConfigElement, typeOf } from '../../../config/ast.ts';
 import type { Resolved } from '../../../config/schema.ts';
 import type { EventRecord } from '../../../core/batch.ts';
 import { BufferPool } from '../../../core/buffer-pool.ts';
-import { ConfigError } from '../../../core/errors.ts';
+import { ConfigError, SluiceError } from '../../../core/errors.ts';
 import type {
   Chunk,
   FormatterPlugin,
@@ -98,6 +98,7 @@ export class Kafka2Output implements OutputPlugin {
     this.topicFromChunkKey = chunkKeys.includes(p.topic_key);
     if (p.default_topic === undefined && !p.topic && this.topicFromChunkKey && !chunkKeys.includes('tag'))
       ctx.logger.warn(
+        { code: 'KAFKA_NO_DEFAULT_TOPIC' },
         "Use 'topic' field of event record for topic but no fallback. Recommend to set default_topic or set 'tag' in buffer chunk keys like <buffer topic,tag>",
       );
 
@@ -222,7 +223,8 @@ export class Kafka2Output implements OutputPlugin {
         return { status: 'ok' };
       }
       const ids = brokerErrorIds(res.error);
-      const error = new Error(
+      const error = new SluiceError(
+        'KAFKA_SEND_FAILED',
         `KAFKA_SEND_FAILED: sending to topic '${topic}' failed: ${describe(res.error)}`,
       );
       counter(this.ctx, 'kafkaSendErrors');
@@ -260,7 +262,8 @@ export class Kafka2Output implements OutputPlugin {
         chunk.keys.tag ?? '',
         e.time,
         e.record,
-        new Error(
+        new SluiceError(
+          'KAFKA_RECORD_TOO_LARGE',
           `the broker refused a message of ${m.value?.length ?? 0} bytes as too large (MESSAGE_TOO_LARGE); not sent`,
         ),
         'KAFKA_RECORD_TOO_LARGE',

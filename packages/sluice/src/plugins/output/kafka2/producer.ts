@@ -15,6 +15,7 @@
 // - MESSAGE_TOO_LARGE / RECORD_LIST_TOO_LARGE: the broker wrote nothing; the request is
 //   split in halves until the single message it refuses is found, which is rejected alone.
 import { kOptions, type MessageToProduce, Producer, type ProducerOptions } from '@platformatic/kafka';
+import { SluiceError } from '../../../core/errors.ts';
 import { defined } from '../../../shared/kafka/connection.ts';
 import type { KafkaMessage, MessageMeta } from './encode.ts';
 import { DirectProducer } from './produce.ts';
@@ -143,7 +144,12 @@ export class KafkaDelivery {
     const timeout = new Promise<never>((_, reject) => {
       timer = setTimeout(() => {
         reject(
-          Object.assign(new Error(`${what}: no answer in ${this.o.sendTimeoutMs} ms`), { watchdog: true }),
+          Object.assign(
+            new SluiceError('KAFKA_SEND_FAILED', `${what}: no answer in ${this.o.sendTimeoutMs} ms`),
+            {
+              watchdog: true,
+            },
+          ),
         );
       }, this.o.sendTimeoutMs);
     });

@@ -6,7 +6,7 @@ import type * as Firehose from '@aws-sdk/client-firehose';
 import type { ConfigElement } from '../../../config/ast.ts';
 import type { Resolved, SectionSpec } from '../../../config/schema.ts';
 import { BufferPool } from '../../../core/buffer-pool.ts';
-import { ConfigError } from '../../../core/errors.ts';
+import { ConfigError, SluiceError } from '../../../core/errors.ts';
 import { lazyRequire } from '../../../core/lazy-require.ts';
 import type {
   Chunk,
@@ -160,7 +160,8 @@ export class KinesisFirehoseOutput implements OutputPlugin {
     try {
       await client.config.region();
     } catch (e) {
-      throw new Error(
+      throw new SluiceError(
+        'FIREHOSE_NO_REGION',
         `FIREHOSE_NO_REGION: no AWS region: set region, or AWS_REGION, or a region in the profile of ~/.aws/config (${(e as Error).message})`,
       );
     }
@@ -247,7 +248,8 @@ export class KinesisFirehoseOutput implements OutputPlugin {
         this.count('batch_request_failures');
         const err = e as Error;
         return {
-          error: new Error(
+          error: new SluiceError(
+            'FIREHOSE_REQUEST_FAILED',
             `FIREHOSE_REQUEST_FAILED: PutRecordBatch to '${stream}' (chunk ${chunk.id}, ${list.length} records) failed: ${err.name}: ${err.message}`,
           ),
         };
@@ -303,7 +305,8 @@ export class KinesisFirehoseOutput implements OutputPlugin {
     const what = `${failed.length} records put to '${stream}' still failed after ${retries} retries (${first.code}: ${first.message})`;
     if (!this.p.drop_failed_records_after_batch_request_retries)
       return {
-        error: new Error(
+        error: new SluiceError(
+          'FIREHOSE_RECORDS_FAILED',
           `FIREHOSE_RECORDS_FAILED: ${what}; the chunk ${chunk.id} is retried with its unsent records`,
         ),
       };
@@ -316,7 +319,10 @@ export class KinesisFirehoseOutput implements OutputPlugin {
         tag,
         e.time,
         e.record,
-        new Error(`FIREHOSE_RECORD_FAILED: ${f.code}: ${f.message} (after ${retries} retries)`),
+        new SluiceError(
+          'FIREHOSE_RECORD_FAILED',
+          `FIREHOSE_RECORD_FAILED: ${f.code}: ${f.message} (after ${retries} retries)`,
+        ),
       );
       done[f.index] = 1;
     }

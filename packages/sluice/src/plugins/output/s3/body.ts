@@ -10,6 +10,7 @@ import { skipValue } from '../../../codec/msgpack-scan.ts';
 import type { EventRecord } from '../../../core/batch.ts';
 import { recordJson } from '../../../codec/json.ts';
 import { JSON_GIVE_UP, JsonOut, recordsJson, writeJsonValue } from '../../../codec/msgpack-json.ts';
+import { SluiceError } from '../../../core/errors.ts';
 import type { Chunk, FormatterPlugin } from '../../../core/plugin.ts';
 import { compileStrftime } from '../../../time/time-format.ts';
 
@@ -88,7 +89,8 @@ export function outFileLines(): Formatter {
     let off = 0;
     while (off < end) {
       const entryEnd = skipValue(b, off, end);
-      if (entryEnd < 0) throw new Error(`chunk holds a broken msgpack entry at byte ${off}`);
+      if (entryEnd < 0)
+        throw new SluiceError('CHUNK_BROKEN_ENTRY', `chunk holds a broken msgpack entry at byte ${off}`);
       const mark = out.len;
       let next = JSON_GIVE_UP;
       if (b[off] === 0x92) {

@@ -8,7 +8,7 @@ import type { ConfigElement } from '../../../config/ast.ts';
 import type { Resolved } from '../../../config/schema.ts';
 import { parseBool, parseTime } from '../../../config/values.ts';
 import { BufferPool } from '../../../core/buffer-pool.ts';
-import { ConfigError, type SourceLocation } from '../../../core/errors.ts';
+import { ConfigError, SluiceError, type SourceLocation } from '../../../core/errors.ts';
 import type {
   Chunk,
   FormatterPlugin,
@@ -103,7 +103,7 @@ export class S3Output implements OutputPlugin {
       );
     if (p.index_format !== '%d')
       ctx.logger.warn(
-        { output: ctx.id, index_format: p.index_format },
+        { code: 'S3_PARAM_NO_EFFECT', output: ctx.id, index_format: p.index_format },
         'index_format has no effect in Sluice: %{index} is the chunk id (see docs/outputs/s3.md)',
       );
     this.region = p.s3_region ?? process.env.AWS_REGION ?? 'us-east-1';
@@ -133,7 +133,7 @@ export class S3Output implements OutputPlugin {
     this.shared = !uniqueFormat(format);
     if (this.shared)
       ctx.logger.warn(
-        { output: ctx.id, s3_object_key_format: format, check_object: p.check_object },
+        { code: 'S3_SHARED_KEY', output: ctx.id, s3_object_key_format: format, check_object: p.check_object },
         p.check_object
           ? "no %{index}, ${chunk_id}, %{uuid_flush} or %{hex_random} in s3_object_key_format: chunks may share a key; a HEAD request before each upload refuses to overwrite another chunk's object (S3_OBJECT_EXISTS)"
           : 'no %{index}, ${chunk_id}, %{uuid_flush} or %{hex_random} in s3_object_key_format and check_object false: a chunk overwrites any object of another chunk under the same key',
@@ -213,7 +213,8 @@ export class S3Output implements OutputPlugin {
     const client = this.s3();
     const timeout = () => ({ abortSignal: AbortSignal.timeout(p.request_timeout * 1000) });
     const fail = (what: string, e: unknown) =>
-      new Error(
+      new SluiceError(
+        'S3_START_FAILED',
         `S3_START_FAILED: ${what} (bucket ${p.s3_bucket}, region ${this.region}${p.s3_endpoint ? `, endpoint ${p.s3_endpoint}` : ''}): ${(e as Error).name}: ${(e as Error).message}`,
       );
     if (p.check_apikey_on_start) {
@@ -241,7 +242,10 @@ export class S3Output implements OutputPlugin {
       }
       if (!exists) {
         if (!p.auto_create_bucket)
-          throw new Error(`S3_NO_BUCKET: The specified bucket does not exist: bucket = ${p.s3_bucket}`);
+          throw new SluiceError(
+            'S3_NO_BUCKET',
+            `S3_NO_BUCKET: The specified bucket does not exist: bucket = ${p.s3_bucket}`,
+          );
         this.ctx.logger.info({ output: this.ctx.id, bucket: p.s3_bucket }, 'creating the bucket');
         try {
           await client.send(
@@ -314,11 +318,15 @@ export class S3Output implements OutputPlugin {
       gzip?.destroy();
       const aborted = await writer.abort();
       if (e instanceof BrokenChunk)
-        return { status: 'fatal', error: new Error(`S3_BROKEN_CHUNK: chunk ${chunk.id}: ${e.message}`) };
+        return {
+          status: 'fatal',
+          error: new SluiceError('S3_BROKEN_CHUNK', `S3_BROKEN_CHUNK: chunk ${chunk.id}: ${e.message}`),
+        };
       this.count('upload_failures');
       return {
         status: 'retry',
-        error: new Error(
+        error: new SluiceError(
+          'S3_UPLOAD_FAILED',
           `S3_UPLOAD_FAILED: s3://${p.s3_bucket}/${key} (chunk ${chunk.id}, ${writer.bytes} bytes made): ${(e as Error).name}: ${(e as Error).message}${aborted ? ` (${aborted})` : ''}`,
         ),
       };
@@ -336,7 +344,7 @@ export class S3Output implements OutputPlugin {
     if (p.warn_for_delay !== undefined && chunk.keys.time !== undefined) {
       if (chunk.keys.time * 1000 < Date.now() - p.warn_for_delay * 1000)
         this.ctx.logger.warn(
-          { output: this.ctx.id, key },
+          { code: 'S3_DELAYED_EVENTS', output: this.ctx.id, key },
           `out_s3: delayed events were put to s3://${p.s3_bucket}/${key}`,
         );
     }
@@ -363,18 +371,20 @@ export class S3Output implements OutputPlugin {
       if (!p.overwrite)
         return {
           status: 'fatal',
-          error: new Error(
+          error: new SluiceError(
+            'S3_OBJECT_EXISTS',
             `S3_OBJECT_EXISTS: ${what}; use %{index} in s3_object_key_format, or overwrite true (chunk ${chunk.id})`,
           ),
         };
-      this.ctx.logger.warn({ output: this.ctx.id, key }, `${what}, but will overwrite`);
+      this.ctx.logger.warn({ code: 'S3_OVERWRITE', output: this.ctx.id, key }, `${what}, but will overwrite`);
       return undefined;
     } catch (e) {
       if (httpStatus(e) === 404 || (e as Error).name === 'NotFound') return undefined;
       this.count('upload_failures');
       return {
         status: 'retry',
-        error: new Error(
+        error: new SluiceError(
+          'S3_UPLOAD_FAILED',
           `S3_UPLOAD_FAILED: HeadObject ${key}: ${(e as Error).name}: ${(e as Error).message}`,
         ),
       };

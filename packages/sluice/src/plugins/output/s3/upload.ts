@@ -11,6 +11,7 @@
 // multipart upload, so no incomplete upload is left to be billed; the chunk is retried whole,
 // under the same key.
 import type * as S3 from '@aws-sdk/client-s3';
+import { SluiceError } from '../../../core/errors.ts';
 import { lazyRequire } from '../../../core/lazy-require.ts';
 
 export const s3Sdk = lazyRequire<typeof S3>('@aws-sdk/client-s3');
@@ -119,7 +120,8 @@ export class ObjectWriter {
       new (s3Sdk().CreateMultipartUploadCommand)({ ...this.object, Key: this.key }),
       this.o.timeoutMs,
     );
-    if (!created.UploadId) throw new Error('CreateMultipartUpload answered without an UploadId');
+    if (!created.UploadId)
+      throw new SluiceError('S3_UPLOAD_FAILED', 'CreateMultipartUpload answered without an UploadId');
     this.uploadId = created.UploadId;
   }
 
@@ -148,7 +150,7 @@ export class ObjectWriter {
       this.o.timeoutMs,
     )
       .then((r) => {
-        if (!r.ETag) throw new Error(`UploadPart ${n} answered without an ETag`);
+        if (!r.ETag) throw new SluiceError('S3_UPLOAD_FAILED', `UploadPart ${n} answered without an ETag`);
         this.etags[n - 1] = r.ETag;
       })
       .catch((e: unknown) => {
