@@ -231,7 +231,7 @@ function readerFor(p: Params, config: Resolved, ctx: PluginContext): ValueReader
       }
       return (v) => {
         const r = parser.parse(v.toString());
-        if (!r) throw new Error('pattern not matched');
+        if (!r) throw new SluiceError('KAFKA_PARSE_ERROR', 'pattern not matched');
         return r.record;
       };
     }

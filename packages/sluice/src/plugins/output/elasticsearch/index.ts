@@ -394,7 +394,8 @@ export class ElasticsearchOutput implements OutputPlugin {
       : `ES_DOCUMENTS_RETRY: ${retried} of ${chunk.count} documents were refused for now (${firstRetry?.status} ${firstRetry?.type ?? ''}: ${firstRetry?.reason ?? ''})`;
     return {
       status: 'retry',
-      error: new Error(
+      error: new SluiceError(
+        failure ? 'ES_BULK_FAILED' : 'ES_DOCUMENTS_RETRY',
         `${what}; ${left} documents of chunk ${chunk.id} are sent again after the retry wait, none of the others`,
       ),
     };
