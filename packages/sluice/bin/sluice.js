@@ -20,7 +20,7 @@ if (entry.mode === 'source') {
     tsx = await import('tsx/esm/api');
   } catch {
     console.error(
-      'sluice: SLUICE_NO_BUILD: packages/sluice/dist is missing or older than the sources, and tsx ' +
+      'SLUICE_NO_BUILD: sluice cannot start: packages/sluice/dist is missing or older than the sources, and tsx ' +
         '(the development dependency that runs the TypeScript sources) is not installed. ' +
         'Run `npm run build`, or `npm install` with the dev dependencies.',
     );

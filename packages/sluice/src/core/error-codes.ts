@@ -108,6 +108,11 @@ export const ERROR_CODES = {
   ),
 
   // --- engine and pipeline ---------------------------------------------------------------
+  SLUICE_NO_BUILD: e(
+    'bin/sluice.js',
+    'The compiled build (packages/sluice/dist) is missing or older than the sources, and tsx, the development dependency that runs the sources, is not installed (a production install).',
+    'run `npm run build` where the sources are (or install with the dev dependencies)',
+  ),
   EMIT_FAILED: e(
     'inputs',
     'The outputs refused a batch (e.g. a buffer with `overflow_action throw_exception` is full); its events were not accepted.',

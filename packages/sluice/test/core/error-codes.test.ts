@@ -49,6 +49,8 @@ function* sources(dir: string): Generator<string> {
     if (statSync(p).isDirectory()) yield* sources(p);
     else if (name.endsWith('.ts')) yield p;
   }
+  // the launcher's own errors (bin/sluice.js) are in the catalogue too
+  if (dir === SRC) yield join(SRC, '../bin/sluice.js');
 }
 
 /** code -> files of packages/sluice/src that use it, and the unknown code-like names. */
