@@ -3,39 +3,12 @@
 // speaks the bulk protocol: it can refuse chosen documents with 429 (passing the others on and
 // merging the node's answers back into one bulk response, items in request order), hold a
 // response past the client's timeout, or answer a whole request with a status.
-import { randomBytes } from 'node:crypto';
 import http from 'node:http';
 import https from 'node:https';
 import type { AddressInfo } from 'node:net';
-import { EventTime } from '@sluice/forward';
-import { EventBatch, type EventRecord } from '../../../../src/core/batch.ts';
-import { expandPlaceholders } from '../../../../src/core/placeholders.ts';
-import type { Chunk } from '../../../../src/core/plugin.ts';
-import { UTC } from '../../../../src/time/time-zone.ts';
 
 /** A chunk as the buffer engine hands one to write(); the id is a fresh 32-hex chunk id unless given. */
-export function chunkOf(
-  tag: string,
-  records: EventRecord[],
-  opts: { time?: EventTime | ((i: number) => EventTime); id?: string; vars?: Record<string, string> } = {},
-): Chunk {
-  const timeOf = (i: number) =>
-    typeof opts.time === 'function' ? opts.time(i) : (opts.time ?? new EventTime(1700000000, 123456789));
-  const batch = EventBatch.fromEntries(
-    tag,
-    records.map((record, i) => ({ time: timeOf(i), record })),
-  );
-  const keys = { tag, vars: opts.vars ?? {} };
-  return {
-    id: opts.id ?? randomBytes(16).toString('hex'),
-    keys,
-    bytes: batch.bytes,
-    count: batch.count,
-    entries: () => batch.entries(),
-    expand: (t: string, esc?: (value: string) => string) =>
-      expandPlaceholders(t, keys, { zone: UTC, escape: esc }),
-  };
-}
+export { chunkOf } from '../../../helpers/chunk.ts';
 
 export interface Hit {
   _id: string;

@@ -1,33 +1,22 @@
 import { GetObjectCommand, HeadObjectCommand, ListObjectsV2Command, S3Client } from '@aws-sdk/client-s3';
 import { EventTime } from '@sluice/forward';
-import { newChunkId } from '../../../../src/buffer/store.ts';
-import { EventBatch, type EventRecord } from '../../../../src/core/batch.ts';
-import { expandPlaceholders } from '../../../../src/core/placeholders.ts';
+import type { EventRecord } from '../../../../src/core/batch.ts';
 import type { Chunk } from '../../../../src/core/plugin.ts';
-import { UTC } from '../../../../src/time/time-zone.ts';
+import { chunkOf as testChunk } from '../../../helpers/chunk.ts';
 import type { MotoServer } from '../../../stores/moto.ts';
 
-/** A chunk as the buffer hands it to write(): keys tag and time (a timekey), a Sluice chunk id. */
+/** A chunk as the buffer hands it to write(): keys tag and time (a timekey: the events' day unless given), a Sluice chunk id. */
 export function chunkOf(
   tag: string,
   records: EventRecord[],
   opts: { time?: EventTime; timekey?: number; id?: string; vars?: Record<string, string> } = {},
 ): Chunk {
   const time = opts.time ?? new EventTime(1700000000, 123456789);
-  const batch = EventBatch.fromEntries(
-    tag,
-    records.map((record) => ({ time, record })),
-  );
-  const keys = { tag, time: opts.timekey ?? Math.floor(time.sec / 86400) * 86400, vars: opts.vars ?? {} };
-  return {
-    id: opts.id ?? newChunkId(),
-    keys,
-    bytes: batch.bytes,
-    count: batch.count,
-    entries: () => batch.entries(),
-    expand: (t: string, esc?: (value: string) => string) =>
-      expandPlaceholders(t, keys, { zone: UTC, escape: esc }),
-  };
+  return testChunk(tag, records, {
+    ...opts,
+    time,
+    timekey: opts.timekey ?? Math.floor(time.sec / 86400) * 86400,
+  });
 }
 
 export function client(moto: MotoServer): S3Client {
