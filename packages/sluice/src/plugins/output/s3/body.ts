@@ -6,12 +6,13 @@
 import { once } from 'node:events';
 import { createGzip, type Gzip } from 'node:zlib';
 import { decode, EventTime } from '@sluice/forward';
-import { skipValue } from '../../../codec/msgpack-scan.ts';
-import type { EventRecord } from '../../../core/batch.ts';
 import { recordJson } from '../../../codec/json.ts';
 import { JSON_GIVE_UP, JsonOut, recordsJson, writeJsonValue } from '../../../codec/msgpack-json.ts';
+import { skipValue } from '../../../codec/msgpack-scan.ts';
+import type { EventRecord } from '../../../core/batch.ts';
 import { SluiceError } from '../../../core/errors.ts';
 import type { Chunk, FormatterPlugin } from '../../../core/plugin.ts';
+import { formatChunk } from '../../../shared/parse/format-chunk.ts';
 import { compileStrftime } from '../../../time/time-format.ts';
 
 /** The chunk's bytes are not msgpack entries (no retry can help). */
@@ -127,15 +128,7 @@ export function outFileLines(): Formatter {
 
 /** Any formatter: its output per event, in one Buffer. */
 export function formatted(formatter: FormatterPlugin): Formatter {
-  return (chunk) => {
-    const tag = chunk.keys.tag ?? '';
-    const out: Buffer[] = [];
-    for (const e of chunk.entries()) {
-      const v = formatter.format(tag, e.time, e.record);
-      out.push(typeof v === 'string' ? Buffer.from(v) : v);
-    }
-    return Buffer.concat(out);
-  };
+  return (chunk) => formatChunk(formatter, chunk);
 }
 
 export interface Storage {
