@@ -30,7 +30,7 @@ import {
 import { createAgent, parseServers, type Server, Servers } from './connection.ts';
 import { type IdPolicy, idPolicy } from './ids.ts';
 import { type ItemResult, readBulkResponse } from './outcome.ts';
-import { harmless, NOT_BUILT, type Params, schemaParams } from './params.ts';
+import { notBuilt, type Params, schemaParams } from './params.ts';
 
 const BULK_PATH = '/_bulk?filter_path=took,errors,items.*.status,items.*.error';
 
@@ -115,14 +115,7 @@ export class ElasticsearchOutput implements OutputPlugin {
   ) {
     const where = config.element.location;
     const at = (key: string) => config.element.params.find((x) => x.key === key)?.location ?? where;
-    for (const name of NOT_BUILT) {
-      const value = config.params[name];
-      if (value != null && !harmless(name, String(value)))
-        throw new ConfigError(
-          `ES_PARAM_NOT_BUILT: parameter '${name}' of fluent-plugin-elasticsearch/opensearch is not built in Sluice (see docs/outputs/elasticsearch.md)`,
-          at(name),
-        );
-    }
+    notBuilt.refuse(config);
     if (
       p.time_key_format !== undefined &&
       p.time_key === undefined &&

@@ -2,6 +2,7 @@
 // fluent-plugin-elasticsearch 5.x (lib/fluent/plugin/out_elasticsearch.rb) and
 // fluent-plugin-opensearch (out_opensearch.rb, out_opensearch_data_stream.rb), the ones Sluice
 // builds, plus the ones it does not, listed so a config that sets them is refused by name.
+import { declareNotBuilt } from '../../../config/not-built.ts';
 import { defineParams, type ParamSpec, type ParamsOf } from '../../../config/schema.ts';
 
 export const params = defineParams({
@@ -282,90 +283,74 @@ export const params = defineParams({
  * (the parameter tunes something Sluice does not have, such as template retries). The
  * official fluentd-kubernetes-daemonset config sets many of them to such values.
  */
-export const NOT_BUILT_VALUES: Record<string, readonly string[]> = {
-  cloud_id: [],
-  cloud_auth: [],
-  api_key: [],
-  target_index_key: [],
-  target_type_key: [],
-  time_key_exclude_timestamp: ['false'],
-  client_key: [],
-  client_cert: [],
-  client_key_pass: [],
-  remove_keys_on_update: [''],
-  remove_keys_on_update_key: [],
-  flatten_hashes: ['false'],
-  flatten_hashes_separator: ['*'],
-  template_name: [],
-  template_file: [],
-  template_overwrite: ['false'],
-  customize_template: [],
-  templates: [],
-  rollover_index: ['false'],
-  index_date_pattern: ['*'],
-  deflector_alias: [],
-  index_prefix: ['*'],
-  application_name: ['default'],
-  enable_ilm: ['false'],
-  ilm_policy_id: ['*'],
-  ilm_policy: ['{}'],
-  ilm_policies: ['{}'],
-  ilm_policy_overwrite: ['false'],
-  retry_tag: [],
-  emit_error_for_missing_id: ['false'],
-  // the simple sniffers hand back the configured hosts: what Sluice does
-  sniffer_class_name: [
-    'Fluent::Plugin::ElasticsearchSimpleSniffer',
-    'Fluent::Plugin::OpenSearchSimpleSniffer',
-  ],
-  selector_class_name: [],
-  include_index_in_url: ['false'],
-  prefer_oj_serializer: ['*'],
-  unrecoverable_error_types: [],
-  unrecoverable_record_types: [],
-  suppress_doc_wrap: ['false'],
-  ignore_exceptions: ['[]', ''],
-  exception_backup: ['true'],
-  compression_level: ['no_compression'],
-  target_index_affinity: ['false'],
-  use_legacy_template: ['*'],
-  truncate_caches_interval: [],
-  catch_transport_exception_on_retry: ['*'],
-  with_transporter_log: ['false'],
-  validate_client_version: ['*'],
-  max_retry_putting_template: ['*'],
-  fail_on_putting_template_retry_exceed: ['*'],
-  max_retry_get_es_version: ['*'],
-  fail_on_detecting_es_version_retry_exceed: ['*'],
-  time_parse_error_tag: ['*'],
-  data_stream_ilm_name: [],
-  data_stream_ilm_policy: [],
-  data_stream_ilm_policy_overwrite: ['false'],
-  data_stream_template_use_index_patterns: ['true'],
-};
+export const notBuilt = declareNotBuilt({
+  code: 'ES_PARAM_NOT_BUILT',
+  of: 'fluent-plugin-elasticsearch/opensearch',
+  docs: 'docs/outputs/elasticsearch.md',
+  params: {
+    cloud_id: [],
+    cloud_auth: [],
+    api_key: [],
+    target_index_key: [],
+    target_type_key: [],
+    time_key_exclude_timestamp: ['false'],
+    client_key: [],
+    client_cert: [],
+    client_key_pass: [],
+    remove_keys_on_update: [''],
+    remove_keys_on_update_key: [],
+    flatten_hashes: ['false'],
+    flatten_hashes_separator: ['*'],
+    template_name: [],
+    template_file: [],
+    template_overwrite: ['false'],
+    customize_template: [],
+    templates: [],
+    rollover_index: ['false'],
+    index_date_pattern: ['*'],
+    deflector_alias: [],
+    index_prefix: ['*'],
+    application_name: ['default'],
+    enable_ilm: ['false'],
+    ilm_policy_id: ['*'],
+    ilm_policy: ['{}'],
+    ilm_policies: ['{}'],
+    ilm_policy_overwrite: ['false'],
+    retry_tag: [],
+    emit_error_for_missing_id: ['false'],
+    // the simple sniffers hand back the configured hosts: what Sluice does
+    sniffer_class_name: [
+      'Fluent::Plugin::ElasticsearchSimpleSniffer',
+      'Fluent::Plugin::OpenSearchSimpleSniffer',
+    ],
+    selector_class_name: [],
+    include_index_in_url: ['false'],
+    prefer_oj_serializer: ['*'],
+    unrecoverable_error_types: [],
+    unrecoverable_record_types: [],
+    suppress_doc_wrap: ['false'],
+    ignore_exceptions: ['[]', ''],
+    exception_backup: ['true'],
+    compression_level: ['no_compression'],
+    target_index_affinity: ['false'],
+    use_legacy_template: ['*'],
+    truncate_caches_interval: [],
+    catch_transport_exception_on_retry: ['*'],
+    with_transporter_log: ['false'],
+    validate_client_version: ['*'],
+    max_retry_putting_template: ['*'],
+    fail_on_putting_template_retry_exceed: ['*'],
+    max_retry_get_es_version: ['*'],
+    fail_on_detecting_es_version_retry_exceed: ['*'],
+    time_parse_error_tag: ['*'],
+    data_stream_ilm_name: [],
+    data_stream_ilm_policy: [],
+    data_stream_ilm_policy_overwrite: ['false'],
+    data_stream_template_use_index_patterns: ['true'],
+  },
+  anyValueBecause: 'it tunes a feature Sluice does not have',
+});
 
-/** The names of the parameters of NOT_BUILT_VALUES. */
-export const NOT_BUILT: readonly string[] = Object.keys(NOT_BUILT_VALUES);
-
-/** Whether `value` of a not-built parameter asks for nothing Sluice lacks. */
-export function harmless(name: string, value: string): boolean {
-  const ok = NOT_BUILT_VALUES[name] ?? [];
-  return ok.includes('*') || ok.includes(value.trim());
-}
-
-const notBuilt: Record<string, ParamSpec> = {};
-for (const [name, ok] of Object.entries(NOT_BUILT_VALUES))
-  notBuilt[name] = {
-    type: 'string',
-    description:
-      ok.length === 0
-        ? 'Not built in Sluice: a config that sets it is refused (ES_PARAM_NOT_BUILT).'
-        : ok.includes('*')
-          ? 'Not built in Sluice (it tunes a feature Sluice does not have): accepted, no effect.'
-          : `Not built in Sluice: accepted when ${ok.map((v) => (v === '' ? 'empty' : `\`${v}\``)).join(' or ')} (nothing asked for), else refused (ES_PARAM_NOT_BUILT).`,
-    default: null,
-  };
-
-export const schemaParams: Record<string, ParamSpec> = { ...params, ...notBuilt };
+export const schemaParams: Record<string, ParamSpec> = { ...params, ...notBuilt.params };
 
 export type Params = ParamsOf<typeof params>;

@@ -17,8 +17,8 @@ import type {
   PluginDescriptor,
   WriteResult,
 } from '../../../core/plugin.ts';
-import { parseZone, UTC, type Zone } from '../../../time/time-zone.ts';
 import { INJECT_SECTION, withInject } from '../../../shared/parse/inject.ts';
+import { parseZone, UTC, type Zone } from '../../../time/time-zone.ts';
 import {
   BrokenChunk,
   type Formatter,
@@ -31,7 +31,7 @@ import {
   storage,
 } from './body.ts';
 import { compileKey, timekeyFormat, uniqueFormat } from './key.ts';
-import { harmless, NOT_BUILT, NOT_BUILT_SECTIONS, type Params, schemaParams } from './params.ts';
+import { notBuilt, type Params, schemaParams } from './params.ts';
 import { type ObjectOptions, ObjectWriter, s3Sdk } from './upload.ts';
 
 /** The object metadata (x-amz-meta-sluice-chunk) naming the chunk an object was made from. */
@@ -73,24 +73,9 @@ export class S3Output implements OutputPlugin {
     private readonly ctx: PluginContext,
     config: Resolved,
   ) {
+    notBuilt.refuse(config);
     const el = config.element;
     const at = (key: string) => el.params.find((x) => x.key === key)?.location ?? el.location;
-    for (const name of NOT_BUILT) {
-      const value = config.params[name];
-      if (value != null && !harmless(name, String(value)))
-        throw new ConfigError(
-          `S3_PARAM_NOT_BUILT: parameter '${name}' of fluent-plugin-s3 is not built in Sluice (see docs/outputs/s3.md)`,
-          at(name),
-        );
-    }
-    for (const name of NOT_BUILT_SECTIONS) {
-      const section = el.elements.find((e) => e.name === name);
-      if (section)
-        throw new ConfigError(
-          `S3_PARAM_NOT_BUILT: section <${name}> of fluent-plugin-s3 is not built in Sluice; the AWS SDK's default credential chain reads the environment (AWS_ROLE_ARN, AWS_WEB_IDENTITY_TOKEN_FILE...), shared files and instance metadata (see docs/outputs/s3.md)`,
-          section.location,
-        );
-    }
     if (p.s3_endpoint && rejectedEndpoint(p.s3_endpoint))
       throw new ConfigError(
         'S3_ENDPOINT: s3_endpoint parameter is not supported for S3, use s3_region instead. This parameter is for S3 compatible services',
@@ -410,13 +395,6 @@ function timekeyZone(bufferEl: ConfigElement | undefined, where: SourceLocation)
   }
 }
 
-const notBuiltSections = Object.fromEntries(
-  NOT_BUILT_SECTIONS.map((name) => [
-    name,
-    { description: 'Not built in Sluice: a config that has it is refused (S3_PARAM_NOT_BUILT).', open: true },
-  ]),
-);
-
 const descriptor: PluginDescriptor<S3Output> = {
   kind: 'output',
   type: 's3',
@@ -433,7 +411,7 @@ const descriptor: PluginDescriptor<S3Output> = {
         description: 'How each event is written (default out_file: time, tag and JSON separated by tabs).',
       },
       inject: INJECT_SECTION,
-      ...notBuiltSections,
+      ...notBuilt.sections,
     },
   },
   create: (config, ctx) => new S3Output(config.params as Params, ctx, config),

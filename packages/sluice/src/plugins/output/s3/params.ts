@@ -2,6 +2,7 @@
 // (lib/fluent/plugin/out_s3.rb) that Sluice builds, a few of its own (multipart), and the
 // ones it does not build, listed so a config that sets them is refused by name
 // (S3_PARAM_NOT_BUILT). docs/outputs/s3.md says what each does here.
+import { declareNotBuilt } from '../../../config/not-built.ts';
 import { defineParams, type ParamSpec, type ParamsOf } from '../../../config/schema.ts';
 
 export const params = defineParams({
@@ -179,56 +180,41 @@ export const params = defineParams({
 /**
  * Parameters of fluent-plugin-s3 that Sluice does not build, with the values that ask for
  * nothing Sluice lacks (the Ruby default, or the feature off): a config that sets one to another
- * value is refused by name (S3_PARAM_NOT_BUILT). `'*'`: any value is harmless.
+ * value is refused by name (S3_PARAM_NOT_BUILT). `'*'`: any value is harmless. Its credential
+ * and lifecycle sections are refused whenever present.
  */
-export const NOT_BUILT_VALUES: Record<string, readonly string[]> = {
-  aws_credential_process: [],
-  aws_iam_retries: [],
-  use_bundled_cert: ['false'],
-  proxy_uri: [],
-  ssl_verify_peer: ['true'],
-  ssl_ca_bundle: [],
-  ssl_ca_directory: [],
-  sse_customer_algorithm: [],
-  sse_customer_key: [],
-  sse_customer_key_md5: [],
-  compute_checksums: ['*'],
-  signature_version: ['v4'],
-  checksum_algorithm: [],
-  s3_metadata: [],
-};
+export const notBuilt = declareNotBuilt({
+  code: 'S3_PARAM_NOT_BUILT',
+  of: 'fluent-plugin-s3',
+  docs: 'docs/outputs/s3.md',
+  params: {
+    aws_credential_process: [],
+    aws_iam_retries: [],
+    use_bundled_cert: ['false'],
+    proxy_uri: [],
+    ssl_verify_peer: ['true'],
+    ssl_ca_bundle: [],
+    ssl_ca_directory: [],
+    sse_customer_algorithm: [],
+    sse_customer_key: [],
+    sse_customer_key_md5: [],
+    compute_checksums: ['*'],
+    signature_version: ['v4'],
+    checksum_algorithm: [],
+    s3_metadata: [],
+  },
+  anyValueBecause: 'the AWS SDK v3 decides',
+  sections: [
+    'assume_role_credentials',
+    'web_identity_credentials',
+    'instance_profile_credentials',
+    'shared_credentials',
+    'bucket_lifecycle_rule',
+  ],
+  sectionsInstead:
+    "the AWS SDK's default credential chain reads the environment (AWS_ROLE_ARN, AWS_WEB_IDENTITY_TOKEN_FILE...), shared files and instance metadata",
+});
 
-/** Sections of fluent-plugin-s3 that Sluice does not build (refused by name, S3_PARAM_NOT_BUILT). */
-export const NOT_BUILT_SECTIONS = [
-  'assume_role_credentials',
-  'web_identity_credentials',
-  'instance_profile_credentials',
-  'shared_credentials',
-  'bucket_lifecycle_rule',
-] as const;
-
-/** The names of the parameters of NOT_BUILT_VALUES. */
-export const NOT_BUILT: readonly string[] = Object.keys(NOT_BUILT_VALUES);
-
-/** Whether `value` of a not-built parameter asks for nothing Sluice lacks. */
-export function harmless(name: string, value: string): boolean {
-  const ok = NOT_BUILT_VALUES[name] ?? [];
-  return ok.includes('*') || ok.includes(value.trim());
-}
-
-const notBuilt: Record<string, ParamSpec> = {};
-for (const [name, ok] of Object.entries(NOT_BUILT_VALUES))
-  notBuilt[name] = {
-    type: 'string',
-    description:
-      ok.length === 0
-        ? 'Not built in Sluice: a config that sets it is refused (S3_PARAM_NOT_BUILT).'
-        : ok.includes('*')
-          ? 'Not built in Sluice (the AWS SDK v3 decides): accepted, no effect.'
-          : `Not built in Sluice: accepted when ${ok.map((v) => `\`${v}\``).join(' or ')} (nothing asked for), else refused (S3_PARAM_NOT_BUILT).`,
-    default: null,
-  };
-
-export const schemaParams: Record<string, ParamSpec> = { ...params, ...notBuilt };
+export const schemaParams: Record<string, ParamSpec> = { ...params, ...notBuilt.params };
 
 export type Params = ParamsOf<typeof params>;
