@@ -25,18 +25,19 @@ import { type ChildProcess, spawn } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
-import { EventTime, encode } from '@sluice/forward';
-import { BatchBuilder } from '../../packages/sluice/src/core/batch-builder.ts';
 import { freePort, waitForPort } from '../../packages/sluice/test/helpers/ports.ts';
 import { startOpenSearch } from '../../packages/sluice/test/stores/opensearch.ts';
 import {
+  countUntil,
+  cpuAndRss,
   fmt,
   JSON_BYTES,
   memSamplerEnv,
   peakBreakdown,
-  RECORD,
+  recordEntries,
+  SLUICE_BIN,
   sendForward,
+  stopChild,
   tree,
   usage,
 } from '../lib/store-bench.ts';
@@ -47,9 +48,6 @@ const totalLimit = process.argv[4] ?? '32m';
 const chunkLimit = process.argv[5] ?? '8m';
 const rounds = Number(process.env.ROUNDS ?? 1);
 const FLUENT_BIT = process.env.FLUENT_BIT_BIN;
-const BIN =
-  process.env.SLUICE_BENCH_BIN ??
-  fileURLToPath(new URL('../../packages/sluice/bin/sluice.js', import.meta.url));
 
 async function count(url: string, index: string): Promise<number> {
   await fetch(`${url}/${index}/_refresh`, { method: 'POST', signal: AbortSignal.timeout(30_000) });
@@ -59,38 +57,10 @@ async function count(url: string, index: string): Promise<number> {
   return r.count ?? 0;
 }
 
-/** Counts until every accepted event is searchable, or the count stops growing for 60 s. */
-async function indexedCount(url: string, index: string, accepted: number): Promise<number> {
-  let indexed = 0;
-  let grewAt = performance.now();
-  const deadline = performance.now() + 600_000;
-  while (performance.now() < deadline) {
-    const n = await count(url, index);
-    if (n > indexed) grewAt = performance.now();
-    indexed = n;
-    if (indexed >= accepted || performance.now() - grewAt > 60_000) break;
-    await new Promise((r) => setTimeout(r, 250));
-  }
-  return indexed;
-}
-
-async function stop(p: ChildProcess): Promise<void> {
-  if (p.exitCode !== null || p.signalCode !== null) return;
-  const exited = new Promise((r) => p.once('exit', r));
-  p.kill('SIGTERM');
-  const late = setTimeout(() => p.kill('SIGKILL'), 15_000);
-  await exited;
-  clearTimeout(late);
-}
-
 const dir = mkdtempSync(join(tmpdir(), 'sluice-bench-es-'));
 const os = await startOpenSearch({ heapMb: 1024 });
 const osPort = new URL(os.url).port;
-const b = new BatchBuilder();
-const rec = encode(RECORD);
-const t = EventTime.now();
-for (let i = 0; i < batch; i++) b.addRaw(t.sec, t.nsec, rec);
-const entries = b.finish();
+const entries = recordEntries(batch);
 
 /**
  * `alt`: Sluice with `id_policy none` (server-made ids and `index`, Fluent Bit's default), to see
@@ -118,7 +88,7 @@ async function runCase(who: 'sluice' | 'fluent-bit', round: number, alt = false)
         `<match **>\n  @type opensearch\n  hosts 127.0.0.1:${osPort}\n  index_name ${index}\n  request_timeout 60s\n${alt ? '  id_policy none\n' : ''}` +
         `  <buffer>\n    @type memory\n    flush_mode interval\n    flush_interval 1s\n    flush_thread_count 2\n    chunk_limit_size ${chunkLimit}\n    total_limit_size ${totalLimit}\n    overflow_action block\n  </buffer>\n</match>\n`,
     );
-    child = spawn(process.execPath, [BIN, '-c', conf, '--log-level', 'warn'], {
+    child = spawn(process.execPath, [SLUICE_BIN, '-c', conf, '--log-level', 'warn'], {
       stdio: ['ignore', 'ignore', 'inherit'],
       env: { ...process.env, ...memSamplerEnv(samples) },
     });
@@ -148,7 +118,8 @@ async function runCase(who: 'sluice' | 'fluent-bit', round: number, alt = false)
       batch,
       seconds,
     );
-    const indexed = await indexedCount(os.url, index, accepted);
+    // every accepted event searchable, or the count stopped growing for 60 s
+    const indexed = await countUntil(() => count(os.url, index), accepted);
     const dt = (performance.now() - t0) / 1000;
     const u1 = usage(pids);
     const cpu = u1.cpuSec - u0.cpuSec;
@@ -157,12 +128,11 @@ async function runCase(who: 'sluice' | 'fluent-bit', round: number, alt = false)
         `${who === 'sluice' ? `, chunk_limit_size ${chunkLimit}` : ''}: ${fmt(indexed / dt)} events/s indexed end to end ` +
         `(${indexed}/${accepted} in ${dt.toFixed(1)} s; accepted in ${((acceptedAt - t0) / 1000).toFixed(1)} s = ${fmt(accepted / ((acceptedAt - t0) / 1000))} events/s${reconnects ? `, the client reconnected ${reconnects} times` : ''}), ` +
         `${((indexed * JSON_BYTES) / dt / 1e6).toFixed(1)} MB/s of JSON documents, ` +
-        `CPU ${((cpu / dt) * 100).toFixed(0)}% of one core = ${((cpu / Math.max(1, indexed)) * 1e6).toFixed(2)} us/event, ` +
-        `peak RSS ${u1.hwmMb.toFixed(0)} MiB`,
+        cpuAndRss(cpu, dt, indexed, u1.hwmMb),
     );
     if (who === 'sluice') console.log(`  sluice ${peakBreakdown(samples)}`);
   } finally {
-    await stop(child);
+    await stopChild(child);
   }
 }
 

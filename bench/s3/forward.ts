@@ -22,20 +22,21 @@ import { type ChildProcess, spawn } from 'node:child_process';
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { gunzipSync } from 'node:zlib';
 import { CreateBucketCommand, GetObjectCommand, ListObjectsV2Command, S3Client } from '@aws-sdk/client-s3';
-import { EventTime, encode } from '@sluice/forward';
-import { BatchBuilder } from '../../packages/sluice/src/core/batch-builder.ts';
 import { freePort, waitForPort } from '../../packages/sluice/test/helpers/ports.ts';
 import { startMoto } from '../../packages/sluice/test/stores/moto.ts';
 import {
+  countUntil,
+  cpuAndRss,
   fmt,
   JSON_BYTES,
   memSamplerEnv,
   peakBreakdown,
-  RECORD,
+  recordEntries,
+  SLUICE_BIN,
   sendForward,
+  stopChild,
   tree,
   usage,
 } from '../lib/store-bench.ts';
@@ -47,9 +48,6 @@ const chunkLimit = process.argv[5] ?? '8m';
 const totalLimit = process.argv[6] ?? '64m';
 const rounds = Number(process.env.ROUNDS ?? 1);
 const FLUENT_BIT = process.env.FLUENT_BIT_BIN;
-const BIN =
-  process.env.SLUICE_BENCH_BIN ??
-  fileURLToPath(new URL('../../packages/sluice/bin/sluice.js', import.meta.url));
 
 const dir = mkdtempSync(join(tmpdir(), 'sluice-bench-s3-'));
 const moto = await startMoto();
@@ -61,13 +59,9 @@ const s3 = new S3Client({
   requestChecksumCalculation: 'WHEN_REQUIRED',
   responseChecksumValidation: 'WHEN_REQUIRED',
 });
-const b = new BatchBuilder();
-const rec = encode(RECORD);
-const t = EventTime.now();
-for (let i = 0; i < batch; i++) b.addRaw(t.sec, t.nsec, rec);
-const entries = b.finish();
+const entries = recordEntries(batch);
 
-/** Reads every object back once, counting lines, until `accepted` or no new object for 60 s. */
+/** Reads every object back once, counting lines, until `accepted` or no new line for 60 s. */
 async function storedCount(
   bucket: string,
   accepted: number,
@@ -75,9 +69,7 @@ async function storedCount(
   const counted = new Map<string, number>();
   let stored = 0;
   let bytes = 0;
-  let grewAt = performance.now();
-  const deadline = performance.now() + 600_000;
-  while (performance.now() < deadline && stored < accepted && performance.now() - grewAt < 60_000) {
+  const scan = async () => {
     let token: string | undefined;
     do {
       const r = await s3.send(new ListObjectsV2Command({ Bucket: bucket, ContinuationToken: token }));
@@ -91,22 +83,13 @@ async function storedCount(
         for (let i = body.indexOf(10); i >= 0; i = body.indexOf(10, i + 1)) lines++;
         counted.set(o.Key!, lines);
         stored += lines;
-        grewAt = performance.now();
       }
       token = r.NextContinuationToken;
     } while (token);
-    if (stored < accepted) await new Promise((r) => setTimeout(r, 250));
-  }
+    return stored;
+  };
+  await countUntil(scan, accepted);
   return { stored, objects: counted.size, bytes };
-}
-
-async function stop(p: ChildProcess): Promise<void> {
-  if (p.exitCode !== null || p.signalCode !== null) return;
-  const exited = new Promise((r) => p.once('exit', r));
-  p.kill('SIGTERM');
-  const late = setTimeout(() => p.kill('SIGKILL'), 15_000);
-  await exited;
-  clearTimeout(late);
 }
 
 async function runCase(who: 'sluice' | 'fluent-bit', round: number): Promise<void> {
@@ -125,7 +108,7 @@ async function runCase(who: 'sluice' | 'fluent-bit', round: number): Promise<voi
         `  <format>\n    @type json\n  </format>\n` +
         `  <buffer>\n    @type memory\n    flush_mode interval\n    flush_interval 1s\n    flush_thread_count 2\n    chunk_limit_size ${chunkLimit}\n    total_limit_size ${totalLimit}\n    overflow_action block\n  </buffer>\n</match>\n`,
     );
-    child = spawn(process.execPath, [BIN, '-c', conf, '--log-level', 'warn'], {
+    child = spawn(process.execPath, [SLUICE_BIN, '-c', conf, '--log-level', 'warn'], {
       stdio: ['ignore', 'ignore', 'inherit'],
       env: {
         ...process.env,
@@ -180,12 +163,11 @@ async function runCase(who: 'sluice' | 'fluent-bit', round: number): Promise<voi
         `${fmt(stored / dt)} events/s stored end to end ` +
         `(${stored}/${accepted} in ${objects} objects, ${dt.toFixed(1)} s; accepted in ${((acceptedAt - t0) / 1000).toFixed(1)} s = ${fmt(accepted / ((acceptedAt - t0) / 1000))} events/s${reconnects ? `, the client reconnected ${reconnects} times` : ''}), ` +
         `${((stored * JSON_BYTES) / dt / 1e6).toFixed(1)} MB/s of JSON lines (${(bytes / 1e6).toFixed(1)} MB stored), ` +
-        `CPU ${((cpu / dt) * 100).toFixed(0)}% of one core = ${((cpu / Math.max(1, stored)) * 1e6).toFixed(2)} us/event, ` +
-        `peak RSS ${u1.hwmMb.toFixed(0)} MiB`,
+        cpuAndRss(cpu, dt, stored, u1.hwmMb),
     );
     if (who === 'sluice') console.log(`  sluice ${peakBreakdown(samples)}`);
   } finally {
-    await stop(child);
+    await stopChild(child);
   }
 }
 
