@@ -3,12 +3,11 @@
 // a chunk uploaded again after a crash overwrites its own object. Large objects go up in parts
 // (upload.ts). docs/outputs/s3.md says what is guaranteed and how.
 import type * as S3 from '@aws-sdk/client-s3';
-import { parseChunkKeys } from '../../../buffer/params.ts';
 import type { ConfigElement } from '../../../config/ast.ts';
-import type { Resolved } from '../../../config/schema.ts';
-import { parseBool, parseTime } from '../../../config/values.ts';
+import { defineSchema, type Resolved } from '../../../config/schema.ts';
+import type { BufferConfig } from '../../../core/buffer-config.ts';
 import { BufferPool } from '../../../core/buffer-pool.ts';
-import { ConfigError, SluiceError, type SourceLocation } from '../../../core/errors.ts';
+import { ConfigError, internalError, SluiceError, type SourceLocation } from '../../../core/errors.ts';
 import type {
   Chunk,
   FormatterPlugin,
@@ -18,7 +17,6 @@ import type {
   WriteResult,
 } from '../../../core/plugin.ts';
 import { INJECT_SECTION, withInject } from '../../../shared/parse/inject.ts';
-import { parseZone, UTC, type Zone } from '../../../time/time-zone.ts';
 import {
   BrokenChunk,
   type Formatter,
@@ -53,7 +51,11 @@ function rejectedEndpoint(endpoint: string): boolean {
 
 export class S3Output implements OutputPlugin {
   private client: S3.S3Client | undefined;
-  private readonly keyOf: (chunk: Chunk) => string;
+  /** the object key of a chunk: made by useBuffer, from the chunk keys and timekey */
+  private keyOf: (chunk: Chunk) => string = () => {
+    throw internalError('out_s3: a key was asked for before its buffer was set up');
+  };
+  private readonly keyFormatAt: SourceLocation;
   private readonly format: Formatter;
   private readonly store: Storage;
   private readonly object: ObjectOptions;
@@ -71,7 +73,7 @@ export class S3Output implements OutputPlugin {
   constructor(
     private readonly p: Params,
     private readonly ctx: PluginContext,
-    config: Resolved,
+    config: Resolved<typeof schema>,
   ) {
     notBuilt.refuse(config);
     const el = config.element;
@@ -99,22 +101,8 @@ export class S3Output implements OutputPlugin {
       );
     this.store = storage(p.store_as);
 
-    // %{time_slice}: the timekey in time_slice_format, or fluent-plugin-s3 v1's format for the timekey
-    const bufferEl = el.elements.find((e) => e.name === 'buffer');
-    const keys = parseChunkKeys(bufferEl, ['time']);
-    const timekeyParam = bufferEl?.params.findLast((x) => x.key === 'timekey')?.value;
-    const timekey = keys.time ? (timekeyParam ? (parseTime(timekeyParam) ?? 86400) : 86400) : undefined;
-    const zone = timekeyZone(bufferEl, el.location);
+    this.keyFormatAt = at('s3_object_key_format');
     const format = p.s3_object_key_format;
-    this.keyOf = compileKey({
-      format,
-      path: p.path,
-      extension: this.store.extension,
-      timeSliceFormat: keys.time ? (p.time_slice_format ?? timekeyFormat(timekey)) : '',
-      zone,
-      hexRandomLength: p.hex_random_length,
-      where: at('s3_object_key_format'),
-    });
     this.shared = !uniqueFormat(format);
     if (this.shared)
       ctx.logger.warn(
@@ -127,7 +115,7 @@ export class S3Output implements OutputPlugin {
     const formatEl = el.elements.find((e) => e.name === 'format');
     const formatType =
       formatEl?.params.findLast((x) => x.key === '@type' || x.key === 'type')?.value ?? 'out_file';
-    const inject = config.sections.inject as Resolved | undefined;
+    const inject = config.sections.inject;
     const plain = !inject && (formatEl?.params.length ?? 0) <= 1 && (formatEl?.elements.length ?? 0) === 0;
     this.reuses = plain && (formatType === 'json' || formatType === 'out_file');
     if (plain && formatType === 'json') this.format = jsonLines();
@@ -254,6 +242,21 @@ export class S3Output implements OutputPlugin {
         }
       }
     }
+  }
+
+  /** The key format with the buffer's chunk keys, timekey and zone (from the buffer engine). */
+  useBuffer(buffer: BufferConfig): void {
+    const p = this.p;
+    // %{time_slice}: the timekey in time_slice_format, or fluent-plugin-s3 v1's format for the timekey
+    this.keyOf = compileKey({
+      format: p.s3_object_key_format,
+      path: p.path,
+      extension: this.store.extension,
+      timeSliceFormat: buffer.keys.time ? (p.time_slice_format ?? timekeyFormat(buffer.timekey)) : '',
+      zone: buffer.zone,
+      hexRandomLength: p.hex_random_length,
+      where: this.keyFormatAt,
+    });
   }
 
   /** The object key a chunk is uploaded under (the same on every attempt). */
@@ -383,38 +386,28 @@ export class S3Output implements OutputPlugin {
   }
 }
 
-/** The zone the buffer formats timekeys in (buffer/params.ts reads the same two parameters). */
-function timekeyZone(bufferEl: ConfigElement | undefined, where: SourceLocation): Zone {
-  const param = (k: string) => bufferEl?.params.findLast((x) => x.key === k)?.value;
-  const utc = param('timekey_use_utc');
-  if (utc !== undefined && parseBool(utc)) return UTC;
-  try {
-    return parseZone(param('timekey_zone') ?? 'localtime');
-  } catch (e) {
-    throw new ConfigError(`timekey_zone: ${(e as Error).message}`, where);
-  }
-}
+const schema = defineSchema({
+  params: schemaParams,
+  sections: {
+    format: {
+      plugin: 'formatter',
+      description: 'How each event is written (default out_file: time, tag and JSON separated by tabs).',
+    },
+    inject: INJECT_SECTION,
+    ...notBuilt.sections,
+  },
+});
 
-const descriptor: PluginDescriptor<S3Output> = {
+const descriptor: PluginDescriptor<S3Output, typeof schema> = {
   kind: 'output',
   type: 's3',
   description:
     "Uploads each chunk as one object to Amazon S3 or an S3-compatible server (fluent-plugin-s3's parameters). Keys are made from the chunk: unique across threads, workers and hosts without HEAD requests, and the same when a chunk is uploaded again, so a retry or a replay after a crash overwrites instead of duplicating. Large objects go up in parts.",
   buffered: 'always',
   // fluent-plugin-s3's <buffer> defaults: chunk key time, timekey 1 day
-  defaultChunkKeys: ['time'],
-  schema: {
-    params: schemaParams,
-    sections: {
-      format: {
-        plugin: 'formatter',
-        description: 'How each event is written (default out_file: time, tag and JSON separated by tabs).',
-      },
-      inject: INJECT_SECTION,
-      ...notBuilt.sections,
-    },
-  },
-  create: (config, ctx) => new S3Output(config.params as Params, ctx, config),
+  bufferDefaults: { chunkKeys: ['time'], timekey: 86400 },
+  schema,
+  create: (config, ctx) => new S3Output(config.params, ctx, config),
 };
 
 export default descriptor;

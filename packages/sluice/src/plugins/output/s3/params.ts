@@ -215,6 +215,6 @@ export const notBuilt = declareNotBuilt({
     "the AWS SDK's default credential chain reads the environment (AWS_ROLE_ARN, AWS_WEB_IDENTITY_TOKEN_FILE...), shared files and instance metadata",
 });
 
-export const schemaParams: Record<string, ParamSpec> = { ...params, ...notBuilt.params };
+export const schemaParams: typeof params & Record<string, ParamSpec> = { ...params, ...notBuilt.params };
 
 export type Params = ParamsOf<typeof params>;
