@@ -5,7 +5,7 @@
 import { decode, EventTime } from '@sluice/forward';
 import type { Dispatcher } from 'undici';
 import { scanEntries } from '../../../codec/msgpack-scan.ts';
-import type { Resolved } from '../../../config/schema.ts';
+import { defineSchema, type Resolved } from '../../../config/schema.ts';
 import { parseSize } from '../../../config/values.ts';
 import type { EventRecord } from '../../../core/batch.ts';
 import { BufferPool } from '../../../core/buffer-pool.ts';
@@ -111,7 +111,7 @@ export class ElasticsearchOutput implements OutputPlugin {
   constructor(
     private readonly p: Params,
     private readonly ctx: PluginContext,
-    private readonly config: Resolved,
+    private readonly config: Resolved<typeof schema>,
   ) {
     const where = config.element.location;
     const at = (key: string) => config.element.params.find((x) => x.key === key)?.location ?? where;
@@ -525,18 +525,19 @@ function validStreamName(name: string, where: Resolved['element']['location']): 
   if (Buffer.byteLength(name) > 255) throw fail('must not be longer than 255 bytes');
 }
 
-const descriptor: PluginDescriptor<ElasticsearchOutput> & { defaultBufferParams: Record<string, string> } = {
+const schema = defineSchema({ params: schemaParams });
+
+const descriptor: PluginDescriptor<ElasticsearchOutput, typeof schema> = {
   kind: 'output',
   type: 'elasticsearch',
   aliases: ['opensearch'],
   description:
     "Sends chunks to Elasticsearch or OpenSearch through the bulk API (fluent-plugin-elasticsearch's and fluent-plugin-opensearch's parameters; @type opensearch is the same plugin). Each document has its own outcome: stored, already there, retried alone, or routed to <label @ERROR> with the server's reason.",
   buffered: 'always',
-  defaultChunkKeys: ['tag'],
   // fluent-plugin-elasticsearch's config_set_default in its <buffer> section
-  defaultBufferParams: { timekey_use_utc: 'true' },
-  schema: { params: schemaParams },
-  create: (config, ctx) => new ElasticsearchOutput(config.params as Params, ctx, config),
+  bufferDefaults: { chunkKeys: ['tag'], params: { timekey_use_utc: 'true' } },
+  schema,
+  create: (config, ctx) => new ElasticsearchOutput(config.params, ctx, config),
 };
 
 export default descriptor;

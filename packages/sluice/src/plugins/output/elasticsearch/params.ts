@@ -351,6 +351,6 @@ export const notBuilt = declareNotBuilt({
   anyValueBecause: 'it tunes a feature Sluice does not have',
 });
 
-export const schemaParams: Record<string, ParamSpec> = { ...params, ...notBuilt.params };
+export const schemaParams: typeof params & Record<string, ParamSpec> = { ...params, ...notBuilt.params };
 
 export type Params = ParamsOf<typeof params>;
