@@ -4,7 +4,7 @@
 // write sends only what was not delivered. docs/outputs/kinesis_firehose.md says how.
 import type * as Firehose from '@aws-sdk/client-firehose';
 import type { ConfigElement } from '../../../config/ast.ts';
-import type { Resolved, SectionSpec } from '../../../config/schema.ts';
+import { defineSchema, defineSection, type Resolved } from '../../../config/schema.ts';
 import { BufferPool } from '../../../core/buffer-pool.ts';
 import { ConfigError, SluiceError } from '../../../core/errors.ts';
 import { lazyRequire } from '../../../core/lazy-require.ts';
@@ -69,7 +69,7 @@ export class KinesisFirehoseOutput implements OutputPlugin {
   constructor(
     private readonly p: Params,
     private readonly ctx: PluginContext,
-    config: Resolved,
+    config: Resolved<typeof schema>,
   ) {
     notBuilt.refuse(config);
     const el = config.element;
@@ -99,7 +99,7 @@ export class KinesisFirehoseOutput implements OutputPlugin {
         ({ name: 'format', arg: '', params: [], elements: [], location: el.location } as ConfigElement),
       'json',
     );
-    const inject = config.sections.inject as Parameters<typeof withInject>[1];
+    const inject = config.sections.inject;
     const formatType =
       formatEl?.params.findLast((x) => x.key === '@type' || x.key === 'type')?.value ?? 'json';
     this.plainJson =
@@ -364,16 +364,28 @@ export class KinesisFirehoseOutput implements OutputPlugin {
 }
 
 /** fluent-plugin-kinesis's <inject> defaults: the time as a string with nanoseconds and zone. */
-const injectSection: SectionSpec = {
+const injectSection = defineSection({
   ...INJECT_SECTION,
   params: {
     ...INJECT_SECTION.params,
-    time_type: { ...INJECT_SECTION.params!.time_type!, default: 'string' },
-    time_format: { ...INJECT_SECTION.params!.time_format!, default: '%Y-%m-%dT%H:%M:%S.%N%z' },
+    time_type: { ...INJECT_SECTION.params.time_type, default: 'string' },
+    time_format: { ...INJECT_SECTION.params.time_format, default: '%Y-%m-%dT%H:%M:%S.%N%z' },
   },
-};
+});
 
-const descriptor: PluginDescriptor<KinesisFirehoseOutput> = {
+const schema = defineSchema({
+  params: schemaParams,
+  sections: {
+    format: {
+      plugin: 'formatter',
+      description: "How each event becomes a record's data (default json).",
+    },
+    inject: injectSection,
+    ...notBuilt.sections,
+  },
+});
+
+const descriptor: PluginDescriptor<KinesisFirehoseOutput, typeof schema> = {
   kind: 'output',
   type: 'kinesis_firehose',
   description:
@@ -381,19 +393,9 @@ const descriptor: PluginDescriptor<KinesisFirehoseOutput> = {
   buffered: 'always',
   // events are formatted when the chunk is written, so the tag must be a chunk key for
   // formats and <inject> that use it, and for the records routed to @ERROR
-  defaultChunkKeys: ['tag'],
-  schema: {
-    params: schemaParams,
-    sections: {
-      format: {
-        plugin: 'formatter',
-        description: "How each event becomes a record's data (default json).",
-      },
-      inject: injectSection,
-      ...notBuilt.sections,
-    },
-  },
-  create: (config, ctx) => new KinesisFirehoseOutput(config.params as Params, ctx, config),
+  bufferDefaults: { chunkKeys: ['tag'] },
+  schema,
+  create: (config, ctx) => new KinesisFirehoseOutput(config.params, ctx, config),
 };
 
 export default descriptor;

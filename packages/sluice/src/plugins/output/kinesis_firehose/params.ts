@@ -159,6 +159,6 @@ export const notBuilt = declareNotBuilt({
     "the AWS SDK's default credential chain reads the environment (AWS_ACCESS_KEY_ID, AWS_PROFILE, AWS_ROLE_ARN with AWS_WEB_IDENTITY_TOKEN_FILE...), the shared files, ECS and EC2 instance metadata",
 });
 
-export const schemaParams: Record<string, ParamSpec> = { ...params, ...notBuilt.params };
+export const schemaParams: typeof params & Record<string, ParamSpec> = { ...params, ...notBuilt.params };
 
 export type Params = ParamsOf<typeof params>;
