@@ -4,7 +4,7 @@
 import { hostname } from 'node:os';
 import type { EventTime } from '@sluice/forward';
 import { type ConfigElement, typeOf } from '../../../config/ast.ts';
-import type { Resolved } from '../../../config/schema.ts';
+import { defineSchema, type Resolved } from '../../../config/schema.ts';
 import type { EventRecord } from '../../../core/batch.ts';
 import { BufferPool } from '../../../core/buffer-pool.ts';
 import { ConfigError, SluiceError } from '../../../core/errors.ts';
@@ -53,7 +53,7 @@ export class Kafka2Output implements OutputPlugin {
   constructor(
     private readonly p: Params,
     private readonly ctx: PluginContext,
-    config: Resolved,
+    config: Kafka2Config,
     format: ValueFormat,
     legacy: boolean,
     chunkKeys: string[],
@@ -138,7 +138,7 @@ export class Kafka2Output implements OutputPlugin {
             : (t: EventTime) => t.sec
           : undefined,
     };
-    const injectSection = config.sections.inject as Resolved | undefined;
+    const injectSection = config.sections.inject;
     if (injectSection) {
       // withInject adds the fields to a copy and hands it to a formatter: this one keeps it
       let injected: EventRecord = {};
@@ -291,12 +291,12 @@ export class Kafka2Output implements OutputPlugin {
 
 /** `<format>` (kafka2), or output_data_type (kafka_buffered, kafka), as a value format. */
 async function valueFormat(
-  config: Resolved,
+  config: Kafka2Config,
   ctx: PluginContext,
   p: Params,
   legacy: boolean,
 ): Promise<ValueFormat> {
-  const section = config.sections.format as Resolved | undefined;
+  const section = config.sections.format;
   const where = config.element.location;
   let element: ConfigElement | undefined = section?.element;
   let type = element ? (typeOf(element) ?? 'json') : 'json';
@@ -348,26 +348,30 @@ function chunkKeysOf(config: Resolved): string[] {
     .filter(Boolean);
 }
 
-const descriptor: PluginDescriptor<Kafka2Output> = {
+const schema = defineSchema({
+  params,
+  sections: {
+    format: {
+      description:
+        'How each record becomes a message value: json (default), msgpack, ltsv, single_value, any formatter.',
+      plugin: 'formatter',
+    },
+    inject: INJECT_SECTION,
+  },
+});
+
+type Kafka2Config = Resolved<typeof schema>;
+
+const descriptor: PluginDescriptor<Kafka2Output, typeof schema> = {
   kind: 'output',
   type: 'kafka2',
   description:
     "Sends chunks to Kafka as fluent-plugin-kafka's out_kafka2 does (also under its v0.12 names kafka_buffered and kafka): a chunk counts as written once the broker acknowledged every message at required_acks, through an idempotent producer; a message too large is routed to <label @ERROR> and the rest delivered.",
   buffered: 'always',
-  defaultChunkKeys: ['topic'],
-  schema: {
-    params,
-    sections: {
-      format: {
-        description:
-          'How each record becomes a message value: json (default), msgpack, ltsv, single_value, any formatter.',
-        plugin: 'formatter',
-      },
-      inject: INJECT_SECTION,
-    },
-  },
+  bufferDefaults: { chunkKeys: ['topic'] },
+  schema,
   create: async (config, ctx) => {
-    const p = config.params as Params;
+    const p = config.params;
     const legacy = LEGACY.has(typeOf(config.element) ?? '');
     const format = await valueFormat(config, ctx, p, legacy);
     return new Kafka2Output(p, ctx, config, format, legacy, chunkKeysOf(config));
