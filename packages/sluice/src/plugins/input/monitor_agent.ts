@@ -1,12 +1,12 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { EventTime } from '@sluice/forward';
-import { VERSION } from '../../core/version.ts';
 import { param } from '../../config/ast.ts';
-import { defineParams, type ParamsOf, type Resolved } from '../../config/schema.ts';
+import { defineParams, defineSchema, type ParamsOf, type Resolved } from '../../config/schema.ts';
 import { BatchBuilder } from '../../core/batch-builder.ts';
-import type { PipelineView } from '../../core/pipeline-view.ts';
 import { ConfigError, internalError } from '../../core/errors.ts';
+import type { PipelineView } from '../../core/pipeline-view.ts';
 import type { InputPlugin, PluginContext, PluginDescriptor } from '../../core/plugin.ts';
+import { VERSION } from '../../core/version.ts';
 import { type DashboardAuth, guardedServer, isLoopback } from '../../monitor/auth.ts';
 import { Dashboard } from '../../monitor/dashboard.ts';
 import { mountHealth, mountMetrics, workerPort } from '../../monitor/endpoints.ts';
@@ -325,25 +325,27 @@ export class MonitorAgent implements InputPlugin {
   }
 }
 
-const descriptor: PluginDescriptor<MonitorAgent> = {
+const schema = defineSchema({
+  params,
+  sections: {
+    search: {
+      description:
+        'A cluster the dashboard search page may search besides the elasticsearch/opensearch outputs (which are searchable without it).',
+      multi: true,
+      params: searchParams,
+    },
+  },
+});
+
+const descriptor: PluginDescriptor<MonitorAgent, typeof schema> = {
   kind: 'input',
   multiWorkers: true,
   type: 'monitor_agent',
   description:
     'Fluentd-compatible monitoring API (/api/plugins.json, /api/config.json), /healthz, /readyz, /metrics and the optional live dashboard.',
-  schema: {
-    params,
-    sections: {
-      search: {
-        description:
-          'A cluster the dashboard search page may search besides the elasticsearch/opensearch outputs (which are searchable without it).',
-        multi: true,
-        params: searchParams,
-      },
-    },
-  },
+  schema,
   create(config, ctx) {
-    const p = config.params as Params;
+    const p = config.params;
     const el = config.element;
     const at = (k: string) => param(el, k)?.location ?? el.location;
     if (p.emit_interval <= 0)
@@ -360,7 +362,7 @@ const descriptor: PluginDescriptor<MonitorAgent> = {
         `MONITOR_DASHBOARD_NO_AUTH: the dashboard shows records and searches the outputs' indices; bound to ${p.bind} it needs dashboard_token or dashboard_user and dashboard_password`,
         at('bind'),
       );
-    const sections = (config.sections.search as Resolved[] | undefined) ?? [];
+    const sections = config.sections.search;
     // checked here so that `sluice check` reports a bad <search> section
     for (const s of sections) void targetFromSection(s).agent.close();
     return new MonitorAgent(ctx, p, sections);

@@ -102,7 +102,7 @@ export class PostbackInput implements InputPlugin {
   constructor(
     private readonly p: Params,
     private readonly ctx: PluginContext,
-    config: Resolved,
+    config: Resolved<typeof schema>,
   ) {
     const base = postbackIdentity();
     this.id = {
@@ -117,7 +117,7 @@ export class PostbackInput implements InputPlugin {
       (req, err) => req.respond(err === undefined ? SUCCESS : this.emitFailed(err)),
     );
     this.receiver = new HttpReceiver({
-      ...listenerOptions(p, config.sections.transport as Resolved | undefined, ctx.logger),
+      ...listenerOptions(p, config.sections.transport, ctx.logger),
       decompressionSizeLimit: p.body_size_limit * 8,
       onHead: (req, path) => this.route(req, path),
       onRequest: (req) => this.accept(req),
@@ -184,14 +184,16 @@ export class PostbackInput implements InputPlugin {
   }
 }
 
-const descriptor: PluginDescriptor<PostbackInput> = {
+const schema = { params, sections: { transport: transportSection } };
+
+const descriptor: PluginDescriptor<PostbackInput, typeof schema> = {
   kind: 'input',
   multiWorkers: true,
   type: 'postback',
   description:
     'post2log\'s HTTP postback receiver: records query parameters, the JSON or form body and post2log\'s metadata fields; answers {"status":"success"}.',
-  schema: { params, sections: { transport: transportSection } },
-  create: (config, ctx) => new PostbackInput(config.params as Params, ctx, config),
+  schema,
+  create: (config, ctx) => new PostbackInput(config.params, ctx, config),
 };
 
 export default descriptor;

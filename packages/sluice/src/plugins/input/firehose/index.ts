@@ -220,7 +220,7 @@ export class FirehoseInput implements InputPlugin {
     }
     this.receiver = new HttpReceiver({
       // listenerOptions reads <transport> untyped until shared/http-in takes the typed section.
-      ...listenerOptions(p, config.sections.transport as Resolved | undefined, ctx.logger),
+      ...listenerOptions(p, config.sections.transport, ctx.logger),
       decompressionSizeLimit: p.decompression_size_limit,
       totalBodySizeLimit: p.total_body_size_limit,
       bodyTimeoutMs: p.body_timeout * 1000,

@@ -1,6 +1,5 @@
 import type { IncomingMessage } from 'node:http';
-import type { ConfigElement } from '../../../config/ast.ts';
-import { defineParams, type ParamsOf, type Resolved } from '../../../config/schema.ts';
+import { defineParams, defineSchema, type ParamsOf, type Resolved } from '../../../config/schema.ts';
 import type { EventRecord } from '../../../core/batch.ts';
 import { ConfigError, isBufferOverflow } from '../../../core/errors.ts';
 import type { InputPlugin, ParserPlugin, PluginContext, PluginDescriptor } from '../../../core/plugin.ts';
@@ -119,7 +118,7 @@ export class HttpInput implements InputPlugin {
   constructor(
     private readonly p: Params,
     private readonly ctx: PluginContext,
-    config: Resolved,
+    config: Resolved<typeof schema>,
   ) {
     if (p.cors_allow_credentials && (!p.cors_allow_origins || p.cors_allow_origins.includes('*'))) {
       throw new ConfigError(
@@ -132,17 +131,17 @@ export class HttpInput implements InputPlugin {
     this.cors = p.cors_allow_origins
       ? { origins: p.cors_allow_origins, credentials: p.cors_allow_credentials }
       : undefined;
-    const parse = config.sections.parse as Resolved | undefined;
+    const parse = config.sections.parse;
     const parseType = parse?.element.params.findLast((x) => x.key === '@type' || x.key === 'type')?.value;
     if (parse && parseType && parseType !== 'in_http')
-      this.parser = ctx.createNested<ParserPlugin>('parser', parse.element as ConfigElement);
+      this.parser = ctx.createNested<ParserPlugin>('parser', parse.element);
     this.success = p.respond_with_empty_img ? IMG : p.use_204_response ? NO_CONTENT : OK;
     this.batches = new EmitCoalescer(
       (batch) => ctx.emit(batch),
       (req, err) => req.respond(this.withCors(req, err === undefined ? this.success : this.emitFailed(err))),
     );
     this.receiver = new HttpReceiver({
-      ...listenerOptions(p, config.sections.transport as Resolved | undefined, ctx.logger),
+      ...listenerOptions(p, config.sections.transport, ctx.logger),
       decompressionSizeLimit: p.decompression_size_limit,
       totalBodySizeLimit: p.total_body_size_limit,
       bodyTimeoutMs: p.body_timeout * 1000,
@@ -287,24 +286,25 @@ export class HttpInput implements InputPlugin {
   }
 }
 
-const descriptor: PluginDescriptor<HttpInput> = {
+const schema = defineSchema({
+  params,
+  sections: {
+    parse: {
+      description: "How to read a body other than Fluentd's json/msgpack/form rules (whole body = one text).",
+      plugin: 'parser',
+    },
+    transport: transportSection,
+  },
+});
+
+const descriptor: PluginDescriptor<HttpInput, typeof schema> = {
   kind: 'input',
   multiWorkers: true,
   type: 'http',
   description:
     "Receives events over HTTP as Fluentd's in_http does: POST /<tag> with a JSON, msgpack or ndjson body, json=/msgpack= form fields, or any text with <parse>.",
-  schema: {
-    params,
-    sections: {
-      parse: {
-        description:
-          "How to read a body other than Fluentd's json/msgpack/form rules (whole body = one text).",
-        plugin: 'parser',
-      },
-      transport: transportSection,
-    },
-  },
-  create: (config, ctx) => new HttpInput(config.params as Params, ctx, config),
+  schema,
+  create: (config, ctx) => new HttpInput(config.params, ctx, config),
 };
 
 export default descriptor;

@@ -14,7 +14,7 @@ import {
 } from '@platformatic/kafka';
 import { decode, EventTime } from '@sluice/forward';
 import type { ConfigElement } from '../../../config/ast.ts';
-import { defineParams, type ParamsOf, type Resolved } from '../../../config/schema.ts';
+import { defineParams, defineSchema, type ParamsOf, type Resolved } from '../../../config/schema.ts';
 import { EventBatch, type EventRecord } from '../../../core/batch.ts';
 import { ConfigError, SluiceError } from '../../../core/errors.ts';
 import type { InputPlugin, ParserPlugin, PluginContext, PluginDescriptor } from '../../../core/plugin.ts';
@@ -175,8 +175,17 @@ function isObject(v: unknown): v is EventRecord {
   return typeof v === 'object' && v !== null && !Array.isArray(v) && !Buffer.isBuffer(v);
 }
 
-function readerFor(p: Params, config: Resolved, ctx: PluginContext): ValueReader {
-  const parse = config.sections.parse as Resolved | undefined;
+const schema = defineSchema({
+  params,
+  sections: {
+    parse: { description: 'How a message value is parsed (instead of format).', plugin: 'parser' },
+  },
+});
+
+type KafkaGroupConfig = Resolved<typeof schema>;
+
+function readerFor(p: Params, config: KafkaGroupConfig, ctx: PluginContext): ValueReader {
+  const parse = config.sections.parse;
   if (parse) {
     const parser = ctx.createNested<ParserPlugin>('parser', parse.element);
     return (v) => {
@@ -251,7 +260,7 @@ export class KafkaGroupInput implements InputPlugin {
   constructor(
     private readonly p: Params,
     private readonly ctx: PluginContext,
-    config: Resolved,
+    config: KafkaGroupConfig,
   ) {
     this.conn = clientConnection(p as unknown as ConnectionParams, config.element.location);
     if (p.topics.split(',').every((t) => t.trim() === ''))
@@ -487,18 +496,13 @@ export class KafkaGroupInput implements InputPlugin {
   }
 }
 
-const descriptor: PluginDescriptor<KafkaGroupInput> = {
+const descriptor: PluginDescriptor<KafkaGroupInput, typeof schema> = {
   kind: 'input',
   type: 'kafka_group',
   description:
     "Consumes Kafka topics in a consumer group (fluent-plugin-kafka's in_kafka_group); an offset is committed only after the events up to it were accepted by the pipeline, and fetching waits while an emit does.",
-  schema: {
-    params,
-    sections: {
-      parse: { description: 'How a message value is parsed (instead of format).', plugin: 'parser' },
-    },
-  },
-  create: (config, ctx) => new KafkaGroupInput(config.params as Params, ctx, config),
+  schema,
+  create: (config, ctx) => new KafkaGroupInput(config.params, ctx, config),
 };
 
 export default descriptor;
