@@ -101,7 +101,7 @@ function bufferedText(d: PluginDescriptor): string {
     d.buffered === 'always'
       ? 'always buffered'
       : 'buffered when the config has a `<buffer>` section, unbuffered otherwise';
-  const chunkKeys = d.bufferDefaults?.chunkKeys ?? d.defaultChunkKeys;
+  const chunkKeys = d.bufferDefaults?.chunkKeys;
   const keys = chunkKeys?.length ? ` Default chunk keys: ${chunkKeys.map(code).join(', ')}.` : '';
   return `\nThis output is ${when}; see [the \`<buffer>\` section](${BUFFER_PAGE}) for its parameters.${keys}\n`;
 }

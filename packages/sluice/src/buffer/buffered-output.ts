@@ -81,17 +81,14 @@ export async function createBufferedOutput(o: BufferedOutputOptions): Promise<Bu
     }
   }
   const backend = await o.loadStore(type, typeParam?.location ?? el?.location);
-  // Until out_elasticsearch declares bufferDefaults.params, its older field is read too.
-  const legacy = (o.descriptor as { defaultBufferParams?: Record<string, string> }).defaultBufferParams;
-  const element = withDefaultParams(el, defaults.params ?? legacy);
+  const element = withDefaultParams(el, defaults.params);
   const resolved = resolve(
     { params: { ...backend.schema.params, ...COMMON_BUFFER_PARAMS } },
     element,
     `<buffer> of ${o.ctx.id}`,
   );
   const store = backend.create(resolved, o.ctx) as ChunkStore;
-  const chunkKeys = defaults.chunkKeys ?? o.descriptor.defaultChunkKeys;
-  const config = bufferConfigOf(type, resolved.params, el, { ...defaults, chunkKeys }, store.defaults);
+  const config = bufferConfigOf(type, resolved.params, el, defaults, store.defaults);
   const keys = config.keys;
   store.chunkLimit?.(config.chunkLimitSize);
   // A secondary writes the primary's chunks, so it works with the primary's buffer settings.

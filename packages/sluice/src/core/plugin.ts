@@ -170,8 +170,6 @@ export interface PluginDescriptor<I = unknown, S extends Schema = any> {
   multiWorkers?: boolean;
   /** Outputs: the <buffer> defaults this output declares (Fluentd's config_set_default). */
   bufferDefaults?: BufferDefaults;
-  /** @deprecated the same as `bufferDefaults.chunkKeys`, read until every output declares those */
-  defaultChunkKeys?: string[];
   /** Builds the plugin; may be async (e.g. copy builds its stores). Side effects belong in start(). */
   create(config: Resolved<S>, ctx: PluginContext): I | Promise<I>;
 }

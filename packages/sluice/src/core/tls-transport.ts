@@ -1,7 +1,7 @@
 import { readFileSync } from 'node:fs';
 import type { SecureVersion, TlsOptions } from 'node:tls';
 import type { ConfigElement } from '../config/ast.ts';
-import { defineSection, type Resolved, type SectionOf } from '../config/schema.ts';
+import { defineSection, type SectionOf } from '../config/schema.ts';
 import { ConfigError } from './errors.ts';
 
 /** Fluentd's TLS version names (`Fluent::TLS::SUPPORTED_VERSIONS`). */
@@ -71,12 +71,7 @@ function readPem(path: string, what: string, section: { element: ConfigElement }
 }
 
 /** Node TLS server options from a resolved `<transport>`; undefined when there is none or it is plain TCP. */
-export function tlsServerOptions(section: TransportSection | undefined): TlsOptions | undefined;
-/** @deprecated for a plugin whose config is not typed yet: its <transport> read untyped */
-export function tlsServerOptions(section: Resolved | undefined): TlsOptions | undefined;
-export function tlsServerOptions(untyped: TransportSection | Resolved | undefined): TlsOptions | undefined {
-  // Both overloads hold a section resolved with transportSection.
-  const section = untyped as TransportSection | undefined;
+export function tlsServerOptions(section: TransportSection | undefined): TlsOptions | undefined {
   if (!section) return undefined;
   const proto = (section.arg || 'tcp').trim();
   if (proto === 'tcp') return undefined;

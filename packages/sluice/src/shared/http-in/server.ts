@@ -2,9 +2,9 @@ import http, { type IncomingMessage, type ServerResponse } from 'node:http';
 import https from 'node:https';
 import type { AddressInfo } from 'node:net';
 import type { Logger } from 'pino';
-import type { Resolved } from '../../config/schema.ts';
+import type { SectionOf } from '../../config/schema.ts';
 import { MemoryBudget } from '../../core/memory-budget.ts';
-import { tlsServerOptions } from '../../core/tls-transport.ts';
+import { tlsServerOptions, type transportSection } from '../../core/tls-transport.ts';
 import { BodySweep, Flight, type Receiving, replyTo } from './request.ts';
 import type { HttpReply, ReceiverOptions } from './types.ts';
 
@@ -22,7 +22,7 @@ export interface ListenerParams {
 /** Receiver options from the shared listener parameters and a `<transport>` section. */
 export function listenerOptions(
   p: ListenerParams,
-  transport: Resolved | undefined,
+  transport: SectionOf<typeof transportSection> | undefined,
   logger: Logger,
 ): Pick<
   ReceiverOptions,

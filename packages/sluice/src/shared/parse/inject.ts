@@ -5,7 +5,7 @@
 // decoded records may be shared with other outputs of a copy).
 import { hostname as osHostname } from 'node:os';
 import type { EventTime } from '@sluice/forward';
-import { defineParams, defineSection, type Resolved, type SectionOf } from '../../config/schema.ts';
+import { defineParams, defineSection, type SectionOf } from '../../config/schema.ts';
 import type { EventRecord } from '../../core/batch.ts';
 import type { FormatterPlugin, PluginContext } from '../../core/plugin.ts';
 import { TIME_FORMAT_PARAMS, timeFormatterFrom } from './format-common.ts';
@@ -72,20 +72,7 @@ export function withInject(
   formatter: FormatterPlugin,
   section: InjectSection | undefined,
   ctx: PluginContext,
-): FormatterPlugin;
-/** @deprecated for an output whose config is not typed yet: its <inject> read untyped */
-export function withInject(
-  formatter: FormatterPlugin,
-  section: Resolved | undefined,
-  ctx: PluginContext,
-): FormatterPlugin;
-export function withInject(
-  formatter: FormatterPlugin,
-  untyped: InjectSection | Resolved | undefined,
-  ctx: PluginContext,
 ): FormatterPlugin {
-  // Both overloads hold a section resolved with INJECT_SECTION.
-  const section = untyped as InjectSection | undefined;
   if (!section) return formatter;
   const p = section.params;
   const adds: [string, (tag: string, time: EventTime) => unknown][] = [];
