@@ -28,7 +28,7 @@ import {
   type Operation,
 } from './bulk-body.ts';
 import { createAgent, parseServers, type Server, Servers } from './connection.ts';
-import { type IdPolicy, idPolicy } from './ids.ts';
+import { idPolicy } from './ids.ts';
 import { type ItemResult, readBulkResponse } from './outcome.ts';
 import { notBuilt, type Params, schemaParams } from './params.ts';
 
@@ -176,7 +176,7 @@ export class ElasticsearchOutput implements OutputPlugin {
       idKey,
       routingKey: p.routing_key ? createRecordAccessor(p.routing_key, at('routing_key')) : undefined,
       parentKey: p.parent_key ? createRecordAccessor(p.parent_key, at('parent_key')) : undefined,
-      idOf: idPolicy(p.id_policy as IdPolicy),
+      idOf: idPolicy(p.id_policy),
       chunkIds: p.id_policy === 'chunk' && !idKey,
     };
     this.writer = new BulkWriter(this.rules);

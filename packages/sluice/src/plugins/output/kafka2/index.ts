@@ -170,7 +170,7 @@ export class Kafka2Output implements OutputPlugin {
           ? Math.max(p.kafka_agg_max_bytes, 1)
           : p.max_batch_bytes,
       maxBatchMessages: legacy ? p.kafka_agg_max_messages : undefined,
-      partitionHash: partitionHash(p.partitioner_hash_function as 'crc32' | 'murmur2'),
+      partitionHash: partitionHash(p.partitioner_hash_function),
       producer: {
         ...conn,
         requestTimeout: requestMs,
