@@ -131,6 +131,11 @@ async function run(o: RunOptions): Promise<void> {
   };
   for (const sig of ['SIGTERM', 'SIGINT', 'SIGHUP', 'SIGUSR2', 'SIGUSR1'] as const)
     process.on(sig, () => onSignal(sig));
+  // A daemon runs until it is told to stop. Signal listeners do not keep Node's event loop
+  // alive: without this timer, a moment with no open handle (between the old pipeline's
+  // stop and the new one's start in a reload, or a config without inputs) let the process
+  // exit 0 by itself.
+  setInterval(() => undefined, 2 ** 30);
   // Workers get signals from the supervisor as messages.
   if (cluster.isWorker) process.on('message', (m: unknown) => typeof m === 'string' && onSignal(m));
 

@@ -122,6 +122,23 @@ test('run: events flow, SIGHUP with a broken config keeps the pipeline, a good o
   }
 });
 
+test('run keeps running with no input and across reloads until it is told to stop', async () => {
+  // Nothing in this pipeline holds Node's event loop open: the daemon itself must.
+  const p = conf('no-input.conf', '<match **>\n  @type stdout\n</match>\n');
+  const s = spawnSluice(['-c', p]);
+  try {
+    await s.waitFor('stderr', /sluice started/);
+    s.proc.kill('SIGHUP');
+    await s.waitFor('stderr', /reloaded[\s\S]*$/);
+    s.proc.kill('SIGHUP');
+    await s.waitFor('stderr', /reloaded[\s\S]*reloaded/);
+    assert.equal(await s.stop(), 0);
+    assert.match(s.stderr(), /stopped/);
+  } finally {
+    await s.stop();
+  }
+});
+
 test('run exits 1 with a clear message when the config is invalid', async () => {
   const p = conf('invalid-run.conf', '<source>\n  @type sample\n  rate many\n</source>\n');
   const s = spawnSluice(['-c', p]);
