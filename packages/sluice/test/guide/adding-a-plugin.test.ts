@@ -3,6 +3,7 @@
 // registered as plugins/output/jsonl.ts would be found, run in a pipeline, checked against
 // the import rules, and its reference page rendered. An edit that breaks the guide fails here.
 import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -31,7 +32,7 @@ function guideExample(): string {
 function asModule(code: string, dir: string): string {
   const file = join(dir, 'jsonl.ts');
   const resolved = code.replace(/from '(\.\.?\/[^']+)'/g, (_m, spec: string) => {
-    return `from '${pathToFileURL(join(pluginsDir, spec)).href}'`;
+    return `from '${join(pluginsDir, spec)}'`;
   });
   writeFileSync(file, resolved);
   return file;
@@ -90,6 +91,28 @@ test('the guide example is a working buffered output: records arrive in the file
   const page = pluginPage(d);
   assert.match(page, /jsonl/);
   assert.match(page, /File the records are appended to\./);
+});
+
+test("the guide example type-checks under the project's strict settings, with no cast of its config", (t) => {
+  const dir = mkdtempSync(join(root, 'node_modules', '.guide-'));
+  t.after(() => rmSync(dir, { recursive: true, force: true }));
+  const code = guideExample();
+  assert.doesNotMatch(code, / as (string|number|boolean)\b/, 'the example needs no cast of its parameters');
+  asModule(code, dir);
+  writeFileSync(
+    join(dir, 'tsconfig.json'),
+    JSON.stringify({
+      extends: join(root, 'tsconfig.json'),
+      include: ['jsonl.ts'],
+      compilerOptions: { noEmit: true },
+    }),
+  );
+  const tsc = join(root, 'node_modules/typescript/bin/tsc');
+  const r = spawnSync(process.execPath, [tsc, '-p', join(dir, 'tsconfig.json')], {
+    encoding: 'utf8',
+    timeout: 180_000,
+  });
+  assert.equal(r.status, 0, `${r.stdout}${r.stderr}`);
 });
 
 test('the guide example keeps the import rules: in plugins/output/ it would import no engine, no other plugin', () => {
