@@ -7,11 +7,11 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { packr } from '@sluice/forward';
 import { createBufferedOutput } from '../../packages/sluice/src/buffer/buffered-output.ts';
-import { loadPlugin } from '../../packages/sluice/src/engine/registry.ts';
 import { parseConfigText } from '../../packages/sluice/src/config/parser.ts';
-import { type EventBatch } from '../../packages/sluice/src/core/batch.ts';
+import type { EventBatch } from '../../packages/sluice/src/core/batch.ts';
 import { BatchBuilder } from '../../packages/sluice/src/core/batch-builder.ts';
 import type { PluginDescriptor } from '../../packages/sluice/src/core/plugin.ts';
+import { loadPlugin } from '../../packages/sluice/src/engine/registry.ts';
 import { testContext } from '../../packages/sluice/src/testing/context.ts';
 
 const TOTAL = Number(process.argv[2] ?? 2_000_000);

@@ -16,8 +16,8 @@ import {
   unpackr,
 } from '@sluice/forward';
 import pino from 'pino';
-import { Engine } from '../../packages/sluice/src/engine/engine.ts';
 import type { OutputPlugin, PluginDescriptor } from '../../packages/sluice/src/core/plugin.ts';
+import { Engine } from '../../packages/sluice/src/engine/engine.ts';
 import { registerPlugin } from '../../packages/sluice/src/engine/registry.ts';
 import { freePort } from '../../packages/sluice/test/helpers/ports.ts';
 

@@ -4,7 +4,7 @@
 export type { ConfigElement, ConfigParam } from './config/ast.ts';
 export { parseConfigText } from './config/parser.ts';
 export { defineParams, type ParamSpec, type ParamsOf, type Resolved, type Schema } from './config/schema.ts';
-export { EventBatch, type Entry, type EventRecord } from './core/batch.ts';
+export { type Entry, EventBatch, type EventRecord } from './core/batch.ts';
 export { BatchBuilder } from './core/batch-builder.ts';
 export { BufferOverflowError, ConfigError, SluiceError } from './core/errors.ts';
 export type { PipelineView } from './core/pipeline-view.ts';

@@ -34,11 +34,13 @@ test('the rules catch a plugin importing the engine, another plugin, and a cycle
   t.after(() => rmSync(dir, { recursive: true, force: true }));
   const src = join(dir, 'packages/sluice/src');
   const files: Record<string, string> = {
-    'tsconfig.json': '{"compilerOptions":{"module":"nodenext","allowImportingTsExtensions":true,"noEmit":true}}',
+    'tsconfig.json':
+      '{"compilerOptions":{"module":"nodenext","allowImportingTsExtensions":true,"noEmit":true}}',
     'engine/engine.ts': "import '../core/plugin.ts';\nexport const engine = 1;\n",
     'core/plugin.ts': "import './a.ts';\nexport const plugin = 1;\n",
     'core/a.ts': "import './plugin.ts';\nexport const a = 1;\n",
-    'plugins/output/bad.ts': "import '../../engine/engine.ts';\nimport '../input/other/index.ts';\nexport const bad = 1;\n",
+    'plugins/output/bad.ts':
+      "import '../../engine/engine.ts';\nimport '../input/other/index.ts';\nexport const bad = 1;\n",
     'plugins/input/other/index.ts': "import './helper.ts';\nexport const other = 1;\n",
     'plugins/input/other/helper.ts': 'export const helper = 1;\n',
   };
@@ -49,13 +51,26 @@ test('the rules catch a plugin importing the engine, another plugin, and a cycle
   }
   const r = spawnSync(
     depcruise,
-    ['packages/sluice/src', '--config', join(root, '.dependency-cruiser.cjs'), '--output-type', 'err', '--no-cache'],
+    [
+      'packages/sluice/src',
+      '--config',
+      join(root, '.dependency-cruiser.cjs'),
+      '--output-type',
+      'err',
+      '--no-cache',
+    ],
     { cwd: dir, encoding: 'utf8', timeout: 120_000 },
   );
   const out = `${r.stdout}${r.stderr}`;
   assert.notEqual(r.status, 0, out);
-  assert.match(out, /plugin-not-into-engine-or-apps: packages\/sluice\/src\/plugins\/output\/bad\.ts → packages\/sluice\/src\/engine\/engine\.ts/);
-  assert.match(out, /plugin-not-into-another-plugin: packages\/sluice\/src\/plugins\/output\/bad\.ts → packages\/sluice\/src\/plugins\/input\/other\/index\.ts/);
+  assert.match(
+    out,
+    /plugin-not-into-engine-or-apps: packages\/sluice\/src\/plugins\/output\/bad\.ts → packages\/sluice\/src\/engine\/engine\.ts/,
+  );
+  assert.match(
+    out,
+    /plugin-not-into-another-plugin: packages\/sluice\/src\/plugins\/output\/bad\.ts → packages\/sluice\/src\/plugins\/input\/other\/index\.ts/,
+  );
   assert.match(out, /no-cycle/);
   // a plugin's own helper is allowed
   assert.doesNotMatch(out, /other\/index\.ts → packages\/sluice\/src\/plugins\/input\/other\/helper\.ts/);

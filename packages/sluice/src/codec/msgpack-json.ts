@@ -10,8 +10,8 @@
 import { isUtf8 } from 'node:buffer';
 import { decode } from '@sluice/forward';
 import { SluiceError } from '../core/errors.ts';
-import { skipValue } from './msgpack-scan.ts';
 import { recordJson } from './json.ts';
+import { skipValue } from './msgpack-scan.ts';
 
 /** A value this walker leaves to the general path. */
 const GIVE_UP = -1;

@@ -6,15 +6,15 @@ import { param } from '../config/ast.ts';
 import { withConfigPolicy } from '../config/diagnostics.ts';
 import { parseConfigText } from '../config/parser.ts';
 import { resolve, type Schema } from '../config/schema.ts';
-import { loadedPlugin } from './registry.ts';
 import { EventBatch, type EventRecord } from '../core/batch.ts';
 import { ConfigError, ConfigErrors, type ErrorCode, errorCodeOf, SluiceError } from '../core/errors.ts';
 import { createLogger, type LogEventSink, type LogLevel } from '../core/logger.ts';
 import { compilePattern } from '../core/match-pattern.ts';
-import { buildOutput, type OutputNode } from './outputs.ts';
 import type { PipelineGraph, PipelineView } from '../core/pipeline-view.ts';
 import type { FilterPlugin, InputPlugin, OutputRouter, PluginContext, PluginKind } from '../core/plugin.ts';
+import { buildOutput, type OutputNode } from './outputs.ts';
 import { createNestedPlugin, loadable, preloadPlugins, typeOf } from './plugin-loader.ts';
+import { loadedPlugin } from './registry.ts';
 import { Pipeline, type Rule } from './router.ts';
 import { readSystem, type SystemConfig } from './system.ts';
 import { selectWorkerDirectives, workersRunning } from './workers.ts';
@@ -335,7 +335,8 @@ export class Engine implements PipelineView {
         createNestedPlugin(nestedKind, element, defaultType, ctx),
     };
     if (kind === 'output' || kind === 'filter') ctx.router = this.outputRouter(label, match);
-    if (kind !== 'output') this.plugins.push({ id, type, kind, element: el, ctx, schema: loadedPlugin(kind, type)?.schema });
+    if (kind !== 'output')
+      this.plugins.push({ id, type, kind, element: el, ctx, schema: loadedPlugin(kind, type)?.schema });
     return ctx;
   }
 

@@ -1,11 +1,11 @@
 import type { ConfigElement } from '../config/ast.ts';
 import { param } from '../config/ast.ts';
 import { resolve, type Schema } from '../config/schema.ts';
-import { loadedPlugin, loadPlugin } from './registry.ts';
 import { EventBatch } from '../core/batch.ts';
 import { ConfigError } from '../core/errors.ts';
 import type { OutputPlugin, PluginContext, PluginDescriptor } from '../core/plugin.ts';
 import { typeOf } from './plugin-loader.ts';
+import { loadedPlugin, loadPlugin } from './registry.ts';
 import type { OutputSink } from './router.ts';
 
 /** A built output: what the router calls, plus lifecycle for the engine. */

@@ -1,9 +1,9 @@
 import type { ConfigElement } from '../config/ast.ts';
 import { param, typeOf } from '../config/ast.ts';
 import { resolve } from '../config/schema.ts';
-import { listPlugins, loadedPlugin, loadPlugin } from './registry.ts';
 import { ConfigError, ConfigErrors } from '../core/errors.ts';
 import type { PluginContext, PluginKind } from '../core/plugin.ts';
+import { listPlugins, loadedPlugin, loadPlugin } from './registry.ts';
 
 /** Section names whose element configures a nested plugin of a kind. */
 export const NESTED_KIND: Record<string, PluginKind> = {

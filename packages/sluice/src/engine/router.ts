@@ -37,7 +37,6 @@ interface Route {
   sink: OutputSink | undefined;
 }
 
-
 /** Called for every event a filter throws on: the engine routes them to @ERROR. */
 export type FilterErrorHandler = (batch: EventBatch, error: Error, filterId: string) => void;
 

@@ -120,7 +120,11 @@ export function allPluginInfo(engine: PipelineView, opts: InfoOptions = {}): Plu
 }
 
 /** `?tag=`: the output the root router sends this tag to (Fluentd searches root matches only). */
-export function pluginInfoByTag(engine: PipelineView, tag: string, opts: InfoOptions = {}): PluginInfo | undefined {
+export function pluginInfoByTag(
+  engine: PipelineView,
+  tag: string,
+  opts: InfoOptions = {},
+): PluginInfo | undefined {
   const sink = engine.pipeline('')?.route(tag).sink;
   if (!sink) return undefined;
   const p = engine.plugins.find((x) => x.kind === 'output' && x.id === sink.id);

@@ -188,7 +188,9 @@ describe('buffered output (memory)', () => {
 
   it('uses the output default chunk keys and a 1d timekey (out_file style)', async () => {
     const { descriptor } = await import('./helpers.ts');
-    const { bo } = await build(undefined, { descriptor: { ...descriptor, bufferDefaults: { chunkKeys: ['time'] } } });
+    const { bo } = await build(undefined, {
+      descriptor: { ...descriptor, bufferDefaults: { chunkKeys: ['time'] } },
+    });
     assert.equal(bo.config.timekey, 86400);
     assert.equal(bo.config.flushMode, 'lazy');
   });

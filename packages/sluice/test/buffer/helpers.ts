@@ -9,9 +9,9 @@ import {
 } from '../../src/buffer/buffered-output.ts';
 import type { ConfigElement } from '../../src/config/ast.ts';
 import { parseConfigText } from '../../src/config/parser.ts';
-import { loadPlugin } from '../../src/engine/registry.ts';
 import { EventBatch, type EventRecord } from '../../src/core/batch.ts';
 import type { Chunk, OutputPlugin, PluginDescriptor, WriteResult } from '../../src/core/plugin.ts';
+import { loadPlugin } from '../../src/engine/registry.ts';
 import { type TestContext, testContext } from '../../src/testing/context.ts';
 
 export const descriptor: PluginDescriptor = {

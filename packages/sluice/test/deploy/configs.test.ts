@@ -5,9 +5,9 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import type { ConfigElement } from '../../src/config/ast.ts';
-import { Engine } from '../../src/engine/engine.ts';
 import { createLogger } from '../../src/core/logger.ts';
 import type { PluginKind } from '../../src/core/plugin.ts';
+import { Engine } from '../../src/engine/engine.ts';
 import { canonicalType, listPlugins } from '../../src/engine/registry.ts';
 import { parseSluiceConfig, typeOf, walk } from './helpers.ts';
 import { shippedConfigs } from './sluice-configs.ts';

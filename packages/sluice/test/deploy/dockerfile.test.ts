@@ -122,7 +122,11 @@ describe('Dockerfile', () => {
     };
     assert.equal(sluicePkg.dependencies.tsx, undefined, 'tsx is not a runtime dependency of packages/sluice');
     const lock = JSON.parse(readRepo('package-lock.json')) as { packages: Record<string, { dev?: boolean }> };
-    assert.equal(lock.packages['node_modules/tsx']?.dev, true, 'package-lock.json installs tsx only with dev');
+    assert.equal(
+      lock.packages['node_modules/tsx']?.dev,
+      true,
+      'package-lock.json installs tsx only with dev',
+    );
     // and the build stops with a reason if dist/ is not what runs
     assert.match(text, /chooseEntry\('\/app\/packages\/sluice'\)\.mode !== 'dist'/);
   });

@@ -86,9 +86,18 @@ describe('the compiled build (scripts/build.mjs)', () => {
       assert.ok(existsSync(join(ROOT, 'packages/sluice', target.types)), `${name} types -> ${target.types}`);
     }
     const lib = (await import(built(pkg.main))) as Record<string, unknown>;
-    for (const name of ['defineParams', 'EventBatch', 'BatchBuilder', 'ConfigError', 'Engine', 'parseConfigText'])
+    for (const name of [
+      'defineParams',
+      'EventBatch',
+      'BatchBuilder',
+      'ConfigError',
+      'Engine',
+      'parseConfigText',
+    ])
       assert.equal(typeof lib[name], 'function', name);
-    const testing = (await import(built((pkg.exports['./testing'] as { default: string }).default))) as Record<string, unknown>;
+    const testing = (await import(
+      built((pkg.exports['./testing'] as { default: string }).default)
+    )) as Record<string, unknown>;
     assert.equal(typeof testing.testContext, 'function');
   });
 

@@ -4,8 +4,8 @@ import { join } from 'node:path';
 import { test } from 'node:test';
 import pino from 'pino';
 import type { EventBatch } from '../../src/core/batch.ts';
-import { Engine } from '../../src/engine/engine.ts';
 import type { OutputPlugin, PluginDescriptor } from '../../src/core/plugin.ts';
+import { Engine } from '../../src/engine/engine.ts';
 import { registerPlugin } from '../../src/engine/registry.ts';
 import { tempDir, until } from './helpers.ts';
 

@@ -1,6 +1,6 @@
+import type { ConfigElement } from '../../config/ast.ts';
 import { iconvLite } from '../../core/lazy-require.ts';
 import type { ParserPlugin, PluginContext } from '../../core/plugin.ts';
-import type { ConfigElement } from '../../config/ast.ts';
 import type { CriParser } from '../parse/cri.ts';
 import { CriAssembler } from './cri.ts';
 import {

@@ -20,9 +20,9 @@
 // - code and size are plain digits (size may be `-`), at most 15 of them, so Ruby's
 //   to_i is their value; referer and agent hold no quote.
 
-import { ACCESS_LOG_STAMP_LENGTH, accessLogStampAt } from '../../time/access-log-time.ts';
 import type { BatchBuilder } from '../../core/batch-builder.ts';
 import { strBytes, strHeaderAt, uintAt } from '../../core/batch-builder.ts';
+import { ACCESS_LOG_STAMP_LENGTH, accessLogStampAt } from '../../time/access-log-time.ts';
 
 const SP = 0x20;
 const QUOTE = 0x22;

@@ -5,8 +5,8 @@ import { afterEach, before, test } from 'node:test';
 import { EventTime } from '@sluice/forward';
 import pino from 'pino';
 import { EventBatch, type EventRecord } from '../../../src/core/batch.ts';
-import { Engine } from '../../../src/engine/engine.ts';
 import { HoldCounter, withHoldScope } from '../../../src/core/holds.ts';
+import { Engine } from '../../../src/engine/engine.ts';
 import { captured, gates, recordsOf, registerTestPlugins, resetCapture } from '../../helpers/capture.ts';
 
 before(() => registerTestPlugins());

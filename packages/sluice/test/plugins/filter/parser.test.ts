@@ -2,8 +2,8 @@ import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { EventTime } from '@sluice/forward';
 import { EventBatch, type EventRecord } from '../../../src/core/batch.ts';
-import parserFilter from '../../../src/plugins/filter/parser.ts';
 import { loadPlugin } from '../../../src/engine/registry.ts';
+import parserFilter from '../../../src/plugins/filter/parser.ts';
 import { instantiate } from '../../../src/testing/context.ts';
 
 for (const t of ['json', 'regexp', 'apache2', 'ltsv']) await loadPlugin('parser', t);

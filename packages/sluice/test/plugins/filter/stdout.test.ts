@@ -6,10 +6,10 @@ import { parseConfigText } from '../../../src/config/parser.ts';
 import { resolve } from '../../../src/config/schema.ts';
 import { EventBatch } from '../../../src/core/batch.ts';
 import type { FormatterPlugin } from '../../../src/core/plugin.ts';
-import { compileStrftime } from '../../../src/time/time-format.ts';
-import stdoutFilter, { createStdoutFilter } from '../../../src/plugins/filter/stdout.ts';
 import { loadPlugin } from '../../../src/engine/registry.ts';
+import stdoutFilter, { createStdoutFilter } from '../../../src/plugins/filter/stdout.ts';
 import { testContext } from '../../../src/testing/context.ts';
+import { compileStrftime } from '../../../src/time/time-format.ts';
 
 class Capture extends Writable {
   text = '';

@@ -1,8 +1,8 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { BufferOverflowError } from '../../../src/core/errors.ts';
-import { gmtSeconds, podHash } from '../../../src/shared/http-in/postback-meta.ts';
 import postback from '../../../src/plugins/input/postback.ts';
+import { gmtSeconds, podHash } from '../../../src/shared/http-in/postback-meta.ts';
 import { instantiate, testContext } from '../../../src/testing/context.ts';
 import { send } from './http-helpers.ts';
 

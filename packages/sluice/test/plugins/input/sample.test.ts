@@ -2,8 +2,8 @@ import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 import type { EventBatch } from '../../../src/core/batch.ts';
 import { ConfigError } from '../../../src/core/errors.ts';
-import sample from '../../../src/plugins/input/sample.ts';
 import { canonicalType } from '../../../src/engine/registry.ts';
+import sample from '../../../src/plugins/input/sample.ts';
 import { instantiate, testContext } from '../../../src/testing/context.ts';
 
 /** A context whose emit calls `onEmit`, and a way to wait until a condition holds (checked every loop turn, bounded). */

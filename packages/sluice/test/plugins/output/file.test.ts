@@ -7,13 +7,13 @@ import { describe, it } from 'node:test';
 import { gunzipSync } from 'node:zlib';
 import { EventTime } from '@sluice/forward';
 import { createBufferedOutput } from '../../../src/buffer/buffered-output.ts';
-import { loadPlugin } from '../../../src/engine/registry.ts';
 import { parseConfigText } from '../../../src/config/parser.ts';
 import { resolve } from '../../../src/config/schema.ts';
 import { EventBatch } from '../../../src/core/batch.ts';
 import type { OutputPlugin } from '../../../src/core/plugin.ts';
-import { assertInside, escapePathValue } from '../../../src/shared/file-out/path-template.ts';
+import { loadPlugin } from '../../../src/engine/registry.ts';
 import fileOut from '../../../src/plugins/output/file/index.ts';
+import { assertInside, escapePathValue } from '../../../src/shared/file-out/path-template.ts';
 import { testContext } from '../../../src/testing/context.ts';
 import { tempDir } from '../../buffer/helpers.ts';
 

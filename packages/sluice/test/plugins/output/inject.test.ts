@@ -9,9 +9,9 @@ import { EventTime } from '@sluice/forward';
 import { parseConfigText } from '../../../src/config/parser.ts';
 import { resolve } from '../../../src/config/schema.ts';
 import { EventBatch } from '../../../src/core/batch.ts';
+import { loadPlugin } from '../../../src/engine/registry.ts';
 import { createStdoutFilter } from '../../../src/plugins/filter/stdout.ts';
 import stdout, { createStdoutOutput } from '../../../src/plugins/output/stdout.ts';
-import { loadPlugin } from '../../../src/engine/registry.ts';
 import { testContext } from '../../../src/testing/context.ts';
 
 class Capture extends Writable {

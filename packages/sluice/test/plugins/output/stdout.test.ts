@@ -7,11 +7,11 @@ import { parseConfigText } from '../../../src/config/parser.ts';
 import { resolve } from '../../../src/config/schema.ts';
 import { EventBatch } from '../../../src/core/batch.ts';
 import type { Chunk, OutputPlugin } from '../../../src/core/plugin.ts';
-import { compileStrftime } from '../../../src/time/time-format.ts';
+import { loadPlugin } from '../../../src/engine/registry.ts';
 import formatterStdout, { defaultTimeFormatter } from '../../../src/plugins/formatter/stdout.ts';
 import stdout, { createStdoutOutput } from '../../../src/plugins/output/stdout.ts';
-import { loadPlugin } from '../../../src/engine/registry.ts';
 import { testContext } from '../../../src/testing/context.ts';
+import { compileStrftime } from '../../../src/time/time-format.ts';
 
 /** A stream recording each write() call, so "one write per batch" can be checked. */
 class Capture extends Writable {

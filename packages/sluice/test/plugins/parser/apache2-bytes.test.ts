@@ -1,9 +1,9 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { BatchBuilder, strBytes } from '../../../src/core/batch-builder.ts';
-import type { SluiceParser } from '../../../src/shared/parse/common.ts';
 import apache2 from '../../../src/plugins/parser/apache2.ts';
 import { type EncoderOptions, ParserEncoder } from '../../../src/shared/lines/line-encoder.ts';
+import type { SluiceParser } from '../../../src/shared/parse/common.ts';
 import { build } from './helpers.ts';
 
 const T = '[28/Feb/2013:12:00:00 +0900]';

@@ -1,10 +1,10 @@
 // fluent-plugin-parser-cri: its README examples and its own tests, as Sluice's cri parser.
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
+import { loadPlugin } from '../../../src/engine/registry.ts';
+import cri, { type CriParser } from '../../../src/plugins/parser/cri.ts';
 import type { SluiceParser } from '../../../src/shared/parse/common.ts';
 import { parseRfc3339, splitCri } from '../../../src/shared/parse/cri.ts';
-import cri, { type CriParser } from '../../../src/plugins/parser/cri.ts';
-import { loadPlugin } from '../../../src/engine/registry.ts';
 import { build } from './helpers.ts';
 
 const T = Date.UTC(2020, 9, 10, 0, 10, 0) / 1000;

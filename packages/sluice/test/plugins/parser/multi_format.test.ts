@@ -1,9 +1,9 @@
 // fluent-plugin-multi-format-parser: its README examples and tests, as Sluice's multi_format.
 import assert from 'node:assert/strict';
 import { before, test } from 'node:test';
-import type { SluiceParser } from '../../../src/shared/parse/common.ts';
-import multiFormat from '../../../src/plugins/parser/multi_format.ts';
 import { loadPlugin } from '../../../src/engine/registry.ts';
+import multiFormat from '../../../src/plugins/parser/multi_format.ts';
+import type { SluiceParser } from '../../../src/shared/parse/common.ts';
 import { build } from './helpers.ts';
 
 before(async () => {

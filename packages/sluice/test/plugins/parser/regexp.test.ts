@@ -1,12 +1,12 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { EventTime } from '@sluice/forward';
-import type { SluiceParser } from '../../../src/shared/parse/common.ts';
 import apache from '../../../src/plugins/parser/apache.ts';
 import apacheError from '../../../src/plugins/parser/apache_error.ts';
 import apache2 from '../../../src/plugins/parser/apache2.ts';
 import nginx from '../../../src/plugins/parser/nginx.ts';
 import regexp from '../../../src/plugins/parser/regexp.ts';
+import type { SluiceParser } from '../../../src/shared/parse/common.ts';
 import { build } from './helpers.ts';
 
 // 28/Feb/2013:12:00:00 +0900, the time of Fluentd's own parser tests

@@ -7,10 +7,10 @@ import { test } from 'node:test';
 import { fileURLToPath } from 'node:url';
 import { parseConfigFile } from '../../../src/config/parser.ts';
 import { resolve } from '../../../src/config/schema.ts';
-import { rubyCaptures } from '../../../src/shared/parse/ruby-captures.ts';
-import { compileRubyRegexp } from '../../../src/shared/parse/ruby-regexp.ts';
 import multiline, { type MultilineParser } from '../../../src/plugins/parser/multiline.ts';
 import regexp from '../../../src/plugins/parser/regexp.ts';
+import { rubyCaptures } from '../../../src/shared/parse/ruby-captures.ts';
+import { compileRubyRegexp } from '../../../src/shared/parse/ruby-regexp.ts';
 import { testContext } from '../../../src/testing/context.ts';
 import { build } from './helpers.ts';
 

@@ -1,13 +1,13 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { EventTime, encode } from '@sluice/forward';
-import type { SluiceParser } from '../../../src/shared/parse/common.ts';
 import csv from '../../../src/plugins/parser/csv.ts';
 import json from '../../../src/plugins/parser/json.ts';
 import ltsv from '../../../src/plugins/parser/ltsv.ts';
 import msgpack from '../../../src/plugins/parser/msgpack.ts';
 import none from '../../../src/plugins/parser/none.ts';
 import tsv from '../../../src/plugins/parser/tsv.ts';
+import type { SluiceParser } from '../../../src/shared/parse/common.ts';
 import { build } from './helpers.ts';
 
 test('none keeps the line under message_key; time is now unless estimate_current_event false', () => {

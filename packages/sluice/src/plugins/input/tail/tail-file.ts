@@ -1,7 +1,12 @@
 import { closeSync, fstatSync, openSync, readSync } from 'node:fs';
 import type { BatchBuilder } from '../../../core/batch-builder.ts';
 import type { HoldCounter } from '../../../core/holds.ts';
-import { type LineEncoder, type LineSource, lineText, NoneEncoder } from '../../../shared/lines/line-encoder.ts';
+import {
+  type LineEncoder,
+  type LineSource,
+  lineText,
+  NoneEncoder,
+} from '../../../shared/lines/line-encoder.ts';
 import type { LineAssembler } from '../../../shared/lines/multiline.ts';
 
 /** Size of one read; large reads keep syscalls and per-read work rare. */

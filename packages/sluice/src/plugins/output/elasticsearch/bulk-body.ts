@@ -6,9 +6,9 @@
 // (float32, ext values, non-string keys, invalid UTF-8, an entry not in Sluice's own encoding)
 // is decoded and written from objects, with the same rules.
 import { decode, EventTime } from '@sluice/forward';
-import { skipValue } from '../../../codec/msgpack-scan.ts';
 import { recordJson } from '../../../codec/json.ts';
 import { JsonOut, writeJsonString, writeJsonValue } from '../../../codec/msgpack-json.ts';
+import { skipValue } from '../../../codec/msgpack-scan.ts';
 import { SluiceError } from '../../../core/errors.ts';
 import type { Chunk } from '../../../core/plugin.ts';
 import type { RecordAccessor } from '../../../core/record-accessor.ts';
