@@ -16,6 +16,7 @@ import { CHROMIUM, launchChromium } from '../helpers/browser.ts';
 import { freePort } from '../helpers/ports.ts';
 import { type SluiceProcess, spawnSluice } from '../helpers/sluice-process.ts';
 import { requireTool } from '../helpers/tools.ts';
+import { waitUntil } from '../helpers/wait.ts';
 import { type OpenSearchServer, startOpenSearch } from '../stores/opensearch.ts';
 
 const ARTIFACTS = fileURLToPath(new URL('../../../../test-artifacts/', import.meta.url));
@@ -164,12 +165,13 @@ describe('dashboard search page against OpenSearch (e2e)', () => {
       body: JSON.stringify(records),
     });
     assert.ok(res.ok, `in_http answered ${res.status}`);
-    // Bounded wait for the output's flushes to land (each try asks the cluster).
-    const deadline = Date.now() + 60_000;
-    while ((await countOf(store.url, 'seed004-*')) < records.length) {
-      assert.ok(Date.now() < deadline, 'the opensearch output indexed the seed records within 60 s');
-      await new Promise((r) => setTimeout(r, 200));
-    }
+    // The output's flushes have landed once the cluster counts every record (each try asks it).
+    await waitUntil(
+      async () => (await countOf(store.url, 'seed004-*')) >= records.length,
+      'the opensearch output to index the seed records',
+      60_000,
+      200,
+    );
   });
 
   after(async () => {
