@@ -16,16 +16,11 @@ import { join } from 'node:path';
 import { Admin, Consumer } from '@platformatic/kafka';
 import { freePort, waitForPort } from '../../packages/sluice/test/helpers/ports.ts';
 import { startKafka } from '../../packages/sluice/test/stores/index.ts';
+import { takeOption } from '../lib/args.ts';
 import { type Child, helper, poll, report, sluice, treeCpuSeconds, treePeakRss } from '../vth/lib.ts';
 
 const argv = process.argv.slice(2);
-function opt(name: string): string | undefined {
-  const i = argv.indexOf(name);
-  if (i < 0) return undefined;
-  const v = argv[i + 1];
-  argv.splice(i, 2);
-  return v;
-}
+const opt = (name: string) => takeOption(argv, name);
 const EVENTS = Number(opt('--events') ?? 300_000);
 const PARTITIONS = Number(opt('--partitions') ?? 4);
 const ROUNDS = Number(opt('--rounds') ?? 1);

@@ -17,6 +17,7 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { freePort } from '../../packages/sluice/test/helpers/ports.ts';
+import { takeFlag, takeOption } from '../lib/args.ts';
 import { HERE, helper, poll, treeCpuSeconds, treePeakRss } from '../vth/lib.ts';
 import type { SinkStats } from '../vth/sink-forward.ts';
 import {
@@ -31,18 +32,8 @@ import {
 } from './collectors.ts';
 
 const argv = process.argv.slice(2);
-function opt(name: string): string | undefined {
-  const i = argv.indexOf(name);
-  if (i < 0) return undefined;
-  const v = argv[i + 1];
-  argv.splice(i, 2);
-  return v;
-}
-function flag(name: string): boolean {
-  const i = argv.indexOf(name);
-  if (i >= 0) argv.splice(i, 1);
-  return i >= 0;
-}
+const opt = (name: string) => takeOption(argv, name);
+const flag = (name: string) => takeFlag(argv, name);
 const RUNS = Number(opt('--runs') ?? 3);
 const EVENTS = Number(opt('--events') ?? 1_000_000);
 const SECONDS = Number(opt('--seconds') ?? 10);

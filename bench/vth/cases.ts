@@ -10,17 +10,12 @@ import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { freePort } from '../../packages/sluice/test/helpers/ports.ts';
+import { takeOption } from '../lib/args.ts';
 import { type Child, helper, poll, report, sluice, treeCpuSeconds, treePeakRss } from './lib.ts';
 import type { SinkStats } from './sink-forward.ts';
 
 const argv = process.argv.slice(2);
-function opt(name: string): string | undefined {
-  const i = argv.indexOf(name);
-  if (i < 0) return undefined;
-  const v = argv[i + 1];
-  argv.splice(i, 2);
-  return v;
-}
+const opt = (name: string) => takeOption(argv, name);
 const EVENTS = Number(opt('--events') ?? 1_000_000);
 const WORKERS = Number(opt('--workers') ?? 1);
 const CPU_PROF = opt('--cpu-prof');
