@@ -9,8 +9,8 @@ import { join } from 'node:path';
 import { describe, it } from 'node:test';
 import { tempDir } from '../buffer/helpers.ts';
 import { freePort } from '../helpers/ports.ts';
-import { type SluiceProcess, spawnSluice } from '../helpers/sluice-process.ts';
-import { AckingClient } from './forward-client.ts';
+import type { SluiceProcess } from '../helpers/sluice-process.ts';
+import { ackedAcrossKills } from './crash-rounds.ts';
 
 // At least 20 by the acceptance criteria; each round restarts Sluice (a few seconds on a busy machine).
 const KILLS = Number(process.env.SLUICE_CRASH_KILLS ?? 20);
@@ -70,55 +70,11 @@ describe('file buffer survives SIGKILL (e2e)', () => {
         `<match crash.**>\n  @type http\n  endpoint http://127.0.0.1:${sinkPort}/\n  <buffer>\n    @type file\n    path ${join(dir, 'buffer')}\n` +
         '    flush_mode interval\n    flush_interval 0.1\n    chunk_limit_records 200\n    flush_thread_count 2\n    retry_forever true\n    retry_wait 0.1\n    retry_max_interval 0.5\n  </buffer>\n</match>\n',
     );
-    const acked = new Set<number>();
-    let nextId = 0;
     let proc: SluiceProcess | undefined;
     try {
-      for (let round = 0; round <= KILLS; round++) {
-        proc = spawnSluice(['-c', conf]);
-        const client = new AckingClient(fwdPort);
-        await client.connect(90_000);
-        // Keep a few messages in flight, as a real forwarder does, until the kill.
-        const target = acked.size + 20 + Math.floor(Math.random() * 100);
-        const inflight = new Set<Promise<void>>();
-        let dead = false;
-        const killAt = new Promise<void>((resolve) => {
-          const pump = () => {
-            while (!dead && inflight.size < 4) {
-              const ids = Array.from({ length: 10 }, () => nextId++);
-              const p: Promise<void> = client
-                .send(
-                  'crash.test',
-                  ids.map((id) => ({ id, payload: 'x'.repeat(64) })),
-                )
-                .then(
-                  () => {
-                    for (const id of ids) acked.add(id);
-                    inflight.delete(p);
-                    if (acked.size >= target) resolve();
-                    pump();
-                  },
-                  () => void inflight.delete(p),
-                );
-              inflight.add(p);
-            }
-          };
-          pump();
-        });
-        if (round === KILLS) {
-          await killAt;
-          dead = true;
-          break;
-        }
-        await killAt;
-        // land the kill at a random point of the next writes, not right on an ack
-        await new Promise((r) => setTimeout(r, Math.floor(Math.random() * 30)));
-        dead = true;
-        proc.proc.kill('SIGKILL');
-        await proc.exited;
-        client.close();
-        await Promise.allSettled([...inflight]);
-      }
+      const run = await ackedAcrossKills(conf, fwdPort, KILLS);
+      proc = run.last;
+      const acked = run.acked;
       const missing = await s.waitAll(acked, 120_000);
       const dups = [...s.seen.values()].reduce((n, c) => n + (c - 1), 0);
       t.diagnostic(

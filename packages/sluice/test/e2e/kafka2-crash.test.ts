@@ -12,10 +12,10 @@ import { Consumer, MessagesStreamModes } from '@platformatic/kafka';
 import kafkajs from 'kafkajs';
 import { tempDir } from '../buffer/helpers.ts';
 import { freePort } from '../helpers/ports.ts';
-import { type SluiceProcess, spawnSluice } from '../helpers/sluice-process.ts';
+import type { SluiceProcess } from '../helpers/sluice-process.ts';
 import { createTopic, topicName } from '../plugins/output/kafka-helpers.ts';
 import { type KafkaServer, startKafka } from '../stores/kafka.ts';
-import { AckingClient } from './forward-client.ts';
+import { ackedAcrossKills } from './crash-rounds.ts';
 
 const KILLS = Number(process.env.SLUICE_CRASH_KILLS ?? 20);
 
@@ -121,53 +121,11 @@ describe('kafka2 with a file buffer survives SIGKILL (e2e)', () => {
         `<match crash.**>\n  @type kafka2\n  brokers ${kafka.brokers.join(',')}\n  default_topic ${topic}\n${extra}  <buffer>\n    @type file\n    path ${join(dir, 'buffer')}\n` +
         '    flush_mode interval\n    flush_interval 0.1\n    chunk_limit_records 200\n    flush_thread_count 2\n    retry_forever true\n    retry_wait 0.1\n    retry_max_interval 0.5\n  </buffer>\n</match>\n',
     );
-    const acked = new Set<number>();
-    let nextId = 0;
     let proc: SluiceProcess | undefined;
     try {
-      for (let round = 0; round <= KILLS; round++) {
-        proc = spawnSluice(['-c', conf]);
-        const client = new AckingClient(fwdPort);
-        await client.connect(90_000);
-        const target = acked.size + 20 + Math.floor(Math.random() * 100);
-        const inflight = new Set<Promise<void>>();
-        let dead = false;
-        const killAt = new Promise<void>((resolve) => {
-          const pump = () => {
-            while (!dead && inflight.size < 4) {
-              const ids = Array.from({ length: 10 }, () => nextId++);
-              const p: Promise<void> = client
-                .send(
-                  'crash.test',
-                  ids.map((id) => ({ id, payload: 'x'.repeat(64) })),
-                )
-                .then(
-                  () => {
-                    for (const id of ids) acked.add(id);
-                    inflight.delete(p);
-                    if (acked.size >= target) resolve();
-                    pump();
-                  },
-                  () => void inflight.delete(p),
-                );
-              inflight.add(p);
-            }
-          };
-          pump();
-        });
-        await killAt;
-        if (round === KILLS) {
-          dead = true;
-          break;
-        }
-        // land the kill at a random point of the next writes, not right on an ack
-        await new Promise((r) => setTimeout(r, Math.floor(Math.random() * 30)));
-        dead = true;
-        proc.proc.kill('SIGKILL');
-        await proc.exited;
-        client.close();
-        await Promise.allSettled([...inflight]);
-      }
+      const run = await ackedAcrossKills(conf, fwdPort, KILLS);
+      proc = run.last;
+      const acked = run.acked;
       const count = (seen: Map<number, number>) => [...seen.values()].reduce((n, c) => n + (c - 1), 0);
       const { seen, missing } = transactional
         ? await readIdsKafkajs(kafka.brokers, topic, acked, 120_000)
